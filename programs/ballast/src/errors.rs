@@ -1,0 +1,176 @@
+use anchor_lang::prelude::*;
+
+use crate::math::MathError;
+
+/// Every error ballast returns. Codes are `6000 + index`; only ever append.
+#[error_code]
+pub enum BallastError {
+    // ---- configuration (6000..) ----
+    #[msg("Too many assets: a vault holds at most MAX_ASSETS (16)")] // 6000
+    TooManyAssets,
+    #[msg("Too few assets: a vault needs at least 2 assets before activation")] // 6001
+    TooFewAssets,
+    #[msg("Target weights must each be positive and sum to exactly 10000 bps")] // 6002
+    WeightsDoNotSum,
+    #[msg("This mint is already an asset of the vault")] // 6003
+    DuplicateMint,
+    #[msg("Band (epsilon) out of bounds: must be within [MIN_BAND_BPS, MAX_BAND_BPS]")] // 6004
+    BandOutOfBounds,
+    #[msg("Max trade bps out of bounds: must be within [1, 10000]")] // 6005
+    MaxTradeOutOfBounds,
+    #[msg("Slippage cap out of bounds: must be within [1, 1000] bps")] // 6006
+    SlippageOutOfBounds,
+    #[msg("Oracle max age out of bounds: must be within [1, 3600] seconds")] // 6007
+    OracleMaxAgeOutOfBounds,
+    #[msg("Oracle confidence cap out of bounds: must be within [1, 1000] bps")] // 6008
+    OracleConfOutOfBounds,
+    #[msg("Rebalance cooldown too long")] // 6009
+    CooldownOutOfBounds,
+    #[msg("Keeper bounty too high: at most MAX_BOUNTY_BPS of the trade")] // 6010
+    BountyOutOfBounds,
+    #[msg("Timelock out of bounds: at most 30 days, and 0 is only allowed when set at initialisation")] // 6011
+    TimelockOutOfBounds,
+    #[msg("Token decimals above 18 are not supported")] // 6012
+    UnsupportedDecimals,
+    #[msg("Token-2022 mint with a transfer fee is not supported: vault accounting needs exact transfer amounts")] // 6013
+    TransferFeeMintNotSupported,
+    #[msg("Token-2022 mint with a transfer hook is not supported")] // 6014
+    TransferHookMintNotSupported,
+    #[msg("Token-2022 mint extension not on the allowlist (e.g. permanent delegate, non-transferable, pausable, default frozen)")] // 6015
+    UnsupportedMintExtension,
+    #[msg("Asset parameter list length does not match the vault's asset count")] // 6016
+    AssetCountMismatch,
+    #[msg("The vault is still being configured: add its assets and activate it first")] // 6017
+    VaultNotActive,
+    #[msg("The vault is already active: its asset list is fixed")] // 6018
+    VaultAlreadyActive,
+
+    // ---- authority (6019..) ----
+    #[msg("Signer is not the vault's governance")] // 6019
+    NotGovernance,
+    #[msg("Signer is not the pending governance")] // 6020
+    NotPendingGovernance,
+    #[msg("No governance transfer is pending")] // 6021
+    NoPendingGovernance,
+    #[msg("Signer is neither governance nor guardian")] // 6022
+    NotGovernanceOrGuardian,
+    #[msg("The guardian may only add pause flags; governance must lift them")] // 6023
+    GuardianCannotUnpause,
+
+    // ---- governance flow (6024..) ----
+    #[msg("A parameter change is already pending: execute or cancel it first")] // 6024
+    ParamsChangeAlreadyPending,
+    #[msg("No parameter change is pending")] // 6025
+    NoParamsChangePending,
+    #[msg("The timelock has not elapsed yet")] // 6026
+    TimelockNotElapsed,
+    #[msg("Governance actions are paused")] // 6027
+    GovernancePaused,
+    #[msg("Deposits are paused (withdrawals still work)")] // 6028
+    DepositsPaused,
+    #[msg("Rebalancing is paused")] // 6029
+    RebalancePaused,
+    #[msg("The AMM whitelist is full")] // 6030
+    AmmWhitelistFull,
+    #[msg("This AMM program and pool are already whitelisted")] // 6031
+    AmmAlreadyWhitelisted,
+    #[msg("This AMM program and pool are not whitelisted")] // 6032
+    AmmNotWhitelisted,
+    #[msg("Unknown pause flag bits")] // 6033
+    InvalidPauseFlags,
+
+    // ---- oracle (6034..) ----
+    #[msg("Oracle account is not owned by the Pyth receiver program")] // 6034
+    OracleWrongOwner,
+    #[msg("Oracle account is not the one pinned for this asset")] // 6035
+    OracleAccountMismatch,
+    #[msg("Oracle feed id does not match the asset's pinned feed id")] // 6036
+    OracleWrongFeed,
+    #[msg("Oracle update is not fully verified")] // 6037
+    OracleNotFullyVerified,
+    #[msg("Oracle price is stale: refresh the price update and retry")] // 6038
+    OracleStale,
+    #[msg("Oracle price is zero or negative")] // 6039
+    OracleNonPositivePrice,
+    #[msg("Oracle confidence interval is too wide relative to the price")] // 6040
+    OracleConfidenceTooWide,
+    #[msg("Oracle publish time is older than one this vault already used")] // 6041
+    OraclePublishTimeWentBack,
+    #[msg("Oracle exponent outside the supported range")] // 6042
+    OracleExponentOutOfRange,
+    #[msg("Oracle account data could not be decoded as a PriceUpdateV2")] // 6043
+    OracleInvalidData,
+
+    // ---- accounts (6044..) ----
+    #[msg("Wrong number of remaining accounts for this vault's assets")] // 6044
+    WrongRemainingAccounts,
+    #[msg("Mint account does not match the vault's asset at this position")] // 6045
+    MintMismatch,
+    #[msg("Reserve account does not match the vault's reserve at this position")] // 6046
+    ReserveMismatch,
+    #[msg("Token account has the wrong mint")] // 6047
+    TokenAccountMintMismatch,
+    #[msg("Token account is not owned by the expected authority")] // 6048
+    TokenAccountOwnerMismatch,
+    #[msg("Account is not owned by the asset's token program")] // 6049
+    WrongTokenProgram,
+    #[msg("Asset index out of range")] // 6050
+    AssetIndexOutOfRange,
+
+    // ---- deposits / withdrawals (6051..) ----
+    #[msg("Deposit would mint zero shares: deposit more")] // 6051
+    ZeroShares,
+    #[msg("Shares minted are below the minimum requested (slippage)")] // 6052
+    SharesBelowMinimum,
+    #[msg("First deposit too small: it must be worth more than the locked seed shares (1 USD)")] // 6053
+    FirstDepositTooSmall,
+    #[msg("An amount paid out is below the minimum requested")] // 6054
+    AmountBelowMinimum,
+    #[msg("Withdrawal would pay out nothing: burn more shares")] // 6055
+    ZeroWithdrawal,
+    #[msg("Amount must be greater than zero")] // 6056
+    ZeroAmount,
+    #[msg("The vault holds nothing to be proportional to: the first deposit must be deposit_single")] // 6057
+    EmptyVaultNeedsSingleDeposit,
+    #[msg("Amount list length does not match the vault's asset count")] // 6058
+    AmountsLengthMismatch,
+
+    // ---- math (6059..) ----
+    #[msg("Arithmetic overflow")] // 6059
+    MathOverflow,
+    #[msg("Division by zero (empty vault, zero price or zero supply)")] // 6060
+    DivideByZero,
+    #[msg("Balance changed by an unexpected amount during a transfer")] // 6061
+    UnexpectedBalanceChange,
+    #[msg("The same account was passed twice where distinct accounts are required")] // 6062
+    DuplicateAccount,
+    #[msg("Governance and new governance must be a real address")] // 6063
+    InvalidGovernance,
+    #[msg("AMM pool account is not owned by the AMM program, or the program is not executable")] // 6064
+    InvalidAmm,
+}
+
+impl From<MathError> for BallastError {
+    fn from(e: MathError) -> Self {
+        match e {
+            MathError::Overflow | MathError::LengthMismatch => BallastError::MathOverflow,
+            MathError::DivideByZero => BallastError::DivideByZero,
+            MathError::ExponentOutOfRange => BallastError::OracleExponentOutOfRange,
+        }
+    }
+}
+
+/// `?`-friendly conversion of pure-math results into Anchor errors.
+pub trait MathResultExt<T> {
+    fn or_math_err(self) -> Result<T>;
+}
+
+impl<T> MathResultExt<T> for core::result::Result<T, MathError> {
+    #[track_caller]
+    fn or_math_err(self) -> Result<T> {
+        self.map_err(|e| {
+            let err: BallastError = e.into();
+            error!(err)
+        })
+    }
+}

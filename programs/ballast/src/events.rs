@@ -1,0 +1,121 @@
+//! One event per state change, emitted last in each handler.
+
+use anchor_lang::prelude::*;
+
+use crate::state::{AssetParams, VaultParams};
+
+#[event]
+pub struct VaultInitializedEvent {
+    pub vault: Pubkey,
+    pub creator: Pubkey,
+    pub vault_id: u64,
+    pub governance: Pubkey,
+    pub guardian: Pubkey,
+    pub share_mint: Pubkey,
+    pub params: VaultParams,
+}
+
+#[event]
+pub struct AssetAddedEvent {
+    pub vault: Pubkey,
+    pub index: u8,
+    pub mint: Pubkey,
+    pub reserve: Pubkey,
+    pub token_program: Pubkey,
+    pub oracle: Pubkey,
+    pub feed_id: [u8; 32],
+    pub decimals: u8,
+    pub params: AssetParams,
+}
+
+#[event]
+pub struct VaultActivatedEvent {
+    pub vault: Pubkey,
+    pub asset_count: u8,
+    pub targets_bps: Vec<u16>,
+}
+
+#[event]
+pub struct ParamsProposedEvent {
+    pub vault: Pubkey,
+    pub params: VaultParams,
+    pub assets: Vec<AssetParams>,
+    pub eta: i64,
+}
+
+#[event]
+pub struct ParamsExecutedEvent {
+    pub vault: Pubkey,
+    pub old_params: VaultParams,
+    pub new_params: VaultParams,
+    pub old_assets: Vec<AssetParams>,
+    pub new_assets: Vec<AssetParams>,
+}
+
+#[event]
+pub struct ParamsCancelledEvent {
+    pub vault: Pubkey,
+}
+
+#[event]
+pub struct GovernanceTransferProposedEvent {
+    pub vault: Pubkey,
+    pub governance: Pubkey,
+    pub pending_governance: Pubkey,
+}
+
+#[event]
+pub struct GovernanceAcceptedEvent {
+    pub vault: Pubkey,
+    pub old_governance: Pubkey,
+    pub new_governance: Pubkey,
+}
+
+#[event]
+pub struct PauseSetEvent {
+    pub vault: Pubkey,
+    pub by: Pubkey,
+    pub old_flags: u8,
+    pub new_flags: u8,
+}
+
+#[event]
+pub struct AmmWhitelistChangedEvent {
+    pub vault: Pubkey,
+    pub program_id: Pubkey,
+    pub pool: Pubkey,
+    pub added: bool,
+}
+
+#[event]
+pub struct DepositEvent {
+    pub vault: Pubkey,
+    pub depositor: Pubkey,
+    pub amounts_in: Vec<u64>,
+    pub shares_out: u64,
+    pub share_supply_after: u64,
+}
+
+#[event]
+pub struct DepositSingleEvent {
+    pub vault: Pubkey,
+    pub depositor: Pubkey,
+    pub asset_index: u8,
+    pub amount_in: u64,
+    /// Conservative value of the deposit (micro-USD).
+    pub value_in: u128,
+    /// Vault value before the deposit, priced high (micro-USD).
+    pub nav_before: u128,
+    pub shares_out: u64,
+    pub locked_shares: u64,
+    pub share_supply_after: u64,
+}
+
+#[event]
+pub struct WithdrawEvent {
+    pub vault: Pubkey,
+    pub owner: Pubkey,
+    pub shares_burned: u64,
+    pub amounts_out: Vec<u64>,
+    pub share_supply_after: u64,
+}

@@ -1,0 +1,41 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::MAX_AMMS;
+use crate::errors::BallastError;
+use crate::events::AmmWhitelistChangedEvent;
+use crate::state::{pause, AmmEntry, Vault};
+
+#[derive(Accounts)]
+pub struct AddAmm<'info> {
+    pub governance: Signer<'info>,
+    #[account(mut, has_one = governance @ BallastError::NotGovernance)]
+    pub vault: Box<Account<'info, Vault>>,
+    /// CHECK: any executable program; `validate` checks it is executable and owns `pool`.
+    pub amm_program: UncheckedAccount<'info>,
+    /// CHECK: the pool's layout belongs to the AMM; `validate` checks its owner is `amm_program`.
+    pub pool: UncheckedAccount<'info>,
+}
+
+impl AddAmm<'_> {
+    pub fn validate(&self) -> Result<()> {
+        let vault = &self.vault;
+        require!(!vault.is_paused(pause::GOVERNANCE), BallastError::GovernancePaused);
+        require!(self.amm_program.executable, BallastError::InvalidAmm);
+        require_keys_eq!(*self.pool.owner, self.amm_program.key(), BallastError::InvalidAmm);
+        let entry = AmmEntry { program_id: self.amm_program.key(), pool: self.pool.key() };
+        require!(!vault.amms.contains(&entry), BallastError::AmmAlreadyWhitelisted);
+        require!(vault.amms.len() < MAX_AMMS, BallastError::AmmWhitelistFull);
+        Ok(())
+    }
+
+    /// Approves (AMM program, pool) as a rebalance route.
+    #[access_control(ctx.accounts.validate())]
+    pub fn handler(ctx: Context<AddAmm>) -> Result<()> {
+        let entry = AmmEntry { program_id: ctx.accounts.amm_program.key(), pool: ctx.accounts.pool.key() };
+        let vault = &mut ctx.accounts.vault;
+        vault.amms.push(entry);
+        vault.invariant()?;
+        emit!(AmmWhitelistChangedEvent { vault: vault.key(), program_id: entry.program_id, pool: entry.pool, added: true });
+        Ok(())
+    }
+}

@@ -1,0 +1,63 @@
+//! Two-step governance transfer: the current governance names a successor, the successor accepts.
+
+use anchor_lang::prelude::*;
+
+use crate::errors::BallastError;
+use crate::events::{GovernanceAcceptedEvent, GovernanceTransferProposedEvent};
+use crate::state::{pause, Vault};
+
+#[derive(Accounts)]
+pub struct TransferGovernance<'info> {
+    pub governance: Signer<'info>,
+    #[account(mut, has_one = governance @ BallastError::NotGovernance)]
+    pub vault: Box<Account<'info, Vault>>,
+}
+
+impl TransferGovernance<'_> {
+    pub fn validate(&self, new_governance: &Pubkey) -> Result<()> {
+        require!(!self.vault.is_paused(pause::GOVERNANCE), BallastError::GovernancePaused);
+        require!(*new_governance != Pubkey::default(), BallastError::InvalidGovernance);
+        Ok(())
+    }
+
+    /// Names `new_governance` as pending; it takes over only when it signs `accept_governance`.
+    /// Calling again replaces the pending successor.
+    #[access_control(ctx.accounts.validate(&new_governance))]
+    pub fn handler(ctx: Context<TransferGovernance>, new_governance: Pubkey) -> Result<()> {
+        let vault = &mut ctx.accounts.vault;
+        vault.pending_governance = new_governance;
+        emit!(GovernanceTransferProposedEvent {
+            vault: vault.key(),
+            governance: vault.governance,
+            pending_governance: new_governance,
+        });
+        Ok(())
+    }
+}
+
+#[derive(Accounts)]
+pub struct AcceptGovernance<'info> {
+    pub pending_governance: Signer<'info>,
+    #[account(mut)]
+    pub vault: Box<Account<'info, Vault>>,
+}
+
+impl AcceptGovernance<'_> {
+    pub fn validate(&self) -> Result<()> {
+        let vault = &self.vault;
+        require!(!vault.is_paused(pause::GOVERNANCE), BallastError::GovernancePaused);
+        require!(vault.pending_governance != Pubkey::default(), BallastError::NoPendingGovernance);
+        require_keys_eq!(vault.pending_governance, self.pending_governance.key(), BallastError::NotPendingGovernance);
+        Ok(())
+    }
+
+    #[access_control(ctx.accounts.validate())]
+    pub fn handler(ctx: Context<AcceptGovernance>) -> Result<()> {
+        let vault = &mut ctx.accounts.vault;
+        let old = vault.governance;
+        vault.governance = vault.pending_governance;
+        vault.pending_governance = Pubkey::default();
+        emit!(GovernanceAcceptedEvent { vault: vault.key(), old_governance: old, new_governance: vault.governance });
+        Ok(())
+    }
+}

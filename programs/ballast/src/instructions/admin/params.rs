@@ -1,0 +1,98 @@
+//! Timelocked parameter changes: `propose_params`, `execute_params`, `cancel_params`.
+
+use anchor_lang::prelude::*;
+
+use crate::errors::BallastError;
+use crate::events::{ParamsCancelledEvent, ParamsExecutedEvent, ParamsProposedEvent};
+use crate::math;
+use crate::state::{pause, AssetParams, PendingParams, Vault, VaultParams};
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct ProposeParamsArgs {
+    /// The complete new vault parameters.
+    pub params: VaultParams,
+    /// The complete new per-asset parameters, in the vault's asset order.
+    pub assets: Vec<AssetParams>,
+}
+
+/// Accounts shared by the three instructions: governance signs for its vault.
+#[derive(Accounts)]
+pub struct GovernParams<'info> {
+    pub governance: Signer<'info>,
+    #[account(mut, has_one = governance @ BallastError::NotGovernance)]
+    pub vault: Box<Account<'info, Vault>>,
+}
+
+impl GovernParams<'_> {
+    fn validate_propose(&self, args: &ProposeParamsArgs) -> Result<()> {
+        let vault = &self.vault;
+        vault.require_active()?;
+        require!(!vault.is_paused(pause::GOVERNANCE), BallastError::GovernancePaused);
+        require!(vault.pending_params.is_none(), BallastError::ParamsChangeAlreadyPending);
+        args.params.check(false)?;
+        require!(args.assets.len() == vault.assets.len(), BallastError::AssetCountMismatch);
+        for a in &args.assets {
+            a.check()?;
+        }
+        let targets: Vec<u16> = args.assets.iter().map(|a| a.target_bps).collect();
+        require!(math::weights_sum_to_bps(&targets), BallastError::WeightsDoNotSum);
+        Ok(())
+    }
+
+    fn validate_execute(&self) -> Result<()> {
+        let vault = &self.vault;
+        require!(!vault.is_paused(pause::GOVERNANCE), BallastError::GovernancePaused);
+        let pending = vault.pending_params.as_ref().ok_or(BallastError::NoParamsChangePending)?;
+        require!(Clock::get()?.unix_timestamp >= pending.eta, BallastError::TimelockNotElapsed);
+        Ok(())
+    }
+
+    fn validate_cancel(&self) -> Result<()> {
+        // Cancelling is allowed while governance is paused: it only ever removes a pending change.
+        require!(self.vault.pending_params.is_some(), BallastError::NoParamsChangePending);
+        Ok(())
+    }
+
+    /// Queues a parameter change that `execute_params` may apply once the current timelock elapsed.
+    #[access_control(ctx.accounts.validate_propose(&args))]
+    pub fn propose(ctx: Context<GovernParams>, args: ProposeParamsArgs) -> Result<()> {
+        let now = Clock::get()?.unix_timestamp;
+        let vault = &mut ctx.accounts.vault;
+        let eta = now.checked_add(vault.params.timelock_secs as i64).ok_or(BallastError::MathOverflow)?;
+        vault.pending_params = Some(PendingParams { params: args.params, assets: args.assets.clone(), eta });
+        vault.invariant()?;
+        emit!(ParamsProposedEvent { vault: vault.key(), params: args.params, assets: args.assets, eta });
+        Ok(())
+    }
+
+    /// Applies the pending change after its timelock.
+    #[access_control(ctx.accounts.validate_execute())]
+    pub fn execute(ctx: Context<GovernParams>) -> Result<()> {
+        let vault = &mut ctx.accounts.vault;
+        let pending = vault.pending_params.take().ok_or(BallastError::NoParamsChangePending)?;
+        let old_params = vault.params;
+        let old_assets: Vec<AssetParams> = vault.assets.iter().map(|a| a.params).collect();
+        vault.params = pending.params;
+        for (asset, p) in vault.assets.iter_mut().zip(&pending.assets) {
+            asset.params = *p;
+        }
+        vault.invariant()?;
+        emit!(ParamsExecutedEvent {
+            vault: vault.key(),
+            old_params,
+            new_params: pending.params,
+            old_assets,
+            new_assets: pending.assets,
+        });
+        Ok(())
+    }
+
+    /// Drops the pending change.
+    #[access_control(ctx.accounts.validate_cancel())]
+    pub fn cancel(ctx: Context<GovernParams>) -> Result<()> {
+        let vault = &mut ctx.accounts.vault;
+        vault.pending_params = None;
+        emit!(ParamsCancelledEvent { vault: vault.key() });
+        Ok(())
+    }
+}

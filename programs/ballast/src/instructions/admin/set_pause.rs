@@ -1,0 +1,41 @@
+use anchor_lang::prelude::*;
+
+use crate::errors::BallastError;
+use crate::events::PauseSetEvent;
+use crate::state::{pause, Vault};
+
+#[derive(Accounts)]
+pub struct SetPause<'info> {
+    /// Governance (any flags) or the guardian (may only add flags).
+    pub authority: Signer<'info>,
+    #[account(mut)]
+    pub vault: Box<Account<'info, Vault>>,
+}
+
+impl SetPause<'_> {
+    pub fn validate(&self, flags: u8) -> Result<()> {
+        let vault = &self.vault;
+        let who = self.authority.key();
+        require!(flags & !pause::ALL == 0, BallastError::InvalidPauseFlags);
+        if who == vault.governance {
+            return Ok(());
+        }
+        require!(
+            vault.guardian != Pubkey::default() && who == vault.guardian,
+            BallastError::NotGovernanceOrGuardian
+        );
+        require!(flags & vault.paused == vault.paused, BallastError::GuardianCannotUnpause);
+        Ok(())
+    }
+
+    /// Sets the pause bitset (`pause::DEPOSITS | REBALANCE | GOVERNANCE`). Withdrawals cannot be paused.
+    #[access_control(ctx.accounts.validate(flags))]
+    pub fn handler(ctx: Context<SetPause>, flags: u8) -> Result<()> {
+        let vault = &mut ctx.accounts.vault;
+        let old = vault.paused;
+        vault.paused = flags;
+        vault.invariant()?;
+        emit!(PauseSetEvent { vault: vault.key(), by: ctx.accounts.authority.key(), old_flags: old, new_flags: flags });
+        Ok(())
+    }
+}

@@ -1,0 +1,111 @@
+//! In-kind deposit: the depositor adds every asset in the vault's current proportions and receives
+//! shares. No oracle is needed: proportions, not prices, decide the shares.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token::{self, Mint, MintTo, Token, TokenAccount};
+use anchor_spl::token_2022::Token2022;
+
+use crate::errors::{BallastError, MathResultExt};
+use crate::events::DepositEvent;
+use crate::instructions::accounts::{reload_amount, transfer_legs};
+use crate::math;
+use crate::state::{pause, Vault};
+use crate::token as tok;
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct DepositArgs {
+    /// Most the depositor is willing to pay of each asset, in vault asset order.
+    pub max_amounts_in: Vec<u64>,
+    /// Fewest shares the depositor accepts (slippage guard).
+    pub min_shares_out: u64,
+}
+
+/// Remaining accounts: `[mint_i, reserve_i, depositor_token_account_i]` for each asset in vault order.
+#[derive(Accounts)]
+pub struct Deposit<'info> {
+    pub depositor: Signer<'info>,
+    #[account(mut, has_one = share_mint)]
+    pub vault: Box<Account<'info, Vault>>,
+    #[account(mut)]
+    pub share_mint: Box<Account<'info, Mint>>,
+    /// Receives the shares; any owner.
+    #[account(mut, token::mint = share_mint)]
+    pub depositor_shares: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+    pub token_2022_program: Program<'info, Token2022>,
+}
+
+impl Deposit<'_> {
+    pub fn validate(&self, args: &DepositArgs) -> Result<()> {
+        let vault = &self.vault;
+        vault.require_active()?;
+        require!(!vault.is_paused(pause::DEPOSITS), BallastError::DepositsPaused);
+        require!(args.max_amounts_in.len() == vault.assets.len(), BallastError::AmountsLengthMismatch);
+        require!(self.share_mint.supply > 0, BallastError::EmptyVaultNeedsSingleDeposit);
+        Ok(())
+    }
+
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn handler<'info>(ctx: Context<'info, Deposit<'info>>, args: DepositArgs) -> Result<()> {
+        let accounts = &ctx.accounts;
+        let vault = &accounts.vault;
+        let depositor = accounts.depositor.key();
+
+        // Checks: every leg belongs to the vault and the depositor owns the source accounts.
+        let legs = transfer_legs(vault, ctx.remaining_accounts)?;
+        for leg in &legs {
+            require_keys_eq!(leg.user_owner, depositor, BallastError::TokenAccountOwnerMismatch);
+        }
+
+        // Compute: shares round down, amounts in round up.
+        let supply = accounts.share_mint.supply;
+        let balances: Vec<u64> = legs.iter().map(|l| l.reserve_amount).collect();
+        let shares = match math::in_kind_shares(&args.max_amounts_in, &balances, supply) {
+            Err(math::MathError::DivideByZero) => return err!(BallastError::EmptyVaultNeedsSingleDeposit),
+            r => r.or_math_err()?,
+        };
+        require!(shares > 0, BallastError::ZeroShares);
+        require!(shares >= args.min_shares_out, BallastError::SharesBelowMinimum);
+        let amounts = math::in_kind_amounts_in(shares, &balances, supply).or_math_err()?;
+
+        // CPI: pull each asset, then mint shares.
+        let token_ai = accounts.token_program.to_account_info();
+        let token_2022_ai = accounts.token_2022_program.to_account_info();
+        let depositor_ai = accounts.depositor.to_account_info();
+        for ((leg, asset), amount) in legs.iter().zip(&vault.assets).zip(&amounts) {
+            let program = tok::program_for(&asset.token_program, &token_ai, &token_2022_ai)?;
+            tok::transfer(program, leg.user, leg.mint, leg.reserve, &depositor_ai, *amount, asset.decimals, None)?;
+        }
+        let signer = vault.signer();
+        let seeds = signer.seeds();
+        token::mint_to(
+            CpiContext::new_with_signer(
+                token::ID,
+                MintTo {
+                    mint: accounts.share_mint.to_account_info(),
+                    to: accounts.depositor_shares.to_account_info(),
+                    authority: vault.to_account_info(),
+                },
+                &[&seeds],
+            ),
+            shares,
+        )?;
+
+        // Reconcile: each reserve grew by exactly what was pulled.
+        for ((leg, asset), amount) in legs.iter().zip(&vault.assets).zip(&amounts) {
+            let after = reload_amount(leg.reserve, &asset.token_program, &asset.mint)?;
+            require!(
+                after == leg.reserve_amount.checked_add(*amount).ok_or(BallastError::MathOverflow)?,
+                BallastError::UnexpectedBalanceChange
+            );
+        }
+        emit!(DepositEvent {
+            vault: vault.key(),
+            depositor,
+            amounts_in: amounts,
+            shares_out: shares,
+            share_supply_after: supply.checked_add(shares).ok_or(BallastError::MathOverflow)?,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,97 @@
+//! ballast: a multi-asset vault with oracle-priced, permissionless, band-triggered rebalancing.
+//!
+//! This file only dispatches; each instruction lives in `instructions/<actor>/<name>.rs` with its
+//! `Args`, `Accounts`, `validate()` and handler.
+#![allow(clippy::result_large_err)]
+#![deny(arithmetic_overflow)]
+
+use anchor_lang::prelude::*;
+
+pub mod constants;
+pub mod errors;
+pub mod events;
+pub mod instructions;
+pub mod math;
+pub mod oracle;
+pub mod state;
+pub mod token;
+
+use instructions::*;
+use state::AmmEntry;
+
+declare_id!("34WGzzUz8ZhUbLXsmBm6HaBrjTxGP1BsfLQmLuf9F74x");
+
+#[program]
+pub mod ballast {
+    use super::*;
+
+    /// Creates a vault in the `Configuring` state with its share mint and locked-shares account.
+    pub fn initialize_vault(ctx: Context<InitializeVault>, args: InitializeVaultArgs) -> Result<()> {
+        InitializeVault::handler(ctx, args)
+    }
+
+    /// Governance adds one asset (mint, pinned oracle, weights) and creates its reserve.
+    pub fn add_asset(ctx: Context<AddAsset>, args: AddAssetArgs) -> Result<()> {
+        AddAsset::handler(ctx, args)
+    }
+
+    /// Governance freezes the asset list once weights sum to 10 000 bps; deposits open.
+    pub fn activate_vault(ctx: Context<ActivateVault>) -> Result<()> {
+        ActivateVault::handler(ctx)
+    }
+
+    /// Governance queues new parameters; they apply after the timelock.
+    pub fn propose_params(ctx: Context<GovernParams>, args: ProposeParamsArgs) -> Result<()> {
+        GovernParams::propose(ctx, args)
+    }
+
+    /// Governance applies queued parameters once the timelock elapsed.
+    pub fn execute_params(ctx: Context<GovernParams>) -> Result<()> {
+        GovernParams::execute(ctx)
+    }
+
+    /// Governance drops queued parameters.
+    pub fn cancel_params(ctx: Context<GovernParams>) -> Result<()> {
+        GovernParams::cancel(ctx)
+    }
+
+    /// Governance names a successor (step one of two).
+    pub fn transfer_governance(ctx: Context<TransferGovernance>, new_governance: Pubkey) -> Result<()> {
+        TransferGovernance::handler(ctx, new_governance)
+    }
+
+    /// The named successor takes over (step two of two).
+    pub fn accept_governance(ctx: Context<AcceptGovernance>) -> Result<()> {
+        AcceptGovernance::handler(ctx)
+    }
+
+    /// Governance sets pause flags; the guardian may only add them. Withdrawals cannot be paused.
+    pub fn set_pause(ctx: Context<SetPause>, flags: u8) -> Result<()> {
+        SetPause::handler(ctx, flags)
+    }
+
+    /// Governance whitelists an (AMM program, pool) route for rebalancing.
+    pub fn add_amm(ctx: Context<AddAmm>) -> Result<()> {
+        AddAmm::handler(ctx)
+    }
+
+    /// Governance removes a whitelisted route.
+    pub fn remove_amm(ctx: Context<RemoveAmm>, entry: AmmEntry) -> Result<()> {
+        RemoveAmm::handler(ctx, entry)
+    }
+
+    /// Deposit every asset in the vault's current proportions for shares.
+    pub fn deposit<'info>(ctx: Context<'info, Deposit<'info>>, args: DepositArgs) -> Result<()> {
+        Deposit::handler(ctx, args)
+    }
+
+    /// Deposit one asset, valued at its conservative oracle price, for shares.
+    pub fn deposit_single<'info>(ctx: Context<'info, DepositSingle<'info>>, args: DepositSingleArgs) -> Result<()> {
+        DepositSingle::handler(ctx, args)
+    }
+
+    /// Burn shares for the pro-rata part of every reserve. Works while paused.
+    pub fn withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, args: WithdrawArgs) -> Result<()> {
+        Withdraw::handler(ctx, args)
+    }
+}

@@ -1,0 +1,161 @@
+//! Share math. Every rounding favours the vault: shares minted round down, amounts paid in round up,
+//! amounts paid out round down.
+//!
+//! Inflation protection: the first deposit mints [`LOCKED_SHARES`] to a vault-owned account that can
+//! never be redeemed, so the share supply never returns to zero and a donation to a nearly empty vault
+//! is mostly captured by those locked shares instead of by the donor.
+
+use super::{mul_div_ceil, mul_div_floor, MathError, MathResult};
+
+/// Shares minted on the first deposit to the vault itself and never redeemable (1 share at 6 decimals).
+pub const LOCKED_SHARES: u64 = 1_000_000;
+/// Share mint decimals: the first deposit mints one share base unit per micro-USD, so a share starts at $1.
+pub const SHARE_DECIMALS: u8 = 6;
+
+/// Outcome of a share computation: shares for the depositor plus shares locked in the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharesOut {
+    pub to_depositor: u64,
+    pub locked: u64,
+}
+
+/// Shares for a deposit worth `value_in` micro-USD (valued conservatively by the caller) into a vault worth
+/// `nav` (valued high by the caller) with `supply` shares outstanding.
+///
+/// - `supply == 0`: first deposit, shares = value (1 share base unit per micro-USD), of which
+///   [`LOCKED_SHARES`] are locked; fails with `DivideByZero` if the value does not exceed them.
+/// - otherwise `floor(value_in × supply / nav)`; `nav == 0` with shares outstanding fails.
+pub fn shares_for_value(value_in: u128, nav: u128, supply: u64) -> MathResult<SharesOut> {
+    if supply == 0 {
+        let total = super::to_u64(value_in)?;
+        let to_depositor = total.checked_sub(LOCKED_SHARES).filter(|s| *s > 0).ok_or(MathError::DivideByZero)?;
+        return Ok(SharesOut { to_depositor, locked: LOCKED_SHARES });
+    }
+    let shares = mul_div_floor(value_in, supply as u128, nav)?;
+    Ok(SharesOut { to_depositor: super::to_u64(shares)?, locked: 0 })
+}
+
+/// In-kind deposit: the most shares that `max_in` can buy at the current proportions,
+/// `min_i floor(max_in_i × supply / balance_i)` over assets with a non-zero balance.
+/// Fails with `DivideByZero` if every balance is zero (nothing to be proportional to).
+pub fn in_kind_shares(max_in: &[u64], balances: &[u64], supply: u64) -> MathResult<u64> {
+    if max_in.len() != balances.len() {
+        return Err(MathError::LengthMismatch);
+    }
+    if supply == 0 {
+        return Err(MathError::DivideByZero);
+    }
+    let mut best: Option<u128> = None;
+    for (m, b) in max_in.iter().zip(balances) {
+        if *b == 0 {
+            continue;
+        }
+        let s = mul_div_floor(*m as u128, supply as u128, *b as u128)?;
+        best = Some(best.map_or(s, |x| x.min(s)));
+    }
+    super::to_u64(best.ok_or(MathError::DivideByZero)?)
+}
+
+/// Amounts to pull for `shares` new shares: `ceil(shares × balance_i / supply)` per asset.
+pub fn in_kind_amounts_in(shares: u64, balances: &[u64], supply: u64) -> MathResult<Vec<u64>> {
+    balances
+        .iter()
+        .map(|b| super::to_u64(mul_div_ceil(shares as u128, *b as u128, supply as u128)?))
+        .collect()
+}
+
+/// Amounts paid out for burning `shares`: `floor(shares × balance_i / supply)` per asset.
+pub fn in_kind_amounts_out(shares: u64, balances: &[u64], supply: u64) -> MathResult<Vec<u64>> {
+    if shares > supply {
+        return Err(MathError::Overflow);
+    }
+    balances
+        .iter()
+        .map(|b| super::to_u64(mul_div_floor(shares as u128, *b as u128, supply as u128)?))
+        .collect()
+}
+
+/// Value per share in micro-USD scaled by 1e6 (for display and for tests of share-price monotonicity).
+pub fn share_price_e6(nav: u128, supply: u64) -> MathResult<u128> {
+    if supply == 0 {
+        return Ok(1_000_000);
+    }
+    mul_div_floor(nav, 1_000_000, supply as u128)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn first_deposit_locks_shares() {
+        let s = shares_for_value(5_000_000, 0, 0).unwrap();
+        assert_eq!(s, SharesOut { to_depositor: 4_000_000, locked: LOCKED_SHARES });
+        assert_eq!(shares_for_value(LOCKED_SHARES as u128, 0, 0), Err(MathError::DivideByZero));
+    }
+
+    #[test]
+    fn later_deposit_rounds_down() {
+        // vault worth 3, 2 shares; deposit worth 1 → floor(2/3) = 0 shares
+        assert_eq!(shares_for_value(1, 3, 2).unwrap().to_depositor, 0);
+        assert_eq!(shares_for_value(3, 3, 2).unwrap().to_depositor, 2);
+        assert_eq!(shares_for_value(1, 0, 2), Err(MathError::DivideByZero));
+    }
+
+    #[test]
+    fn in_kind_examples() {
+        let balances = [1_000, 3_000, 0];
+        let s = in_kind_shares(&[100, 100, 0], &balances, 500).unwrap();
+        // asset 0 allows 50 shares, asset 1 allows 16 → 16
+        assert_eq!(s, 16);
+        let amounts = in_kind_amounts_in(s, &balances, 500).unwrap();
+        assert_eq!(amounts, vec![32, 96, 0]);
+        let out = in_kind_amounts_out(16, &balances, 500).unwrap();
+        assert_eq!(out, vec![32, 96, 0]);
+        assert_eq!(in_kind_shares(&[1, 1], &[0, 0], 10), Err(MathError::DivideByZero));
+        assert_eq!(in_kind_amounts_out(11, &[1], 10), Err(MathError::Overflow));
+    }
+
+    proptest! {
+        /// Deposit in kind then withdraw the same shares: never get back more than was paid in.
+        #[test]
+        fn in_kind_round_trip_never_profits(
+            balances in proptest::collection::vec(1u64..=u64::MAX / 4, 2..8),
+            supply in 1u64..=u64::MAX / 4,
+            scale in 0u64..=1_000_000,
+        ) {
+            let max_in: Vec<u64> = balances.iter().map(|b| ((*b as u128 * scale as u128) / 1_000_000) as u64).collect();
+            let shares = in_kind_shares(&max_in, &balances, supply).unwrap();
+            let paid = in_kind_amounts_in(shares, &balances, supply).unwrap();
+            for (p, m) in paid.iter().zip(&max_in) { prop_assert!(p <= m); }
+            let new_bal: Vec<u64> = balances.iter().zip(&paid).map(|(b, p)| b + p).collect();
+            let out = in_kind_amounts_out(shares, &new_bal, supply + shares).unwrap();
+            for (o, p) in out.iter().zip(&paid) { prop_assert!(o <= p); }
+        }
+
+        /// Withdrawing never pays out more than the vault holds, and the pieces never exceed the whole.
+        #[test]
+        fn withdrawals_never_exceed_holdings(balances in proptest::collection::vec(any::<u64>(), 1..16), supply in 1u64.., split in 0u64..) {
+            let a = split % (supply + 1);
+            let b = supply - a;
+            let out_a = in_kind_amounts_out(a, &balances, supply).unwrap();
+            let out_b = in_kind_amounts_out(b, &balances, supply).unwrap();
+            for i in 0..balances.len() {
+                prop_assert!(out_a[i] as u128 + out_b[i] as u128 <= balances[i] as u128);
+            }
+        }
+
+        /// A value-priced deposit never dilutes existing holders: the share price does not fall.
+        #[test]
+        fn value_deposit_never_dilutes(nav in 1u128..=1u128 << 100, supply in 1u64..=u64::MAX / 2, value_in in 0u128..=1u128 << 100) {
+            if let Ok(s) = shares_for_value(value_in, nav, supply) {
+                let new_supply = supply as u128 + s.to_depositor as u128;
+                // (nav + value_in) / new_supply >= nav / supply  <=>  (nav + value_in) × supply >= nav × new_supply
+                let lhs = crate::math::fixed::mul_wide(nav + value_in, supply as u128);
+                let rhs = crate::math::fixed::mul_wide(nav, new_supply);
+                prop_assert!(lhs >= rhs);
+            }
+        }
+    }
+}

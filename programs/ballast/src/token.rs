@@ -1,0 +1,153 @@
+//! Token helpers: the only place that builds token CPIs, reads token accounts from remaining
+//! accounts, and decides which Token-2022 mint extensions a vault accepts.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token_2022::spl_token_2022::extension::{BaseStateWithExtensions, ExtensionType, StateWithExtensions};
+use anchor_spl::token_2022::spl_token_2022::state::Mint as MintState;
+use anchor_spl::token_interface::{self, TokenAccount};
+
+use crate::errors::BallastError;
+
+/// Token-2022 mint extensions a vault accepts: none of them changes the amount a transfer moves, lets a
+/// third party move or freeze vault funds, or blocks transfers.
+pub fn check_mint_extensions(mint: &AccountInfo) -> Result<()> {
+    if *mint.owner != anchor_spl::token_2022::ID {
+        return Ok(());
+    }
+    let data = mint.try_borrow_data()?;
+    let state = StateWithExtensions::<MintState>::unpack(&data)?;
+    for ext in state.get_extension_types()? {
+        match ext {
+            ExtensionType::TransferFeeConfig => return err!(BallastError::TransferFeeMintNotSupported),
+            ExtensionType::TransferHook => return err!(BallastError::TransferHookMintNotSupported),
+            ExtensionType::MetadataPointer
+            | ExtensionType::TokenMetadata
+            | ExtensionType::GroupPointer
+            | ExtensionType::TokenGroup
+            | ExtensionType::GroupMemberPointer
+            | ExtensionType::TokenGroupMember
+            | ExtensionType::MintCloseAuthority
+            | ExtensionType::InterestBearingConfig => {}
+            _ => return err!(BallastError::UnsupportedMintExtension),
+        }
+    }
+    Ok(())
+}
+
+/// Decodes a token account passed as a remaining account, checking that its owner program is
+/// `token_program` and that it holds `mint`.
+pub fn load_token_account<'info>(
+    info: &AccountInfo<'info>,
+    token_program: &Pubkey,
+    mint: &Pubkey,
+) -> Result<TokenAccount> {
+    require_keys_eq!(*info.owner, *token_program, BallastError::WrongTokenProgram);
+    let data = info.try_borrow_data()?;
+    let account = TokenAccount::try_deserialize(&mut &data[..])?;
+    require_keys_eq!(account.mint, *mint, BallastError::TokenAccountMintMismatch);
+    Ok(account)
+}
+
+/// `transfer_checked` through whichever token program owns the mint; `signer` seeds when the vault
+/// PDA is the authority.
+#[allow(clippy::too_many_arguments)]
+pub fn transfer<'info>(
+    token_program: &AccountInfo<'info>,
+    from: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
+    to: &AccountInfo<'info>,
+    authority: &AccountInfo<'info>,
+    amount: u64,
+    decimals: u8,
+    signer: Option<&[&[&[u8]]]>,
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let accounts = token_interface::TransferChecked {
+        from: from.clone(),
+        mint: mint.clone(),
+        to: to.clone(),
+        authority: authority.clone(),
+    };
+    let ctx = match signer {
+        Some(seeds) => CpiContext::new_with_signer(token_program.key(), accounts, seeds),
+        None => CpiContext::new(token_program.key(), accounts),
+    };
+    token_interface::transfer_checked(ctx, amount, decimals)
+}
+
+/// Picks the token program account matching an asset's recorded program id.
+pub fn program_for<'a, 'info>(
+    asset_program: &Pubkey,
+    token: &'a AccountInfo<'info>,
+    token_2022: &'a AccountInfo<'info>,
+) -> Result<&'a AccountInfo<'info>> {
+    if *asset_program == token.key() {
+        Ok(token)
+    } else if *asset_program == token_2022.key() {
+        Ok(token_2022)
+    } else {
+        err!(BallastError::WrongTokenProgram)
+    }
+}
+
+/// Creates a vault reserve token account at its PDA, owned by `token_program`, for `mint`, with the vault
+/// PDA as authority. Works even if someone pre-funded the address with lamports.
+#[allow(clippy::too_many_arguments)]
+pub fn create_reserve<'info>(
+    payer: &AccountInfo<'info>,
+    reserve: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
+    vault: &AccountInfo<'info>,
+    token_program: &AccountInfo<'info>,
+    system_program: &AccountInfo<'info>,
+    reserve_seeds: &[&[u8]],
+) -> Result<()> {
+    use anchor_lang::system_program;
+    use anchor_spl::token_2022::spl_token_2022::state::Account as AccountState;
+
+    let space = if *mint.owner == anchor_spl::token_2022::ID {
+        let data = mint.try_borrow_data()?;
+        let state = StateWithExtensions::<MintState>::unpack(&data)?;
+        let required = ExtensionType::get_required_init_account_extensions(&state.get_extension_types()?);
+        ExtensionType::try_calculate_account_len::<AccountState>(&required)?
+    } else {
+        anchor_spl::token::TokenAccount::LEN
+    };
+    let rent = Rent::get()?.minimum_balance(space);
+    let signer: &[&[&[u8]]] = &[reserve_seeds];
+    let current = reserve.lamports();
+    if current == 0 {
+        system_program::create_account(
+            CpiContext::new_with_signer(
+                system_program.key(),
+                system_program::CreateAccount { from: payer.clone(), to: reserve.clone() },
+                signer,
+            ),
+            rent,
+            space as u64,
+            token_program.key,
+        )?;
+    } else {
+        let top_up = rent.saturating_sub(current);
+        if top_up > 0 {
+            system_program::transfer(
+                CpiContext::new(system_program.key(), system_program::Transfer { from: payer.clone(), to: reserve.clone() }),
+                top_up,
+            )?;
+        }
+        system_program::allocate(
+            CpiContext::new_with_signer(system_program.key(), system_program::Allocate { account_to_allocate: reserve.clone() }, signer),
+            space as u64,
+        )?;
+        system_program::assign(
+            CpiContext::new_with_signer(system_program.key(), system_program::Assign { account_to_assign: reserve.clone() }, signer),
+            token_program.key,
+        )?;
+    }
+    token_interface::initialize_account3(CpiContext::new(
+        token_program.key(),
+        token_interface::InitializeAccount3 { account: reserve.clone(), mint: mint.clone(), authority: vault.clone() },
+    ))
+}
