@@ -1,0 +1,228 @@
+//! The embedded in-process chain: a solana-program-test bank with ballast and the reference AMM loaded
+//! natively, plus the real SPL Token, Token-2022 and Associated Token programs.
+
+use std::collections::HashSet;
+
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::program_error::ProgramError;
+use anchor_lang::prelude::Clock;
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_spl::associated_token::{get_associated_token_address_with_program_id, spl_associated_token_account};
+use anchor_spl::token::spl_token;
+use anchor_spl::token_2022::spl_token_2022;
+use anyhow::{anyhow, Result};
+use solana_keypair::Keypair;
+use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+use crate::pyth::{self, PriceSpec};
+
+/// Anchor's generated `entry` ties every argument to one lifetime, while program-test wants a function
+/// generic over independent lifetimes. This wrapper bridges the two.
+fn ballast_processor(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), ProgramError> {
+    // SAFETY: `AccountInfo<'b>` is invariant in 'b, so the slice cannot be shortened by subtyping. The
+    // slice itself lives for its borrow 'a ≤ 'b, and `entry` uses the accounts only during this call,
+    // so viewing them as `AccountInfo<'a>` never lets a reference outlive its data.
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    ballast::entry(program_id, accounts, data)
+}
+
+/// The same bridge for the reference AMM (see [`ballast_processor`]).
+fn amm_processor(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), ProgramError> {
+    // SAFETY: as in `ballast_processor`.
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    ballast_amm::entry(program_id, accounts, data)
+}
+
+/// Which token program a mint belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProgram {
+    Token,
+    Token2022,
+}
+
+impl TokenProgram {
+    pub fn id(self) -> Pubkey {
+        match self {
+            TokenProgram::Token => spl_token::ID,
+            TokenProgram::Token2022 => spl_token_2022::ID,
+        }
+    }
+}
+
+/// A running embedded chain.
+pub struct Chain {
+    pub ctx: ProgramTestContext,
+    sent: HashSet<Vec<u8>>,
+}
+
+/// Custom program error code of a failed transaction, if it failed with one.
+pub fn custom_error(err: &BanksClientError) -> Option<u32> {
+    use solana_transaction::InstructionError;
+    match err {
+        BanksClientError::TransactionError(TransactionError::InstructionError(_, InstructionError::Custom(c)))
+        | BanksClientError::SimulationError { err: TransactionError::InstructionError(_, InstructionError::Custom(c)), .. } => {
+            Some(*c)
+        }
+        _ => None,
+    }
+}
+
+impl Chain {
+    /// Starts a fresh chain with ballast and the reference AMM loaded. Quiet unless `RUST_LOG` is set.
+    pub async fn start() -> Chain {
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "error");
+        }
+        let mut pt = ProgramTest::new("ballast", ballast::ID, processor!(ballast_processor));
+        pt.add_program("ballast_amm", ballast_amm::ID, processor!(amm_processor));
+        pt.prefer_bpf(false);
+        let ctx = pt.start_with_context().await;
+        Chain { ctx, sent: HashSet::new() }
+    }
+
+    pub fn payer(&self) -> Keypair {
+        self.ctx.payer.insecure_clone()
+    }
+
+    /// Signs with the payer plus `signers` and processes the transaction. Re-sending an identical
+    /// transaction fetches a fresh blockhash first, so it is processed again rather than deduplicated.
+    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
+        let tx = self.sign(ixs, signers).await;
+        self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    /// Builds and signs a transaction (payer first) against a blockhash not yet used for the same message.
+    pub async fn sign(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Transaction {
+        let payer = self.payer();
+        let mut all: Vec<&Keypair> = vec![&payer];
+        all.extend(signers.iter().copied().filter(|k| k.pubkey() != payer.pubkey()));
+        loop {
+            let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, self.ctx.last_blockhash);
+            if self.sent.insert(tx.message_data()) {
+                return tx;
+            }
+            self.ctx.last_blockhash = self.ctx.get_new_latest_blockhash().await.expect("fresh blockhash");
+        }
+    }
+
+    pub async fn account(&mut self, key: &Pubkey) -> Option<solana_account::Account> {
+        self.ctx.banks_client.get_account(*key).await.ok().flatten()
+    }
+
+    /// Balance of an SPL Token or Token-2022 account (0 if it does not exist).
+    pub async fn token_amount(&mut self, key: &Pubkey) -> u64 {
+        match self.account(key).await {
+            Some(acc) if acc.data.len() >= 72 => u64::from_le_bytes(acc.data[64..72].try_into().unwrap()),
+            _ => 0,
+        }
+    }
+
+    /// Supply of a mint (0 if it does not exist).
+    pub async fn mint_supply(&mut self, key: &Pubkey) -> u64 {
+        match self.account(key).await {
+            Some(acc) if acc.data.len() >= 44 => u64::from_le_bytes(acc.data[36..44].try_into().unwrap()),
+            _ => 0,
+        }
+    }
+
+    pub async fn clock(&mut self) -> Clock {
+        self.ctx.banks_client.get_sysvar::<Clock>().await.expect("clock")
+    }
+
+    /// Moves the cluster clock forward by `secs` seconds (and a few slots).
+    pub async fn advance_time(&mut self, secs: i64) {
+        let mut clock = self.clock().await;
+        let slots = (secs.max(1) as u64) * 5 / 2;
+        self.ctx.warp_to_slot(clock.slot + slots).expect("warp");
+        clock = self.clock().await;
+        clock.unix_timestamp += secs;
+        self.ctx.set_sysvar(&clock);
+    }
+
+    /// Creates a mint with `decimals` under `program`, mint authority = payer.
+    pub async fn create_mint(&mut self, decimals: u8, program: TokenProgram) -> Result<Pubkey> {
+        self.create_mint_with(decimals, program, None).await
+    }
+
+    /// Creates a Token-2022 mint carrying a transfer-fee extension (bps, max fee).
+    pub async fn create_mint_with_transfer_fee(&mut self, decimals: u8, fee_bps: u16, max_fee: u64) -> Result<Pubkey> {
+        self.create_mint_with(decimals, TokenProgram::Token2022, Some((fee_bps, max_fee))).await
+    }
+
+    async fn create_mint_with(&mut self, decimals: u8, program: TokenProgram, fee: Option<(u16, u64)>) -> Result<Pubkey> {
+        use spl_token_2022::extension::ExtensionType;
+        let mint = Keypair::new();
+        let payer = self.payer();
+        let space = match fee {
+            Some(_) => ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(&[ExtensionType::TransferFeeConfig])?,
+            None => spl_token::state::Mint::LEN,
+        };
+        let rent = self.ctx.banks_client.get_rent().await?.minimum_balance(space);
+        let mut ixs = vec![anchor_lang::solana_program::system_instruction::create_account(
+            &payer.pubkey(),
+            &mint.pubkey(),
+            rent,
+            space as u64,
+            &program.id(),
+        )];
+        if let Some((bps, max)) = fee {
+            ixs.push(spl_token_2022::extension::transfer_fee::instruction::initialize_transfer_fee_config(
+                &program.id(),
+                &mint.pubkey(),
+                Some(&payer.pubkey()),
+                Some(&payer.pubkey()),
+                bps,
+                max,
+            )?);
+        }
+        ixs.push(spl_token_2022::instruction::initialize_mint2(&program.id(), &mint.pubkey(), &payer.pubkey(), None, decimals)?);
+        self.send(&ixs, &[&mint]).await.map_err(|e| anyhow!("create mint: {e}"))?;
+        Ok(mint.pubkey())
+    }
+
+    /// Creates (idempotently) the associated token account of `owner` for `mint`.
+    pub async fn create_ata(&mut self, owner: &Pubkey, mint: &Pubkey, program: TokenProgram) -> Result<Pubkey> {
+        let payer = self.payer();
+        let ix = spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+            &payer.pubkey(),
+            owner,
+            mint,
+            &program.id(),
+        );
+        self.send(&[ix], &[]).await.map_err(|e| anyhow!("create ata: {e}"))?;
+        Ok(get_associated_token_address_with_program_id(owner, mint, &program.id()))
+    }
+
+    /// Mints `amount` to `to` (payer is the mint authority of mints made by [`Chain::create_mint`]).
+    pub async fn mint_to(&mut self, mint: &Pubkey, to: &Pubkey, amount: u64, program: TokenProgram) -> Result<()> {
+        let payer = self.payer();
+        let ix = spl_token_2022::instruction::mint_to(&program.id(), mint, to, &payer.pubkey(), &[], amount)?;
+        self.send(&[ix], &[]).await.map_err(|e| anyhow!("mint_to: {e}"))
+    }
+
+    /// Writes a PriceUpdateV2 account at `address` (owned by the Pyth receiver program).
+    pub async fn set_price(&mut self, address: &Pubkey, spec: &PriceSpec) {
+        self.set_raw_account(address, pyth::encode(spec), pyth::RECEIVER_PROGRAM_ID).await;
+    }
+
+    /// Writes arbitrary account data with a rent-exempt balance.
+    pub async fn set_raw_account(&mut self, address: &Pubkey, data: Vec<u8>, owner: Pubkey) {
+        let lamports = self.ctx.banks_client.get_rent().await.expect("rent").minimum_balance(data.len());
+        let mut account = solana_account::AccountSharedData::new(lamports, data.len(), &owner);
+        account.set_data_from_slice(&data);
+        self.ctx.set_account(address, &account);
+    }
+
+    /// Funds a new keypair with SOL for fees and rent.
+    pub async fn funded_keypair(&mut self, lamports: u64) -> Result<Keypair> {
+        let kp = Keypair::new();
+        let payer = self.payer();
+        let ix = anchor_lang::solana_program::system_instruction::transfer(&payer.pubkey(), &kp.pubkey(), lamports);
+        self.send(&[ix], &[]).await.map_err(|e| anyhow!("fund: {e}"))?;
+        Ok(kp)
+    }
+}
