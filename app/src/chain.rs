@@ -133,14 +133,21 @@ impl Chain {
         self.ctx.banks_client.get_sysvar::<Clock>().await.expect("clock")
     }
 
-    /// Moves the cluster clock forward by `secs` seconds (and a few slots).
+    /// Moves the cluster clock forward by exactly `secs` seconds, and the slot by about as many slots as
+    /// that takes at 400 ms per slot.
     pub async fn advance_time(&mut self, secs: i64) {
-        let mut clock = self.clock().await;
+        let before = self.clock().await;
         let slots = (secs.max(1) as u64) * 5 / 2;
-        self.ctx.warp_to_slot(clock.slot + slots).expect("warp");
-        clock = self.clock().await;
-        clock.unix_timestamp += secs;
+        self.ctx.warp_to_slot(before.slot + slots).expect("warp");
+        let mut clock = self.clock().await;
+        clock.unix_timestamp = before.unix_timestamp + secs;
         self.ctx.set_sysvar(&clock);
+    }
+
+    /// Moves the slot forward by `slots` without changing the unix time more than the warp does.
+    pub async fn advance_slots(&mut self, slots: u64) {
+        let before = self.clock().await;
+        self.ctx.warp_to_slot(before.slot + slots).expect("warp");
     }
 
     /// Creates a mint with `decimals` under `program`, mint authority = payer.
