@@ -82,11 +82,11 @@ pub fn add_asset(
 }
 
 pub fn activate_vault(governance: &Pubkey, vault: &Pubkey) -> Instruction {
-    ix(ballast::accounts::ActivateVault { governance: *governance, vault: *vault }, ballast::instruction::ActivateVault {}, vec![])
+    ix(govern(governance, vault), ballast::instruction::ActivateVault {}, vec![])
 }
 
-fn govern(governance: &Pubkey, vault: &Pubkey) -> ballast::accounts::GovernParams {
-    ballast::accounts::GovernParams { governance: *governance, vault: *vault }
+fn govern(governance: &Pubkey, vault: &Pubkey) -> ballast::accounts::Governed {
+    ballast::accounts::Governed { governance: *governance, vault: *vault }
 }
 
 pub fn propose_params(governance: &Pubkey, vault: &Pubkey, args: ProposeParamsArgs) -> Instruction {
@@ -102,11 +102,7 @@ pub fn cancel_params(governance: &Pubkey, vault: &Pubkey) -> Instruction {
 }
 
 pub fn transfer_governance(governance: &Pubkey, vault: &Pubkey, new_governance: Pubkey) -> Instruction {
-    ix(
-        ballast::accounts::TransferGovernance { governance: *governance, vault: *vault },
-        ballast::instruction::TransferGovernance { new_governance },
-        vec![],
-    )
+    ix(govern(governance, vault), ballast::instruction::TransferGovernance { new_governance }, vec![])
 }
 
 pub fn accept_governance(pending: &Pubkey, vault: &Pubkey) -> Instruction {
@@ -130,7 +126,7 @@ pub fn add_amm(governance: &Pubkey, vault: &Pubkey, amm_program: &Pubkey, pool: 
 }
 
 pub fn remove_amm(governance: &Pubkey, vault: &Pubkey, entry: AmmEntry) -> Instruction {
-    ix(ballast::accounts::RemoveAmm { governance: *governance, vault: *vault }, ballast::instruction::RemoveAmm { entry }, vec![])
+    ix(govern(governance, vault), ballast::instruction::RemoveAmm { entry }, vec![])
 }
 
 /// `[mint, reserve, user]` per asset, as `deposit` and `withdraw` expect.

@@ -36,28 +36,28 @@ pub mod ballast {
     }
 
     /// Governance freezes the asset list once weights sum to 10 000 bps; deposits open.
-    pub fn activate_vault(ctx: Context<ActivateVault>) -> Result<()> {
-        ActivateVault::handler(ctx)
+    pub fn activate_vault(ctx: Context<Governed>) -> Result<()> {
+        Governed::activate(ctx)
     }
 
     /// Governance queues new parameters; they apply after the timelock.
-    pub fn propose_params(ctx: Context<GovernParams>, args: ProposeParamsArgs) -> Result<()> {
-        GovernParams::propose(ctx, args)
+    pub fn propose_params(ctx: Context<Governed>, args: ProposeParamsArgs) -> Result<()> {
+        Governed::propose_params(ctx, args)
     }
 
     /// Governance applies queued parameters once the timelock elapsed.
-    pub fn execute_params(ctx: Context<GovernParams>) -> Result<()> {
-        GovernParams::execute(ctx)
+    pub fn execute_params(ctx: Context<Governed>) -> Result<()> {
+        Governed::execute_params(ctx)
     }
 
     /// Governance drops queued parameters.
-    pub fn cancel_params(ctx: Context<GovernParams>) -> Result<()> {
-        GovernParams::cancel(ctx)
+    pub fn cancel_params(ctx: Context<Governed>) -> Result<()> {
+        Governed::cancel_params(ctx)
     }
 
     /// Governance names a successor (step one of two).
-    pub fn transfer_governance(ctx: Context<TransferGovernance>, new_governance: Pubkey) -> Result<()> {
-        TransferGovernance::handler(ctx, new_governance)
+    pub fn transfer_governance(ctx: Context<Governed>, new_governance: Pubkey) -> Result<()> {
+        Governed::transfer_governance(ctx, new_governance)
     }
 
     /// The named successor takes over (step two of two).
@@ -76,8 +76,8 @@ pub mod ballast {
     }
 
     /// Governance removes a whitelisted route.
-    pub fn remove_amm(ctx: Context<RemoveAmm>, entry: AmmEntry) -> Result<()> {
-        RemoveAmm::handler(ctx, entry)
+    pub fn remove_amm(ctx: Context<Governed>, entry: AmmEntry) -> Result<()> {
+        Governed::remove_amm(ctx, entry)
     }
 
     /// Deposit every asset in the vault's current proportions for shares.

@@ -180,6 +180,18 @@ impl Vault {
         self.paused & flag != 0
     }
 
+    /// Fails with the flag's own error (`DepositsPaused`, `RebalancePaused`, `GovernancePaused`) when set.
+    pub fn require_not_paused(&self, flag: u8) -> Result<()> {
+        if !self.is_paused(flag) {
+            return Ok(());
+        }
+        match flag {
+            pause::DEPOSITS => err!(BallastError::DepositsPaused),
+            pause::REBALANCE => err!(BallastError::RebalancePaused),
+            _ => err!(BallastError::GovernancePaused),
+        }
+    }
+
     pub fn targets(&self) -> Vec<u16> {
         self.assets.iter().map(|a| a.params.target_bps).collect()
     }

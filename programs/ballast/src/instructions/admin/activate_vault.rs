@@ -4,17 +4,12 @@ use crate::constants::MIN_ASSETS;
 use crate::errors::BallastError;
 use crate::events::VaultActivatedEvent;
 use crate::math;
-use crate::state::{Vault, VaultStatus};
+use crate::state::VaultStatus;
 
-#[derive(Accounts)]
-pub struct ActivateVault<'info> {
-    pub governance: Signer<'info>,
-    #[account(mut, has_one = governance @ BallastError::NotGovernance)]
-    pub vault: Box<Account<'info, Vault>>,
-}
+use super::Governed;
 
-impl ActivateVault<'_> {
-    pub fn validate(&self) -> Result<()> {
+impl Governed<'_> {
+    fn validate_activate(&self) -> Result<()> {
         let vault = &self.vault;
         require!(vault.status == VaultStatus::Configuring, BallastError::VaultAlreadyActive);
         require!(vault.assets.len() >= MIN_ASSETS, BallastError::TooFewAssets);
@@ -22,8 +17,9 @@ impl ActivateVault<'_> {
         Ok(())
     }
 
-    #[access_control(ctx.accounts.validate())]
-    pub fn handler(ctx: Context<ActivateVault>) -> Result<()> {
+    /// Freezes the asset list and opens deposits.
+    #[access_control(ctx.accounts.validate_activate())]
+    pub fn activate(ctx: Context<Governed>) -> Result<()> {
         let vault = &mut ctx.accounts.vault;
         vault.status = VaultStatus::Active;
         vault.invariant()?;

@@ -19,7 +19,7 @@ pub struct AddAmm<'info> {
 impl AddAmm<'_> {
     pub fn validate(&self) -> Result<()> {
         let vault = &self.vault;
-        require!(!vault.is_paused(pause::GOVERNANCE), BallastError::GovernancePaused);
+        vault.require_not_paused(pause::GOVERNANCE)?;
         require!(self.amm_program.executable, BallastError::InvalidAmm);
         require_keys_eq!(*self.pool.owner, self.amm_program.key(), BallastError::InvalidAmm);
         let entry = AmmEntry { program_id: self.amm_program.key(), pool: self.pool.key() };

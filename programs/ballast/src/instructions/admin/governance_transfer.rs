@@ -6,24 +6,19 @@ use crate::errors::BallastError;
 use crate::events::{GovernanceAcceptedEvent, GovernanceTransferProposedEvent};
 use crate::state::{pause, Vault};
 
-#[derive(Accounts)]
-pub struct TransferGovernance<'info> {
-    pub governance: Signer<'info>,
-    #[account(mut, has_one = governance @ BallastError::NotGovernance)]
-    pub vault: Box<Account<'info, Vault>>,
-}
+use super::Governed;
 
-impl TransferGovernance<'_> {
-    pub fn validate(&self, new_governance: &Pubkey) -> Result<()> {
-        require!(!self.vault.is_paused(pause::GOVERNANCE), BallastError::GovernancePaused);
+impl Governed<'_> {
+    fn validate_transfer(&self, new_governance: &Pubkey) -> Result<()> {
+        self.vault.require_not_paused(pause::GOVERNANCE)?;
         require!(*new_governance != Pubkey::default(), BallastError::InvalidGovernance);
         Ok(())
     }
 
     /// Names `new_governance` as pending; it takes over only when it signs `accept_governance`.
     /// Calling again replaces the pending successor.
-    #[access_control(ctx.accounts.validate(&new_governance))]
-    pub fn handler(ctx: Context<TransferGovernance>, new_governance: Pubkey) -> Result<()> {
+    #[access_control(ctx.accounts.validate_transfer(&new_governance))]
+    pub fn transfer_governance(ctx: Context<Governed>, new_governance: Pubkey) -> Result<()> {
         let vault = &mut ctx.accounts.vault;
         vault.pending_governance = new_governance;
         emit!(GovernanceTransferProposedEvent {
@@ -45,7 +40,7 @@ pub struct AcceptGovernance<'info> {
 impl AcceptGovernance<'_> {
     pub fn validate(&self) -> Result<()> {
         let vault = &self.vault;
-        require!(!vault.is_paused(pause::GOVERNANCE), BallastError::GovernancePaused);
+        vault.require_not_paused(pause::GOVERNANCE)?;
         require!(vault.pending_governance != Pubkey::default(), BallastError::NoPendingGovernance);
         require_keys_eq!(vault.pending_governance, self.pending_governance.key(), BallastError::NotPendingGovernance);
         Ok(())

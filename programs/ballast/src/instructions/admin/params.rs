@@ -5,7 +5,9 @@ use anchor_lang::prelude::*;
 use crate::errors::BallastError;
 use crate::events::{ParamsCancelledEvent, ParamsExecutedEvent, ParamsProposedEvent};
 use crate::math;
-use crate::state::{pause, AssetParams, PendingParams, Vault, VaultParams};
+use crate::state::{pause, AssetParams, PendingParams, VaultParams};
+
+use super::Governed;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct ProposeParamsArgs {
@@ -15,19 +17,11 @@ pub struct ProposeParamsArgs {
     pub assets: Vec<AssetParams>,
 }
 
-/// Accounts shared by the three instructions: governance signs for its vault.
-#[derive(Accounts)]
-pub struct GovernParams<'info> {
-    pub governance: Signer<'info>,
-    #[account(mut, has_one = governance @ BallastError::NotGovernance)]
-    pub vault: Box<Account<'info, Vault>>,
-}
-
-impl GovernParams<'_> {
+impl Governed<'_> {
     fn validate_propose(&self, args: &ProposeParamsArgs) -> Result<()> {
         let vault = &self.vault;
         vault.require_active()?;
-        require!(!vault.is_paused(pause::GOVERNANCE), BallastError::GovernancePaused);
+        vault.require_not_paused(pause::GOVERNANCE)?;
         require!(vault.pending_params.is_none(), BallastError::ParamsChangeAlreadyPending);
         args.params.check(false)?;
         require!(args.assets.len() == vault.assets.len(), BallastError::AssetCountMismatch);
@@ -41,7 +35,7 @@ impl GovernParams<'_> {
 
     fn validate_execute(&self) -> Result<()> {
         let vault = &self.vault;
-        require!(!vault.is_paused(pause::GOVERNANCE), BallastError::GovernancePaused);
+        vault.require_not_paused(pause::GOVERNANCE)?;
         let pending = vault.pending_params.as_ref().ok_or(BallastError::NoParamsChangePending)?;
         require!(Clock::get()?.unix_timestamp >= pending.eta, BallastError::TimelockNotElapsed);
         Ok(())
@@ -55,7 +49,7 @@ impl GovernParams<'_> {
 
     /// Queues a parameter change that `execute_params` may apply once the current timelock elapsed.
     #[access_control(ctx.accounts.validate_propose(&args))]
-    pub fn propose(ctx: Context<GovernParams>, args: ProposeParamsArgs) -> Result<()> {
+    pub fn propose_params(ctx: Context<Governed>, args: ProposeParamsArgs) -> Result<()> {
         let now = Clock::get()?.unix_timestamp;
         let vault = &mut ctx.accounts.vault;
         let eta = now.checked_add(vault.params.timelock_secs as i64).ok_or(BallastError::MathOverflow)?;
@@ -67,7 +61,7 @@ impl GovernParams<'_> {
 
     /// Applies the pending change after its timelock.
     #[access_control(ctx.accounts.validate_execute())]
-    pub fn execute(ctx: Context<GovernParams>) -> Result<()> {
+    pub fn execute_params(ctx: Context<Governed>) -> Result<()> {
         let vault = &mut ctx.accounts.vault;
         let pending = vault.pending_params.take().ok_or(BallastError::NoParamsChangePending)?;
         let old_params = vault.params;
@@ -89,7 +83,7 @@ impl GovernParams<'_> {
 
     /// Drops the pending change.
     #[access_control(ctx.accounts.validate_cancel())]
-    pub fn cancel(ctx: Context<GovernParams>) -> Result<()> {
+    pub fn cancel_params(ctx: Context<Governed>) -> Result<()> {
         let vault = &mut ctx.accounts.vault;
         vault.pending_params = None;
         emit!(ParamsCancelledEvent { vault: vault.key() });

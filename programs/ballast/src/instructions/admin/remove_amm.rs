@@ -2,25 +2,20 @@ use anchor_lang::prelude::*;
 
 use crate::errors::BallastError;
 use crate::events::AmmWhitelistChangedEvent;
-use crate::state::{pause, AmmEntry, Vault};
+use crate::state::{pause, AmmEntry};
 
-#[derive(Accounts)]
-pub struct RemoveAmm<'info> {
-    pub governance: Signer<'info>,
-    #[account(mut, has_one = governance @ BallastError::NotGovernance)]
-    pub vault: Box<Account<'info, Vault>>,
-}
+use super::Governed;
 
-impl RemoveAmm<'_> {
-    pub fn validate(&self, entry: &AmmEntry) -> Result<()> {
-        require!(!self.vault.is_paused(pause::GOVERNANCE), BallastError::GovernancePaused);
+impl Governed<'_> {
+    fn validate_remove_amm(&self, entry: &AmmEntry) -> Result<()> {
+        self.vault.require_not_paused(pause::GOVERNANCE)?;
         require!(self.vault.amms.contains(entry), BallastError::AmmNotWhitelisted);
         Ok(())
     }
 
     /// Removes a route; takes effect immediately (removing can only make the vault safer).
-    #[access_control(ctx.accounts.validate(&entry))]
-    pub fn handler(ctx: Context<RemoveAmm>, entry: AmmEntry) -> Result<()> {
+    #[access_control(ctx.accounts.validate_remove_amm(&entry))]
+    pub fn remove_amm(ctx: Context<Governed>, entry: AmmEntry) -> Result<()> {
         let vault = &mut ctx.accounts.vault;
         vault.amms.retain(|e| *e != entry);
         vault.invariant()?;

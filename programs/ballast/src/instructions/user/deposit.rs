@@ -39,7 +39,7 @@ impl Deposit<'_> {
     pub fn validate(&self, args: &DepositArgs) -> Result<()> {
         let vault = &self.vault;
         vault.require_active()?;
-        require!(!vault.is_paused(pause::DEPOSITS), BallastError::DepositsPaused);
+        vault.require_not_paused(pause::DEPOSITS)?;
         require!(args.max_amounts_in.len() == vault.assets.len(), BallastError::AmountsLengthMismatch);
         require!(self.share_mint.supply > 0, BallastError::EmptyVaultNeedsSingleDeposit);
         Ok(())

@@ -53,7 +53,7 @@ impl DepositSingle<'_> {
     pub fn validate(&self, args: &DepositSingleArgs) -> Result<()> {
         let vault = &self.vault;
         vault.require_active()?;
-        require!(!vault.is_paused(pause::DEPOSITS), BallastError::DepositsPaused);
+        vault.require_not_paused(pause::DEPOSITS)?;
         require!(args.amount > 0, BallastError::ZeroAmount);
         let asset = vault.assets.get(args.asset_index as usize).ok_or(BallastError::AssetIndexOutOfRange)?;
         require_keys_eq!(self.mint.key(), asset.mint, BallastError::MintMismatch);
