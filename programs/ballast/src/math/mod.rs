@@ -13,6 +13,7 @@
 pub mod fixed;
 pub mod portfolio;
 pub mod price;
+pub mod rebalance;
 pub mod shares;
 
 pub use fixed::{mul_div_ceil, mul_div_floor, Rounding};

@@ -1,0 +1,321 @@
+//! Rebalance planning: is a trade needed, how large may it be, what must it return, what does the
+//! keeper earn. Used by the program to decide and by keepers and the simulator to choose trades.
+
+use super::{
+    amount_for_value, band_position, mul_div_floor, position_values, total_value, value_of, AssetPosition, BandPosition,
+    MathError, PriceBounds, Rounding, SafeMath, BPS,
+};
+
+/// Per-asset rebalance settings, in vault order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssetLimits {
+    pub target_bps: u16,
+    pub band_bps: u16,
+    pub max_trade_bps: u16,
+}
+
+/// A keeper's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TradeRequest {
+    pub sell: usize,
+    pub buy: usize,
+    pub amount_in: u64,
+    /// The keeper's own minimum output; the program only ever tightens with it.
+    pub min_out: u64,
+}
+
+/// Vault-wide settings that shape a trade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TradePolicy {
+    pub slippage_cap_bps: u16,
+    pub bounty_bps: u16,
+    /// Absolute bounty cap in micro-USD.
+    pub bounty_cap_value: u64,
+}
+
+/// What the program will execute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RebalancePlan {
+    /// Amount of the sold asset sent to the AMM (after clamping).
+    pub amount_in: u64,
+    /// True when the request was larger than the overshoot / max-trade cap and was reduced.
+    pub clamped: bool,
+    /// The program's own floor: `amount_in × p_sell_low / p_buy_high × (1 − slippage_cap)`.
+    pub floor_out: u64,
+    /// `max(floor_out, keeper min_out)`.
+    pub min_out: u64,
+    /// Keeper bounty in units of the sold asset, paid from the vault after the swap.
+    pub bounty: u64,
+    /// Conservative value of `amount_in` (micro-USD, at `p_sell_low`).
+    pub trade_value: u128,
+}
+
+/// Why a request is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    SameAsset,
+    IndexOutOfRange,
+    /// Sold asset not overweight or bought asset not underweight.
+    WrongDirection,
+    /// Both assets are inside their bands.
+    NotNeeded,
+    /// After capping, nothing (or an output of zero) would be traded.
+    TooSmall,
+    Math(MathError),
+}
+
+impl From<MathError> for Refusal {
+    fn from(e: MathError) -> Self {
+        Refusal::Math(e)
+    }
+}
+
+/// Value of the amount by which `value` exceeds (`over = true`) or falls short of its target share of `nav`.
+fn gap_to_target(value: u128, nav: u128, target_bps: u16, over: bool) -> Result<u128, MathError> {
+    let v = value.safe_mul(BPS as u128)?;
+    let t = nav.safe_mul(target_bps as u128)?;
+    let gap = if over { v.saturating_sub(t) } else { t.saturating_sub(v) };
+    Ok(gap / BPS as u128)
+}
+
+/// Decides a trade. `positions` carry balances and **mid** prices; `bounds` the conservative prices.
+pub fn plan(
+    positions: &[AssetPosition],
+    bounds: &[PriceBounds],
+    limits: &[AssetLimits],
+    policy: &TradePolicy,
+    req: &TradeRequest,
+) -> Result<RebalancePlan, Refusal> {
+    let n = positions.len();
+    if bounds.len() != n || limits.len() != n {
+        return Err(Refusal::Math(MathError::LengthMismatch));
+    }
+    if req.sell >= n || req.buy >= n {
+        return Err(Refusal::IndexOutOfRange);
+    }
+    if req.sell == req.buy {
+        return Err(Refusal::SameAsset);
+    }
+    let (s, b) = (req.sell, req.buy);
+    let values = position_values(positions, Rounding::Floor)?;
+    let nav = total_value(&values)?;
+    if nav == 0 {
+        return Err(Refusal::NotNeeded);
+    }
+    let excess = gap_to_target(values[s], nav, limits[s].target_bps, true)?;
+    let deficit = gap_to_target(values[b], nav, limits[b].target_bps, false)?;
+    if excess == 0 || deficit == 0 {
+        return Err(Refusal::WrongDirection);
+    }
+    let sell_pos = band_position(values[s], nav, limits[s].target_bps, limits[s].band_bps)?;
+    let buy_pos = band_position(values[b], nav, limits[b].target_bps, limits[b].band_bps)?;
+    if sell_pos != BandPosition::Above && buy_pos != BandPosition::Below {
+        return Err(Refusal::NotNeeded);
+    }
+
+    // Cap: neither asset may pass its target (valued at mid), nor the trade exceed either max size.
+    let max_trade_bps = limits[s].max_trade_bps.min(limits[b].max_trade_bps);
+    let max_trade_value = mul_div_floor(nav, max_trade_bps as u128, BPS as u128)?;
+    let cap_value = excess.min(deficit).min(max_trade_value);
+    let sell_dec = positions[s].decimals;
+    let cap_amount = amount_for_value(cap_value, sell_dec, positions[s].price, Rounding::Floor)?.min(positions[s].balance);
+
+    let bounty_for = |amount: u64| -> Result<u64, MathError> {
+        let trade_value = value_of(amount, sell_dec, bounds[s].low, Rounding::Floor)?;
+        let by_bps = mul_div_floor(trade_value, policy.bounty_bps as u128, BPS as u128)?;
+        let value = by_bps.min(policy.bounty_cap_value as u128);
+        amount_for_value(value, sell_dec, bounds[s].high, Rounding::Floor)
+    };
+    let mut amount = req.amount_in.min(cap_amount);
+    let mut bounty = bounty_for(amount)?;
+    if amount.safe_add(bounty)? > cap_amount {
+        amount = cap_amount.saturating_sub(bounty);
+        bounty = bounty_for(amount)?;
+    }
+    if amount == 0 {
+        return Err(Refusal::TooSmall);
+    }
+
+    // Floor: sold asset valued low, bought asset priced high, minus the slippage cap.
+    let trade_value = value_of(amount, sell_dec, bounds[s].low, Rounding::Floor)?;
+    let fair_out = amount_for_value(trade_value, positions[b].decimals, bounds[b].high, Rounding::Floor)?;
+    let floor_out = mul_div_floor(fair_out as u128, BPS as u128 - policy.slippage_cap_bps as u128, BPS as u128)? as u64;
+    if floor_out == 0 {
+        return Err(Refusal::TooSmall);
+    }
+    Ok(RebalancePlan {
+        amount_in: amount,
+        clamped: amount < req.amount_in,
+        floor_out,
+        min_out: floor_out.max(req.min_out),
+        bounty,
+        trade_value,
+    })
+}
+
+/// The trade a keeper should request: the most overweight asset outside or above its band sold for the
+/// most underweight one, sized to the cap. `None` when every asset is inside its band.
+pub fn suggest(positions: &[AssetPosition], limits: &[AssetLimits]) -> Result<Option<TradeRequest>, MathError> {
+    let values = position_values(positions, Rounding::Floor)?;
+    let nav = total_value(&values)?;
+    if nav == 0 || limits.len() != positions.len() {
+        return Ok(None);
+    }
+    let mut sell: Option<(usize, u128)> = None;
+    let mut buy: Option<(usize, u128)> = None;
+    let mut any_out = false;
+    for (i, (v, l)) in values.iter().zip(limits).enumerate() {
+        let pos = band_position(*v, nav, l.target_bps, l.band_bps)?;
+        any_out |= pos != BandPosition::Inside;
+        let over = gap_to_target(*v, nav, l.target_bps, true)?;
+        let under = gap_to_target(*v, nav, l.target_bps, false)?;
+        if over > 0 && sell.is_none_or(|(_, g)| over > g) {
+            sell = Some((i, over));
+        }
+        if under > 0 && buy.is_none_or(|(_, g)| under > g) {
+            buy = Some((i, under));
+        }
+    }
+    match (sell, buy, any_out) {
+        (Some((s, _)), Some((b, _)), true) => {
+            let sb = band_position(values[s], nav, limits[s].target_bps, limits[s].band_bps)?;
+            let bb = band_position(values[b], nav, limits[b].target_bps, limits[b].band_bps)?;
+            if sb != BandPosition::Above && bb != BandPosition::Below {
+                return Ok(None);
+            }
+            Ok(Some(TradeRequest { sell: s, buy: b, amount_in: positions[s].balance, min_out: 0 }))
+        }
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::{total_abs_drift_value, OracleReading, UsdPrice};
+    use proptest::prelude::*;
+
+    fn pos(balance: u64, price: u64) -> AssetPosition {
+        AssetPosition { balance, decimals: 6, price: UsdPrice { mantissa: price, expo: -2 } }
+    }
+
+    fn bounds_of(p: &[AssetPosition], conf_bps: u64) -> Vec<PriceBounds> {
+        p.iter()
+            .map(|a| {
+                let r = OracleReading { price: a.price.mantissa as i64, conf: a.price.mantissa * conf_bps / 10_000, expo: a.price.expo, publish_time: 0 };
+                r.bounds().unwrap()
+            })
+            .collect()
+    }
+
+    const POLICY: TradePolicy = TradePolicy { slippage_cap_bps: 100, bounty_bps: 10, bounty_cap_value: 1_000_000 };
+
+    fn limits(targets: &[u16], band: u16) -> Vec<AssetLimits> {
+        targets.iter().map(|t| AssetLimits { target_bps: *t, band_bps: band, max_trade_bps: 10_000 }).collect()
+    }
+
+    #[test]
+    fn refuses_inside_band_and_wrong_way() {
+        // 52 / 48 with a 5 % band: inside.
+        let p = [pos(52_000_000, 100), pos(48_000_000, 100)];
+        let l = limits(&[5_000, 5_000], 500);
+        let b = bounds_of(&p, 0);
+        let req = TradeRequest { sell: 0, buy: 1, amount_in: 1_000_000, min_out: 0 };
+        assert_eq!(plan(&p, &b, &l, &POLICY, &req), Err(Refusal::NotNeeded));
+        let p = [pos(60_000_000, 100), pos(40_000_000, 100)];
+        let b = bounds_of(&p, 0);
+        let wrong = TradeRequest { sell: 1, buy: 0, ..req };
+        assert_eq!(plan(&p, &b, &l, &POLICY, &wrong), Err(Refusal::WrongDirection));
+        assert_eq!(plan(&p, &b, &l, &POLICY, &TradeRequest { sell: 0, buy: 0, ..req }), Err(Refusal::SameAsset));
+        assert_eq!(plan(&p, &b, &l, &POLICY, &TradeRequest { sell: 0, buy: 5, ..req }), Err(Refusal::IndexOutOfRange));
+    }
+
+    #[test]
+    fn clamps_to_target_and_sets_floor() {
+        // $600 000 vs $400 000 at 50/50: at most $100 000 may move.
+        let p = [pos(60_000_000, 1_000), pos(40_000_000, 1_000)];
+        let l = limits(&[5_000, 5_000], 500);
+        let b = bounds_of(&p, 0);
+        let req = TradeRequest { sell: 0, buy: 1, amount_in: u64::MAX, min_out: 0 };
+        let plan = plan(&p, &b, &l, &POLICY, &req).unwrap();
+        assert!(plan.clamped);
+        // $600 vs $400 at $10 a token: at most 10 tokens may move, bounty included. The bounty is
+        // 10 bps of the $99.90 actually traded = 9 990 units, recomputed after the reduction.
+        assert_eq!(plan.amount_in, 9_990_000);
+        assert_eq!(plan.bounty, 9_990);
+        assert!(plan.amount_in + plan.bounty <= 10_000_000);
+        assert_eq!(plan.floor_out, plan.amount_in / 100 * 99);
+        let tighter = TradeRequest { min_out: plan.floor_out + 5, ..req };
+        assert_eq!(super::plan(&p, &b, &l, &POLICY, &tighter).unwrap().min_out, plan.floor_out + 5);
+    }
+
+    #[test]
+    fn max_trade_size_caps() {
+        let p = [pos(60_000_000, 1_000), pos(40_000_000, 1_000)];
+        let mut l = limits(&[5_000, 5_000], 500);
+        l[1].max_trade_bps = 100; // 1 % of $1M = $10 000
+        let b = bounds_of(&p, 0);
+        let policy = TradePolicy { bounty_bps: 0, ..POLICY };
+        let req = TradeRequest { sell: 0, buy: 1, amount_in: u64::MAX, min_out: 0 };
+        assert_eq!(plan(&p, &b, &l, &policy, &req).unwrap().amount_in, 1_000_000);
+    }
+
+    #[test]
+    fn suggest_picks_extremes() {
+        let p = [pos(20_000_000, 100), pos(50_000_000, 100), pos(30_000_000, 100)];
+        let l = limits(&[3_000, 3_000, 4_000], 500);
+        let r = suggest(&p, &l).unwrap().unwrap();
+        assert_eq!((r.sell, r.buy), (1, 0));
+        let calm = [pos(30_000_000, 100), pos(31_000_000, 100), pos(39_000_000, 100)];
+        assert_eq!(suggest(&calm, &l).unwrap(), None);
+    }
+
+    proptest! {
+        /// Executing a plan at any price no worse than its floor never increases total drift and never
+        /// moves either asset past its target.
+        #[test]
+        fn plan_reduces_drift(
+            balances in proptest::collection::vec(1_000u64..1_000_000_000_000, 2..6),
+            prices in proptest::collection::vec(1u64..1_000_000, 6),
+            targets_seed in proptest::collection::vec(1u16..100, 6),
+            band in 1u16..2_000,
+            exec_bps in 0u64..=100,
+        ) {
+            let n = balances.len();
+            let p: Vec<AssetPosition> = (0..n).map(|i| pos(balances[i], prices[i])).collect();
+            let sum: u64 = targets_seed[..n].iter().map(|t| *t as u64).sum();
+            let mut targets: Vec<u16> = targets_seed[..n].iter().map(|t| (*t as u64 * 10_000 / sum) as u16).collect();
+            let rest = 10_000 - targets.iter().map(|t| *t as u64).sum::<u64>();
+            targets[0] += rest as u16;
+            prop_assume!(targets.iter().all(|t| *t > 0));
+            let l = limits(&targets, band);
+            let b = bounds_of(&p, 0);
+            let Some(req) = suggest(&p, &l).unwrap() else { return Ok(()); };
+            let Ok(plan) = plan(&p, &b, &l, &POLICY, &req) else { return Ok(()); };
+            // Execute between the floor and the fair output.
+            let fair = amount_for_value(plan.trade_value, 6, b[req.buy].mid, Rounding::Floor).unwrap();
+            let out = plan.floor_out.max(fair - (fair - plan.floor_out.min(fair)) * exec_bps / 100);
+            let mut after = p.clone();
+            after[req.sell].balance -= plan.amount_in + plan.bounty;
+            after[req.buy].balance += out;
+            let v0 = position_values(&p, Rounding::Floor).unwrap();
+            let v1 = position_values(&after, Rounding::Floor).unwrap();
+            prop_assert!(total_abs_drift_value(&v1, &targets).unwrap() <= total_abs_drift_value(&v0, &targets).unwrap());
+            let nav1 = total_value(&v1).unwrap();
+            prop_assert!(v1[req.sell] * 10_000 + 10_000 * 10 >= nav1 * targets[req.sell] as u128, "sell overshot");
+            prop_assert!(v1[req.buy] * 10_000 <= nav1 * targets[req.buy] as u128 + 10_000 * 10, "buy overshot");
+        }
+
+        /// Inside every band there is never a plan.
+        #[test]
+        fn no_plan_inside_bands(b0 in 45_000_000u64..55_000_000) {
+            let p = [pos(b0, 100), pos(100_000_000 - b0, 100)];
+            let l = limits(&[5_000, 5_000], 500);
+            let bounds = bounds_of(&p, 10);
+            let req = TradeRequest { sell: 0, buy: 1, amount_in: 1_000, min_out: 0 };
+            let r = plan(&p, &bounds, &l, &POLICY, &req);
+            prop_assert!(matches!(r, Err(Refusal::NotNeeded) | Err(Refusal::WrongDirection)));
+            prop_assert_eq!(suggest(&p, &l).unwrap(), None);
+        }
+    }
+}
