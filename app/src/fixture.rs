@@ -271,3 +271,150 @@ pub async fn load_vault(chain: &mut Chain, key: &Pubkey) -> Result<Vault> {
     let acc = chain.account(key).await.context("vault account missing")?;
     client::decode_vault(&acc.data)
 }
+
+/// A reference-AMM pool between two vault assets, whitelisted for the vault.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolFixture {
+    pub key: Pubkey,
+    /// Vault asset indexes of the pool's sorted mints a and b.
+    pub index_a: usize,
+    pub index_b: usize,
+    pub vault_a: Pubkey,
+    pub vault_b: Pubkey,
+}
+
+impl PoolFixture {
+    /// The pool's vault holding vault asset `index`.
+    pub fn vault_of(&self, index: usize) -> Pubkey {
+        if index == self.index_a {
+            self.vault_a
+        } else {
+            self.vault_b
+        }
+    }
+}
+
+impl VaultFixture {
+    /// The chain payer's token account for asset `i` (created on first use; the payer is mint authority).
+    pub async fn payer_account(&self, chain: &mut Chain, i: usize) -> Result<Pubkey> {
+        let payer = chain.payer().pubkey();
+        let a = &self.assets[i];
+        chain.create_ata(&payer, &a.mint, a.spec.program).await
+    }
+
+    /// Creates a pool for assets `i` and `j` holding `usd_per_side` dollars of each at the oracle mid
+    /// price, with `fee_bps`, and whitelists it.
+    pub async fn create_pool(&self, chain: &mut Chain, i: usize, j: usize, usd_per_side: f64, fee_bps: u16) -> Result<PoolFixture> {
+        let payer = chain.payer();
+        let (ia, ib) = if self.assets[i].mint < self.assets[j].mint { (i, j) } else { (j, i) };
+        let (a, b) = (&self.assets[ia], &self.assets[ib]);
+        let ix = client::amm::create_pool(&payer.pubkey(), &a.mint, &b.mint, &a.spec.program.id(), &b.spec.program.id(), fee_bps);
+        chain.send(&[ix], &[]).await.map_err(|e| anyhow!("create_pool: {e}"))?;
+        let key = client::amm::pool(&a.mint, &b.mint);
+        let pool = PoolFixture {
+            key,
+            index_a: ia,
+            index_b: ib,
+            vault_a: client::amm::pool_vault(&key, &a.mint),
+            vault_b: client::amm::pool_vault(&key, &b.mint),
+        };
+        let amount_a = self.amount_for_usd(chain, ia, usd_per_side).await;
+        let amount_b = self.amount_for_usd(chain, ib, usd_per_side).await;
+        let user_a = self.payer_account(chain, ia).await?;
+        let user_b = self.payer_account(chain, ib).await?;
+        chain.mint_to(&a.mint, &user_a, amount_a, a.spec.program).await?;
+        chain.mint_to(&b.mint, &user_b, amount_b, b.spec.program).await?;
+        let lp = chain.create_ata(&payer.pubkey(), &client::amm::lp_mint(&key), TokenProgram::Token).await?;
+        let accounts = client::amm::liquidity_accounts(
+            &payer.pubkey(),
+            &a.mint,
+            &b.mint,
+            &user_a,
+            &user_b,
+            &lp,
+            &a.spec.program.id(),
+            &b.spec.program.id(),
+        );
+        chain.send(&[client::amm::add_liquidity(accounts, amount_a, amount_b, 1)], &[]).await.map_err(|e| anyhow!("add_liquidity: {e}"))?;
+        let ix = client::add_amm(&self.governance.pubkey(), &self.key, &ballast_amm::ID, &key);
+        chain.send(&[ix], &[&self.governance]).await.map_err(|e| anyhow!("add_amm: {e}"))?;
+        Ok(pool)
+    }
+
+    /// Base units of asset `i` worth `usd` at its oracle mid price (float: off-chain setup only).
+    pub async fn amount_for_usd(&self, chain: &mut Chain, i: usize, usd: f64) -> u64 {
+        let r = self.oracle_reading(chain, i).await;
+        let unit_price = r.price as f64 * 10f64.powi(r.expo) / 10f64.powi(self.assets[i].spec.decimals as i32);
+        (usd / unit_price) as u64
+    }
+
+    /// Arbitrage step: swaps against the pool (from the payer's accounts) until its price matches the
+    /// oracle mid prices, as an arbitrageur would. Float math, off-chain only.
+    pub async fn arbitrage(&self, chain: &mut Chain, pool: &PoolFixture) -> Result<()> {
+        let ra = chain.token_amount(&pool.vault_a).await as f64;
+        let rb = chain.token_amount(&pool.vault_b).await as f64;
+        let unit = |r: OracleReading, dec: u8| r.price as f64 * 10f64.powi(r.expo) / 10f64.powi(dec as i32);
+        let pa = unit(self.oracle_reading(chain, pool.index_a).await, self.assets[pool.index_a].spec.decimals);
+        let pb = unit(self.oracle_reading(chain, pool.index_b).await, self.assets[pool.index_b].spec.decimals);
+        let k = ra * rb;
+        let target_a = (k * pb / pa).sqrt();
+        let (from, to, amount) = if target_a > ra { (pool.index_a, pool.index_b, target_a - ra) } else { (pool.index_b, pool.index_a, k / target_a - rb) };
+        let amount = amount as u64;
+        if amount == 0 || (amount as f64) < 1e-6 * if from == pool.index_a { ra } else { rb } {
+            return Ok(());
+        }
+        let src = self.payer_account(chain, from).await?;
+        let dst = self.payer_account(chain, to).await?;
+        let (fa, ta) = (&self.assets[from], &self.assets[to]);
+        chain.mint_to(&fa.mint, &src, amount, fa.spec.program).await?;
+        let payer = chain.payer().pubkey();
+        let ix = client::amm::swap(&payer, &fa.mint, &ta.mint, &src, &dst, &fa.spec.program.id(), &ta.spec.program.id(), amount, 0);
+        chain.send(&[ix], &[]).await.map_err(|e| anyhow!("arbitrage swap: {e}"))
+    }
+
+    /// Everything a keeper reads, from chain state.
+    pub async fn snapshot(&self, chain: &mut Chain) -> crate::rebalancer::Snapshot {
+        let vault = self.state(chain).await;
+        let balances = self.holdings(chain).await;
+        let mut readings = Vec::new();
+        for i in 0..self.assets.len() {
+            readings.push(self.oracle_reading(chain, i).await);
+        }
+        crate::rebalancer::Snapshot { vault, readings, balances }
+    }
+
+    /// Sends `rebalance` through `pool` signed by `keeper`, paying the bounty to `bounty_account`.
+    pub async fn rebalance(
+        &self,
+        chain: &mut Chain,
+        keeper: &Keypair,
+        bounty_account: &Pubkey,
+        pool: &PoolFixture,
+        args: RebalanceArgs,
+    ) -> Result<(), BanksClientError> {
+        let vault = self.state(chain).await;
+        let ix = self.rebalance_ix(&vault, keeper, bounty_account, pool, args);
+        chain.send(&[ix], &[keeper]).await
+    }
+
+    pub fn rebalance_ix(
+        &self,
+        vault: &Vault,
+        keeper: &Keypair,
+        bounty_account: &Pubkey,
+        pool: &PoolFixture,
+        args: RebalanceArgs,
+    ) -> anchor_lang::solana_program::instruction::Instruction {
+        client::rebalance(
+            &keeper.pubkey(),
+            &self.key,
+            vault,
+            bounty_account,
+            &ballast_amm::ID,
+            &pool.key,
+            &pool.vault_of(args.sell_index as usize),
+            &pool.vault_of(args.buy_index as usize),
+            args,
+        )
+    }
+}

@@ -7,3 +7,4 @@ pub mod client;
 pub mod demo;
 pub mod fixture;
 pub mod pyth;
+pub mod rebalancer;

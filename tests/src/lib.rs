@@ -43,3 +43,59 @@ pub async fn setup_seeded() -> (Chain, VaultFixture, User) {
     }
     (chain, fx, user)
 }
+
+/// A seeded three-asset vault with deep reference-AMM pools for every pair (30 bps fee, $1M a side),
+/// whitelisted, and a funded keeper with a token account per asset for its bounty.
+pub struct Market {
+    pub chain: Chain,
+    pub fx: VaultFixture,
+    pub seed: User,
+    pub pools: Vec<ballast_app::fixture::PoolFixture>,
+    pub keeper: solana_keypair::Keypair,
+    pub keeper_accounts: Vec<anchor_lang::prelude::Pubkey>,
+}
+
+impl Market {
+    pub async fn new() -> Market {
+        let (mut chain, fx, seed) = setup_seeded().await;
+        let mut pools = Vec::new();
+        for (i, j) in [(0, 2), (1, 2), (0, 1)] {
+            pools.push(fx.create_pool(&mut chain, i, j, 1_000_000.0, 30).await.expect("pool"));
+        }
+        let keeper_user = fx.user(&mut chain, &[0, 0, 0]).await.expect("keeper");
+        Market { chain, fx, seed, pools, keeper: keeper_user.keypair, keeper_accounts: keeper_user.tokens }
+    }
+
+    pub fn pool(&self, i: usize, j: usize) -> ballast_app::fixture::PoolFixture {
+        *self
+            .pools
+            .iter()
+            .find(|p| (p.index_a == i && p.index_b == j) || (p.index_a == j && p.index_b == i))
+            .expect("pool for pair")
+    }
+
+    /// Moves asset `i`'s oracle price by `pct` percent (other oracles refreshed) and arbitrages every pool.
+    pub async fn move_price(&mut self, i: usize, pct: i64) {
+        self.chain.advance_time(2).await;
+        self.fx.refresh_prices(&mut self.chain).await;
+        let p = self.fx.oracle_reading(&mut self.chain, i).await.price;
+        self.fx.set_price(&mut self.chain, i, p * (100 + pct) / 100).await;
+        for pool in self.pools.clone() {
+            self.fx.arbitrage(&mut self.chain, &pool).await.expect("arbitrage");
+        }
+    }
+
+    /// Sends a rebalance through the pool of the pair.
+    pub async fn rebalance(&mut self, sell: u8, buy: u8, amount_in: u64, min_out: u64) -> Result<(), BanksClientError> {
+        // A pair without a pool (e.g. sell == buy) goes through the first pool: the program refuses first.
+        let pool = self
+            .pools
+            .iter()
+            .find(|p| (p.index_a, p.index_b) == (sell as usize, buy as usize) || (p.index_a, p.index_b) == (buy as usize, sell as usize))
+            .copied()
+            .unwrap_or(self.pools[0]);
+        let args = ballast::instructions::RebalanceArgs { sell_index: sell, buy_index: buy, amount_in, min_out };
+        let bounty = self.keeper_accounts[sell as usize];
+        self.fx.rebalance(&mut self.chain, &self.keeper, &bounty, &pool, args).await
+    }
+}

@@ -148,6 +148,44 @@ pub enum BallastError {
     InvalidGovernance,
     #[msg("AMM pool account is not owned by the AMM program, or the program is not executable")] // 6064
     InvalidAmm,
+
+    // ---- rebalance (6065..) ----
+    #[msg("Rebalance cooldown has not elapsed: retry after last_rebalance_slot + cooldown")] // 6065
+    CooldownNotElapsed,
+    #[msg("Sell and buy asset must differ")] // 6066
+    SameAsset,
+    #[msg("Rebalance not needed: both assets are inside their bands")] // 6067
+    RebalanceNotNeeded,
+    #[msg("Rebalance goes the wrong way: sell an overweight asset for an underweight one")] // 6068
+    RebalanceWrongDirection,
+    #[msg("Rebalance too small: after capping at the targets nothing would be traded")] // 6069
+    RebalanceTooSmall,
+    #[msg("This AMM program has no adapter in ballast")] // 6070
+    AmmNotSupported,
+    #[msg("An AMM account may not be a vault reserve or the vault itself")] // 6071
+    AmmAccountNotAllowed,
+    #[msg("The swap took a different amount than the vault sent")] // 6072
+    SwapInputMismatch,
+    #[msg("The swap returned less than the minimum output")] // 6073
+    SwapOutputBelowMinimum,
+    #[msg("A vault reserve not part of the trade changed during the swap")] // 6074
+    ReserveChangedUnexpectedly,
+    #[msg("The trade did not reduce the vault's total drift")] // 6075
+    DriftNotReduced,
+}
+
+impl From<crate::math::rebalance::Refusal> for BallastError {
+    fn from(r: crate::math::rebalance::Refusal) -> Self {
+        use crate::math::rebalance::Refusal;
+        match r {
+            Refusal::SameAsset => BallastError::SameAsset,
+            Refusal::IndexOutOfRange => BallastError::AssetIndexOutOfRange,
+            Refusal::WrongDirection => BallastError::RebalanceWrongDirection,
+            Refusal::NotNeeded => BallastError::RebalanceNotNeeded,
+            Refusal::TooSmall => BallastError::RebalanceTooSmall,
+            Refusal::Math(m) => m.into(),
+        }
+    }
 }
 
 impl From<MathError> for BallastError {

@@ -119,3 +119,30 @@ pub struct WithdrawEvent {
     pub amounts_out: Vec<u64>,
     pub share_supply_after: u64,
 }
+
+#[event]
+pub struct RebalanceEvent {
+    pub vault: Pubkey,
+    pub keeper: Pubkey,
+    pub sell_index: u8,
+    pub buy_index: u8,
+    pub requested_amount_in: u64,
+    pub amount_in: u64,
+    /// True when the request exceeded the overshoot / max-trade cap and was reduced.
+    pub clamped: bool,
+    /// The program's own oracle-derived floor.
+    pub floor_out: u64,
+    /// The floor actually enforced: max(floor_out, keeper min_out).
+    pub min_out: u64,
+    pub amount_out: u64,
+    /// Bounty paid to the keeper, in the sold asset.
+    pub bounty: u64,
+    /// Oracle mid prices used (mantissa and exponent per asset).
+    pub prices: Vec<i64>,
+    pub expos: Vec<i32>,
+    pub weights_before_bps: Vec<u64>,
+    pub weights_after_bps: Vec<u64>,
+    /// Σ |value − target value| in micro-USD before and after.
+    pub drift_before: u128,
+    pub drift_after: u128,
+}

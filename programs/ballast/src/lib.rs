@@ -7,6 +7,7 @@
 
 use anchor_lang::prelude::*;
 
+pub mod amm;
 pub mod constants;
 pub mod errors;
 pub mod events;
@@ -88,6 +89,12 @@ pub mod ballast {
     /// Deposit one asset, valued at its conservative oracle price, for shares.
     pub fn deposit_single<'info>(ctx: Context<'info, DepositSingle<'info>>, args: DepositSingleArgs) -> Result<()> {
         DepositSingle::handler(ctx, args)
+    }
+
+    /// Anyone: sell an overweight asset for an underweight one through a whitelisted AMM, with a
+    /// program-derived minimum output, balance reconciliation and a capped keeper bounty.
+    pub fn rebalance<'info>(ctx: Context<'info, Rebalance<'info>>, args: RebalanceArgs) -> Result<()> {
+        Rebalance::handler(ctx, args)
     }
 
     /// Burn shares for the pro-rata part of every reserve. Works while paused.

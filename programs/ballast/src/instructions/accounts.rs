@@ -7,8 +7,8 @@
 
 use anchor_lang::prelude::*;
 
-use crate::errors::BallastError;
-use crate::math::OracleReading;
+use crate::errors::{BallastError, MathResultExt};
+use crate::math::{AssetPosition, OracleReading, PriceBounds, UsdPrice};
 use crate::oracle;
 use crate::state::Vault;
 use crate::token::load_token_account;
@@ -47,6 +47,21 @@ pub fn transfer_legs<'info>(vault: &Vault, remaining: &'info [AccountInfo<'info>
 pub struct Valuation {
     pub readings: Vec<OracleReading>,
     pub balances: Vec<u64>,
+    /// Conservative and mid prices of every reading.
+    pub bounds: Vec<PriceBounds>,
+}
+
+impl Valuation {
+    /// Positions priced with one side of the bounds (`|b| b.mid`, `|b| b.high`, …).
+    pub fn positions(&self, vault: &Vault, price: impl Fn(&PriceBounds) -> UsdPrice) -> Vec<AssetPosition> {
+        vault
+            .assets
+            .iter()
+            .zip(&self.balances)
+            .zip(&self.bounds)
+            .map(|((a, balance), b)| AssetPosition { balance: *balance, decimals: a.decimals, price: price(b) })
+            .collect()
+    }
 }
 
 /// Checks `[oracle, reserve]` × assets, reads every oracle with all checks and records the readings
@@ -56,15 +71,17 @@ pub fn load_valuation(vault: &mut Vault, remaining: &[AccountInfo], now: i64) ->
     let params = vault.params;
     let mut readings = Vec::with_capacity(vault.assets.len());
     let mut balances = Vec::with_capacity(vault.assets.len());
+    let mut bounds = Vec::with_capacity(vault.assets.len());
     for (asset, chunk) in vault.assets.iter_mut().zip(remaining.chunks_exact(2)) {
         let reading = oracle::read_asset_price(&chunk[0], asset, &params, now)?;
+        bounds.push(reading.bounds().or_math_err()?);
         require_keys_eq!(chunk[1].key(), asset.reserve, BallastError::ReserveMismatch);
         let reserve = load_token_account(&chunk[1], &asset.token_program, &asset.mint)?;
         oracle::record(asset, &reading);
         readings.push(reading);
         balances.push(reserve.amount);
     }
-    Ok(Valuation { readings, balances })
+    Ok(Valuation { readings, balances, bounds })
 }
 
 /// Current amount of a token account (after a CPI).

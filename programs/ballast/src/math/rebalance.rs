@@ -153,8 +153,10 @@ pub fn plan(
     })
 }
 
-/// The trade a keeper should request: the most overweight asset outside or above its band sold for the
-/// most underweight one, sized to the cap. `None` when every asset is inside its band.
+/// The trade a keeper should request: the asset furthest above its target sold for the one furthest below,
+/// each distance measured in multiples of the asset's own band (so an asset outside a narrow band comes
+/// first). `amount_in` is the whole balance: the program clamps it to the cap. `None` when no trade is
+/// needed.
 pub fn suggest(positions: &[AssetPosition], limits: &[AssetLimits]) -> Result<Option<TradeRequest>, MathError> {
     let values = position_values(positions, Rounding::Floor)?;
     let nav = total_value(&values)?;
@@ -167,8 +169,10 @@ pub fn suggest(positions: &[AssetPosition], limits: &[AssetLimits]) -> Result<Op
     for (i, (v, l)) in values.iter().zip(limits).enumerate() {
         let pos = band_position(*v, nav, l.target_bps, l.band_bps)?;
         any_out |= pos != BandPosition::Inside;
-        let over = gap_to_target(*v, nav, l.target_bps, true)?;
-        let under = gap_to_target(*v, nav, l.target_bps, false)?;
+        // Distance from target in units of the band (scaled by BPS to keep integer precision).
+        let band = (l.band_bps as u128).max(1);
+        let over = gap_to_target(*v, nav, l.target_bps, true)?.safe_mul(BPS as u128)? / band;
+        let under = gap_to_target(*v, nav, l.target_bps, false)?.safe_mul(BPS as u128)? / band;
         if over > 0 && sell.is_none_or(|(_, g)| over > g) {
             sell = Some((i, over));
         }
@@ -266,6 +270,11 @@ mod tests {
         let l = limits(&[3_000, 3_000, 4_000], 500);
         let r = suggest(&p, &l).unwrap().unwrap();
         assert_eq!((r.sell, r.buy), (1, 0));
+        // Equal shortfalls: the asset with the narrower band is bought first.
+        let p = [pos(48_000_000, 100), pos(26_000_000, 100), pos(26_000_000, 100)];
+        let mut narrow = limits(&[4_000, 3_000, 3_000], 500);
+        narrow[2].band_bps = 300;
+        assert_eq!(suggest(&p, &narrow).unwrap().unwrap().buy, 2);
         let calm = [pos(30_000_000, 100), pos(31_000_000, 100), pos(39_000_000, 100)];
         assert_eq!(suggest(&calm, &l).unwrap(), None);
     }

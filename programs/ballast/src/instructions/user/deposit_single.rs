@@ -8,7 +8,7 @@ use anchor_spl::token_interface::{Mint as AssetMint, TokenAccount as AssetTokenA
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositSingleEvent;
 use crate::instructions::accounts::{load_valuation, reload_amount};
-use crate::math::{self, AssetPosition, Rounding};
+use crate::math::{self, Rounding};
 use crate::state::{pause, Vault};
 use crate::token as tok;
 
@@ -73,14 +73,10 @@ impl DepositSingle<'_> {
         // Compute: deposit valued low, vault valued high, shares rounded down.
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
-        let mut positions_high = Vec::with_capacity(vault.assets.len());
-        for ((asset, reading), balance) in vault.assets.iter().zip(&valuation.readings).zip(&valuation.balances) {
-            let bounds = reading.bounds().or_math_err()?;
-            positions_high.push(AssetPosition { balance: *balance, decimals: asset.decimals, price: bounds.high });
-        }
+        let positions_high = valuation.positions(vault, |b| b.high);
         let nav_high = math::total_value(&math::position_values(&positions_high, Rounding::Ceil).or_math_err()?).or_math_err()?;
         let asset = vault.assets[idx];
-        let low = valuation.readings[idx].bounds().or_math_err()?.low;
+        let low = valuation.bounds[idx].low;
         let value_in = math::value_of(args.amount, asset.decimals, low, Rounding::Floor).or_math_err()?;
         let supply = accounts.share_mint.supply;
         let out = match math::shares_for_value(value_in, nav_high, supply) {

@@ -1,0 +1,3 @@
+pub mod rebalance;
+
+pub use rebalance::*;

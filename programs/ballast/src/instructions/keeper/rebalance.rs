@@ -1,0 +1,217 @@
+//! Permissionless rebalance: sell an overweight asset for an underweight one through a whitelisted AMM.
+//!
+//! Order: checks (`validate`) → prices → pure plan (`math::rebalance::plan`) → CPI swap → reconcile
+//! every reserve → bounty → record and emit.
+//!
+//! An `amount_in` larger than allowed is **clamped** (not refused) to the largest trade that moves
+//! neither asset past its target (valued at mid prices, bounty included) and stays within both assets'
+//! max trade size; the event reports the clamp. A keeper therefore cannot overshoot by asking for more.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
+
+use crate::amm::{self, SwapAccounts};
+use crate::errors::{BallastError, MathResultExt};
+use crate::events::RebalanceEvent;
+use crate::instructions::accounts::{load_valuation, reload_amount};
+use crate::math::{self, rebalance as planner, Rounding};
+use crate::state::{pause, AmmEntry, Vault};
+use crate::token as tok;
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
+pub struct RebalanceArgs {
+    /// Index of the overweight asset to sell.
+    pub sell_index: u8,
+    /// Index of the underweight asset to buy.
+    pub buy_index: u8,
+    /// Amount of the sold asset to swap (clamped by the program, see module docs).
+    pub amount_in: u64,
+    /// Keeper's minimum output; the program uses `max(its own floor, min_out)`.
+    pub min_out: u64,
+}
+
+/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order, then the AMM adapter's
+/// own accounts (reference AMM: `[pool_vault_in, pool_vault_out]`).
+#[derive(Accounts)]
+pub struct Rebalance<'info> {
+    pub keeper: Signer<'info>,
+    #[account(mut)]
+    pub vault: Box<Account<'info, Vault>>,
+    pub sell_mint: Box<InterfaceAccount<'info, Mint>>,
+    pub buy_mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The vault's reserve of the sold asset (checked in `validate`).
+    #[account(mut)]
+    pub sell_reserve: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The vault's reserve of the bought asset (checked in `validate`).
+    #[account(mut)]
+    pub buy_reserve: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// Receives the keeper bounty, paid in the sold asset.
+    #[account(mut, token::mint = sell_mint, token::token_program = sell_token_program)]
+    pub keeper_bounty_account: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: must form a whitelisted (program, pool) pair with `pool` (checked in `validate`) and have an
+    /// adapter (checked in `amm::swap_exact_in`).
+    pub amm_program: UncheckedAccount<'info>,
+    /// CHECK: whitelisted together with `amm_program` (checked in `validate`); its layout is the AMM's.
+    pub pool: UncheckedAccount<'info>,
+    pub sell_token_program: Interface<'info, TokenInterface>,
+    pub buy_token_program: Interface<'info, TokenInterface>,
+}
+
+impl Rebalance<'_> {
+    pub fn validate(&self, args: &RebalanceArgs) -> Result<()> {
+        let vault = &self.vault;
+        vault.require_active()?;
+        vault.require_not_paused(pause::REBALANCE)?;
+        // sell == buy never gets here: the two reserves would be the same mutable account, which Anchor
+        // refuses (ConstraintDuplicateMutableAccount); the pure planner refuses it too (SameAsset).
+        let sell = vault.assets.get(args.sell_index as usize).ok_or(BallastError::AssetIndexOutOfRange)?;
+        let buy = vault.assets.get(args.buy_index as usize).ok_or(BallastError::AssetIndexOutOfRange)?;
+        require_keys_eq!(self.sell_mint.key(), sell.mint, BallastError::MintMismatch);
+        require_keys_eq!(self.buy_mint.key(), buy.mint, BallastError::MintMismatch);
+        require_keys_eq!(self.sell_reserve.key(), sell.reserve, BallastError::ReserveMismatch);
+        require_keys_eq!(self.buy_reserve.key(), buy.reserve, BallastError::ReserveMismatch);
+        require_keys_eq!(self.sell_token_program.key(), sell.token_program, BallastError::WrongTokenProgram);
+        require_keys_eq!(self.buy_token_program.key(), buy.token_program, BallastError::WrongTokenProgram);
+        let route = AmmEntry { program_id: self.amm_program.key(), pool: self.pool.key() };
+        require!(vault.amms.contains(&route), BallastError::AmmNotWhitelisted);
+        let slot = Clock::get()?.slot;
+        let ready = vault.last_rebalance_slot.saturating_add(vault.params.rebalance_cooldown_slots);
+        require!(vault.last_rebalance_slot == 0 || slot >= ready, BallastError::CooldownNotElapsed);
+        Ok(())
+    }
+
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn handler<'info>(ctx: Context<'info, Rebalance<'info>>, args: RebalanceArgs) -> Result<()> {
+        let clock = Clock::get()?;
+        let (s, b) = (args.sell_index as usize, args.buy_index as usize);
+        let n = ctx.accounts.vault.assets.len();
+        require!(ctx.remaining_accounts.len() >= 2 * n, BallastError::WrongRemainingAccounts);
+        let (valuation_accounts, amm_accounts) = ctx.remaining_accounts.split_at(2 * n);
+        {
+            let vault = &ctx.accounts.vault;
+            for acc in amm_accounts {
+                let key = acc.key();
+                require!(
+                    key != vault.key() && !vault.assets.iter().any(|a| a.reserve == key),
+                    BallastError::AmmAccountNotAllowed
+                );
+            }
+        }
+
+        // Prices and balances (every oracle checked and recorded).
+        let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp)?;
+        let accounts = &ctx.accounts;
+        let vault = &accounts.vault;
+
+        // Compute: the pure plan decides need, size, floor and bounty.
+        let mid = valuation.positions(vault, |p| p.mid);
+        let limits: Vec<planner::AssetLimits> = vault
+            .assets
+            .iter()
+            .map(|a| planner::AssetLimits {
+                target_bps: a.params.target_bps,
+                band_bps: a.params.band_bps,
+                max_trade_bps: a.params.max_trade_bps,
+            })
+            .collect();
+        let policy = planner::TradePolicy {
+            slippage_cap_bps: vault.params.slippage_cap_bps,
+            bounty_bps: vault.params.bounty_bps,
+            bounty_cap_value: vault.params.bounty_cap_value,
+        };
+        let request = planner::TradeRequest { sell: s, buy: b, amount_in: args.amount_in, min_out: args.min_out };
+        let plan = planner::plan(&mid, &valuation.bounds, &limits, &policy, &request).map_err(|r| error!(BallastError::from(r)))?;
+        let targets = vault.targets();
+        let values_before = math::position_values(&mid, Rounding::Floor).or_math_err()?;
+        let drift_before = math::total_abs_drift_value(&values_before, &targets).or_math_err()?;
+
+        // CPI: swap through the whitelisted AMM with the vault signing.
+        let signer = vault.signer();
+        let seeds = signer.seeds();
+        let vault_ai = vault.to_account_info();
+        let sell_reserve = accounts.sell_reserve.to_account_info();
+        let buy_reserve = accounts.buy_reserve.to_account_info();
+        let sell_mint = accounts.sell_mint.to_account_info();
+        let sell_program = accounts.sell_token_program.to_account_info();
+        amm::swap_exact_in(
+            &SwapAccounts {
+                amm_program: &accounts.amm_program.to_account_info(),
+                pool: &accounts.pool.to_account_info(),
+                authority: &vault_ai,
+                source: &sell_reserve,
+                destination: &buy_reserve,
+                source_mint: &sell_mint,
+                destination_mint: &accounts.buy_mint.to_account_info(),
+                source_token_program: &sell_program,
+                destination_token_program: &accounts.buy_token_program.to_account_info(),
+                extra: amm_accounts,
+            },
+            plan.amount_in,
+            plan.min_out,
+            &[&seeds],
+        )?;
+
+        // Reconcile: exact input, at least min-out, no other reserve touched.
+        let (sell_asset, buy_asset) = (vault.assets[s], vault.assets[b]);
+        let sell_after = reload_amount(&sell_reserve, &sell_asset.token_program, &sell_asset.mint)?;
+        let buy_after = reload_amount(&buy_reserve, &buy_asset.token_program, &buy_asset.mint)?;
+        require!(
+            valuation.balances[s].checked_sub(sell_after) == Some(plan.amount_in),
+            BallastError::SwapInputMismatch
+        );
+        let received = buy_after.checked_sub(valuation.balances[b]).ok_or(BallastError::SwapOutputBelowMinimum)?;
+        require!(received >= plan.min_out, BallastError::SwapOutputBelowMinimum);
+        for (i, (asset, chunk)) in vault.assets.iter().zip(valuation_accounts.chunks_exact(2)).enumerate() {
+            if i != s && i != b {
+                let now = reload_amount(&chunk[1], &asset.token_program, &asset.mint)?;
+                require!(now == valuation.balances[i], BallastError::ReserveChangedUnexpectedly);
+            }
+        }
+
+        // Bounty, then the drift check on the final balances.
+        tok::transfer(
+            &sell_program,
+            &sell_reserve,
+            &sell_mint,
+            &accounts.keeper_bounty_account.to_account_info(),
+            &vault_ai,
+            plan.bounty,
+            sell_asset.decimals,
+            Some(&[&seeds]),
+        )?;
+        let sell_final = reload_amount(&sell_reserve, &sell_asset.token_program, &sell_asset.mint)?;
+        require!(sell_after.checked_sub(sell_final) == Some(plan.bounty), BallastError::UnexpectedBalanceChange);
+        let mut after = mid.clone();
+        after[s].balance = sell_final;
+        after[b].balance = buy_after;
+        let values_after = math::position_values(&after, Rounding::Floor).or_math_err()?;
+        let drift_after = math::total_abs_drift_value(&values_after, &targets).or_math_err()?;
+        require!(drift_after < drift_before, BallastError::DriftNotReduced);
+
+        // Commit.
+        let event = RebalanceEvent {
+            vault: vault.key(),
+            keeper: accounts.keeper.key(),
+            sell_index: args.sell_index,
+            buy_index: args.buy_index,
+            requested_amount_in: args.amount_in,
+            amount_in: plan.amount_in,
+            clamped: plan.clamped,
+            floor_out: plan.floor_out,
+            min_out: plan.min_out,
+            amount_out: received,
+            bounty: plan.bounty,
+            prices: valuation.readings.iter().map(|r| r.price).collect(),
+            expos: valuation.readings.iter().map(|r| r.expo).collect(),
+            weights_before_bps: math::weights_bps(&values_before).or_math_err()?,
+            weights_after_bps: math::weights_bps(&values_after).or_math_err()?,
+            drift_before,
+            drift_after,
+        };
+        let vault = &mut ctx.accounts.vault;
+        vault.last_rebalance_slot = clock.slot;
+        vault.invariant()?;
+        emit!(event);
+        Ok(())
+    }
+}
