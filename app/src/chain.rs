@@ -30,8 +30,9 @@ fn ballast_processor(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8])
     ballast::entry(program_id, accounts, data)
 }
 
-/// The same bridge for the reference AMM (see [`ballast_processor`]).
-fn amm_processor(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), ProgramError> {
+/// The same bridge for the reference AMM (see [`ballast_processor`]). Public so that a test AMM can
+/// delegate to the real one.
+pub fn amm_processor(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), ProgramError> {
     // SAFETY: as in `ballast_processor`.
     let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
     ballast_amm::entry(program_id, accounts, data)
@@ -71,14 +72,33 @@ pub fn custom_error(err: &BanksClientError) -> Option<u32> {
     }
 }
 
+/// A natively loaded program, for replacing the reference AMM in adversarial tests.
+pub trait NativeProgram {
+    fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), ProgramError>;
+}
+
+/// The real reference AMM.
+pub struct ReferenceAmm;
+
+impl NativeProgram for ReferenceAmm {
+    fn process(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), ProgramError> {
+        amm_processor(program_id, accounts, data)
+    }
+}
+
 impl Chain {
     /// Starts a fresh chain with ballast and the reference AMM loaded. Quiet unless `RUST_LOG` is set.
     pub async fn start() -> Chain {
+        Self::start_with_amm::<ReferenceAmm>().await
+    }
+
+    /// Starts a chain whose program at the reference AMM's address is `P` (e.g. a malicious upgrade).
+    pub async fn start_with_amm<P: NativeProgram>() -> Chain {
         if std::env::var_os("RUST_LOG").is_none() {
             std::env::set_var("RUST_LOG", "error");
         }
         let mut pt = ProgramTest::new("ballast", ballast::ID, processor!(ballast_processor));
-        pt.add_program("ballast_amm", ballast_amm::ID, processor!(amm_processor));
+        pt.add_program("ballast_amm", ballast_amm::ID, processor!(P::process));
         pt.prefer_bpf(false);
         let ctx = pt.start_with_context().await;
         Chain { ctx, sent: HashSet::new() }

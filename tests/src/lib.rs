@@ -28,7 +28,11 @@ pub fn three_assets() -> Vec<AssetSpec> {
 
 /// A chain with an active three-asset vault.
 pub async fn setup() -> (Chain, VaultFixture) {
-    let mut chain = Chain::start().await;
+    setup_on(Chain::start().await).await
+}
+
+/// An active three-asset vault on the given chain.
+pub async fn setup_on(mut chain: Chain) -> (Chain, VaultFixture) {
     let fx = fixture::create_vault(&mut chain, &three_assets(), fixture::default_params()).await.expect("vault");
     (chain, fx)
 }
@@ -36,7 +40,12 @@ pub async fn setup() -> (Chain, VaultFixture) {
 /// A chain with an active vault seeded by one user through single-asset deposits at target weights
 /// ($4 000 SOL, $3 000 BTC, $3 000 USDC). Returns that user.
 pub async fn setup_seeded() -> (Chain, VaultFixture, User) {
-    let (mut chain, fx) = setup().await;
+    seeded_on(Chain::start().await).await
+}
+
+/// [`setup_seeded`] on the given chain.
+pub async fn seeded_on(chain: Chain) -> (Chain, VaultFixture, User) {
+    let (mut chain, fx) = setup_on(chain).await;
     let user = fx.user(&mut chain, &[100_000_000_000, 10_000_000, 10_000_000_000]).await.expect("user");
     for (i, amount) in [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)] {
         fx.deposit_single(&mut chain, &user, i, amount, 1).await.expect("seed deposit");
@@ -57,7 +66,12 @@ pub struct Market {
 
 impl Market {
     pub async fn new() -> Market {
-        let (mut chain, fx, seed) = setup_seeded().await;
+        Self::on(Chain::start().await).await
+    }
+
+    /// A market on the given chain (e.g. one whose AMM program was replaced).
+    pub async fn on(chain: Chain) -> Market {
+        let (mut chain, fx, seed) = seeded_on(chain).await;
         let mut pools = Vec::new();
         for (i, j) in [(0, 2), (1, 2), (0, 1)] {
             pools.push(fx.create_pool(&mut chain, i, j, 1_000_000.0, 30).await.expect("pool"));
