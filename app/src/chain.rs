@@ -15,6 +15,8 @@ use anyhow::{anyhow, Result};
 use solana_keypair::Keypair;
 use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
 use solana_signer::Signer;
+use solana_message::{v0, AddressLookupTableAccount, VersionedMessage};
+use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
@@ -53,6 +55,35 @@ impl TokenProgram {
         }
     }
 }
+
+/// Serialized size in bytes of a transaction with `signatures` signatures and this message.
+pub fn wire_size(signatures: usize, message: &[u8]) -> usize {
+    // short-vec length prefix (1 byte below 128 signatures) + 64 bytes a signature + the message
+    1 + 64 * signatures + message.len()
+}
+
+/// Wire size and account count of `ixs` as a legacy transaction and as a v0 transaction using `tables`.
+pub fn transaction_footprint(payer: &Pubkey, ixs: &[Instruction], tables: &[AddressLookupTableAccount]) -> Result<Footprint> {
+    let legacy = solana_message::Message::new(ixs, Some(payer));
+    let signatures = legacy.header.num_required_signatures as usize;
+    let v0 = v0::Message::try_compile(payer, ixs, tables, Default::default())?;
+    Ok(Footprint {
+        accounts: legacy.account_keys.len(),
+        legacy_bytes: wire_size(signatures, &legacy.serialize()),
+        v0_bytes: wire_size(signatures, &VersionedMessage::V0(v0).serialize()),
+    })
+}
+
+/// See [`transaction_footprint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Footprint {
+    pub accounts: usize,
+    pub legacy_bytes: usize,
+    pub v0_bytes: usize,
+}
+
+/// Largest serialized transaction the network accepts.
+pub const PACKET_DATA_SIZE: usize = 1232;
 
 /// A running embedded chain.
 pub struct Chain {
@@ -242,6 +273,38 @@ impl Chain {
         let mut account = solana_account::AccountSharedData::new(lamports, data.len(), &owner);
         account.set_data_from_slice(&data);
         self.ctx.set_account(address, &account);
+    }
+
+    /// Creates an address lookup table holding `addresses` (payer is authority) and waits until it is
+    /// usable. Returns the table as a v0 message compiler wants it.
+    pub async fn create_lookup_table(&mut self, addresses: &[Pubkey]) -> Result<AddressLookupTableAccount> {
+        use solana_address_lookup_table_interface::instruction as alt;
+        let payer = self.payer().pubkey();
+        let recent_slot = self.clock().await.slot;
+        self.advance_slots(1).await;
+        let (create, table) = alt::create_lookup_table(payer, payer, recent_slot);
+        self.send(&[create], &[]).await.map_err(|e| anyhow!("create lookup table: {e}"))?;
+        for chunk in addresses.chunks(24) {
+            let ix = alt::extend_lookup_table(table, payer, Some(payer), chunk.to_vec());
+            self.send(&[ix], &[]).await.map_err(|e| anyhow!("extend lookup table: {e}"))?;
+        }
+        self.advance_slots(1).await;
+        Ok(AddressLookupTableAccount { key: table, addresses: addresses.to_vec() })
+    }
+
+    /// Signs a v0 transaction that resolves accounts through `tables`.
+    pub async fn sign_v0(&mut self, ixs: &[Instruction], signers: &[&Keypair], tables: &[AddressLookupTableAccount]) -> Result<VersionedTransaction> {
+        self.ctx.last_blockhash = self.ctx.get_new_latest_blockhash().await?;
+        let payer = self.payer();
+        let message = v0::Message::try_compile(&payer.pubkey(), ixs, tables, self.ctx.last_blockhash)?;
+        let mut all: Vec<&Keypair> = vec![&payer];
+        all.extend(signers.iter().copied().filter(|k| k.pubkey() != payer.pubkey()));
+        Ok(VersionedTransaction::try_new(VersionedMessage::V0(message), &all)?)
+    }
+
+    pub async fn send_v0(&mut self, ixs: &[Instruction], signers: &[&Keypair], tables: &[AddressLookupTableAccount]) -> Result<()> {
+        let tx = self.sign_v0(ixs, signers, tables).await?;
+        self.ctx.banks_client.process_transaction(tx).await.map_err(|e| anyhow!("{e}"))
     }
 
     /// Funds a new keypair with SOL for fees and rent.

@@ -1,0 +1,48 @@
+//! A MAX_ASSETS (16-asset) vault rebalanced within one transaction's limits: it needs an address
+//! lookup table (the legacy form is too large), and with one it fits the 1 232-byte packet.
+
+use ballast::constants::MAX_ASSETS;
+use ballast::instructions::RebalanceArgs;
+use ballast_app::chain::{transaction_footprint, Chain, PACKET_DATA_SIZE};
+use ballast_app::fixture::{self, AssetSpec};
+use solana_signer::Signer;
+
+#[tokio::test]
+async fn sixteen_asset_vault_rebalances_in_one_v0_transaction() {
+    let mut chain = Chain::start().await;
+    let specs: Vec<AssetSpec> = (0..MAX_ASSETS)
+        .map(|i| AssetSpec::new(&format!("T{i}"), 6 + (i % 4) as u8, (1 + i as i64) * 1_00000000, -8, 625, 300))
+        .collect();
+    let fx = fixture::create_vault(&mut chain, &specs, fixture::default_params()).await.unwrap();
+    let amounts: Vec<u64> = (0..MAX_ASSETS).map(|i| 10u64.pow(6 + (i % 4) as u32) * 10_000).collect();
+    let seed = fx.user(&mut chain, &amounts).await.unwrap();
+    for i in 0..MAX_ASSETS {
+        let amount = fx.amount_for_usd(&mut chain, i, 1_000.0).await;
+        fx.deposit_single(&mut chain, &seed, i as u8, amount, 1).await.unwrap();
+    }
+    let pool = fx.create_pool(&mut chain, 0, 1, 1_000_000.0, 30).await.unwrap();
+    let keeper = fx.user(&mut chain, &vec![0; MAX_ASSETS]).await.unwrap();
+    chain.advance_time(2).await;
+    fx.refresh_prices(&mut chain).await;
+    let p0 = fx.oracle_reading(&mut chain, 0).await.price;
+    fx.set_price(&mut chain, 0, p0 * 16 / 10).await;
+    fx.arbitrage(&mut chain, &pool).await.unwrap();
+
+    let vault = fx.state(&mut chain).await;
+    let args = RebalanceArgs { sell_index: 0, buy_index: 1, amount_in: u64::MAX, min_out: 0 };
+    let ix = fx.rebalance_ix(&vault, &keeper.keypair, &keeper.tokens[0], &pool, args);
+    // Every account except the signers goes into the table.
+    let table_keys: Vec<_> = ix.accounts.iter().filter(|m| !m.is_signer).map(|m| m.pubkey).chain([ballast::ID]).collect();
+    let table = chain.create_lookup_table(&table_keys).await.unwrap();
+    let payer = chain.payer().pubkey();
+    let fp = transaction_footprint(&payer, std::slice::from_ref(&ix), std::slice::from_ref(&table)).unwrap();
+    assert!(fp.legacy_bytes > PACKET_DATA_SIZE, "legacy form unexpectedly fits: {fp:?}");
+    assert!(fp.v0_bytes <= PACKET_DATA_SIZE, "v0 form too large: {fp:?}");
+    assert!(fp.accounts <= 64, "{fp:?}");
+
+    let before = fx.holdings(&mut chain).await;
+    chain.send_v0(&[ix], &[&keeper.keypair], &[table]).await.unwrap();
+    let after = fx.holdings(&mut chain).await;
+    assert!(after[0] < before[0] && after[1] > before[1]);
+    assert_eq!(&after[2..], &before[2..]);
+}
