@@ -117,6 +117,15 @@ impl NativeProgram for ReferenceAmm {
     }
 }
 
+/// A readable name for a failed transaction: the ballast error name for ballast codes, else the
+/// transaction error itself.
+pub fn error_name(err: &BanksClientError) -> String {
+    match custom_error(err).and_then(ballast::errors::BallastError::from_code) {
+        Some(e) => e.name(),
+        None => format!("{err}"),
+    }
+}
+
 impl Chain {
     /// Starts a fresh chain with ballast and the reference AMM loaded. Quiet unless `RUST_LOG` is set.
     pub async fn start() -> Chain {

@@ -1,9 +1,14 @@
 //! `ballast demo`: the whole flow on the embedded chain, printed as readable tables.
 
+use std::io::Write;
+
 use anyhow::{anyhow, Result};
+use ballast::instructions::RebalanceArgs;
+use serde::Serialize;
 use serde_json::json;
 
-use crate::chain::Chain;
+use crate::chain::{error_name, Chain};
+use crate::rebalancer::Decision;
 use crate::fixture::{self, AssetSpec, Report, User, VaultFixture};
 
 /// Options of the demo command.
@@ -17,6 +22,9 @@ pub struct DemoOptions {
 pub struct DemoOutcome {
     pub report: Report,
     pub steps: Vec<String>,
+    pub rows: Vec<StepRow>,
+    pub refused: Vec<Refused>,
+    pub rebalances: usize,
 }
 
 fn ui(amount: u64, decimals: u8) -> f64 {
@@ -66,17 +74,44 @@ fn demo_assets() -> Vec<AssetSpec> {
     ]
 }
 
+/// One step of the scripted price path.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRow {
+    pub step: usize,
+    pub event: String,
+    pub prices: Vec<f64>,
+    pub weights_bps: Vec<u64>,
+    pub max_drift_bps: u64,
+    pub action: String,
+    pub amount_in: u64,
+    pub min_out: u64,
+    pub received: u64,
+}
+
+/// An attempt the program refused, with the error name.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refused {
+    pub step: usize,
+    pub who: String,
+    pub error: String,
+}
+
+/// The scripted path: (asset index, percent move) per step.
+pub const PRICE_PATH: &[(usize, i64)] =
+    &[(0, 10), (0, 10), (0, 12), (1, -15), (1, -12), (2, 0), (0, -20), (1, 25), (0, 8), (2, 0)];
+
 /// Runs the demo and prints as it goes (tables, or only the final JSON line with `json`).
-pub async fn run(opts: &DemoOptions) -> Result<DemoOutcome> {
+pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome> {
     let mut chain = Chain::start().await;
     let fx = fixture::create_vault(&mut chain, &demo_assets(), fixture::default_params()).await?;
     let mut steps = Vec::new();
-    let say = |opts: &DemoOptions, s: String| {
+    // Tables go to `out` unless only the JSON line was asked for.
+    let mut say = |s: String| {
         if !opts.json {
-            println!("{s}");
+            let _ = writeln!(out, "{s}");
         }
     };
-    say(opts, format!("vault {} created with {} assets (SOL 40%, BTC 30%, USDC 30%)", fx.key, fx.assets.len()));
+    say(format!("vault {} created with {} assets (SOL 40%, BTC 30%, USDC 30%)", fx.key, fx.assets.len()));
 
     // Alice seeds the empty vault with one single-asset deposit per asset, at target proportions:
     // $4,000 of SOL, $3,000 of BTC, $3,000 of USDC.
@@ -87,7 +122,7 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoOutcome> {
     }
     steps.push("alice deposit_single x3 (seed at target weights)".into());
     let r = fx.report(&mut chain).await?;
-    say(opts, render("after Alice's single-asset deposits (first deposit locks 1 share)", &fx, &r));
+    say(render("after Alice's single-asset deposits (first deposit locks 1 share)", &fx, &r));
 
     // Bob deposits in kind: up to 2 SOL, 0.1 BTC, 500 USDC, in the vault's current proportions.
     let bob = fx.user(&mut chain, &[2_000_000_000, 10_000_000, 500_000_000]).await?;
@@ -97,28 +132,105 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoOutcome> {
     steps.push("bob deposit (in kind, proportional)".into());
     let bob_shares = chain.token_amount(&bob.shares).await;
     let r = fx.report(&mut chain).await?;
-    say(opts, render(&format!("after Bob's in-kind deposit ({} shares)", bob_shares), &fx, &r));
+    say(render(&format!("after Bob's in-kind deposit ({} shares)", bob_shares), &fx, &r));
 
-    // SOL rallies 20 %: the vault drifts away from its targets.
-    let sol = fx.oracle_reading(&mut chain, 0).await.price;
-    chain.advance_time(5).await;
-    fx.refresh_prices(&mut chain).await;
-    fx.set_price(&mut chain, 0, sol * 12 / 10).await;
-    steps.push("SOL +20 %".into());
+    // Market: a reference-AMM pool per pair ($250k a side, 30 bps), whitelisted by governance.
+    let mut pools = Vec::new();
+    for (i, j) in [(0, 2), (1, 2), (0, 1)] {
+        pools.push(fx.create_pool(&mut chain, i, j, 250_000.0, 30).await?);
+    }
+    let keeper = fx.user(&mut chain, &[0, 0, 0]).await?;
+    let eager = fx.user(&mut chain, &[0, 0, 0]).await?;
+    say("\n== price path: oracle moves, arbitrage re-prices the pools, keepers act ==".into());
+    say(format!(
+        "{:>4} {:<12} {:>9} {:>9} {:>6} {:>18} {:>6} {:<22} {:>14} {:>14} {:>14}",
+        "step", "event", "SOL $", "BTC $", "USDC $", "weights %", "drift", "action", "amount in", "min out", "received"
+    ));
+
+    let mut rows = Vec::new();
+    let mut refused = Vec::new();
+    let mut rebalances = 0usize;
+    for (step, (asset, pct)) in PRICE_PATH.iter().enumerate() {
+        let step = step + 1;
+        chain.advance_time(30).await;
+        fx.refresh_prices(&mut chain).await;
+        let p = fx.oracle_reading(&mut chain, *asset).await.price;
+        fx.set_price(&mut chain, *asset, p * (100 + pct) / 100).await;
+        for pool in &pools {
+            fx.arbitrage(&mut chain, pool).await?;
+        }
+        let event = if *pct == 0 { "calm".to_string() } else { format!("{} {:+}%", fx.assets[*asset].spec.symbol, pct) };
+
+        // An eager bot fires "sell SOL for USDC" every step without looking; the program refuses it
+        // unless the trade is really needed.
+        let eager_try = |fx: &VaultFixture| RebalanceArgs { sell_index: 0, buy_index: 2, amount_in: fx.assets.len() as u64 * 1_000_000_000, min_out: 0 };
+        let mut acted = false;
+        let mut trades = 0;
+        loop {
+            let snap = fx.snapshot(&mut chain).await;
+            let Decision::Trade { request, plan } = snap.decide() else { break };
+            let pool = pools
+                .iter()
+                .find(|p| (p.index_a == request.sell && p.index_b == request.buy) || (p.index_a == request.buy && p.index_b == request.sell))
+                .ok_or_else(|| anyhow!("no pool for pair"))?;
+            let buy_before = fx.holdings(&mut chain).await[request.buy];
+            let args = RebalanceArgs { sell_index: request.sell as u8, buy_index: request.buy as u8, amount_in: request.amount_in, min_out: 0 };
+            fx.rebalance(&mut chain, &keeper.keypair, &keeper.tokens[request.sell], pool, args)
+                .await
+                .map_err(|e| anyhow!("keeper rebalance: {}", error_name(&e)))?;
+            let received = fx.holdings(&mut chain).await[request.buy] - buy_before;
+            rebalances += 1;
+            trades += 1;
+            acted = true;
+            let r = fx.report(&mut chain).await?;
+            let action = format!("sell {} → {}", fx.assets[request.sell].spec.symbol, fx.assets[request.buy].spec.symbol);
+            rows.push(row(step, &event, &r, action, plan.amount_in, plan.min_out, received));
+            // Right after, the eager bot tries again: cooldown.
+            let pool0 = pools[0];
+            if let Err(e) = fx.rebalance(&mut chain, &eager.keypair, &eager.tokens[0], &pool0, eager_try(&fx)).await {
+                refused.push(Refused { step, who: "eager bot".into(), error: error_name(&e) });
+            }
+            if trades == 3 {
+                break;
+            }
+            let cooldown = fx.state(&mut chain).await.params.rebalance_cooldown_slots;
+            chain.advance_slots(cooldown).await;
+            fx.refresh_prices(&mut chain).await;
+        }
+        if !acted {
+            let pool0 = pools[0];
+            if let Err(e) = fx.rebalance(&mut chain, &eager.keypair, &eager.tokens[0], &pool0, eager_try(&fx)).await {
+                refused.push(Refused { step, who: "eager bot".into(), error: error_name(&e) });
+            }
+            let r = fx.report(&mut chain).await?;
+            rows.push(row(step, &event, &r, "hold (inside bands)".into(), 0, 0, 0));
+        }
+        for r in rows.iter().filter(|r| r.step == step) {
+            say(render_row(&fx, r));
+        }
+    }
+    steps.push(format!("price path: {} steps, {} rebalances", PRICE_PATH.len(), rebalances));
     let r = fx.report(&mut chain).await?;
-    say(opts, render("after SOL +20 % (drift; rebalancing comes with the rebalance instruction)", &fx, &r));
+    say(render("after the price path (every asset back inside its band)", &fx, &r));
+    if !refused.is_empty() {
+        say(format!("refused attempts: {}", refused.iter().map(|r| format!("step {} {}", r.step, r.error)).collect::<Vec<_>>().join(", ")));
+    }
 
     // Alice withdraws half of her shares in kind.
     let alice_shares = chain.token_amount(&alice.shares).await;
     fx.withdraw(&mut chain, &alice, alice_shares / 2, vec![0; 3]).await.map_err(|e| anyhow!("alice withdraw: {e}"))?;
     steps.push("alice withdraw half (in kind)".into());
     let r = fx.report(&mut chain).await?;
-    say(opts, render("after Alice withdraws half of her shares", &fx, &r));
-    print_holder(opts, "alice", &mut chain, &fx, &alice).await;
-    print_holder(opts, "bob", &mut chain, &fx, &bob).await;
+    say(render("after Alice withdraws half of her shares", &fx, &r));
+    for (name, user) in [("alice", &alice), ("bob", &bob), ("keeper (bounties)", &keeper)] {
+        let line = holder_line(name, &mut chain, &fx, user).await;
+        say(line);
+    }
+    drop(say);
 
     if opts.json {
-        println!(
+        writeln!(
+            out,
             "{}",
             json!({
                 "vault": fx.key.to_string(),
@@ -130,23 +242,63 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoOutcome> {
                 "bands_bps": r.bands_bps,
                 "drift_bps": r.drift_bps,
                 "max_drift_bps": r.max_abs_drift_bps,
+                "max_drift_bps_final": r.max_abs_drift_bps,
                 "nav_micro_usd": r.nav.to_string(),
                 "share_supply": r.share_supply,
+                "rebalances": rebalances,
+                "refused_attempts": refused,
+                "path": rows,
                 "steps": steps,
             })
-        );
+        )?;
     }
-    Ok(DemoOutcome { report: r, steps })
+    Ok(DemoOutcome { report: r, steps, rows, refused, rebalances })
 }
 
-async fn print_holder(opts: &DemoOptions, name: &str, chain: &mut Chain, fx: &VaultFixture, user: &User) {
-    if opts.json {
-        return;
+fn row(step: usize, event: &str, r: &Report, action: String, amount_in: u64, min_out: u64, received: u64) -> StepRow {
+    StepRow {
+        step,
+        event: event.to_string(),
+        prices: r.prices.clone(),
+        weights_bps: r.weights_bps.clone(),
+        max_drift_bps: r.max_abs_drift_bps,
+        action,
+        amount_in,
+        min_out,
+        received,
     }
+}
+
+fn render_row(fx: &VaultFixture, r: &StepRow) -> String {
+    let weights = r.weights_bps.iter().map(|w| format!("{:.1}", *w as f64 / 100.0)).collect::<Vec<_>>().join("/");
+    let (sell_dec, buy_dec) = match r.action.split_once(" → ") {
+        Some((s, b)) => {
+            let find = |sym: &str| fx.assets.iter().find(|a| sym.ends_with(&a.spec.symbol)).map(|a| a.spec.decimals).unwrap_or(0);
+            (find(s), find(b))
+        }
+        None => (0, 0),
+    };
+    format!(
+        "{:>4} {:<12} {:>9.2} {:>9.2} {:>6.3} {:>18} {:>4}bp {:<22} {:>14.6} {:>14.6} {:>14.6}",
+        r.step,
+        r.event,
+        r.prices[0],
+        r.prices[1],
+        r.prices[2],
+        weights,
+        r.max_drift_bps,
+        r.action,
+        ui(r.amount_in, sell_dec),
+        ui(r.min_out, buy_dec),
+        ui(r.received, buy_dec),
+    )
+}
+
+async fn holder_line(name: &str, chain: &mut Chain, fx: &VaultFixture, user: &User) -> String {
     let shares = chain.token_amount(&user.shares).await;
     let mut parts = Vec::new();
     for (a, t) in fx.assets.iter().zip(&user.tokens) {
         parts.push(format!("{} {:.6}", a.spec.symbol, ui(chain.token_amount(t).await, a.spec.decimals)));
     }
-    println!("{name}: {:.6} shares; wallet {}", ui(shares, ballast::math::SHARE_DECIMALS), parts.join(", "));
+    format!("{name}: {:.6} shares; wallet {}", ui(shares, ballast::math::SHARE_DECIMALS), parts.join(", "))
 }

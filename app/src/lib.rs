@@ -6,5 +6,6 @@ pub mod chain;
 pub mod client;
 pub mod demo;
 pub mod fixture;
+pub mod output;
 pub mod pyth;
 pub mod rebalancer;

@@ -25,7 +25,8 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Demo { json } => {
-            demo::run(&DemoOptions { json }).await?;
+            let mut out = ballast_app::output::program_logs_to_stderr();
+            demo::run(&DemoOptions { json }, &mut out).await?;
         }
     }
     Ok(())

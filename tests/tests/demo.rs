@@ -3,16 +3,37 @@
 use ballast_app::demo::{self, DemoOptions};
 
 #[tokio::test]
-async fn demo_runs_and_reports_drift() {
-    let out = demo::run(&DemoOptions { json: true }).await.expect("demo");
+async fn demo_rebalances_back_into_the_bands() {
+    let mut buf = Vec::new();
+    let out = demo::run(&DemoOptions { json: true }, &mut buf).await.expect("demo");
     let r = &out.report;
     assert_eq!(r.symbols, vec!["SOL", "BTC", "USDC"]);
     assert!(r.holdings.iter().all(|h| *h > 0));
     assert_eq!(r.targets_bps, vec![4_000, 3_000, 3_000]);
-    // SOL rallied 20 % from target weights: 48/(48+30+30) = 44.44 %.
-    assert_eq!(r.weights_bps, vec![4_444, 2_777, 2_777]);
-    assert_eq!(r.drift_bps, vec![444, -223, -223]);
-    assert_eq!(r.max_abs_drift_bps, 444);
-    assert_eq!(out.steps.len(), 4);
-    assert!(r.share_supply > ballast::math::LOCKED_SHARES);
+    for i in 0..3 {
+        assert!(r.drift_bps[i].unsigned_abs() <= r.bands_bps[i] as u64, "asset {i} outside its band at the end");
+    }
+    assert!(out.rebalances >= 1, "the path must push at least one asset out of its band");
+    // One row per trade, plus one "hold" row for each step without a trade.
+    let trades = out.rows.iter().filter(|r| r.action.starts_with("sell")).count();
+    let mut trade_steps: Vec<usize> = out.rows.iter().filter(|r| r.action.starts_with("sell")).map(|r| r.step).collect();
+    trade_steps.dedup();
+    assert_eq!(trades, out.rebalances);
+    assert_eq!(out.rows.len(), trades + demo::PRICE_PATH.len() - trade_steps.len());
+    for trade in out.rows.iter().filter(|r| r.action.starts_with("sell")) {
+        assert!(trade.received >= trade.min_out && trade.min_out > 0);
+    }
+    let names: Vec<&str> = out.refused.iter().map(|r| r.error.as_str()).collect();
+    assert!(!names.is_empty());
+    for n in &names {
+        assert!(["RebalanceNotNeeded", "RebalanceWrongDirection", "CooldownNotElapsed"].contains(n), "unexpected refusal {n}");
+    }
+    // The JSON line is the last line and carries the documented fields.
+    let text = String::from_utf8(buf).unwrap();
+    let last = text.lines().last().unwrap();
+    let v: serde_json::Value = serde_json::from_str(last).unwrap();
+    assert_eq!(v["rebalances"].as_u64().unwrap() as usize, out.rebalances);
+    assert_eq!(v["max_drift_bps_final"].as_u64().unwrap(), r.max_abs_drift_bps);
+    assert_eq!(v["refused_attempts"].as_array().unwrap().len(), out.refused.len());
+    assert!(v["share_supply"].as_u64().unwrap() > ballast::math::LOCKED_SHARES);
 }

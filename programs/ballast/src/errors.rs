@@ -2,9 +2,24 @@ use anchor_lang::prelude::*;
 
 use crate::math::MathError;
 
-/// Every error ballast returns. Codes are `6000 + index`; only ever append.
-#[error_code]
-pub enum BallastError {
+/// Declares `BallastError` (Anchor's `#[error_code]`) together with `BallastError::ALL`, so that clients
+/// can turn a numeric code back into a name without a second list to keep in sync.
+macro_rules! ballast_errors {
+    ($($(#[$meta:meta])* $variant:ident,)*) => {
+        /// Every error ballast returns. Codes are `6000 + index`; only ever append.
+        #[error_code]
+        pub enum BallastError {
+            $($(#[$meta])* $variant,)*
+        }
+
+        impl BallastError {
+            /// Every variant in code order.
+            pub const ALL: &'static [BallastError] = &[$(BallastError::$variant,)*];
+        }
+    };
+}
+
+ballast_errors! {
     // ---- configuration (6000..) ----
     #[msg("Too many assets: a vault holds at most MAX_ASSETS (16)")] // 6000
     TooManyAssets,
@@ -174,6 +189,13 @@ pub enum BallastError {
     DriftNotReduced,
 }
 
+impl BallastError {
+    /// The variant with this numeric code (6000 + index), if any.
+    pub fn from_code(code: u32) -> Option<BallastError> {
+        code.checked_sub(anchor_lang::error::ERROR_CODE_OFFSET).and_then(|i| Self::ALL.get(i as usize).copied())
+    }
+}
+
 impl From<crate::math::rebalance::Refusal> for BallastError {
     fn from(r: crate::math::rebalance::Refusal) -> Self {
         use crate::math::rebalance::Refusal;
@@ -210,5 +232,22 @@ impl<T> MathResultExt<T> for core::result::Result<T, MathError> {
             let err: BallastError = e.into();
             error!(err)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_to_names() {
+        for (i, e) in BallastError::ALL.iter().enumerate() {
+            let code = anchor_lang::error::ERROR_CODE_OFFSET + i as u32;
+            assert_eq!(u32::from(*e), code);
+            assert_eq!(BallastError::from_code(code).map(|x| x.name()), Some(e.name()));
+        }
+        assert!(BallastError::from_code(5_999).is_none());
+        assert!(BallastError::from_code(6_000 + BallastError::ALL.len() as u32).is_none());
+        assert_eq!(BallastError::from_code(6_065).unwrap().name(), "CooldownNotElapsed");
     }
 }
