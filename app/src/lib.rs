@@ -2,6 +2,7 @@
 //! encoding (`pyth`), the embedded in-process chain (`chain`), ready-made vault setups (`fixture`) and
 //! the `demo` flow. The keeper and the simulator build on the same pieces.
 
+pub mod bench;
 pub mod chain;
 pub mod client;
 pub mod demo;

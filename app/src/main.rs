@@ -18,6 +18,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print rebalance transaction sizes (2–16 assets, legacy and with a lookup table) and the embedded
+    /// chain's rebalance throughput.
+    Bench {
+        /// Rebalances to time for the throughput figure.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        /// Print one JSON object instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[tokio::main]
@@ -27,6 +37,10 @@ async fn main() -> Result<()> {
         Command::Demo { json } => {
             let mut out = ballast_app::output::program_logs_to_stderr();
             demo::run(&DemoOptions { json }, &mut out).await?;
+        }
+        Command::Bench { iterations, json } => {
+            let mut out = ballast_app::output::program_logs_to_stderr();
+            ballast_app::bench::run(iterations, json, &mut out).await?;
         }
     }
     Ok(())
