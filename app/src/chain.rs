@@ -155,17 +155,19 @@ impl Chain {
         self.ctx.banks_client.process_transaction(tx).await
     }
 
-    /// Builds and signs a transaction (payer first) against a blockhash not yet used for the same message.
+    /// Builds and signs a transaction (payer first) against the newest blockhash, moving on to a fresh
+    /// one when the same message was already sent with it (so it is processed again, not deduplicated).
     pub async fn sign(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Transaction {
         let payer = self.payer();
         let mut all: Vec<&Keypair> = vec![&payer];
         all.extend(signers.iter().copied().filter(|k| k.pubkey() != payer.pubkey()));
+        self.ctx.last_blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("latest blockhash");
         loop {
             let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, self.ctx.last_blockhash);
             if self.sent.insert(tx.message_data()) {
                 return tx;
             }
-            self.ctx.last_blockhash = self.ctx.get_new_latest_blockhash().await.expect("fresh blockhash");
+            self.refresh_blockhash().await;
         }
     }
 
@@ -202,12 +204,19 @@ impl Chain {
         let mut clock = self.clock().await;
         clock.unix_timestamp = before.unix_timestamp + secs;
         self.ctx.set_sysvar(&clock);
+        self.refresh_blockhash().await;
+    }
+
+    /// Takes the newest blockhash (the old one expires 150 slots after a warp).
+    pub async fn refresh_blockhash(&mut self) {
+        self.ctx.last_blockhash = self.ctx.get_new_latest_blockhash().await.expect("fresh blockhash");
     }
 
     /// Moves the slot forward by `slots` without changing the unix time more than the warp does.
     pub async fn advance_slots(&mut self, slots: u64) {
         let before = self.clock().await;
         self.ctx.warp_to_slot(before.slot + slots).expect("warp");
+        self.refresh_blockhash().await;
     }
 
     /// Creates a mint with `decimals` under `program`, mint authority = payer.
@@ -303,7 +312,7 @@ impl Chain {
 
     /// Signs a v0 transaction that resolves accounts through `tables`.
     pub async fn sign_v0(&mut self, ixs: &[Instruction], signers: &[&Keypair], tables: &[AddressLookupTableAccount]) -> Result<VersionedTransaction> {
-        self.ctx.last_blockhash = self.ctx.get_new_latest_blockhash().await?;
+        self.refresh_blockhash().await;
         let payer = self.payer();
         let message = v0::Message::try_compile(&payer.pubkey(), ixs, tables, self.ctx.last_blockhash)?;
         let mut all: Vec<&Keypair> = vec![&payer];
