@@ -89,7 +89,7 @@ pub async fn throughput(n: usize, iterations: usize) -> Result<(usize, Duration)
         let ix = fx.rebalance_ix(&vault, &keeper.keypair, &keeper.tokens[sell as usize], &pool, args);
         let tx = chain.sign(&[ix], &[&keeper.keypair]).await;
         let start = Instant::now();
-        let result = chain.ctx.banks_client.process_transaction(tx).await;
+        let result = chain.process(tx.into()).await;
         timed += start.elapsed();
         if result.is_ok() {
             done += 1;

@@ -1,7 +1,7 @@
 //! The embedded in-process chain: a solana-program-test bank with ballast and the reference AMM loaded
 //! natively, plus the real SPL Token, Token-2022 and Associated Token programs.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
@@ -89,6 +89,9 @@ pub const PACKET_DATA_SIZE: usize = 1232;
 pub struct Chain {
     pub ctx: ProgramTestContext,
     sent: HashSet<Vec<u8>>,
+    /// Every address this chain has seen (written directly or named by a processed transaction). The
+    /// bank cannot list accounts by owner, so `getProgramAccounts` scans this index.
+    pub known: BTreeSet<Pubkey>,
 }
 
 /// Custom program error code of a failed transaction, if it failed with one.
@@ -141,7 +144,7 @@ impl Chain {
         pt.add_program("ballast_amm", ballast_amm::ID, processor!(P::process));
         pt.prefer_bpf(false);
         let ctx = pt.start_with_context().await;
-        Chain { ctx, sent: HashSet::new() }
+        Chain { ctx, sent: HashSet::new(), known: BTreeSet::new() }
     }
 
     pub fn payer(&self) -> Keypair {
@@ -152,6 +155,12 @@ impl Chain {
     /// transaction fetches a fresh blockhash first, so it is processed again rather than deduplicated.
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
         let tx = self.sign(ixs, signers).await;
+        self.process(tx.into()).await
+    }
+
+    /// Processes any signed transaction and indexes the addresses it names.
+    pub async fn process(&mut self, tx: VersionedTransaction) -> Result<(), BanksClientError> {
+        self.known.extend(tx.message.static_account_keys().iter().copied());
         self.ctx.banks_client.process_transaction(tx).await
     }
 
@@ -291,6 +300,7 @@ impl Chain {
         let mut account = solana_account::AccountSharedData::new(lamports, data.len(), &owner);
         account.set_data_from_slice(&data);
         self.ctx.set_account(address, &account);
+        self.known.insert(*address);
     }
 
     /// Creates an address lookup table holding `addresses` (payer is authority) and waits until it is
@@ -322,7 +332,10 @@ impl Chain {
 
     pub async fn send_v0(&mut self, ixs: &[Instruction], signers: &[&Keypair], tables: &[AddressLookupTableAccount]) -> Result<()> {
         let tx = self.sign_v0(ixs, signers, tables).await?;
-        self.ctx.banks_client.process_transaction(tx).await.map_err(|e| anyhow!("{e}"))
+        for t in tables {
+            self.known.extend(t.addresses.iter().copied());
+        }
+        self.process(tx).await.map_err(|e| anyhow!("{e}"))
     }
 
     /// Funds a new keypair with SOL for fees and rent.

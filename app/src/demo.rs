@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::chain::{error_name, Chain};
 use crate::rebalancer::Decision;
-use crate::fixture::{self, AssetSpec, Report, User, VaultFixture};
+use crate::fixture::{self, AssetSpec, PoolFixture, Report, User, VaultFixture};
 
 /// Options of the demo command.
 #[derive(Debug, Clone, Default)]
@@ -100,10 +100,30 @@ pub struct Refused {
 pub const PRICE_PATH: &[(usize, i64)] =
     &[(0, 10), (0, 10), (0, 12), (1, -15), (1, -12), (2, 0), (0, -20), (1, 25), (0, 8), (2, 0)];
 
+/// The demo vault with Alice's seed deposits at target weights ($4,000 SOL, $3,000 BTC, $3,000 USDC).
+pub async fn seeded_demo_vault(chain: &mut Chain) -> Result<(VaultFixture, User)> {
+    let fx = fixture::create_vault(chain, &demo_assets(), fixture::default_params()).await?;
+    let alice = fx.user(chain, &[100_000_000_000, 10_000_000, 10_000_000_000]).await?;
+    let seed = [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)];
+    for (i, amount) in seed {
+        fx.deposit_single(chain, &alice, i, amount, 1).await.map_err(|e| anyhow!("alice deposit_single: {}", error_name(&e)))?;
+    }
+    Ok((fx, alice))
+}
+
+/// A whitelisted reference-AMM pool for every pair of the demo vault ($250k a side, 30 bps).
+pub async fn demo_pools(chain: &mut Chain, fx: &VaultFixture) -> Result<Vec<PoolFixture>> {
+    let mut pools = Vec::new();
+    for (i, j) in [(0, 2), (1, 2), (0, 1)] {
+        pools.push(fx.create_pool(chain, i, j, 250_000.0, 30).await?);
+    }
+    Ok(pools)
+}
+
 /// Runs the demo and prints as it goes (tables, or only the final JSON line with `json`).
 pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome> {
     let mut chain = Chain::start().await;
-    let fx = fixture::create_vault(&mut chain, &demo_assets(), fixture::default_params()).await?;
+    let (fx, alice) = seeded_demo_vault(&mut chain).await?;
     let mut steps = Vec::new();
     // Tables go to `out` unless only the JSON line was asked for.
     let mut say = |s: String| {
@@ -113,13 +133,7 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
     };
     say(format!("vault {} created with {} assets (SOL 40%, BTC 30%, USDC 30%)", fx.key, fx.assets.len()));
 
-    // Alice seeds the empty vault with one single-asset deposit per asset, at target proportions:
-    // $4,000 of SOL, $3,000 of BTC, $3,000 of USDC.
-    let alice = fx.user(&mut chain, &[100_000_000_000, 10_000_000, 10_000_000_000]).await?;
-    let seed = [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)];
-    for (i, amount) in seed {
-        fx.deposit_single(&mut chain, &alice, i, amount, 1).await.map_err(|e| anyhow!("alice deposit_single: {e}"))?;
-    }
+    // Alice seeded the empty vault with one single-asset deposit per asset, at target proportions.
     steps.push("alice deposit_single x3 (seed at target weights)".into());
     let r = fx.report(&mut chain).await?;
     say(render("after Alice's single-asset deposits (first deposit locks 1 share)", &fx, &r));
@@ -134,11 +148,8 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
     let r = fx.report(&mut chain).await?;
     say(render(&format!("after Bob's in-kind deposit ({} shares)", bob_shares), &fx, &r));
 
-    // Market: a reference-AMM pool per pair ($250k a side, 30 bps), whitelisted by governance.
-    let mut pools = Vec::new();
-    for (i, j) in [(0, 2), (1, 2), (0, 1)] {
-        pools.push(fx.create_pool(&mut chain, i, j, 250_000.0, 30).await?);
-    }
+    // Market: a reference-AMM pool per pair, whitelisted by governance.
+    let pools = demo_pools(&mut chain, &fx).await?;
     let keeper = fx.user(&mut chain, &[0, 0, 0]).await?;
     let eager = fx.user(&mut chain, &[0, 0, 0]).await?;
     say("\n== price path: oracle moves, arbitrage re-prices the pools, keepers act ==".into());
