@@ -1,0 +1,195 @@
+//! End to end over real HTTP on loopback: `localnet` serves the embedded chain, the Solana Rust RPC
+//! client and the keeper talk to it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::{AccountDeserialize, Discriminator};
+use ballast::errors::BallastError;
+use ballast::state::Vault;
+use ballast_app::keeper::{Keeper, KeeperOptions, Metrics, Outcome};
+use ballast_app::localnet::{self, Localnet, LocalnetOptions, PricePath};
+use solana_account_decoder_client_types::UiAccountEncoding;
+use solana_keypair::Keypair;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+
+async fn net(tick_ms: u64) -> Localnet {
+    localnet::start(LocalnetOptions {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        price_path: PricePath::Hold,
+        step: Duration::from_millis(500),
+        tick: Duration::from_millis(tick_ms),
+    })
+    .await
+    .expect("localnet")
+}
+
+async fn keeper(net: &Localnet, dry_run: bool) -> Keeper {
+    let opts = KeeperOptions {
+        rpc_url: net.url(),
+        dry_run,
+        interval: Duration::from_millis(300),
+        iterations: Some(1),
+        ..Default::default()
+    };
+    let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
+    k.ensure_funded().await;
+    k
+}
+
+async fn max_drift_over_band(net: &Localnet) -> Vec<i64> {
+    let mut chain = net.chain.lock().await;
+    let r = net.fx.report(&mut chain).await.unwrap();
+    (0..r.drift_bps.len()).map(|i| r.drift_bps[i].abs() - r.bands_bps[i] as i64).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_endpoint_speaks_the_solana_client_shapes() {
+    let net = net(200).await;
+    let rpc = RpcClient::new(net.url());
+    assert!(rpc.get_health().await.is_ok());
+    let slot = rpc.get_slot().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(rpc.get_slot().await.unwrap() > slot, "the slot ticker advances slots");
+    let (hash, _) = rpc.get_latest_blockhash_with_commitment(rpc.commitment()).await.unwrap();
+    assert_ne!(hash, Default::default());
+
+    // Accounts: single, multiple, program accounts with memcmp and dataSize filters.
+    let acc = rpc.get_account(&net.vault()).await.unwrap();
+    assert_eq!(acc.owner, ballast::ID);
+    let vault = Vault::try_deserialize(&mut &acc.data[..]).unwrap();
+    let many = rpc.get_multiple_accounts(&[net.vault(), Pubkey::new_unique(), vault.share_mint]).await.unwrap();
+    assert!(many[0].is_some() && many[1].is_none() && many[2].is_some());
+    let cfg = |filters| RpcProgramAccountsConfig {
+        filters: Some(filters),
+        account_config: RpcAccountInfoConfig { encoding: Some(UiAccountEncoding::Base64), ..Default::default() },
+        with_context: None,
+        sort_results: None,
+    };
+    let found = rpc
+        .get_program_ui_accounts_with_config(&ballast::ID, cfg(vec![RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, Vault::DISCRIMINATOR))]))
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec![net.vault()]);
+    let raw = rpc
+        .get_program_ui_accounts_with_config(&ballast::ID, cfg(vec![RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, Vault::DISCRIMINATOR.to_vec()))]))
+        .await
+        .unwrap();
+    assert_eq!(raw.len(), 1);
+    let none = rpc.get_program_ui_accounts_with_config(&ballast::ID, cfg(vec![RpcFilterType::DataSize(7)])).await.unwrap();
+    assert!(none.is_empty());
+
+    // Airdrop, balance, send and confirm, signature statuses, prioritization fees.
+    let alice = Keypair::new();
+    let sig = rpc.request_airdrop(&alice.pubkey(), 2_000_000_000).await.unwrap();
+    let status = rpc.get_signature_statuses(&[sig]).await.unwrap().value;
+    assert!(status[0].as_ref().is_some_and(|s| s.err.is_none()));
+    assert_eq!(rpc.get_balance(&alice.pubkey()).await.unwrap(), 2_000_000_000);
+    let bob = Pubkey::new_unique();
+    let ixs = [
+        solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(1_234),
+        anchor_lang::solana_program::system_instruction::transfer(&alice.pubkey(), &bob, 1_000_000),
+    ];
+    let blockhash = rpc.get_latest_blockhash().await.unwrap();
+    let tx = Transaction::new_signed_with_payer(&ixs, Some(&alice.pubkey()), &[&alice], blockhash);
+    rpc.send_and_confirm_transaction(&tx).await.unwrap();
+    assert_eq!(rpc.get_balance(&bob).await.unwrap(), 1_000_000);
+    let fees = rpc.get_recent_prioritization_fees(&[bob]).await.unwrap();
+    assert_eq!(fees.iter().map(|f| f.prioritization_fee).collect::<Vec<_>>(), vec![1_234]);
+    assert!(rpc.get_recent_prioritization_fees(&[Pubkey::new_unique()]).await.unwrap().is_empty());
+
+    // A failing transaction: simulation reports the program error, sendTransaction refuses it.
+    let k = keeper(&net, false).await;
+    let v = rpc.get_account(&net.vault()).await.unwrap();
+    let vault = Vault::try_deserialize(&mut &v.data[..]).unwrap();
+    let pool = net.pools[0];
+    let args = ballast::instructions::RebalanceArgs { sell_index: 0, buy_index: 2, amount_in: 1_000_000, min_out: 0 };
+    let ix = ballast_app::client::rebalance(&k.payer.pubkey(), &net.vault(), &vault, &Pubkey::new_unique(), &ballast_amm::ID, &pool.key, &pool.vault_of(0), &pool.vault_of(2), args);
+    let tx = Transaction::new_signed_with_payer(&[ix], Some(&k.payer.pubkey()), &[&k.payer], rpc.get_latest_blockhash().await.unwrap());
+    let sim = rpc.simulate_transaction(&tx).await.unwrap().value;
+    assert!(sim.err.is_some());
+    let err = rpc.send_transaction(&tx).await.unwrap_err();
+    assert!(err.get_transaction_error().is_some(), "preflight failure carries the transaction error: {err}");
+
+    // Unknown methods get JSON-RPC's "method not found".
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "getBlockProduction", "params": []});
+    let resp: serde_json::Value = reqwest::Client::new().post(net.url()).json(&body).send().await.unwrap().json().await.unwrap();
+    assert_eq!(resp["error"]["code"], -32601);
+    assert_eq!(resp["id"], 1);
+    net.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeper_brings_drift_back_inside_the_bands() {
+    let net = net(200).await;
+    net.shock(0, 40).await.unwrap();
+    assert!(max_drift_over_band(&net).await.iter().any(|d| *d > 0), "the shock must push an asset out of its band");
+    let k = keeper(&net, false).await;
+    let metrics_addr = ballast_app::keeper::serve_metrics(k.metrics.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap().0;
+    let mut rebalanced = 0;
+    for _ in 0..12 {
+        for (_, outcome) in k.iteration().await.unwrap() {
+            if matches!(outcome, Outcome::Rebalanced { .. }) {
+                rebalanced += 1;
+            }
+        }
+        if max_drift_over_band(&net).await.iter().all(|d| *d <= 0) && rebalanced > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(800)).await; // cooldown: 10 slots
+    }
+    assert!(rebalanced >= 1);
+    for (i, d) in max_drift_over_band(&net).await.iter().enumerate() {
+        assert!(*d <= 0, "asset {i} still {d} bps outside its band");
+    }
+    // The metrics endpoint counts what happened.
+    let text = reqwest::get(format!("http://{metrics_addr}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(text.contains(&format!("ballast_keeper_rebalances_total {rebalanced}\n")), "{text}");
+    assert!(text.contains("# TYPE ballast_keeper_refusals_total counter"));
+    assert_eq!(reqwest::get(format!("http://{metrics_addr}/health")).await.unwrap().text().await.unwrap(), "ok");
+    net.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_sends_nothing() {
+    let net = net(200).await;
+    net.shock(0, 40).await.unwrap();
+    let before = { net.fx.holdings(&mut *net.chain.lock().await).await };
+    let k = keeper(&net, true).await;
+    for _ in 0..3 {
+        let out = k.iteration().await.unwrap();
+        assert!(matches!(out[0].1, Outcome::DryRun { .. }), "{out:?}");
+    }
+    assert_eq!(k.metrics.dry_run_trades.load(std::sync::atomic::Ordering::Relaxed), 3);
+    assert_eq!(k.metrics.rebalances.load(std::sync::atomic::Ordering::Relaxed), 0);
+    let mut chain = net.chain.lock().await;
+    assert_eq!(net.fx.holdings(&mut chain).await, before);
+    assert_eq!(net.fx.state(&mut chain).await.last_rebalance_slot, 0);
+    drop(chain);
+    net.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_keepers_do_not_both_rebalance_in_one_cooldown_window() {
+    // Slow ticker: the 10-slot cooldown lasts about 2 s of real time.
+    let net = net(500).await;
+    net.shock(0, 60).await.unwrap();
+    let (a, b) = (keeper(&net, false).await, keeper(&net, false).await);
+    let (ra, rb) = tokio::join!(a.iteration(), b.iteration());
+    let outcomes = [ra.unwrap().remove(0).1, rb.unwrap().remove(0).1];
+    let wins = outcomes.iter().filter(|o| matches!(o, Outcome::Rebalanced { .. })).count();
+    assert_eq!(wins, 1, "{outcomes:?}");
+    let loser = outcomes.iter().find(|o| !matches!(o, Outcome::Rebalanced { .. })).unwrap();
+    let cooldown = BallastError::CooldownNotElapsed.name();
+    let not_needed = BallastError::RebalanceNotNeeded.name();
+    assert!(
+        matches!(loser, Outcome::Refused(n) if *n == cooldown || *n == not_needed) || matches!(loser, Outcome::Hold(_)),
+        "{loser:?}"
+    );
+    net.stop();
+}
