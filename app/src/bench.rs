@@ -107,7 +107,11 @@ pub async fn run(iterations: usize, json_out: bool, out: &mut dyn Write) -> Resu
     let (done, timed) = throughput(3, iterations).await?;
     let per_sec = done as f64 / timed.as_secs_f64().max(1e-9);
     if json_out {
-        writeln!(out, "{}", json!({ "sizes": rows, "rebalances": done, "seconds": timed.as_secs_f64(), "rebalances_per_sec": per_sec }))?;
+        writeln!(
+            out,
+            "{}",
+            json!({ "sizes": rows, "rebalances": done, "seconds": timed.as_secs_f64(), "rebalances_per_sec": per_sec })
+        )?;
         return Ok(());
     }
     writeln!(out, "rebalance transaction footprint (limit {PACKET_DATA_SIZE} bytes, 64 accounts)")?;

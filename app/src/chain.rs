@@ -3,19 +3,19 @@
 
 use std::collections::{BTreeSet, HashSet};
 
+use anchor_lang::prelude::Clock;
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_error::ProgramError;
-use anchor_lang::prelude::Clock;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::associated_token::{get_associated_token_address_with_program_id, spl_associated_token_account};
 use anchor_spl::token::spl_token;
 use anchor_spl::token_2022::spl_token_2022;
 use anyhow::{anyhow, Result};
 use solana_keypair::Keypair;
+use solana_message::{v0, AddressLookupTableAccount, VersionedMessage};
 use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
 use solana_signer::Signer;
-use solana_message::{v0, AddressLookupTableAccount, VersionedMessage};
 use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
@@ -63,7 +63,11 @@ pub fn wire_size(signatures: usize, message: &[u8]) -> usize {
 }
 
 /// Wire size and account count of `ixs` as a legacy transaction and as a v0 transaction using `tables`.
-pub fn transaction_footprint(payer: &Pubkey, ixs: &[Instruction], tables: &[AddressLookupTableAccount]) -> Result<Footprint> {
+pub fn transaction_footprint(
+    payer: &Pubkey,
+    ixs: &[Instruction],
+    tables: &[AddressLookupTableAccount],
+) -> Result<Footprint> {
     let legacy = solana_message::Message::new(ixs, Some(payer));
     let signatures = legacy.header.num_required_signatures as usize;
     let v0 = v0::Message::try_compile(payer, ixs, tables, Default::default())?;
@@ -99,9 +103,10 @@ pub fn custom_error(err: &BanksClientError) -> Option<u32> {
     use solana_transaction::InstructionError;
     match err {
         BanksClientError::TransactionError(TransactionError::InstructionError(_, InstructionError::Custom(c)))
-        | BanksClientError::SimulationError { err: TransactionError::InstructionError(_, InstructionError::Custom(c)), .. } => {
-            Some(*c)
-        }
+        | BanksClientError::SimulationError {
+            err: TransactionError::InstructionError(_, InstructionError::Custom(c)),
+            ..
+        } => Some(*c),
         _ => None,
     }
 }
@@ -238,12 +243,19 @@ impl Chain {
         self.create_mint_with(decimals, TokenProgram::Token2022, Some((fee_bps, max_fee))).await
     }
 
-    async fn create_mint_with(&mut self, decimals: u8, program: TokenProgram, fee: Option<(u16, u64)>) -> Result<Pubkey> {
+    async fn create_mint_with(
+        &mut self,
+        decimals: u8,
+        program: TokenProgram,
+        fee: Option<(u16, u64)>,
+    ) -> Result<Pubkey> {
         use spl_token_2022::extension::ExtensionType;
         let mint = Keypair::new();
         let payer = self.payer();
         let space = match fee {
-            Some(_) => ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(&[ExtensionType::TransferFeeConfig])?,
+            Some(_) => ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(&[
+                ExtensionType::TransferFeeConfig,
+            ])?,
             None => spl_token::state::Mint::LEN,
         };
         let rent = self.ctx.banks_client.get_rent().await?.minimum_balance(space);
@@ -264,7 +276,13 @@ impl Chain {
                 max,
             )?);
         }
-        ixs.push(spl_token_2022::instruction::initialize_mint2(&program.id(), &mint.pubkey(), &payer.pubkey(), None, decimals)?);
+        ixs.push(spl_token_2022::instruction::initialize_mint2(
+            &program.id(),
+            &mint.pubkey(),
+            &payer.pubkey(),
+            None,
+            decimals,
+        )?);
         self.send(&ixs, &[&mint]).await.map_err(|e| anyhow!("create mint: {e}"))?;
         Ok(mint.pubkey())
     }
@@ -321,7 +339,12 @@ impl Chain {
     }
 
     /// Signs a v0 transaction that resolves accounts through `tables`.
-    pub async fn sign_v0(&mut self, ixs: &[Instruction], signers: &[&Keypair], tables: &[AddressLookupTableAccount]) -> Result<VersionedTransaction> {
+    pub async fn sign_v0(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<VersionedTransaction> {
         self.refresh_blockhash().await;
         let payer = self.payer();
         let message = v0::Message::try_compile(&payer.pubkey(), ixs, tables, self.ctx.last_blockhash)?;
@@ -330,7 +353,12 @@ impl Chain {
         Ok(VersionedTransaction::try_new(VersionedMessage::V0(message), &all)?)
     }
 
-    pub async fn send_v0(&mut self, ixs: &[Instruction], signers: &[&Keypair], tables: &[AddressLookupTableAccount]) -> Result<()> {
+    pub async fn send_v0(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<()> {
         let tx = self.sign_v0(ixs, signers, tables).await?;
         for t in tables {
             self.known.extend(t.addresses.iter().copied());

@@ -114,7 +114,11 @@ pub fn accept_governance(pending: &Pubkey, vault: &Pubkey) -> Instruction {
 }
 
 pub fn set_pause(authority: &Pubkey, vault: &Pubkey, flags: u8) -> Instruction {
-    ix(ballast::accounts::SetPause { authority: *authority, vault: *vault }, ballast::instruction::SetPause { flags }, vec![])
+    ix(
+        ballast::accounts::SetPause { authority: *authority, vault: *vault },
+        ballast::instruction::SetPause { flags },
+        vec![],
+    )
 }
 
 pub fn add_amm(governance: &Pubkey, vault: &Pubkey, amm_program: &Pubkey, pool: &Pubkey) -> Instruction {
@@ -136,7 +140,11 @@ pub fn transfer_legs(vault: &Vault, user_accounts: &[Pubkey]) -> Vec<AccountMeta
         .iter()
         .zip(user_accounts)
         .flat_map(|(a, user)| {
-            [AccountMeta::new_readonly(a.mint, false), AccountMeta::new(a.reserve, false), AccountMeta::new(*user, false)]
+            [
+                AccountMeta::new_readonly(a.mint, false),
+                AccountMeta::new(a.reserve, false),
+                AccountMeta::new(*user, false),
+            ]
         })
         .collect()
 }
@@ -288,7 +296,14 @@ pub mod amm {
     }
 
     /// `mint_a < mint_b` required.
-    pub fn create_pool(payer: &Pubkey, mint_a: &Pubkey, mint_b: &Pubkey, program_a: &Pubkey, program_b: &Pubkey, fee_bps: u16) -> Instruction {
+    pub fn create_pool(
+        payer: &Pubkey,
+        mint_a: &Pubkey,
+        mint_b: &Pubkey,
+        program_a: &Pubkey,
+        program_b: &Pubkey,
+        fee_bps: u16,
+    ) -> Instruction {
         let pool = pool(mint_a, mint_b);
         amm_ix(
             ballast_amm::accounts::CreatePool {
@@ -338,11 +353,21 @@ pub mod amm {
         }
     }
 
-    pub fn add_liquidity(accounts: ballast_amm::accounts::Liquidity, max_a: u64, max_b: u64, min_lp: u64) -> Instruction {
+    pub fn add_liquidity(
+        accounts: ballast_amm::accounts::Liquidity,
+        max_a: u64,
+        max_b: u64,
+        min_lp: u64,
+    ) -> Instruction {
         amm_ix(accounts, ballast_amm::instruction::AddLiquidity { max_a, max_b, min_lp })
     }
 
-    pub fn remove_liquidity(accounts: ballast_amm::accounts::Liquidity, lp: u64, min_a: u64, min_b: u64) -> Instruction {
+    pub fn remove_liquidity(
+        accounts: ballast_amm::accounts::Liquidity,
+        lp: u64,
+        min_a: u64,
+        min_b: u64,
+    ) -> Instruction {
         amm_ix(accounts, ballast_amm::instruction::RemoveLiquidity { lp, min_a, min_b })
     }
 

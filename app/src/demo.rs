@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::chain::{error_name, Chain};
-use crate::rebalancer::Decision;
 use crate::fixture::{self, AssetSpec, PoolFixture, Report, User, VaultFixture};
+use crate::rebalancer::Decision;
 
 /// Options of the demo command.
 #[derive(Debug, Clone, Default)]
@@ -106,7 +106,9 @@ pub async fn seeded_demo_vault(chain: &mut Chain) -> Result<(VaultFixture, User)
     let alice = fx.user(chain, &[100_000_000_000, 10_000_000, 10_000_000_000]).await?;
     let seed = [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)];
     for (i, amount) in seed {
-        fx.deposit_single(chain, &alice, i, amount, 1).await.map_err(|e| anyhow!("alice deposit_single: {}", error_name(&e)))?;
+        fx.deposit_single(chain, &alice, i, amount, 1)
+            .await
+            .map_err(|e| anyhow!("alice deposit_single: {}", error_name(&e)))?;
     }
     Ok((fx, alice))
 }
@@ -170,11 +172,17 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         for pool in &pools {
             fx.arbitrage(&mut chain, pool).await?;
         }
-        let event = if *pct == 0 { "calm".to_string() } else { format!("{} {:+}%", fx.assets[*asset].spec.symbol, pct) };
+        let event =
+            if *pct == 0 { "calm".to_string() } else { format!("{} {:+}%", fx.assets[*asset].spec.symbol, pct) };
 
         // An eager bot fires "sell SOL for USDC" every step without looking; the program refuses it
         // unless the trade is really needed.
-        let eager_try = |fx: &VaultFixture| RebalanceArgs { sell_index: 0, buy_index: 2, amount_in: fx.assets.len() as u64 * 1_000_000_000, min_out: 0 };
+        let eager_try = |fx: &VaultFixture| RebalanceArgs {
+            sell_index: 0,
+            buy_index: 2,
+            amount_in: fx.assets.len() as u64 * 1_000_000_000,
+            min_out: 0,
+        };
         let mut acted = false;
         let mut trades = 0;
         loop {
@@ -182,10 +190,18 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
             let Decision::Trade { request, plan } = snap.decide() else { break };
             let pool = pools
                 .iter()
-                .find(|p| (p.index_a == request.sell && p.index_b == request.buy) || (p.index_a == request.buy && p.index_b == request.sell))
+                .find(|p| {
+                    (p.index_a == request.sell && p.index_b == request.buy)
+                        || (p.index_a == request.buy && p.index_b == request.sell)
+                })
                 .ok_or_else(|| anyhow!("no pool for pair"))?;
             let buy_before = fx.holdings(&mut chain).await[request.buy];
-            let args = RebalanceArgs { sell_index: request.sell as u8, buy_index: request.buy as u8, amount_in: request.amount_in, min_out: 0 };
+            let args = RebalanceArgs {
+                sell_index: request.sell as u8,
+                buy_index: request.buy as u8,
+                amount_in: request.amount_in,
+                min_out: 0,
+            };
             fx.rebalance(&mut chain, &keeper.keypair, &keeper.tokens[request.sell], pool, args)
                 .await
                 .map_err(|e| anyhow!("keeper rebalance: {}", error_name(&e)))?;
@@ -194,7 +210,8 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
             trades += 1;
             acted = true;
             let r = fx.report(&mut chain).await?;
-            let action = format!("sell {} → {}", fx.assets[request.sell].spec.symbol, fx.assets[request.buy].spec.symbol);
+            let action =
+                format!("sell {} → {}", fx.assets[request.sell].spec.symbol, fx.assets[request.buy].spec.symbol);
             rows.push(row(step, &event, &r, action, plan.amount_in, plan.min_out, received));
             // Right after, the eager bot tries again: cooldown.
             let pool0 = pools[0];
@@ -224,7 +241,10 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
     let r = fx.report(&mut chain).await?;
     say(render("after the price path (every asset back inside its band)", &fx, &r));
     if !refused.is_empty() {
-        say(format!("refused attempts: {}", refused.iter().map(|r| format!("step {} {}", r.step, r.error)).collect::<Vec<_>>().join(", ")));
+        say(format!(
+            "refused attempts: {}",
+            refused.iter().map(|r| format!("step {} {}", r.step, r.error)).collect::<Vec<_>>().join(", ")
+        ));
     }
 
     // Alice withdraws half of her shares in kind.
@@ -284,7 +304,9 @@ fn render_row(fx: &VaultFixture, r: &StepRow) -> String {
     let weights = r.weights_bps.iter().map(|w| format!("{:.1}", *w as f64 / 100.0)).collect::<Vec<_>>().join("/");
     let (sell_dec, buy_dec) = match r.action.split_once(" → ") {
         Some((s, b)) => {
-            let find = |sym: &str| fx.assets.iter().find(|a| sym.ends_with(&a.spec.symbol)).map(|a| a.spec.decimals).unwrap_or(0);
+            let find = |sym: &str| {
+                fx.assets.iter().find(|a| sym.ends_with(&a.spec.symbol)).map(|a| a.spec.decimals).unwrap_or(0)
+            };
             (find(s), find(b))
         }
         None => (0, 0),

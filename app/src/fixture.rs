@@ -196,7 +196,14 @@ impl VaultFixture {
         Ok(User { keypair, tokens, shares })
     }
 
-    pub async fn deposit_single(&self, chain: &mut Chain, user: &User, asset_index: u8, amount: u64, min_shares_out: u64) -> Result<(), BanksClientError> {
+    pub async fn deposit_single(
+        &self,
+        chain: &mut Chain,
+        user: &User,
+        asset_index: u8,
+        amount: u64,
+        min_shares_out: u64,
+    ) -> Result<(), BanksClientError> {
         let vault = self.state(chain).await;
         let ix = client::deposit_single(
             &user.keypair.pubkey(),
@@ -209,15 +216,41 @@ impl VaultFixture {
         chain.send(&[ix], &[&user.keypair]).await
     }
 
-    pub async fn deposit(&self, chain: &mut Chain, user: &User, max_amounts_in: Vec<u64>, min_shares_out: u64) -> Result<(), BanksClientError> {
+    pub async fn deposit(
+        &self,
+        chain: &mut Chain,
+        user: &User,
+        max_amounts_in: Vec<u64>,
+        min_shares_out: u64,
+    ) -> Result<(), BanksClientError> {
         let vault = self.state(chain).await;
-        let ix = client::deposit(&user.keypair.pubkey(), &self.key, &vault, &user.shares, &user.tokens, DepositArgs { max_amounts_in, min_shares_out });
+        let ix = client::deposit(
+            &user.keypair.pubkey(),
+            &self.key,
+            &vault,
+            &user.shares,
+            &user.tokens,
+            DepositArgs { max_amounts_in, min_shares_out },
+        );
         chain.send(&[ix], &[&user.keypair]).await
     }
 
-    pub async fn withdraw(&self, chain: &mut Chain, user: &User, shares: u64, min_amounts_out: Vec<u64>) -> Result<(), BanksClientError> {
+    pub async fn withdraw(
+        &self,
+        chain: &mut Chain,
+        user: &User,
+        shares: u64,
+        min_amounts_out: Vec<u64>,
+    ) -> Result<(), BanksClientError> {
         let vault = self.state(chain).await;
-        let ix = client::withdraw(&user.keypair.pubkey(), &self.key, &vault, &user.shares, &user.tokens, WithdrawArgs { shares, min_amounts_out });
+        let ix = client::withdraw(
+            &user.keypair.pubkey(),
+            &self.key,
+            &vault,
+            &user.shares,
+            &user.tokens,
+            WithdrawArgs { shares, min_amounts_out },
+        );
         chain.send(&[ix], &[&user.keypair]).await
     }
 
@@ -304,11 +337,25 @@ impl VaultFixture {
 
     /// Creates a pool for assets `i` and `j` holding `usd_per_side` dollars of each at the oracle mid
     /// price, with `fee_bps`, and whitelists it.
-    pub async fn create_pool(&self, chain: &mut Chain, i: usize, j: usize, usd_per_side: f64, fee_bps: u16) -> Result<PoolFixture> {
+    pub async fn create_pool(
+        &self,
+        chain: &mut Chain,
+        i: usize,
+        j: usize,
+        usd_per_side: f64,
+        fee_bps: u16,
+    ) -> Result<PoolFixture> {
         let payer = chain.payer();
         let (ia, ib) = if self.assets[i].mint < self.assets[j].mint { (i, j) } else { (j, i) };
         let (a, b) = (&self.assets[ia], &self.assets[ib]);
-        let ix = client::amm::create_pool(&payer.pubkey(), &a.mint, &b.mint, &a.spec.program.id(), &b.spec.program.id(), fee_bps);
+        let ix = client::amm::create_pool(
+            &payer.pubkey(),
+            &a.mint,
+            &b.mint,
+            &a.spec.program.id(),
+            &b.spec.program.id(),
+            fee_bps,
+        );
         chain.send(&[ix], &[]).await.map_err(|e| anyhow!("create_pool: {e}"))?;
         let key = client::amm::pool(&a.mint, &b.mint);
         let pool = PoolFixture {
@@ -335,7 +382,10 @@ impl VaultFixture {
             &a.spec.program.id(),
             &b.spec.program.id(),
         );
-        chain.send(&[client::amm::add_liquidity(accounts, amount_a, amount_b, 1)], &[]).await.map_err(|e| anyhow!("add_liquidity: {e}"))?;
+        chain
+            .send(&[client::amm::add_liquidity(accounts, amount_a, amount_b, 1)], &[])
+            .await
+            .map_err(|e| anyhow!("add_liquidity: {e}"))?;
         let ix = client::add_amm(&self.governance.pubkey(), &self.key, &ballast_amm::ID, &key);
         chain.send(&[ix], &[&self.governance]).await.map_err(|e| anyhow!("add_amm: {e}"))?;
         Ok(pool)
@@ -358,7 +408,11 @@ impl VaultFixture {
         let pb = unit(self.oracle_reading(chain, pool.index_b).await, self.assets[pool.index_b].spec.decimals);
         let k = ra * rb;
         let target_a = (k * pb / pa).sqrt();
-        let (from, to, amount) = if target_a > ra { (pool.index_a, pool.index_b, target_a - ra) } else { (pool.index_b, pool.index_a, k / target_a - rb) };
+        let (from, to, amount) = if target_a > ra {
+            (pool.index_a, pool.index_b, target_a - ra)
+        } else {
+            (pool.index_b, pool.index_a, k / target_a - rb)
+        };
         let amount = amount as u64;
         if amount == 0 || (amount as f64) < 1e-6 * if from == pool.index_a { ra } else { rb } {
             return Ok(());
@@ -368,7 +422,17 @@ impl VaultFixture {
         let (fa, ta) = (&self.assets[from], &self.assets[to]);
         chain.mint_to(&fa.mint, &src, amount, fa.spec.program).await?;
         let payer = chain.payer().pubkey();
-        let ix = client::amm::swap(&payer, &fa.mint, &ta.mint, &src, &dst, &fa.spec.program.id(), &ta.spec.program.id(), amount, 0);
+        let ix = client::amm::swap(
+            &payer,
+            &fa.mint,
+            &ta.mint,
+            &src,
+            &dst,
+            &fa.spec.program.id(),
+            &ta.spec.program.id(),
+            amount,
+            0,
+        );
         chain.send(&[ix], &[]).await.map_err(|e| anyhow!("arbitrage swap: {e}"))
     }
 

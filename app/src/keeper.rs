@@ -104,9 +104,24 @@ impl Metrics {
         let counter = |s: &mut String, name: &str, help: &str, v: u64| {
             s.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"));
         };
-        counter(&mut s, "ballast_keeper_iterations_total", "Keeper loop iterations.", self.iterations.load(Ordering::Relaxed));
-        counter(&mut s, "ballast_keeper_rebalances_total", "Rebalance transactions confirmed.", self.rebalances.load(Ordering::Relaxed));
-        counter(&mut s, "ballast_keeper_dry_run_trades_total", "Trades a dry run would have sent.", self.dry_run_trades.load(Ordering::Relaxed));
+        counter(
+            &mut s,
+            "ballast_keeper_iterations_total",
+            "Keeper loop iterations.",
+            self.iterations.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut s,
+            "ballast_keeper_rebalances_total",
+            "Rebalance transactions confirmed.",
+            self.rebalances.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut s,
+            "ballast_keeper_dry_run_trades_total",
+            "Trades a dry run would have sent.",
+            self.dry_run_trades.load(Ordering::Relaxed),
+        );
         counter(&mut s, "ballast_keeper_errors_total", "Unexpected errors.", self.errors.load(Ordering::Relaxed));
         s.push_str("# HELP ballast_keeper_refusals_total Rebalances the program refused, by error.\n# TYPE ballast_keeper_refusals_total counter\n");
         for (k, v) in self.refusals.lock().await.iter() {
@@ -125,17 +140,26 @@ impl Metrics {
 }
 
 /// Serves `/metrics` and `/health` on `addr`; returns the bound address.
-pub async fn serve_metrics(metrics: Arc<Metrics>, addr: SocketAddr) -> Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn serve_metrics(
+    metrics: Arc<Metrics>,
+    addr: SocketAddr,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     use axum::routing::get;
     let app = axum::Router::new()
-        .route("/metrics", get(|axum::extract::State(m): axum::extract::State<Arc<Metrics>>| async move { m.render().await }))
+        .route(
+            "/metrics",
+            get(|axum::extract::State(m): axum::extract::State<Arc<Metrics>>| async move { m.render().await }),
+        )
         .route("/health", get(|| async { "ok" }))
         .with_state(metrics);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    Ok((bound, tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    })))
+    Ok((
+        bound,
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        }),
+    ))
 }
 
 /// A whitelisted reference-AMM pool with its reserves.
@@ -225,7 +249,10 @@ impl Keeper {
         let accounts: Vec<(Pubkey, solana_account::Account)> = if self.opts.vaults.is_empty() {
             let config = RpcProgramAccountsConfig {
                 filters: Some(vec![RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, Vault::DISCRIMINATOR))]),
-                account_config: RpcAccountInfoConfig { encoding: Some(UiAccountEncoding::Base64), ..Default::default() },
+                account_config: RpcAccountInfoConfig {
+                    encoding: Some(UiAccountEncoding::Base64),
+                    ..Default::default()
+                },
                 with_context: None,
                 sort_results: None,
             };
@@ -241,7 +268,9 @@ impl Keeper {
         };
         accounts
             .into_iter()
-            .map(|(k, a)| Ok((k, Vault::try_deserialize(&mut &a.data[..]).with_context(|| format!("decode vault {k}"))?)))
+            .map(|(k, a)| {
+                Ok((k, Vault::try_deserialize(&mut &a.data[..]).with_context(|| format!("decode vault {k}"))?))
+            })
             .collect()
     }
 
@@ -274,16 +303,23 @@ impl Keeper {
     async fn snapshot(&self, vault: Vault) -> Result<(Snapshot, Vec<Route>)> {
         let n = vault.assets.len();
         let mut keys: Vec<Pubkey> = vault.assets.iter().flat_map(|a| [a.oracle, a.reserve]).collect();
-        let amm_pools: Vec<Pubkey> = vault.amms.iter().filter(|e| e.program_id == ballast_amm::ID).map(|e| e.pool).collect();
+        let amm_pools: Vec<Pubkey> =
+            vault.amms.iter().filter(|e| e.program_id == ballast_amm::ID).map(|e| e.pool).collect();
         keys.extend(&amm_pools);
         let accounts = self.fetch(&keys).await?;
         let mut readings = Vec::with_capacity(n);
         let mut balances = Vec::with_capacity(n);
         for i in 0..n {
             let oracle = accounts[2 * i].as_ref().ok_or_else(|| anyhow!("oracle of asset {i} missing"))?;
-            let u = PriceUpdateV2::try_deserialize(&mut &oracle.data[..]).map_err(|e| anyhow!("oracle of asset {i}: {e}"))?;
+            let u = PriceUpdateV2::try_deserialize(&mut &oracle.data[..])
+                .map_err(|e| anyhow!("oracle of asset {i}: {e}"))?;
             let m = u.price_message;
-            readings.push(OracleReading { price: m.price, conf: m.conf, expo: m.exponent, publish_time: m.publish_time });
+            readings.push(OracleReading {
+                price: m.price,
+                conf: m.conf,
+                expo: m.exponent,
+                publish_time: m.publish_time,
+            });
             let reserve = accounts[2 * i + 1].as_ref().ok_or_else(|| anyhow!("reserve of asset {i} missing"))?;
             balances.push(u64::from_le_bytes(reserve.data[64..72].try_into()?));
         }
@@ -292,18 +328,25 @@ impl Keeper {
         for (pool_key, acc) in amm_pools.iter().zip(&accounts[2 * n..]) {
             let Some(acc) = acc else { continue };
             let Ok(pool) = ballast_amm::Pool::try_deserialize(&mut &acc.data[..]) else { continue };
-            let (Some(ia), Some(ib)) = (vault.asset_index(&pool.mint_a), vault.asset_index(&pool.mint_b)) else { continue };
+            let (Some(ia), Some(ib)) = (vault.asset_index(&pool.mint_a), vault.asset_index(&pool.mint_b)) else {
+                continue;
+            };
             pools.push((*pool_key, pool, ia, ib));
         }
         let vault_keys: Vec<Pubkey> = pools.iter().flat_map(|(_, p, _, _)| [p.vault_a, p.vault_b]).collect();
         let vault_accounts = self.fetch(&vault_keys).await?;
-        let amount = |a: &Option<solana_account::Account>| a.as_ref().and_then(|a| a.data.get(64..72)).map(|b| u64::from_le_bytes(b.try_into().unwrap())).unwrap_or(0);
+        let amount = |a: &Option<solana_account::Account>| {
+            a.as_ref().and_then(|a| a.data.get(64..72)).map(|b| u64::from_le_bytes(b.try_into().unwrap())).unwrap_or(0)
+        };
         let routes = pools
             .iter()
             .enumerate()
             .map(|(k, (key, p, ia, ib))| Route {
                 pool: *key,
-                sides: [(*ia, p.vault_a, amount(&vault_accounts[2 * k])), (*ib, p.vault_b, amount(&vault_accounts[2 * k + 1]))],
+                sides: [
+                    (*ia, p.vault_a, amount(&vault_accounts[2 * k])),
+                    (*ib, p.vault_b, amount(&vault_accounts[2 * k + 1])),
+                ],
                 fee_bps: p.fee_bps,
             })
             .collect();
@@ -333,7 +376,8 @@ impl Keeper {
                         continue;
                     }
                 };
-                let expected_out = ballast_amm::math::swap_out(reserve_in, reserve_out, route.fee_bps, plan.amount_in).unwrap_or(0);
+                let expected_out =
+                    ballast_amm::math::swap_out(reserve_in, reserve_out, route.fee_bps, plan.amount_in).unwrap_or(0);
                 if expected_out < plan.min_out {
                     reasons.push(format!("{sell}->{buy}: pool pays {expected_out} < floor {}", plan.min_out));
                     continue;
@@ -343,9 +387,15 @@ impl Keeper {
                 after[buy].balance += expected_out;
                 let values_after = math::position_values(&after, Rounding::Floor).map_err(|e| anyhow!("{e:?}"))?;
                 let drift_after = math::total_abs_drift_value(&values_after, &targets).map_err(|e| anyhow!("{e:?}"))?;
-                let mid_in = math::value_of(plan.amount_in, positions[sell].decimals, positions[sell].price, Rounding::Floor).unwrap_or(0);
-                let mid_out = math::value_of(expected_out, positions[buy].decimals, positions[buy].price, Rounding::Floor).unwrap_or(0);
-                let bounty_value = math::value_of(plan.bounty, positions[sell].decimals, positions[sell].price, Rounding::Floor).unwrap_or(0);
+                let mid_in =
+                    math::value_of(plan.amount_in, positions[sell].decimals, positions[sell].price, Rounding::Floor)
+                        .unwrap_or(0);
+                let mid_out =
+                    math::value_of(expected_out, positions[buy].decimals, positions[buy].price, Rounding::Floor)
+                        .unwrap_or(0);
+                let bounty_value =
+                    math::value_of(plan.bounty, positions[sell].decimals, positions[sell].price, Rounding::Floor)
+                        .unwrap_or(0);
                 let _ = (pool_in, pool_out);
                 out.push(Candidate {
                     request: TradeRequest { amount_in: plan.amount_in, ..request },
@@ -420,14 +470,18 @@ impl Keeper {
         );
         if profit < self.opts.min_profit_usd {
             Metrics::bump(&self.metrics.skips, "not_worth_it").await;
-            let why = format!("bounty ${bounty_usd:.4} − fees ${fee_usd:.4} below minimum profit ${:.4}", self.opts.min_profit_usd);
+            let why = format!(
+                "bounty ${bounty_usd:.4} − fees ${fee_usd:.4} below minimum profit ${:.4}",
+                self.opts.min_profit_usd
+            );
             tracing::debug!(vault = %key, "skip: {why}");
             return Ok(Outcome::Skipped(why));
         }
 
         // Build: bounty account (created idempotently), rebalance with a tightened min-out.
         let keeper = self.payer.pubkey();
-        let bounty_account = get_associated_token_address_with_program_id(&keeper, &sell_asset.mint, &sell_asset.token_program);
+        let bounty_account =
+            get_associated_token_address_with_program_id(&keeper, &sell_asset.mint, &sell_asset.token_program);
         let create_ata = spl_associated_token_account::instruction::create_associated_token_account_idempotent(
             &keeper,
             &keeper,
@@ -436,8 +490,19 @@ impl Keeper {
         );
         let min_out = best.plan.min_out.max(best.expected_out - best.expected_out / 200);
         let side = |asset: usize| best.route.sides.iter().find(|s| s.0 == asset).map(|s| s.1).unwrap();
-        let args = RebalanceArgs { sell_index: sell as u8, buy_index: buy as u8, amount_in: best.plan.amount_in, min_out };
-        let rebalance = client::rebalance(&keeper, key, &snap.vault, &bounty_account, &ballast_amm::ID, &best.route.pool, &side(sell), &side(buy), args);
+        let args =
+            RebalanceArgs { sell_index: sell as u8, buy_index: buy as u8, amount_in: best.plan.amount_in, min_out };
+        let rebalance = client::rebalance(
+            &keeper,
+            key,
+            &snap.vault,
+            &bounty_account,
+            &ballast_amm::ID,
+            &best.route.pool,
+            &side(sell),
+            &side(buy),
+            args,
+        );
         let body = vec![create_ata, rebalance];
 
         // Simulate with the maximum budget; never send what does not simulate.
@@ -460,7 +525,12 @@ impl Keeper {
                     None => {
                         self.metrics.rebalances.fetch_add(1, Ordering::Relaxed);
                         tracing::info!(vault = %key, sell, buy, amount_in = best.plan.amount_in, %signature, "rebalanced");
-                        return Ok(Outcome::Rebalanced { sell, buy, amount_in: best.plan.amount_in, signature: signature.to_string() });
+                        return Ok(Outcome::Rebalanced {
+                            sell,
+                            buy,
+                            amount_in: best.plan.amount_in,
+                            signature: signature.to_string(),
+                        });
                     }
                     Some(name) => return Ok(self.refused(key, name).await),
                 },
@@ -507,9 +577,10 @@ impl Keeper {
             None => Ok(Ok(sim.units_consumed.unwrap_or(0))),
             Some(err) => {
                 let name = match solana_transaction_error::TransactionError::from(err) {
-                    solana_transaction_error::TransactionError::InstructionError(_, solana_transaction::InstructionError::Custom(c)) => {
-                        BallastError::from_code(c).map(|e| e.name()).unwrap_or(format!("custom {c}"))
-                    }
+                    solana_transaction_error::TransactionError::InstructionError(
+                        _,
+                        solana_transaction::InstructionError::Custom(c),
+                    ) => BallastError::from_code(c).map(|e| e.name()).unwrap_or(format!("custom {c}")),
                     other => format!("{other:?}"),
                 };
                 Ok(Err(name))
@@ -522,7 +593,10 @@ impl Keeper {
         for _ in 0..50 {
             let statuses = self.rpc.get_signature_statuses(&[*signature]).await?.value;
             if let Some(Some(status)) = statuses.first() {
-                return Ok(status.err.clone().map(|e| format!("{:?}", solana_transaction_error::TransactionError::from(e))));
+                return Ok(status
+                    .err
+                    .clone()
+                    .map(|e| format!("{:?}", solana_transaction_error::TransactionError::from(e))));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -533,7 +607,8 @@ impl Keeper {
 /// Reads a keypair file (the Solana CLI's JSON array of 64 bytes).
 pub fn read_keypair(path: &std::path::Path) -> Result<Keypair> {
     let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
-    let bytes: Vec<u8> = serde_json::from_str(&text).with_context(|| format!("{} is not a JSON byte array", path.display()))?;
+    let bytes: Vec<u8> =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a JSON byte array", path.display()))?;
     Keypair::try_from(bytes.as_slice()).map_err(|e| anyhow!("invalid keypair in {}: {e}", path.display()))
 }
 

@@ -144,7 +144,9 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
                     }
                     PricePath::Random { max_bps, .. } => {
                         // The last demo asset is the stablecoin; it does not move.
-                        (0..fx.assets.len() - 1).map(|i| (i, rng.gen_range(-(max_bps as i64)..=max_bps as i64))).collect()
+                        (0..fx.assets.len() - 1)
+                            .map(|i| (i, rng.gen_range(-(max_bps as i64)..=max_bps as i64)))
+                            .collect()
                     }
                 };
                 n += 1;

@@ -84,9 +84,7 @@ enum Command {
         sol_price_usd: f64,
     },
     /// Write a new keypair file.
-    Keygen {
-        out: PathBuf,
-    },
+    Keygen { out: PathBuf },
 }
 
 fn init_tracing() {
@@ -109,11 +107,16 @@ async fn main() -> Result<()> {
         Command::Localnet { addr, price_path, step_secs } => {
             init_tracing();
             let mut out = ballast_app::output::program_logs_to_stderr();
-            let opts = LocalnetOptions { addr, price_path, step: Duration::from_secs_f64(step_secs), ..Default::default() };
+            let opts =
+                LocalnetOptions { addr, price_path, step: Duration::from_secs_f64(step_secs), ..Default::default() };
             let net = localnet::start(opts).await?;
             writeln!(out, "ballast localnet on {} (JSON-RPC), price path {:?}", net.url(), price_path)?;
             writeln!(out, "demo vault {}", net.vault())?;
-            writeln!(out, "run a keeper: ballast keygen keeper.json && ballast keeper --rpc {} --keypair keeper.json", net.url())?;
+            writeln!(
+                out,
+                "run a keeper: ballast keygen keeper.json && ballast keeper --rpc {} --keypair keeper.json",
+                net.url()
+            )?;
             out.flush()?;
             tokio::signal::ctrl_c().await?;
             net.stop();

@@ -20,7 +20,14 @@ pub struct PriceSpec {
 impl PriceSpec {
     /// A fully verified price with the given mantissa and exponent and a 0.05 % confidence interval.
     pub fn new(feed_id: [u8; 32], price: i64, expo: i32, publish_time: i64) -> Self {
-        Self { feed_id, price, conf: (price.unsigned_abs() / 2_000).max(1), expo, publish_time, verification: VerificationLevel::Full }
+        Self {
+            feed_id,
+            price,
+            conf: (price.unsigned_abs() / 2_000).max(1),
+            expo,
+            publish_time,
+            verification: VerificationLevel::Full,
+        }
     }
 }
 

@@ -18,12 +18,19 @@ pub struct Snapshot {
 pub enum Decision {
     /// Every asset is inside its band (or prices are unusable): nothing to do.
     Hold(String),
-    Trade { request: TradeRequest, plan: RebalancePlan },
+    Trade {
+        request: TradeRequest,
+        plan: RebalancePlan,
+    },
 }
 
 impl Snapshot {
     pub fn bounds(&self) -> Result<Vec<PriceBounds>, String> {
-        self.readings.iter().enumerate().map(|(i, r)| r.bounds().map_err(|e| format!("price of asset {i}: {e:?}"))).collect()
+        self.readings
+            .iter()
+            .enumerate()
+            .map(|(i, r)| r.bounds().map_err(|e| format!("price of asset {i}: {e:?}")))
+            .collect()
     }
 
     pub fn positions(&self, bounds: &[PriceBounds]) -> Vec<AssetPosition> {
@@ -40,13 +47,21 @@ impl Snapshot {
         self.vault
             .assets
             .iter()
-            .map(|a| AssetLimits { target_bps: a.params.target_bps, band_bps: a.params.band_bps, max_trade_bps: a.params.max_trade_bps })
+            .map(|a| AssetLimits {
+                target_bps: a.params.target_bps,
+                band_bps: a.params.band_bps,
+                max_trade_bps: a.params.max_trade_bps,
+            })
             .collect()
     }
 
     pub fn policy(&self) -> TradePolicy {
         let p = &self.vault.params;
-        TradePolicy { slippage_cap_bps: p.slippage_cap_bps, bounty_bps: p.bounty_bps, bounty_cap_value: p.bounty_cap_value }
+        TradePolicy {
+            slippage_cap_bps: p.slippage_cap_bps,
+            bounty_bps: p.bounty_bps,
+            bounty_cap_value: p.bounty_cap_value,
+        }
     }
 
     /// The trade that reduces drift most, sized to the program's cap, or why there is none.

@@ -68,7 +68,10 @@ pub fn router(state: Arc<RpcState>) -> Router {
 }
 
 /// Serves the router on `addr`; returns the bound address (use port 0 for a free port).
-pub async fn serve(state: Arc<RpcState>, addr: SocketAddr) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn serve(
+    state: Arc<RpcState>,
+    addr: SocketAddr,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let app = router(state);
@@ -116,7 +119,9 @@ fn param(params: &Value, i: usize) -> Option<&Value> {
 }
 
 fn pubkey_param(params: &Value, i: usize) -> Result<Pubkey, RpcError> {
-    let s = param(params, i).and_then(Value::as_str).ok_or_else(|| RpcError::invalid_params(format!("missing pubkey parameter {i}")))?;
+    let s = param(params, i)
+        .and_then(Value::as_str)
+        .ok_or_else(|| RpcError::invalid_params(format!("missing pubkey parameter {i}")))?;
     Pubkey::from_str(s).map_err(|_| RpcError::invalid_params(format!("Invalid param: WrongSize or invalid pubkey {s}")))
 }
 
@@ -159,7 +164,9 @@ fn matches_filters(data: &[u8], filters: &[Value]) -> Result<bool, RpcError> {
                 return Ok(false);
             }
         } else if let Some(m) = f.get("memcmp") {
-            let offset = m.get("offset").and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("memcmp.offset"))? as usize;
+            let offset =
+                m.get("offset").and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("memcmp.offset"))?
+                    as usize;
             let want = match m.get("bytes") {
                 // Raw bytes as a JSON array of numbers (what `Memcmp::new_raw_bytes` sends).
                 Some(Value::Array(raw)) => raw
@@ -168,7 +175,9 @@ fn matches_filters(data: &[u8], filters: &[Value]) -> Result<bool, RpcError> {
                     .collect::<Option<Vec<u8>>>()
                     .ok_or_else(|| RpcError::invalid_params("memcmp.bytes: not a byte array"))?,
                 Some(Value::String(text)) => match m.get("encoding").and_then(Value::as_str).unwrap_or("base58") {
-                    "base64" => base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| RpcError::invalid_params("memcmp base64"))?,
+                    "base64" => base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .map_err(|_| RpcError::invalid_params("memcmp base64"))?,
                     _ => bs58::decode(text).into_vec().map_err(|_| RpcError::invalid_params("memcmp base58"))?,
                 },
                 _ => return Err(RpcError::invalid_params("memcmp.bytes missing")),
@@ -184,13 +193,17 @@ fn matches_filters(data: &[u8], filters: &[Value]) -> Result<bool, RpcError> {
 }
 
 fn decode_tx(params: &Value) -> Result<VersionedTransaction, RpcError> {
-    let raw = param(params, 0).and_then(Value::as_str).ok_or_else(|| RpcError::invalid_params("missing transaction"))?;
+    let raw =
+        param(params, 0).and_then(Value::as_str).ok_or_else(|| RpcError::invalid_params("missing transaction"))?;
     let cfg = config(params, 1);
     let bytes = match cfg.get("encoding").and_then(Value::as_str).unwrap_or("base58") {
-        "base64" => base64::engine::general_purpose::STANDARD.decode(raw).map_err(|e| RpcError::invalid_params(format!("invalid base64: {e}")))?,
+        "base64" => base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .map_err(|e| RpcError::invalid_params(format!("invalid base64: {e}")))?,
         _ => bs58::decode(raw).into_vec().map_err(|e| RpcError::invalid_params(format!("invalid base58: {e}")))?,
     };
-    bincode::deserialize(&bytes).map_err(|e| RpcError::invalid_params(format!("failed to deserialize transaction: {e}")))
+    bincode::deserialize(&bytes)
+        .map_err(|e| RpcError::invalid_params(format!("failed to deserialize transaction: {e}")))
 }
 
 fn tx_error_json(err: &solana_transaction_error::TransactionError) -> Value {
@@ -198,8 +211,12 @@ fn tx_error_json(err: &solana_transaction_error::TransactionError) -> Value {
 }
 
 /// Simulation result in the `RpcSimulateTransactionResult` shape.
-async fn simulate(chain: &Chain, tx: &VersionedTransaction) -> Result<(Option<solana_transaction_error::TransactionError>, Value), RpcError> {
-    let sim = chain.ctx.banks_client.simulate_transaction(tx.clone()).await.map_err(|e| RpcError::internal(e.to_string()))?;
+async fn simulate(
+    chain: &Chain,
+    tx: &VersionedTransaction,
+) -> Result<(Option<solana_transaction_error::TransactionError>, Value), RpcError> {
+    let sim =
+        chain.ctx.banks_client.simulate_transaction(tx.clone()).await.map_err(|e| RpcError::internal(e.to_string()))?;
     let err = sim.result.clone().and_then(|r| r.err());
     let (logs, units) = match &sim.simulation_details {
         Some(d) => (json!(d.logs), json!(d.units_consumed)),
@@ -238,7 +255,9 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
         "getVersion" => Ok(json!({"solana-core": API_VERSION, "feature-set": 0})),
         "getSlot" => Ok(json!(slot)),
         "getBlockHeight" => Ok(json!(chain.ctx.banks_client.get_root_block_height().await.unwrap_or(slot))),
-        "getGenesisHash" => Ok(json!(chain.ctx.banks_client.get_latest_blockhash().await.map(|h| h.to_string()).unwrap_or_default())),
+        "getGenesisHash" => {
+            Ok(json!(chain.ctx.banks_client.get_latest_blockhash().await.map(|h| h.to_string()).unwrap_or_default()))
+        }
         "getLatestBlockhash" => {
             let (hash, last_valid) = chain
                 .ctx
@@ -251,11 +270,13 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
         }
         "getBalance" => {
             let key = pubkey_param(params, 0)?;
-            let lamports = chain.ctx.banks_client.get_balance(key).await.map_err(|e| RpcError::internal(e.to_string()))?;
+            let lamports =
+                chain.ctx.banks_client.get_balance(key).await.map_err(|e| RpcError::internal(e.to_string()))?;
             Ok(context(slot, json!(lamports)))
         }
         "getMinimumBalanceForRentExemption" => {
-            let size = param(params, 0).and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("missing size"))?;
+            let size =
+                param(params, 0).and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("missing size"))?;
             let rent = chain.ctx.banks_client.get_rent().await.map_err(|e| RpcError::internal(e.to_string()))?;
             Ok(json!(rent.minimum_balance(size as usize)))
         }
@@ -266,15 +287,22 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
             Ok(context(slot, acc.map(|a| encode_account(&a, encoding_of(&cfg))).unwrap_or(Value::Null)))
         }
         "getMultipleAccounts" => {
-            let keys = param(params, 0).and_then(Value::as_array).ok_or_else(|| RpcError::invalid_params("missing pubkeys"))?;
+            let keys = param(params, 0)
+                .and_then(Value::as_array)
+                .ok_or_else(|| RpcError::invalid_params("missing pubkeys"))?;
             if keys.len() > 100 {
                 return Err(RpcError::invalid_params("Too many inputs provided; max 100"));
             }
             let cfg = config(params, 1);
             let mut out = Vec::with_capacity(keys.len());
             for k in keys {
-                let key = k.as_str().and_then(|s| Pubkey::from_str(s).ok()).ok_or_else(|| RpcError::invalid_params("invalid pubkey"))?;
-                out.push(chain.account(&key).await.map(|a| encode_account(&a, encoding_of(&cfg))).unwrap_or(Value::Null));
+                let key = k
+                    .as_str()
+                    .and_then(|s| Pubkey::from_str(s).ok())
+                    .ok_or_else(|| RpcError::invalid_params("invalid pubkey"))?;
+                out.push(
+                    chain.account(&key).await.map(|a| encode_account(&a, encoding_of(&cfg))).unwrap_or(Value::Null),
+                );
             }
             Ok(context(slot, Value::Array(out)))
         }
@@ -287,7 +315,9 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
             for key in keys {
                 if let Some(acc) = chain.account(&key).await {
                     if acc.owner == program && matches_filters(&acc.data, &filters)? {
-                        out.push(json!({"pubkey": key.to_string(), "account": encode_account(&acc, encoding_of(&cfg))}));
+                        out.push(
+                            json!({"pubkey": key.to_string(), "account": encode_account(&acc, encoding_of(&cfg))}),
+                        );
                     }
                 }
             }
@@ -336,7 +366,9 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
             Ok(json!(signature.to_string()))
         }
         "getSignatureStatuses" => {
-            let sigs = param(params, 0).and_then(Value::as_array).ok_or_else(|| RpcError::invalid_params("missing signatures"))?;
+            let sigs = param(params, 0)
+                .and_then(Value::as_array)
+                .ok_or_else(|| RpcError::invalid_params("missing signatures"))?;
             let mut parsed = Vec::with_capacity(sigs.len());
             for s in sigs {
                 let sig = s
@@ -345,7 +377,12 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
                     .ok_or_else(|| RpcError::invalid_params("invalid signature"))?;
                 parsed.push(sig);
             }
-            let statuses = chain.ctx.banks_client.get_transaction_statuses(parsed).await.map_err(|e| RpcError::internal(e.to_string()))?;
+            let statuses = chain
+                .ctx
+                .banks_client
+                .get_transaction_statuses(parsed)
+                .await
+                .map_err(|e| RpcError::internal(e.to_string()))?;
             let value: Vec<Value> = statuses
                 .into_iter()
                 .map(|st| match st {
@@ -374,11 +411,14 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
                 let e = per_slot.entry(f.slot).or_insert(u64::MAX);
                 *e = (*e).min(f.micro_lamports);
             }
-            Ok(Value::Array(per_slot.into_iter().map(|(slot, fee)| json!({"slot": slot, "prioritizationFee": fee})).collect()))
+            Ok(Value::Array(
+                per_slot.into_iter().map(|(slot, fee)| json!({"slot": slot, "prioritizationFee": fee})).collect(),
+            ))
         }
         "requestAirdrop" => {
             let key = pubkey_param(params, 0)?;
-            let lamports = param(params, 1).and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("missing lamports"))?;
+            let lamports =
+                param(params, 1).and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("missing lamports"))?;
             let payer = chain.payer();
             let ix = anchor_lang::solana_program::system_instruction::transfer(&payer.pubkey(), &key, lamports);
             let tx = chain.sign(&[ix], &[]).await;
@@ -387,7 +427,9 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
             Ok(json!(sig.to_string()))
         }
         "getFeeForMessage" => Ok(context(slot, json!(5_000))),
-        "getEpochInfo" => Ok(json!({"absoluteSlot": slot, "blockHeight": slot, "epoch": 0, "slotIndex": slot, "slotsInEpoch": 432_000, "transactionCount": null})),
+        "getEpochInfo" => Ok(
+            json!({"absoluteSlot": slot, "blockHeight": slot, "epoch": 0, "slotIndex": slot, "slotsInEpoch": 432_000, "transactionCount": null}),
+        ),
         other => Err(RpcError { code: -32601, message: format!("Method not found: {other}"), data: None }),
     }
 }

@@ -105,7 +105,10 @@ impl Market {
         let pool = self
             .pools
             .iter()
-            .find(|p| (p.index_a, p.index_b) == (sell as usize, buy as usize) || (p.index_a, p.index_b) == (buy as usize, sell as usize))
+            .find(|p| {
+                (p.index_a, p.index_b) == (sell as usize, buy as usize)
+                    || (p.index_a, p.index_b) == (buy as usize, sell as usize)
+            })
             .copied()
             .unwrap_or(self.pools[0]);
         let args = ballast::instructions::RebalanceArgs { sell_index: sell, buy_index: buy, amount_in, min_out };

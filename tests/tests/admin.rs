@@ -184,17 +184,29 @@ async fn initialize_checks_params() {
     let mut params = fixture::default_params();
     params.slippage_cap_bps = 0;
     let args = InitializeVaultArgs { vault_id: 9, governance: payer.pubkey(), guardian: Pubkey::default(), params };
-    assert_ballast_err(chain.send(&[client::initialize_vault(&payer.pubkey(), args.clone())], &[]).await, BallastError::SlippageOutOfBounds);
+    assert_ballast_err(
+        chain.send(&[client::initialize_vault(&payer.pubkey(), args.clone())], &[]).await,
+        BallastError::SlippageOutOfBounds,
+    );
     let mut p = fixture::default_params();
     p.oracle_max_conf_bps = 0;
     let a = InitializeVaultArgs { params: p, ..args.clone() };
-    assert_ballast_err(chain.send(&[client::initialize_vault(&payer.pubkey(), a)], &[]).await, BallastError::OracleConfOutOfBounds);
+    assert_ballast_err(
+        chain.send(&[client::initialize_vault(&payer.pubkey(), a)], &[]).await,
+        BallastError::OracleConfOutOfBounds,
+    );
     let mut p = fixture::default_params();
     p.bounty_bps = 101;
     let a = InitializeVaultArgs { params: p, ..args.clone() };
-    assert_ballast_err(chain.send(&[client::initialize_vault(&payer.pubkey(), a)], &[]).await, BallastError::BountyOutOfBounds);
+    assert_ballast_err(
+        chain.send(&[client::initialize_vault(&payer.pubkey(), a)], &[]).await,
+        BallastError::BountyOutOfBounds,
+    );
     let a = InitializeVaultArgs { governance: Pubkey::default(), params: fixture::default_params(), ..args.clone() };
-    assert_ballast_err(chain.send(&[client::initialize_vault(&payer.pubkey(), a)], &[]).await, BallastError::InvalidGovernance);
+    assert_ballast_err(
+        chain.send(&[client::initialize_vault(&payer.pubkey(), a)], &[]).await,
+        BallastError::InvalidGovernance,
+    );
     // A zero timelock is fine at init.
     let mut p = fixture::default_params();
     p.timelock_secs = 0;
@@ -210,7 +222,10 @@ fn proposal(fx_targets: &[u16], timelock: u32) -> ProposeParamsArgs {
     params.slippage_cap_bps = 50;
     ProposeParamsArgs {
         params,
-        assets: fx_targets.iter().map(|t| AssetParams { target_bps: *t, band_bps: 400, max_trade_bps: 2_000 }).collect(),
+        assets: fx_targets
+            .iter()
+            .map(|t| AssetParams { target_bps: *t, band_bps: 400, max_trade_bps: 2_000 })
+            .collect(),
     }
 }
 
@@ -221,9 +236,15 @@ async fn params_change_waits_for_timelock() {
     let ix = client::propose_params(&gov, &fx.key, proposal(&[5_000, 2_500, 2_500], 3_600));
     chain.send(&[ix], &[&fx.governance]).await.unwrap();
     // Too early.
-    assert_ballast_err(chain.send(&[client::execute_params(&gov, &fx.key)], &[&fx.governance]).await, BallastError::TimelockNotElapsed);
+    assert_ballast_err(
+        chain.send(&[client::execute_params(&gov, &fx.key)], &[&fx.governance]).await,
+        BallastError::TimelockNotElapsed,
+    );
     chain.advance_time(86_399).await;
-    assert_ballast_err(chain.send(&[client::execute_params(&gov, &fx.key)], &[&fx.governance]).await, BallastError::TimelockNotElapsed);
+    assert_ballast_err(
+        chain.send(&[client::execute_params(&gov, &fx.key)], &[&fx.governance]).await,
+        BallastError::TimelockNotElapsed,
+    );
     chain.advance_time(2).await;
     // A stranger cannot execute it either.
     let stranger = chain.funded_keypair(100_000_000).await.unwrap();
@@ -237,7 +258,10 @@ async fn params_change_waits_for_timelock() {
     assert_eq!(vault.params.slippage_cap_bps, 50);
     assert_eq!(vault.params.timelock_secs, 3_600);
     assert!(vault.pending_params.is_none());
-    assert_ballast_err(chain.send(&[client::execute_params(&gov, &fx.key)], &[&fx.governance]).await, BallastError::NoParamsChangePending);
+    assert_ballast_err(
+        chain.send(&[client::execute_params(&gov, &fx.key)], &[&fx.governance]).await,
+        BallastError::NoParamsChangePending,
+    );
 }
 
 #[tokio::test]
@@ -245,12 +269,26 @@ async fn params_proposal_validation() {
     let (mut chain, fx) = setup().await;
     let gov = fx.governance.pubkey();
     let send = |args| client::propose_params(&gov, &fx.key, args);
-    assert_ballast_err(chain.send(&[send(proposal(&[5_000, 2_500, 2_400], 60))], &[&fx.governance]).await, BallastError::WeightsDoNotSum);
-    assert_ballast_err(chain.send(&[send(proposal(&[5_000, 5_000], 60))], &[&fx.governance]).await, BallastError::AssetCountMismatch);
-    assert_ballast_err(chain.send(&[send(proposal(&[4_000, 3_000, 3_000], 0))], &[&fx.governance]).await, BallastError::TimelockOutOfBounds);
+    assert_ballast_err(
+        chain.send(&[send(proposal(&[5_000, 2_500, 2_400], 60))], &[&fx.governance]).await,
+        BallastError::WeightsDoNotSum,
+    );
+    assert_ballast_err(
+        chain.send(&[send(proposal(&[5_000, 5_000], 60))], &[&fx.governance]).await,
+        BallastError::AssetCountMismatch,
+    );
+    assert_ballast_err(
+        chain.send(&[send(proposal(&[4_000, 3_000, 3_000], 0))], &[&fx.governance]).await,
+        BallastError::TimelockOutOfBounds,
+    );
     let stranger = chain.funded_keypair(100_000_000).await.unwrap();
     assert_ballast_err(
-        chain.send(&[client::propose_params(&stranger.pubkey(), &fx.key, proposal(&[4_000, 3_000, 3_000], 60))], &[&stranger]).await,
+        chain
+            .send(
+                &[client::propose_params(&stranger.pubkey(), &fx.key, proposal(&[4_000, 3_000, 3_000], 60))],
+                &[&stranger],
+            )
+            .await,
         BallastError::NotGovernance,
     );
     chain.send(&[send(proposal(&[4_000, 3_000, 3_000], 60))], &[&fx.governance]).await.unwrap();
@@ -260,7 +298,10 @@ async fn params_proposal_validation() {
     );
     chain.send(&[client::cancel_params(&gov, &fx.key)], &[&fx.governance]).await.unwrap();
     assert!(fx.state(&mut chain).await.pending_params.is_none());
-    assert_ballast_err(chain.send(&[client::cancel_params(&gov, &fx.key)], &[&fx.governance]).await, BallastError::NoParamsChangePending);
+    assert_ballast_err(
+        chain.send(&[client::cancel_params(&gov, &fx.key)], &[&fx.governance]).await,
+        BallastError::NoParamsChangePending,
+    );
 }
 
 #[tokio::test]
@@ -304,21 +345,33 @@ async fn pause_flags_and_roles() {
     let g = &fx.guardian;
     chain.send(&[client::set_pause(&g.pubkey(), &fx.key, pause::DEPOSITS)], &[g]).await.unwrap();
     assert_eq!(fx.state(&mut chain).await.paused, pause::DEPOSITS);
-    assert_ballast_err(chain.send(&[client::set_pause(&g.pubkey(), &fx.key, 0)], &[g]).await, BallastError::GuardianCannotUnpause);
+    assert_ballast_err(
+        chain.send(&[client::set_pause(&g.pubkey(), &fx.key, 0)], &[g]).await,
+        BallastError::GuardianCannotUnpause,
+    );
     assert_ballast_err(
         chain.send(&[client::set_pause(&stranger.pubkey(), &fx.key, pause::ALL)], &[&stranger]).await,
         BallastError::NotGovernanceOrGuardian,
     );
-    assert_ballast_err(chain.send(&[client::set_pause(&gov, &fx.key, 0x80)], &[&fx.governance]).await, BallastError::InvalidPauseFlags);
+    assert_ballast_err(
+        chain.send(&[client::set_pause(&gov, &fx.key, 0x80)], &[&fx.governance]).await,
+        BallastError::InvalidPauseFlags,
+    );
     // Governance pause blocks governance actions, but cancelling and unpausing still work.
-    chain.send(&[client::propose_params(&gov, &fx.key, proposal(&[4_000, 3_000, 3_000], 60))], &[&fx.governance]).await.unwrap();
+    chain
+        .send(&[client::propose_params(&gov, &fx.key, proposal(&[4_000, 3_000, 3_000], 60))], &[&fx.governance])
+        .await
+        .unwrap();
     chain.send(&[client::set_pause(&g.pubkey(), &fx.key, pause::DEPOSITS | pause::GOVERNANCE)], &[g]).await.unwrap();
     assert_ballast_err(
         chain.send(&[client::transfer_governance(&gov, &fx.key, stranger.pubkey())], &[&fx.governance]).await,
         BallastError::GovernancePaused,
     );
     chain.advance_time(86_401).await;
-    assert_ballast_err(chain.send(&[client::execute_params(&gov, &fx.key)], &[&fx.governance]).await, BallastError::GovernancePaused);
+    assert_ballast_err(
+        chain.send(&[client::execute_params(&gov, &fx.key)], &[&fx.governance]).await,
+        BallastError::GovernancePaused,
+    );
     chain.send(&[client::cancel_params(&gov, &fx.key)], &[&fx.governance]).await.unwrap();
     chain.send(&[client::set_pause(&gov, &fx.key, 0)], &[&fx.governance]).await.unwrap();
     assert_eq!(fx.state(&mut chain).await.paused, 0);
@@ -351,5 +404,8 @@ async fn amm_whitelist() {
     );
     chain.send(&[client::remove_amm(&gov, &fx.key, entry)], &[&fx.governance]).await.unwrap();
     assert!(fx.state(&mut chain).await.amms.is_empty());
-    assert_ballast_err(chain.send(&[client::remove_amm(&gov, &fx.key, entry)], &[&fx.governance]).await, BallastError::AmmNotWhitelisted);
+    assert_ballast_err(
+        chain.send(&[client::remove_amm(&gov, &fx.key, entry)], &[&fx.governance]).await,
+        BallastError::AmmNotWhitelisted,
+    );
 }

@@ -47,7 +47,16 @@ async fn pool(fee_bps: u16) -> Pool {
 impl Pool {
     async fn liquidity(&mut self, add: bool, x: u64, y: u64) -> Result<(), BanksClientError> {
         let payer = self.chain.payer().pubkey();
-        let accounts = amm::liquidity_accounts(&payer, &self.a, &self.b, &self.user_a, &self.user_b, &self.user_lp, &self.prog_a.id(), &self.prog_b.id());
+        let accounts = amm::liquidity_accounts(
+            &payer,
+            &self.a,
+            &self.b,
+            &self.user_a,
+            &self.user_b,
+            &self.user_lp,
+            &self.prog_a.id(),
+            &self.prog_b.id(),
+        );
         let ix = if add { amm::add_liquidity(accounts, x, y, 1) } else { amm::remove_liquidity(accounts, x, 0, 0) };
         self.chain.send(&[ix], &[]).await
     }
@@ -55,9 +64,29 @@ impl Pool {
     async fn swap(&mut self, a_to_b: bool, amount: u64, min_out: u64) -> Result<(), BanksClientError> {
         let payer = self.chain.payer().pubkey();
         let ix = if a_to_b {
-            amm::swap(&payer, &self.a, &self.b, &self.user_a, &self.user_b, &self.prog_a.id(), &self.prog_b.id(), amount, min_out)
+            amm::swap(
+                &payer,
+                &self.a,
+                &self.b,
+                &self.user_a,
+                &self.user_b,
+                &self.prog_a.id(),
+                &self.prog_b.id(),
+                amount,
+                min_out,
+            )
         } else {
-            amm::swap(&payer, &self.b, &self.a, &self.user_b, &self.user_a, &self.prog_b.id(), &self.prog_a.id(), amount, min_out)
+            amm::swap(
+                &payer,
+                &self.b,
+                &self.a,
+                &self.user_b,
+                &self.user_a,
+                &self.prog_b.id(),
+                &self.prog_a.id(),
+                amount,
+                min_out,
+            )
         };
         self.chain.send(&[ix], &[]).await
     }

@@ -16,7 +16,8 @@ async fn demo_rebalances_back_into_the_bands() {
     assert!(out.rebalances >= 1, "the path must push at least one asset out of its band");
     // One row per trade, plus one "hold" row for each step without a trade.
     let trades = out.rows.iter().filter(|r| r.action.starts_with("sell")).count();
-    let mut trade_steps: Vec<usize> = out.rows.iter().filter(|r| r.action.starts_with("sell")).map(|r| r.step).collect();
+    let mut trade_steps: Vec<usize> =
+        out.rows.iter().filter(|r| r.action.starts_with("sell")).map(|r| r.step).collect();
     trade_steps.dedup();
     assert_eq!(trades, out.rebalances);
     assert_eq!(out.rows.len(), trades + demo::PRICE_PATH.len() - trade_steps.len());
@@ -26,7 +27,10 @@ async fn demo_rebalances_back_into_the_bands() {
     let names: Vec<&str> = out.refused.iter().map(|r| r.error.as_str()).collect();
     assert!(!names.is_empty());
     for n in &names {
-        assert!(["RebalanceNotNeeded", "RebalanceWrongDirection", "CooldownNotElapsed"].contains(n), "unexpected refusal {n}");
+        assert!(
+            ["RebalanceNotNeeded", "RebalanceWrongDirection", "CooldownNotElapsed"].contains(n),
+            "unexpected refusal {n}"
+        );
     }
     // The JSON line is the last line and carries the documented fields.
     let text = String::from_utf8(buf).unwrap();

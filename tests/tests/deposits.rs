@@ -68,7 +68,10 @@ async fn in_kind_deposit_is_proportional_and_rounds_for_the_vault() {
         // paid = ceil(shares × balance / supply): never less than the exact pro-rata amount.
         assert_eq!(paid as u128, exact.div_ceil(supply as u128), "asset {i}");
         assert!(paid <= max_in[i]);
-        assert_eq!(chain.token_amount(&user.tokens[i]).await, [10_000_000_000u64, 10_000_000, 10_000_000_000][i] - paid);
+        assert_eq!(
+            chain.token_amount(&user.tokens[i]).await,
+            [10_000_000_000u64, 10_000_000, 10_000_000_000][i] - paid
+        );
     }
 }
 
@@ -84,7 +87,10 @@ async fn min_shares_and_zero_share_deposits_refused() {
     assert_ballast_err(fx.deposit(&mut chain, &user, vec![1, 1, 1], 0).await, BallastError::ZeroShares);
     // One base unit of SOL ($0.00000015) is worth zero shares.
     assert_ballast_err(fx.deposit_single(&mut chain, &user, 0, 1, 0).await, BallastError::ZeroShares);
-    assert_ballast_err(fx.deposit_single(&mut chain, &user, 0, 1_000_000_000, u64::MAX).await, BallastError::SharesBelowMinimum);
+    assert_ballast_err(
+        fx.deposit_single(&mut chain, &user, 0, 1_000_000_000, u64::MAX).await,
+        BallastError::SharesBelowMinimum,
+    );
     assert_ballast_err(fx.deposit_single(&mut chain, &user, 0, 0, 0).await, BallastError::ZeroAmount);
     assert_ballast_err(fx.deposit(&mut chain, &user, vec![1, 1], 0).await, BallastError::AmountsLengthMismatch);
 }
@@ -100,14 +106,14 @@ async fn deposit_single_values_deposit_low_and_vault_high() {
     let value_in = 149_925_000u128;
     let prices_high = [150.075f64, 60_030.0, 1.0005];
     let decimals = [9, 8, 6];
-    let nav_high: u128 = (0..3)
-        .map(|i| (holdings[i] as f64 / 10f64.powi(decimals[i]) * prices_high[i] * 1e6).ceil() as u128)
-        .sum();
+    let nav_high: u128 =
+        (0..3).map(|i| (holdings[i] as f64 / 10f64.powi(decimals[i]) * prices_high[i] * 1e6).ceil() as u128).sum();
     let expected = value_in * supply as u128 / nav_high;
     let got = chain.token_amount(&user.shares).await as u128;
     assert!(got.abs_diff(expected) <= 1, "shares {got} vs {expected}");
     // Never more than the mid-price fair share.
-    let nav_mid: u128 = (0..3).map(|i| (holdings[i] as f64 / 10f64.powi(decimals[i]) * [150.0, 60_000.0, 1.0][i] * 1e6) as u128).sum();
+    let nav_mid: u128 =
+        (0..3).map(|i| (holdings[i] as f64 / 10f64.powi(decimals[i]) * [150.0, 60_000.0, 1.0][i] * 1e6) as u128).sum();
     assert!(got < 150_000_000u128 * supply as u128 / nav_mid);
 }
 
@@ -144,8 +150,14 @@ async fn withdraw_rejections() {
     fx.withdraw(&mut chain, &user, 1, vec![0; 3]).await.unwrap();
     let after = fx.holdings(&mut chain).await;
     assert_eq!([before[0] - after[0], before[1] - after[1], before[2] - after[2]], [2, 0, 0]);
-    assert_ballast_err(fx.withdraw(&mut chain, &user, shares / 2, vec![u64::MAX, 0, 0]).await, BallastError::AmountBelowMinimum);
-    assert_ballast_err(fx.withdraw(&mut chain, &user, shares / 2, vec![0; 2]).await, BallastError::AmountsLengthMismatch);
+    assert_ballast_err(
+        fx.withdraw(&mut chain, &user, shares / 2, vec![u64::MAX, 0, 0]).await,
+        BallastError::AmountBelowMinimum,
+    );
+    assert_ballast_err(
+        fx.withdraw(&mut chain, &user, shares / 2, vec![0; 2]).await,
+        BallastError::AmountsLengthMismatch,
+    );
     // More shares than the owner holds: the burn fails inside the token program, nothing moves.
     let before = fx.holdings(&mut chain).await;
     assert!(fx.withdraw(&mut chain, &user, shares + 1, vec![0; 3]).await.is_err());
@@ -200,7 +212,10 @@ async fn pause_stops_deposits_but_never_withdrawals() {
     chain.send(&[client::set_pause(&gov, &fx.key, pause::ALL)], &[&fx.governance]).await.unwrap();
     let other = fx.user(&mut chain, &[1_000_000_000, 1_000_000, 1_000_000_000]).await.unwrap();
     assert_ballast_err(fx.deposit_single(&mut chain, &other, 2, 500_000_000, 0).await, BallastError::DepositsPaused);
-    assert_ballast_err(fx.deposit(&mut chain, &other, vec![1_000_000_000, 1_000_000, 1_000_000_000], 0).await, BallastError::DepositsPaused);
+    assert_ballast_err(
+        fx.deposit(&mut chain, &other, vec![1_000_000_000, 1_000_000, 1_000_000_000], 0).await,
+        BallastError::DepositsPaused,
+    );
     let shares = chain.token_amount(&user.shares).await;
     fx.withdraw(&mut chain, &user, shares, vec![1, 1, 1]).await.unwrap();
     assert_eq!(chain.token_amount(&user.shares).await, 0);
@@ -221,7 +236,10 @@ async fn withdraw_works_with_stale_or_broken_oracles() {
 #[tokio::test]
 async fn inflation_attack_does_not_pay() {
     let mut chain = Chain::start().await;
-    let specs = vec![AssetSpec::new("USDC", 6, 1_00000000, -8, 5_000, 300), AssetSpec::new("USDT", 6, 1_00000000, -8, 5_000, 300)];
+    let specs = vec![
+        AssetSpec::new("USDC", 6, 1_00000000, -8, 5_000, 300),
+        AssetSpec::new("USDT", 6, 1_00000000, -8, 5_000, 300),
+    ];
     let fx = fixture::create_vault(&mut chain, &specs, fixture::default_params()).await.unwrap();
     // Exact prices (zero confidence) so that only the share math is measured.
     let now = chain.clock().await.unix_timestamp;

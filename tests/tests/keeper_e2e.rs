@@ -72,16 +72,23 @@ async fn rpc_endpoint_speaks_the_solana_client_shapes() {
         sort_results: None,
     };
     let found = rpc
-        .get_program_ui_accounts_with_config(&ballast::ID, cfg(vec![RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, Vault::DISCRIMINATOR))]))
+        .get_program_ui_accounts_with_config(
+            &ballast::ID,
+            cfg(vec![RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, Vault::DISCRIMINATOR))]),
+        )
         .await
         .unwrap();
     assert_eq!(found.iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec![net.vault()]);
     let raw = rpc
-        .get_program_ui_accounts_with_config(&ballast::ID, cfg(vec![RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, Vault::DISCRIMINATOR.to_vec()))]))
+        .get_program_ui_accounts_with_config(
+            &ballast::ID,
+            cfg(vec![RpcFilterType::Memcmp(Memcmp::new_raw_bytes(0, Vault::DISCRIMINATOR.to_vec()))]),
+        )
         .await
         .unwrap();
     assert_eq!(raw.len(), 1);
-    let none = rpc.get_program_ui_accounts_with_config(&ballast::ID, cfg(vec![RpcFilterType::DataSize(7)])).await.unwrap();
+    let none =
+        rpc.get_program_ui_accounts_with_config(&ballast::ID, cfg(vec![RpcFilterType::DataSize(7)])).await.unwrap();
     assert!(none.is_empty());
 
     // Airdrop, balance, send and confirm, signature statuses, prioritization fees.
@@ -109,8 +116,23 @@ async fn rpc_endpoint_speaks_the_solana_client_shapes() {
     let vault = Vault::try_deserialize(&mut &v.data[..]).unwrap();
     let pool = net.pools[0];
     let args = ballast::instructions::RebalanceArgs { sell_index: 0, buy_index: 2, amount_in: 1_000_000, min_out: 0 };
-    let ix = ballast_app::client::rebalance(&k.payer.pubkey(), &net.vault(), &vault, &Pubkey::new_unique(), &ballast_amm::ID, &pool.key, &pool.vault_of(0), &pool.vault_of(2), args);
-    let tx = Transaction::new_signed_with_payer(&[ix], Some(&k.payer.pubkey()), &[&k.payer], rpc.get_latest_blockhash().await.unwrap());
+    let ix = ballast_app::client::rebalance(
+        &k.payer.pubkey(),
+        &net.vault(),
+        &vault,
+        &Pubkey::new_unique(),
+        &ballast_amm::ID,
+        &pool.key,
+        &pool.vault_of(0),
+        &pool.vault_of(2),
+        args,
+    );
+    let tx = Transaction::new_signed_with_payer(
+        &[ix],
+        Some(&k.payer.pubkey()),
+        &[&k.payer],
+        rpc.get_latest_blockhash().await.unwrap(),
+    );
     let sim = rpc.simulate_transaction(&tx).await.unwrap().value;
     assert!(sim.err.is_some());
     let err = rpc.send_transaction(&tx).await.unwrap_err();
@@ -118,7 +140,8 @@ async fn rpc_endpoint_speaks_the_solana_client_shapes() {
 
     // Unknown methods get JSON-RPC's "method not found".
     let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "getBlockProduction", "params": []});
-    let resp: serde_json::Value = reqwest::Client::new().post(net.url()).json(&body).send().await.unwrap().json().await.unwrap();
+    let resp: serde_json::Value =
+        reqwest::Client::new().post(net.url()).json(&body).send().await.unwrap().json().await.unwrap();
     assert_eq!(resp["error"]["code"], -32601);
     assert_eq!(resp["id"], 1);
     net.stop();
@@ -130,7 +153,8 @@ async fn keeper_brings_drift_back_inside_the_bands() {
     net.shock(0, 40).await.unwrap();
     assert!(max_drift_over_band(&net).await.iter().any(|d| *d > 0), "the shock must push an asset out of its band");
     let k = keeper(&net, false).await;
-    let metrics_addr = ballast_app::keeper::serve_metrics(k.metrics.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap().0;
+    let metrics_addr =
+        ballast_app::keeper::serve_metrics(k.metrics.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap().0;
     let mut rebalanced = 0;
     for _ in 0..12 {
         for (_, outcome) in k.iteration().await.unwrap() {

@@ -32,7 +32,8 @@ async fn sixteen_asset_vault_rebalances_in_one_v0_transaction() {
     let args = RebalanceArgs { sell_index: 0, buy_index: 1, amount_in: u64::MAX, min_out: 0 };
     let ix = fx.rebalance_ix(&vault, &keeper.keypair, &keeper.tokens[0], &pool, args);
     // Every account except the signers goes into the table.
-    let table_keys: Vec<_> = ix.accounts.iter().filter(|m| !m.is_signer).map(|m| m.pubkey).chain([ballast::ID]).collect();
+    let table_keys: Vec<_> =
+        ix.accounts.iter().filter(|m| !m.is_signer).map(|m| m.pubkey).chain([ballast::ID]).collect();
     let table = chain.create_lookup_table(&table_keys).await.unwrap();
     let payer = chain.payer().pubkey();
     let fp = transaction_footprint(&payer, std::slice::from_ref(&ix), std::slice::from_ref(&table)).unwrap();

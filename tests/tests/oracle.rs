@@ -26,7 +26,11 @@ async fn set(chain: &mut Chain, fx: &VaultFixture, i: usize, f: impl FnOnce(&mut
     chain.set_price(&a.oracle, &spec).await;
 }
 
-async fn deposit(chain: &mut Chain, fx: &VaultFixture, user: &User) -> Result<(), solana_program_test::BanksClientError> {
+async fn deposit(
+    chain: &mut Chain,
+    fx: &VaultFixture,
+    user: &User,
+) -> Result<(), solana_program_test::BanksClientError> {
     fx.deposit_single(chain, user, 2, 1_000_000_000, 1).await
 }
 

@@ -217,7 +217,11 @@ async fn repeated_rebalances_bring_every_asset_back_inside_its_band() {
         }
         let r = m.fx.report(&mut m.chain).await.unwrap();
         for i in 0..3 {
-            assert!(r.drift_bps[i].unsigned_abs() <= r.bands_bps[i] as u64, "asset {i} drift {} > band after {pct}% move", r.drift_bps[i]);
+            assert!(
+                r.drift_bps[i].unsigned_abs() <= r.bands_bps[i] as u64,
+                "asset {i} drift {} > band after {pct}% move",
+                r.drift_bps[i]
+            );
         }
     }
 }

@@ -20,10 +20,31 @@ static MODE: AtomicU8 = AtomicU8::new(HONEST);
 
 struct EvilAmm;
 
-fn transfer<'a>(accounts: &[AccountInfo<'a>], from: usize, mint: usize, to: usize, authority: &AccountInfo<'a>, amount: u64, seeds: Option<&[&[u8]]>) -> Result<(), ProgramError> {
+fn transfer<'a>(
+    accounts: &[AccountInfo<'a>],
+    from: usize,
+    mint: usize,
+    to: usize,
+    authority: &AccountInfo<'a>,
+    amount: u64,
+    seeds: Option<&[&[u8]]>,
+) -> Result<(), ProgramError> {
     let program = accounts[8].clone();
-    let decimals = spl_token_2022::extension::StateWithExtensions::<spl_token_2022::state::Mint>::unpack(&accounts[mint].data.borrow())?.base.decimals;
-    let ix = spl_token_2022::instruction::transfer_checked(program.key, accounts[from].key, accounts[mint].key, accounts[to].key, authority.key, &[], amount, decimals)?;
+    let decimals = spl_token_2022::extension::StateWithExtensions::<spl_token_2022::state::Mint>::unpack(
+        &accounts[mint].data.borrow(),
+    )?
+    .base
+    .decimals;
+    let ix = spl_token_2022::instruction::transfer_checked(
+        program.key,
+        accounts[from].key,
+        accounts[mint].key,
+        accounts[to].key,
+        authority.key,
+        &[],
+        amount,
+        decimals,
+    )?;
     let infos = [accounts[from].clone(), accounts[mint].clone(), accounts[to].clone(), authority.clone(), program];
     match seeds {
         Some(s) => invoke_signed(&ix, &infos, &[s]),
@@ -45,8 +66,10 @@ impl NativeProgram for EvilAmm {
             TAKE_MORE => transfer(accounts, 6, 4, 2, &user, amount_in + 1_000, None),
             _ => {
                 transfer(accounts, 6, 4, 2, &user, amount_in, None)?;
-                let pool = ballast_amm::Pool::try_deserialize(&mut &accounts[1].data.borrow()[..]).map_err(|_| ProgramError::InvalidAccountData)?;
-                let seeds: &[&[u8]] = &[ballast_amm::POOL_SEED, pool.mint_a.as_ref(), pool.mint_b.as_ref(), &[pool.bump]];
+                let pool = ballast_amm::Pool::try_deserialize(&mut &accounts[1].data.borrow()[..])
+                    .map_err(|_| ProgramError::InvalidAccountData)?;
+                let seeds: &[&[u8]] =
+                    &[ballast_amm::POOL_SEED, pool.mint_a.as_ref(), pool.mint_b.as_ref(), &[pool.bump]];
                 transfer(accounts, 3, 5, 7, &accounts[1], min_out - 1, Some(seeds))
             }
         }

@@ -167,33 +167,24 @@ pub mod ballast_amm {
         require!(out > 0, AmmError::ZeroAmount);
         require!(out >= min_out, AmmError::SlippageExceeded);
 
-        token_interface::transfer_checked(
-            CpiContext::new(
-                a.token_program_in.key(),
-                token_interface::TransferChecked {
-                    from: a.user_source.to_account_info(),
-                    mint: a.mint_in.to_account_info(),
-                    to: a.vault_in.to_account_info(),
-                    authority: a.user.to_account_info(),
-                },
-            ),
+        transfer(
+            &a.token_program_in,
+            a.user_source.to_account_info(),
+            &a.mint_in,
+            a.vault_in.to_account_info(),
+            a.user.to_account_info(),
             amount_in,
-            a.mint_in.decimals,
+            None,
         )?;
         let seeds = pool.signer_seeds();
-        token_interface::transfer_checked(
-            CpiContext::new_with_signer(
-                a.token_program_out.key(),
-                token_interface::TransferChecked {
-                    from: a.vault_out.to_account_info(),
-                    mint: a.mint_out.to_account_info(),
-                    to: a.user_destination.to_account_info(),
-                    authority: pool.to_account_info(),
-                },
-                &[&seeds],
-            ),
+        transfer(
+            &a.token_program_out,
+            a.vault_out.to_account_info(),
+            &a.mint_out,
+            a.user_destination.to_account_info(),
+            pool.to_account_info(),
             out,
-            a.mint_out.decimals,
+            Some(&[&seeds]),
         )?;
         let mut vault_in = a.vault_in.clone();
         let mut vault_out = a.vault_out.clone();
@@ -272,19 +263,7 @@ impl<'info> Liquidity<'info> {
         program: &Interface<'info, TokenInterface>,
         amount: u64,
     ) -> Result<()> {
-        token_interface::transfer_checked(
-            CpiContext::new(
-                program.key(),
-                token_interface::TransferChecked {
-                    from: from.to_account_info(),
-                    mint: mint.to_account_info(),
-                    to: to.to_account_info(),
-                    authority: self.user.to_account_info(),
-                },
-            ),
-            amount,
-            mint.decimals,
-        )
+        transfer(program, from.to_account_info(), mint, to.to_account_info(), self.user.to_account_info(), amount, None)
     }
 
     fn transfer_out(
@@ -296,21 +275,34 @@ impl<'info> Liquidity<'info> {
         amount: u64,
     ) -> Result<()> {
         let seeds = self.pool.signer_seeds();
-        token_interface::transfer_checked(
-            CpiContext::new_with_signer(
-                program.key(),
-                token_interface::TransferChecked {
-                    from: from.to_account_info(),
-                    mint: mint.to_account_info(),
-                    to: to.to_account_info(),
-                    authority: self.pool.to_account_info(),
-                },
-                &[&seeds],
-            ),
+        transfer(
+            program,
+            from.to_account_info(),
+            mint,
+            to.to_account_info(),
+            self.pool.to_account_info(),
             amount,
-            mint.decimals,
+            Some(&[&seeds]),
         )
     }
+}
+
+/// `transfer_checked` through the mint's token program; `signer` seeds when the pool PDA signs.
+fn transfer<'info>(
+    program: &Interface<'info, TokenInterface>,
+    from: AccountInfo<'info>,
+    mint: &InterfaceAccount<'info, Mint>,
+    to: AccountInfo<'info>,
+    authority: AccountInfo<'info>,
+    amount: u64,
+    signer: Option<&[&[&[u8]]]>,
+) -> Result<()> {
+    let accounts = token_interface::TransferChecked { from, mint: mint.to_account_info(), to, authority };
+    let ctx = match signer {
+        Some(seeds) => CpiContext::new_with_signer(program.key(), accounts, seeds),
+        None => CpiContext::new(program.key(), accounts),
+    };
+    token_interface::transfer_checked(ctx, amount, mint.decimals)
 }
 
 /// Accounts of `swap`. `vault_in`/`vault_out` must be the pool's two vaults (either direction).

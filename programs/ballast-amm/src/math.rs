@@ -69,7 +69,9 @@ mod tests {
 
     #[test]
     fn k_never_falls() {
-        for (ri, ro, fee, a) in [(1_000u64, 5_000u64, 30u16, 77u64), (10, 10, 0, 1), (u64::MAX / 3, 12_345, 100, 999_999)] {
+        for (ri, ro, fee, a) in
+            [(1_000u64, 5_000u64, 30u16, 77u64), (10, 10, 0, 1), (u64::MAX / 3, 12_345, 100, 999_999)]
+        {
             let out = swap_out(ri, ro, fee, a).unwrap();
             assert!((ri as u128 + a as u128) * (ro - out) as u128 >= ri as u128 * ro as u128);
         }

@@ -133,16 +133,27 @@ pub fn create_reserve<'info>(
         let top_up = rent.saturating_sub(current);
         if top_up > 0 {
             system_program::transfer(
-                CpiContext::new(system_program.key(), system_program::Transfer { from: payer.clone(), to: reserve.clone() }),
+                CpiContext::new(
+                    system_program.key(),
+                    system_program::Transfer { from: payer.clone(), to: reserve.clone() },
+                ),
                 top_up,
             )?;
         }
         system_program::allocate(
-            CpiContext::new_with_signer(system_program.key(), system_program::Allocate { account_to_allocate: reserve.clone() }, signer),
+            CpiContext::new_with_signer(
+                system_program.key(),
+                system_program::Allocate { account_to_allocate: reserve.clone() },
+                signer,
+            ),
             space as u64,
         )?;
         system_program::assign(
-            CpiContext::new_with_signer(system_program.key(), system_program::Assign { account_to_assign: reserve.clone() }, signer),
+            CpiContext::new_with_signer(
+                system_program.key(),
+                system_program::Assign { account_to_assign: reserve.clone() },
+                signer,
+            ),
             token_program.key,
         )?;
     }

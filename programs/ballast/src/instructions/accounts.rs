@@ -38,7 +38,13 @@ pub fn transfer_legs<'info>(vault: &Vault, remaining: &'info [AccountInfo<'info>
             require_keys_eq!(*mint.owner, asset.token_program, BallastError::WrongTokenProgram);
             let reserve_account = load_token_account(reserve, &asset.token_program, &asset.mint)?;
             let user_account = load_token_account(user, &asset.token_program, &asset.mint)?;
-            Ok(TransferLeg { mint, reserve, user, reserve_amount: reserve_account.amount, user_owner: user_account.owner })
+            Ok(TransferLeg {
+                mint,
+                reserve,
+                user,
+                reserve_amount: reserve_account.amount,
+                user_owner: user_account.owner,
+            })
         })
         .collect()
 }

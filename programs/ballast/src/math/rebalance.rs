@@ -2,8 +2,8 @@
 //! keeper earn. Used by the program to decide and by keepers and the simulator to choose trades.
 
 use super::{
-    amount_for_value, band_position, mul_div_floor, position_values, total_value, value_of, AssetPosition, BandPosition,
-    MathError, PriceBounds, Rounding, SafeMath, BPS,
+    amount_for_value, band_position, mul_div_floor, position_values, total_value, value_of, AssetPosition,
+    BandPosition, MathError, PriceBounds, Rounding, SafeMath, BPS,
 };
 
 /// Per-asset rebalance settings, in vault order.
@@ -118,7 +118,8 @@ pub fn plan(
     let max_trade_value = mul_div_floor(nav, max_trade_bps as u128, BPS as u128)?;
     let cap_value = excess.min(deficit).min(max_trade_value);
     let sell_dec = positions[s].decimals;
-    let cap_amount = amount_for_value(cap_value, sell_dec, positions[s].price, Rounding::Floor)?.min(positions[s].balance);
+    let cap_amount =
+        amount_for_value(cap_value, sell_dec, positions[s].price, Rounding::Floor)?.min(positions[s].balance);
 
     let bounty_for = |amount: u64| -> Result<u64, MathError> {
         let trade_value = value_of(amount, sell_dec, bounds[s].low, Rounding::Floor)?;
@@ -206,7 +207,12 @@ mod tests {
     fn bounds_of(p: &[AssetPosition], conf_bps: u64) -> Vec<PriceBounds> {
         p.iter()
             .map(|a| {
-                let r = OracleReading { price: a.price.mantissa as i64, conf: a.price.mantissa * conf_bps / 10_000, expo: a.price.expo, publish_time: 0 };
+                let r = OracleReading {
+                    price: a.price.mantissa as i64,
+                    conf: a.price.mantissa * conf_bps / 10_000,
+                    expo: a.price.expo,
+                    publish_time: 0,
+                };
                 r.bounds().unwrap()
             })
             .collect()

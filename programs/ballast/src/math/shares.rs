@@ -58,10 +58,7 @@ pub fn in_kind_shares(max_in: &[u64], balances: &[u64], supply: u64) -> MathResu
 
 /// Amounts to pull for `shares` new shares: `ceil(shares × balance_i / supply)` per asset.
 pub fn in_kind_amounts_in(shares: u64, balances: &[u64], supply: u64) -> MathResult<Vec<u64>> {
-    balances
-        .iter()
-        .map(|b| super::to_u64(mul_div_ceil(shares as u128, *b as u128, supply as u128)?))
-        .collect()
+    balances.iter().map(|b| super::to_u64(mul_div_ceil(shares as u128, *b as u128, supply as u128)?)).collect()
 }
 
 /// Amounts paid out for burning `shares`: `floor(shares × balance_i / supply)` per asset.
@@ -69,10 +66,7 @@ pub fn in_kind_amounts_out(shares: u64, balances: &[u64], supply: u64) -> MathRe
     if shares > supply {
         return Err(MathError::Overflow);
     }
-    balances
-        .iter()
-        .map(|b| super::to_u64(mul_div_floor(shares as u128, *b as u128, supply as u128)?))
-        .collect()
+    balances.iter().map(|b| super::to_u64(mul_div_floor(shares as u128, *b as u128, supply as u128)?)).collect()
 }
 
 /// Value per share in micro-USD scaled by 1e6 (for display and for tests of share-price monotonicity).

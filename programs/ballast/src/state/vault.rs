@@ -83,10 +83,7 @@ pub struct AssetParams {
 
 impl AssetParams {
     pub fn check(&self) -> Result<()> {
-        require!(
-            (MIN_BAND_BPS..=MAX_BAND_BPS).contains(&self.band_bps),
-            BallastError::BandOutOfBounds
-        );
+        require!((MIN_BAND_BPS..=MAX_BAND_BPS).contains(&self.band_bps), BallastError::BandOutOfBounds);
         require!(
             (MIN_MAX_TRADE_BPS..=MAX_MAX_TRADE_BPS).contains(&self.max_trade_bps),
             BallastError::MaxTradeOutOfBounds
@@ -213,10 +210,7 @@ impl Vault {
         self.params.check(true)?;
         for (i, a) in self.assets.iter().enumerate() {
             a.params.check()?;
-            require!(
-                !self.assets[..i].iter().any(|b| b.mint == a.mint),
-                BallastError::DuplicateMint
-            );
+            require!(!self.assets[..i].iter().any(|b| b.mint == a.mint), BallastError::DuplicateMint);
         }
         if self.status == VaultStatus::Active {
             require!(self.assets.len() >= MIN_ASSETS, BallastError::TooFewAssets);

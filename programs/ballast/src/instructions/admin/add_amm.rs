@@ -35,7 +35,12 @@ impl AddAmm<'_> {
         let vault = &mut ctx.accounts.vault;
         vault.amms.push(entry);
         vault.invariant()?;
-        emit!(AmmWhitelistChangedEvent { vault: vault.key(), program_id: entry.program_id, pool: entry.pool, added: true });
+        emit!(AmmWhitelistChangedEvent {
+            vault: vault.key(),
+            program_id: entry.program_id,
+            pool: entry.pool,
+            added: true
+        });
         Ok(())
     }
 }

@@ -19,7 +19,12 @@ impl Governed<'_> {
         let vault = &mut ctx.accounts.vault;
         vault.amms.retain(|e| *e != entry);
         vault.invariant()?;
-        emit!(AmmWhitelistChangedEvent { vault: vault.key(), program_id: entry.program_id, pool: entry.pool, added: false });
+        emit!(AmmWhitelistChangedEvent {
+            vault: vault.key(),
+            program_id: entry.program_id,
+            pool: entry.pool,
+            added: false
+        });
         Ok(())
     }
 }

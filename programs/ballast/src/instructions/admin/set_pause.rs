@@ -20,10 +20,7 @@ impl SetPause<'_> {
         if who == vault.governance {
             return Ok(());
         }
-        require!(
-            vault.guardian != Pubkey::default() && who == vault.guardian,
-            BallastError::NotGovernanceOrGuardian
-        );
+        require!(vault.guardian != Pubkey::default() && who == vault.guardian, BallastError::NotGovernanceOrGuardian);
         require!(flags & vault.paused == vault.paused, BallastError::GuardianCannotUnpause);
         Ok(())
     }

@@ -120,7 +120,8 @@ impl Rebalance<'_> {
             bounty_cap_value: vault.params.bounty_cap_value,
         };
         let request = planner::TradeRequest { sell: s, buy: b, amount_in: args.amount_in, min_out: args.min_out };
-        let plan = planner::plan(&mid, &valuation.bounds, &limits, &policy, &request).map_err(|r| error!(BallastError::from(r)))?;
+        let plan = planner::plan(&mid, &valuation.bounds, &limits, &policy, &request)
+            .map_err(|r| error!(BallastError::from(r)))?;
         let targets = vault.targets();
         let values_before = math::position_values(&mid, Rounding::Floor).or_math_err()?;
         let drift_before = math::total_abs_drift_value(&values_before, &targets).or_math_err()?;

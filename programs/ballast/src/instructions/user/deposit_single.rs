@@ -74,7 +74,8 @@ impl DepositSingle<'_> {
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
         let positions_high = valuation.positions(vault, |b| b.high);
-        let nav_high = math::total_value(&math::position_values(&positions_high, Rounding::Ceil).or_math_err()?).or_math_err()?;
+        let nav_high =
+            math::total_value(&math::position_values(&positions_high, Rounding::Ceil).or_math_err()?).or_math_err()?;
         let asset = vault.assets[idx];
         let low = valuation.bounds[idx].low;
         let value_in = math::value_of(args.amount, asset.decimals, low, Rounding::Floor).or_math_err()?;

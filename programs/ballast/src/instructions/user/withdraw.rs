@@ -75,16 +75,22 @@ impl Withdraw<'_> {
         let vault_ai = vault.to_account_info();
         for ((leg, asset), amount) in legs.iter().zip(&vault.assets).zip(&amounts) {
             let program = tok::program_for(&asset.token_program, &token_ai, &token_2022_ai)?;
-            tok::transfer(program, leg.reserve, leg.mint, leg.user, &vault_ai, *amount, asset.decimals, Some(&[&seeds]))?;
+            tok::transfer(
+                program,
+                leg.reserve,
+                leg.mint,
+                leg.user,
+                &vault_ai,
+                *amount,
+                asset.decimals,
+                Some(&[&seeds]),
+            )?;
         }
 
         // Reconcile: each reserve fell by exactly what was paid.
         for ((leg, asset), amount) in legs.iter().zip(&vault.assets).zip(&amounts) {
             let after = reload_amount(leg.reserve, &asset.token_program, &asset.mint)?;
-            require!(
-                Some(after) == leg.reserve_amount.checked_sub(*amount),
-                BallastError::UnexpectedBalanceChange
-            );
+            require!(Some(after) == leg.reserve_amount.checked_sub(*amount), BallastError::UnexpectedBalanceChange);
         }
         emit!(WithdrawEvent {
             vault: vault.key(),
