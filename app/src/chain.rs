@@ -175,7 +175,12 @@ impl Chain {
         let payer = self.payer();
         let mut all: Vec<&Keypair> = vec![&payer];
         all.extend(signers.iter().copied().filter(|k| k.pubkey() != payer.pubkey()));
-        self.ctx.last_blockhash = self.ctx.banks_client.get_latest_blockhash().await.expect("latest blockhash");
+        let latest = self.ctx.banks_client.get_latest_blockhash().await.expect("latest blockhash");
+        if latest != self.ctx.last_blockhash {
+            // Messages carry their blockhash: those sent with older ones can never collide again.
+            self.sent.clear();
+            self.ctx.last_blockhash = latest;
+        }
         loop {
             let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, self.ctx.last_blockhash);
             if self.sent.insert(tx.message_data()) {
