@@ -101,6 +101,15 @@ pub fn cancel_params(governance: &Pubkey, vault: &Pubkey) -> Instruction {
     ix(govern(governance, vault), ballast::instruction::CancelParams {}, vec![])
 }
 
+pub fn schedule_weights(governance: &Pubkey, vault: &Pubkey, args: ScheduleWeightsArgs) -> Instruction {
+    ix(govern(governance, vault), ballast::instruction::ScheduleWeights { args }, vec![])
+}
+
+/// `poke`: refresh oracle readings and volatility estimates (anyone).
+pub fn poke(vault_key: &Pubkey, vault: &Vault) -> Instruction {
+    ix(ballast::accounts::Poke { vault: *vault_key }, ballast::instruction::Poke {}, valuation_accounts(vault))
+}
+
 pub fn transfer_governance(governance: &Pubkey, vault: &Pubkey, new_governance: Pubkey) -> Instruction {
     ix(govern(governance, vault), ballast::instruction::TransferGovernance { new_governance }, vec![])
 }
@@ -261,6 +270,7 @@ pub fn rebalance(
             pool: *pool,
             sell_token_program: sell.token_program,
             buy_token_program: buy.token_program,
+            share_mint: vault.share_mint,
         },
         ballast::instruction::Rebalance { args },
         remaining,

@@ -5,8 +5,8 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::AccountDeserialize;
 use anyhow::{anyhow, Context as _, Result};
 use ballast::instructions::*;
-use ballast::math::{self, AssetPosition, OracleReading, Rounding};
-use ballast::state::{AssetParams, Vault, VaultParams};
+use ballast::math::{self, OracleReading, Rounding};
+use ballast::state::{AssetParams, BandMode, TargetMode, Vault, VaultParams};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 use serde::Serialize;
 use solana_keypair::Keypair;
@@ -58,7 +58,8 @@ pub struct User {
     pub shares: Pubkey,
 }
 
-/// Sensible defaults: 1 % slippage cap, 60 s oracle age, 2 % confidence cap, 1-day timelock.
+/// Sensible defaults: 1 % slippage cap, 60 s oracle age, 2 % confidence cap, 1-day timelock, fixed bands
+/// and targets, 1-hour volatility time constant.
 pub fn default_params() -> VaultParams {
     VaultParams {
         slippage_cap_bps: 100,
@@ -68,6 +69,9 @@ pub fn default_params() -> VaultParams {
         bounty_bps: 5,
         bounty_cap_value: 5_000_000,
         timelock_secs: 86_400,
+        band_mode: BandMode::Fixed,
+        target_mode: TargetMode::Fixed,
+        vol_tau_secs: 3_600,
     }
 }
 
@@ -266,35 +270,31 @@ impl VaultFixture {
         chain.mint_supply(&pda::share_mint(&self.key)).await
     }
 
-    /// Holdings, prices, weights and drift, valued at mid prices with the shared math.
+    /// Holdings, prices, weights and drift against the targets and bands in force (fixed, scheduled,
+    /// CPPI; volatility-scaled bands), valued at mid prices with the shared math.
     pub async fn report(&self, chain: &mut Chain) -> Result<Report> {
-        let vault = self.state(chain).await;
-        let holdings = self.holdings(chain).await;
-        let mut positions = Vec::new();
-        let mut prices = Vec::new();
-        for (i, a) in vault.assets.iter().enumerate() {
-            let r = self.oracle_reading(chain, i).await;
-            let mid = r.bounds().map_err(|e| anyhow!("price of asset {i}: {e:?}"))?.mid;
-            prices.push(r.price as f64 * 10f64.powi(r.expo));
-            positions.push(AssetPosition { balance: holdings[i], decimals: a.decimals, price: mid });
-        }
+        let snap = self.snapshot(chain).await;
+        let bounds = snap.bounds().map_err(|e| anyhow!(e))?;
+        let positions = snap.positions(&bounds);
+        let limits = snap.limits(&positions).map_err(|e| anyhow!(e))?;
+        let prices = snap.readings.iter().map(|r| r.price as f64 * 10f64.powi(r.expo)).collect();
         let values = math::position_values(&positions, Rounding::Floor).map_err(|e| anyhow!("{e:?}"))?;
         let nav = math::total_value(&values).map_err(|e| anyhow!("{e:?}"))?;
         let weights = math::weights_bps(&values).map_err(|e| anyhow!("{e:?}"))?;
-        let targets = vault.targets();
+        let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
         let drift = math::drift_bps(&weights, &targets).map_err(|e| anyhow!("{e:?}"))?;
         Ok(Report {
             symbols: self.assets.iter().map(|a| a.spec.symbol.clone()).collect(),
-            holdings,
+            holdings: snap.balances,
             prices,
             values,
             max_abs_drift_bps: math::max_abs_drift_bps(&drift),
             weights_bps: weights,
             targets_bps: targets,
-            bands_bps: vault.assets.iter().map(|a| a.params.band_bps).collect(),
+            bands_bps: limits.iter().map(|l| l.band_bps).collect(),
             drift_bps: drift,
             nav,
-            share_supply: self.share_supply(chain).await,
+            share_supply: snap.supply,
         })
     }
 }
@@ -444,7 +444,9 @@ impl VaultFixture {
         for i in 0..self.assets.len() {
             readings.push(self.oracle_reading(chain, i).await);
         }
-        crate::rebalancer::Snapshot { vault, readings, balances }
+        let supply = self.share_supply(chain).await;
+        let slot = chain.clock().await.slot;
+        crate::rebalancer::Snapshot { vault, readings, balances, supply, slot }
     }
 
     /// Sends `rebalance` through `pool` signed by `keeper`, paying the bounty to `bounty_account`.

@@ -303,6 +303,7 @@ impl Keeper {
     async fn snapshot(&self, vault: Vault) -> Result<(Snapshot, Vec<Route>)> {
         let n = vault.assets.len();
         let mut keys: Vec<Pubkey> = vault.assets.iter().flat_map(|a| [a.oracle, a.reserve]).collect();
+        keys.push(vault.share_mint);
         let amm_pools: Vec<Pubkey> =
             vault.amms.iter().filter(|e| e.program_id == ballast_amm::ID).map(|e| e.pool).collect();
         keys.extend(&amm_pools);
@@ -323,9 +324,15 @@ impl Keeper {
             let reserve = accounts[2 * i + 1].as_ref().ok_or_else(|| anyhow!("reserve of asset {i} missing"))?;
             balances.push(u64::from_le_bytes(reserve.data[64..72].try_into()?));
         }
+        let supply = accounts[2 * n]
+            .as_ref()
+            .and_then(|m| m.data.get(36..44))
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+            .ok_or_else(|| anyhow!("share mint missing"))?;
+        let slot = self.rpc.get_slot().await?;
         // Pools: decode, then fetch their vault balances in one batch.
         let mut pools = Vec::new();
-        for (pool_key, acc) in amm_pools.iter().zip(&accounts[2 * n..]) {
+        for (pool_key, acc) in amm_pools.iter().zip(&accounts[2 * n + 1..]) {
             let Some(acc) = acc else { continue };
             let Ok(pool) = ballast_amm::Pool::try_deserialize(&mut &acc.data[..]) else { continue };
             let (Some(ia), Some(ib)) = (vault.asset_index(&pool.mint_a), vault.asset_index(&pool.mint_b)) else {
@@ -350,16 +357,16 @@ impl Keeper {
                 fee_bps: p.fee_bps,
             })
             .collect();
-        Ok((Snapshot { vault, readings, balances }, routes))
+        Ok((Snapshot { vault, readings, balances, supply, slot }, routes))
     }
 
     /// Every whitelisted route planned in both directions, with the pool's expected output.
     fn candidates(snap: &Snapshot, routes: &[Route]) -> Result<(Vec<Candidate>, Vec<String>)> {
         let bounds = snap.bounds().map_err(|e| anyhow!(e))?;
         let positions = snap.positions(&bounds);
-        let limits = snap.limits();
+        let limits = snap.limits(&positions).map_err(|e| anyhow!(e))?;
         let policy = snap.policy();
-        let targets = snap.vault.targets();
+        let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
         let values = math::position_values(&positions, Rounding::Floor).map_err(|e| anyhow!("{e:?}"))?;
         let drift_before = math::total_abs_drift_value(&values, &targets).map_err(|e| anyhow!("{e:?}"))?;
         let mut out = Vec::new();
@@ -432,11 +439,12 @@ impl Keeper {
         let (snap, routes) = self.snapshot(vault).await?;
         if let Ok(b) = snap.bounds() {
             let positions = snap.positions(&b);
-            if let Ok(values) = math::position_values(&positions, Rounding::Floor) {
-                if let (Ok(w), t) = (math::weights_bps(&values), snap.vault.targets()) {
-                    if let Ok(d) = math::drift_bps(&w, &t) {
-                        self.metrics.drift.lock().await.insert(key.to_string(), math::max_abs_drift_bps(&d));
-                    }
+            if let (Ok(values), Ok(limits)) =
+                (math::position_values(&positions, Rounding::Floor), snap.limits(&positions))
+            {
+                let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
+                if let Ok(d) = math::weights_bps(&values).and_then(|w| math::drift_bps(&w, &targets)) {
+                    self.metrics.drift.lock().await.insert(key.to_string(), math::max_abs_drift_bps(&d));
                 }
             }
         }

@@ -11,6 +11,9 @@ pub struct Snapshot {
     pub vault: Vault,
     pub readings: Vec<OracleReading>,
     pub balances: Vec<u64>,
+    /// Share supply (scales a CPPI floor) and the slot the trade would land in.
+    pub supply: u64,
+    pub slot: u64,
 }
 
 /// What a keeper should do now.
@@ -43,25 +46,22 @@ impl Snapshot {
             .collect()
     }
 
-    pub fn limits(&self) -> Vec<AssetLimits> {
-        self.vault
-            .assets
-            .iter()
-            .map(|a| AssetLimits {
-                target_bps: a.params.target_bps,
-                band_bps: a.params.band_bps,
-                max_trade_bps: a.params.max_trade_bps,
-            })
-            .collect()
+    /// Targets and effective bands the program will use: the vault state is advanced exactly as the
+    /// program advances it (readings observed, schedule finished, CPPI floor ratcheted), then asked.
+    pub fn limits(&self, positions: &[AssetPosition]) -> Result<Vec<AssetLimits>, String> {
+        let mut vault = self.vault.clone();
+        let tau = vault.params.vol_tau_secs;
+        for (asset, reading) in vault.assets.iter_mut().zip(&self.readings) {
+            asset.observe(reading, tau).map_err(|e| format!("{e:?}"))?;
+        }
+        let values =
+            ballast::math::position_values(positions, ballast::math::Rounding::Floor).map_err(|e| format!("{e:?}"))?;
+        let nav = ballast::math::total_value(&values).map_err(|e| format!("{e:?}"))?;
+        vault.prepare_rebalance(&self.readings, nav, self.supply, self.slot).map_err(|e| format!("{e:?}"))
     }
 
     pub fn policy(&self) -> TradePolicy {
-        let p = &self.vault.params;
-        TradePolicy {
-            slippage_cap_bps: p.slippage_cap_bps,
-            bounty_bps: p.bounty_bps,
-            bounty_cap_value: p.bounty_cap_value,
-        }
+        self.vault.params.trade_policy()
     }
 
     /// The trade that reduces drift most, sized to the program's cap, or why there is none.
@@ -71,7 +71,10 @@ impl Snapshot {
             Err(e) => return Decision::Hold(e),
         };
         let positions = self.positions(&bounds);
-        let limits = self.limits();
+        let limits = match self.limits(&positions) {
+            Ok(l) => l,
+            Err(e) => return Decision::Hold(e),
+        };
         let request = match planner::suggest(&positions, &limits) {
             Ok(Some(r)) => r,
             Ok(None) => return Decision::Hold("every asset inside its band".into()),

@@ -161,7 +161,7 @@ async fn foreign_accounts_refused() {
     let a = &m.fx.assets[1];
     let now = m.chain.clock().await.unix_timestamp;
     m.chain.set_price(&impostor, &ballast_app::pyth::PriceSpec::new(a.feed_id, a.spec.price, a.spec.expo, now)).await;
-    ix.accounts[11 + 2].pubkey = impostor; // remaining accounts start at 11: [oracle_0, reserve_0, oracle_1, …]
+    ix.accounts[12 + 2].pubkey = impostor; // remaining accounts start at 12: [oracle_0, reserve_0, oracle_1, …]
     assert_ballast_err(m.chain.send(&[ix], &[&m.keeper]).await, BallastError::OracleAccountMismatch);
 }
 

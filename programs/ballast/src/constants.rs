@@ -36,3 +36,10 @@ pub const MAX_COOLDOWN_SLOTS: u64 = 1_512_000;
 pub const MAX_BOUNTY_BPS: u16 = 100;
 /// Governance timelock upper bound (30 days).
 pub const MAX_TIMELOCK_SECS: u32 = 30 * 24 * 3_600;
+/// Volatility EWMA time constant bounds (1 minute to 30 days).
+pub const MIN_VOL_TAU_SECS: u32 = 60;
+pub const MAX_VOL_TAU_SECS: u32 = 30 * 24 * 3_600;
+/// Largest confidence multiplier of a volatility-scaled band.
+pub const MAX_CONF_MULTIPLIER: u16 = 100;
+/// Largest CPPI multiplier (10×).
+pub const MAX_CPPI_MULTIPLIER_BPS: u32 = 100_000;

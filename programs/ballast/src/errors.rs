@@ -187,6 +187,18 @@ ballast_errors! {
     ReserveChangedUnexpectedly,
     #[msg("The trade did not reduce the vault's total drift")] // 6075
     DriftNotReduced,
+
+    // ---- adaptive targets and bands (6076..) ----
+    #[msg("Volatility time constant out of bounds: 60 s to 30 days")] // 6076
+    VolTauOutOfBounds,
+    #[msg("Volatility band settings out of bounds: reference > 0, min <= max within the band bounds, conf multiplier <= 100")] // 6077
+    BandModeOutOfBounds,
+    #[msg("CPPI settings out of bounds: multiplier 1..=100000 bps, caps <= 10000 bps, safe asset must exist")] // 6078
+    CppiOutOfBounds,
+    #[msg("Weight schedule invalid: one weight per asset, end slot after start slot and in the future")] // 6079
+    ScheduleInvalid,
+    #[msg("Share mint is not this vault's")] // 6080
+    ShareMintMismatch,
 }
 
 impl BallastError {

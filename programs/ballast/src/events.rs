@@ -145,4 +145,23 @@ pub struct RebalanceEvent {
     /// Σ |value − target value| in micro-USD before and after.
     pub drift_before: u128,
     pub drift_after: u128,
+    /// Targets and effective bands in force for this trade.
+    pub targets_bps: Vec<u16>,
+    pub bands_bps: Vec<u16>,
+}
+
+#[event]
+pub struct WeightScheduleProposedEvent {
+    pub vault: Pubkey,
+    pub to_weights: Vec<u16>,
+    pub start_slot: u64,
+    pub end_slot: u64,
+    pub eta: i64,
+}
+
+#[event]
+pub struct PokeEvent {
+    pub vault: Pubkey,
+    /// Annualised volatility estimate per asset (bps).
+    pub vol_bps: Vec<u64>,
 }

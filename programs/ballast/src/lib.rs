@@ -66,6 +66,11 @@ pub mod ballast {
         AcceptGovernance::handler(ctx)
     }
 
+    /// Governance queues a gradual weight change (applied by `execute_params` after the timelock).
+    pub fn schedule_weights(ctx: Context<Governed>, args: ScheduleWeightsArgs) -> Result<()> {
+        Governed::schedule_weights(ctx, args)
+    }
+
     /// Governance sets pause flags; the guardian may only add them. Withdrawals cannot be paused.
     pub fn set_pause(ctx: Context<SetPause>, flags: u8) -> Result<()> {
         SetPause::handler(ctx, flags)
@@ -95,6 +100,11 @@ pub mod ballast {
     /// program-derived minimum output, balance reconciliation and a capped keeper bounty.
     pub fn rebalance<'info>(ctx: Context<'info, Rebalance<'info>>, args: RebalanceArgs) -> Result<()> {
         Rebalance::handler(ctx, args)
+    }
+
+    /// Anyone: refresh the vault's oracle readings and volatility estimates.
+    pub fn poke<'info>(ctx: Context<'info, Poke<'info>>) -> Result<()> {
+        Poke::handler(ctx)
     }
 
     /// Burn shares for the pro-rata part of every reserve. Works while paused.

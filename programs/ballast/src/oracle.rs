@@ -6,7 +6,7 @@
 use anchor_lang::prelude::*;
 use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
 
-use crate::errors::BallastError;
+use crate::errors::{BallastError, MathResultExt};
 use crate::math::{self, OracleReading, OracleValidity};
 use crate::state::{Asset, VaultParams};
 
@@ -41,9 +41,8 @@ pub fn read_asset_price(info: &AccountInfo, asset: &Asset, params: &VaultParams,
     check_update(&update, &asset.feed_id, asset.last_publish_time, params, now)
 }
 
-/// Records a reading as the asset's newest (publish time never goes back: checked above).
-pub fn record(asset: &mut Asset, reading: &OracleReading) {
-    asset.last_publish_time = reading.publish_time;
-    asset.last_price = reading.price;
-    asset.last_expo = reading.expo;
+/// Records a reading as the asset's newest (publish time never goes back: checked above) and folds it
+/// into the asset's volatility estimate.
+pub fn record(asset: &mut Asset, reading: &OracleReading, vol_tau_secs: u32) -> Result<()> {
+    asset.observe(reading, vol_tau_secs).or_math_err()
 }

@@ -83,7 +83,7 @@ pub fn load_valuation(vault: &mut Vault, remaining: &[AccountInfo], now: i64) ->
         bounds.push(reading.bounds().or_math_err()?);
         require_keys_eq!(chunk[1].key(), asset.reserve, BallastError::ReserveMismatch);
         let reserve = load_token_account(&chunk[1], &asset.token_program, &asset.mint)?;
-        oracle::record(asset, &reading);
+        oracle::record(asset, &reading, params.vol_tau_secs)?;
         readings.push(reading);
         balances.push(reserve.amount);
     }

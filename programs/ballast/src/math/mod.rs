@@ -10,6 +10,7 @@
 //! - weights, bands and caps are basis points (`u16`/`u64`, 10 000 = 100 %);
 //! - prices are Pyth-style `mantissa × 10^expo` USD per whole token.
 
+pub mod adaptive;
 pub mod fixed;
 pub mod portfolio;
 pub mod price;

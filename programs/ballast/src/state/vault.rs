@@ -19,6 +19,27 @@ pub mod pause {
     pub const ALL: u8 = DEPOSITS | REBALANCE | GOVERNANCE;
 }
 
+/// How ε bands are set (see `math::adaptive::BandRule`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
+pub enum BandMode {
+    /// Each asset's configured `band_bps`.
+    Fixed,
+    /// `clamp(band_bps × vol / reference_vol, min, max) + conf_multiplier × conf/price`.
+    VolatilityScaled { reference_vol_bps: u16, min_bps: u16, max_bps: u16, conf_multiplier: u16 },
+}
+
+/// Where target weights come from.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
+pub enum TargetMode {
+    /// The configured (or scheduled) weights.
+    Fixed,
+    /// CPPI: risky exposure `clamp(multiplier × (V − floor), 0, max_risky)`, split in the configured
+    /// proportions, the rest in `safe_index`. The floor is per share (micro-USD per whole share), so
+    /// deposits and withdrawals do not move it; with `ratchet_bps > 0` it ratchets up to that fraction of
+    /// the best share price seen.
+    Cppi { safe_index: u8, multiplier_bps: u32, max_risky_bps: u16, floor_per_share: u64, ratchet_bps: u16 },
+}
+
 /// Vault-wide parameters changed through the timelock.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
 pub struct VaultParams {
@@ -36,6 +57,10 @@ pub struct VaultParams {
     pub bounty_cap_value: u64,
     /// Delay in seconds between proposing and executing a parameter change.
     pub timelock_secs: u32,
+    pub band_mode: BandMode,
+    pub target_mode: TargetMode,
+    /// Time constant of the volatility EWMA (seconds).
+    pub vol_tau_secs: u32,
 }
 
 impl VaultParams {
@@ -59,7 +84,51 @@ impl VaultParams {
             self.timelock_secs <= MAX_TIMELOCK_SECS && (at_init || self.timelock_secs > 0),
             BallastError::TimelockOutOfBounds
         );
+        require!((MIN_VOL_TAU_SECS..=MAX_VOL_TAU_SECS).contains(&self.vol_tau_secs), BallastError::VolTauOutOfBounds);
+        if let BandMode::VolatilityScaled { reference_vol_bps, min_bps, max_bps, conf_multiplier } = self.band_mode {
+            require!(
+                reference_vol_bps > 0
+                    && (MIN_BAND_BPS..=MAX_BAND_BPS).contains(&min_bps)
+                    && (min_bps..=MAX_BAND_BPS).contains(&max_bps)
+                    && conf_multiplier <= MAX_CONF_MULTIPLIER,
+                BallastError::BandModeOutOfBounds
+            );
+        }
+        if let TargetMode::Cppi { multiplier_bps, max_risky_bps, ratchet_bps, .. } = self.target_mode {
+            require!(
+                (1..=MAX_CPPI_MULTIPLIER_BPS).contains(&multiplier_bps)
+                    && max_risky_bps as u64 <= math::BPS
+                    && ratchet_bps as u64 <= math::BPS,
+                BallastError::CppiOutOfBounds
+            );
+        }
         Ok(())
+    }
+
+    /// The parts of the parameters that shape a rebalance trade.
+    pub fn trade_policy(&self) -> math::rebalance::TradePolicy {
+        math::rebalance::TradePolicy {
+            slippage_cap_bps: self.slippage_cap_bps,
+            bounty_bps: self.bounty_bps,
+            bounty_cap_value: self.bounty_cap_value,
+        }
+    }
+
+    /// The CPPI floor a change to these parameters starts from (0 outside CPPI mode).
+    pub fn cppi_floor(&self) -> u64 {
+        match self.target_mode {
+            TargetMode::Cppi { floor_per_share, .. } => floor_per_share,
+            TargetMode::Fixed => 0,
+        }
+    }
+
+    pub fn band_rule(&self) -> math::adaptive::BandRule {
+        match self.band_mode {
+            BandMode::Fixed => math::adaptive::BandRule::Fixed,
+            BandMode::VolatilityScaled { reference_vol_bps, min_bps, max_bps, conf_multiplier } => {
+                math::adaptive::BandRule::VolatilityScaled { reference_vol_bps, min_bps, max_bps, conf_multiplier }
+            }
+        }
     }
 
     pub fn oracle_limits(&self) -> math::OracleLimits {
@@ -113,8 +182,81 @@ pub struct Asset {
     /// Last oracle price used (mantissa, exponent), for clients and events.
     pub last_price: i64,
     pub last_expo: i32,
-    /// Reserved for volatility state and future fields.
-    pub reserved: [u8; 64],
+    /// Volatility estimate, updated on every fresh oracle reading.
+    pub vol: VolState,
+    pub reserved: [u8; 36],
+}
+
+impl Asset {
+    /// Folds a checked oracle reading into the asset: volatility estimate, newest publish time, price.
+    /// Used by the program on every valuation and by keepers to predict the program's state.
+    pub fn observe(&mut self, reading: &math::OracleReading, vol_tau_secs: u32) -> math::MathResult<()> {
+        self.vol = math::adaptive::update_vol(
+            &self.vol.into(),
+            reading.price,
+            reading.expo,
+            reading.publish_time,
+            vol_tau_secs as u64,
+        )?
+        .into();
+        self.last_publish_time = reading.publish_time;
+        self.last_price = reading.price;
+        self.last_expo = reading.expo;
+        Ok(())
+    }
+}
+
+/// On-chain form of `math::adaptive::VolState`.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, Default, InitSpace)]
+pub struct VolState {
+    pub var_per_sec_e18: u64,
+    pub last_price: i64,
+    pub last_expo: i32,
+    pub last_time: i64,
+}
+
+impl From<VolState> for math::adaptive::VolState {
+    fn from(v: VolState) -> Self {
+        math::adaptive::VolState {
+            var_per_sec_e18: v.var_per_sec_e18,
+            last_price: v.last_price,
+            last_expo: v.last_expo,
+            last_time: v.last_time,
+        }
+    }
+}
+
+impl From<math::adaptive::VolState> for VolState {
+    fn from(v: math::adaptive::VolState) -> Self {
+        VolState {
+            var_per_sec_e18: v.var_per_sec_e18,
+            last_price: v.last_price,
+            last_expo: v.last_expo,
+            last_time: v.last_time,
+        }
+    }
+}
+
+/// A gradual weight change in progress (or queued in `PendingParams`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, PartialEq, Eq, Debug, InitSpace)]
+pub struct ScheduleState {
+    #[max_len(MAX_ASSETS)]
+    pub from: Vec<u16>,
+    #[max_len(MAX_ASSETS)]
+    pub to: Vec<u16>,
+    pub start_slot: u64,
+    pub end_slot: u64,
+}
+
+impl ScheduleState {
+    pub fn to_math(&self) -> math::adaptive::WeightSchedule {
+        math::adaptive::WeightSchedule {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            start_slot: self.start_slot,
+            end_slot: self.end_slot,
+        }
+    }
 }
 
 /// An approved AMM route: program id and pool.
@@ -130,6 +272,8 @@ pub struct PendingParams {
     pub params: VaultParams,
     #[max_len(MAX_ASSETS)]
     pub assets: Vec<AssetParams>,
+    /// A gradual weight change to start when applied (`from` is filled in at execution).
+    pub schedule: Option<ScheduleState>,
     /// Unix time after which `execute_params` may apply it.
     pub eta: i64,
 }
@@ -162,6 +306,10 @@ pub struct Vault {
     pub amms: Vec<AmmEntry>,
     /// Slot of the last successful rebalance.
     pub last_rebalance_slot: u64,
+    /// Active gradual weight change, if any.
+    pub schedule: Option<ScheduleState>,
+    /// CPPI floor in force (micro-USD per whole share); ratchets up when configured.
+    pub cppi_floor_per_share: u64,
     pub reserved: [u8; 128],
 }
 
@@ -215,8 +363,102 @@ impl Vault {
         if self.status == VaultStatus::Active {
             require!(self.assets.len() >= MIN_ASSETS, BallastError::TooFewAssets);
             require!(math::weights_sum_to_bps(&self.targets()), BallastError::WeightsDoNotSum);
+            if let TargetMode::Cppi { safe_index, .. } = self.params.target_mode {
+                require!((safe_index as usize) < self.assets.len(), BallastError::CppiOutOfBounds);
+            }
+        }
+        if let Some(s) = &self.schedule {
+            require!(
+                s.from.len() == self.assets.len() && s.to.len() == self.assets.len() && s.end_slot > s.start_slot,
+                BallastError::ScheduleInvalid
+            );
+            require!(math::weights_sum_to_bps(&s.to), BallastError::WeightsDoNotSum);
         }
         Ok(())
+    }
+
+    /// State transitions that precede planning a rebalance at `slot`: a finished schedule is applied and
+    /// the CPPI floor ratchets. Returns the limits (targets and effective bands) in force.
+    pub fn prepare_rebalance(
+        &mut self,
+        readings: &[math::OracleReading],
+        nav: u128,
+        supply: u64,
+        slot: u64,
+    ) -> math::MathResult<Vec<math::rebalance::AssetLimits>> {
+        self.finalize_schedule(slot);
+        self.ratchet_cppi_floor(nav, supply)?;
+        self.limits_in_force(readings, nav, supply, slot)
+    }
+
+    /// Ends a finished schedule: its final weights become the configured targets.
+    pub fn finalize_schedule(&mut self, slot: u64) {
+        if let Some(s) = &self.schedule {
+            if slot >= s.end_slot {
+                let to = s.to.clone();
+                for (a, t) in self.assets.iter_mut().zip(to) {
+                    a.params.target_bps = t;
+                }
+                self.schedule = None;
+            }
+        }
+    }
+
+    /// Raises the CPPI floor to `ratchet_bps` of the current share price when that is higher.
+    pub fn ratchet_cppi_floor(&mut self, nav: u128, supply: u64) -> math::MathResult<()> {
+        if let TargetMode::Cppi { ratchet_bps, .. } = self.params.target_mode {
+            if ratchet_bps > 0 && supply > 0 {
+                let per_share = math::mul_div_floor(nav, 1_000_000, supply as u128)?;
+                let candidate = math::mul_div_floor(per_share, ratchet_bps as u128, math::BPS as u128)?;
+                self.cppi_floor_per_share = self.cppi_floor_per_share.max(u64::try_from(candidate).unwrap_or(u64::MAX));
+            }
+        }
+        Ok(())
+    }
+
+    /// Targets and effective bands in force at `slot`, for a vault worth `nav` (mid, micro-USD) with
+    /// `supply` shares, given the latest oracle readings (vol states already updated with them).
+    /// The program and off-chain keepers both call this.
+    pub fn limits_in_force(
+        &self,
+        readings: &[math::OracleReading],
+        nav: u128,
+        supply: u64,
+        slot: u64,
+    ) -> math::MathResult<Vec<math::rebalance::AssetLimits>> {
+        use math::adaptive;
+        let schedule = self.schedule.as_ref().map(|s| s.to_math());
+        let cppi = match self.params.target_mode {
+            TargetMode::Cppi { safe_index, multiplier_bps, max_risky_bps, .. } => {
+                let floor = math::mul_div_floor(self.cppi_floor_per_share as u128, supply as u128, 1_000_000)?;
+                Some((adaptive::CppiRule { safe_index: safe_index as usize, multiplier_bps, max_risky_bps }, floor))
+            }
+            TargetMode::Fixed => None,
+        };
+        let targets = adaptive::targets_in_force(
+            &self.targets(),
+            schedule.as_ref(),
+            cppi.as_ref().map(|(r, f)| (r, *f)),
+            slot,
+            nav,
+        )?;
+        let rule = self.params.band_rule();
+        Ok(self
+            .assets
+            .iter()
+            .zip(readings)
+            .zip(targets)
+            .map(|((a, r), target_bps)| math::rebalance::AssetLimits {
+                target_bps,
+                band_bps: adaptive::effective_band(
+                    a.params.band_bps,
+                    &rule,
+                    adaptive::annual_vol_bps(&a.vol.into()),
+                    adaptive::conf_bps(r.price, r.conf),
+                ),
+                max_trade_bps: a.params.max_trade_bps,
+            })
+            .collect())
     }
 }
 

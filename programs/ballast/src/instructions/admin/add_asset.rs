@@ -79,9 +79,10 @@ impl AddAsset<'_> {
             last_publish_time: 0,
             last_price: 0,
             last_expo: 0,
-            reserved: [0; 64],
+            vol: Default::default(),
+            reserved: [0; 36],
         };
-        oracle::record(&mut asset, &reading);
+        oracle::record(&mut asset, &reading, accounts.vault.params.vol_tau_secs)?;
         let vault = &mut ctx.accounts.vault;
         vault.assets.push(asset);
         vault.invariant()?;

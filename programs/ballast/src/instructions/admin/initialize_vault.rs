@@ -85,6 +85,8 @@ impl InitializeVault<'_> {
             assets: Vec::new(),
             amms: Vec::new(),
             last_rebalance_slot: 0,
+            schedule: None,
+            cppi_floor_per_share: args.params.cppi_floor(),
             reserved: [0; 128],
         });
         vault.invariant()?;

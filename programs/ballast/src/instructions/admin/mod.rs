@@ -6,6 +6,7 @@ pub mod governed;
 pub mod initialize_vault;
 pub mod params;
 pub mod remove_amm;
+pub mod schedule_weights;
 pub mod set_pause;
 
 pub use add_amm::*;
@@ -14,4 +15,5 @@ pub use governance_transfer::*;
 pub use governed::*;
 pub use initialize_vault::*;
 pub use params::*;
+pub use schedule_weights::*;
 pub use set_pause::*;

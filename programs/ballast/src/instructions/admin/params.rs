@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::errors::BallastError;
+use crate::errors::{BallastError, MathResultExt};
 use crate::events::{ParamsCancelledEvent, ParamsExecutedEvent, ParamsProposedEvent};
 use crate::math;
 use crate::state::{pause, AssetParams, PendingParams, VaultParams};
@@ -53,7 +53,8 @@ impl Governed<'_> {
         let now = Clock::get()?.unix_timestamp;
         let vault = &mut ctx.accounts.vault;
         let eta = now.checked_add(vault.params.timelock_secs as i64).ok_or(BallastError::MathOverflow)?;
-        vault.pending_params = Some(PendingParams { params: args.params, assets: args.assets.clone(), eta });
+        vault.pending_params =
+            Some(PendingParams { params: args.params, assets: args.assets.clone(), schedule: None, eta });
         vault.invariant()?;
         emit!(ParamsProposedEvent { vault: vault.key(), params: args.params, assets: args.assets, eta });
         Ok(())
@@ -64,11 +65,30 @@ impl Governed<'_> {
     pub fn execute_params(ctx: Context<Governed>) -> Result<()> {
         let vault = &mut ctx.accounts.vault;
         let pending = vault.pending_params.take().ok_or(BallastError::NoParamsChangePending)?;
+        let slot = Clock::get()?.slot;
         let old_params = vault.params;
         let old_assets: Vec<AssetParams> = vault.assets.iter().map(|a| a.params).collect();
+        if pending.params.cppi_floor() != old_params.cppi_floor()
+            || pending.params.target_mode != old_params.target_mode
+        {
+            vault.cppi_floor_per_share = pending.params.cppi_floor();
+        }
         vault.params = pending.params;
+        let targets_changed = old_assets.iter().zip(&pending.assets).any(|(o, n)| o.target_bps != n.target_bps);
         for (asset, p) in vault.assets.iter_mut().zip(&pending.assets) {
             asset.params = *p;
+        }
+        if targets_changed {
+            // New targets replace whatever a running schedule was moving towards.
+            vault.schedule = None;
+        }
+        if let Some(mut schedule) = pending.schedule {
+            // The move starts from the weights in force now (mid-schedule weights if one was running).
+            schedule.from = match &vault.schedule {
+                Some(running) => math::adaptive::scheduled_targets(&running.to_math(), slot).or_math_err()?,
+                None => vault.targets(),
+            };
+            vault.schedule = Some(schedule);
         }
         vault.invariant()?;
         emit!(ParamsExecutedEvent {

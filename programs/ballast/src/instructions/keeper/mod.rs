@@ -1,3 +1,5 @@
+pub mod poke;
 pub mod rebalance;
 
+pub use poke::*;
 pub use rebalance::*;

@@ -55,6 +55,8 @@ pub struct Rebalance<'info> {
     pub pool: UncheckedAccount<'info>,
     pub sell_token_program: Interface<'info, TokenInterface>,
     pub buy_token_program: Interface<'info, TokenInterface>,
+    /// The vault's share mint (its supply scales a CPPI floor).
+    pub share_mint: Box<Account<'info, anchor_spl::token::Mint>>,
 }
 
 impl Rebalance<'_> {
@@ -72,6 +74,7 @@ impl Rebalance<'_> {
         require_keys_eq!(self.buy_reserve.key(), buy.reserve, BallastError::ReserveMismatch);
         require_keys_eq!(self.sell_token_program.key(), sell.token_program, BallastError::WrongTokenProgram);
         require_keys_eq!(self.buy_token_program.key(), buy.token_program, BallastError::WrongTokenProgram);
+        require_keys_eq!(self.share_mint.key(), vault.share_mint, BallastError::ShareMintMismatch);
         let route = AmmEntry { program_id: self.amm_program.key(), pool: self.pool.key() };
         require!(vault.amms.contains(&route), BallastError::AmmNotWhitelisted);
         let slot = Clock::get()?.slot;
@@ -98,32 +101,24 @@ impl Rebalance<'_> {
             }
         }
 
-        // Prices and balances (every oracle checked and recorded).
+        // Prices and balances (every oracle checked and recorded, volatility updated).
         let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp)?;
+        let supply = ctx.accounts.share_mint.supply;
+        let mid = valuation.positions(&ctx.accounts.vault, |p| p.mid);
+        let values_before = math::position_values(&mid, Rounding::Floor).or_math_err()?;
+        let nav = math::total_value(&values_before).or_math_err()?;
+        // Targets (fixed, scheduled or CPPI) and effective bands (fixed or volatility-scaled) in force.
+        let limits =
+            ctx.accounts.vault.prepare_rebalance(&valuation.readings, nav, supply, clock.slot).or_math_err()?;
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
 
         // Compute: the pure plan decides need, size, floor and bounty.
-        let mid = valuation.positions(vault, |p| p.mid);
-        let limits: Vec<planner::AssetLimits> = vault
-            .assets
-            .iter()
-            .map(|a| planner::AssetLimits {
-                target_bps: a.params.target_bps,
-                band_bps: a.params.band_bps,
-                max_trade_bps: a.params.max_trade_bps,
-            })
-            .collect();
-        let policy = planner::TradePolicy {
-            slippage_cap_bps: vault.params.slippage_cap_bps,
-            bounty_bps: vault.params.bounty_bps,
-            bounty_cap_value: vault.params.bounty_cap_value,
-        };
+        let policy = vault.params.trade_policy();
         let request = planner::TradeRequest { sell: s, buy: b, amount_in: args.amount_in, min_out: args.min_out };
         let plan = planner::plan(&mid, &valuation.bounds, &limits, &policy, &request)
             .map_err(|r| error!(BallastError::from(r)))?;
-        let targets = vault.targets();
-        let values_before = math::position_values(&mid, Rounding::Floor).or_math_err()?;
+        let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
         let drift_before = math::total_abs_drift_value(&values_before, &targets).or_math_err()?;
 
         // CPI: swap through the whitelisted AMM with the vault signing.
@@ -208,6 +203,8 @@ impl Rebalance<'_> {
             weights_after_bps: math::weights_bps(&values_after).or_math_err()?,
             drift_before,
             drift_after,
+            targets_bps: targets,
+            bands_bps: limits.iter().map(|l| l.band_bps).collect(),
         };
         let vault = &mut ctx.accounts.vault;
         vault.last_rebalance_slot = clock.slot;
