@@ -32,8 +32,13 @@ pub async fn setup() -> (Chain, VaultFixture) {
 }
 
 /// An active three-asset vault on the given chain.
-pub async fn setup_on(mut chain: Chain) -> (Chain, VaultFixture) {
-    let fx = fixture::create_vault(&mut chain, &three_assets(), fixture::default_params()).await.expect("vault");
+pub async fn setup_on(chain: Chain) -> (Chain, VaultFixture) {
+    setup_with(chain, fixture::default_params()).await
+}
+
+/// An active three-asset vault with the given parameters.
+pub async fn setup_with(mut chain: Chain, params: ballast::state::VaultParams) -> (Chain, VaultFixture) {
+    let fx = fixture::create_vault(&mut chain, &three_assets(), params).await.expect("vault");
     (chain, fx)
 }
 
@@ -45,7 +50,12 @@ pub async fn setup_seeded() -> (Chain, VaultFixture, User) {
 
 /// [`setup_seeded`] on the given chain.
 pub async fn seeded_on(chain: Chain) -> (Chain, VaultFixture, User) {
-    let (mut chain, fx) = setup_on(chain).await;
+    seeded_with(chain, fixture::default_params()).await
+}
+
+/// [`setup_seeded`] with the given parameters.
+pub async fn seeded_with(chain: Chain, params: ballast::state::VaultParams) -> (Chain, VaultFixture, User) {
+    let (mut chain, fx) = setup_with(chain, params).await;
     let user = fx.user(&mut chain, &[100_000_000_000, 10_000_000, 10_000_000_000]).await.expect("user");
     for (i, amount) in [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)] {
         fx.deposit_single(&mut chain, &user, i, amount, 1).await.expect("seed deposit");
@@ -71,7 +81,12 @@ impl Market {
 
     /// A market on the given chain (e.g. one whose AMM program was replaced).
     pub async fn on(chain: Chain) -> Market {
-        let (mut chain, fx, seed) = seeded_on(chain).await;
+        Self::with(chain, fixture::default_params()).await
+    }
+
+    /// A market whose vault has the given parameters.
+    pub async fn with(chain: Chain, params: ballast::state::VaultParams) -> Market {
+        let (mut chain, fx, seed) = seeded_with(chain, params).await;
         let mut pools = Vec::new();
         for (i, j) in [(0, 2), (1, 2), (0, 1)] {
             pools.push(fx.create_pool(&mut chain, i, j, 1_000_000.0, 30).await.expect("pool"));
@@ -90,7 +105,12 @@ impl Market {
 
     /// Moves asset `i`'s oracle price by `pct` percent (other oracles refreshed) and arbitrages every pool.
     pub async fn move_price(&mut self, i: usize, pct: i64) {
-        self.chain.advance_time(2).await;
+        self.move_price_after(i, pct, 2).await;
+    }
+
+    /// [`Market::move_price`] after `secs` seconds.
+    pub async fn move_price_after(&mut self, i: usize, pct: i64, secs: i64) {
+        self.chain.advance_time(secs).await;
         self.fx.refresh_prices(&mut self.chain).await;
         let p = self.fx.oracle_reading(&mut self.chain, i).await.price;
         self.fx.set_price(&mut self.chain, i, p * (100 + pct) / 100).await;
@@ -114,5 +134,31 @@ impl Market {
         let args = ballast::instructions::RebalanceArgs { sell_index: sell, buy_index: buy, amount_in, min_out };
         let bounty = self.keeper_accounts[sell as usize];
         self.fx.rebalance(&mut self.chain, &self.keeper, &bounty, &pool, args).await
+    }
+}
+
+impl Market {
+    /// Lets the keeper logic trade until it holds (at most `max` trades); returns the trades made.
+    pub async fn settle(&mut self, max: usize) -> usize {
+        let mut trades = 0;
+        for _ in 0..max {
+            let cooldown = self.fx.state(&mut self.chain).await.params.rebalance_cooldown_slots;
+            self.chain.advance_slots(cooldown).await;
+            self.fx.refresh_prices(&mut self.chain).await;
+            let snap = self.fx.snapshot(&mut self.chain).await;
+            let ballast_app::rebalancer::Decision::Trade { request, .. } = snap.decide() else { break };
+            self.rebalance(request.sell as u8, request.buy as u8, request.amount_in, 0)
+                .await
+                .expect("planned rebalance");
+            trades += 1;
+        }
+        trades
+    }
+
+    /// Sends `poke` (refreshes oracle readings and volatility estimates).
+    pub async fn poke(&mut self) {
+        let vault = self.fx.state(&mut self.chain).await;
+        let ix = ballast_app::client::poke(&self.fx.key, &vault);
+        self.chain.send(&[ix], &[]).await.expect("poke");
     }
 }
