@@ -7,7 +7,12 @@ use ballast::instructions::RebalanceArgs;
 use serde::Serialize;
 use serde_json::json;
 
+use ballast::instructions::ScheduleWeightsArgs;
+use ballast::state::{BandMode, TargetMode, VaultParams};
+use solana_signer::Signer;
+
 use crate::chain::{error_name, Chain};
+use crate::client;
 use crate::fixture::{self, AssetSpec, PoolFixture, Report, User, VaultFixture};
 use crate::rebalancer::Decision;
 
@@ -15,6 +20,63 @@ use crate::rebalancer::Decision;
 #[derive(Debug, Clone, Default)]
 pub struct DemoOptions {
     pub json: bool,
+    pub mode: DemoMode,
+}
+
+/// Which target/band mode the demo vault runs in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DemoMode {
+    /// Fixed targets and fixed ε bands.
+    #[default]
+    Fixed,
+    /// Volatility-scaled bands: a stress burst widens them and the keeper stops chasing noise.
+    Vol,
+    /// CPPI targets: risky exposure falls as value nears the floor and returns as it recovers.
+    Cppi,
+    /// A timelocked gradual move from 40/30/30 to 20/40/40.
+    Schedule,
+}
+
+impl DemoMode {
+    /// Vault parameters for this mode.
+    pub fn params(self) -> VaultParams {
+        let mut p = fixture::default_params();
+        match self {
+            DemoMode::Fixed => {}
+            DemoMode::Vol => {
+                p.band_mode = BandMode::VolatilityScaled {
+                    reference_vol_bps: 60_000,
+                    min_bps: 300,
+                    max_bps: 2_000,
+                    conf_multiplier: 1,
+                };
+            }
+            DemoMode::Cppi => {
+                p.target_mode = TargetMode::Cppi {
+                    safe_index: 2,
+                    multiplier_bps: 30_000,
+                    max_risky_bps: 8_000,
+                    floor_per_share: 800_000,
+                    ratchet_bps: 0,
+                };
+            }
+            DemoMode::Schedule => p.timelock_secs = 60,
+        }
+        p
+    }
+
+    /// The scripted price path of this mode: (asset index, percent move) per step.
+    pub fn path(self) -> &'static [(usize, i64)] {
+        match self {
+            DemoMode::Fixed => PRICE_PATH,
+            DemoMode::Vol => &[(0, 9), (0, -9), (0, 9), (0, -9), (0, 9), (0, -9), (0, 25), (2, 0), (0, -15), (2, 0)],
+            DemoMode::Cppi => {
+                &[(0, -12), (1, -12), (0, -12), (1, -12), (2, 0), (0, 20), (1, 20), (0, 20), (1, 20), (2, 0)]
+            }
+            DemoMode::Schedule => &[(2, 0); 10],
+        }
+    }
 }
 
 /// Result of a demo run (also printed as the final JSON line with `--json`).
@@ -81,6 +143,8 @@ pub struct StepRow {
     pub event: String,
     pub prices: Vec<f64>,
     pub weights_bps: Vec<u64>,
+    pub targets_bps: Vec<u16>,
+    pub bands_bps: Vec<u16>,
     pub max_drift_bps: u64,
     pub action: String,
     pub amount_in: u64,
@@ -101,8 +165,8 @@ pub const PRICE_PATH: &[(usize, i64)] =
     &[(0, 10), (0, 10), (0, 12), (1, -15), (1, -12), (2, 0), (0, -20), (1, 25), (0, 8), (2, 0)];
 
 /// The demo vault with Alice's seed deposits at target weights ($4,000 SOL, $3,000 BTC, $3,000 USDC).
-pub async fn seeded_demo_vault(chain: &mut Chain) -> Result<(VaultFixture, User)> {
-    let fx = fixture::create_vault(chain, &demo_assets(), fixture::default_params()).await?;
+pub async fn seeded_demo_vault(chain: &mut Chain, params: VaultParams) -> Result<(VaultFixture, User)> {
+    let fx = fixture::create_vault(chain, &demo_assets(), params).await?;
     let alice = fx.user(chain, &[100_000_000_000, 10_000_000, 10_000_000_000]).await?;
     let seed = [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)];
     for (i, amount) in seed {
@@ -125,7 +189,8 @@ pub async fn demo_pools(chain: &mut Chain, fx: &VaultFixture) -> Result<Vec<Pool
 /// Runs the demo and prints as it goes (tables, or only the final JSON line with `json`).
 pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome> {
     let mut chain = Chain::start().await;
-    let (fx, alice) = seeded_demo_vault(&mut chain).await?;
+    let (fx, alice) = seeded_demo_vault(&mut chain, opts.mode.params()).await?;
+    let path = opts.mode.path();
     let mut steps = Vec::new();
     // Tables go to `out` unless only the JSON line was asked for.
     let mut say = |s: String| {
@@ -133,7 +198,12 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
             let _ = writeln!(out, "{s}");
         }
     };
-    say(format!("vault {} created with {} assets (SOL 40%, BTC 30%, USDC 30%)", fx.key, fx.assets.len()));
+    say(format!(
+        "vault {} created with {} assets (SOL 40%, BTC 30%, USDC 30%), mode {:?}",
+        fx.key,
+        fx.assets.len(),
+        opts.mode
+    ));
 
     // Alice seeded the empty vault with one single-asset deposit per asset, at target proportions.
     steps.push("alice deposit_single x3 (seed at target weights)".into());
@@ -154,16 +224,46 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
     let pools = demo_pools(&mut chain, &fx).await?;
     let keeper = fx.user(&mut chain, &[0, 0, 0]).await?;
     let eager = fx.user(&mut chain, &[0, 0, 0]).await?;
+    if opts.mode == DemoMode::Schedule {
+        // Governance queues 40/30/30 → 20/40/40 over ~600 slots; after the 60 s timelock it starts.
+        let gov = fx.governance.pubkey();
+        let slot = chain.clock().await.slot;
+        let args =
+            ScheduleWeightsArgs { to_weights: vec![2_000, 4_000, 4_000], start_slot: slot + 200, end_slot: slot + 800 };
+        chain
+            .send(&[client::schedule_weights(&gov, &fx.key, args)], &[&fx.governance])
+            .await
+            .map_err(|e| anyhow!("schedule: {}", error_name(&e)))?;
+        chain.advance_time(61).await;
+        chain
+            .send(&[client::execute_params(&gov, &fx.key)], &[&fx.governance])
+            .await
+            .map_err(|e| anyhow!("execute: {}", error_name(&e)))?;
+        say("governance scheduled 40/30/30 → 20/40/40 over 600 slots (timelock passed, schedule active)".into());
+        steps.push("schedule_weights 40/30/30 -> 20/40/40".into());
+    }
     say("\n== price path: oracle moves, arbitrage re-prices the pools, keepers act ==".into());
     say(format!(
-        "{:>4} {:<12} {:>9} {:>9} {:>6} {:>18} {:>6} {:<22} {:>14} {:>14} {:>14}",
-        "step", "event", "SOL $", "BTC $", "USDC $", "weights %", "drift", "action", "amount in", "min out", "received"
+        "{:>4} {:<10} {:>8} {:>9} {:>6} {:>15} {:>15} {:>13} {:>6} {:<18} {:>12} {:>12} {:>12}",
+        "step",
+        "event",
+        "SOL $",
+        "BTC $",
+        "USDC $",
+        "weights %",
+        "targets %",
+        "bands %",
+        "drift",
+        "action",
+        "amount in",
+        "min out",
+        "received"
     ));
 
     let mut rows = Vec::new();
     let mut refused = Vec::new();
     let mut rebalances = 0usize;
-    for (step, (asset, pct)) in PRICE_PATH.iter().enumerate() {
+    for (step, (asset, pct)) in path.iter().enumerate() {
         let step = step + 1;
         chain.advance_time(30).await;
         fx.refresh_prices(&mut chain).await;
@@ -172,6 +272,12 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         for pool in &pools {
             fx.arbitrage(&mut chain, pool).await?;
         }
+        // A crank pokes the vault so its volatility estimates see every price step.
+        let vault_state = fx.state(&mut chain).await;
+        chain
+            .send(&[client::poke(&fx.key, &vault_state)], &[])
+            .await
+            .map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
         let event =
             if *pct == 0 { "calm".to_string() } else { format!("{} {:+}%", fx.assets[*asset].spec.symbol, pct) };
 
@@ -237,7 +343,7 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
             say(render_row(&fx, r));
         }
     }
-    steps.push(format!("price path: {} steps, {} rebalances", PRICE_PATH.len(), rebalances));
+    steps.push(format!("price path: {} steps, {} rebalances", path.len(), rebalances));
     let r = fx.report(&mut chain).await?;
     say(render("after the price path (every asset back inside its band)", &fx, &r));
     if !refused.is_empty() {
@@ -274,6 +380,7 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
                 "drift_bps": r.drift_bps,
                 "max_drift_bps": r.max_abs_drift_bps,
                 "max_drift_bps_final": r.max_abs_drift_bps,
+                "mode": opts.mode,
                 "nav_micro_usd": r.nav.to_string(),
                 "share_supply": r.share_supply,
                 "rebalances": rebalances,
@@ -292,6 +399,8 @@ fn row(step: usize, event: &str, r: &Report, action: String, amount_in: u64, min
         event: event.to_string(),
         prices: r.prices.clone(),
         weights_bps: r.weights_bps.clone(),
+        targets_bps: r.targets_bps.clone(),
+        bands_bps: r.bands_bps.clone(),
         max_drift_bps: r.max_abs_drift_bps,
         action,
         amount_in,
@@ -301,7 +410,10 @@ fn row(step: usize, event: &str, r: &Report, action: String, amount_in: u64, min
 }
 
 fn render_row(fx: &VaultFixture, r: &StepRow) -> String {
-    let weights = r.weights_bps.iter().map(|w| format!("{:.1}", *w as f64 / 100.0)).collect::<Vec<_>>().join("/");
+    let pct = |v: &mut dyn Iterator<Item = f64>| v.map(|w| format!("{:.1}", w / 100.0)).collect::<Vec<_>>().join("/");
+    let weights = pct(&mut r.weights_bps.iter().map(|w| *w as f64));
+    let targets = pct(&mut r.targets_bps.iter().map(|w| *w as f64));
+    let bands = pct(&mut r.bands_bps.iter().map(|w| *w as f64));
     let (sell_dec, buy_dec) = match r.action.split_once(" → ") {
         Some((s, b)) => {
             let find = |sym: &str| {
@@ -312,13 +424,15 @@ fn render_row(fx: &VaultFixture, r: &StepRow) -> String {
         None => (0, 0),
     };
     format!(
-        "{:>4} {:<12} {:>9.2} {:>9.2} {:>6.3} {:>18} {:>4}bp {:<22} {:>14.6} {:>14.6} {:>14.6}",
+        "{:>4} {:<10} {:>8.2} {:>9.2} {:>6.3} {:>15} {:>15} {:>13} {:>4}bp {:<18} {:>12.6} {:>12.6} {:>12.6}",
         r.step,
         r.event,
         r.prices[0],
         r.prices[1],
         r.prices[2],
         weights,
+        targets,
+        bands,
         r.max_drift_bps,
         r.action,
         ui(r.amount_in, sell_dec),

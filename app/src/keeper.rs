@@ -91,6 +91,8 @@ pub struct Metrics {
     pub skips: Mutex<BTreeMap<String, u64>>,
     /// Last observed max |drift| (bps) per vault.
     pub drift: Mutex<BTreeMap<String, u64>>,
+    /// Effective band (bps) in force per `vault/asset index` (volatility-scaled bands move).
+    pub bands: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Metrics {
@@ -134,6 +136,11 @@ impl Metrics {
         s.push_str("# HELP ballast_keeper_max_drift_bps Largest |weight - target| seen, per vault.\n# TYPE ballast_keeper_max_drift_bps gauge\n");
         for (k, v) in self.drift.lock().await.iter() {
             s.push_str(&format!("ballast_keeper_max_drift_bps{{vault=\"{k}\"}} {v}\n"));
+        }
+        s.push_str("# HELP ballast_keeper_band_bps Effective band in force, per vault and asset.\n# TYPE ballast_keeper_band_bps gauge\n");
+        for (k, v) in self.bands.lock().await.iter() {
+            let (vault, asset) = k.split_once('/').unwrap_or((k.as_str(), ""));
+            s.push_str(&format!("ballast_keeper_band_bps{{vault=\"{vault}\",asset=\"{asset}\"}} {v}\n"));
         }
         s
     }
@@ -443,6 +450,13 @@ impl Keeper {
                 (math::position_values(&positions, Rounding::Floor), snap.limits(&positions))
             {
                 let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
+                let bands: Vec<u16> = limits.iter().map(|l| l.band_bps).collect();
+                tracing::debug!(vault = %key, ?targets, ?bands, "targets and effective bands in force");
+                let mut gauge = self.metrics.bands.lock().await;
+                for (i, b) in bands.iter().enumerate() {
+                    gauge.insert(format!("{key}/{i}"), *b as u64);
+                }
+                drop(gauge);
                 if let Ok(d) = math::weights_bps(&values).and_then(|w| math::drift_bps(&w, &targets)) {
                     self.metrics.drift.lock().await.insert(key.to_string(), math::max_abs_drift_bps(&d));
                 }

@@ -103,13 +103,16 @@ async fn apply_step(chain: &mut Chain, fx: &VaultFixture, pools: &[PoolFixture],
     for pool in pools {
         fx.arbitrage(chain, pool).await?;
     }
+    // Crank: the vault reads the new prices, so its volatility estimates follow the path.
+    let vault = fx.state(chain).await;
+    chain.send(&[crate::client::poke(&fx.key, &vault)], &[]).await.map_err(|e| anyhow::anyhow!("poke: {e}"))?;
     Ok(())
 }
 
 /// Starts the chain, the demo vault and pools, the RPC server and the background tasks.
 pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
     let mut chain = Chain::start().await;
-    let (fx, _alice) = demo::seeded_demo_vault(&mut chain).await?;
+    let (fx, _alice) = demo::seeded_demo_vault(&mut chain, crate::fixture::default_params()).await?;
     let pools = demo::demo_pools(&mut chain, &fx).await?;
     let chain = Arc::new(Mutex::new(chain));
     let fx = Arc::new(fx);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
-use ballast_app::demo::{self, DemoOptions};
+use ballast_app::demo::{self, DemoMode, DemoOptions};
 use ballast_app::keeper::{self, Keeper, KeeperOptions, Metrics};
 use ballast_app::localnet::{self, LocalnetOptions, PricePath};
 use clap::{Parser, Subcommand};
@@ -27,6 +27,9 @@ enum Command {
         /// Print only one JSON object (the final state) as the last line.
         #[arg(long)]
         json: bool,
+        /// Target and band mode of the demo vault.
+        #[arg(long, value_enum, default_value_t = DemoMode::Fixed)]
+        mode: DemoMode,
     },
     /// Print rebalance transaction sizes (2–16 assets, legacy and with a lookup table) and the embedded
     /// chain's rebalance throughput.
@@ -96,9 +99,9 @@ fn init_tracing() {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { json } => {
+        Command::Demo { json, mode } => {
             let mut out = ballast_app::output::program_logs_to_stderr();
-            demo::run(&DemoOptions { json }, &mut out).await?;
+            demo::run(&DemoOptions { json, mode }, &mut out).await?;
         }
         Command::Bench { iterations, json } => {
             let mut out = ballast_app::output::program_logs_to_stderr();

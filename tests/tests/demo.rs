@@ -1,11 +1,11 @@
 //! The README's first command: the demo runs on the embedded chain and ends in the documented state.
 
-use ballast_app::demo::{self, DemoOptions};
+use ballast_app::demo::{self, DemoMode, DemoOptions};
 
 #[tokio::test]
 async fn demo_rebalances_back_into_the_bands() {
     let mut buf = Vec::new();
-    let out = demo::run(&DemoOptions { json: true }, &mut buf).await.expect("demo");
+    let out = demo::run(&DemoOptions { json: true, mode: DemoMode::Fixed }, &mut buf).await.expect("demo");
     let r = &out.report;
     assert_eq!(r.symbols, vec!["SOL", "BTC", "USDC"]);
     assert!(r.holdings.iter().all(|h| *h > 0));
@@ -40,4 +40,40 @@ async fn demo_rebalances_back_into_the_bands() {
     assert_eq!(v["max_drift_bps_final"].as_u64().unwrap(), r.max_abs_drift_bps);
     assert_eq!(v["refused_attempts"].as_array().unwrap().len(), out.refused.len());
     assert!(v["share_supply"].as_u64().unwrap() > ballast::math::LOCKED_SHARES);
+}
+
+async fn run_mode(mode: DemoMode) -> demo::DemoOutcome {
+    let mut buf = Vec::new();
+    demo::run(&DemoOptions { json: true, mode }, &mut buf).await.expect("demo")
+}
+
+#[tokio::test]
+async fn demo_vol_mode_widens_bands_instead_of_trading_noise() {
+    let out = run_mode(DemoMode::Vol).await;
+    let widest = out.rows.iter().map(|r| r.bands_bps[0]).max().unwrap();
+    assert!(widest > 1_500, "SOL's band widened in the stress burst: {widest}");
+    assert!(out
+        .rows
+        .iter()
+        .any(|r| r.weights_bps[0] as i64 - r.targets_bps[0] as i64 > 400 && r.action.starts_with("hold")));
+    assert_eq!(out.rebalances, 0);
+}
+
+#[tokio::test]
+async fn demo_cppi_mode_derisks_then_rerisks() {
+    let out = run_mode(DemoMode::Cppi).await;
+    let safe_targets: Vec<u16> = out.rows.iter().map(|r| r.targets_bps[2]).collect();
+    let peak = *safe_targets.iter().max().unwrap();
+    assert!(peak > 6_500, "safe asset target rose as value fell: {safe_targets:?}");
+    assert!(*safe_targets.last().unwrap() < peak - 2_000, "and fell back as value recovered: {safe_targets:?}");
+    assert!(out.rebalances >= 4);
+}
+
+#[tokio::test]
+async fn demo_schedule_mode_reaches_the_new_weights() {
+    let out = run_mode(DemoMode::Schedule).await;
+    assert_eq!(out.report.targets_bps, vec![2_000, 4_000, 4_000]);
+    let firsts: Vec<u16> = out.rows.iter().map(|r| r.targets_bps[0]).collect();
+    assert!(firsts.windows(2).all(|w| w[1] <= w[0]), "SOL's target only moves down: {firsts:?}");
+    assert!(out.rebalances >= 2);
 }

@@ -175,6 +175,10 @@ async fn keeper_brings_drift_back_inside_the_bands() {
     let text = reqwest::get(format!("http://{metrics_addr}/metrics")).await.unwrap().text().await.unwrap();
     assert!(text.contains(&format!("ballast_keeper_rebalances_total {rebalanced}\n")), "{text}");
     assert!(text.contains("# TYPE ballast_keeper_refusals_total counter"));
+    assert!(
+        text.contains(&format!("ballast_keeper_band_bps{{vault=\"{}\",asset=\"2\"}} 300\n", net.vault())),
+        "{text}"
+    );
     assert_eq!(reqwest::get(format!("http://{metrics_addr}/health")).await.unwrap().text().await.unwrap(), "ok");
     net.stop();
 }
