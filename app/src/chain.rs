@@ -89,6 +89,25 @@ pub struct Footprint {
 /// Largest serialized transaction the network accepts.
 pub const PACKET_DATA_SIZE: usize = 1232;
 
+/// A Token-2022 mint extension the test and demo tooling can create.
+#[derive(Debug, Clone, Copy)]
+pub enum MintExtension {
+    TransferFee { bps: u16, max_fee: u64 },
+    TransferHook { program: Pubkey },
+    PermanentDelegate { delegate: Pubkey },
+}
+
+impl MintExtension {
+    fn kind(self) -> spl_token_2022::extension::ExtensionType {
+        use spl_token_2022::extension::ExtensionType;
+        match self {
+            MintExtension::TransferFee { .. } => ExtensionType::TransferFeeConfig,
+            MintExtension::TransferHook { .. } => ExtensionType::TransferHook,
+            MintExtension::PermanentDelegate { .. } => ExtensionType::PermanentDelegate,
+        }
+    }
+}
+
 /// A running embedded chain.
 pub struct Chain {
     pub ctx: ProgramTestContext,
@@ -245,22 +264,26 @@ impl Chain {
 
     /// Creates a Token-2022 mint carrying a transfer-fee extension (bps, max fee).
     pub async fn create_mint_with_transfer_fee(&mut self, decimals: u8, fee_bps: u16, max_fee: u64) -> Result<Pubkey> {
-        self.create_mint_with(decimals, TokenProgram::Token2022, Some((fee_bps, max_fee))).await
+        self.create_mint_with(
+            decimals,
+            TokenProgram::Token2022,
+            Some(MintExtension::TransferFee { bps: fee_bps, max_fee }),
+        )
+        .await
     }
 
-    async fn create_mint_with(
+    /// Creates a mint under `program`, optionally with one Token-2022 extension; mint authority = payer.
+    pub async fn create_mint_with(
         &mut self,
         decimals: u8,
         program: TokenProgram,
-        fee: Option<(u16, u64)>,
+        ext: Option<MintExtension>,
     ) -> Result<Pubkey> {
         use spl_token_2022::extension::ExtensionType;
         let mint = Keypair::new();
         let payer = self.payer();
-        let space = match fee {
-            Some(_) => ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(&[
-                ExtensionType::TransferFeeConfig,
-            ])?,
+        let space = match ext {
+            Some(e) => ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(&[e.kind()])?,
             None => spl_token::state::Mint::LEN,
         };
         let rent = self.ctx.banks_client.get_rent().await?.minimum_balance(space);
@@ -271,23 +294,27 @@ impl Chain {
             space as u64,
             &program.id(),
         )];
-        if let Some((bps, max)) = fee {
-            ixs.push(spl_token_2022::extension::transfer_fee::instruction::initialize_transfer_fee_config(
-                &program.id(),
-                &mint.pubkey(),
-                Some(&payer.pubkey()),
-                Some(&payer.pubkey()),
-                bps,
-                max,
-            )?);
+        let (id, m, who) = (program.id(), mint.pubkey(), payer.pubkey());
+        match ext {
+            Some(MintExtension::TransferFee { bps, max_fee }) => {
+                ixs.push(spl_token_2022::extension::transfer_fee::instruction::initialize_transfer_fee_config(
+                    &id,
+                    &m,
+                    Some(&who),
+                    Some(&who),
+                    bps,
+                    max_fee,
+                )?)
+            }
+            Some(MintExtension::TransferHook { program: hook }) => ixs.push(
+                spl_token_2022::extension::transfer_hook::instruction::initialize(&id, &m, Some(who), Some(hook))?,
+            ),
+            Some(MintExtension::PermanentDelegate { delegate }) => {
+                ixs.push(spl_token_2022::instruction::initialize_permanent_delegate(&id, &m, &delegate)?)
+            }
+            None => {}
         }
-        ixs.push(spl_token_2022::instruction::initialize_mint2(
-            &program.id(),
-            &mint.pubkey(),
-            &payer.pubkey(),
-            None,
-            decimals,
-        )?);
+        ixs.push(spl_token_2022::instruction::initialize_mint2(&id, &m, &who, None, decimals)?);
         self.send(&ixs, &[&mint]).await.map_err(|e| anyhow!("create mint: {e}"))?;
         Ok(mint.pubkey())
     }

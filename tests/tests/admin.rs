@@ -153,6 +153,86 @@ async fn token_2022_plain_mint_accepted_transfer_fee_refused() {
 }
 
 #[tokio::test]
+async fn token_2022_hook_and_permanent_delegate_refused() {
+    use ballast_app::chain::MintExtension;
+    for (ext, err) in [
+        (MintExtension::TransferHook { program: Pubkey::new_unique() }, BallastError::TransferHookMintNotSupported),
+        (MintExtension::PermanentDelegate { delegate: Pubkey::new_unique() }, BallastError::UnsupportedMintExtension),
+    ] {
+        let mut chain = Chain::start().await;
+        let mut fx = fixture::init_vault(&mut chain, 1, fixture::default_params()).await.unwrap();
+        let mint = chain.create_mint_with(6, TokenProgram::Token2022, Some(ext)).await.unwrap();
+        let oracle = Pubkey::new_unique();
+        let feed_id = pyth::feed_id("EXT");
+        let now = chain.clock().await.unix_timestamp;
+        chain.set_price(&oracle, &PriceSpec::new(feed_id, 1_00000000, -8, now)).await;
+        let mut s = spec("EXT", 5_000);
+        s.program = TokenProgram::Token2022;
+        assert_ballast_err(
+            fx.add_asset(&mut chain, fixture::AssetFixture { spec: s, mint, oracle, feed_id }).await,
+            err,
+        );
+    }
+}
+
+#[tokio::test]
+async fn more_parameter_bounds() {
+    let mut chain = Chain::start().await;
+    let payer = chain.payer();
+    let base = InitializeVaultArgs {
+        vault_id: 3,
+        governance: payer.pubkey(),
+        guardian: Pubkey::default(),
+        params: fixture::default_params(),
+    };
+    let cases: Vec<(Box<dyn Fn(&mut ballast::state::VaultParams)>, BallastError)> = vec![
+        (Box::new(|p| p.oracle_max_age_secs = 0), BallastError::OracleMaxAgeOutOfBounds),
+        (Box::new(|p| p.oracle_max_age_secs = 3_601), BallastError::OracleMaxAgeOutOfBounds),
+        (
+            Box::new(|p| p.rebalance_cooldown_slots = ballast::constants::MAX_COOLDOWN_SLOTS + 1),
+            BallastError::CooldownOutOfBounds,
+        ),
+        (Box::new(|p| p.slippage_cap_bps = 1_001), BallastError::SlippageOutOfBounds),
+        (Box::new(|p| p.timelock_secs = ballast::constants::MAX_TIMELOCK_SECS + 1), BallastError::TimelockOutOfBounds),
+    ];
+    for (edit, err) in cases {
+        let mut params = fixture::default_params();
+        edit(&mut params);
+        let args = InitializeVaultArgs { params, ..base.clone() };
+        assert_ballast_err(chain.send(&[client::initialize_vault(&payer.pubkey(), args)], &[]).await, err);
+    }
+}
+
+#[tokio::test]
+async fn amm_whitelist_is_bounded() {
+    let (mut chain, fx) = setup().await;
+    let gov = fx.governance.pubkey();
+    for _ in 0..ballast::constants::MAX_AMMS {
+        let pool = Pubkey::new_unique();
+        chain.set_raw_account(&pool, vec![0; 8], ballast_amm::ID).await;
+        chain.send(&[client::add_amm(&gov, &fx.key, &ballast_amm::ID, &pool)], &[&fx.governance]).await.unwrap();
+    }
+    let pool = Pubkey::new_unique();
+    chain.set_raw_account(&pool, vec![0; 8], ballast_amm::ID).await;
+    assert_ballast_err(
+        chain.send(&[client::add_amm(&gov, &fx.key, &ballast_amm::ID, &pool)], &[&fx.governance]).await,
+        BallastError::AmmWhitelistFull,
+    );
+    // A program that is not executable (a plain account) cannot be an AMM.
+    let fake_program = Pubkey::new_unique();
+    chain.set_raw_account(&fake_program, vec![0; 8], Pubkey::new_unique()).await;
+    let owned = Pubkey::new_unique();
+    chain.set_raw_account(&owned, vec![0; 8], fake_program).await;
+    let g = &fx.governance;
+    let first = fx.state(&mut chain).await.amms[0];
+    chain.send(&[client::remove_amm(&gov, &fx.key, first)], &[g]).await.unwrap();
+    assert_ballast_err(
+        chain.send(&[client::add_amm(&gov, &fx.key, &fake_program, &owned)], &[g]).await,
+        BallastError::InvalidAmm,
+    );
+}
+
+#[tokio::test]
 async fn decimals_above_18_refused() {
     let mut chain = Chain::start().await;
     let mut fx = fixture::init_vault(&mut chain, 1, fixture::default_params()).await.unwrap();

@@ -155,6 +155,10 @@ async fn foreign_accounts_refused() {
     ix.accounts[6].pubkey = m.keeper_accounts[2];
     let err = m.chain.send(&[ix], &[&m.keeper]).await.unwrap_err();
     assert_eq!(custom_error(&err), Some(anchor_lang::error::ErrorCode::ConstraintTokenMint as u32));
+    // a mint that is not the vault's share mint
+    let mut ix = base.clone();
+    ix.accounts[11].pubkey = vault.assets[2].mint;
+    assert_ballast_err(m.chain.send(&[ix], &[&m.keeper]).await, BallastError::ShareMintMismatch);
     // unpinned oracle
     let mut ix = base.clone();
     let impostor = Pubkey::new_unique();
