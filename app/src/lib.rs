@@ -13,3 +13,4 @@ pub mod output;
 pub mod pyth;
 pub mod rebalancer;
 pub mod rpc;
+pub mod sim;

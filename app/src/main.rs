@@ -86,6 +86,34 @@ enum Command {
         #[arg(long, default_value_t = 150.0)]
         sol_price_usd: f64,
     },
+    /// Compare rebalancing strategies by running the real programs over a price path.
+    Simulate {
+        /// gbm, regime or csv.
+        #[arg(long, default_value = "gbm")]
+        path: String,
+        /// Price CSV (timestamp,asset,price) for `--path csv`; assets SOL, BTC, USDC.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        #[arg(long, default_value_t = 168)]
+        steps: usize,
+        /// Seconds between steps.
+        #[arg(long, default_value_t = 3_600)]
+        dt_secs: i64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// AMM fee of the pools (bps).
+        #[arg(long, default_value_t = 30)]
+        fee_bps: u16,
+        /// Dollars on each side of each pool.
+        #[arg(long, default_value_t = 2_000_000.0)]
+        depth_usd: f64,
+        /// Directory for steps.csv and results.json.
+        #[arg(long, default_value = "sim-out")]
+        out: PathBuf,
+        /// Only write a generated example price CSV to this file and exit.
+        #[arg(long)]
+        write_example_csv: Option<PathBuf>,
+    },
     /// Write a new keypair file.
     Keygen { out: PathBuf },
 }
@@ -160,6 +188,52 @@ async fn main() -> Result<()> {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await?;
+        }
+        Command::Simulate { path, csv, steps, dt_secs, seed, fee_bps, depth_usd, out, write_example_csv } => {
+            use ballast_app::sim::{self, paths};
+            let start = [150.0, 60_000.0, 1.0];
+            let prices = match path.as_str() {
+                "gbm" => paths::gbm(&start, &[0.0; 3], &[0.8, 0.6, 0.0], 0.6, steps, dt_secs as f64, seed),
+                "regime" => {
+                    paths::regime(&start, &[0.6, 0.5, 0.0], 3.0, 0.08, 0.1, 0.03, 0.15, steps, dt_secs as f64, seed).0
+                }
+                "csv" => paths::read_csv(csv.as_deref().context("--path csv needs --csv FILE")?, &sim::SYMBOLS)?,
+                other => anyhow::bail!("unknown path {other:?}: use gbm, regime or csv"),
+            };
+            if let Some(file) = write_example_csv {
+                paths::write_csv(&file, &sim::SYMBOLS, &prices, 1_700_000_000, dt_secs)?;
+                println!("wrote {} steps to {}", prices.len(), file.display());
+                return Ok(());
+            }
+            let mut stdout = ballast_app::output::program_logs_to_stderr();
+            let slippage_cap_bps = (fee_bps + 100).min(1_000);
+            let cfg =
+                sim::SimConfig { dt_secs, fee_bps, pool_depth_usd: depth_usd, slippage_cap_bps, ..Default::default() };
+            let strategies = sim::default_strategies();
+            let total = strategies.len();
+            let mut n = 0;
+            let results = sim::run(&strategies, &prices, &cfg, |name| {
+                n += 1;
+                eprintln!("[{n}/{total}] {name}: {} steps", prices.len() - 1);
+            })
+            .await?;
+            writeln!(
+                stdout,
+                "{} path, {} steps of {} s, seed {seed}, pools {fee_bps} bps fee and ${depth_usd:.0} a side\n",
+                path,
+                prices.len() - 1,
+                dt_secs
+            )?;
+            write!(stdout, "{}", sim::render_table(&results))?;
+            std::fs::create_dir_all(&out)?;
+            sim::write_steps_csv(&out.join("steps.csv"), &results)?;
+            std::fs::write(out.join("results.json"), serde_json::to_string_pretty(&results)?)?;
+            writeln!(
+                stdout,
+                "\nper-step state: {}, summary: {}",
+                out.join("steps.csv").display(),
+                out.join("results.json").display()
+            )?;
         }
         Command::Keygen { out } => {
             let kp = solana_keypair::Keypair::new();

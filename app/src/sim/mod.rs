@@ -1,0 +1,386 @@
+//! `ballast simulate`: runs the real programs (vault and reference AMM) on the embedded chain over a
+//! price path, once per strategy, with an arbitrage step that brings every pool back to the oracle each
+//! step and a keeper that trades with the program's own decision logic. Costs are therefore the AMM's real
+//! fees and price impact plus the keeper bounties the program pays.
+
+pub mod paths;
+
+use std::io::Write;
+
+use anyhow::{anyhow, Result};
+use ballast::instructions::RebalanceArgs;
+use ballast::state::{BandMode, TargetMode, VaultParams};
+use serde::Serialize;
+
+use crate::chain::{error_name, Chain};
+use crate::fixture::{self, AssetSpec, PoolFixture, VaultFixture};
+use crate::rebalancer::Decision;
+use paths::Path2;
+
+/// Symbols of the simulated vault (the demo's assets).
+pub const SYMBOLS: [&str; 3] = ["SOL", "BTC", "USDC"];
+const TARGETS: [u16; 3] = [4_000, 3_000, 3_000];
+
+/// A rebalancing policy to compare.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Strategy {
+    /// Never rebalance.
+    BuyAndHold,
+    /// Rebalance to target every `every` steps, whatever the drift (program band at its 1 bps minimum).
+    Interval { every: usize },
+    /// Rebalance whenever an asset leaves a fixed ε band.
+    Band { eps_bps: u16 },
+    /// Volatility-scaled bands around a base ε.
+    VolBand { eps_bps: u16, reference_vol_bps: u16, max_bps: u16 },
+    /// CPPI targets with a floor at `floor_bps` of the starting share price.
+    Cppi { multiplier_bps: u32, floor_bps: u16 },
+}
+
+impl Strategy {
+    pub fn name(&self) -> String {
+        match self {
+            Strategy::BuyAndHold => "buy-and-hold".into(),
+            Strategy::Interval { every } => format!("interval/{every}"),
+            Strategy::Band { eps_bps } => format!("band {:.1}%", *eps_bps as f64 / 100.0),
+            Strategy::VolBand { eps_bps, .. } => format!("vol band {:.1}%", *eps_bps as f64 / 100.0),
+            Strategy::Cppi { multiplier_bps, floor_bps } => {
+                format!("cppi {}x/{}%", multiplier_bps / 10_000, floor_bps / 100)
+            }
+        }
+    }
+
+    /// Vault parameters and the per-asset band for this strategy.
+    fn setup(&self) -> (VaultParams, u16) {
+        let mut p = fixture::default_params();
+        p.rebalance_cooldown_slots = 0;
+        let band = match *self {
+            Strategy::BuyAndHold | Strategy::Interval { .. } => 1,
+            Strategy::Band { eps_bps } => eps_bps,
+            Strategy::VolBand { eps_bps, reference_vol_bps, max_bps } => {
+                p.band_mode =
+                    BandMode::VolatilityScaled { reference_vol_bps, min_bps: eps_bps / 2, max_bps, conf_multiplier: 0 };
+                p.vol_tau_secs = 7 * 86_400;
+                eps_bps
+            }
+            Strategy::Cppi { multiplier_bps, floor_bps } => {
+                // Shares start at about $1: floor_per_share in micro-USD per share.
+                let floor_per_share = floor_bps as u64 * 100;
+                p.target_mode = TargetMode::Cppi {
+                    safe_index: 2,
+                    multiplier_bps,
+                    max_risky_bps: 9_000,
+                    floor_per_share,
+                    ratchet_bps: 0,
+                };
+                300
+            }
+        };
+        (p, band)
+    }
+
+    fn trades_at(&self, step: usize) -> bool {
+        match *self {
+            Strategy::BuyAndHold => false,
+            Strategy::Interval { every } => every > 0 && step % every == 0,
+            _ => true,
+        }
+    }
+}
+
+/// The default comparison set.
+pub fn default_strategies() -> Vec<Strategy> {
+    vec![
+        Strategy::BuyAndHold,
+        Strategy::Interval { every: 24 },
+        Strategy::Band { eps_bps: 200 },
+        Strategy::Band { eps_bps: 500 },
+        Strategy::Band { eps_bps: 1_000 },
+        Strategy::VolBand { eps_bps: 500, reference_vol_bps: 6_000, max_bps: 2_000 },
+        Strategy::Cppi { multiplier_bps: 30_000, floor_bps: 8_000 },
+    ]
+}
+
+/// Market and vault settings of a run.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub dt_secs: i64,
+    /// AMM fee of every pool.
+    pub fee_bps: u16,
+    /// Dollars on each side of each pool.
+    pub pool_depth_usd: f64,
+    /// Dollars deposited into the vault at the start.
+    pub vault_usd: f64,
+    /// Most keeper trades per step.
+    pub max_trades_per_step: usize,
+    /// The vault's slippage cap; it must exceed the pool fee or every trade fails the program's floor.
+    pub slippage_cap_bps: u16,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            dt_secs: 3_600,
+            fee_bps: 30,
+            pool_depth_usd: 2_000_000.0,
+            vault_usd: 100_000.0,
+            max_trades_per_step: 4,
+            slippage_cap_bps: 100,
+        }
+    }
+}
+
+/// State after one step of one strategy.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRecord {
+    pub step: usize,
+    pub nav_usd: f64,
+    /// Value of the frictionless portfolio held at the targets in force.
+    pub target_nav_usd: f64,
+    pub weights_bps: Vec<u64>,
+    pub targets_bps: Vec<u16>,
+    pub cum_cost_usd: f64,
+    pub rebalances: usize,
+}
+
+/// Metrics of one strategy over the path.
+#[derive(Debug, Clone, Serialize)]
+pub struct StrategyResult {
+    pub strategy: String,
+    /// Annualised tracking error against the target portfolio (bps).
+    pub tracking_error_bps: f64,
+    /// AMM fees and price impact (trade value in − value received, at oracle mid prices) plus bounties.
+    pub total_cost_usd: f64,
+    pub cost_bps_of_nav: f64,
+    /// Traded value over average NAV.
+    pub turnover: f64,
+    pub rebalances: usize,
+    pub final_value_usd: f64,
+    pub vs_buy_and_hold_pct: f64,
+    pub max_drawdown_pct: f64,
+    pub refused: usize,
+    #[serde(skip)]
+    pub steps: Vec<StepRecord>,
+}
+
+fn mantissa(price: f64) -> i64 {
+    (price * 1e8).round().max(1.0) as i64
+}
+
+async fn market(
+    chain: &mut Chain,
+    strategy: &Strategy,
+    start: &[f64],
+    cfg: &SimConfig,
+) -> Result<(VaultFixture, Vec<PoolFixture>)> {
+    let (mut params, band) = strategy.setup();
+    params.slippage_cap_bps = cfg.slippage_cap_bps;
+    let decimals = [9u8, 8, 6];
+    let specs: Vec<AssetSpec> =
+        (0..3).map(|i| AssetSpec::new(SYMBOLS[i], decimals[i], mantissa(start[i]), -8, TARGETS[i], band)).collect();
+    let fx = fixture::create_vault(chain, &specs, params).await?;
+    let depositor = fx.user(chain, &[u64::MAX / 4, u64::MAX / 4, u64::MAX / 4]).await?;
+    for i in 0..3 {
+        let amount = fx.amount_for_usd(chain, i, cfg.vault_usd * TARGETS[i] as f64 / 10_000.0).await;
+        fx.deposit_single(chain, &depositor, i as u8, amount, 1)
+            .await
+            .map_err(|e| anyhow!("seed: {}", error_name(&e)))?;
+    }
+    let mut pools = Vec::new();
+    for (i, j) in [(0, 2), (1, 2), (0, 1)] {
+        pools.push(fx.create_pool(chain, i, j, cfg.pool_depth_usd, cfg.fee_bps).await?);
+    }
+    Ok((fx, pools))
+}
+
+/// Runs one strategy over `prices` (one row per step, the first row the start).
+pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -> Result<StrategyResult> {
+    let mut chain = Chain::start().await;
+    let (fx, pools) = market(&mut chain, &strategy, &prices[0], cfg).await?;
+    let keeper = fx.user(&mut chain, &[0, 0, 0]).await?;
+    let mut steps = Vec::with_capacity(prices.len());
+    let r0 = fx.report(&mut chain).await?;
+    let mut target_nav = r0.nav as f64 / 1e6;
+    let mut targets = r0.targets_bps.clone();
+    let (mut cum_cost, mut traded, mut rebalances, mut refused) = (0.0f64, 0.0f64, 0usize, 0usize);
+    steps.push(StepRecord {
+        step: 0,
+        nav_usd: target_nav,
+        target_nav_usd: target_nav,
+        weights_bps: r0.weights_bps.clone(),
+        targets_bps: targets.clone(),
+        cum_cost_usd: 0.0,
+        rebalances: 0,
+    });
+    for k in 1..prices.len() {
+        chain.advance_time(cfg.dt_secs).await;
+        for i in 0..3 {
+            fx.set_price(&mut chain, i, mantissa(prices[k][i])).await;
+        }
+        for pool in &pools {
+            fx.arbitrage(&mut chain, pool).await?;
+        }
+        let vault = fx.state(&mut chain).await;
+        chain
+            .send(&[crate::client::poke(&fx.key, &vault)], &[])
+            .await
+            .map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
+        // The frictionless target portfolio earns the targets in force over the step.
+        let growth: f64 = (0..3).map(|i| targets[i] as f64 / 10_000.0 * prices[k][i] / prices[k - 1][i]).sum();
+        target_nav *= growth;
+        if strategy.trades_at(k) {
+            for _ in 0..cfg.max_trades_per_step {
+                let snap = fx.snapshot(&mut chain).await;
+                let Decision::Trade { request, plan } = snap.decide() else { break };
+                let pool = pools
+                    .iter()
+                    .find(|p| {
+                        (p.index_a, p.index_b) == (request.sell, request.buy)
+                            || (p.index_a, p.index_b) == (request.buy, request.sell)
+                    })
+                    .ok_or_else(|| anyhow!("no pool for pair"))?;
+                let before = fx.holdings(&mut chain).await;
+                let args = RebalanceArgs {
+                    sell_index: request.sell as u8,
+                    buy_index: request.buy as u8,
+                    amount_in: request.amount_in,
+                    min_out: 0,
+                };
+                match fx.rebalance(&mut chain, &keeper.keypair, &keeper.tokens[request.sell], pool, args).await {
+                    Ok(()) => {
+                        let after = fx.holdings(&mut chain).await;
+                        let unit = |i: usize| prices[k][i] / 10f64.powi(fx.assets[i].spec.decimals as i32);
+                        let sold = (before[request.sell] - after[request.sell]) as f64 * unit(request.sell);
+                        let bought = (after[request.buy] - before[request.buy]) as f64 * unit(request.buy);
+                        cum_cost += sold - bought;
+                        traded += plan.amount_in as f64 * unit(request.sell);
+                        rebalances += 1;
+                    }
+                    Err(_) => {
+                        refused += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        let r = fx.report(&mut chain).await?;
+        targets = r.targets_bps.clone();
+        steps.push(StepRecord {
+            step: k,
+            nav_usd: r.nav as f64 / 1e6,
+            target_nav_usd: target_nav,
+            weights_bps: r.weights_bps.clone(),
+            targets_bps: targets.clone(),
+            cum_cost_usd: cum_cost,
+            rebalances,
+        });
+    }
+    Ok(summarise(strategy, steps, cum_cost, traded, rebalances, refused, cfg.dt_secs))
+}
+
+fn summarise(
+    strategy: Strategy,
+    steps: Vec<StepRecord>,
+    cost: f64,
+    traded: f64,
+    rebalances: usize,
+    refused: usize,
+    dt: i64,
+) -> StrategyResult {
+    let diffs: Vec<f64> = steps
+        .windows(2)
+        .map(|w| (w[1].nav_usd / w[0].nav_usd).ln() - (w[1].target_nav_usd / w[0].target_nav_usd).ln())
+        .collect();
+    let mean = diffs.iter().sum::<f64>() / diffs.len().max(1) as f64;
+    let var = diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (diffs.len().max(2) - 1) as f64;
+    let te = (var * 31_536_000.0 / dt as f64).sqrt() * 10_000.0;
+    let avg_nav = steps.iter().map(|s| s.nav_usd).sum::<f64>() / steps.len() as f64;
+    let mut peak = f64::MIN;
+    let mut dd = 0.0f64;
+    for s in &steps {
+        peak = peak.max(s.nav_usd);
+        dd = dd.max(1.0 - s.nav_usd / peak);
+    }
+    StrategyResult {
+        strategy: strategy.name(),
+        tracking_error_bps: te,
+        total_cost_usd: cost,
+        cost_bps_of_nav: cost / avg_nav * 10_000.0,
+        turnover: traded / avg_nav,
+        rebalances,
+        final_value_usd: steps.last().map(|s| s.nav_usd).unwrap_or(0.0),
+        vs_buy_and_hold_pct: 0.0,
+        max_drawdown_pct: dd * 100.0,
+        refused,
+        steps,
+    }
+}
+
+/// Runs every strategy on the same path; fills in the comparison with buy-and-hold when it is present.
+pub async fn run(
+    strategies: &[Strategy],
+    prices: &Path2,
+    cfg: &SimConfig,
+    mut progress: impl FnMut(&str),
+) -> Result<Vec<StrategyResult>> {
+    let mut out = Vec::new();
+    for s in strategies {
+        progress(&s.name());
+        out.push(run_strategy(*s, prices, cfg).await?);
+    }
+    if let Some(bh) = out.iter().find(|r| r.strategy == Strategy::BuyAndHold.name()).map(|r| r.final_value_usd) {
+        for r in &mut out {
+            r.vs_buy_and_hold_pct = (r.final_value_usd / bh - 1.0) * 100.0;
+        }
+    }
+    Ok(out)
+}
+
+/// The comparison table.
+pub fn render_table(results: &[StrategyResult]) -> String {
+    let mut s = format!(
+        "{:<16} {:>10} {:>11} {:>9} {:>9} {:>6} {:>13} {:>9} {:>8}\n",
+        "strategy", "TE ann.%", "cost $", "cost bp", "turnover", "trades", "final $", "vs B&H %", "max DD%"
+    );
+    for r in results {
+        s.push_str(&format!(
+            "{:<16} {:>10.2} {:>11.2} {:>9.2} {:>9.3} {:>6} {:>13.2} {:>+9.3} {:>8.2}\n",
+            r.strategy,
+            r.tracking_error_bps / 100.0,
+            r.total_cost_usd,
+            r.cost_bps_of_nav,
+            r.turnover,
+            r.rebalances,
+            r.final_value_usd,
+            r.vs_buy_and_hold_pct,
+            r.max_drawdown_pct
+        ));
+    }
+    s
+}
+
+/// Per-step state of every strategy as CSV.
+pub fn write_steps_csv(path: &std::path::Path, results: &[StrategyResult]) -> Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(f, "strategy,step,nav_usd,target_nav_usd,w_sol_bps,w_btc_bps,w_usdc_bps,t_sol_bps,t_btc_bps,t_usdc_bps,cum_cost_usd,rebalances")?;
+    for r in results {
+        for s in &r.steps {
+            writeln!(
+                f,
+                "{},{},{:.6},{:.6},{},{},{},{},{},{},{:.6},{}",
+                r.strategy,
+                s.step,
+                s.nav_usd,
+                s.target_nav_usd,
+                s.weights_bps[0],
+                s.weights_bps[1],
+                s.weights_bps[2],
+                s.targets_bps[0],
+                s.targets_bps[1],
+                s.targets_bps[2],
+                s.cum_cost_usd,
+                s.rebalances
+            )?;
+        }
+    }
+    Ok(())
+}

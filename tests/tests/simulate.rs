@@ -1,0 +1,69 @@
+//! The simulator's correctness checks at small sizes (full runs are documented in the README).
+
+use ballast_app::sim::paths::{self, Path2};
+use ballast_app::sim::{self, SimConfig, Strategy};
+
+fn volatile_path(steps: usize, seed: u64) -> Path2 {
+    // Daily steps, 150 % / 120 % annual volatility: drift accumulates fast.
+    paths::gbm(&[150.0, 60_000.0, 1.0], &[0.0; 3], &[1.5, 1.2, 0.0], 0.3, steps, 86_400.0, seed)
+}
+
+fn cfg(fee_bps: u16) -> SimConfig {
+    // The slippage cap must leave room for the pool fee, or the program refuses every swap.
+    SimConfig { dt_secs: 86_400, fee_bps, slippage_cap_bps: fee_bps + 100, ..Default::default() }
+}
+
+#[tokio::test]
+async fn deterministic_for_a_seed() {
+    let p = volatile_path(12, 3);
+    let a = sim::run_strategy(Strategy::Band { eps_bps: 200 }, &p, &cfg(30)).await.unwrap();
+    let b = sim::run_strategy(Strategy::Band { eps_bps: 200 }, &p, &cfg(30)).await.unwrap();
+    assert_eq!(a.final_value_usd, b.final_value_usd);
+    assert_eq!(a.total_cost_usd, b.total_cost_usd);
+    assert_eq!(a.rebalances, b.rebalances);
+    assert!(a.rebalances > 0);
+}
+
+#[tokio::test]
+async fn zero_fees_and_a_tiny_band_track_the_target() {
+    let p = volatile_path(20, 5);
+    let hold = sim::run_strategy(Strategy::BuyAndHold, &p, &cfg(0)).await.unwrap();
+    let tight = sim::run_strategy(Strategy::Band { eps_bps: 50 }, &p, &cfg(0)).await.unwrap();
+    assert!(
+        tight.tracking_error_bps < hold.tracking_error_bps / 3.0,
+        "tight band TE {} vs buy-and-hold {}",
+        tight.tracking_error_bps,
+        hold.tracking_error_bps
+    );
+    assert_eq!(hold.rebalances, 0);
+    assert_eq!(hold.total_cost_usd, 0.0);
+}
+
+#[tokio::test]
+async fn with_high_fees_a_wider_band_costs_less() {
+    let p = volatile_path(20, 5);
+    let narrow = sim::run_strategy(Strategy::Band { eps_bps: 100 }, &p, &cfg(300)).await.unwrap();
+    let wide = sim::run_strategy(Strategy::Band { eps_bps: 1_000 }, &p, &cfg(300)).await.unwrap();
+    assert!(
+        narrow.total_cost_usd > wide.total_cost_usd,
+        "narrow {} vs wide {}",
+        narrow.total_cost_usd,
+        wide.total_cost_usd
+    );
+    assert!(narrow.rebalances > wide.rebalances);
+}
+
+#[tokio::test]
+async fn shipped_example_csv_drives_a_run() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/data/example_prices.csv");
+    let p = paths::read_csv(&file, &sim::SYMBOLS).unwrap();
+    assert_eq!(p.len(), 241);
+    let short: Path2 = p[..6].to_vec();
+    let results =
+        sim::run(&[Strategy::BuyAndHold, Strategy::Band { eps_bps: 300 }], &short, &SimConfig::default(), |_| {})
+            .await
+            .unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0].vs_buy_and_hold_pct, 0.0);
+    assert_eq!(results[1].steps.len(), 6);
+}
