@@ -94,10 +94,10 @@ enum Command {
         /// Price CSV (timestamp,asset,price) for `--path csv`; assets SOL, BTC, USDC.
         #[arg(long)]
         csv: Option<PathBuf>,
-        #[arg(long, default_value_t = 168)]
+        #[arg(long, default_value_t = 120)]
         steps: usize,
         /// Seconds between steps.
-        #[arg(long, default_value_t = 3_600)]
+        #[arg(long, default_value_t = 86_400)]
         dt_secs: i64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -113,6 +113,23 @@ enum Command {
         /// Only write a generated example price CSV to this file and exit.
         #[arg(long)]
         write_example_csv: Option<PathBuf>,
+    },
+    /// Search band settings over simulated paths; print the cost / tracking-error frontier.
+    Tune {
+        #[arg(long, default_value_t = 3)]
+        paths: usize,
+        #[arg(long, default_value_t = 90)]
+        steps: usize,
+        #[arg(long, default_value_t = 30)]
+        fee_bps: u16,
+        /// Weight of TE%² against cost in bps.
+        #[arg(long, default_value_t = 1.0)]
+        risk_aversion: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Instead: fit how the best fixed band grows with the fee (fees 10, 30, 100, 300 bps).
+        #[arg(long)]
+        fit_exponent: bool,
     },
     /// Write a new keypair file.
     Keygen { out: PathBuf },
@@ -234,6 +251,39 @@ async fn main() -> Result<()> {
                 out.join("steps.csv").display(),
                 out.join("results.json").display()
             )?;
+            // Weights chart of the 5 % band strategy (index 3 of the default set).
+            match sim::plots::write_all(&out, &results, (3, 500.0)) {
+                Ok(files) => {
+                    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+                    writeln!(stdout, "charts: {}", names.join(", "))?;
+                }
+                Err(e) => writeln!(stdout, "{e}")?,
+            }
+        }
+        Command::Tune { paths, steps, fee_bps, risk_aversion, seed, fit_exponent } => {
+            use ballast_app::sim::tune;
+            let mut stdout = ballast_app::output::program_logs_to_stderr();
+            let cfg = tune::TuneConfig { paths, steps, fee_bps, risk_aversion, seed, ..Default::default() };
+            if fit_exponent {
+                let (best, slope) = tune::fit_exponent(&cfg, &[10, 30, 100, 300], |s| eprintln!("{s}")).await?;
+                for (fee, eps) in &best {
+                    writeln!(stdout, "fee {fee:>4} bps: best band {eps} bps")?;
+                }
+                writeln!(
+                    stdout,
+                    "fitted exponent d ln(eps*) / d ln(c) = {slope:.3} (theory for proportional costs: 1/3)"
+                )?;
+            } else {
+                let points = tune::tune(&cfg, |s| eprintln!("{s}")).await?;
+                write!(stdout, "{}", tune::render(&points))?;
+                if let Some(best) = tune::recommend(&points) {
+                    writeln!(
+                        stdout,
+                        "\nrecommended: {} (objective = cost bp + {risk_aversion} × TE%²)",
+                        best.strategy
+                    )?;
+                }
+            }
         }
         Command::Keygen { out } => {
             let kp = solana_keypair::Keypair::new();

@@ -67,3 +67,26 @@ async fn shipped_example_csv_drives_a_run() {
     assert_eq!(results[0].vs_buy_and_hold_pct, 0.0);
     assert_eq!(results[1].steps.len(), 6);
 }
+
+#[tokio::test]
+async fn higher_fees_move_the_best_band_wider() {
+    use ballast_app::sim::tune::{self, TuneConfig};
+    let base = TuneConfig {
+        paths: 1,
+        steps: 15,
+        eps_grid: vec![50, 400, 1_500],
+        vol_refs: vec![],
+        risk_aversion: 5.0,
+        ..Default::default()
+    };
+    let cheap = tune::tune(&TuneConfig { fee_bps: 0, ..base.clone() }, |_| {}).await.unwrap();
+    let dear = tune::tune(&TuneConfig { fee_bps: 300, ..base.clone() }, |_| {}).await.unwrap();
+    let (b0, b1) = (tune::recommend(&cheap).unwrap().eps_bps, tune::recommend(&dear).unwrap().eps_bps);
+    assert!(
+        b1 > b0,
+        "best band with 0 bps fees {b0}, with 300 bps fees {b1}\n{}\n{}",
+        tune::render(&cheap),
+        tune::render(&dear)
+    );
+    assert!(cheap.iter().any(|p| p.on_frontier));
+}

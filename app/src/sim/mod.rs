@@ -4,6 +4,8 @@
 //! fees and price impact plus the keeper bounties the program pays.
 
 pub mod paths;
+pub mod plots;
+pub mod tune;
 
 use std::io::Write;
 

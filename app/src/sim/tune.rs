@@ -1,0 +1,151 @@
+//! `ballast tune`: searches the band width ε (fixed bands) and the reference volatility (volatility-scaled
+//! bands) over several simulated paths, prints the cost / tracking-error frontier and recommends the
+//! setting that minimises `cost_bps + risk_aversion × TE%²` (TE annualised, in percent), and can fit how
+//! the best band grows with the proportional cost.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{paths, run_strategy, SimConfig, Strategy};
+
+#[derive(Debug, Clone)]
+pub struct TuneConfig {
+    pub paths: usize,
+    pub steps: usize,
+    pub dt_secs: i64,
+    pub fee_bps: u16,
+    pub seed: u64,
+    /// Fixed band widths to try (bps).
+    pub eps_grid: Vec<u16>,
+    /// Reference volatilities for volatility-scaled bands (bps); empty = fixed bands only.
+    pub vol_refs: Vec<u16>,
+    pub risk_aversion: f64,
+}
+
+impl Default for TuneConfig {
+    fn default() -> Self {
+        Self {
+            paths: 3,
+            steps: 90,
+            dt_secs: 86_400,
+            fee_bps: 30,
+            seed: 1,
+            eps_grid: vec![50, 100, 200, 300, 500, 800, 1_200],
+            vol_refs: vec![4_000, 8_000],
+            risk_aversion: 1.0,
+        }
+    }
+}
+
+/// Mean outcome of one setting over the paths.
+#[derive(Debug, Clone, Serialize)]
+pub struct TunePoint {
+    pub strategy: String,
+    pub eps_bps: u16,
+    pub tracking_error_bps: f64,
+    pub cost_bps: f64,
+    pub objective: f64,
+    /// Not dominated by another point (lower or equal cost and tracking error).
+    pub on_frontier: bool,
+}
+
+fn market_path(steps: usize, dt: i64, seed: u64) -> paths::Path2 {
+    paths::gbm(&[150.0, 60_000.0, 1.0], &[0.0; 3], &[1.0, 0.8, 0.0], 0.5, steps, dt as f64, seed)
+}
+
+/// Evaluates every setting on the same `paths` paths.
+pub async fn tune(cfg: &TuneConfig, mut progress: impl FnMut(&str)) -> Result<Vec<TunePoint>> {
+    let sim = SimConfig {
+        dt_secs: cfg.dt_secs,
+        fee_bps: cfg.fee_bps,
+        slippage_cap_bps: (cfg.fee_bps + 100).min(1_000),
+        ..Default::default()
+    };
+    let mut settings: Vec<(Strategy, u16)> =
+        cfg.eps_grid.iter().map(|e| (Strategy::Band { eps_bps: *e }, *e)).collect();
+    for r in &cfg.vol_refs {
+        for e in &cfg.eps_grid {
+            settings.push((Strategy::VolBand { eps_bps: *e, reference_vol_bps: *r, max_bps: 2_500 }, *e));
+        }
+    }
+    let paths: Vec<_> = (0..cfg.paths).map(|k| market_path(cfg.steps, cfg.dt_secs, cfg.seed + k as u64)).collect();
+    let mut points = Vec::new();
+    for (strategy, eps) in settings {
+        let name = match strategy {
+            Strategy::VolBand { reference_vol_bps, .. } => {
+                format!("{} ref {}%", strategy.name(), reference_vol_bps / 100)
+            }
+            _ => strategy.name(),
+        };
+        progress(&name);
+        let (mut te, mut cost) = (0.0, 0.0);
+        for p in &paths {
+            let r = run_strategy(strategy, p, &sim).await?;
+            te += r.tracking_error_bps;
+            cost += r.cost_bps_of_nav;
+        }
+        let (te, cost) = (te / paths.len() as f64, cost / paths.len() as f64);
+        points.push(TunePoint {
+            strategy: name,
+            eps_bps: eps,
+            tracking_error_bps: te,
+            cost_bps: cost,
+            objective: cost + cfg.risk_aversion * (te / 100.0).powi(2),
+            on_frontier: false,
+        });
+    }
+    let snapshot = points.clone();
+    for p in &mut points {
+        p.on_frontier = !snapshot.iter().any(|q| {
+            q.cost_bps <= p.cost_bps
+                && q.tracking_error_bps <= p.tracking_error_bps
+                && (q.cost_bps < p.cost_bps || q.tracking_error_bps < p.tracking_error_bps)
+        });
+    }
+    Ok(points)
+}
+
+/// The setting with the lowest objective.
+pub fn recommend(points: &[TunePoint]) -> Option<&TunePoint> {
+    points.iter().min_by(|a, b| a.objective.total_cmp(&b.objective))
+}
+
+/// For each fee, the fixed band with the lowest objective; then the least-squares slope of
+/// `ln ε*` against `ln c` (theory for proportional costs predicts about 1/3).
+pub async fn fit_exponent(
+    base: &TuneConfig,
+    fees: &[u16],
+    mut progress: impl FnMut(&str),
+) -> Result<(Vec<(u16, u16)>, f64)> {
+    let mut best = Vec::new();
+    for fee in fees {
+        let cfg = TuneConfig { fee_bps: *fee, vol_refs: vec![], ..base.clone() };
+        let points = tune(&cfg, |s| progress(&format!("fee {fee} bps: {s}"))).await?;
+        let b = recommend(&points).map(|p| p.eps_bps).unwrap_or(0);
+        best.push((*fee, b));
+    }
+    let xs: Vec<f64> = best.iter().map(|(c, _)| (*c as f64).ln()).collect();
+    let ys: Vec<f64> = best.iter().map(|(_, e)| (*e as f64).ln()).collect();
+    let n = xs.len() as f64;
+    let (mx, my) = (xs.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
+    let sxy: f64 = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    Ok((best, if sxx > 0.0 { sxy / sxx } else { 0.0 }))
+}
+
+/// The frontier table.
+pub fn render(points: &[TunePoint]) -> String {
+    let mut s =
+        format!("{:<26} {:>10} {:>10} {:>10} {:>9}\n", "setting", "TE ann.%", "cost bp", "objective", "frontier");
+    for p in points {
+        s.push_str(&format!(
+            "{:<26} {:>10.3} {:>10.2} {:>10.3} {:>9}\n",
+            p.strategy,
+            p.tracking_error_bps / 100.0,
+            p.cost_bps,
+            p.objective,
+            if p.on_frontier { "*" } else { "" }
+        ));
+    }
+    s
+}
