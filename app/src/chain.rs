@@ -194,12 +194,8 @@ impl Chain {
         let payer = self.payer();
         let mut all: Vec<&Keypair> = vec![&payer];
         all.extend(signers.iter().copied().filter(|k| k.pubkey() != payer.pubkey()));
-        let latest = self.ctx.banks_client.get_latest_blockhash().await.expect("latest blockhash");
-        if latest != self.ctx.last_blockhash {
-            // Messages carry their blockhash: those sent with older ones can never collide again.
-            self.sent.clear();
-            self.ctx.last_blockhash = latest;
-        }
+        // Messages carry their blockhash: those sent with older ones can never collide again.
+        self.take_latest_blockhash().await;
         loop {
             let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, self.ctx.last_blockhash);
             if self.sent.insert(tx.message_data()) {
@@ -242,19 +238,30 @@ impl Chain {
         let mut clock = self.clock().await;
         clock.unix_timestamp = before.unix_timestamp + secs;
         self.ctx.set_sysvar(&clock);
-        self.refresh_blockhash().await;
+        self.take_latest_blockhash().await;
     }
 
-    /// Takes the newest blockhash (the old one expires 150 slots after a warp).
+    /// Moves to a blockhash different from the last one used (waits for the bank to produce one if
+    /// needed: only re-sending an identical message requires that).
     pub async fn refresh_blockhash(&mut self) {
         self.ctx.last_blockhash = self.ctx.get_new_latest_blockhash().await.expect("fresh blockhash");
+    }
+
+    /// Takes the bank's newest blockhash without waiting (a warp produces one; the old one would expire
+    /// 150 slots later).
+    async fn take_latest_blockhash(&mut self) {
+        let latest = self.ctx.banks_client.get_latest_blockhash().await.expect("latest blockhash");
+        if latest != self.ctx.last_blockhash {
+            self.sent.clear();
+            self.ctx.last_blockhash = latest;
+        }
     }
 
     /// Moves the slot forward by `slots` without changing the unix time more than the warp does.
     pub async fn advance_slots(&mut self, slots: u64) {
         let before = self.clock().await;
         self.ctx.warp_to_slot(before.slot + slots).expect("warp");
-        self.refresh_blockhash().await;
+        self.take_latest_blockhash().await;
     }
 
     /// Creates a mint with `decimals` under `program`, mint authority = payer.
@@ -321,6 +328,10 @@ impl Chain {
 
     /// Creates (idempotently) the associated token account of `owner` for `mint`.
     pub async fn create_ata(&mut self, owner: &Pubkey, mint: &Pubkey, program: TokenProgram) -> Result<Pubkey> {
+        let address = get_associated_token_address_with_program_id(owner, mint, &program.id());
+        if self.account(&address).await.is_some() {
+            return Ok(address);
+        }
         let payer = self.payer();
         let ix = spl_associated_token_account::instruction::create_associated_token_account_idempotent(
             &payer.pubkey(),

@@ -251,6 +251,7 @@ async fn main() -> Result<()> {
                 out.join("steps.csv").display(),
                 out.join("results.json").display()
             )?;
+            writeln!(stdout, "{}", sim::render_throughput(&results))?;
             // Weights chart of the 5 % band strategy (index 3 of the default set).
             match sim::plots::write_all(&out, &results, (3, 500.0)) {
                 Ok(files) => {

@@ -160,6 +160,8 @@ pub struct StrategyResult {
     pub vs_buy_and_hold_pct: f64,
     pub max_drawdown_pct: f64,
     pub refused: usize,
+    /// Wall-clock seconds the run took on the embedded chain (setup included).
+    pub elapsed_secs: f64,
     #[serde(skip)]
     pub steps: Vec<StepRecord>,
 }
@@ -196,6 +198,7 @@ async fn market(
 
 /// Runs one strategy over `prices` (one row per step, the first row the start).
 pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -> Result<StrategyResult> {
+    let started = std::time::Instant::now();
     let mut chain = Chain::start().await;
     let (fx, pools) = market(&mut chain, &strategy, &prices[0], cfg).await?;
     let keeper = fx.user(&mut chain, &[0, 0, 0]).await?;
@@ -276,7 +279,9 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
             rebalances,
         });
     }
-    Ok(summarise(strategy, steps, cum_cost, traded, rebalances, refused, cfg.dt_secs))
+    let mut result = summarise(strategy, steps, cum_cost, traded, rebalances, refused, cfg.dt_secs);
+    result.elapsed_secs = started.elapsed().as_secs_f64();
+    Ok(result)
 }
 
 fn summarise(
@@ -313,6 +318,7 @@ fn summarise(
         vs_buy_and_hold_pct: 0.0,
         max_drawdown_pct: dd * 100.0,
         refused,
+        elapsed_secs: 0.0,
         steps,
     }
 }
@@ -358,6 +364,18 @@ pub fn render_table(results: &[StrategyResult]) -> String {
         ));
     }
     s
+}
+
+/// Throughput line: simulated steps and rebalance transactions per second of wall time.
+pub fn render_throughput(results: &[StrategyResult]) -> String {
+    let secs: f64 = results.iter().map(|r| r.elapsed_secs).sum();
+    let steps: usize = results.iter().map(|r| r.steps.len().saturating_sub(1)).sum();
+    let trades: usize = results.iter().map(|r| r.rebalances).sum();
+    format!(
+        "throughput: {steps} simulated steps and {trades} rebalance transactions in {secs:.1} s = {:.1} steps/s \
+         (each step: oracle update, pool arbitrage, poke, keeper decision and any rebalances)",
+        steps as f64 / secs.max(1e-9)
+    )
 }
 
 /// Per-step state of every strategy as CSV.
