@@ -229,3 +229,30 @@ async fn repeated_rebalances_bring_every_asset_back_inside_its_band() {
         }
     }
 }
+
+#[tokio::test]
+async fn dust_trade_refused() {
+    let mut m = Market::new().await;
+    m.move_price(SOL as usize, 40).await;
+    // One lamport of SOL is worth less than a micro-dollar: the floor would be zero.
+    assert_ballast_err(m.rebalance(SOL, USDC, 1, 0).await, BallastError::RebalanceTooSmall);
+}
+
+#[tokio::test]
+async fn whitelisted_program_without_an_adapter_refused() {
+    let mut m = Market::new().await;
+    m.move_price(SOL as usize, 40).await;
+    // Governance whitelists a route whose program ballast has no adapter for (here the token program,
+    // with one of its accounts as "pool").
+    let gov = m.fx.governance.pubkey();
+    let fake_pool = m.seed.tokens[0];
+    let token = anchor_spl::token::ID;
+    m.chain.send(&[client::add_amm(&gov, &m.fx.key, &token, &fake_pool)], &[&m.fx.governance]).await.unwrap();
+    let vault = m.fx.state(&mut m.chain).await;
+    let pool = m.pool(SOL as usize, USDC as usize);
+    let args = RebalanceArgs { sell_index: SOL, buy_index: USDC, amount_in: 1_000_000_000, min_out: 0 };
+    let mut ix = m.fx.rebalance_ix(&vault, &m.keeper, &m.keeper_accounts[0], &pool, args);
+    ix.accounts[7].pubkey = token;
+    ix.accounts[8].pubkey = fake_pool;
+    assert_ballast_err(m.chain.send(&[ix], &[&m.keeper]).await, BallastError::AmmNotSupported);
+}

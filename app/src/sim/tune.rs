@@ -118,8 +118,10 @@ pub async fn fit_exponent(
     mut progress: impl FnMut(&str),
 ) -> Result<(Vec<(u16, u16)>, f64)> {
     let mut best = Vec::new();
+    // A grid reaching the largest allowed band, so that high fees do not pile up on the grid's edge.
+    let eps_grid = vec![100, 200, 300, 500, 800, 1_200, 1_800, 2_500];
     for fee in fees {
-        let cfg = TuneConfig { fee_bps: *fee, vol_refs: vec![], ..base.clone() };
+        let cfg = TuneConfig { fee_bps: *fee, vol_refs: vec![], eps_grid: eps_grid.clone(), ..base.clone() };
         let points = tune(&cfg, |s| progress(&format!("fee {fee} bps: {s}"))).await?;
         let b = recommend(&points).map(|p| p.eps_bps).unwrap_or(0);
         best.push((*fee, b));
