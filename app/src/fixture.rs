@@ -3,7 +3,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::AccountDeserialize;
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, Result};
 use ballast::instructions::*;
 use ballast::math::{self, OracleReading, Rounding};
 use ballast::state::{AssetParams, BandMode, TargetMode, Vault, VaultParams};
@@ -299,11 +299,6 @@ impl VaultFixture {
     }
 }
 
-/// Loads a vault fixture's state for callers that only have a chain and a key.
-pub async fn load_vault(chain: &mut Chain, key: &Pubkey) -> Result<Vault> {
-    let acc = chain.account(key).await.context("vault account missing")?;
-    client::decode_vault(&acc.data)
-}
 
 /// A reference-AMM pool between two vault assets, whitelisted for the vault.
 #[derive(Debug, Clone, Copy)]

@@ -69,14 +69,6 @@ pub fn in_kind_amounts_out(shares: u64, balances: &[u64], supply: u64) -> MathRe
     balances.iter().map(|b| super::to_u64(mul_div_floor(shares as u128, *b as u128, supply as u128)?)).collect()
 }
 
-/// Value per share in micro-USD scaled by 1e6 (for display and for tests of share-price monotonicity).
-pub fn share_price_e6(nav: u128, supply: u64) -> MathResult<u128> {
-    if supply == 0 {
-        return Ok(1_000_000);
-    }
-    mul_div_floor(nav, 1_000_000, supply as u128)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
