@@ -144,11 +144,21 @@ impl NativeProgram for ReferenceAmm {
     }
 }
 
-/// A readable name for a failed transaction: the ballast error name for ballast codes, else the
-/// transaction error itself.
+/// Name of a custom program error code: ballast's (6000+) or the reference AMM's (7000+).
+pub fn code_name(code: u32) -> String {
+    if let Some(e) = ballast::errors::BallastError::from_code(code) {
+        return e.name();
+    }
+    match ballast_amm::AmmError::from_code(code) {
+        Some(e) => format!("AMM {}", e.name()),
+        None => format!("custom error {code}"),
+    }
+}
+
+/// A readable name for a failed transaction: its program error's name, else the error itself.
 pub fn error_name(err: &BanksClientError) -> String {
-    match custom_error(err).and_then(ballast::errors::BallastError::from_code) {
-        Some(e) => e.name(),
+    match custom_error(err) {
+        Some(code) => code_name(code),
         None => format!("{err}"),
     }
 }

@@ -299,7 +299,6 @@ impl VaultFixture {
     }
 }
 
-
 /// A reference-AMM pool between two vault assets, whitelisted for the vault.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolFixture {

@@ -558,8 +558,7 @@ impl Keeper {
                 },
                 Err(e) => {
                     if let Some(code) = rpc_custom_code(&e) {
-                        let name = BallastError::from_code(code).map(|e| e.name()).unwrap_or(format!("custom {code}"));
-                        return Ok(self.refused(key, name).await);
+                        return Ok(self.refused(key, crate::chain::code_name(code)).await);
                     }
                     tracing::warn!(vault = %key, attempt, "send failed: {e}; retrying with a fresh blockhash");
                     tokio::time::sleep(backoff).await;
@@ -602,7 +601,7 @@ impl Keeper {
                     solana_transaction_error::TransactionError::InstructionError(
                         _,
                         solana_transaction::InstructionError::Custom(c),
-                    ) => BallastError::from_code(c).map(|e| e.name()).unwrap_or(format!("custom {c}")),
+                    ) => crate::chain::code_name(c),
                     other => format!("{other:?}"),
                 };
                 Ok(Err(name))

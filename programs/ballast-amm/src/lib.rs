@@ -20,28 +20,50 @@ pub const LP_MINT_SEED: &[u8] = b"lp";
 /// Largest swap fee (10 %).
 pub const MAX_FEE_BPS: u16 = 1_000;
 
-#[error_code]
+/// Codes start at 7000 so they never collide with ballast's own (6000+) when ballast calls this AMM.
+#[error_code(offset = 7000)]
 pub enum AmmError {
-    #[msg("Pool mints must be passed sorted: mint_a < mint_b")] // 6000
+    #[msg("Pool mints must be passed sorted: mint_a < mint_b")] // 7000
     MintsNotSorted,
-    #[msg("Fee above 1000 bps")] // 6001
+    #[msg("Fee above 1000 bps")] // 7001
     FeeTooHigh,
-    #[msg("Token account is not one of this pool's vaults")] // 6002
+    #[msg("Token account is not one of this pool's vaults")] // 7002
     WrongPoolVault,
-    #[msg("Input and output vault must differ")] // 6003
+    #[msg("Input and output vault must differ")] // 7003
     SameVault,
-    #[msg("Output below the minimum requested")] // 6004
+    #[msg("Output below the minimum requested")] // 7004
     SlippageExceeded,
-    #[msg("Amount must be greater than zero")] // 6005
+    #[msg("Amount must be greater than zero")] // 7005
     ZeroAmount,
-    #[msg("Pool has no liquidity")] // 6006
+    #[msg("Pool has no liquidity")] // 7006
     ZeroLiquidity,
-    #[msg("Constant-product invariant would decrease")] // 6007
+    #[msg("Constant-product invariant would decrease")] // 7007
     InvariantViolated,
-    #[msg("Arithmetic overflow")] // 6008
+    #[msg("Arithmetic overflow")] // 7008
     Overflow,
-    #[msg("Liquidity minted below the minimum requested")] // 6009
+    #[msg("Liquidity minted below the minimum requested")] // 7009
     LiquidityBelowMinimum,
+}
+
+impl AmmError {
+    /// Every variant in code order (7000 + index).
+    pub const ALL: [AmmError; 10] = [
+        AmmError::MintsNotSorted,
+        AmmError::FeeTooHigh,
+        AmmError::WrongPoolVault,
+        AmmError::SameVault,
+        AmmError::SlippageExceeded,
+        AmmError::ZeroAmount,
+        AmmError::ZeroLiquidity,
+        AmmError::InvariantViolated,
+        AmmError::Overflow,
+        AmmError::LiquidityBelowMinimum,
+    ];
+
+    /// The variant with this numeric code, if any.
+    pub fn from_code(code: u32) -> Option<AmmError> {
+        code.checked_sub(7_000).and_then(|i| Self::ALL.get(i as usize).copied())
+    }
 }
 
 #[account]

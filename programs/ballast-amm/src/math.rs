@@ -78,6 +78,16 @@ mod tests {
     }
 
     #[test]
+    fn error_codes_round_trip() {
+        for (i, e) in crate::AmmError::ALL.iter().enumerate() {
+            assert_eq!(u32::from(*e), 7_000 + i as u32);
+            assert_eq!(crate::AmmError::from_code(7_000 + i as u32).map(|x| x.name()), Some(e.name()));
+        }
+        assert!(crate::AmmError::from_code(6_999).is_none());
+        assert!(crate::AmmError::from_code(7_000 + crate::AmmError::ALL.len() as u32).is_none());
+    }
+
+    #[test]
     fn sqrt_and_liquidity() {
         assert_eq!(isqrt(0), 0);
         assert_eq!(isqrt(15), 3);
