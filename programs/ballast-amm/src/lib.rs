@@ -130,8 +130,8 @@ pub mod ballast_amm {
         let (lp, amount_a, amount_b) = math::liquidity_in(ra, rb, supply, max_a, max_b).ok_or(AmmError::Overflow)?;
         require!(lp > 0, AmmError::ZeroAmount);
         require!(lp >= min_lp, AmmError::LiquidityBelowMinimum);
-        a.transfer_in(&a.user_a, &a.vault_a, &a.mint_a, &a.token_program_a, amount_a)?;
-        a.transfer_in(&a.user_b, &a.vault_b, &a.mint_b, &a.token_program_b, amount_b)?;
+        a.move_side(true, true, amount_a)?;
+        a.move_side(false, true, amount_b)?;
         let seeds = a.pool.signer_seeds();
         anchor_spl::token::mint_to(
             CpiContext::new_with_signer(
@@ -168,8 +168,8 @@ pub mod ballast_amm {
             ),
             lp,
         )?;
-        a.transfer_out(&a.vault_a, &a.user_a, &a.mint_a, &a.token_program_a, amount_a)?;
-        a.transfer_out(&a.vault_b, &a.user_b, &a.mint_b, &a.token_program_b, amount_b)?;
+        a.move_side(true, false, amount_a)?;
+        a.move_side(false, false, amount_b)?;
         emit!(LiquidityEvent { pool: a.pool.key(), amount_a, amount_b, lp, added: false });
         Ok(())
     }
@@ -277,35 +277,29 @@ pub struct Liquidity<'info> {
 }
 
 impl<'info> Liquidity<'info> {
-    fn transfer_in(
-        &self,
-        from: &InterfaceAccount<'info, TokenAccount>,
-        to: &InterfaceAccount<'info, TokenAccount>,
-        mint: &InterfaceAccount<'info, Mint>,
-        program: &Interface<'info, TokenInterface>,
-        amount: u64,
-    ) -> Result<()> {
-        transfer(program, from.to_account_info(), mint, to.to_account_info(), self.user.to_account_info(), amount, None)
-    }
-
-    fn transfer_out(
-        &self,
-        from: &InterfaceAccount<'info, TokenAccount>,
-        to: &InterfaceAccount<'info, TokenAccount>,
-        mint: &InterfaceAccount<'info, Mint>,
-        program: &Interface<'info, TokenInterface>,
-        amount: u64,
-    ) -> Result<()> {
-        let seeds = self.pool.signer_seeds();
-        transfer(
-            program,
-            from.to_account_info(),
-            mint,
-            to.to_account_info(),
-            self.pool.to_account_info(),
-            amount,
-            Some(&[&seeds]),
-        )
+    /// Moves `amount` of the pool's side a (`side_a`) or b between the user and the pool: into the pool
+    /// with the user signing, or out of it with the pool PDA signing.
+    fn move_side(&self, side_a: bool, into_pool: bool, amount: u64) -> Result<()> {
+        let (user, vault, mint, program) = if side_a {
+            (&self.user_a, &self.vault_a, &self.mint_a, &self.token_program_a)
+        } else {
+            (&self.user_b, &self.vault_b, &self.mint_b, &self.token_program_b)
+        };
+        if into_pool {
+            transfer(
+                program,
+                user.to_account_info(),
+                mint,
+                vault.to_account_info(),
+                self.user.to_account_info(),
+                amount,
+                None,
+            )
+        } else {
+            let seeds = self.pool.signer_seeds();
+            let pool = self.pool.to_account_info();
+            transfer(program, vault.to_account_info(), mint, user.to_account_info(), pool, amount, Some(&[&seeds]))
+        }
     }
 }
 
