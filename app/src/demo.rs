@@ -294,13 +294,8 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         loop {
             let snap = fx.snapshot(&mut chain).await;
             let Decision::Trade { request, plan } = snap.decide() else { break };
-            let pool = pools
-                .iter()
-                .find(|p| {
-                    (p.index_a == request.sell && p.index_b == request.buy)
-                        || (p.index_a == request.buy && p.index_b == request.sell)
-                })
-                .ok_or_else(|| anyhow!("no pool for pair"))?;
+            let pool =
+                &PoolFixture::between(&pools, request.sell, request.buy).ok_or_else(|| anyhow!("no pool for pair"))?;
             let buy_before = fx.holdings(&mut chain).await[request.buy];
             let args = RebalanceArgs {
                 sell_index: request.sell as u8,

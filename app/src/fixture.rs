@@ -311,6 +311,11 @@ pub struct PoolFixture {
 }
 
 impl PoolFixture {
+    /// The pool among `pools` that trades vault assets `i` and `j` (either order).
+    pub fn between(pools: &[PoolFixture], i: usize, j: usize) -> Option<PoolFixture> {
+        pools.iter().copied().find(|p| (p.index_a, p.index_b) == (i, j) || (p.index_a, p.index_b) == (j, i))
+    }
+
     /// The pool's vault holding vault asset `index`.
     pub fn vault_of(&self, index: usize) -> Pubkey {
         if index == self.index_a {
@@ -385,11 +390,15 @@ impl VaultFixture {
         Ok(pool)
     }
 
-    /// Base units of asset `i` worth `usd` at its oracle mid price (float: off-chain setup only).
-    pub async fn amount_for_usd(&self, chain: &mut Chain, i: usize, usd: f64) -> u64 {
+    /// USD price of one base unit of asset `i` at its oracle mid price (float: off-chain tooling only).
+    pub async fn unit_price(&self, chain: &mut Chain, i: usize) -> f64 {
         let r = self.oracle_reading(chain, i).await;
-        let unit_price = r.price as f64 * 10f64.powi(r.expo) / 10f64.powi(self.assets[i].spec.decimals as i32);
-        (usd / unit_price) as u64
+        r.price as f64 * 10f64.powi(r.expo) / 10f64.powi(self.assets[i].spec.decimals as i32)
+    }
+
+    /// Base units of asset `i` worth `usd` at its oracle mid price.
+    pub async fn amount_for_usd(&self, chain: &mut Chain, i: usize, usd: f64) -> u64 {
+        (usd / self.unit_price(chain, i).await) as u64
     }
 
     /// Arbitrage step: swaps against the pool (from the payer's accounts) until its price matches the
@@ -397,9 +406,8 @@ impl VaultFixture {
     pub async fn arbitrage(&self, chain: &mut Chain, pool: &PoolFixture) -> Result<()> {
         let ra = chain.token_amount(&pool.vault_a).await as f64;
         let rb = chain.token_amount(&pool.vault_b).await as f64;
-        let unit = |r: OracleReading, dec: u8| r.price as f64 * 10f64.powi(r.expo) / 10f64.powi(dec as i32);
-        let pa = unit(self.oracle_reading(chain, pool.index_a).await, self.assets[pool.index_a].spec.decimals);
-        let pb = unit(self.oracle_reading(chain, pool.index_b).await, self.assets[pool.index_b].spec.decimals);
+        let pa = self.unit_price(chain, pool.index_a).await;
+        let pb = self.unit_price(chain, pool.index_b).await;
         let k = ra * rb;
         let target_a = (k * pb / pa).sqrt();
         let (from, to, amount) = if target_a > ra {

@@ -96,11 +96,7 @@ impl Market {
     }
 
     pub fn pool(&self, i: usize, j: usize) -> ballast_app::fixture::PoolFixture {
-        *self
-            .pools
-            .iter()
-            .find(|p| (p.index_a == i && p.index_b == j) || (p.index_a == j && p.index_b == i))
-            .expect("pool for pair")
+        ballast_app::fixture::PoolFixture::between(&self.pools, i, j).expect("pool for pair")
     }
 
     /// Moves asset `i`'s oracle price by `pct` percent (other oracles refreshed) and arbitrages every pool.
@@ -122,14 +118,7 @@ impl Market {
     /// Sends a rebalance through the pool of the pair.
     pub async fn rebalance(&mut self, sell: u8, buy: u8, amount_in: u64, min_out: u64) -> Result<(), BanksClientError> {
         // A pair without a pool (e.g. sell == buy) goes through the first pool: the program refuses first.
-        let pool = self
-            .pools
-            .iter()
-            .find(|p| {
-                (p.index_a, p.index_b) == (sell as usize, buy as usize)
-                    || (p.index_a, p.index_b) == (buy as usize, sell as usize)
-            })
-            .copied()
+        let pool = ballast_app::fixture::PoolFixture::between(&self.pools, sell as usize, buy as usize)
             .unwrap_or(self.pools[0]);
         let args = ballast::instructions::RebalanceArgs { sell_index: sell, buy_index: buy, amount_in, min_out };
         let bounty = self.keeper_accounts[sell as usize];

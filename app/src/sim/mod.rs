@@ -236,12 +236,7 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
             for _ in 0..cfg.max_trades_per_step {
                 let snap = fx.snapshot(&mut chain).await;
                 let Decision::Trade { request, plan } = snap.decide() else { break };
-                let pool = pools
-                    .iter()
-                    .find(|p| {
-                        (p.index_a, p.index_b) == (request.sell, request.buy)
-                            || (p.index_a, p.index_b) == (request.buy, request.sell)
-                    })
+                let pool = &PoolFixture::between(&pools, request.sell, request.buy)
                     .ok_or_else(|| anyhow!("no pool for pair"))?;
                 let before = fx.holdings(&mut chain).await;
                 let args = RebalanceArgs {
