@@ -20,8 +20,8 @@ use anchor_spl::associated_token::{get_associated_token_address_with_program_id,
 use anyhow::{anyhow, Context as _, Result};
 use ballast::errors::BallastError;
 use ballast::instructions::RebalanceArgs;
-use ballast::math::rebalance::{self as planner, RebalancePlan, TradeRequest};
-use ballast::math::{self, OracleReading, Rounding};
+use ballast::math::rebalance::{self as planner, AssetLimits, RebalancePlan, TradeRequest};
+use ballast::math::{self, AssetPosition, OracleReading, PriceBounds, Rounding};
 use ballast::state::Vault;
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 use solana_account_decoder_client_types::UiAccountEncoding;
@@ -368,13 +368,16 @@ impl Keeper {
     }
 
     /// Every whitelisted route planned in both directions, with the pool's expected output.
-    fn candidates(snap: &Snapshot, routes: &[Route]) -> Result<(Vec<Candidate>, Vec<String>)> {
-        let bounds = snap.bounds().map_err(|e| anyhow!(e))?;
-        let positions = snap.positions(&bounds);
-        let limits = snap.limits(&positions).map_err(|e| anyhow!(e))?;
+    fn candidates(
+        snap: &Snapshot,
+        routes: &[Route],
+        bounds: &[PriceBounds],
+        positions: &[AssetPosition],
+        limits: &[AssetLimits],
+    ) -> Result<(Vec<Candidate>, Vec<String>)> {
         let policy = snap.policy();
         let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
-        let values = math::position_values(&positions, Rounding::Floor).map_err(|e| anyhow!("{e:?}"))?;
+        let values = math::position_values(positions, Rounding::Floor).map_err(|e| anyhow!("{e:?}"))?;
         let drift_before = math::total_abs_drift_value(&values, &targets).map_err(|e| anyhow!("{e:?}"))?;
         let mut out = Vec::new();
         let mut reasons = Vec::new();
@@ -383,7 +386,7 @@ impl Keeper {
                 let (sell, pool_in, reserve_in) = route.sides[from];
                 let (buy, pool_out, reserve_out) = route.sides[to];
                 let request = TradeRequest { sell, buy, amount_in: positions[sell].balance, min_out: 0 };
-                let plan = match planner::plan(&positions, &bounds, &limits, &policy, &request) {
+                let plan = match planner::plan(positions, bounds, limits, &policy, &request) {
                     Ok(p) => p,
                     Err(r) => {
                         reasons.push(format!("{sell}->{buy}: {r:?}"));
@@ -396,7 +399,7 @@ impl Keeper {
                     reasons.push(format!("{sell}->{buy}: pool pays {expected_out} < floor {}", plan.min_out));
                     continue;
                 }
-                let mut after = positions.clone();
+                let mut after = positions.to_vec();
                 after[sell].balance -= plan.amount_in + plan.bounty;
                 after[buy].balance += expected_out;
                 let values_after = math::position_values(&after, Rounding::Floor).map_err(|e| anyhow!("{e:?}"))?;
@@ -444,25 +447,25 @@ impl Keeper {
 
     async fn keep(&self, key: &Pubkey, vault: Vault) -> Result<Outcome> {
         let (snap, routes) = self.snapshot(vault).await?;
-        if let Ok(b) = snap.bounds() {
-            let positions = snap.positions(&b);
-            if let (Ok(values), Ok(limits)) =
-                (math::position_values(&positions, Rounding::Floor), snap.limits(&positions))
-            {
-                let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
-                let bands: Vec<u16> = limits.iter().map(|l| l.band_bps).collect();
-                tracing::debug!(vault = %key, ?targets, ?bands, "targets and effective bands in force");
-                let mut gauge = self.metrics.bands.lock().await;
-                for (i, b) in bands.iter().enumerate() {
-                    gauge.insert(format!("{key}/{i}"), *b as u64);
-                }
-                drop(gauge);
-                if let Ok(d) = math::weights_bps(&values).and_then(|w| math::drift_bps(&w, &targets)) {
-                    self.metrics.drift.lock().await.insert(key.to_string(), math::max_abs_drift_bps(&d));
-                }
-            }
+        // Prices, positions and the targets and bands in force, computed once for metrics and planning.
+        let bounds = snap.bounds().map_err(|e| anyhow!(e))?;
+        let positions = snap.positions(&bounds);
+        let limits = snap.limits(&positions).map_err(|e| anyhow!(e))?;
+        let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
+        let bands: Vec<u16> = limits.iter().map(|l| l.band_bps).collect();
+        tracing::debug!(vault = %key, ?targets, ?bands, "targets and effective bands in force");
+        let mut gauge = self.metrics.bands.lock().await;
+        for (i, b) in bands.iter().enumerate() {
+            gauge.insert(format!("{key}/{i}"), *b as u64);
         }
-        let (mut candidates, reasons) = Self::candidates(&snap, &routes)?;
+        drop(gauge);
+        if let Ok(d) = math::position_values(&positions, Rounding::Floor)
+            .and_then(|v| math::weights_bps(&v))
+            .and_then(|w| math::drift_bps(&w, &targets))
+        {
+            self.metrics.drift.lock().await.insert(key.to_string(), math::max_abs_drift_bps(&d));
+        }
+        let (mut candidates, reasons) = Self::candidates(&snap, &routes, &bounds, &positions, &limits)?;
         if candidates.is_empty() {
             let why = if reasons.iter().all(|r| r.contains("NotNeeded") || r.contains("WrongDirection")) {
                 "inside bands".to_string()
