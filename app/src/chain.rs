@@ -95,6 +95,8 @@ pub enum MintExtension {
     TransferFee { bps: u16, max_fee: u64 },
     TransferHook { program: Pubkey },
     PermanentDelegate { delegate: Pubkey },
+    /// `MintCloseAuthority` (None: the extension is present but nobody can close the mint).
+    CloseAuthority { authority: Option<Pubkey> },
 }
 
 impl MintExtension {
@@ -104,8 +106,19 @@ impl MintExtension {
             MintExtension::TransferFee { .. } => ExtensionType::TransferFeeConfig,
             MintExtension::TransferHook { .. } => ExtensionType::TransferHook,
             MintExtension::PermanentDelegate { .. } => ExtensionType::PermanentDelegate,
+            MintExtension::CloseAuthority { .. } => ExtensionType::MintCloseAuthority,
         }
     }
+}
+
+/// Everything about a mint the test and demo tooling can vary.
+#[derive(Debug, Clone)]
+pub struct MintSpec {
+    pub decimals: u8,
+    pub program: TokenProgram,
+    pub extensions: Vec<MintExtension>,
+    /// Freeze authority (`None`: nobody can freeze accounts of this mint).
+    pub freeze_authority: Option<Pubkey>,
 }
 
 /// A running embedded chain.
@@ -296,12 +309,20 @@ impl Chain {
         program: TokenProgram,
         ext: Option<MintExtension>,
     ) -> Result<Pubkey> {
+        let spec = MintSpec { decimals, program, extensions: ext.into_iter().collect(), freeze_authority: None };
+        self.create_mint_at(&Keypair::new(), &spec).await
+    }
+
+    /// Creates the mint described by `spec` at the address of `mint` (mint authority = payer). Creating
+    /// again at the address of a closed mint is how a close authority re-creates it.
+    pub async fn create_mint_at(&mut self, mint: &Keypair, spec: &MintSpec) -> Result<Pubkey> {
         use spl_token_2022::extension::ExtensionType;
-        let mint = Keypair::new();
         let payer = self.payer();
-        let space = match ext {
-            Some(e) => ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(&[e.kind()])?,
-            None => spl_token::state::Mint::LEN,
+        let space = if spec.extensions.is_empty() && spec.program == TokenProgram::Token {
+            spl_token::state::Mint::LEN
+        } else {
+            let kinds: Vec<ExtensionType> = spec.extensions.iter().map(|e| e.kind()).collect();
+            ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(&kinds)?
         };
         let rent = self.ctx.banks_client.get_rent().await?.minimum_balance(space);
         let mut ixs = vec![anchor_lang::solana_program::system_instruction::create_account(
@@ -309,30 +330,40 @@ impl Chain {
             &mint.pubkey(),
             rent,
             space as u64,
-            &program.id(),
+            &spec.program.id(),
         )];
-        let (id, m, who) = (program.id(), mint.pubkey(), payer.pubkey());
-        match ext {
-            Some(MintExtension::TransferFee { bps, max_fee }) => {
-                ixs.push(spl_token_2022::extension::transfer_fee::instruction::initialize_transfer_fee_config(
-                    &id,
-                    &m,
-                    Some(&who),
-                    Some(&who),
-                    bps,
-                    max_fee,
-                )?)
-            }
-            Some(MintExtension::TransferHook { program: hook }) => ixs.push(
-                spl_token_2022::extension::transfer_hook::instruction::initialize(&id, &m, Some(who), Some(hook))?,
-            ),
-            Some(MintExtension::PermanentDelegate { delegate }) => {
-                ixs.push(spl_token_2022::instruction::initialize_permanent_delegate(&id, &m, &delegate)?)
-            }
-            None => {}
+        let (id, m, who) = (spec.program.id(), mint.pubkey(), payer.pubkey());
+        for ext in &spec.extensions {
+            ixs.push(match *ext {
+                MintExtension::TransferFee { bps, max_fee } => {
+                    spl_token_2022::extension::transfer_fee::instruction::initialize_transfer_fee_config(
+                        &id,
+                        &m,
+                        Some(&who),
+                        Some(&who),
+                        bps,
+                        max_fee,
+                    )?
+                }
+                MintExtension::TransferHook { program: hook } => {
+                    spl_token_2022::extension::transfer_hook::instruction::initialize(&id, &m, Some(who), Some(hook))?
+                }
+                MintExtension::PermanentDelegate { delegate } => {
+                    spl_token_2022::instruction::initialize_permanent_delegate(&id, &m, &delegate)?
+                }
+                MintExtension::CloseAuthority { authority } => {
+                    spl_token_2022::instruction::initialize_mint_close_authority(&id, &m, authority.as_ref())?
+                }
+            });
         }
-        ixs.push(spl_token_2022::instruction::initialize_mint2(&id, &m, &who, None, decimals)?);
-        self.send(&ixs, &[&mint]).await.map_err(|e| anyhow!("create mint: {e}"))?;
+        ixs.push(spl_token_2022::instruction::initialize_mint2(
+            &id,
+            &m,
+            &who,
+            spec.freeze_authority.as_ref(),
+            spec.decimals,
+        )?);
+        self.send(&ixs, &[mint]).await.map_err(|e| anyhow!("create mint: {e}"))?;
         Ok(mint.pubkey())
     }
 

@@ -8,7 +8,7 @@ use anchor_spl::token::spl_token;
 use anchor_spl::token_2022::spl_token_2022;
 use ballast::constants::*;
 use ballast::instructions::*;
-use ballast::state::{AmmEntry, Vault};
+use ballast::state::{AmmEntry, Claim, DepositRequest, Vault};
 
 /// PDA finders (seeds come from `ballast::constants`).
 pub mod pda {
@@ -26,11 +26,27 @@ pub mod pda {
     pub fn reserve(vault: &Pubkey, mint: &Pubkey) -> Pubkey {
         Pubkey::find_program_address(&[RESERVE_SEED, vault.as_ref(), mint.as_ref()], &ballast::ID).0
     }
+    pub fn claim(vault: &Pubkey, owner: &Pubkey) -> Pubkey {
+        Pubkey::find_program_address(&[CLAIM_SEED, vault.as_ref(), owner.as_ref()], &ballast::ID).0
+    }
+    pub fn deposit_request(vault: &Pubkey, depositor: &Pubkey) -> Pubkey {
+        Pubkey::find_program_address(&[DEPOSIT_REQUEST_SEED, vault.as_ref(), depositor.as_ref()], &ballast::ID).0
+    }
 }
 
 /// Decodes a vault account (checks the discriminator).
 pub fn decode_vault(data: &[u8]) -> anyhow::Result<Vault> {
     Ok(Vault::try_deserialize(&mut &data[..])?)
+}
+
+/// Decodes a deposit request account (checks the discriminator).
+pub fn decode_deposit_request(data: &[u8]) -> anyhow::Result<DepositRequest> {
+    Ok(DepositRequest::try_deserialize(&mut &data[..])?)
+}
+
+/// Decodes a claim account (checks the discriminator).
+pub fn decode_claim(data: &[u8]) -> anyhow::Result<Claim> {
+    Ok(Claim::try_deserialize(&mut &data[..])?)
 }
 
 fn ix(accounts: impl ToAccountMetas, data: impl InstructionData, remaining: Vec<AccountMeta>) -> Instruction {
@@ -158,7 +174,7 @@ pub fn transfer_legs(vault: &Vault, user_accounts: &[Pubkey]) -> Vec<AccountMeta
         .collect()
 }
 
-/// `[oracle, reserve]` per asset, as `deposit_single` and `rebalance` expect.
+/// `[oracle, reserve]` per asset, as `request_deposit`, `settle_deposit`, `rebalance` and `poke` expect.
 pub fn valuation_accounts(vault: &Vault) -> Vec<AccountMeta> {
     vault
         .assets
@@ -189,30 +205,99 @@ pub fn deposit(
     )
 }
 
-pub fn deposit_single(
+/// `request_deposit`: escrow `args.amount` of one asset; shares go to `shares_destination` at settlement.
+pub fn request_deposit(
     depositor: &Pubkey,
     vault_key: &Pubkey,
     vault: &Vault,
-    depositor_shares: &Pubkey,
+    shares_destination: &Pubkey,
     depositor_token: &Pubkey,
-    args: DepositSingleArgs,
+    args: RequestDepositArgs,
 ) -> Instruction {
     let asset = vault.assets[args.asset_index as usize];
     ix(
-        ballast::accounts::DepositSingle {
+        ballast::accounts::RequestDeposit {
             depositor: *depositor,
             vault: *vault_key,
             share_mint: vault.share_mint,
-            locked_shares: vault.locked_shares,
-            depositor_shares: *depositor_shares,
+            request: pda::deposit_request(vault_key, depositor),
+            shares_destination: *shares_destination,
             mint: asset.mint,
             reserve: asset.reserve,
             depositor_token: *depositor_token,
+            asset_token_program: asset.token_program,
+            system_program: anchor_lang::system_program::ID,
+        },
+        ballast::instruction::RequestDeposit { args },
+        valuation_accounts(vault),
+    )
+}
+
+/// `settle_deposit` of `request` (anyone signs as `settler`).
+pub fn settle_deposit(settler: &Pubkey, vault_key: &Pubkey, vault: &Vault, request: &DepositRequest) -> Instruction {
+    ix(
+        ballast::accounts::SettleDeposit {
+            settler: *settler,
+            vault: *vault_key,
+            request: pda::deposit_request(vault_key, &request.depositor),
+            depositor: request.depositor,
+            share_mint: vault.share_mint,
+            locked_shares: vault.locked_shares,
+            shares_destination: request.shares_destination,
             token_program: spl_token::ID,
+        },
+        ballast::instruction::SettleDeposit {},
+        valuation_accounts(vault),
+    )
+}
+
+/// `cancel_deposit`: refund an expired request to `refund_to`.
+pub fn cancel_deposit(depositor: &Pubkey, vault_key: &Pubkey, vault: &Vault, request: &DepositRequest, refund_to: &Pubkey) -> Instruction {
+    let asset = vault.assets[request.asset_index as usize];
+    ix(
+        ballast::accounts::CancelDeposit {
+            depositor: *depositor,
+            vault: *vault_key,
+            request: pda::deposit_request(vault_key, depositor),
+            mint: asset.mint,
+            reserve: asset.reserve,
+            refund_to: *refund_to,
             asset_token_program: asset.token_program,
         },
-        ballast::instruction::DepositSingle { args },
-        valuation_accounts(vault),
+        ballast::instruction::CancelDeposit {},
+        vec![],
+    )
+}
+
+/// `open_claim` for `owner` (paid by `payer`).
+pub fn open_claim(payer: &Pubkey, vault_key: &Pubkey, owner: &Pubkey) -> Instruction {
+    ix(
+        ballast::accounts::OpenClaim {
+            payer: *payer,
+            vault: *vault_key,
+            claim: pda::claim(vault_key, owner),
+            system_program: anchor_lang::system_program::ID,
+        },
+        ballast::instruction::OpenClaim { owner: *owner },
+        vec![],
+    )
+}
+
+/// `redeem_claim` of one asset to `destination`.
+pub fn redeem_claim(owner: &Pubkey, vault_key: &Pubkey, vault: &Vault, asset_index: u8, destination: &Pubkey) -> Instruction {
+    let asset = vault.assets[asset_index as usize];
+    ix(
+        ballast::accounts::RedeemClaim {
+            owner: *owner,
+            vault: *vault_key,
+            claim: pda::claim(vault_key, owner),
+            mint: asset.mint,
+            reserve: asset.reserve,
+            destination: *destination,
+            asset_token_program: asset.token_program,
+        },
+        ballast::instruction::RedeemClaim { asset_index },
+        vec![],
     )
 }
 
@@ -230,6 +315,7 @@ pub fn withdraw(
             vault: *vault_key,
             share_mint: vault.share_mint,
             owner_shares: *owner_shares,
+            claim: (args.skip_mask != 0).then(|| pda::claim(vault_key, owner)),
             token_program: spl_token::ID,
             token_2022_program: spl_token_2022::ID,
         },

@@ -132,8 +132,31 @@ fn demo_assets() -> Vec<AssetSpec> {
     vec![
         AssetSpec::new("SOL", 9, 150_00000000, -8, 4_000, 500),
         AssetSpec::new("BTC", 8, 60_000_00000000, -8, 3_000, 500),
-        AssetSpec::new("USDC", 6, 1_00000000, -8, 3_000, 300),
+        // Like the real USDC, the demo's USDC mint has a freeze authority: governance lists it with an
+        // explicit acknowledgement.
+        AssetSpec::new("USDC", 6, 1_00000000, -8, 3_000, 300).with_freeze_authority(),
     ]
+}
+
+/// One line per listed asset: mint, token program and whether its freeze authority was acknowledged.
+async fn listing_lines(chain: &mut Chain, fx: &VaultFixture) -> Vec<String> {
+    let vault = fx.state(chain).await;
+    let mut out = Vec::new();
+    for (a, f) in vault.assets.iter().zip(&fx.assets) {
+        let ack = a.flags & ballast::state::asset_flags::FREEZE_AUTHORITY_ACKNOWLEDGED != 0;
+        out.push(format!(
+            "  listed {:<5} mint {} ({} decimals){}",
+            f.spec.symbol,
+            a.mint,
+            a.decimals,
+            if ack {
+                " — mint has a FREEZE AUTHORITY, acknowledged by governance (a frozen reserve is skipped by withdrawals into a claim)"
+            } else {
+                ", no freeze authority"
+            }
+        ));
+    }
+    out
 }
 
 /// One step of the scripted price path.
@@ -172,7 +195,7 @@ pub async fn seeded_demo_vault(chain: &mut Chain, params: VaultParams) -> Result
     for (i, amount) in seed {
         fx.deposit_single(chain, &alice, i, amount, 1)
             .await
-            .map_err(|e| anyhow!("alice deposit_single: {}", error_name(&e)))?;
+            .map_err(|e| anyhow!("alice single-asset deposit: {}", error_name(&e)))?;
     }
     Ok((fx, alice))
 }
@@ -204,11 +227,20 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         fx.assets.len(),
         opts.mode
     ));
+    let listing = listing_lines(&mut chain, &fx).await;
+    for line in &listing {
+        say(line.clone());
+    }
 
-    // Alice seeded the empty vault with one single-asset deposit per asset, at target proportions.
-    steps.push("alice deposit_single x3 (seed at target weights)".into());
+    // Alice seeded the empty vault with one single-asset deposit per asset, at target proportions: each a
+    // request, settled by a keeper with prices published after it.
+    steps.push("alice request_deposit + keeper settle_deposit x3 (seed at target weights)".into());
     let r = fx.report(&mut chain).await?;
-    say(render("after Alice's single-asset deposits (first deposit locks 1 share)", &fx, &r));
+    say(render(
+        "after Alice's single-asset deposits (requested, settled after the 2 s delay; first deposit locks 1 share)",
+        &fx,
+        &r,
+    ));
 
     // Bob deposits in kind: up to 2 SOL, 0.1 BTC, 500 USDC, in the vault's current proportions.
     let bob = fx.user(&mut chain, &[2_000_000_000, 10_000_000, 500_000_000]).await?;
@@ -367,6 +399,7 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
             json!({
                 "vault": fx.key.to_string(),
                 "assets": r.symbols,
+                "listing": listing,
                 "holdings": r.holdings,
                 "prices": r.prices,
                 "weights_bps": r.weights_bps,

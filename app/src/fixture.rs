@@ -6,14 +6,14 @@ use anchor_lang::AccountDeserialize;
 use anyhow::{anyhow, Result};
 use ballast::instructions::*;
 use ballast::math::{self, OracleReading, Rounding};
-use ballast::state::{AssetParams, BandMode, TargetMode, Vault, VaultParams};
+use ballast::state::{AssetParams, BandMode, DepositRequest, TargetMode, Vault, VaultParams};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 use serde::Serialize;
 use solana_keypair::Keypair;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
 
-use crate::chain::{Chain, TokenProgram};
+use crate::chain::{Chain, MintSpec, TokenProgram};
 use crate::client::{self, pda};
 use crate::pyth::{self, PriceSpec};
 
@@ -27,6 +27,9 @@ pub struct AssetSpec {
     pub price: i64,
     pub expo: i32,
     pub params: AssetParams,
+    /// Create the mint with a freeze authority (as USDC and USDT have); governance then lists it with an
+    /// explicit acknowledgement.
+    pub freeze_authority: bool,
 }
 
 impl AssetSpec {
@@ -38,7 +41,14 @@ impl AssetSpec {
             price,
             expo,
             params: AssetParams { target_bps, band_bps, max_trade_bps: 2_500 },
+            freeze_authority: false,
         }
+    }
+
+    /// The same asset on a mint with a freeze authority (acknowledged when listed).
+    pub fn with_freeze_authority(mut self) -> Self {
+        self.freeze_authority = true;
+        self
     }
 }
 
@@ -58,8 +68,9 @@ pub struct User {
     pub shares: Pubkey,
 }
 
-/// Sensible defaults: 1 % slippage cap, 60 s oracle age, 2 % confidence cap, 1-day timelock, fixed bands
-/// and targets, 1-hour volatility time constant.
+/// Sensible defaults: 1 % slippage cap, 60 s oracle age, 2 % confidence cap (rebalances: 20 s and 1 %),
+/// 1-day timelock, fixed bands and targets, 1-hour volatility time constant, single-asset deposits with a
+/// 10 bps fee settled 2 s after the request within 60 s.
 pub fn default_params() -> VaultParams {
     VaultParams {
         slippage_cap_bps: 100,
@@ -72,6 +83,11 @@ pub fn default_params() -> VaultParams {
         band_mode: BandMode::Fixed,
         target_mode: TargetMode::Fixed,
         vol_tau_secs: 3_600,
+        deposit_fee_bps: 10,
+        deposit_delay_secs: 2,
+        deposit_window_secs: 60,
+        rebalance_max_age_secs: 20,
+        rebalance_max_conf_bps: 100,
     }
 }
 
@@ -89,7 +105,14 @@ pub async fn create_assets(chain: &mut Chain, specs: &[AssetSpec]) -> Result<Vec
     let now = chain.clock().await.unix_timestamp;
     let mut assets = Vec::new();
     for spec in specs {
-        let mint = chain.create_mint(spec.decimals, spec.program).await?;
+        let payer = chain.payer().pubkey();
+        let mint_spec = MintSpec {
+            decimals: spec.decimals,
+            program: spec.program,
+            extensions: Vec::new(),
+            freeze_authority: spec.freeze_authority.then_some(payer),
+        };
+        let mint = chain.create_mint_at(&Keypair::new(), &mint_spec).await?;
         let oracle = Pubkey::new_unique();
         let feed_id = pyth::feed_id(&spec.symbol);
         chain.set_price(&oracle, &PriceSpec::new(feed_id, spec.price, spec.expo, now)).await;
@@ -150,7 +173,11 @@ impl VaultFixture {
             &asset.mint,
             &asset.spec.program.id(),
             &asset.oracle,
-            AddAssetArgs { feed_id: asset.feed_id, params: asset.spec.params },
+            AddAssetArgs {
+                feed_id: asset.feed_id,
+                params: asset.spec.params,
+                allow_freeze_authority: asset.spec.freeze_authority,
+            },
         );
         chain.send(&[ix], &[&self.governance]).await?;
         self.assets.push(asset);
@@ -200,6 +227,8 @@ impl VaultFixture {
         Ok(User { keypair, tokens, shares })
     }
 
+    /// A single-asset deposit as a depositor and a keeper make it: `request_deposit`, then (after the
+    /// settlement delay, with freshly published prices) `settle_deposit`.
     pub async fn deposit_single(
         &self,
         chain: &mut Chain,
@@ -208,15 +237,53 @@ impl VaultFixture {
         amount: u64,
         min_shares_out: u64,
     ) -> Result<(), BanksClientError> {
+        self.request_deposit(chain, user, asset_index, amount, min_shares_out).await?;
+        let delay = self.state(chain).await.params.deposit_delay_secs;
+        chain.advance_time(delay as i64).await;
+        self.refresh_prices(chain).await;
+        self.settle_deposit(chain, &user.keypair.pubkey()).await
+    }
+
+    pub async fn request_deposit(
+        &self,
+        chain: &mut Chain,
+        user: &User,
+        asset_index: u8,
+        amount: u64,
+        min_shares_out: u64,
+    ) -> Result<(), BanksClientError> {
         let vault = self.state(chain).await;
-        let ix = client::deposit_single(
+        let ix = client::request_deposit(
             &user.keypair.pubkey(),
             &self.key,
             &vault,
             &user.shares,
             &user.tokens[asset_index as usize],
-            DepositSingleArgs { asset_index, amount, min_shares_out },
+            RequestDepositArgs { asset_index, amount, min_shares_out },
         );
+        chain.send(&[ix], &[&user.keypair]).await
+    }
+
+    /// The open deposit request of `depositor`, if any.
+    pub async fn deposit_request(&self, chain: &mut Chain, depositor: &Pubkey) -> Option<DepositRequest> {
+        let acc = chain.account(&pda::deposit_request(&self.key, depositor)).await?;
+        client::decode_deposit_request(&acc.data).ok()
+    }
+
+    /// Settles `depositor`'s open request (the chain payer signs as the settling keeper).
+    pub async fn settle_deposit(&self, chain: &mut Chain, depositor: &Pubkey) -> Result<(), BanksClientError> {
+        let vault = self.state(chain).await;
+        let request = self.deposit_request(chain, depositor).await.expect("an open deposit request");
+        let payer = chain.payer().pubkey();
+        chain.send(&[client::settle_deposit(&payer, &self.key, &vault, &request)], &[]).await
+    }
+
+    /// Cancels `user`'s expired request, refunding to their token account.
+    pub async fn cancel_deposit(&self, chain: &mut Chain, user: &User) -> Result<(), BanksClientError> {
+        let vault = self.state(chain).await;
+        let request = self.deposit_request(chain, &user.keypair.pubkey()).await.expect("an open deposit request");
+        let refund = user.tokens[request.asset_index as usize];
+        let ix = client::cancel_deposit(&user.keypair.pubkey(), &self.key, &vault, &request, &refund);
         chain.send(&[ix], &[&user.keypair]).await
     }
 
@@ -253,9 +320,44 @@ impl VaultFixture {
             &vault,
             &user.shares,
             &user.tokens,
-            WithdrawArgs { shares, min_amounts_out },
+            WithdrawArgs { shares, min_amounts_out, skip_mask: 0 },
         );
         chain.send(&[ix], &[&user.keypair]).await
+    }
+
+    /// Withdraws skipping the assets in `skip_mask` (their amounts go to the user's claim, opened first if
+    /// needed, in the same transaction).
+    pub async fn withdraw_skipping(
+        &self,
+        chain: &mut Chain,
+        user: &User,
+        shares: u64,
+        min_amounts_out: Vec<u64>,
+        skip_mask: u16,
+    ) -> Result<(), BanksClientError> {
+        let vault = self.state(chain).await;
+        let owner = user.keypair.pubkey();
+        let mut ixs = Vec::new();
+        if chain.account(&pda::claim(&self.key, &owner)).await.is_none() {
+            ixs.push(client::open_claim(&owner, &self.key, &owner));
+        }
+        ixs.push(client::withdraw(
+            &owner,
+            &self.key,
+            &vault,
+            &user.shares,
+            &user.tokens,
+            WithdrawArgs { shares, min_amounts_out, skip_mask },
+        ));
+        chain.send(&ixs, &[&user.keypair]).await
+    }
+
+    /// What `owner`'s claim holds per asset (all zero without a claim).
+    pub async fn claim_owed(&self, chain: &mut Chain, owner: &Pubkey) -> Vec<u64> {
+        match chain.account(&pda::claim(&self.key, owner)).await {
+            Some(acc) => client::decode_claim(&acc.data).expect("claim").owed[..self.assets.len()].to_vec(),
+            None => vec![0; self.assets.len()],
+        }
     }
 
     pub async fn holdings(&self, chain: &mut Chain) -> Vec<u64> {

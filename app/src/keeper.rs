@@ -5,7 +5,8 @@
 //! oracles, reserves and whitelisted pools in batches, plan every whitelisted route with the program's own
 //! math, estimate the pool's real output at its depth, pick the route that reduces drift most, weigh the
 //! keeper's bounty against its fees, simulate, size the compute budget from the simulation, price it from
-//! recent prioritization fees, send, and confirm.
+//! recent prioritization fees, send, and confirm. Before rebalancing, it settles the vault's open
+//! single-asset deposit requests whose settlement delay has passed (`settle_deposit`).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -22,7 +23,7 @@ use ballast::errors::BallastError;
 use ballast::instructions::RebalanceArgs;
 use ballast::math::rebalance::{self as planner, AssetLimits, RebalancePlan, TradeRequest};
 use ballast::math::{self, AssetPosition, OracleReading, PriceBounds, Rounding};
-use ballast::state::Vault;
+use ballast::state::{DepositRequest, Vault};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_commitment_config::CommitmentConfig;
@@ -83,6 +84,8 @@ impl Default for KeeperOptions {
 pub struct Metrics {
     pub iterations: AtomicU64,
     pub rebalances: AtomicU64,
+    /// Deposit requests settled.
+    pub deposits_settled: AtomicU64,
     pub dry_run_trades: AtomicU64,
     pub errors: AtomicU64,
     /// Program refusals by error name (e.g. another keeper got there first: CooldownNotElapsed).
@@ -117,6 +120,12 @@ impl Metrics {
             "ballast_keeper_rebalances_total",
             "Rebalance transactions confirmed.",
             self.rebalances.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut s,
+            "ballast_keeper_deposits_settled_total",
+            "Single-asset deposit requests settled.",
+            self.deposits_settled.load(Ordering::Relaxed),
         );
         counter(
             &mut s,
@@ -189,7 +198,7 @@ struct Candidate {
     drift_reduction: u128,
     /// Execution cost: trade value minus the value received, at mid prices (micro-USD).
     execution_cost: i128,
-    /// Bounty value at mid price (micro-USD).
+    /// Bounty the program will pay for the expected drift reduction (micro-USD).
     bounty_value: u128,
 }
 
@@ -400,18 +409,21 @@ impl Keeper {
                     continue;
                 }
                 let mut after = positions.to_vec();
-                after[sell].balance -= plan.amount_in + plan.bounty;
+                after[sell].balance -= plan.amount_in;
                 after[buy].balance += expected_out;
                 let values_after = math::position_values(&after, Rounding::Floor).map_err(|e| anyhow!("{e:?}"))?;
                 let drift_after = math::total_abs_drift_value(&values_after, &targets).map_err(|e| anyhow!("{e:?}"))?;
+                let bounty_value = planner::bounty_value(
+                    drift_before.saturating_sub(drift_after),
+                    &policy,
+                    snap.vault.episode_bounty_paid,
+                )
+                .map_err(|e| anyhow!("{e:?}"))?;
                 let mid_in =
                     math::value_of(plan.amount_in, positions[sell].decimals, positions[sell].price, Rounding::Floor)
                         .unwrap_or(0);
                 let mid_out =
                     math::value_of(expected_out, positions[buy].decimals, positions[buy].price, Rounding::Floor)
-                        .unwrap_or(0);
-                let bounty_value =
-                    math::value_of(plan.bounty, positions[sell].decimals, positions[sell].price, Rounding::Floor)
                         .unwrap_or(0);
                 let _ = (pool_in, pool_out);
                 out.push(Candidate {
@@ -447,6 +459,9 @@ impl Keeper {
 
     async fn keep(&self, key: &Pubkey, vault: Vault) -> Result<Outcome> {
         let (snap, routes) = self.snapshot(vault).await?;
+        if !self.opts.dry_run {
+            self.settle_deposits(key, &snap).await;
+        }
         // Prices, positions and the targets and bands in force, computed once for metrics and planning.
         let bounds = snap.bounds().map_err(|e| anyhow!(e))?;
         let positions = snap.positions(&bounds);
@@ -571,6 +586,61 @@ impl Keeper {
         }
         self.metrics.errors.fetch_add(1, Ordering::Relaxed);
         Ok(Outcome::Skipped("send failed after retries".into()))
+    }
+
+    /// Settles every open deposit request of the vault that the current oracle readings may settle
+    /// (published at least the delay after the request, request not expired). Errors are logged.
+    async fn settle_deposits(&self, key: &Pubkey, snap: &Snapshot) {
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(0, DepositRequest::DISCRIMINATOR)),
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(8, key.as_ref())),
+            ]),
+            account_config: RpcAccountInfoConfig { encoding: Some(UiAccountEncoding::Base64), ..Default::default() },
+            with_context: None,
+            sort_results: None,
+        };
+        let found = match self.rpc.get_program_ui_accounts_with_config(&ballast::ID, config).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!(vault = %key, "cannot list deposit requests: {e}");
+                return;
+            }
+        };
+        let terms = snap.vault.params.deposit_terms();
+        let oldest_reading = snap.readings.iter().map(|r| r.publish_time).min().unwrap_or(0);
+        for (address, ui) in found {
+            let Some(acc) = ui.decode::<solana_account::Account>() else { continue };
+            let Ok(request) = DepositRequest::try_deserialize(&mut &acc.data[..]) else { continue };
+            let ready = oldest_reading >= request.requested_at.saturating_add(terms.delay_secs as i64);
+            let live = oldest_reading <= terms.expires_at(request.requested_at);
+            if !ready || !live {
+                continue;
+            }
+            let ix = client::settle_deposit(&self.payer.pubkey(), key, &snap.vault, &request);
+            let sent = async {
+                let tx = self.transaction(&[ix], 0, 400_000).await?;
+                let sig = self.rpc.send_transaction(&tx).await?;
+                self.confirm(&sig).await
+            };
+            match sent.await {
+                Ok(None) => {
+                    self.metrics.deposits_settled.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(vault = %key, request = %address, depositor = %request.depositor, "deposit settled");
+                }
+                Ok(Some(name)) => {
+                    Metrics::bump(&self.metrics.refusals, &name).await;
+                    tracing::debug!(vault = %key, request = %address, "settlement refused: {name}");
+                }
+                Err(e) => {
+                    let name = e.downcast_ref::<solana_rpc_client_api::client_error::Error>().and_then(rpc_custom_code);
+                    match name {
+                        Some(code) => Metrics::bump(&self.metrics.refusals, &crate::chain::code_name(code)).await,
+                        None => tracing::warn!(vault = %key, request = %address, "settlement failed: {e:#}"),
+                    }
+                }
+            }
+        }
     }
 
     async fn refused(&self, key: &Pubkey, name: String) -> Outcome {

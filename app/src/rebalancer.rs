@@ -36,13 +36,19 @@ impl Snapshot {
             .collect()
     }
 
+    /// Positions at mid prices with the holders' balances (reserve balances minus owed and escrowed
+    /// amounts, as the program counts them).
     pub fn positions(&self, bounds: &[PriceBounds]) -> Vec<AssetPosition> {
         self.vault
             .assets
             .iter()
             .zip(&self.balances)
             .zip(bounds)
-            .map(|((a, bal), b)| AssetPosition { balance: *bal, decimals: a.decimals, price: b.mid })
+            .map(|((a, bal), b)| AssetPosition {
+                balance: a.available(*bal).unwrap_or(0),
+                decimals: a.decimals,
+                price: b.mid,
+            })
             .collect()
     }
 

@@ -12,6 +12,9 @@ use solana_signer::Signer;
 
 fn vol_params() -> VaultParams {
     let mut p = fixture::default_params();
+    // A 10-minute time constant: the estimate may grow at most ×2.5 per minute-apart sample, enough for a
+    // 16-minute stress burst to reach the band cap.
+    p.vol_tau_secs = 600;
     p.band_mode =
         BandMode::VolatilityScaled { reference_vol_bps: 5_000, min_bps: 400, max_bps: 2_500, conf_multiplier: 0 };
     p

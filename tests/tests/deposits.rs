@@ -3,7 +3,7 @@
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::token_2022::spl_token_2022;
 use ballast::errors::BallastError;
-use ballast::instructions::{DepositArgs, DepositSingleArgs, WithdrawArgs};
+use ballast::instructions::{DepositArgs, RequestDepositArgs, WithdrawArgs};
 use ballast::math::LOCKED_SHARES;
 use ballast::state::pause;
 use ballast_app::chain::{Chain, TokenProgram};
@@ -17,10 +17,10 @@ use solana_signer::Signer;
 async fn first_deposit_single_locks_seed_shares() {
     let (mut chain, fx) = setup().await;
     let user = fx.user(&mut chain, &[0, 0, 10_000_000_000]).await.unwrap();
-    // $1 000 of USDC valued at price − conf = 0.9995.
+    // $1 000 of USDC valued at price − conf = 0.9995, minus the 10 bps deposit fee (rounded up).
     fx.deposit_single(&mut chain, &user, 2, 1_000_000_000, 1).await.unwrap();
     let vault = fx.state(&mut chain).await;
-    let value = 999_500_000u64;
+    let value = 999_500_000u64 - 999_500;
     assert_eq!(chain.token_amount(&vault.locked_shares).await, LOCKED_SHARES);
     assert_eq!(chain.token_amount(&user.shares).await, value - LOCKED_SHARES);
     assert_eq!(fx.share_supply(&mut chain).await, value);
@@ -102,8 +102,8 @@ async fn deposit_single_values_deposit_low_and_vault_high() {
     let user = fx.user(&mut chain, &[10_000_000_000, 0, 0]).await.unwrap();
     let holdings = fx.holdings(&mut chain).await;
     fx.deposit_single(&mut chain, &user, 0, 1_000_000_000, 1).await.unwrap();
-    // 1 SOL at 150 × (1 − 0.0005) = 149.925 USD; vault valued at price + conf (×1.0005).
-    let value_in = 149_925_000u128;
+    // 1 SOL at 150 × (1 − 0.0005) = 149.925 USD, minus the 10 bps fee; vault valued at price + conf (×1.0005).
+    let value_in = 149_925_000u128 - 149_925;
     let prices_high = [150.075f64, 60_030.0, 1.0005];
     let decimals = [9, 8, 6];
     let nav_high: u128 =
@@ -242,17 +242,27 @@ async fn inflation_attack_does_not_pay() {
     ];
     let fx = fixture::create_vault(&mut chain, &specs, fixture::default_params()).await.unwrap();
     // Exact prices (zero confidence) so that only the share math is measured.
-    let now = chain.clock().await.unix_timestamp;
-    for a in &fx.assets {
-        let mut spec = PriceSpec::new(a.feed_id, 1_00000000, -8, now);
-        spec.conf = 0;
-        chain.set_price(&a.oracle, &spec).await;
+    async fn exact_prices(chain: &mut Chain, fx: &fixture::VaultFixture) {
+        let now = chain.clock().await.unix_timestamp;
+        for a in &fx.assets {
+            let mut spec = PriceSpec::new(a.feed_id, 1_00000000, -8, now);
+            spec.conf = 0;
+            chain.set_price(&a.oracle, &spec).await;
+        }
+    }
+    async fn deposit_exact(chain: &mut Chain, fx: &fixture::VaultFixture, user: &fixture::User, amount: u64) {
+        exact_prices(chain, fx).await;
+        fx.request_deposit(chain, user, 0, amount, 1).await.unwrap();
+        chain.advance_time(2).await;
+        exact_prices(chain, fx).await;
+        fx.settle_deposit(chain, &user.keypair.pubkey()).await.unwrap();
     }
     let attacker = fx.user(&mut chain, &[20_000_000_000, 0]).await.unwrap();
     let victim = fx.user(&mut chain, &[1_000_000_000, 0]).await.unwrap();
 
-    // 1. Attacker makes the first deposit: $1.000001 → 1 share unit for them, 1 000 000 locked.
-    fx.deposit_single(&mut chain, &attacker, 0, 1_000_001, 1).await.unwrap();
+    // 1. Attacker makes the first deposit: $1.001003 − the 10 bps fee = $1.000001 → 1 share unit for them,
+    //    1 000 000 locked.
+    deposit_exact(&mut chain, &fx, &attacker, 1_001_003).await;
     assert_eq!(chain.token_amount(&attacker.shares).await, 1);
     // 2. Attacker donates $10 000 straight into the reserve.
     let reserve = fx.state(&mut chain).await.assets[0].reserve;
@@ -269,7 +279,7 @@ async fn inflation_attack_does_not_pay() {
     .unwrap();
     chain.send(&[ix], &[&attacker.keypair]).await.unwrap();
     // 3. Victim deposits $1 000.
-    fx.deposit_single(&mut chain, &victim, 0, 1_000_000_000, 1).await.unwrap();
+    deposit_exact(&mut chain, &fx, &victim, 1_000_000_000).await;
     // 4. Both leave.
     for u in [&attacker, &victim] {
         let s = chain.token_amount(&u.shares).await;
@@ -281,8 +291,9 @@ async fn inflation_attack_does_not_pay() {
     let victim_end = chain.token_amount(&victim.tokens[0]).await;
     assert!(attacker_end < 20_000_000_000, "attacker must not profit: ended with {attacker_end}");
     assert!(attacker_end < 20_000_000_000 - 9_990_000_000, "the donation is lost to the locked shares");
+    // The victim pays the 10 bps deposit fee ($1) and loses under $0.10 more.
     let victim_loss = 1_000_000_000 - victim_end;
-    assert!(victim_loss <= 100_000, "victim lost {victim_loss} base units (> $0.10 of $1 000)");
+    assert!(victim_loss <= 1_000_000 + 100_000, "victim lost {victim_loss} base units (> $1.10 of $1 000)");
 }
 
 #[tokio::test]
@@ -290,24 +301,24 @@ async fn remaining_accounts_are_checked_against_the_registry() {
     let (mut chain, fx, user) = setup_seeded().await;
     let vault = fx.state(&mut chain).await;
     let owner = user.keypair.pubkey();
-    let wargs = || WithdrawArgs { shares: 1_000_000, min_amounts_out: vec![0; 3] };
+    let wargs = || WithdrawArgs { shares: 1_000_000, min_amounts_out: vec![0; 3], skip_mask: 0 };
 
-    // Withdraw: 6 fixed accounts, then [mint, reserve, destination] × 3.
+    // Withdraw: 7 fixed accounts, then [mint, reserve, destination] × 3.
     let base = client::withdraw(&owner, &fx.key, &vault, &user.shares, &user.tokens, wargs());
     let mut ix = base.clone();
     ix.accounts.pop();
     assert_ballast_err(chain.send(&[ix], &[&user.keypair]).await, BallastError::WrongRemainingAccounts);
     let mut ix = base.clone();
-    ix.accounts[6 + 1].pubkey = vault.assets[1].reserve; // SOL reserve replaced by BTC reserve
+    ix.accounts[7 + 1].pubkey = vault.assets[1].reserve; // SOL reserve replaced by BTC reserve
     assert_ballast_err(chain.send(&[ix], &[&user.keypair]).await, BallastError::ReserveMismatch);
     let mut ix = base.clone();
-    ix.accounts[6].pubkey = vault.assets[1].mint;
+    ix.accounts[7].pubkey = vault.assets[1].mint;
     assert_ballast_err(chain.send(&[ix], &[&user.keypair]).await, BallastError::MintMismatch);
     let mut ix = base.clone();
-    ix.accounts[6 + 2].pubkey = vault.assets[0].reserve; // destination aliases the reserve
+    ix.accounts[7 + 2].pubkey = vault.assets[0].reserve; // destination aliases the reserve
     assert_ballast_err(chain.send(&[ix], &[&user.keypair]).await, BallastError::DuplicateAccount);
     let mut ix = base.clone();
-    ix.accounts[6 + 2].pubkey = user.tokens[1]; // destination holds another mint
+    ix.accounts[7 + 2].pubkey = user.tokens[1]; // destination holds another mint
     assert_ballast_err(chain.send(&[ix], &[&user.keypair]).await, BallastError::TokenAccountMintMismatch);
 
     // Deposit: source accounts must belong to the depositor.
@@ -323,21 +334,21 @@ async fn remaining_accounts_are_checked_against_the_registry() {
     assert_ballast_err(chain.send(&[ix], &[&thief.keypair]).await, BallastError::TokenAccountOwnerMismatch);
 
     // Deposit single: the mint must be the asset at the given index.
-    let mut ix = client::deposit_single(
+    let mut ix = client::request_deposit(
         &owner,
         &fx.key,
         &vault,
         &user.shares,
         &user.tokens[0],
-        DepositSingleArgs { asset_index: 0, amount: 1_000, min_shares_out: 0 },
+        RequestDepositArgs { asset_index: 0, amount: 1_000, min_shares_out: 0 },
     );
     let mut args_ix = ix.clone();
-    ix.data = anchor_lang::InstructionData::data(&ballast::instruction::DepositSingle {
-        args: DepositSingleArgs { asset_index: 1, amount: 1_000, min_shares_out: 0 },
+    ix.data = anchor_lang::InstructionData::data(&ballast::instruction::RequestDeposit {
+        args: RequestDepositArgs { asset_index: 1, amount: 1_000, min_shares_out: 0 },
     });
     assert_ballast_err(chain.send(&[ix], &[&user.keypair]).await, BallastError::MintMismatch);
-    args_ix.data = anchor_lang::InstructionData::data(&ballast::instruction::DepositSingle {
-        args: DepositSingleArgs { asset_index: 7, amount: 1_000, min_shares_out: 0 },
+    args_ix.data = anchor_lang::InstructionData::data(&ballast::instruction::RequestDeposit {
+        args: RequestDepositArgs { asset_index: 7, amount: 1_000, min_shares_out: 0 },
     });
     assert_ballast_err(chain.send(&[args_ix], &[&user.keypair]).await, BallastError::AssetIndexOutOfRange);
 }

@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use ballast::errors::BallastError;
-use ballast::instructions::DepositSingleArgs;
+use ballast::instructions::RequestDepositArgs;
 use ballast_app::chain::Chain;
 use ballast_app::client;
 use ballast_app::fixture::{User, VaultFixture};
@@ -132,13 +132,13 @@ async fn unpinned_oracle_account_refused() {
     let a = &fx.assets[0];
     chain.set_price(&impostor, &PriceSpec::new(a.feed_id, a.spec.price * 2, a.spec.expo, now)).await;
     let vault = fx.state(&mut chain).await;
-    let mut ix = client::deposit_single(
+    let mut ix = client::request_deposit(
         &user.keypair.pubkey(),
         &fx.key,
         &vault,
         &user.shares,
         &user.tokens[2],
-        DepositSingleArgs { asset_index: 2, amount: 1_000_000_000, min_shares_out: 1 },
+        RequestDepositArgs { asset_index: 2, amount: 1_000_000_000, min_shares_out: 1 },
     );
     ix.accounts[10].pubkey = impostor; // first remaining account: asset 0's oracle
     assert_ballast_err(chain.send(&[ix], &[&user.keypair]).await, BallastError::OracleAccountMismatch);

@@ -160,6 +160,10 @@ pub struct StrategyResult {
     pub vs_buy_and_hold_pct: f64,
     pub max_drawdown_pct: f64,
     pub refused: usize,
+    /// The most a keeper could have taken from this strategy's trades: the floor gap (slippage cap of each
+    /// trade's mid value) plus the bounties paid (USD). Keepers that sandwich themselves up to the floor
+    /// would cost the vault this much on top of `total_cost_usd`'s fees and price impact.
+    pub keeper_max_take_usd: f64,
     /// Wall-clock seconds the run took on the embedded chain (setup included).
     pub elapsed_secs: f64,
     #[serde(skip)]
@@ -207,6 +211,7 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
     let mut target_nav = r0.nav as f64 / 1e6;
     let mut targets = r0.targets_bps.clone();
     let (mut cum_cost, mut traded, mut rebalances, mut refused) = (0.0f64, 0.0f64, 0usize, 0usize);
+    let mut max_take = 0.0f64;
     steps.push(StepRecord {
         step: 0,
         nav_usd: target_nav,
@@ -239,6 +244,7 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
                 let pool = &PoolFixture::between(&pools, request.sell, request.buy)
                     .ok_or_else(|| anyhow!("no pool for pair"))?;
                 let before = fx.holdings(&mut chain).await;
+                let keeper_before = chain.token_amount(&keeper.tokens[request.sell]).await;
                 let args = RebalanceArgs {
                     sell_index: request.sell as u8,
                     buy_index: request.buy as u8,
@@ -252,7 +258,12 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
                         let sold = (before[request.sell] - after[request.sell]) as f64 * unit(request.sell);
                         let bought = (after[request.buy] - before[request.buy]) as f64 * unit(request.buy);
                         cum_cost += sold - bought;
-                        traded += plan.amount_in as f64 * unit(request.sell);
+                        let trade_usd = plan.amount_in as f64 * unit(request.sell);
+                        traded += trade_usd;
+                        let bounty_usd = (chain.token_amount(&keeper.tokens[request.sell]).await as f64
+                            - keeper_before as f64)
+                            * unit(request.sell);
+                        max_take += trade_usd * cfg.slippage_cap_bps as f64 / 10_000.0 + bounty_usd;
                         rebalances += 1;
                     }
                     Err(_) => {
@@ -275,6 +286,7 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
         });
     }
     let mut result = summarise(strategy, steps, cum_cost, traded, rebalances, refused, cfg.dt_secs);
+    result.keeper_max_take_usd = max_take;
     result.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(result)
 }
@@ -313,6 +325,7 @@ fn summarise(
         vs_buy_and_hold_pct: 0.0,
         max_drawdown_pct: dd * 100.0,
         refused,
+        keeper_max_take_usd: 0.0,
         elapsed_secs: 0.0,
         steps,
     }
@@ -341,12 +354,12 @@ pub async fn run(
 /// The comparison table.
 pub fn render_table(results: &[StrategyResult]) -> String {
     let mut s = format!(
-        "{:<16} {:>10} {:>11} {:>9} {:>9} {:>6} {:>13} {:>9} {:>8}\n",
-        "strategy", "TE ann.%", "cost $", "cost bp", "turnover", "trades", "final $", "vs B&H %", "max DD%"
+        "{:<16} {:>10} {:>11} {:>9} {:>9} {:>6} {:>13} {:>9} {:>8} {:>12}\n",
+        "strategy", "TE ann.%", "cost $", "cost bp", "turnover", "trades", "final $", "vs B&H %", "max DD%", "keeper max $"
     );
     for r in results {
         s.push_str(&format!(
-            "{:<16} {:>10.2} {:>11.2} {:>9.2} {:>9.3} {:>6} {:>13.2} {:>+9.3} {:>8.2}\n",
+            "{:<16} {:>10.2} {:>11.2} {:>9.2} {:>9.3} {:>6} {:>13.2} {:>+9.3} {:>8.2} {:>12.2}\n",
             r.strategy,
             r.tracking_error_bps / 100.0,
             r.total_cost_usd,
@@ -355,7 +368,8 @@ pub fn render_table(results: &[StrategyResult]) -> String {
             r.rebalances,
             r.final_value_usd,
             r.vs_buy_and_hold_pct,
-            r.max_drawdown_pct
+            r.max_drawdown_pct,
+            r.keeper_max_take_usd
         ));
     }
     s

@@ -8,6 +8,10 @@ pub const SHARE_MINT_SEED: &[u8] = b"shares";
 pub const LOCKED_SHARES_SEED: &[u8] = b"locked_shares";
 /// Seed of a per-asset reserve token account: `[RESERVE_SEED, vault, mint]`.
 pub const RESERVE_SEED: &[u8] = b"reserve";
+/// Seed of a holder's claim account: `[CLAIM_SEED, vault, owner]`.
+pub const CLAIM_SEED: &[u8] = b"claim";
+/// Seed of a pending single-asset deposit: `[DEPOSIT_REQUEST_SEED, vault, depositor]`.
+pub const DEPOSIT_REQUEST_SEED: &[u8] = b"deposit_request";
 
 /// Most assets a vault can hold.
 pub const MAX_ASSETS: usize = 16;
@@ -22,9 +26,11 @@ pub const MAX_BAND_BPS: u16 = 2_500;
 /// Per-asset max trade bounds (bps of vault value per rebalance).
 pub const MIN_MAX_TRADE_BPS: u16 = 1;
 pub const MAX_MAX_TRADE_BPS: u16 = 10_000;
-/// Slippage cap bounds (bps).
+/// Slippage cap bounds (bps). The floor is `fair output at mid × (1 − slippage cap)`, so together with the
+/// bounty (at most `MAX_BOUNTY_BPS`) a keeper can take at most 4 % of a trade against the mid of the
+/// readings it used (see the README's security model).
 pub const MIN_SLIPPAGE_BPS: u16 = 1;
-pub const MAX_SLIPPAGE_BPS: u16 = 1_000;
+pub const MAX_SLIPPAGE_BPS: u16 = 300;
 /// Oracle limits.
 pub const MIN_ORACLE_MAX_AGE_SECS: u32 = 1;
 pub const MAX_ORACLE_MAX_AGE_SECS: u32 = 3_600;
@@ -41,5 +47,17 @@ pub const MIN_VOL_TAU_SECS: u32 = 60;
 pub const MAX_VOL_TAU_SECS: u32 = 30 * 24 * 3_600;
 /// Largest confidence multiplier of a volatility-scaled band.
 pub const MAX_CONF_MULTIPLIER: u16 = 100;
+/// Single-asset deposit fee bounds (bps); the floor is defence in depth behind delayed settlement.
+pub const MIN_DEPOSIT_FEE_BPS: u16 = 5;
+pub const MAX_DEPOSIT_FEE_BPS: u16 = 500;
+/// Settlement delay bounds of deposit requests (seconds).
+pub const MIN_DEPOSIT_DELAY_SECS: u32 = 2;
+pub const MAX_DEPOSIT_DELAY_SECS: u32 = 300;
+/// Settlement window bounds of deposit requests (seconds after the delay).
+pub const MIN_DEPOSIT_WINDOW_SECS: u32 = 10;
+pub const MAX_DEPOSIT_WINDOW_SECS: u32 = 3_600;
+/// Upper bounds of the rebalance-specific oracle limits.
+pub const MAX_REBALANCE_ORACLE_AGE_SECS: u32 = 120;
+pub const MAX_REBALANCE_CONF_BPS: u16 = 200;
 /// Largest CPPI multiplier (10×).
 pub const MAX_CPPI_MULTIPLIER_BPS: u32 = 100_000;

@@ -199,6 +199,40 @@ ballast_errors! {
     ScheduleInvalid,
     #[msg("Share mint is not this vault's")] // 6080
     ShareMintMismatch,
+
+    // ---- funds safety (6081..) ----
+    #[msg("Mint has a close authority: it could be closed and re-created with other extensions; only mints nobody can close are listed")] // 6081
+    MintCloseAuthoritySet,
+    #[msg("Mint has a freeze authority: governance must acknowledge it explicitly (allow_freeze_authority) to list it")] // 6082
+    FreezeAuthorityNotAcknowledged,
+    #[msg("Oracle publish time is ahead of the cluster clock by more than the allowed skew")] // 6083
+    OraclePublishTimeInFuture,
+    #[msg("The share supply changed during the swap")] // 6084
+    ShareSupplyChanged,
+    #[msg("Skip mask names an asset the vault does not have")] // 6085
+    InvalidSkipMask,
+    #[msg("Skipping assets needs your claim account: open it with open_claim first")] // 6086
+    ClaimAccountRequired,
+    #[msg("Nothing is owed to this claim for that asset")] // 6087
+    NothingToRedeem,
+    #[msg("Deposit request cannot settle yet: every oracle reading must be published at least the settlement delay after the request")] // 6088
+    DepositRequestTooEarly,
+    #[msg("Deposit request expired: it can only be cancelled (full refund)")] // 6089
+    DepositRequestExpired,
+    #[msg("Deposit request has not expired yet: a keeper settles it; cancel is possible after expiry")] // 6090
+    DepositRequestNotExpired,
+    #[msg("A deposit request of yours is already open on this vault: wait for it to settle or cancel it after expiry")] // 6091
+    DepositRequestAlreadyOpen,
+    #[msg("Shares must go to the account named in the deposit request")] // 6092
+    SharesDestinationMismatch,
+    #[msg("Deposit fee or settlement timing out of bounds")] // 6093
+    DepositTermsOutOfBounds,
+    #[msg("Rebalance oracle limits out of bounds: max age 1..=oracle max age (and <= 120 s), confidence cap 1..=oracle confidence cap (and <= 200 bps)")] // 6094
+    RebalanceOracleOutOfBounds,
+    #[msg("Input lists have different lengths")] // 6095
+    LengthMismatch,
+    #[msg("The account to create already exists")] // 6096
+    AccountAlreadyExists,
 }
 
 impl BallastError {

@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::state::{AssetParams, VaultParams};
+use crate::state::{AssetParams, ScheduleState, VaultParams};
 
 #[event]
 pub struct VaultInitializedEvent {
@@ -26,6 +26,9 @@ pub struct AssetAddedEvent {
     pub feed_id: [u8; 32],
     pub decimals: u8,
     pub params: AssetParams,
+    /// The mint's freeze authority, if any, and whether governance acknowledged it when listing.
+    pub freeze_authority: Option<Pubkey>,
+    pub freeze_authority_acknowledged: bool,
 }
 
 #[event]
@@ -50,6 +53,8 @@ pub struct ParamsExecutedEvent {
     pub new_params: VaultParams,
     pub old_assets: Vec<AssetParams>,
     pub new_assets: Vec<AssetParams>,
+    /// The weight schedule in force after the change (a late one shifted to start now).
+    pub schedule: Option<ScheduleState>,
 }
 
 #[event]
@@ -97,18 +102,62 @@ pub struct DepositEvent {
 }
 
 #[event]
-pub struct DepositSingleEvent {
+pub struct DepositRequestedEvent {
     pub vault: Pubkey,
     pub depositor: Pubkey,
     pub asset_index: u8,
-    pub amount_in: u64,
-    /// Conservative value of the deposit (micro-USD).
-    pub value_in: u128,
-    /// Vault value before the deposit, priced high (micro-USD).
-    pub nav_before: u128,
+    pub amount: u64,
+    /// Deposit valued at `price − conf` and vault valued at `price + conf` at request time (micro-USD).
+    pub value_at_request: u128,
+    pub nav_at_request: u128,
+    pub supply_at_request: u64,
+    /// Oracle readings published from this unix time on can settle it; after `expires_at` it can only be
+    /// cancelled.
+    pub settle_from: i64,
+    pub expires_at: i64,
+}
+
+#[event]
+pub struct DepositSettledEvent {
+    pub vault: Pubkey,
+    pub depositor: Pubkey,
+    pub settler: Pubkey,
+    pub asset_index: u8,
+    pub amount: u64,
+    pub value_at_request: u128,
+    pub value_at_settlement: u128,
+    /// The lower of the two values, used for the shares.
+    pub value_used: u128,
+    /// Part of `value_used` kept by the vault as the deposit fee.
+    pub fee_value: u128,
+    pub nav_at_request: u128,
+    pub nav_at_settlement: u128,
     pub shares_out: u64,
     pub locked_shares: u64,
     pub share_supply_after: u64,
+}
+
+#[event]
+pub struct DepositCancelledEvent {
+    pub vault: Pubkey,
+    pub depositor: Pubkey,
+    pub asset_index: u8,
+    pub amount: u64,
+}
+
+#[event]
+pub struct ClaimOpenedEvent {
+    pub vault: Pubkey,
+    pub owner: Pubkey,
+    pub claim: Pubkey,
+}
+
+#[event]
+pub struct ClaimRedeemedEvent {
+    pub vault: Pubkey,
+    pub owner: Pubkey,
+    pub asset_index: u8,
+    pub amount: u64,
 }
 
 #[event]
@@ -116,7 +165,11 @@ pub struct WithdrawEvent {
     pub vault: Pubkey,
     pub owner: Pubkey,
     pub shares_burned: u64,
+    /// Paid now, per asset.
     pub amounts_out: Vec<u64>,
+    /// Assets the holder chose to skip (bit i = asset i) and what they still owe through the claim.
+    pub skip_mask: u16,
+    pub amounts_owed: Vec<u64>,
     pub share_supply_after: u64,
 }
 
@@ -135,8 +188,13 @@ pub struct RebalanceEvent {
     /// The floor actually enforced: max(floor_out, keeper min_out).
     pub min_out: u64,
     pub amount_out: u64,
-    /// Bounty paid to the keeper, in the sold asset.
+    /// Bounty paid to the keeper, in the sold asset, and its value (micro-USD).
     pub bounty: u64,
+    pub bounty_value: u128,
+    /// Whether this trade started the cooldown (at least half the allowed size, or every band restored).
+    pub started_cooldown: bool,
+    /// Bounty value paid in the current drift episode after this trade (0: every asset back in its band).
+    pub episode_bounty_paid: u64,
     /// Oracle mid prices used (mantissa and exponent per asset).
     pub prices: Vec<i64>,
     pub expos: Vec<i32>,

@@ -9,6 +9,7 @@ use anchor_lang::prelude::*;
 
 pub mod amm;
 pub mod constants;
+pub mod create;
 pub mod errors;
 pub mod events;
 pub mod instructions;
@@ -91,9 +92,33 @@ pub mod ballast {
         Deposit::handler(ctx, args)
     }
 
-    /// Deposit one asset, valued at its conservative oracle price, for shares.
-    pub fn deposit_single<'info>(ctx: Context<'info, DepositSingle<'info>>, args: DepositSingleArgs) -> Result<()> {
-        DepositSingle::handler(ctx, args)
+    /// Single-asset deposit, step one: escrow the tokens and record the valuation at request time.
+    pub fn request_deposit<'info>(
+        ctx: Context<'info, RequestDeposit<'info>>,
+        args: RequestDepositArgs,
+    ) -> Result<()> {
+        RequestDeposit::handler(ctx, args)
+    }
+
+    /// Anyone (keepers): settle a deposit request with prices published after it, at the worse of the two
+    /// valuations, minus the deposit fee.
+    pub fn settle_deposit<'info>(ctx: Context<'info, SettleDeposit<'info>>) -> Result<()> {
+        SettleDeposit::handler(ctx)
+    }
+
+    /// Refund a deposit request that expired unsettled. Works while paused.
+    pub fn cancel_deposit(ctx: Context<CancelDeposit>) -> Result<()> {
+        CancelDeposit::handler(ctx)
+    }
+
+    /// Create `owner`'s claim account (anyone may pay for it), needed to skip assets when withdrawing.
+    pub fn open_claim(ctx: Context<OpenClaim>, owner: Pubkey) -> Result<()> {
+        OpenClaim::handler(ctx, owner)
+    }
+
+    /// Pay out what a claim holds for one asset. Works while paused.
+    pub fn redeem_claim(ctx: Context<RedeemClaim>, asset_index: u8) -> Result<()> {
+        RedeemClaim::handler(ctx, asset_index)
     }
 
     /// Anyone: sell an overweight asset for an underweight one through a whitelisted AMM, with a
@@ -107,7 +132,8 @@ pub mod ballast {
         Poke::handler(ctx)
     }
 
-    /// Burn shares for the pro-rata part of every reserve. Works while paused.
+    /// Burn shares for the pro-rata part of every reserve, optionally skipping named assets (their amounts
+    /// go to the owner's claim). Works while paused.
     pub fn withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, args: WithdrawArgs) -> Result<()> {
         Withdraw::handler(ctx, args)
     }

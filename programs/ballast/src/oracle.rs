@@ -7,38 +7,39 @@ use anchor_lang::prelude::*;
 use pyth_solana_receiver_sdk::price_update::{PriceUpdateV2, VerificationLevel};
 
 use crate::errors::{BallastError, MathResultExt};
-use crate::math::{self, OracleReading, OracleValidity};
-use crate::state::{Asset, VaultParams};
+use crate::math::{self, OracleLimits, OracleReading, OracleValidity};
+use crate::state::Asset;
 
 /// Checks a decoded PriceUpdateV2 against an asset's pinned feed and the vault's limits.
 pub fn check_update(
     update: &PriceUpdateV2,
     feed_id: &[u8; 32],
     last_publish_time: i64,
-    params: &VaultParams,
+    limits: &OracleLimits,
     now: i64,
 ) -> Result<OracleReading> {
     require!(update.verification_level == VerificationLevel::Full, BallastError::OracleNotFullyVerified);
     let m = &update.price_message;
     require!(m.feed_id == *feed_id, BallastError::OracleWrongFeed);
     let reading = OracleReading { price: m.price, conf: m.conf, expo: m.exponent, publish_time: m.publish_time };
-    match math::oracle_validity(&reading, now, last_publish_time, &params.oracle_limits()) {
+    match math::oracle_validity(&reading, now, last_publish_time, limits) {
         OracleValidity::Valid => Ok(reading),
         OracleValidity::NonPositive => err!(BallastError::OracleNonPositivePrice),
         OracleValidity::ExponentOutOfRange => err!(BallastError::OracleExponentOutOfRange),
         OracleValidity::WentBackInTime => err!(BallastError::OraclePublishTimeWentBack),
+        OracleValidity::InFuture => err!(BallastError::OraclePublishTimeInFuture),
         OracleValidity::Stale => err!(BallastError::OracleStale),
         OracleValidity::TooUncertain => err!(BallastError::OracleConfidenceTooWide),
     }
 }
 
 /// Reads the asset's pinned oracle from an account passed by the caller.
-pub fn read_asset_price(info: &AccountInfo, asset: &Asset, params: &VaultParams, now: i64) -> Result<OracleReading> {
+pub fn read_asset_price(info: &AccountInfo, asset: &Asset, limits: &OracleLimits, now: i64) -> Result<OracleReading> {
     require_keys_eq!(info.key(), asset.oracle, BallastError::OracleAccountMismatch);
     require_keys_eq!(*info.owner, pyth_solana_receiver_sdk::ID, BallastError::OracleWrongOwner);
     let data = info.try_borrow_data()?;
     let update = PriceUpdateV2::try_deserialize(&mut &data[..]).map_err(|_| error!(BallastError::OracleInvalidData))?;
-    check_update(&update, &asset.feed_id, asset.last_publish_time, params, now)
+    check_update(&update, &asset.feed_id, asset.last_publish_time, limits, now)
 }
 
 /// Records a reading as the asset's newest (publish time never goes back: checked above) and folds it

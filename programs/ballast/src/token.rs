@@ -9,8 +9,12 @@ use anchor_spl::token_interface::{self, TokenAccount};
 use crate::errors::BallastError;
 
 /// Token-2022 mint extensions a vault accepts: none of them changes the amount a transfer moves, lets a
-/// third party move or freeze vault funds, or blocks transfers.
+/// third party move or freeze vault funds, or blocks transfers. `MintCloseAuthority` passes only when
+/// nobody holds it: a mint that can be closed (at zero supply) can be re-created at the same address with
+/// a permanent delegate, a transfer fee or a hook, and drain whatever is deposited afterwards. (SPL Token
+/// mints can never be closed.)
 pub fn check_mint_extensions(mint: &AccountInfo) -> Result<()> {
+    use anchor_spl::token_2022::spl_token_2022::extension::mint_close_authority::MintCloseAuthority;
     if *mint.owner != anchor_spl::token_2022::ID {
         return Ok(());
     }
@@ -18,6 +22,10 @@ pub fn check_mint_extensions(mint: &AccountInfo) -> Result<()> {
     let state = StateWithExtensions::<MintState>::unpack(&data)?;
     for ext in state.get_extension_types()? {
         match ext {
+            ExtensionType::MintCloseAuthority => {
+                let close = state.get_extension::<MintCloseAuthority>()?;
+                require!(Option::<Pubkey>::from(close.close_authority).is_none(), BallastError::MintCloseAuthoritySet);
+            }
             ExtensionType::TransferFeeConfig => return err!(BallastError::TransferFeeMintNotSupported),
             ExtensionType::TransferHook => return err!(BallastError::TransferHookMintNotSupported),
             ExtensionType::MetadataPointer
@@ -26,7 +34,6 @@ pub fn check_mint_extensions(mint: &AccountInfo) -> Result<()> {
             | ExtensionType::TokenGroup
             | ExtensionType::GroupMemberPointer
             | ExtensionType::TokenGroupMember
-            | ExtensionType::MintCloseAuthority
             | ExtensionType::InterestBearingConfig => {}
             _ => return err!(BallastError::UnsupportedMintExtension),
         }
@@ -104,7 +111,6 @@ pub fn create_reserve<'info>(
     system_program: &AccountInfo<'info>,
     reserve_seeds: &[&[u8]],
 ) -> Result<()> {
-    use anchor_lang::system_program;
     use anchor_spl::token_2022::spl_token_2022::state::Account as AccountState;
 
     let space = if *mint.owner == anchor_spl::token_2022::ID {
@@ -115,48 +121,7 @@ pub fn create_reserve<'info>(
     } else {
         anchor_spl::token::TokenAccount::LEN
     };
-    let rent = Rent::get()?.minimum_balance(space);
-    let signer: &[&[&[u8]]] = &[reserve_seeds];
-    let current = reserve.lamports();
-    if current == 0 {
-        system_program::create_account(
-            CpiContext::new_with_signer(
-                system_program.key(),
-                system_program::CreateAccount { from: payer.clone(), to: reserve.clone() },
-                signer,
-            ),
-            rent,
-            space as u64,
-            token_program.key,
-        )?;
-    } else {
-        let top_up = rent.saturating_sub(current);
-        if top_up > 0 {
-            system_program::transfer(
-                CpiContext::new(
-                    system_program.key(),
-                    system_program::Transfer { from: payer.clone(), to: reserve.clone() },
-                ),
-                top_up,
-            )?;
-        }
-        system_program::allocate(
-            CpiContext::new_with_signer(
-                system_program.key(),
-                system_program::Allocate { account_to_allocate: reserve.clone() },
-                signer,
-            ),
-            space as u64,
-        )?;
-        system_program::assign(
-            CpiContext::new_with_signer(
-                system_program.key(),
-                system_program::Assign { account_to_assign: reserve.clone() },
-                signer,
-            ),
-            token_program.key,
-        )?;
-    }
+    crate::create::create_pda_account(payer, reserve, space, token_program.key, reserve_seeds, system_program)?;
     token_interface::initialize_account3(CpiContext::new(
         token_program.key(),
         token_interface::InitializeAccount3 { account: reserve.clone(), mint: mint.clone(), authority: vault.clone() },

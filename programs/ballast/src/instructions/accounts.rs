@@ -3,24 +3,39 @@
 //!
 //! - transfer legs (`deposit`, `withdraw`): `[mint_i, reserve_i, user_token_account_i]` for every asset i
 //!   in vault order;
-//! - valuation (`deposit_single`, `rebalance`): `[oracle_i, reserve_i]` for every asset i in vault order.
+//! - valuation (`request_deposit`, `settle_deposit`, `rebalance`, `poke`): `[oracle_i, reserve_i]` for
+//!   every asset i in vault order.
 
 use anchor_lang::prelude::*;
 
 use crate::errors::{BallastError, MathResultExt};
-use crate::math::{AssetPosition, OracleReading, PriceBounds, UsdPrice};
+use crate::math::{self, AssetPosition, OracleLimits, OracleReading, PriceBounds, Rounding, UsdPrice};
 use crate::oracle;
-use crate::state::Vault;
+use crate::state::{Asset, Vault};
 use crate::token::load_token_account;
 
-/// One asset's accounts for an in-kind transfer.
+/// One asset's accounts for an in-kind transfer. Only the keys of the mint and reserve are checked up
+/// front (and the reserve's balance read); the mint's liveness and the user's account are checked by
+/// the legs that actually move tokens, so an asset that pays nothing never blocks the others.
 pub struct TransferLeg<'info> {
     pub mint: &'info AccountInfo<'info>,
     pub reserve: &'info AccountInfo<'info>,
     pub user: &'info AccountInfo<'info>,
+    /// The reserve's token balance (owed and escrowed amounts included).
     pub reserve_amount: u64,
-    /// Owner (authority) of the user's token account.
-    pub user_owner: Pubkey,
+}
+
+impl TransferLeg<'_> {
+    /// The mint still belongs to the asset's token program (not closed).
+    pub fn require_live_mint(&self, asset: &Asset) -> Result<()> {
+        require_keys_eq!(*self.mint.owner, asset.token_program, BallastError::WrongTokenProgram);
+        Ok(())
+    }
+
+    /// The user's token account, decoded and checked (asset's token program and mint).
+    pub fn user_account(&self, asset: &Asset) -> Result<anchor_spl::token_interface::TokenAccount> {
+        load_token_account(self.user, &asset.token_program, &asset.mint)
+    }
 }
 
 /// Checks and decodes `[mint, reserve, user]` × assets.
@@ -35,16 +50,8 @@ pub fn transfer_legs<'info>(vault: &Vault, remaining: &'info [AccountInfo<'info>
             require_keys_eq!(mint.key(), asset.mint, BallastError::MintMismatch);
             require_keys_eq!(reserve.key(), asset.reserve, BallastError::ReserveMismatch);
             require_keys_neq!(user.key(), asset.reserve, BallastError::DuplicateAccount);
-            require_keys_eq!(*mint.owner, asset.token_program, BallastError::WrongTokenProgram);
             let reserve_account = load_token_account(reserve, &asset.token_program, &asset.mint)?;
-            let user_account = load_token_account(user, &asset.token_program, &asset.mint)?;
-            Ok(TransferLeg {
-                mint,
-                reserve,
-                user,
-                reserve_amount: reserve_account.amount,
-                user_owner: user_account.owner,
-            })
+            Ok(TransferLeg { mint, reserve, user, reserve_amount: reserve_account.amount })
         })
         .collect()
 }
@@ -52,7 +59,10 @@ pub fn transfer_legs<'info>(vault: &Vault, remaining: &'info [AccountInfo<'info>
 /// Oracle readings and reserve balances of every asset.
 pub struct Valuation {
     pub readings: Vec<OracleReading>,
+    /// The holders' balances: reserve balances minus owed and escrowed amounts.
     pub balances: Vec<u64>,
+    /// The reserves' token balances as read (for reconciliation).
+    pub reserve_amounts: Vec<u64>,
     /// Conservative and mid prices of every reading.
     pub bounds: Vec<PriceBounds>,
 }
@@ -68,26 +78,33 @@ impl Valuation {
             .map(|((a, balance), b)| AssetPosition { balance: *balance, decimals: a.decimals, price: price(b) })
             .collect()
     }
+
+    /// The holders' value (micro-USD) at one side of the bounds with the given rounding.
+    pub fn nav(&self, vault: &Vault, price: impl Fn(&PriceBounds) -> UsdPrice, rounding: Rounding) -> Result<u128> {
+        let values = math::position_values(&self.positions(vault, price), rounding).or_math_err()?;
+        math::total_value(&values).or_math_err()
+    }
 }
 
-/// Checks `[oracle, reserve]` × assets, reads every oracle with all checks and records the readings
-/// in the vault (publish times only move forward).
-pub fn load_valuation(vault: &mut Vault, remaining: &[AccountInfo], now: i64) -> Result<Valuation> {
+/// Checks `[oracle, reserve]` × assets, reads every oracle with all checks under `limits` and records
+/// the readings in the vault (publish times only move forward).
+pub fn load_valuation(vault: &mut Vault, remaining: &[AccountInfo], now: i64, limits: &OracleLimits) -> Result<Valuation> {
     require!(remaining.len() == 2 * vault.assets.len(), BallastError::WrongRemainingAccounts);
-    let params = vault.params;
-    let mut readings = Vec::with_capacity(vault.assets.len());
-    let mut balances = Vec::with_capacity(vault.assets.len());
-    let mut bounds = Vec::with_capacity(vault.assets.len());
+    let tau = vault.params.vol_tau_secs;
+    let n = vault.assets.len();
+    let (mut readings, mut balances, mut reserve_amounts, mut bounds) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     for (asset, chunk) in vault.assets.iter_mut().zip(remaining.chunks_exact(2)) {
-        let reading = oracle::read_asset_price(&chunk[0], asset, &params, now)?;
+        let reading = oracle::read_asset_price(&chunk[0], asset, limits, now)?;
         bounds.push(reading.bounds().or_math_err()?);
         require_keys_eq!(chunk[1].key(), asset.reserve, BallastError::ReserveMismatch);
         let reserve = load_token_account(&chunk[1], &asset.token_program, &asset.mint)?;
-        oracle::record(asset, &reading, params.vol_tau_secs)?;
+        oracle::record(asset, &reading, tau)?;
         readings.push(reading);
-        balances.push(reserve.amount);
+        balances.push(asset.available(reserve.amount).map_err(|_| error!(BallastError::UnexpectedBalanceChange))?);
+        reserve_amounts.push(reserve.amount);
     }
-    Ok(Valuation { readings, balances, bounds })
+    Ok(Valuation { readings, balances, reserve_amounts, bounds })
 }
 
 /// Current amount of a token account (after a CPI).

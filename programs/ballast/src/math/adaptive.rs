@@ -48,8 +48,26 @@ pub fn ln_ratio(num: u128, den: u128) -> MathResult<i128> {
     Ok(ln.clamp(-MAX_LN, MAX_LN))
 }
 
-/// Folds a new reading into the state. Readings no newer than the last sample change nothing; the
-/// first reading only initialises. `tau_secs` is the EWMA time constant.
+/// Samples closer together than this are not taken: the next sample spans the whole interval since the
+/// last one, so a burst of pokes in one minute counts as one return over that minute.
+pub const MIN_VOL_SAMPLE_SECS: i64 = 60;
+/// Largest weight of one sample (α ≤ 1/4): no single reading replaces the estimate.
+pub const MAX_SAMPLE_WEIGHT_DIV: u128 = 4;
+/// A sample counts for at most this multiple of the current estimate (or of [`VAR_FLOOR_E18`] when the
+/// estimate is smaller): the estimate grows at most by `1 + (MAX_SAMPLE_RATIO − 1) × α` per sample.
+pub const MAX_SAMPLE_RATIO: u128 = 16;
+/// Variance per second (× 1e18) of a 10 %-a-year volatility: the base of the growth cap while the
+/// estimate is still smaller.
+pub const VAR_FLOOR_E18: u128 = 317_097_919;
+
+/// Folds a new reading into the state. Readings no newer than the last sample, or less than
+/// [`MIN_VOL_SAMPLE_SECS`] after it, change nothing; the first reading only initialises. `tau_secs` is the
+/// EWMA time constant.
+///
+/// Bounded steering: with `α = min(Δt/τ, 1/4)` and the sample capped at `16 × max(estimate, floor)`,
+/// one sample moves the variance by a factor in `[1 − α, 1 + 15α]`, so over any stretch of time `T` the
+/// variance rises by at most `e^(15T/τ)` and falls by at most `e^(−T/τ)` (a band proportional to volatility
+/// by the square roots of those), and whoever chooses which valid readings the vault sees cannot do more.
 pub fn update_vol(state: &VolState, price: i64, expo: i32, publish_time: i64, tau_secs: u64) -> MathResult<VolState> {
     if price <= 0 || tau_secs == 0 {
         return Err(MathError::DivideByZero);
@@ -61,20 +79,21 @@ pub fn update_vol(state: &VolState, price: i64, expo: i32, publish_time: i64, ta
         next.last_time = publish_time;
         return Ok(next);
     }
-    if publish_time <= state.last_time {
+    if publish_time < state.last_time.saturating_add(MIN_VOL_SAMPLE_SECS) {
         return Ok(next);
     }
     let dt = (publish_time - state.last_time) as u128;
     let r = ln_ratio(price as u128, state.last_price as u128)?;
     // sample = r² / dt per second, × 1e18 (r is 1e12-scaled, so r² is 1e24-scaled).
     let r2 = (r.unsigned_abs()).safe_mul(r.unsigned_abs())?;
-    let sample = r2 / 1_000_000 / dt;
-    let alpha_num = dt.min(tau_secs as u128);
     let old = state.var_per_sec_e18 as u128;
+    let sample = (r2 / 1_000_000 / dt).min(MAX_SAMPLE_RATIO.safe_mul(old.max(VAR_FLOOR_E18))?);
+    let tau = tau_secs as u128;
+    let alpha_num = dt.min(tau / MAX_SAMPLE_WEIGHT_DIV).max(1);
     let new = if sample >= old {
-        old + mul_div_floor(sample - old, alpha_num, tau_secs as u128)?
+        old + mul_div_floor(sample - old, alpha_num, tau)?
     } else {
-        old - mul_div_floor(old - sample, alpha_num, tau_secs as u128)?
+        old - mul_div_floor(old - sample, alpha_num, tau)?
     };
     next.var_per_sec_e18 = u64::try_from(new).unwrap_or(u64::MAX);
     next.last_price = price;
@@ -254,6 +273,8 @@ mod tests {
         let s = update_vol(&VolState::default(), 100, -2, 1_000, 3_600).unwrap();
         assert_eq!(s, VolState { var_per_sec_e18: 0, last_price: 100, last_expo: -2, last_time: 1_000 });
         assert_eq!(update_vol(&s, 120, -2, 1_000, 3_600).unwrap(), s);
+        // Less than a minute later: not a sample.
+        assert_eq!(update_vol(&s, 120, -2, 1_059, 3_600).unwrap(), s);
         let moved = update_vol(&s, 120, -2, 1_060, 3_600).unwrap();
         assert!(moved.var_per_sec_e18 > 0);
         assert!(update_vol(&s, 0, -2, 2_000, 3_600).is_err());
@@ -292,6 +313,27 @@ mod tests {
         }
         let est = annual_vol_bps(&state) as f64 / 10_000.0;
         assert!((est - sigma_annual).abs() / sigma_annual < 0.15, "estimated {est}, true {sigma_annual}");
+    }
+
+    proptest! {
+        /// Whatever readings a poker chooses, one sample moves the variance by a factor within
+        /// [1 − α, 1 + 15α], α = min(Δt/τ, 1/4).
+        #[test]
+        fn one_sample_moves_the_estimate_a_bounded_factor(
+            var in 0u64..1u64 << 50, p0 in 1i64..1_000_000_000, p1 in 1i64..1_000_000_000,
+            dt in 0i64..100_000, tau in 60u64..1_000_000,
+        ) {
+            let s = VolState { var_per_sec_e18: var, last_price: p0, last_expo: -6, last_time: 1_000 };
+            let n = update_vol(&s, p1, -6, 1_000 + dt, tau).unwrap();
+            if dt < MIN_VOL_SAMPLE_SECS {
+                prop_assert_eq!(n, s);
+            } else {
+                let alpha = (dt as f64 / tau as f64).min(0.25).max(1.0 / tau as f64);
+                let base = (var as f64).max(VAR_FLOOR_E18 as f64);
+                prop_assert!(n.var_per_sec_e18 as f64 <= var as f64 + 15.0 * alpha * base + 1.0);
+                prop_assert!(n.var_per_sec_e18 as f64 >= var as f64 * (1.0 - alpha) - 1.0);
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,10 @@ pub const MIN_EXPO: i32 = -18;
 pub const MAX_EXPO: i32 = 12;
 /// Largest token decimals accepted for a vault asset.
 pub const MAX_DECIMALS: u8 = 18;
+/// A reading may be published at most this many seconds after the cluster clock (validators' clocks and
+/// publishers' clocks differ by a little); later ones are refused, so a reading from the future cannot
+/// count as fresh and pin an asset's oracle path until that time.
+pub const MAX_FUTURE_SKEW_SECS: i64 = 5;
 
 /// A raw oracle reading (Pyth `PriceFeedMessage` fields that matter here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,6 +39,8 @@ pub enum OracleValidity {
     ExponentOutOfRange,
     /// `publish_time` is older than the last one this vault already used.
     WentBackInTime,
+    /// `publish_time` is more than [`MAX_FUTURE_SKEW_SECS`] ahead of the cluster clock.
+    InFuture,
     /// Older than the allowed age.
     Stale,
     /// The confidence interval is too wide relative to the price.
@@ -43,7 +49,8 @@ pub enum OracleValidity {
 }
 
 /// Classifies a reading. `last_publish_time` is the newest publish time the vault has used for this
-/// asset (0 if none). A publish time in the future (clock skew) counts as age 0.
+/// asset (0 if none). A publish time up to [`MAX_FUTURE_SKEW_SECS`] ahead of the clock counts as age 0;
+/// further ahead it is `InFuture`.
 pub fn oracle_validity(r: &OracleReading, now: i64, last_publish_time: i64, limits: &OracleLimits) -> OracleValidity {
     if r.price <= 0 {
         return OracleValidity::NonPositive;
@@ -53,6 +60,9 @@ pub fn oracle_validity(r: &OracleReading, now: i64, last_publish_time: i64, limi
     }
     if r.publish_time < last_publish_time {
         return OracleValidity::WentBackInTime;
+    }
+    if r.publish_time > now.saturating_add(MAX_FUTURE_SKEW_SECS) {
+        return OracleValidity::InFuture;
     }
     let age = now.saturating_sub(r.publish_time).max(0) as u64;
     if age > limits.max_age_secs {
@@ -157,8 +167,9 @@ mod tests {
         assert_eq!(oracle_validity(&reading(100, 0, 990), 1000, 995, &LIMITS), OracleValidity::WentBackInTime);
         assert_eq!(oracle_validity(&reading(10_000, 100, 1000), 1000, 0, &LIMITS), OracleValidity::Valid);
         assert_eq!(oracle_validity(&reading(10_000, 101, 1000), 1000, 0, &LIMITS), OracleValidity::TooUncertain);
-        // Future publish time (clock skew) is age zero.
+        // A publish time slightly ahead (clock skew) is age zero; further ahead it is refused.
         assert_eq!(oracle_validity(&reading(100, 0, 1005), 1000, 0, &LIMITS), OracleValidity::Valid);
+        assert_eq!(oracle_validity(&reading(100, 0, 1006), 1000, 0, &LIMITS), OracleValidity::InFuture);
         let mut r = reading(100, 0, 1000);
         r.expo = 13;
         assert_eq!(oracle_validity(&r, 1000, 0, &LIMITS), OracleValidity::ExponentOutOfRange);

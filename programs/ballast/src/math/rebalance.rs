@@ -40,13 +40,18 @@ pub struct RebalancePlan {
     pub amount_in: u64,
     /// True when the request was larger than the overshoot / max-trade cap and was reduced.
     pub clamped: bool,
-    /// The program's own floor: `amount_in × p_sell_low / p_buy_high × (1 − slippage_cap)`.
+    /// The largest `amount_in` the program allows now (the clamp). A trade of at least half of it starts
+    /// the cooldown; a smaller one does so only if it brings every asset inside its band.
+    pub cap_amount: u64,
+    /// The program's own floor: `amount_in × p_sell_mid / p_buy_mid × (1 − slippage_cap)`, a single
+    /// haircut on mid prices, so the confidence a keeper's chosen reading carries does not lower it.
     pub floor_out: u64,
     /// `max(floor_out, keeper min_out)`.
     pub min_out: u64,
-    /// Keeper bounty in units of the sold asset, paid from the vault after the swap.
-    pub bounty: u64,
-    /// Conservative value of `amount_in` (micro-USD, at `p_sell_low`).
+    /// Most the keeper bounty can be for this trade (units of the sold asset); the clamp keeps room for
+    /// it. The bounty actually paid follows the drift removed ([`bounty_value`]).
+    pub max_bounty: u64,
+    /// Value of `amount_in` at mid (micro-USD).
     pub trade_value: u128,
 }
 
@@ -122,7 +127,7 @@ pub fn plan(
         amount_for_value(cap_value, sell_dec, positions[s].price, Rounding::Floor)?.min(positions[s].balance);
 
     let bounty_for = |amount: u64| -> Result<u64, MathError> {
-        let trade_value = value_of(amount, sell_dec, bounds[s].low, Rounding::Floor)?;
+        let trade_value = value_of(amount, sell_dec, positions[s].price, Rounding::Floor)?;
         let by_bps = mul_div_floor(trade_value, policy.bounty_bps as u128, BPS as u128)?;
         let value = by_bps.min(policy.bounty_cap_value as u128);
         amount_for_value(value, sell_dec, bounds[s].high, Rounding::Floor)
@@ -137,21 +142,54 @@ pub fn plan(
         return Err(Refusal::TooSmall);
     }
 
-    // Floor: sold asset valued low, bought asset priced high, minus the slippage cap.
-    let trade_value = value_of(amount, sell_dec, bounds[s].low, Rounding::Floor)?;
-    let fair_out = amount_for_value(trade_value, positions[b].decimals, bounds[b].high, Rounding::Floor)?;
-    let floor_out = mul_div_floor(fair_out as u128, BPS as u128 - policy.slippage_cap_bps as u128, BPS as u128)? as u64;
+    // Floor: mid prices, one haircut (the slippage cap).
+    let trade_value = value_of(amount, sell_dec, positions[s].price, Rounding::Floor)?;
+    let fair_out = amount_for_value(trade_value, positions[b].decimals, positions[b].price, Rounding::Floor)?;
+    let keep_bps = (BPS as u128).saturating_sub(policy.slippage_cap_bps as u128);
+    let floor_out = super::to_u64(mul_div_floor(fair_out as u128, keep_bps, BPS as u128)?)?;
     if floor_out == 0 {
         return Err(Refusal::TooSmall);
     }
     Ok(RebalancePlan {
         amount_in: amount,
         clamped: amount < req.amount_in,
+        cap_amount,
         floor_out,
         min_out: floor_out.max(req.min_out),
-        bounty,
+        max_bounty: bounty,
         trade_value,
     })
+}
+
+/// Keeper bounty (micro-USD) for a trade that removed `drift_removed` of total absolute drift (Σ|value −
+/// target value|, which counts a trade's value on both legs, hence the half): `bounty_bps` of half the
+/// drift removed, and no more than what is left of the cap in the current drift episode. Splitting a
+/// rebalance into many small ones therefore earns no more than one trade removing the same drift.
+pub fn bounty_value(drift_removed: u128, policy: &TradePolicy, episode_paid: u64) -> Result<u128, MathError> {
+    let by_bps = mul_div_floor(drift_removed / 2, policy.bounty_bps as u128, BPS as u128)?;
+    let left = (policy.bounty_cap_value as u128).saturating_sub(episode_paid as u128);
+    Ok(by_bps.min(left))
+}
+
+/// Whether a completed trade starts the cooldown: one of at least half the allowed size, or one after which
+/// every asset is inside its band. A dust trade that leaves the vault out of band therefore cannot lock
+/// other keepers out.
+pub fn starts_cooldown(amount_in: u64, cap_amount: u64, all_inside_after: bool) -> bool {
+    all_inside_after || (amount_in as u128) * 2 >= cap_amount as u128
+}
+
+/// True when every asset's value is inside its band.
+pub fn all_inside(values: &[u128], limits: &[AssetLimits]) -> Result<bool, MathError> {
+    if values.len() != limits.len() {
+        return Err(MathError::LengthMismatch);
+    }
+    let nav = total_value(values)?;
+    for (v, l) in values.iter().zip(limits) {
+        if band_position(*v, nav, l.target_bps, l.band_bps)? != BandPosition::Inside {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The trade a keeper should request: the asset furthest above its target sold for the one furthest below,
@@ -252,8 +290,9 @@ mod tests {
         // $600 vs $400 at $10 a token: at most 10 tokens may move, bounty included. The bounty is
         // 10 bps of the $99.90 actually traded = 9 990 units, recomputed after the reduction.
         assert_eq!(plan.amount_in, 9_990_000);
-        assert_eq!(plan.bounty, 9_990);
-        assert!(plan.amount_in + plan.bounty <= 10_000_000);
+        assert_eq!(plan.max_bounty, 9_990);
+        assert_eq!(plan.cap_amount, 10_000_000);
+        assert!(plan.amount_in + plan.max_bounty <= 10_000_000);
         assert_eq!(plan.floor_out, plan.amount_in / 100 * 99);
         let tighter = TradeRequest { min_out: plan.floor_out + 5, ..req };
         assert_eq!(super::plan(&p, &b, &l, &POLICY, &tighter).unwrap().min_out, plan.floor_out + 5);
@@ -268,6 +307,38 @@ mod tests {
         let policy = TradePolicy { bounty_bps: 0, ..POLICY };
         let req = TradeRequest { sell: 0, buy: 1, amount_in: u64::MAX, min_out: 0 };
         assert_eq!(plan(&p, &b, &l, &policy, &req).unwrap().amount_in, 1_000_000);
+    }
+
+    #[test]
+    fn floor_ignores_the_confidence_of_the_chosen_reading() {
+        let p = [pos(60_000_000, 1_000), pos(40_000_000, 1_000)];
+        let l = limits(&[5_000, 5_000], 500);
+        let req = TradeRequest { sell: 0, buy: 1, amount_in: 1_000_000, min_out: 0 };
+        let tight = plan(&p, &bounds_of(&p, 0), &l, &POLICY, &req).unwrap();
+        let wide = plan(&p, &bounds_of(&p, 500), &l, &POLICY, &req).unwrap();
+        assert_eq!(tight.floor_out, wide.floor_out);
+    }
+
+    #[test]
+    fn bounty_follows_drift_removed_and_the_episode_cap() {
+        let policy = TradePolicy { slippage_cap_bps: 100, bounty_bps: 100, bounty_cap_value: 1_000 };
+        assert_eq!(bounty_value(20_000, &policy, 0).unwrap(), 100);
+        // Eight slices of the same drift earn what one trade earns.
+        let slices: u128 = (0..8).map(|_| bounty_value(2_500, &policy, 0).unwrap()).sum();
+        assert_eq!(slices, 96);
+        // The cap is per episode: what was paid already counts.
+        assert_eq!(bounty_value(1_000_000, &policy, 900).unwrap(), 100);
+        assert_eq!(bounty_value(1_000_000, &policy, 1_000).unwrap(), 0);
+        assert!(starts_cooldown(50, 100, false) && !starts_cooldown(49, 100, false) && starts_cooldown(1, 100, true));
+    }
+
+    #[test]
+    fn slippage_cap_above_100_percent_does_not_underflow() {
+        let p = [pos(60_000_000, 1_000), pos(40_000_000, 1_000)];
+        let l = limits(&[5_000, 5_000], 500);
+        let policy = TradePolicy { slippage_cap_bps: 20_000, ..POLICY };
+        let req = TradeRequest { sell: 0, buy: 1, amount_in: 1_000_000, min_out: 0 };
+        assert_eq!(plan(&p, &bounds_of(&p, 0), &l, &policy, &req), Err(Refusal::TooSmall));
     }
 
     #[test]
@@ -311,7 +382,7 @@ mod tests {
             let fair = amount_for_value(plan.trade_value, 6, b[req.buy].mid, Rounding::Floor).unwrap();
             let out = plan.floor_out.max(fair - (fair - plan.floor_out.min(fair)) * exec_bps / 100);
             let mut after = p.clone();
-            after[req.sell].balance -= plan.amount_in + plan.bounty;
+            after[req.sell].balance -= plan.amount_in + plan.max_bounty;
             after[req.buy].balance += out;
             let v0 = position_values(&p, Rounding::Floor).unwrap();
             let v1 = position_values(&after, Rounding::Floor).unwrap();

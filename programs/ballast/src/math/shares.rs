@@ -35,6 +35,43 @@ pub fn shares_for_value(value_in: u128, nav: u128, supply: u64) -> MathResult<Sh
     Ok(SharesOut { to_depositor: super::to_u64(shares)?, locked: 0 })
 }
 
+/// One valuation of a single-asset deposit: the deposit (valued low), the vault (valued high, escrowed
+/// deposits excluded) and the share supply, at one point in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepositQuote {
+    pub value: u128,
+    pub nav: u128,
+    pub supply: u64,
+}
+
+/// A settled single-asset deposit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettledDeposit {
+    pub shares: SharesOut,
+    /// Deposit value used: the lower of the two quotes (micro-USD).
+    pub value: u128,
+    /// Part of `value` kept by the vault as the deposit fee (rounded up).
+    pub fee_value: u128,
+}
+
+/// Shares for a deposit quoted at request and again at settlement: the deposit at the lower value, the
+/// share price at the higher of the two (`nav / supply`), minus `fee_bps` of the value (rounded up).
+/// A quote with no shares outstanding has no share price and is skipped; when nothing is outstanding at
+/// settlement this is the vault's first deposit ([`shares_for_value`] with locked shares).
+pub fn settle_deposit(request: &DepositQuote, settle: &DepositQuote, fee_bps: u16) -> MathResult<SettledDeposit> {
+    let value = request.value.min(settle.value);
+    let fee_value = mul_div_ceil(value, fee_bps as u128, super::BPS as u128)?;
+    let net = value.saturating_sub(fee_value);
+    if settle.supply == 0 {
+        return Ok(SettledDeposit { shares: shares_for_value(net, 0, 0)?, value, fee_value });
+    }
+    let mut shares = shares_for_value(net, settle.nav, settle.supply)?.to_depositor;
+    if request.supply > 0 {
+        shares = shares.min(shares_for_value(net, request.nav, request.supply)?.to_depositor);
+    }
+    Ok(SettledDeposit { shares: SharesOut { to_depositor: shares, locked: 0 }, value, fee_value })
+}
+
 /// In-kind deposit: the most shares that `max_in` can buy at the current proportions,
 /// `min_i floor(max_in_i × supply / balance_i)` over assets with a non-zero balance.
 /// Fails with `DivideByZero` if every balance is zero (nothing to be proportional to).
@@ -73,6 +110,41 @@ pub fn in_kind_amounts_out(shares: u64, balances: &[u64], supply: u64) -> MathRe
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn settlement_takes_the_worse_quote_and_the_fee() {
+        let req = DepositQuote { value: 1_000_000_000, nav: 10_000_000_000, supply: 10_000_000_000 };
+        // Deposited asset fell 5 % between request and settlement: the lower value counts.
+        let set = DepositQuote { value: 950_000_000, nav: 9_800_000_000, supply: 10_000_000_000 };
+        let s = settle_deposit(&req, &set, 10).unwrap();
+        assert_eq!(s.value, 950_000_000);
+        assert_eq!(s.fee_value, 950_000);
+        // Share price: the higher of 1.0 (request) and 0.98 (settlement) → 1.0.
+        assert_eq!(s.shares.to_depositor, 949_050_000);
+        // First deposit of the vault: locked shares, fee taken.
+        let empty = DepositQuote { value: 5_000_000, nav: 0, supply: 0 };
+        let s = settle_deposit(&empty, &empty, 100).unwrap();
+        assert_eq!(s.shares, SharesOut { to_depositor: 5_000_000 - 50_000 - LOCKED_SHARES, locked: LOCKED_SHARES });
+    }
+
+    proptest! {
+        /// Whatever the two quotes, settlement never mints more than either quote alone would.
+        #[test]
+        fn settlement_is_never_better_than_either_quote(
+            v1 in 1u128..1u128 << 70, v2 in 1u128..1u128 << 70,
+            n1 in 1u128..1u128 << 70, n2 in 1u128..1u128 << 70,
+            s1 in 1u64..u64::MAX / 2, s2 in 1u64..u64::MAX / 2, fee in 0u16..500,
+        ) {
+            let (q1, q2) = (DepositQuote { value: v1, nav: n1, supply: s1 }, DepositQuote { value: v2, nav: n2, supply: s2 });
+            if let Ok(s) = settle_deposit(&q1, &q2, fee) {
+                for q in [q1, q2] {
+                    if let Ok(alone) = shares_for_value(q.value, q.nav, q.supply) {
+                        prop_assert!(s.shares.to_depositor <= alone.to_depositor);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn first_deposit_locks_shares() {

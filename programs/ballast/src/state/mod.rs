@@ -1,3 +1,7 @@
+pub mod claim;
+pub mod deposit_request;
 pub mod vault;
 
+pub use claim::*;
+pub use deposit_request::*;
 pub use vault::*;

@@ -61,6 +61,33 @@ pub struct VaultParams {
     pub target_mode: TargetMode,
     /// Time constant of the volatility EWMA (seconds).
     pub vol_tau_secs: u32,
+    /// Fee on single-asset deposits, bps of the deposit's value, kept by the vault (at least
+    /// `MIN_DEPOSIT_FEE_BPS`).
+    pub deposit_fee_bps: u16,
+    /// A deposit request settles only with oracle readings published at least this long after it.
+    pub deposit_delay_secs: u32,
+    /// After the delay, how long a request may wait for settlement before it can only be cancelled.
+    pub deposit_window_secs: u32,
+    /// Oracle readings used by `rebalance` may be at most this old (tighter than `oracle_max_age_secs`):
+    /// the keeper chooses the reading, and an old one shifts the floor.
+    pub rebalance_max_age_secs: u32,
+    /// Oracle readings used by `rebalance` may carry at most this `conf / price` (bps).
+    pub rebalance_max_conf_bps: u16,
+}
+
+/// Timing and fee of single-asset deposits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepositTerms {
+    pub fee_bps: u16,
+    pub delay_secs: u32,
+    pub window_secs: u32,
+}
+
+impl DepositTerms {
+    /// Last unix time at which a request made at `requested_at` may settle.
+    pub fn expires_at(&self, requested_at: i64) -> i64 {
+        requested_at.saturating_add(self.delay_secs as i64).saturating_add(self.window_secs as i64)
+    }
 }
 
 impl VaultParams {
@@ -85,6 +112,19 @@ impl VaultParams {
             BallastError::TimelockOutOfBounds
         );
         require!((MIN_VOL_TAU_SECS..=MAX_VOL_TAU_SECS).contains(&self.vol_tau_secs), BallastError::VolTauOutOfBounds);
+        require!(
+            (MIN_DEPOSIT_FEE_BPS..=MAX_DEPOSIT_FEE_BPS).contains(&self.deposit_fee_bps)
+                && (MIN_DEPOSIT_DELAY_SECS..=MAX_DEPOSIT_DELAY_SECS).contains(&self.deposit_delay_secs)
+                && (MIN_DEPOSIT_WINDOW_SECS..=MAX_DEPOSIT_WINDOW_SECS).contains(&self.deposit_window_secs),
+            BallastError::DepositTermsOutOfBounds
+        );
+        require!(
+            self.rebalance_max_age_secs >= 1
+                && self.rebalance_max_age_secs <= self.oracle_max_age_secs.min(MAX_REBALANCE_ORACLE_AGE_SECS)
+                && self.rebalance_max_conf_bps >= 1
+                && self.rebalance_max_conf_bps <= self.oracle_max_conf_bps.min(MAX_REBALANCE_CONF_BPS),
+            BallastError::RebalanceOracleOutOfBounds
+        );
         if let BandMode::VolatilityScaled { reference_vol_bps, min_bps, max_bps, conf_multiplier } = self.band_mode {
             require!(
                 reference_vol_bps > 0
@@ -137,6 +177,22 @@ impl VaultParams {
             max_conf_bps: self.oracle_max_conf_bps as u64,
         }
     }
+
+    /// The tighter limits `rebalance` applies to the readings behind its floor.
+    pub fn rebalance_oracle_limits(&self) -> math::OracleLimits {
+        math::OracleLimits {
+            max_age_secs: self.rebalance_max_age_secs as u64,
+            max_conf_bps: self.rebalance_max_conf_bps as u64,
+        }
+    }
+
+    pub fn deposit_terms(&self) -> DepositTerms {
+        DepositTerms {
+            fee_bps: self.deposit_fee_bps,
+            delay_secs: self.deposit_delay_secs,
+            window_secs: self.deposit_window_secs,
+        }
+    }
 }
 
 /// Per-asset parameters changed through the timelock.
@@ -184,10 +240,29 @@ pub struct Asset {
     pub last_expo: i32,
     /// Volatility estimate, updated on every fresh oracle reading.
     pub vol: VolState,
-    pub reserved: [u8; 36],
+    /// Base units in the reserve owed to claims (withdrawals that skipped this asset); not the holders'.
+    pub owed: u64,
+    /// Base units in the reserve escrowed by open deposit requests; not the holders' until settled.
+    pub pending_in: u64,
+    /// Bitset of `asset_flags::*`.
+    pub flags: u8,
+    pub reserved: [u8; 19],
+}
+
+/// Per-asset flags.
+pub mod asset_flags {
+    /// Governance acknowledged, when listing, that the mint has a freeze authority.
+    pub const FREEZE_AUTHORITY_ACKNOWLEDGED: u8 = 1 << 0;
 }
 
 impl Asset {
+    /// What the holders own of `reserve_amount` (the reserve's balance): owed and escrowed amounts are
+    /// excluded.
+    pub fn available(&self, reserve_amount: u64) -> math::MathResult<u64> {
+        use math::SafeMath;
+        reserve_amount.safe_sub(self.owed)?.safe_sub(self.pending_in)
+    }
+
     /// Folds a checked oracle reading into the asset: volatility estimate, newest publish time, price.
     /// Used by the program on every valuation and by keepers to predict the program's state.
     pub fn observe(&mut self, reading: &math::OracleReading, vol_tau_secs: u32) -> math::MathResult<()> {
@@ -310,7 +385,10 @@ pub struct Vault {
     pub schedule: Option<ScheduleState>,
     /// CPPI floor in force (micro-USD per whole share); ratchets up when configured.
     pub cppi_floor_per_share: u64,
-    pub reserved: [u8; 128],
+    /// Bounty paid (micro-USD) since the vault was last inside all its bands: the bounty cap holds per
+    /// episode of drift, not per transaction.
+    pub episode_bounty_paid: u64,
+    pub reserved: [u8; 120],
 }
 
 impl Vault {
@@ -345,6 +423,51 @@ impl Vault {
         self.assets.iter().position(|a| a.mint == *mint)
     }
 
+    /// Reserve balances minus owed and escrowed amounts, in vault order.
+    pub fn available_balances(&self, reserve_amounts: &[u64]) -> Result<Vec<u64>> {
+        require!(reserve_amounts.len() == self.assets.len(), BallastError::LengthMismatch);
+        self.assets
+            .iter()
+            .zip(reserve_amounts)
+            .map(|(a, r)| a.available(*r).map_err(|_| error!(BallastError::UnexpectedBalanceChange)))
+            .collect()
+    }
+
+    /// Applies a pending change as `execute_params` does at `slot` (also used to check a proposal before
+    /// it is queued). A schedule whose start has already passed keeps its duration from `slot`, so a change
+    /// executed late is still gradual.
+    pub fn apply_pending(&mut self, pending: PendingParams, slot: u64) -> Result<()> {
+        use crate::errors::MathResultExt;
+        let old_params = self.params;
+        if pending.params.cppi_floor() != old_params.cppi_floor() || pending.params.target_mode != old_params.target_mode {
+            self.cppi_floor_per_share = pending.params.cppi_floor();
+        }
+        self.params = pending.params;
+        require!(pending.assets.len() == self.assets.len(), BallastError::AssetCountMismatch);
+        let targets_changed = self.assets.iter().zip(&pending.assets).any(|(a, n)| a.params.target_bps != n.target_bps);
+        for (asset, p) in self.assets.iter_mut().zip(&pending.assets) {
+            asset.params = *p;
+        }
+        if targets_changed {
+            // New targets replace whatever a running schedule was moving towards.
+            self.schedule = None;
+        }
+        if let Some(mut schedule) = pending.schedule {
+            // The move starts from the weights in force now (mid-schedule weights if one was running).
+            schedule.from = match &self.schedule {
+                Some(running) => math::adaptive::scheduled_targets(&running.to_math(), slot).or_math_err()?,
+                None => self.targets(),
+            };
+            if schedule.start_slot < slot {
+                let span = schedule.end_slot.saturating_sub(schedule.start_slot);
+                schedule.start_slot = slot;
+                schedule.end_slot = slot.checked_add(span).ok_or(BallastError::MathOverflow)?;
+            }
+            self.schedule = Some(schedule);
+        }
+        Ok(())
+    }
+
     pub fn require_active(&self) -> Result<()> {
         require!(self.status == VaultStatus::Active, BallastError::VaultNotActive);
         Ok(())
@@ -373,6 +496,39 @@ impl Vault {
                 BallastError::ScheduleInvalid
             );
             require!(math::weights_sum_to_bps(&s.to), BallastError::WeightsDoNotSum);
+        }
+        if let Some(p) = &self.pending_params {
+            Self::check_pending(p, self.assets.len())?;
+        }
+        Ok(())
+    }
+
+    /// Checks that `pending` passes everything `execute_params` and `invariant` require, as if executed now.
+    pub fn check_proposal(&self, pending: &PendingParams) -> Result<()> {
+        Self::check_pending(pending, self.assets.len())?;
+        let mut probe = self.clone();
+        probe.pending_params = None;
+        probe.apply_pending(pending.clone(), Clock::get()?.slot)?;
+        probe.invariant()
+    }
+
+    /// Everything `execute_params` and `invariant` will require of a pending change, checked when it is
+    /// proposed (and by `invariant` while it waits).
+    pub fn check_pending(p: &PendingParams, asset_count: usize) -> Result<()> {
+        p.params.check(false)?;
+        require!(p.assets.len() == asset_count, BallastError::AssetCountMismatch);
+        for a in &p.assets {
+            a.check()?;
+        }
+        let targets: Vec<u16> = p.assets.iter().map(|a| a.target_bps).collect();
+        require!(math::weights_sum_to_bps(&targets), BallastError::WeightsDoNotSum);
+        if let TargetMode::Cppi { safe_index, .. } = p.params.target_mode {
+            require!((safe_index as usize) < asset_count, BallastError::CppiOutOfBounds);
+        }
+        if let Some(s) = &p.schedule {
+            require!(s.to.len() == asset_count, BallastError::AssetCountMismatch);
+            require!(math::weights_sum_to_bps(&s.to), BallastError::WeightsDoNotSum);
+            require!(s.end_slot > s.start_slot, BallastError::ScheduleInvalid);
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use crate::errors::BallastError;
 use crate::events::AssetAddedEvent;
 use crate::math::MAX_DECIMALS;
 use crate::oracle;
-use crate::state::{Asset, AssetParams, Vault, VaultStatus};
+use crate::state::{asset_flags, Asset, AssetParams, Vault, VaultStatus};
 use crate::token;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -16,6 +16,10 @@ pub struct AddAssetArgs {
     pub feed_id: [u8; 32],
     /// Target weight, ε band and max trade size.
     pub params: AssetParams,
+    /// Governance's explicit acknowledgement that the mint has a freeze authority (USDC and USDT do):
+    /// that authority can freeze the reserve. Withdrawals can still skip a frozen asset (its amount is
+    /// kept for the holder in a claim), but listing such a mint is a decision, so it is off by default.
+    pub allow_freeze_authority: bool,
 }
 
 #[derive(Accounts)]
@@ -45,6 +49,10 @@ impl AddAsset<'_> {
         require!(vault.asset_index(&self.mint.key()).is_none(), BallastError::DuplicateMint);
         require!(self.mint.decimals <= MAX_DECIMALS, BallastError::UnsupportedDecimals);
         token::check_mint_extensions(&self.mint.to_account_info())?;
+        require!(
+            self.mint.freeze_authority.is_none() || args.allow_freeze_authority,
+            BallastError::FreezeAuthorityNotAcknowledged
+        );
         args.params.check()
     }
 
@@ -52,7 +60,8 @@ impl AddAsset<'_> {
     pub fn handler(ctx: Context<AddAsset>, args: AddAssetArgs) -> Result<()> {
         let now = Clock::get()?.unix_timestamp;
         let accounts = &ctx.accounts;
-        let reading = oracle::check_update(&accounts.oracle, &args.feed_id, 0, &accounts.vault.params, now)?;
+        let limits = accounts.vault.params.oracle_limits();
+        let reading = oracle::check_update(&accounts.oracle, &args.feed_id, 0, &limits, now)?;
 
         let vault_key = accounts.vault.key();
         let mint_key = accounts.mint.key();
@@ -80,8 +89,12 @@ impl AddAsset<'_> {
             last_price: 0,
             last_expo: 0,
             vol: Default::default(),
-            reserved: [0; 36],
+            owed: 0,
+            pending_in: 0,
+            flags: if accounts.mint.freeze_authority.is_some() { asset_flags::FREEZE_AUTHORITY_ACKNOWLEDGED } else { 0 },
+            reserved: [0; 19],
         };
+        let freeze_authority: Option<Pubkey> = accounts.mint.freeze_authority.into();
         oracle::record(&mut asset, &reading, accounts.vault.params.vol_tau_secs)?;
         let vault = &mut ctx.accounts.vault;
         vault.assets.push(asset);
@@ -96,6 +109,8 @@ impl AddAsset<'_> {
             feed_id: asset.feed_id,
             decimals: asset.decimals,
             params: asset.params,
+            freeze_authority,
+            freeze_authority_acknowledged: args.allow_freeze_authority && freeze_authority.is_some(),
         });
         Ok(())
     }

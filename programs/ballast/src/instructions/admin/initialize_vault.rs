@@ -1,7 +1,8 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{Mint, Token, TokenAccount};
+use anchor_spl::token::{self, Token};
 
 use crate::constants::*;
+use crate::create::{create_pda_account, write_account};
 use crate::errors::BallastError;
 use crate::events::VaultInitializedEvent;
 use crate::math::SHARE_DECIMALS;
@@ -19,40 +20,25 @@ pub struct InitializeVaultArgs {
     pub params: VaultParams,
 }
 
+/// The three accounts are created by the handler (not Anchor's `init`) so that lamports sent to their
+/// addresses beforehand cannot block the vault's creation (see `create.rs`).
 #[derive(Accounts)]
 #[instruction(args: InitializeVaultArgs)]
 pub struct InitializeVault<'info> {
     #[account(mut)]
     pub creator: Signer<'info>,
-    #[account(
-        init,
-        payer = creator,
-        space = 8 + Vault::INIT_SPACE,
-        seeds = [VAULT_SEED, creator.key().as_ref(), &args.vault_id.to_le_bytes()],
-        bump,
-    )]
-    pub vault: Box<Account<'info, Vault>>,
-    #[account(
-        init,
-        payer = creator,
-        seeds = [SHARE_MINT_SEED, vault.key().as_ref()],
-        bump,
-        mint::decimals = SHARE_DECIMALS,
-        mint::authority = vault,
-        mint::token_program = token_program,
-    )]
-    pub share_mint: Box<Account<'info, Mint>>,
-    /// Receives the never-redeemable shares minted by the first deposit.
-    #[account(
-        init,
-        payer = creator,
-        seeds = [LOCKED_SHARES_SEED, vault.key().as_ref()],
-        bump,
-        token::mint = share_mint,
-        token::authority = vault,
-        token::token_program = token_program,
-    )]
-    pub locked_shares: Box<Account<'info, TokenAccount>>,
+    /// CHECK: created here at the PDA checked by `seeds` and written as a `Vault`; an existing account is
+    /// refused by `create_pda_account`.
+    #[account(mut, seeds = [VAULT_SEED, creator.key().as_ref(), &args.vault_id.to_le_bytes()], bump)]
+    pub vault: UncheckedAccount<'info>,
+    /// CHECK: created here at the PDA checked by `seeds` and initialised as an SPL Token mint (6 decimals,
+    /// mint authority = vault, no freeze authority).
+    #[account(mut, seeds = [SHARE_MINT_SEED, vault.key().as_ref()], bump)]
+    pub share_mint: UncheckedAccount<'info>,
+    /// CHECK: created here at the PDA checked by `seeds` and initialised as a token account of the share
+    /// mint owned by the vault; receives the never-redeemable shares minted by the first deposit.
+    #[account(mut, seeds = [LOCKED_SHARES_SEED, vault.key().as_ref()], bump)]
+    pub locked_shares: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,
 }
@@ -65,21 +51,65 @@ impl InitializeVault<'_> {
 
     #[access_control(ctx.accounts.validate(&args))]
     pub fn handler(ctx: Context<InitializeVault>, args: InitializeVaultArgs) -> Result<()> {
-        let vault = &mut ctx.accounts.vault;
-        vault.set_inner(Vault {
+        let a = &ctx.accounts;
+        let (creator, vault_key) = (a.creator.key(), a.vault.key());
+        let id = args.vault_id.to_le_bytes();
+        let (payer, system) = (a.creator.to_account_info(), a.system_program.to_account_info());
+        let b = &ctx.bumps;
+
+        create_pda_account(
+            &payer,
+            &a.vault.to_account_info(),
+            8 + Vault::INIT_SPACE,
+            &crate::ID,
+            &[VAULT_SEED, creator.as_ref(), &id, &[b.vault]],
+            &system,
+        )?;
+        create_pda_account(
+            &payer,
+            &a.share_mint.to_account_info(),
+            anchor_spl::token::Mint::LEN,
+            &token::ID,
+            &[SHARE_MINT_SEED, vault_key.as_ref(), &[b.share_mint]],
+            &system,
+        )?;
+        token::initialize_mint2(
+            CpiContext::new(token::ID, token::InitializeMint2 { mint: a.share_mint.to_account_info() }),
+            SHARE_DECIMALS,
+            &vault_key,
+            None,
+        )?;
+        create_pda_account(
+            &payer,
+            &a.locked_shares.to_account_info(),
+            anchor_spl::token::TokenAccount::LEN,
+            &token::ID,
+            &[LOCKED_SHARES_SEED, vault_key.as_ref(), &[b.locked_shares]],
+            &system,
+        )?;
+        token::initialize_account3(CpiContext::new(
+            token::ID,
+            token::InitializeAccount3 {
+                account: a.locked_shares.to_account_info(),
+                mint: a.share_mint.to_account_info(),
+                authority: a.vault.to_account_info(),
+            },
+        ))?;
+
+        let vault = Vault {
             version: Vault::VERSION,
-            bump: ctx.bumps.vault,
-            share_mint_bump: ctx.bumps.share_mint,
-            locked_shares_bump: ctx.bumps.locked_shares,
+            bump: b.vault,
+            share_mint_bump: b.share_mint,
+            locked_shares_bump: b.locked_shares,
             status: VaultStatus::Configuring,
             paused: 0,
-            creator: ctx.accounts.creator.key(),
+            creator,
             vault_id: args.vault_id,
             governance: args.governance,
             pending_governance: Pubkey::default(),
             guardian: args.guardian,
-            share_mint: ctx.accounts.share_mint.key(),
-            locked_shares: ctx.accounts.locked_shares.key(),
+            share_mint: a.share_mint.key(),
+            locked_shares: a.locked_shares.key(),
             params: args.params,
             pending_params: None,
             assets: Vec::new(),
@@ -87,12 +117,14 @@ impl InitializeVault<'_> {
             last_rebalance_slot: 0,
             schedule: None,
             cppi_floor_per_share: args.params.cppi_floor(),
-            reserved: [0; 128],
-        });
+            episode_bounty_paid: 0,
+            reserved: [0; 120],
+        };
         vault.invariant()?;
+        write_account(&a.vault.to_account_info(), &vault)?;
         emit!(VaultInitializedEvent {
-            vault: vault.key(),
-            creator: vault.creator,
+            vault: vault_key,
+            creator,
             vault_id: vault.vault_id,
             governance: vault.governance,
             guardian: vault.guardian,

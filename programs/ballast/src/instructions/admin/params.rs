@@ -2,9 +2,8 @@
 
 use anchor_lang::prelude::*;
 
-use crate::errors::{BallastError, MathResultExt};
+use crate::errors::BallastError;
 use crate::events::{ParamsCancelledEvent, ParamsExecutedEvent, ParamsProposedEvent};
-use crate::math;
 use crate::state::{pause, AssetParams, PendingParams, VaultParams};
 
 use super::Governed;
@@ -23,14 +22,8 @@ impl Governed<'_> {
         vault.require_active()?;
         vault.require_not_paused(pause::GOVERNANCE)?;
         require!(vault.pending_params.is_none(), BallastError::ParamsChangeAlreadyPending);
-        args.params.check(false)?;
-        require!(args.assets.len() == vault.assets.len(), BallastError::AssetCountMismatch);
-        for a in &args.assets {
-            a.check()?;
-        }
-        let targets: Vec<u16> = args.assets.iter().map(|a| a.target_bps).collect();
-        require!(math::weights_sum_to_bps(&targets), BallastError::WeightsDoNotSum);
-        Ok(())
+        let pending = PendingParams { params: args.params, assets: args.assets.clone(), schedule: None, eta: 0 };
+        vault.check_proposal(&pending)
     }
 
     fn validate_execute(&self) -> Result<()> {
@@ -65,38 +58,18 @@ impl Governed<'_> {
     pub fn execute_params(ctx: Context<Governed>) -> Result<()> {
         let vault = &mut ctx.accounts.vault;
         let pending = vault.pending_params.take().ok_or(BallastError::NoParamsChangePending)?;
-        let slot = Clock::get()?.slot;
         let old_params = vault.params;
         let old_assets: Vec<AssetParams> = vault.assets.iter().map(|a| a.params).collect();
-        if pending.params.cppi_floor() != old_params.cppi_floor()
-            || pending.params.target_mode != old_params.target_mode
-        {
-            vault.cppi_floor_per_share = pending.params.cppi_floor();
-        }
-        vault.params = pending.params;
-        let targets_changed = old_assets.iter().zip(&pending.assets).any(|(o, n)| o.target_bps != n.target_bps);
-        for (asset, p) in vault.assets.iter_mut().zip(&pending.assets) {
-            asset.params = *p;
-        }
-        if targets_changed {
-            // New targets replace whatever a running schedule was moving towards.
-            vault.schedule = None;
-        }
-        if let Some(mut schedule) = pending.schedule {
-            // The move starts from the weights in force now (mid-schedule weights if one was running).
-            schedule.from = match &vault.schedule {
-                Some(running) => math::adaptive::scheduled_targets(&running.to_math(), slot).or_math_err()?,
-                None => vault.targets(),
-            };
-            vault.schedule = Some(schedule);
-        }
+        let new_assets = pending.assets.clone();
+        vault.apply_pending(pending, Clock::get()?.slot)?;
         vault.invariant()?;
         emit!(ParamsExecutedEvent {
             vault: vault.key(),
             old_params,
-            new_params: pending.params,
+            new_params: vault.params,
             old_assets,
-            new_assets: pending.assets,
+            new_assets,
+            schedule: vault.schedule.clone(),
         });
         Ok(())
     }

@@ -23,7 +23,8 @@ impl Poke<'_> {
     #[access_control(ctx.accounts.validate())]
     pub fn handler<'info>(ctx: Context<'info, Poke<'info>>) -> Result<()> {
         let clock = Clock::get()?;
-        load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, clock.unix_timestamp)?;
+        let limits = ctx.accounts.vault.params.oracle_limits();
+        load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, clock.unix_timestamp, &limits)?;
         let vault = &mut ctx.accounts.vault;
         vault.finalize_schedule(clock.slot);
         vault.invariant()?;

@@ -6,8 +6,15 @@
 //! An `amount_in` larger than allowed is **clamped** (not refused) to the largest trade that moves
 //! neither asset past its target (valued at mid prices, bounty included) and stays within both assets'
 //! max trade size; the event reports the clamp. A keeper therefore cannot overshoot by asking for more.
+//!
+//! What a keeper can take from one trade is bounded: the floor is the fair output at the mid prices of
+//! readings at most `rebalance_max_age_secs` old with at most `rebalance_max_conf_bps` of confidence,
+//! minus one haircut (`slippage_cap_bps` ≤ 3 %), and the bounty is `bounty_bps` (≤ 1 %) of half the drift
+//! removed, capped per drift episode. Only a trade of at least half the allowed size, or one that brings
+//! every asset inside its band, starts the cooldown, so dust trades cannot lock other keepers out.
 
 use anchor_lang::prelude::*;
+use anchor_lang::AccountDeserialize;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::amm::{self, SwapAccounts};
@@ -91,18 +98,23 @@ impl Rebalance<'_> {
         require!(ctx.remaining_accounts.len() >= 2 * n, BallastError::WrongRemainingAccounts);
         let (valuation_accounts, amm_accounts) = ctx.remaining_accounts.split_at(2 * n);
         {
+            // The vault PDA signs the swap: none of the accounts it controls may reach the AMM.
             let vault = &ctx.accounts.vault;
             for acc in amm_accounts {
                 let key = acc.key();
                 require!(
-                    key != vault.key() && !vault.assets.iter().any(|a| a.reserve == key),
+                    key != vault.key()
+                        && key != vault.share_mint
+                        && key != vault.locked_shares
+                        && !vault.assets.iter().any(|a| a.reserve == key),
                     BallastError::AmmAccountNotAllowed
                 );
             }
         }
 
-        // Prices and balances (every oracle checked and recorded, volatility updated).
-        let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp)?;
+        // Prices and balances (every oracle checked under the rebalance limits and recorded).
+        let oracle_limits = ctx.accounts.vault.params.rebalance_oracle_limits();
+        let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp, &oracle_limits)?;
         let supply = ctx.accounts.share_mint.supply;
         let mid = valuation.positions(&ctx.accounts.vault, |p| p.mid);
         let values_before = math::position_values(&mid, Rounding::Floor).or_math_err()?;
@@ -147,42 +159,62 @@ impl Rebalance<'_> {
             &[&seeds],
         )?;
 
-        // Reconcile: exact input, at least min-out, no other reserve touched.
+        // Reconcile: exact input, at least min-out, no other reserve touched, no shares minted or burned.
         let (sell_asset, buy_asset) = (vault.assets[s], vault.assets[b]);
+        let raw = &valuation.reserve_amounts;
         let sell_after = reload_amount(&sell_reserve, &sell_asset.token_program, &sell_asset.mint)?;
         let buy_after = reload_amount(&buy_reserve, &buy_asset.token_program, &buy_asset.mint)?;
-        require!(
-            valuation.balances[s].checked_sub(sell_after) == Some(plan.amount_in),
-            BallastError::SwapInputMismatch
-        );
-        let received = buy_after.checked_sub(valuation.balances[b]).ok_or(BallastError::SwapOutputBelowMinimum)?;
+        require!(raw[s].checked_sub(sell_after) == Some(plan.amount_in), BallastError::SwapInputMismatch);
+        let received = buy_after.checked_sub(raw[b]).ok_or(BallastError::SwapOutputBelowMinimum)?;
         require!(received >= plan.min_out, BallastError::SwapOutputBelowMinimum);
         for (i, (asset, chunk)) in vault.assets.iter().zip(valuation_accounts.chunks_exact(2)).enumerate() {
             if i != s && i != b {
                 let now = reload_amount(&chunk[1], &asset.token_program, &asset.mint)?;
-                require!(now == valuation.balances[i], BallastError::ReserveChangedUnexpectedly);
+                require!(now == raw[i], BallastError::ReserveChangedUnexpectedly);
             }
         }
+        let share_mint_ai = accounts.share_mint.to_account_info();
+        let supply_after =
+            anchor_spl::token::Mint::try_deserialize(&mut &share_mint_ai.try_borrow_data()?[..])?.supply;
+        require!(supply_after == supply, BallastError::ShareSupplyChanged);
 
-        // Bounty, then the drift check on the final balances.
+        // Bounty: a share of the drift this trade removed, within what is left of the episode's cap.
+        let mut swapped = mid.clone();
+        swapped[s].balance = valuation.balances[s].checked_sub(plan.amount_in).ok_or(BallastError::MathOverflow)?;
+        swapped[b].balance = valuation.balances[b].checked_add(received).ok_or(BallastError::MathOverflow)?;
+        let values_swapped = math::position_values(&swapped, Rounding::Floor).or_math_err()?;
+        let drift_swapped = math::total_abs_drift_value(&values_swapped, &targets).or_math_err()?;
+        let bounty_value =
+            planner::bounty_value(drift_before.saturating_sub(drift_swapped), &policy, vault.episode_bounty_paid)
+                .or_math_err()?;
+        let bounty = math::amount_for_value(bounty_value, sell_asset.decimals, valuation.bounds[s].high, Rounding::Floor)
+            .or_math_err()?
+            .min(plan.max_bounty);
         tok::transfer(
             &sell_program,
             &sell_reserve,
             &sell_mint,
             &accounts.keeper_bounty_account.to_account_info(),
             &vault_ai,
-            plan.bounty,
+            bounty,
             sell_asset.decimals,
             Some(&[&seeds]),
         )?;
         let sell_final = reload_amount(&sell_reserve, &sell_asset.token_program, &sell_asset.mint)?;
-        require!(sell_after.checked_sub(sell_final) == Some(plan.bounty), BallastError::UnexpectedBalanceChange);
-        let mut after = mid.clone();
-        after[s].balance = sell_final;
-        after[b].balance = buy_after;
+        require!(sell_after.checked_sub(sell_final) == Some(bounty), BallastError::UnexpectedBalanceChange);
+        let mut after = swapped;
+        after[s].balance = after[s].balance.checked_sub(bounty).ok_or(BallastError::MathOverflow)?;
         let values_after = math::position_values(&after, Rounding::Floor).or_math_err()?;
         let drift_after = math::total_abs_drift_value(&values_after, &targets).or_math_err()?;
         require!(drift_after < drift_before, BallastError::DriftNotReduced);
+        let inside_after = planner::all_inside(&values_after, &limits).or_math_err()?;
+        let started_cooldown = planner::starts_cooldown(plan.amount_in, plan.cap_amount, inside_after);
+        let episode_bounty_paid = if inside_after {
+            0
+        } else {
+            let paid = (vault.episode_bounty_paid as u128).saturating_add(bounty_value);
+            u64::try_from(paid).unwrap_or(u64::MAX)
+        };
 
         // Commit.
         let event = RebalanceEvent {
@@ -196,7 +228,10 @@ impl Rebalance<'_> {
             floor_out: plan.floor_out,
             min_out: plan.min_out,
             amount_out: received,
-            bounty: plan.bounty,
+            bounty,
+            bounty_value,
+            started_cooldown,
+            episode_bounty_paid,
             prices: valuation.readings.iter().map(|r| r.price).collect(),
             expos: valuation.readings.iter().map(|r| r.expo).collect(),
             weights_before_bps: math::weights_bps(&values_before).or_math_err()?,
@@ -207,7 +242,10 @@ impl Rebalance<'_> {
             bands_bps: limits.iter().map(|l| l.band_bps).collect(),
         };
         let vault = &mut ctx.accounts.vault;
-        vault.last_rebalance_slot = clock.slot;
+        if started_cooldown {
+            vault.last_rebalance_slot = clock.slot;
+        }
+        vault.episode_bounty_paid = episode_bounty_paid;
         vault.invariant()?;
         emit!(event);
         Ok(())

@@ -53,13 +53,15 @@ impl Deposit<'_> {
 
         // Checks: every leg belongs to the vault and the depositor owns the source accounts.
         let legs = transfer_legs(vault, ctx.remaining_accounts)?;
-        for leg in &legs {
-            require_keys_eq!(leg.user_owner, depositor, BallastError::TokenAccountOwnerMismatch);
+        for (leg, asset) in legs.iter().zip(&vault.assets) {
+            leg.require_live_mint(asset)?;
+            require_keys_eq!(leg.user_account(asset)?.owner, depositor, BallastError::TokenAccountOwnerMismatch);
         }
 
-        // Compute: shares round down, amounts in round up.
+        // Compute: shares round down, amounts in round up, against the holders' balances (owed and
+        // escrowed amounts excluded).
         let supply = accounts.share_mint.supply;
-        let balances: Vec<u64> = legs.iter().map(|l| l.reserve_amount).collect();
+        let balances = vault.available_balances(&legs.iter().map(|l| l.reserve_amount).collect::<Vec<_>>())?;
         let shares = match math::in_kind_shares(&args.max_amounts_in, &balances, supply) {
             Err(math::MathError::DivideByZero) => return err!(BallastError::EmptyVaultNeedsSingleDeposit),
             r => r.or_math_err()?,

@@ -1,5 +1,12 @@
 //! In-kind withdrawal: burn shares, receive the pro-rata part of every reserve (rounded down).
 //! Never paused and never needs an oracle, so depositors can always leave.
+//!
+//! One asset never blocks the others: a leg that pays nothing needs no live mint, and a holder may name
+//! assets to **skip** (`skip_mask`, bit i = asset i), for example a reserve frozen by its mint's freeze
+//! authority. The shares are burned in full; what the skipped assets would have paid is recorded in the
+//! holder's claim account and kept aside in the vault (`Asset::owed`, outside its value, deposits and later
+//! withdrawals) until `redeem_claim` pays it. Nothing is forfeited and nothing is lost silently: the event
+//! lists every amount paid and every amount owed.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Burn, Mint, Token, TokenAccount};
@@ -9,18 +16,23 @@ use crate::errors::{BallastError, MathResultExt};
 use crate::events::WithdrawEvent;
 use crate::instructions::accounts::{reload_amount, transfer_legs};
 use crate::math;
-use crate::state::Vault;
+use crate::state::{Claim, Vault};
 use crate::token as tok;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct WithdrawArgs {
     /// Shares to burn.
     pub shares: u64,
-    /// Fewest base units of each asset the owner accepts, in vault asset order.
+    /// Fewest base units of each asset the owner accepts (paid or, for skipped assets, owed), in vault
+    /// asset order.
     pub min_amounts_out: Vec<u64>,
+    /// Assets not to pay out now (bit i = asset i); their amounts go to the owner's claim account.
+    pub skip_mask: u16,
 }
 
 /// Remaining accounts: `[mint_i, reserve_i, destination_token_account_i]` for each asset in vault order.
+/// For a skipped asset or one that pays nothing, the mint and destination are not read (any account with
+/// the mint's address and any destination will do).
 #[derive(Accounts)]
 pub struct Withdraw<'info> {
     pub owner: Signer<'info>,
@@ -30,6 +42,9 @@ pub struct Withdraw<'info> {
     pub share_mint: Box<Account<'info, Mint>>,
     #[account(mut, token::mint = share_mint, token::authority = owner)]
     pub owner_shares: Box<Account<'info, TokenAccount>>,
+    /// The owner's claim account; required when `skip_mask` is not zero.
+    #[account(mut, has_one = vault, has_one = owner)]
+    pub claim: Option<Box<Account<'info, Claim>>>,
     pub token_program: Program<'info, Token>,
     pub token_2022_program: Program<'info, Token2022>,
 }
@@ -37,7 +52,10 @@ pub struct Withdraw<'info> {
 impl Withdraw<'_> {
     pub fn validate(&self, args: &WithdrawArgs) -> Result<()> {
         require!(args.shares > 0, BallastError::ZeroAmount);
-        require!(args.min_amounts_out.len() == self.vault.assets.len(), BallastError::AmountsLengthMismatch);
+        let n = self.vault.assets.len();
+        require!(args.min_amounts_out.len() == n, BallastError::AmountsLengthMismatch);
+        require!((args.skip_mask as u32) >> n == 0, BallastError::InvalidSkipMask);
+        require!(args.skip_mask == 0 || self.claim.is_some(), BallastError::ClaimAccountRequired);
         Ok(())
     }
 
@@ -46,17 +64,19 @@ impl Withdraw<'_> {
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
         let legs = transfer_legs(vault, ctx.remaining_accounts)?;
+        let skipped = |i: usize| args.skip_mask & (1 << i) != 0;
 
-        // Compute: amounts out round down.
+        // Compute: pro-rata of what the vault holds for its holders (owed and escrowed amounts excluded),
+        // rounded down.
         let supply = accounts.share_mint.supply;
-        let balances: Vec<u64> = legs.iter().map(|l| l.reserve_amount).collect();
-        let amounts = math::in_kind_amounts_out(args.shares, &balances, supply).or_math_err()?;
+        let available = vault.available_balances(&legs.iter().map(|l| l.reserve_amount).collect::<Vec<_>>())?;
+        let amounts = math::in_kind_amounts_out(args.shares, &available, supply).or_math_err()?;
         require!(amounts.iter().any(|a| *a > 0), BallastError::ZeroWithdrawal);
         for (a, min) in amounts.iter().zip(&args.min_amounts_out) {
             require!(a >= min, BallastError::AmountBelowMinimum);
         }
 
-        // CPI: burn first (fails if the owner lacks the shares), then pay out from the reserves.
+        // CPI: burn first (fails if the owner lacks the shares), then pay every leg that is not skipped.
         token::burn(
             CpiContext::new(
                 token::ID,
@@ -73,32 +93,53 @@ impl Withdraw<'_> {
         let token_ai = accounts.token_program.to_account_info();
         let token_2022_ai = accounts.token_2022_program.to_account_info();
         let vault_ai = vault.to_account_info();
-        for ((leg, asset), amount) in legs.iter().zip(&vault.assets).zip(&amounts) {
+        let mut paid = vec![0u64; amounts.len()];
+        let mut owed = vec![0u64; amounts.len()];
+        for (i, ((leg, asset), amount)) in legs.iter().zip(&vault.assets).zip(&amounts).enumerate() {
+            if *amount == 0 {
+                continue;
+            }
+            if skipped(i) {
+                owed[i] = *amount;
+                continue;
+            }
+            leg.require_live_mint(asset)?;
+            leg.user_account(asset)?;
             let program = tok::program_for(&asset.token_program, &token_ai, &token_2022_ai)?;
-            tok::transfer(
-                program,
-                leg.reserve,
-                leg.mint,
-                leg.user,
-                &vault_ai,
-                *amount,
-                asset.decimals,
-                Some(&[&seeds]),
-            )?;
+            tok::transfer(program, leg.reserve, leg.mint, leg.user, &vault_ai, *amount, asset.decimals, Some(&[&seeds]))?;
+            paid[i] = *amount;
         }
 
         // Reconcile: each reserve fell by exactly what was paid.
-        for ((leg, asset), amount) in legs.iter().zip(&vault.assets).zip(&amounts) {
-            let after = reload_amount(leg.reserve, &asset.token_program, &asset.mint)?;
-            require!(Some(after) == leg.reserve_amount.checked_sub(*amount), BallastError::UnexpectedBalanceChange);
+        for ((leg, asset), p) in legs.iter().zip(&vault.assets).zip(&paid) {
+            if *p > 0 {
+                let after = reload_amount(leg.reserve, &asset.token_program, &asset.mint)?;
+                require!(Some(after) == leg.reserve_amount.checked_sub(*p), BallastError::UnexpectedBalanceChange);
+            }
         }
-        emit!(WithdrawEvent {
+        let event = WithdrawEvent {
             vault: vault.key(),
             owner: accounts.owner.key(),
             shares_burned: args.shares,
-            amounts_out: amounts,
+            amounts_out: paid,
+            skip_mask: args.skip_mask,
+            amounts_owed: owed.clone(),
             share_supply_after: supply.checked_sub(args.shares).ok_or(BallastError::MathOverflow)?,
-        });
+        };
+
+        // Commit: skipped amounts move from the holders' pool to the owner's claim.
+        if owed.iter().any(|o| *o > 0) {
+            let claim = ctx.accounts.claim.as_mut().ok_or(BallastError::ClaimAccountRequired)?;
+            for (c, o) in claim.owed.iter_mut().zip(&owed) {
+                *c = c.checked_add(*o).ok_or(BallastError::MathOverflow)?;
+            }
+            let vault = &mut ctx.accounts.vault;
+            for (a, o) in vault.assets.iter_mut().zip(&owed) {
+                a.owed = a.owed.checked_add(*o).ok_or(BallastError::MathOverflow)?;
+            }
+            vault.invariant()?;
+        }
+        emit!(event);
         Ok(())
     }
 }

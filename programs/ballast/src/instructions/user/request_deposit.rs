@@ -1,0 +1,158 @@
+//! Step one of a single-asset deposit: the tokens move into the reserve (kept aside, outside the vault's
+//! value) and the valuation at request time is recorded. Shares come later, from `settle_deposit`, at a
+//! price published after the request, so nobody can pick or foresee the price their deposit is valued at.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Mint, TokenAccount};
+use anchor_spl::token_interface::{Mint as AssetMint, TokenAccount as AssetTokenAccount, TokenInterface};
+
+use crate::constants::DEPOSIT_REQUEST_SEED;
+use crate::create::{create_pda_account, write_account};
+use crate::errors::{BallastError, MathResultExt};
+use crate::events::DepositRequestedEvent;
+use crate::instructions::accounts::{load_valuation, reload_amount};
+use crate::math::{self, Rounding};
+use crate::state::{pause, DepositRequest, Vault};
+use crate::token as tok;
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct RequestDepositArgs {
+    /// Index of the deposited asset in the vault's asset list.
+    pub asset_index: u8,
+    /// Exact amount of the asset to deposit (base units).
+    pub amount: u64,
+    /// Fewest shares the depositor accepts at settlement; below it the request cannot settle and is
+    /// refunded by `cancel_deposit` after expiry.
+    pub min_shares_out: u64,
+}
+
+/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order.
+#[derive(Accounts)]
+pub struct RequestDeposit<'info> {
+    /// Pays the request account's rent (returned when the request settles or is cancelled).
+    #[account(mut)]
+    pub depositor: Signer<'info>,
+    #[account(mut, has_one = share_mint)]
+    pub vault: Box<Account<'info, Vault>>,
+    pub share_mint: Box<Account<'info, Mint>>,
+    /// CHECK: created here at the PDA checked by `seeds` (pre-funding cannot block it), then written as a
+    /// `DepositRequest`; an existing request is refused in `create_pda_account`.
+    #[account(mut, seeds = [DEPOSIT_REQUEST_SEED, vault.key().as_ref(), depositor.key().as_ref()], bump)]
+    pub request: UncheckedAccount<'info>,
+    /// Receives the shares at settlement; any owner.
+    #[account(token::mint = share_mint)]
+    pub shares_destination: Box<Account<'info, TokenAccount>>,
+    /// The deposited asset's mint; must be the vault's asset at `asset_index` (checked in `validate`).
+    #[account(mint::token_program = asset_token_program)]
+    pub mint: Box<InterfaceAccount<'info, AssetMint>>,
+    /// The vault's reserve of that asset (checked in `validate`).
+    #[account(mut, token::mint = mint, token::token_program = asset_token_program)]
+    pub reserve: Box<InterfaceAccount<'info, AssetTokenAccount>>,
+    #[account(mut, token::mint = mint, token::authority = depositor, token::token_program = asset_token_program)]
+    pub depositor_token: Box<InterfaceAccount<'info, AssetTokenAccount>>,
+    pub asset_token_program: Interface<'info, TokenInterface>,
+    pub system_program: Program<'info, System>,
+}
+
+impl RequestDeposit<'_> {
+    pub fn validate(&self, args: &RequestDepositArgs) -> Result<()> {
+        let vault = &self.vault;
+        vault.require_active()?;
+        vault.require_not_paused(pause::DEPOSITS)?;
+        require!(args.amount > 0, BallastError::ZeroAmount);
+        let asset = vault.assets.get(args.asset_index as usize).ok_or(BallastError::AssetIndexOutOfRange)?;
+        require_keys_eq!(self.mint.key(), asset.mint, BallastError::MintMismatch);
+        require_keys_eq!(self.reserve.key(), asset.reserve, BallastError::ReserveMismatch);
+        require_keys_eq!(self.asset_token_program.key(), asset.token_program, BallastError::WrongTokenProgram);
+        require!(self.request.data_is_empty(), BallastError::DepositRequestAlreadyOpen);
+        Ok(())
+    }
+
+    #[access_control(ctx.accounts.validate(&args))]
+    pub fn handler<'info>(ctx: Context<'info, RequestDeposit<'info>>, args: RequestDepositArgs) -> Result<()> {
+        let now = Clock::get()?.unix_timestamp;
+        let idx = args.asset_index as usize;
+
+        // Prices at request time (every oracle checked and recorded).
+        let params = ctx.accounts.vault.params;
+        let valuation = load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, now, &params.oracle_limits())?;
+        let accounts = &ctx.accounts;
+        let vault = &accounts.vault;
+        let asset = vault.assets[idx];
+        let nav_high = valuation.nav(vault, |b| b.high, Rounding::Ceil)?;
+        let value_low =
+            math::value_of(args.amount, asset.decimals, valuation.bounds[idx].low, Rounding::Floor).or_math_err()?;
+        // Settlement can only mint fewer shares than the request-time quote: refuse now what could never
+        // settle.
+        let supply = accounts.share_mint.supply;
+        let quote = math::DepositQuote { value: value_low, nav: nav_high, supply };
+        let best = match math::settle_deposit(&quote, &quote, vault.params.deposit_fee_bps) {
+            Err(math::MathError::DivideByZero) if supply == 0 => return err!(BallastError::FirstDepositTooSmall),
+            r => r.or_math_err()?,
+        };
+        require!(best.shares.to_depositor > 0, BallastError::ZeroShares);
+        require!(best.shares.to_depositor >= args.min_shares_out, BallastError::SharesBelowMinimum);
+
+        // Escrow: the tokens go into the reserve, kept aside until settlement or refund.
+        let reserve_before = accounts.reserve.amount;
+        tok::transfer(
+            &accounts.asset_token_program.to_account_info(),
+            &accounts.depositor_token.to_account_info(),
+            &accounts.mint.to_account_info(),
+            &accounts.reserve.to_account_info(),
+            &accounts.depositor.to_account_info(),
+            args.amount,
+            asset.decimals,
+            None,
+        )?;
+        let after = reload_amount(&accounts.reserve.to_account_info(), &asset.token_program, &asset.mint)?;
+        require!(
+            after == reserve_before.checked_add(args.amount).ok_or(BallastError::MathOverflow)?,
+            BallastError::UnexpectedBalanceChange
+        );
+
+        let vault_key = vault.key();
+        let depositor = accounts.depositor.key();
+        let bump = ctx.bumps.request;
+        create_pda_account(
+            &accounts.depositor.to_account_info(),
+            &accounts.request.to_account_info(),
+            8 + DepositRequest::INIT_SPACE,
+            &crate::ID,
+            &[DEPOSIT_REQUEST_SEED, vault_key.as_ref(), depositor.as_ref(), &[bump]],
+            &accounts.system_program.to_account_info(),
+        )?;
+        let request = DepositRequest {
+            vault: vault_key,
+            depositor,
+            bump,
+            asset_index: args.asset_index,
+            amount: args.amount,
+            min_shares_out: args.min_shares_out,
+            shares_destination: accounts.shares_destination.key(),
+            requested_at: now,
+            value_at_request: value_low,
+            nav_at_request: nav_high,
+            supply_at_request: supply,
+        };
+        write_account(&accounts.request.to_account_info(), &request)?;
+
+        let vault = &mut ctx.accounts.vault;
+        let a = &mut vault.assets[idx];
+        a.pending_in = a.pending_in.checked_add(args.amount).ok_or(BallastError::MathOverflow)?;
+        vault.invariant()?;
+        let terms = vault.params.deposit_terms();
+        emit!(DepositRequestedEvent {
+            vault: vault_key,
+            depositor,
+            asset_index: args.asset_index,
+            amount: args.amount,
+            value_at_request: value_low,
+            nav_at_request: nav_high,
+            supply_at_request: request.supply_at_request,
+            settle_from: now.saturating_add(terms.delay_secs as i64),
+            expires_at: terms.expires_at(now),
+        });
+        Ok(())
+    }
+}

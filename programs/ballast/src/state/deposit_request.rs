@@ -1,0 +1,32 @@
+//! A single-asset deposit waiting for a price its sender could not have known.
+
+use anchor_lang::prelude::*;
+
+/// PDA `[DEPOSIT_REQUEST_SEED, vault, depositor]`: one open request per depositor and vault.
+///
+/// `request_deposit` moves the tokens into the reserve (kept aside in `Asset::pending_in`, outside the
+/// vault's value) and records the valuation at request time. `settle_deposit` (anyone, typically a keeper)
+/// values the deposit again with oracle readings published at least `deposit_delay_secs` after the
+/// request and mints shares at the **worse** of the two valuations for the depositor, minus the deposit
+/// fee. After `deposit_delay_secs + deposit_window_secs` the request can only be cancelled (full refund).
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct DepositRequest {
+    pub vault: Pubkey,
+    pub depositor: Pubkey,
+    pub bump: u8,
+    pub asset_index: u8,
+    /// Base units escrowed in the reserve.
+    pub amount: u64,
+    pub min_shares_out: u64,
+    /// Share token account that receives the shares.
+    pub shares_destination: Pubkey,
+    /// Cluster unix time of the request.
+    pub requested_at: i64,
+    /// Deposit valued at `price − conf` at request time (micro-USD).
+    pub value_at_request: u128,
+    /// Vault valued at `price + conf` at request time (micro-USD, escrowed deposits excluded).
+    pub nav_at_request: u128,
+    /// Share supply at request time.
+    pub supply_at_request: u64,
+}
