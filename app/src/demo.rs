@@ -45,8 +45,11 @@ impl DemoMode {
         match self {
             DemoMode::Fixed => {}
             DemoMode::Vol => {
+                // A 5-minute time constant: the estimate may move at most ×4.75 per sample (samples are at
+                // least a minute apart), so a stress burst of a few steps widens the bands.
+                p.vol_tau_secs = 300;
                 p.band_mode = BandMode::VolatilityScaled {
-                    reference_vol_bps: 60_000,
+                    reference_vol_bps: 20_000,
                     min_bps: 300,
                     max_bps: 2_000,
                     conf_multiplier: 1,
@@ -64,6 +67,14 @@ impl DemoMode {
             DemoMode::Schedule => p.timelock_secs = 60,
         }
         p
+    }
+
+    /// Seconds between two price steps (volatility samples are taken at least a minute apart).
+    pub fn step_secs(self) -> i64 {
+        match self {
+            DemoMode::Vol => 90,
+            _ => 30,
+        }
     }
 
     /// The scripted price path of this mode: (asset index, percent move) per step.
@@ -297,7 +308,7 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
     let mut rebalances = 0usize;
     for (step, (asset, pct)) in path.iter().enumerate() {
         let step = step + 1;
-        chain.advance_time(30).await;
+        chain.advance_time(opts.mode.step_secs()).await;
         fx.refresh_prices(&mut chain).await;
         let p = fx.oracle_reading(&mut chain, *asset).await.price;
         fx.set_price(&mut chain, *asset, p * (100 + pct) / 100).await;

@@ -127,7 +127,7 @@ enum Command {
         risk_aversion: f64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Instead: fit how the best fixed band grows with the fee (fees 10, 30, 100, 300 bps).
+        /// Instead: fit how the best fixed band grows with the fee (fees 10, 30, 100, 200 bps).
         #[arg(long)]
         fit_exponent: bool,
     },
@@ -223,7 +223,7 @@ async fn main() -> Result<()> {
                 return Ok(());
             }
             let mut stdout = ballast_app::output::program_logs_to_stderr();
-            let slippage_cap_bps = (fee_bps + 100).min(1_000);
+            let slippage_cap_bps = (fee_bps + 100).min(ballast::constants::MAX_SLIPPAGE_BPS);
             let cfg =
                 sim::SimConfig { dt_secs, fee_bps, pool_depth_usd: depth_usd, slippage_cap_bps, ..Default::default() };
             let strategies = sim::default_strategies();
@@ -266,7 +266,7 @@ async fn main() -> Result<()> {
             let mut stdout = ballast_app::output::program_logs_to_stderr();
             let cfg = tune::TuneConfig { paths, steps, fee_bps, risk_aversion, seed, ..Default::default() };
             if fit_exponent {
-                let (best, slope) = tune::fit_exponent(&cfg, &[10, 30, 100, 300], |s| eprintln!("{s}")).await?;
+                let (best, slope) = tune::fit_exponent(&cfg, &[10, 30, 100, 200], |s| eprintln!("{s}")).await?;
                 for (fee, eps) in &best {
                     writeln!(stdout, "fee {fee:>4} bps: best band {eps} bps")?;
                 }

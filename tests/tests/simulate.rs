@@ -42,8 +42,8 @@ async fn zero_fees_and_a_tiny_band_track_the_target() {
 #[tokio::test]
 async fn with_high_fees_a_wider_band_costs_less() {
     let p = volatile_path(20, 5);
-    let narrow = sim::run_strategy(Strategy::Band { eps_bps: 100 }, &p, &cfg(300)).await.unwrap();
-    let wide = sim::run_strategy(Strategy::Band { eps_bps: 1_000 }, &p, &cfg(300)).await.unwrap();
+    let narrow = sim::run_strategy(Strategy::Band { eps_bps: 100 }, &p, &cfg(200)).await.unwrap();
+    let wide = sim::run_strategy(Strategy::Band { eps_bps: 1_000 }, &p, &cfg(200)).await.unwrap();
     assert!(
         narrow.total_cost_usd > wide.total_cost_usd,
         "narrow {} vs wide {}",
@@ -80,11 +80,11 @@ async fn higher_fees_move_the_best_band_wider() {
         ..Default::default()
     };
     let cheap = tune::tune(&TuneConfig { fee_bps: 0, ..base.clone() }, |_| {}).await.unwrap();
-    let dear = tune::tune(&TuneConfig { fee_bps: 300, ..base.clone() }, |_| {}).await.unwrap();
+    let dear = tune::tune(&TuneConfig { fee_bps: 200, ..base.clone() }, |_| {}).await.unwrap();
     let (b0, b1) = (tune::recommend(&cheap).unwrap().eps_bps, tune::recommend(&dear).unwrap().eps_bps);
     assert!(
         b1 > b0,
-        "best band with 0 bps fees {b0}, with 300 bps fees {b1}\n{}\n{}",
+        "best band with 0 bps fees {b0}, with 200 bps fees {b1}\n{}\n{}",
         tune::render(&cheap),
         tune::render(&dear)
     );

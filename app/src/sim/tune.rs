@@ -58,7 +58,7 @@ pub async fn tune(cfg: &TuneConfig, mut progress: impl FnMut(&str)) -> Result<Ve
     let sim = SimConfig {
         dt_secs: cfg.dt_secs,
         fee_bps: cfg.fee_bps,
-        slippage_cap_bps: (cfg.fee_bps + 100).min(1_000),
+        slippage_cap_bps: (cfg.fee_bps + 100).min(ballast::constants::MAX_SLIPPAGE_BPS),
         ..Default::default()
     };
     let mut settings: Vec<(Strategy, u16)> =
