@@ -255,3 +255,55 @@ async fn splitting_a_rebalance_does_not_multiply_the_bounty() {
     let split_total = split.chain.token_amount(&split.keeper_accounts[0]).await;
     assert!(split_total <= one + one / 50, "{trades} splits earned {split_total}, one trade {one}");
 }
+
+#[tokio::test]
+async fn the_keeper_cannot_pick_an_old_or_uncertain_reading_for_the_floor() {
+    let mut m = Market::new().await;
+    m.move_price(0, 40).await;
+    // Readings 30 s old are still valid for deposits (60 s) but not behind a rebalance's floor (20 s).
+    m.chain.advance_time(30).await;
+    assert_ballast_err(m.rebalance(0, 2, u64::MAX, 0).await, BallastError::OracleStale);
+    // A fresh reading with a 1.5 % confidence interval passes the vault's 2 % cap, not the rebalance's 1 %.
+    m.fx.refresh_prices(&mut m.chain).await;
+    let a = m.fx.assets[0].clone();
+    let mut spec = PriceSpec::new(a.feed_id, m.fx.oracle_reading(&mut m.chain, 0).await.price, -8, 0);
+    spec.publish_time = m.chain.clock().await.unix_timestamp;
+    spec.conf = spec.price as u64 * 150 / 10_000;
+    m.chain.set_price(&a.oracle, &spec).await;
+    assert_ballast_err(m.rebalance(0, 2, u64::MAX, 0).await, BallastError::OracleConfidenceTooWide);
+    spec.conf = spec.price as u64 * 50 / 10_000;
+    m.chain.set_price(&a.oracle, &spec).await;
+    m.rebalance(0, 2, u64::MAX, 0).await.unwrap();
+}
+
+#[tokio::test]
+async fn per_trade_loss_limits_are_bounded() {
+    let (mut chain, fx) = setup().await;
+    let gov = fx.governance.pubkey();
+    let assets = fx.assets.iter().map(|a| a.spec.params).collect::<Vec<AssetParams>>();
+    let cases: [(fn(&mut ballast::state::VaultParams), BallastError); 4] = [
+        (|p| p.slippage_cap_bps = 301, BallastError::SlippageOutOfBounds),
+        (|p| p.rebalance_max_age_secs = p.oracle_max_age_secs + 1, BallastError::RebalanceOracleOutOfBounds),
+        (|p| p.rebalance_max_conf_bps = 201, BallastError::RebalanceOracleOutOfBounds),
+        (|p| p.rebalance_max_age_secs = 0, BallastError::RebalanceOracleOutOfBounds),
+    ];
+    for (f, err) in cases {
+        let mut params = fixture::default_params();
+        params.timelock_secs = 60;
+        f(&mut params);
+        let ix = client::propose_params(&gov, &fx.key, ProposeParamsArgs { params, assets: assets.clone() });
+        assert_ballast_err(chain.send(&[ix], &[&fx.governance]).await, err);
+    }
+    // Re-initialising an existing vault is refused.
+    let payer = chain.payer().pubkey();
+    let args = ballast::instructions::InitializeVaultArgs {
+        vault_id: 0,
+        governance: payer,
+        guardian: Pubkey::default(),
+        params: fixture::default_params(),
+    };
+    assert_ballast_err(
+        chain.send(&[client::initialize_vault(&payer, args)], &[]).await,
+        BallastError::AccountAlreadyExists,
+    );
+}

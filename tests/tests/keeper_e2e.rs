@@ -221,3 +221,36 @@ async fn racing_keepers_do_not_both_rebalance_in_one_cooldown_window() {
     );
     net.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeper_settles_deposit_requests_once_the_delay_has_passed() {
+    let net = net(200).await;
+    let depositor = {
+        let mut chain = net.chain.lock().await;
+        let user = net.fx.user(&mut chain, &[10_000_000_000, 0, 0]).await.unwrap();
+        net.fx.request_deposit(&mut chain, &user, 0, 2_000_000_000, 1).await.unwrap();
+        user
+    };
+    let owner = depositor.keypair.pubkey();
+    let k = keeper(&net, false).await;
+    let mut settled = false;
+    for _ in 0..20 {
+        k.iteration().await.unwrap();
+        let mut chain = net.chain.lock().await;
+        if net.fx.deposit_request(&mut chain, &owner).await.is_none() {
+            settled = true;
+            break;
+        }
+        drop(chain);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(settled, "the keeper settled the request");
+    assert_eq!(k.metrics.deposits_settled.load(std::sync::atomic::Ordering::Relaxed), 1);
+    let mut chain = net.chain.lock().await;
+    assert!(chain.token_amount(&depositor.shares).await > 0);
+    assert_eq!(net.fx.state(&mut chain).await.assets[0].pending_in, 0);
+    drop(chain);
+    let text = k.metrics.render().await;
+    assert!(text.contains("ballast_keeper_deposits_settled_total 1\n"), "{text}");
+    net.stop();
+}
