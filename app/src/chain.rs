@@ -92,11 +92,20 @@ pub const PACKET_DATA_SIZE: usize = 1232;
 /// A Token-2022 mint extension the test and demo tooling can create.
 #[derive(Debug, Clone, Copy)]
 pub enum MintExtension {
-    TransferFee { bps: u16, max_fee: u64 },
-    TransferHook { program: Pubkey },
-    PermanentDelegate { delegate: Pubkey },
+    TransferFee {
+        bps: u16,
+        max_fee: u64,
+    },
+    TransferHook {
+        program: Pubkey,
+    },
+    PermanentDelegate {
+        delegate: Pubkey,
+    },
     /// `MintCloseAuthority` (None: the extension is present but nobody can close the mint).
-    CloseAuthority { authority: Option<Pubkey> },
+    CloseAuthority {
+        authority: Option<Pubkey>,
+    },
 }
 
 impl MintExtension {

@@ -252,7 +252,13 @@ pub fn settle_deposit(settler: &Pubkey, vault_key: &Pubkey, vault: &Vault, reque
 }
 
 /// `cancel_deposit`: refund an expired request to `refund_to`.
-pub fn cancel_deposit(depositor: &Pubkey, vault_key: &Pubkey, vault: &Vault, request: &DepositRequest, refund_to: &Pubkey) -> Instruction {
+pub fn cancel_deposit(
+    depositor: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    request: &DepositRequest,
+    refund_to: &Pubkey,
+) -> Instruction {
     let asset = vault.assets[request.asset_index as usize];
     ix(
         ballast::accounts::CancelDeposit {
@@ -284,7 +290,13 @@ pub fn open_claim(payer: &Pubkey, vault_key: &Pubkey, owner: &Pubkey) -> Instruc
 }
 
 /// `redeem_claim` of one asset to `destination`.
-pub fn redeem_claim(owner: &Pubkey, vault_key: &Pubkey, vault: &Vault, asset_index: u8, destination: &Pubkey) -> Instruction {
+pub fn redeem_claim(
+    owner: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    asset_index: u8,
+    destination: &Pubkey,
+) -> Instruction {
     let asset = vault.assets[asset_index as usize];
     ix(
         ballast::accounts::RedeemClaim {

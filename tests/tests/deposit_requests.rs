@@ -105,7 +105,10 @@ async fn an_expired_request_only_cancels_and_is_refunded_in_full() {
     let p = fixture::default_params();
     chain.advance_time((p.deposit_delay_secs + p.deposit_window_secs + 1) as i64).await;
     fx.refresh_prices(&mut chain).await;
-    assert_ballast_err(fx.settle_deposit(&mut chain, &user.keypair.pubkey()).await, BallastError::DepositRequestExpired);
+    assert_ballast_err(
+        fx.settle_deposit(&mut chain, &user.keypair.pubkey()).await,
+        BallastError::DepositRequestExpired,
+    );
     fx.cancel_deposit(&mut chain, &user).await.unwrap();
     assert_eq!(chain.token_amount(&user.tokens[0]).await, 10_000_000_000);
     assert_eq!(fx.holdings(&mut chain).await[0], reserve_before);

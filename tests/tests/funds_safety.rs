@@ -14,7 +14,13 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 /// An asset on a mint made to `mint_spec` (its oracle at `price` × 1e-8 USD).
-async fn custom_asset(chain: &mut Chain, symbol: &str, mint: &Keypair, mint_spec: &MintSpec, price: i64) -> AssetFixture {
+async fn custom_asset(
+    chain: &mut Chain,
+    symbol: &str,
+    mint: &Keypair,
+    mint_spec: &MintSpec,
+    price: i64,
+) -> AssetFixture {
     chain.create_mint_at(mint, mint_spec).await.unwrap();
     let now = chain.clock().await.unix_timestamp;
     let oracle = Pubkey::new_unique();
@@ -66,7 +72,8 @@ async fn a_schedule_executed_late_keeps_its_duration_instead_of_jumping() {
     let (mut chain, fx, _seed) = seeded_with(Chain::start().await, params).await;
     let gov = fx.governance.pubkey();
     let slot = chain.clock().await.slot;
-    let args = ScheduleWeightsArgs { to_weights: vec![1_000, 2_000, 7_000], start_slot: slot + 10, end_slot: slot + 100 };
+    let args =
+        ScheduleWeightsArgs { to_weights: vec![1_000, 2_000, 7_000], start_slot: slot + 10, end_slot: slot + 100 };
     chain.send(&[client::schedule_weights(&gov, &fx.key, args)], &[&fx.governance]).await.unwrap();
     chain.advance_time(61).await; // 152 slots: the schedule's whole span has passed
     let exec_slot = chain.clock().await.slot;
@@ -86,8 +93,13 @@ async fn a_proposal_that_could_never_execute_is_refused_at_once() {
     let (mut chain, fx) = setup().await;
     let gov = fx.governance.pubkey();
     let mut params = fixture::default_params();
-    params.target_mode =
-        TargetMode::Cppi { safe_index: 7, multiplier_bps: 30_000, max_risky_bps: 8_000, floor_per_share: 0, ratchet_bps: 0 };
+    params.target_mode = TargetMode::Cppi {
+        safe_index: 7,
+        multiplier_bps: 30_000,
+        max_risky_bps: 8_000,
+        floor_per_share: 0,
+        ratchet_bps: 0,
+    };
     let assets = fx.assets.iter().map(|a| a.spec.params).collect::<Vec<AssetParams>>();
     let ix = client::propose_params(&gov, &fx.key, ProposeParamsArgs { params, assets });
     assert_ballast_err(chain.send(&[ix], &[&fx.governance]).await, BallastError::CppiOutOfBounds);
@@ -205,7 +217,10 @@ async fn a_poker_cannot_steer_the_volatility_band() {
     }
     let after = m.fx.report(&mut m.chain).await.unwrap().bands_bps[0];
     // Documented bound: one sample a minute, α = 60/3600, variance × (1 + 15α) = 1.25, band × √1.25.
-    assert!(after as f64 <= before as f64 * 1.25f64.sqrt() + 1.0, "a minute of pokes moved the band {before} → {after}");
+    assert!(
+        after as f64 <= before as f64 * 1.25f64.sqrt() + 1.0,
+        "a minute of pokes moved the band {before} → {after}"
+    );
     // A quiet hour, then one poke at the same price.
     let p = m.fx.oracle_reading(&mut m.chain, 0).await.price;
     m.chain.advance_time(3_600).await;

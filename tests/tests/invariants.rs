@@ -74,7 +74,8 @@ async fn accounting_holds(w: &mut World) {
     let holdings = w.m.fx.holdings(&mut w.m.chain).await;
     let mut owed = [0u64; 3];
     let mut pending = [0u64; 3];
-    let owners: Vec<_> = std::iter::once(w.m.seed.keypair.pubkey()).chain(w.holders.iter().map(|h| h.keypair.pubkey())).collect();
+    let owners: Vec<_> =
+        std::iter::once(w.m.seed.keypair.pubkey()).chain(w.holders.iter().map(|h| h.keypair.pubkey())).collect();
     for o in &owners {
         let c = w.m.fx.claim_owed(&mut w.m.chain, o).await;
         for i in 0..3 {
@@ -326,10 +327,21 @@ async fn sandwich_push(w: &mut World, to: usize, from: usize, amount_of_to_usd: 
     let src = fx.payer_account(&mut w.m.chain, from).await.unwrap();
     let dst = fx.payer_account(&mut w.m.chain, to).await.unwrap();
     let (fa, ta) = (&fx.assets[from], &fx.assets[to]);
-    let amount = (amount_of_to_usd as f64 * fx.unit_price(&mut w.m.chain, to).await / fx.unit_price(&mut w.m.chain, from).await) as u64;
+    let amount = (amount_of_to_usd as f64 * fx.unit_price(&mut w.m.chain, to).await
+        / fx.unit_price(&mut w.m.chain, from).await) as u64;
     w.m.chain.mint_to(&fa.mint, &src, amount, fa.spec.program).await.unwrap();
     let payer = w.m.chain.payer().pubkey();
-    let ix = client::amm::swap(&payer, &fa.mint, &ta.mint, &src, &dst, &fa.spec.program.id(), &ta.spec.program.id(), amount, 0);
+    let ix = client::amm::swap(
+        &payer,
+        &fa.mint,
+        &ta.mint,
+        &src,
+        &dst,
+        &fa.spec.program.id(),
+        &ta.spec.program.id(),
+        amount,
+        0,
+    );
     w.m.chain.send(&[ix], &[]).await.unwrap();
 }
 

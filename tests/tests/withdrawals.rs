@@ -120,10 +120,7 @@ async fn a_frozen_reserve_is_skipped_into_a_claim_and_redeemed_after_the_thaw() 
     let mut steal = client::redeem_claim(&thief.keypair.pubkey(), &fx.key, &vault, 2, &thief.tokens[2]);
     steal.accounts[2].pubkey = pda::claim(&fx.key, &owner);
     let err = chain.send(&[steal], &[&thief.keypair]).await.unwrap_err();
-    assert_eq!(
-        ballast_app::chain::custom_error(&err),
-        Some(anchor_lang::error::ErrorCode::ConstraintHasOne as u32)
-    );
+    assert_eq!(ballast_app::chain::custom_error(&err), Some(anchor_lang::error::ErrorCode::ConstraintHasOne as u32));
 }
 
 #[tokio::test]

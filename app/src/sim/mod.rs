@@ -355,7 +355,16 @@ pub async fn run(
 pub fn render_table(results: &[StrategyResult]) -> String {
     let mut s = format!(
         "{:<16} {:>10} {:>11} {:>9} {:>9} {:>6} {:>13} {:>9} {:>8} {:>12}\n",
-        "strategy", "TE ann.%", "cost $", "cost bp", "turnover", "trades", "final $", "vs B&H %", "max DD%", "keeper max $"
+        "strategy",
+        "TE ann.%",
+        "cost $",
+        "cost bp",
+        "turnover",
+        "trades",
+        "final $",
+        "vs B&H %",
+        "max DD%",
+        "keeper max $"
     );
     for r in results {
         s.push_str(&format!(

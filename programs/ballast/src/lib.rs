@@ -93,10 +93,7 @@ pub mod ballast {
     }
 
     /// Single-asset deposit, step one: escrow the tokens and record the valuation at request time.
-    pub fn request_deposit<'info>(
-        ctx: Context<'info, RequestDeposit<'info>>,
-        args: RequestDepositArgs,
-    ) -> Result<()> {
+    pub fn request_deposit<'info>(ctx: Context<'info, RequestDeposit<'info>>, args: RequestDepositArgs) -> Result<()> {
         RequestDeposit::handler(ctx, args)
     }
 

@@ -88,7 +88,12 @@ impl Valuation {
 
 /// Checks `[oracle, reserve]` × assets, reads every oracle with all checks under `limits` and records
 /// the readings in the vault (publish times only move forward).
-pub fn load_valuation(vault: &mut Vault, remaining: &[AccountInfo], now: i64, limits: &OracleLimits) -> Result<Valuation> {
+pub fn load_valuation(
+    vault: &mut Vault,
+    remaining: &[AccountInfo],
+    now: i64,
+    limits: &OracleLimits,
+) -> Result<Valuation> {
     require!(remaining.len() == 2 * vault.assets.len(), BallastError::WrongRemainingAccounts);
     let tau = vault.params.vol_tau_secs;
     let n = vault.assets.len();

@@ -439,7 +439,9 @@ impl Vault {
     pub fn apply_pending(&mut self, pending: PendingParams, slot: u64) -> Result<()> {
         use crate::errors::MathResultExt;
         let old_params = self.params;
-        if pending.params.cppi_floor() != old_params.cppi_floor() || pending.params.target_mode != old_params.target_mode {
+        if pending.params.cppi_floor() != old_params.cppi_floor()
+            || pending.params.target_mode != old_params.target_mode
+        {
             self.cppi_floor_per_share = pending.params.cppi_floor();
         }
         self.params = pending.params;

@@ -91,7 +91,11 @@ impl AddAsset<'_> {
             vol: Default::default(),
             owed: 0,
             pending_in: 0,
-            flags: if accounts.mint.freeze_authority.is_some() { asset_flags::FREEZE_AUTHORITY_ACKNOWLEDGED } else { 0 },
+            flags: if accounts.mint.freeze_authority.is_some() {
+                asset_flags::FREEZE_AUTHORITY_ACKNOWLEDGED
+            } else {
+                0
+            },
             reserved: [0; 19],
         };
         let freeze_authority: Option<Pubkey> = accounts.mint.freeze_authority.into();

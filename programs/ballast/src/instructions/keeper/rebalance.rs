@@ -114,7 +114,8 @@ impl Rebalance<'_> {
 
         // Prices and balances (every oracle checked under the rebalance limits and recorded).
         let oracle_limits = ctx.accounts.vault.params.rebalance_oracle_limits();
-        let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp, &oracle_limits)?;
+        let valuation =
+            load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp, &oracle_limits)?;
         let supply = ctx.accounts.share_mint.supply;
         let mid = valuation.positions(&ctx.accounts.vault, |p| p.mid);
         let values_before = math::position_values(&mid, Rounding::Floor).or_math_err()?;
@@ -174,8 +175,7 @@ impl Rebalance<'_> {
             }
         }
         let share_mint_ai = accounts.share_mint.to_account_info();
-        let supply_after =
-            anchor_spl::token::Mint::try_deserialize(&mut &share_mint_ai.try_borrow_data()?[..])?.supply;
+        let supply_after = anchor_spl::token::Mint::try_deserialize(&mut &share_mint_ai.try_borrow_data()?[..])?.supply;
         require!(supply_after == supply, BallastError::ShareSupplyChanged);
 
         // Bounty: a share of the drift this trade removed, within what is left of the episode's cap.
@@ -187,9 +187,10 @@ impl Rebalance<'_> {
         let bounty_value =
             planner::bounty_value(drift_before.saturating_sub(drift_swapped), &policy, vault.episode_bounty_paid)
                 .or_math_err()?;
-        let bounty = math::amount_for_value(bounty_value, sell_asset.decimals, valuation.bounds[s].high, Rounding::Floor)
-            .or_math_err()?
-            .min(plan.max_bounty);
+        let bounty =
+            math::amount_for_value(bounty_value, sell_asset.decimals, valuation.bounds[s].high, Rounding::Floor)
+                .or_math_err()?
+                .min(plan.max_bounty);
         tok::transfer(
             &sell_program,
             &sell_reserve,

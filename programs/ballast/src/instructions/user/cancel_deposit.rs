@@ -38,7 +38,10 @@ impl CancelDeposit<'_> {
         require_keys_eq!(self.asset_token_program.key(), asset.token_program, BallastError::WrongTokenProgram);
         require_keys_neq!(self.refund_to.key(), asset.reserve, BallastError::DuplicateAccount);
         let now = Clock::get()?.unix_timestamp;
-        require!(now > vault.params.deposit_terms().expires_at(self.request.requested_at), BallastError::DepositRequestNotExpired);
+        require!(
+            now > vault.params.deposit_terms().expires_at(self.request.requested_at),
+            BallastError::DepositRequestNotExpired
+        );
         Ok(())
     }
 

@@ -56,7 +56,10 @@ impl SettleDeposit<'_> {
             BallastError::SharesDestinationMismatch
         );
         let now = Clock::get()?.unix_timestamp;
-        require!(now <= vault.params.deposit_terms().expires_at(self.request.requested_at), BallastError::DepositRequestExpired);
+        require!(
+            now <= vault.params.deposit_terms().expires_at(self.request.requested_at),
+            BallastError::DepositRequestExpired
+        );
         Ok(())
     }
 
@@ -82,7 +85,11 @@ impl SettleDeposit<'_> {
             math::value_of(request.amount, asset.decimals, valuation.bounds[idx].low, Rounding::Floor).or_math_err()?;
         let supply = accounts.share_mint.supply;
         let settled = math::settle_deposit(
-            &math::DepositQuote { value: request.value_at_request, nav: request.nav_at_request, supply: request.supply_at_request },
+            &math::DepositQuote {
+                value: request.value_at_request,
+                nav: request.nav_at_request,
+                supply: request.supply_at_request,
+            },
             &math::DepositQuote { value: value_low, nav: nav_high, supply },
             terms.fee_bps,
         );

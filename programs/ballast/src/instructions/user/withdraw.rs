@@ -106,7 +106,16 @@ impl Withdraw<'_> {
             leg.require_live_mint(asset)?;
             leg.user_account(asset)?;
             let program = tok::program_for(&asset.token_program, &token_ai, &token_2022_ai)?;
-            tok::transfer(program, leg.reserve, leg.mint, leg.user, &vault_ai, *amount, asset.decimals, Some(&[&seeds]))?;
+            tok::transfer(
+                program,
+                leg.reserve,
+                leg.mint,
+                leg.user,
+                &vault_ai,
+                *amount,
+                asset.decimals,
+                Some(&[&seeds]),
+            )?;
             paid[i] = *amount;
         }
 
