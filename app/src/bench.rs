@@ -33,8 +33,8 @@ async fn market(chain: &mut Chain, n: usize) -> Result<(VaultFixture, PoolFixtur
     let fx = fixture::create_vault(chain, &specs, fixture::default_params()).await?;
     let amounts: Vec<u64> = (0..n).map(|i| 10u64.pow(6 + (i % 4) as u32) * 1_000_000).collect();
     let seed = fx.user(chain, &amounts).await?;
-    for i in 0..n {
-        let amount = fx.amount_for_usd(chain, i, 10_000.0 * specs[i].params.target_bps as f64 / weight as f64).await;
+    for (i, spec) in specs.iter().enumerate() {
+        let amount = fx.amount_for_usd(chain, i, 10_000.0 * spec.params.target_bps as f64 / weight as f64).await;
         fx.deposit_single(chain, &seed, i as u8, amount, 1).await.map_err(|e| anyhow!("seed: {}", error_name(&e)))?;
     }
     let pool = fx.create_pool(chain, 0, 1, 10_000_000.0, 30).await?;

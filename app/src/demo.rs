@@ -142,7 +142,7 @@ pub fn render(title: &str, fx: &VaultFixture, r: &Report) -> String {
 fn demo_assets() -> Vec<AssetSpec> {
     vec![
         AssetSpec::new("SOL", 9, 150_00000000, -8, 4_000, 500),
-        AssetSpec::new("BTC", 8, 60_000_00000000, -8, 3_000, 500),
+        AssetSpec::new("BTC", 8, 60_000 * 100_000_000, -8, 3_000, 500),
         // Like the real USDC, the demo's USDC mint has a freeze authority: governance lists it with an
         // explicit acknowledgement.
         AssetSpec::new("USDC", 6, 1_00000000, -8, 3_000, 300).with_freeze_authority(),
@@ -401,7 +401,6 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         let line = holder_line(name, &mut chain, &fx, user).await;
         say(line);
     }
-    drop(say);
 
     if opts.json {
         writeln!(

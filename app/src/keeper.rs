@@ -490,7 +490,7 @@ impl Keeper {
             tracing::debug!(vault = %key, "hold: {why}");
             return Ok(Outcome::Hold(why));
         }
-        candidates.sort_by(|a, b| b.drift_reduction.cmp(&a.drift_reduction));
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.drift_reduction));
         let best = candidates.swap_remove(0);
         let TradeRequest { sell, buy, .. } = best.request;
 
@@ -690,7 +690,7 @@ impl Keeper {
                 return Ok(status
                     .err
                     .clone()
-                    .map(|e| format!("{:?}", solana_transaction_error::TransactionError::from(e))));
+                    .map(|e| format!("{:?}", e)));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

@@ -7,6 +7,9 @@ use solana_program_test::BanksClientError;
 
 pub use ballast_app::chain;
 
+/// An edit of vault parameters, for tables of invalid parameter cases.
+pub type ParamsEdit = Box<dyn Fn(&mut ballast::state::VaultParams)>;
+
 /// Asserts a transaction failed with exactly this ballast error.
 #[track_caller]
 pub fn assert_ballast_err(result: Result<(), BanksClientError>, expected: BallastError) {
@@ -21,7 +24,7 @@ pub fn assert_ballast_err(result: Result<(), BanksClientError>, expected: Ballas
 pub fn three_assets() -> Vec<AssetSpec> {
     vec![
         AssetSpec::new("SOL", 9, 150_00000000, -8, 4_000, 500),
-        AssetSpec::new("BTC", 8, 60_000_00000000, -8, 3_000, 500),
+        AssetSpec::new("BTC", 8, 60_000 * 100_000_000, -8, 3_000, 500),
         AssetSpec::new("USDC", 6, 1_00000000, -8, 3_000, 300),
     ]
 }

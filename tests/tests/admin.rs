@@ -185,7 +185,7 @@ async fn more_parameter_bounds() {
         guardian: Pubkey::default(),
         params: fixture::default_params(),
     };
-    let cases: Vec<(Box<dyn Fn(&mut ballast::state::VaultParams)>, BallastError)> = vec![
+    let cases: Vec<(ParamsEdit, BallastError)> = vec![
         (Box::new(|p| p.oracle_max_age_secs = 0), BallastError::OracleMaxAgeOutOfBounds),
         (Box::new(|p| p.oracle_max_age_secs = 3_601), BallastError::OracleMaxAgeOutOfBounds),
         (

@@ -296,11 +296,11 @@ async fn per_trade_loss_limits_are_bounded() {
     let (mut chain, fx) = setup().await;
     let gov = fx.governance.pubkey();
     let assets = fx.assets.iter().map(|a| a.spec.params).collect::<Vec<AssetParams>>();
-    let cases: [(fn(&mut ballast::state::VaultParams), BallastError); 4] = [
-        (|p| p.slippage_cap_bps = 301, BallastError::SlippageOutOfBounds),
-        (|p| p.rebalance_max_age_secs = p.oracle_max_age_secs + 1, BallastError::RebalanceOracleOutOfBounds),
-        (|p| p.rebalance_max_conf_bps = 201, BallastError::RebalanceOracleOutOfBounds),
-        (|p| p.rebalance_max_age_secs = 0, BallastError::RebalanceOracleOutOfBounds),
+    let cases: Vec<(ParamsEdit, BallastError)> = vec![
+        (Box::new(|p| p.slippage_cap_bps = 301), BallastError::SlippageOutOfBounds),
+        (Box::new(|p| p.rebalance_max_age_secs = p.oracle_max_age_secs + 1), BallastError::RebalanceOracleOutOfBounds),
+        (Box::new(|p| p.rebalance_max_conf_bps = 201), BallastError::RebalanceOracleOutOfBounds),
+        (Box::new(|p| p.rebalance_max_age_secs = 0), BallastError::RebalanceOracleOutOfBounds),
     ];
     for (f, err) in cases {
         let mut params = fixture::default_params();

@@ -21,7 +21,7 @@ async fn sixteen_asset_vault_rebalances_in_one_v0_transaction() {
         fx.deposit_single(&mut chain, &seed, i as u8, amount, 1).await.unwrap();
     }
     let pool = fx.create_pool(&mut chain, 0, 1, 1_000_000.0, 30).await.unwrap();
-    let keeper = fx.user(&mut chain, &vec![0; MAX_ASSETS]).await.unwrap();
+    let keeper = fx.user(&mut chain, &[0; MAX_ASSETS]).await.unwrap();
     chain.advance_time(2).await;
     fx.refresh_prices(&mut chain).await;
     let p0 = fx.oracle_reading(&mut chain, 0).await.price;

@@ -110,7 +110,7 @@ async fn a_frozen_reserve_is_skipped_into_a_claim_and_redeemed_after_the_thaw() 
     let vault = fx.state(&mut chain).await;
     let usdc_before = chain.token_amount(&seed.tokens[2]).await;
     let redeem = client::redeem_claim(&owner, &fx.key, &vault, 2, &seed.tokens[2]);
-    chain.send(&[redeem.clone()], &[&seed.keypair]).await.unwrap();
+    chain.send(std::slice::from_ref(&redeem), &[&seed.keypair]).await.unwrap();
     assert_eq!(chain.token_amount(&seed.tokens[2]).await - usdc_before, owed_usdc);
     assert_eq!(fx.claim_owed(&mut chain, &owner).await, vec![0, 0, 0]);
     assert_eq!(fx.state(&mut chain).await.assets[2].owed, 0);

@@ -83,7 +83,7 @@ impl Strategy {
     fn trades_at(&self, step: usize) -> bool {
         match *self {
             Strategy::BuyAndHold => false,
-            Strategy::Interval { every } => every > 0 && step % every == 0,
+            Strategy::Interval { every } => every > 0 && step.is_multiple_of(every),
             _ => true,
         }
     }
@@ -187,8 +187,8 @@ async fn market(
         (0..3).map(|i| AssetSpec::new(SYMBOLS[i], decimals[i], mantissa(start[i]), -8, TARGETS[i], band)).collect();
     let fx = fixture::create_vault(chain, &specs, params).await?;
     let depositor = fx.user(chain, &[u64::MAX / 4, u64::MAX / 4, u64::MAX / 4]).await?;
-    for i in 0..3 {
-        let amount = fx.amount_for_usd(chain, i, cfg.vault_usd * TARGETS[i] as f64 / 10_000.0).await;
+    for (i, target) in TARGETS.iter().enumerate() {
+        let amount = fx.amount_for_usd(chain, i, cfg.vault_usd * *target as f64 / 10_000.0).await;
         fx.deposit_single(chain, &depositor, i as u8, amount, 1)
             .await
             .map_err(|e| anyhow!("seed: {}", error_name(&e)))?;
@@ -223,8 +223,8 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
     });
     for k in 1..prices.len() {
         chain.advance_time(cfg.dt_secs).await;
-        for i in 0..3 {
-            fx.set_price(&mut chain, i, mantissa(prices[k][i])).await;
+        for (i, price) in prices[k].iter().enumerate() {
+            fx.set_price(&mut chain, i, mantissa(*price)).await;
         }
         for pool in &pools {
             fx.arbitrage(&mut chain, pool).await?;

@@ -207,11 +207,10 @@ pub fn cppi_targets(rule: &CppiRule, proportions: &[u16], nav: u128, floor_value
     let risky_total: u64 =
         proportions.iter().enumerate().filter(|(i, _)| *i != rule.safe_index).map(|(_, p)| *p as u64).sum();
     let mut out = vec![0u16; n];
-    if risky_total > 0 {
-        for (i, p) in proportions.iter().enumerate() {
-            if i != rule.safe_index {
-                out[i] = (risky_bps * *p as u64 / risky_total) as u16;
-            }
+    for (i, p) in proportions.iter().enumerate() {
+        if i != rule.safe_index {
+            // risky_bps ≤ 10 000 and p ≤ 10 000: the quotient is at most 10 000.
+            out[i] = (risky_bps * *p as u64).checked_div(risky_total).unwrap_or(0) as u16;
         }
     }
     let used: u64 = out.iter().map(|x| *x as u64).sum();
@@ -256,8 +255,8 @@ mod tests {
         for (num, den, exact) in [
             (110u128, 100u128, 0.0953101798f64),
             (150, 100, 0.4054651081),
-            (50, 100, -0.6931471806),
-            (200, 100, 0.6931471806),
+            (50, 100, -std::f64::consts::LN_2),
+            (200, 100, std::f64::consts::LN_2),
             (100, 100, 0.0),
         ] {
             let got = ln_ratio(num, den).unwrap() as f64 / LN_SCALE as f64;
