@@ -687,10 +687,7 @@ impl Keeper {
         for _ in 0..50 {
             let statuses = self.rpc.get_signature_statuses(&[*signature]).await?.value;
             if let Some(Some(status)) = statuses.first() {
-                return Ok(status
-                    .err
-                    .clone()
-                    .map(|e| format!("{:?}", e)));
+                return Ok(status.err.clone().map(|e| format!("{:?}", e)));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

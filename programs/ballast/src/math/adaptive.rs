@@ -10,7 +10,7 @@
 //! variance sample is `r²/Δt` and its weight is `α = min(Δt/τ, 1)` (the first-order form of
 //! `1 − e^(−Δt/τ)`), so irregular updates neither over- nor under-weight a period.
 
-use super::{mul_div_floor, MathError, MathResult, SafeMath, BPS};
+use super::{isqrt, mul_div_floor, Cast, MathError, MathResult, SafeMath, BPS};
 
 /// Fixed-point scale of log-returns.
 pub const LN_SCALE: i128 = 1_000_000_000_000;
@@ -105,11 +105,8 @@ pub fn update_vol(state: &VolState, price: i64, expo: i32, publish_time: i64, ta
 pub fn annual_vol_bps(state: &VolState) -> u64 {
     // σ_bps² = var_e18 × SPY × 1e8 / 1e18 = var_e18 × SPY / 1e10
     let v = (state.var_per_sec_e18 as u128) * SECONDS_PER_YEAR / 10_000_000_000;
-    isqrt(v) as u64
+    isqrt(v)
 }
-
-/// Integer square root (floor), shared with the reference AMM's pure math.
-pub use ballast_amm::math::isqrt;
 
 /// How ε bands are set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +128,8 @@ pub fn effective_band(base_bps: u16, rule: &BandRule, vol_bps: u64, conf_bps: u6
                 base_bps as u128 * vol_bps as u128 / reference_vol_bps as u128
             };
             let widened = scaled.saturating_add(conf_multiplier as u128 * conf_bps as u128);
-            widened.clamp(min_bps as u128, max_bps.max(min_bps) as u128) as u16
+            let top = max_bps.max(min_bps);
+            widened.clamp(min_bps as u128, top as u128).cast::<u16>().unwrap_or(top)
         }
     }
 }
@@ -165,20 +163,21 @@ pub fn scheduled_targets(s: &WeightSchedule, slot: u64) -> MathResult<Vec<u16>> 
         .map(|(f, t)| {
             let (f, t) = (*f as u128, *t as u128);
             let w = if t >= f { f + (t - f) * elapsed / span } else { f - ((f - t) * elapsed).div_ceil(span) };
-            w as u16
+            w.cast::<u16>()
         })
-        .collect();
-    distribute_remainder(&mut out);
+        .collect::<MathResult<_>>()?;
+    distribute_remainder(&mut out)?;
     Ok(out)
 }
 
 /// Adds `10 000 − Σ` to the largest weight (first on ties).
-fn distribute_remainder(w: &mut [u16]) {
+fn distribute_remainder(w: &mut [u16]) -> MathResult<()> {
     let sum: u64 = w.iter().map(|x| *x as u64).sum();
-    if sum < BPS {
-        let (i, _) = w.iter().enumerate().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0))).unwrap();
-        w[i] += (BPS - sum) as u16;
+    let largest = w.iter().enumerate().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0))).map(|(i, _)| i);
+    if let (true, Some(i)) = (sum < BPS, largest) {
+        w[i] = (w[i] as u64).safe_add(BPS - sum)?.cast()?;
     }
+    Ok(())
 }
 
 /// CPPI settings.
@@ -203,18 +202,19 @@ pub fn cppi_targets(rule: &CppiRule, proportions: &[u16], nav: u128, floor_value
     let cushion = nav.saturating_sub(floor_value);
     let exposure = mul_div_floor(cushion, rule.multiplier_bps as u128, BPS as u128)?;
     let max_exposure = mul_div_floor(nav, rule.max_risky_bps as u128, BPS as u128)?;
-    let risky_bps = if nav == 0 { 0 } else { mul_div_floor(exposure.min(max_exposure), BPS as u128, nav)? as u64 };
+    let risky_bps: u64 =
+        if nav == 0 { 0 } else { mul_div_floor(exposure.min(max_exposure), BPS as u128, nav)?.cast()? };
     let risky_total: u64 =
         proportions.iter().enumerate().filter(|(i, _)| *i != rule.safe_index).map(|(_, p)| *p as u64).sum();
     let mut out = vec![0u16; n];
     for (i, p) in proportions.iter().enumerate() {
         if i != rule.safe_index {
             // risky_bps ≤ 10 000 and p ≤ 10 000: the quotient is at most 10 000.
-            out[i] = (risky_bps * *p as u64).checked_div(risky_total).unwrap_or(0) as u16;
+            out[i] = (risky_bps * *p as u64).checked_div(risky_total).unwrap_or(0).cast()?;
         }
     }
     let used: u64 = out.iter().map(|x| *x as u64).sum();
-    out[rule.safe_index] = (BPS - used) as u16;
+    out[rule.safe_index] = BPS.safe_sub(used)?.cast()?;
     Ok(out)
 }
 
@@ -242,7 +242,7 @@ pub fn conf_bps(price: i64, conf: u64) -> u64 {
     if price <= 0 {
         return BPS;
     }
-    ((conf as u128 * BPS as u128).div_ceil(price as u128)).min(u64::MAX as u128) as u64
+    (conf as u128 * BPS as u128).div_ceil(price as u128).cast().unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

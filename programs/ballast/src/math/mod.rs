@@ -71,10 +71,71 @@ impl_safe_math!(u16, u32, u64, u128, i64, i128);
 
 /// Narrowing conversion that fails instead of truncating.
 pub fn to_u64(x: u128) -> MathResult<u64> {
-    u64::try_from(x).map_err(|_| MathError::Overflow)
+    x.cast()
+}
+
+/// Narrowing integer conversions that fail with `MathError::Overflow` instead of truncating: the only way
+/// the on-chain math narrows an integer (`x.cast::<u16>()?`); bare `as` narrowing is denied by clippy.
+pub trait Cast: Sized + Copy {
+    fn cast<T: TryFrom<Self>>(self) -> MathResult<T> {
+        T::try_from(self).map_err(|_| MathError::Overflow)
+    }
+}
+
+impl Cast for u128 {}
+impl Cast for u64 {}
+impl Cast for u32 {}
+impl Cast for usize {}
+impl Cast for i128 {}
+impl Cast for i64 {}
+
+/// Integer square root (floor), digit by digit: `r` with `r² ≤ n < (r + 1)²`.
+pub fn isqrt(n: u128) -> u64 {
+    let mut rem = n;
+    let mut root: u128 = 0;
+    let mut bit: u128 = 1 << 126;
+    while bit > rem {
+        bit >>= 2;
+    }
+    while bit != 0 {
+        if rem >= root + bit {
+            rem -= root + bit;
+            root = (root >> 1) + bit;
+        } else {
+            root >>= 1;
+        }
+        bit >>= 2;
+    }
+    // root < 2^64 for any u128.
+    u64::try_from(root).unwrap_or(u64::MAX)
 }
 
 /// `10^exp` as u128 (exp ≤ 38).
 pub fn pow10(exp: u32) -> MathResult<u128> {
     10u128.checked_pow(exp).ok_or(MathError::Overflow)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn casts_refuse_to_truncate() {
+        assert_eq!(300u64.cast::<u16>(), Ok(300));
+        assert_eq!(70_000u64.cast::<u16>(), Err(MathError::Overflow));
+        assert_eq!((u64::MAX as u128 + 1).cast::<u64>(), Err(MathError::Overflow));
+        assert_eq!(isqrt(u128::MAX), u64::MAX);
+        assert_eq!(isqrt(0), 0);
+        assert_eq!(isqrt(99), 9);
+    }
+
+    proptest! {
+        #[test]
+        fn isqrt_is_the_floor_root(n in any::<u128>()) {
+            let r = isqrt(n) as u128;
+            prop_assert!(r * r <= n);
+            prop_assert!((r + 1).checked_mul(r + 1).is_none_or(|sq| sq > n));
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Portfolio valuation, weights and drift against target.
 
-use super::{mul_div_floor, price::value_of, MathError, MathResult, Rounding, SafeMath, UsdPrice, BPS};
+use super::{mul_div_floor, price::value_of, Cast, MathError, MathResult, Rounding, SafeMath, UsdPrice, BPS};
 
 /// One asset as the math sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub fn weights_bps(values: &[u128]) -> MathResult<Vec<u64>> {
     if nav == 0 {
         return Ok(vec![0; values.len()]);
     }
-    values.iter().map(|v| Ok(mul_div_floor(*v, BPS as u128, nav)? as u64)).collect()
+    values.iter().map(|v| mul_div_floor(*v, BPS as u128, nav)?.cast()).collect()
 }
 
 /// Signed drift `weight − target` in basis points, per asset.

@@ -25,7 +25,7 @@ impl Governed<'_> {
         vault.invariant()?;
         emit!(VaultActivatedEvent {
             vault: vault.key(),
-            asset_count: vault.assets.len() as u8,
+            asset_count: u8::try_from(vault.assets.len()).map_err(|_| BallastError::TooManyAssets)?,
             targets_bps: vault.targets(),
         });
         Ok(())

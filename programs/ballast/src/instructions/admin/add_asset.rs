@@ -101,11 +101,12 @@ impl AddAsset<'_> {
         let freeze_authority: Option<Pubkey> = accounts.mint.freeze_authority.into();
         oracle::record(&mut asset, &reading, accounts.vault.params.vol_tau_secs)?;
         let vault = &mut ctx.accounts.vault;
+        let index = u8::try_from(vault.assets.len()).map_err(|_| BallastError::TooManyAssets)?;
         vault.assets.push(asset);
         vault.invariant()?;
         emit!(AssetAddedEvent {
             vault: vault_key,
-            index: (vault.assets.len() - 1) as u8,
+            index,
             mint: asset.mint,
             reserve: asset.reserve,
             token_program: asset.token_program,
