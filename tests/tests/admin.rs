@@ -87,7 +87,7 @@ async fn asset_parameter_bounds() {
     assert_ballast_err(fx.add_asset(&mut chain, assets[0].clone()).await, BallastError::BandOutOfBounds);
     assert_ballast_err(fx.add_asset(&mut chain, assets[1].clone()).await, BallastError::BandOutOfBounds);
     assert_ballast_err(fx.add_asset(&mut chain, assets[2].clone()).await, BallastError::MaxTradeOutOfBounds);
-    assert_ballast_err(fx.add_asset(&mut chain, assets[3].clone()).await, BallastError::WeightsDoNotSum);
+    assert_ballast_err(fx.add_asset(&mut chain, assets[3].clone()).await, BallastError::ZeroTargetWeight);
 }
 
 #[tokio::test]

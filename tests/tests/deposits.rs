@@ -165,6 +165,16 @@ async fn withdraw_rejections() {
 }
 
 #[tokio::test]
+async fn burning_more_shares_than_exist_is_told_as_such() {
+    let (mut chain, fx, user) = setup_seeded().await;
+    let supply = fx.share_supply(&mut chain).await;
+    assert_ballast_err(
+        fx.withdraw(&mut chain, &user, supply + 1, vec![0, 0, 0]).await,
+        BallastError::SharesExceedSupply,
+    );
+}
+
+#[tokio::test]
 async fn withdrawal_paying_nothing_refused() {
     let (mut chain, fx) = setup().await;
     let user = fx.user(&mut chain, &[0, 10_000_000, 0]).await.unwrap();

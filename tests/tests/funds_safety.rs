@@ -322,3 +322,16 @@ async fn per_trade_loss_limits_are_bounded() {
         BallastError::AccountAlreadyExists,
     );
 }
+
+#[tokio::test]
+async fn a_proposal_with_a_zero_target_is_told_as_such() {
+    let (mut chain, fx) = setup().await;
+    let gov = fx.governance.pubkey();
+    let mut assets = fx.assets.iter().map(|a| a.spec.params).collect::<Vec<AssetParams>>();
+    assets[0].target_bps += assets[2].target_bps;
+    assets[2].target_bps = 0;
+    let mut params = fixture::default_params();
+    params.timelock_secs = 60;
+    let ix = client::propose_params(&gov, &fx.key, ProposeParamsArgs { params, assets });
+    assert_ballast_err(chain.send(&[ix], &[&fx.governance]).await, BallastError::ZeroTargetWeight);
+}

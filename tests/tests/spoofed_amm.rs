@@ -16,6 +16,9 @@ use ballast_tests::*;
 const HONEST: u8 = 0;
 const TAKE_MORE: u8 = 1;
 const PAY_LESS: u8 = 2;
+/// Swaps honestly, then hands the vault far more than it should (a "generous" bug): the bought asset
+/// overshoots its target and total drift grows.
+const PAY_TEN_TIMES: u8 = 3;
 static MODE: AtomicU8 = AtomicU8::new(HONEST);
 
 struct EvilAmm;
@@ -64,6 +67,14 @@ impl NativeProgram for EvilAmm {
         let user = accounts[0].clone();
         match mode {
             TAKE_MORE => transfer(accounts, 6, 4, 2, &user, amount_in + 1_000, None),
+            PAY_TEN_TIMES => {
+                amm_processor(program_id, accounts, data)?;
+                let pool = ballast_amm::Pool::try_deserialize(&mut &accounts[1].data.borrow()[..])
+                    .map_err(|_| ProgramError::InvalidAccountData)?;
+                let seeds: &[&[u8]] =
+                    &[ballast_amm::POOL_SEED, pool.mint_a.as_ref(), pool.mint_b.as_ref(), &[pool.bump]];
+                transfer(accounts, 3, 5, 7, &accounts[1], min_out.saturating_mul(9), Some(seeds))
+            }
             _ => {
                 transfer(accounts, 6, 4, 2, &user, amount_in, None)?;
                 let pool = ballast_amm::Pool::try_deserialize(&mut &accounts[1].data.borrow()[..])
@@ -88,6 +99,10 @@ async fn malicious_amm_is_caught_by_reconciliation() {
 
     MODE.store(PAY_LESS, Ordering::SeqCst);
     assert_ballast_err(m.rebalance(0, 2, 1_000_000_000, 0).await, BallastError::SwapOutputBelowMinimum);
+    assert_eq!(m.fx.holdings(&mut m.chain).await, before);
+
+    MODE.store(PAY_TEN_TIMES, Ordering::SeqCst);
+    assert_ballast_err(m.rebalance(0, 2, u64::MAX, 0).await, BallastError::DriftNotReduced);
     assert_eq!(m.fx.holdings(&mut m.chain).await, before);
 
     // The same route behaving honestly goes through.

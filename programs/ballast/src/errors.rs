@@ -233,6 +233,10 @@ ballast_errors! {
     LengthMismatch,
     #[msg("The account to create already exists")] // 6096
     AccountAlreadyExists,
+    #[msg("Every target weight must be positive (a zero target would leave the asset unmanaged)")] // 6097
+    ZeroTargetWeight,
+    #[msg("More shares to burn than the vault has issued")] // 6098
+    SharesExceedSupply,
 }
 
 impl BallastError {
@@ -259,9 +263,12 @@ impl From<crate::math::rebalance::Refusal> for BallastError {
 impl From<MathError> for BallastError {
     fn from(e: MathError) -> Self {
         match e {
-            MathError::Overflow | MathError::LengthMismatch => BallastError::MathOverflow,
+            MathError::Overflow => BallastError::MathOverflow,
+            MathError::LengthMismatch => BallastError::LengthMismatch,
             MathError::DivideByZero => BallastError::DivideByZero,
             MathError::ExponentOutOfRange => BallastError::OracleExponentOutOfRange,
+            MathError::DecimalsOutOfRange => BallastError::UnsupportedDecimals,
+            MathError::SharesExceedSupply => BallastError::SharesExceedSupply,
         }
     }
 }
@@ -272,11 +279,15 @@ pub trait MathResultExt<T> {
 }
 
 impl<T> MathResultExt<T> for core::result::Result<T, MathError> {
+    /// The error carries the file and line of the call site (not of this function), so the program log
+    /// says which computation failed.
     #[track_caller]
     fn or_math_err(self) -> Result<T> {
+        let at = core::panic::Location::caller();
         self.map_err(|e| {
             let err: BallastError = e.into();
-            error!(err)
+            anchor_lang::error::Error::from(err)
+                .with_source(anchor_lang::error::Source { filename: at.file(), line: at.line() })
         })
     }
 }
@@ -295,5 +306,35 @@ mod tests {
         assert!(BallastError::from_code(5_999).is_none());
         assert!(BallastError::from_code(6_000 + BallastError::ALL.len() as u32).is_none());
         assert_eq!(BallastError::from_code(6_065).unwrap().name(), "CooldownNotElapsed");
+    }
+
+    #[test]
+    fn math_errors_keep_their_meaning() {
+        let cases = [
+            (MathError::Overflow, BallastError::MathOverflow),
+            (MathError::LengthMismatch, BallastError::LengthMismatch),
+            (MathError::DivideByZero, BallastError::DivideByZero),
+            (MathError::ExponentOutOfRange, BallastError::OracleExponentOutOfRange),
+            (MathError::DecimalsOutOfRange, BallastError::UnsupportedDecimals),
+            (MathError::SharesExceedSupply, BallastError::SharesExceedSupply),
+        ];
+        for (m, b) in cases {
+            assert_eq!(u32::from(BallastError::from(m)), u32::from(b));
+        }
+    }
+
+    #[test]
+    fn math_errors_report_the_call_site() {
+        let r: Result<()> = Err(MathError::Overflow).or_math_err();
+        let line = line!() - 1;
+        match r {
+            Err(anchor_lang::error::Error::AnchorError(e)) => match e.error_origin {
+                Some(anchor_lang::error::ErrorOrigin::Source(s)) => {
+                    assert_eq!((s.filename, s.line), (file!(), line));
+                }
+                other => panic!("no source: {other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -34,8 +34,12 @@ pub enum MathError {
     Overflow,
     /// Division by zero (an empty vault, a zero price, a zero supply).
     DivideByZero,
-    /// An exponent or decimals value outside the supported range.
+    /// An oracle exponent outside the supported range.
     ExponentOutOfRange,
+    /// Token decimals above `MAX_DECIMALS`.
+    DecimalsOutOfRange,
+    /// More shares to burn than exist.
+    SharesExceedSupply,
     /// Input slices of different lengths.
     LengthMismatch,
 }

@@ -110,14 +110,22 @@ impl OracleReading {
     }
 }
 
+fn check_scales(decimals: u8, price: UsdPrice) -> MathResult<()> {
+    if decimals > MAX_DECIMALS {
+        return Err(MathError::DecimalsOutOfRange);
+    }
+    if price.expo < MIN_EXPO || price.expo > MAX_EXPO {
+        return Err(MathError::ExponentOutOfRange);
+    }
+    Ok(())
+}
+
 /// Value in micro-USD of `amount` base units of a token with `decimals`, at `price`.
 ///
 /// value = amount × mantissa × 10^(expo + VALUE_DECIMALS − decimals). With u64 amounts, u64 mantissas
 /// and the accepted exponent/decimals ranges the intermediate fits the 256-bit `mul_div`.
 pub fn value_of(amount: u64, decimals: u8, price: UsdPrice, rounding: Rounding) -> MathResult<u128> {
-    if decimals > MAX_DECIMALS || price.expo < MIN_EXPO || price.expo > MAX_EXPO {
-        return Err(MathError::ExponentOutOfRange);
-    }
+    check_scales(decimals, price)?;
     let k = price.expo + VALUE_DECIMALS as i32 - decimals as i32;
     let base = (amount as u128).safe_mul(price.mantissa as u128)?;
     if k >= 0 {
@@ -129,9 +137,7 @@ pub fn value_of(amount: u64, decimals: u8, price: UsdPrice, rounding: Rounding) 
 
 /// Base units of a token worth `value` micro-USD at `price` (inverse of [`value_of`]).
 pub fn amount_for_value(value: u128, decimals: u8, price: UsdPrice, rounding: Rounding) -> MathResult<u64> {
-    if decimals > MAX_DECIMALS || price.expo < MIN_EXPO || price.expo > MAX_EXPO {
-        return Err(MathError::ExponentOutOfRange);
-    }
+    check_scales(decimals, price)?;
     if price.mantissa == 0 {
         return Err(MathError::DivideByZero);
     }
@@ -187,6 +193,15 @@ mod tests {
         assert_eq!(value_of(1, 9, one, Rounding::Ceil).unwrap(), 1);
         assert_eq!(amount_for_value(3_000_000, 6, p, Rounding::Floor).unwrap(), 1_500_000);
         assert_eq!(amount_for_value(1, 9, one, Rounding::Floor).unwrap(), 1_000);
+    }
+
+    #[test]
+    fn decimals_and_exponents_out_of_range_are_told_apart() {
+        let p = UsdPrice { mantissa: 1, expo: -8 };
+        assert_eq!(value_of(1, 19, p, Rounding::Floor), Err(MathError::DecimalsOutOfRange));
+        assert_eq!(amount_for_value(1, 19, p, Rounding::Floor), Err(MathError::DecimalsOutOfRange));
+        let far = UsdPrice { mantissa: 1, expo: 13 };
+        assert_eq!(value_of(1, 6, far, Rounding::Floor), Err(MathError::ExponentOutOfRange));
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub fn in_kind_amounts_in(shares: u64, balances: &[u64], supply: u64) -> MathRes
 /// Amounts paid out for burning `shares`: `floor(shares × balance_i / supply)` per asset.
 pub fn in_kind_amounts_out(shares: u64, balances: &[u64], supply: u64) -> MathResult<Vec<u64>> {
     if shares > supply {
-        return Err(MathError::Overflow);
+        return Err(MathError::SharesExceedSupply);
     }
     balances.iter().map(|b| super::to_u64(mul_div_floor(shares as u128, *b as u128, supply as u128)?)).collect()
 }
@@ -172,7 +172,7 @@ mod tests {
         let out = in_kind_amounts_out(16, &balances, 500).unwrap();
         assert_eq!(out, vec![32, 96, 0]);
         assert_eq!(in_kind_shares(&[1, 1], &[0, 0], 10), Err(MathError::DivideByZero));
-        assert_eq!(in_kind_amounts_out(11, &[1], 10), Err(MathError::Overflow));
+        assert_eq!(in_kind_amounts_out(11, &[1], 10), Err(MathError::SharesExceedSupply));
     }
 
     proptest! {

@@ -213,7 +213,8 @@ impl AssetParams {
             (MIN_MAX_TRADE_BPS..=MAX_MAX_TRADE_BPS).contains(&self.max_trade_bps),
             BallastError::MaxTradeOutOfBounds
         );
-        require!(self.target_bps > 0 && self.target_bps as u64 <= math::BPS, BallastError::WeightsDoNotSum);
+        require!(self.target_bps > 0, BallastError::ZeroTargetWeight);
+        require!(self.target_bps as u64 <= math::BPS, BallastError::WeightsDoNotSum);
         Ok(())
     }
 }
