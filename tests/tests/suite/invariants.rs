@@ -12,8 +12,8 @@
 //! - every holder can withdraw all their shares (simulated) at any time, paused or not;
 //! - targets sum to 10 000.
 //!
-//! `cargo test -p ballast-tests --test invariants` runs `BALLAST_INVARIANT_SEQUENCES` sequences (default
-//! 50); `cargo test -p ballast-tests --test invariants -- --ignored` runs 2 000.
+//! `cargo test -p ballast-tests --test suite invariants::` runs `BALLAST_INVARIANT_SEQUENCES` sequences
+//! (default 50); `cargo test -p ballast-tests --test suite invariants:: -- --ignored` runs 2 000.
 
 use ballast::errors::BallastError;
 use ballast::instructions::{ProposeParamsArgs, WithdrawArgs};

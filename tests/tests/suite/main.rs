@@ -1,0 +1,18 @@
+//! Every integration test of ballast in one test binary (one link instead of one per file). Run one
+//! area with `cargo test -p ballast-tests --test suite <module>::`, e.g. `invariants::`.
+
+mod adaptive;
+mod admin;
+mod amm;
+mod demo;
+mod deposit_requests;
+mod deposits;
+mod funds_safety;
+mod invariants;
+mod keeper_e2e;
+mod limits;
+mod oracle;
+mod rebalance;
+mod simulate;
+mod spoofed_amm;
+mod withdrawals;
