@@ -15,7 +15,8 @@ pub mod create;
 pub mod errors;
 pub mod events;
 pub mod instructions;
-pub mod math;
+/// The pure math (`ballast-math`), re-exported so program code and clients reach it as `ballast::math`.
+pub use ballast_math as math;
 pub mod oracle;
 pub mod state;
 pub mod token;

@@ -210,8 +210,8 @@ mod tests {
             if let Ok(s) = shares_for_value(value_in, nav, supply) {
                 let new_supply = supply as u128 + s.to_depositor as u128;
                 // (nav + value_in) / new_supply >= nav / supply  <=>  (nav + value_in) × supply >= nav × new_supply
-                let lhs = crate::math::fixed::mul_wide(nav + value_in, supply as u128);
-                let rhs = crate::math::fixed::mul_wide(nav, new_supply);
+                let lhs = crate::fixed::mul_wide(nav + value_in, supply as u128);
+                let rhs = crate::fixed::mul_wide(nav, new_supply);
                 prop_assert!(lhs >= rhs);
             }
         }

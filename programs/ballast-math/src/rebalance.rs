@@ -235,7 +235,7 @@ pub fn suggest(positions: &[AssetPosition], limits: &[AssetLimits]) -> Result<Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::math::{total_abs_drift_value, OracleReading, UsdPrice};
+    use crate::{total_abs_drift_value, OracleReading, UsdPrice};
     use proptest::prelude::*;
 
     fn pos(balance: u64, price: u64) -> AssetPosition {

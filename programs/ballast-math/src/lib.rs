@@ -1,6 +1,7 @@
-//! Pure rebalancing math shared by the program, the keeper and the simulator.
+//! Pure rebalancing math shared by the program, the keeper and the simulator (its own crate, so that
+//! off-chain code can use it without the program and nothing here can reach for Anchor).
 //!
-//! Nothing in this module knows about Anchor, accounts, clocks or CPIs: every function takes plain
+//! Nothing in this crate knows about Anchor, accounts, clocks or CPIs: every function takes plain
 //! integers and returns a `MathResult`. The program maps `MathError` into its error enum; off-chain
 //! code uses the same functions directly, so on-chain and off-chain decisions never diverge.
 //!
@@ -9,6 +10,7 @@
 //! - values are **micro-USD** (`u128`, 1e-6 USD), see [`VALUE_DECIMALS`];
 //! - weights, bands and caps are basis points (`u16`/`u64`, 10 000 = 100 %);
 //! - prices are Pyth-style `mantissa × 10^expo` USD per whole token.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation))]
 
 pub mod adaptive;
 pub mod fixed;
