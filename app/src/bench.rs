@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::json;
 use solana_signer::Signer;
 
-use crate::chain::{error_name, transaction_footprint, Chain, Footprint, PACKET_DATA_SIZE};
-use crate::fixture::{self, AssetSpec, PoolFixture, User, VaultFixture};
+use ballast_harness::chain::{error_name, transaction_footprint, Chain, Footprint, PACKET_DATA_SIZE};
+use ballast_harness::fixture::{self, AssetSpec, PoolFixture, User, VaultFixture};
 
 /// Footprint of one rebalance transaction for a vault of `assets` assets.
 #[derive(Debug, Clone, Serialize)]

@@ -11,10 +11,11 @@ use ballast::instructions::ScheduleWeightsArgs;
 use ballast::state::{BandMode, TargetMode, VaultParams};
 use solana_signer::Signer;
 
-use crate::chain::{error_name, Chain};
-use crate::client;
-use crate::fixture::{self, AssetSpec, PoolFixture, Report, User, VaultFixture};
-use crate::rebalancer::Decision;
+use ballast_client as client;
+use ballast_client::planner::Decision;
+use ballast_harness::chain::{error_name, Chain};
+pub use ballast_harness::demo_vault::{demo_pools, seeded_demo_vault, PRICE_PATH};
+use ballast_harness::fixture::{self, Report, User, VaultFixture};
 
 /// Options of the demo command.
 #[derive(Debug, Clone, Default)]
@@ -139,16 +140,6 @@ pub fn render(title: &str, fx: &VaultFixture, r: &Report) -> String {
     s
 }
 
-fn demo_assets() -> Vec<AssetSpec> {
-    vec![
-        AssetSpec::new("SOL", 9, 150_00000000, -8, 4_000, 500),
-        AssetSpec::new("BTC", 8, 60_000 * 100_000_000, -8, 3_000, 500),
-        // Like the real USDC, the demo's USDC mint has a freeze authority: governance lists it with an
-        // explicit acknowledgement.
-        AssetSpec::new("USDC", 6, 1_00000000, -8, 3_000, 300).with_freeze_authority(),
-    ]
-}
-
 /// One line per listed asset: mint, token program and whether its freeze authority was acknowledged.
 async fn listing_lines(chain: &mut Chain, fx: &VaultFixture) -> Vec<String> {
     let vault = fx.state(chain).await;
@@ -192,32 +183,6 @@ pub struct Refused {
     pub step: usize,
     pub who: String,
     pub error: String,
-}
-
-/// The scripted path: (asset index, percent move) per step.
-pub const PRICE_PATH: &[(usize, i64)] =
-    &[(0, 10), (0, 10), (0, 12), (1, -15), (1, -12), (2, 0), (0, -20), (1, 25), (0, 8), (2, 0)];
-
-/// The demo vault with Alice's seed deposits at target weights ($4,000 SOL, $3,000 BTC, $3,000 USDC).
-pub async fn seeded_demo_vault(chain: &mut Chain, params: VaultParams) -> Result<(VaultFixture, User)> {
-    let fx = fixture::create_vault(chain, &demo_assets(), params).await?;
-    let alice = fx.user(chain, &[100_000_000_000, 10_000_000, 10_000_000_000]).await?;
-    let seed = [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)];
-    for (i, amount) in seed {
-        fx.deposit_single(chain, &alice, i, amount, 1)
-            .await
-            .map_err(|e| anyhow!("alice single-asset deposit: {}", error_name(&e)))?;
-    }
-    Ok((fx, alice))
-}
-
-/// A whitelisted reference-AMM pool for every pair of the demo vault ($250k a side, 30 bps).
-pub async fn demo_pools(chain: &mut Chain, fx: &VaultFixture) -> Result<Vec<PoolFixture>> {
-    let mut pools = Vec::new();
-    for (i, j) in [(0, 2), (1, 2), (0, 1)] {
-        pools.push(fx.create_pool(chain, i, j, 250_000.0, 30).await?);
-    }
-    Ok(pools)
 }
 
 /// Runs the demo and prints as it goes (tables, or only the final JSON line with `json`).
@@ -335,18 +300,11 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         let mut acted = false;
         let mut trades = 0;
         loop {
-            let snap = fx.snapshot(&mut chain).await;
-            let Decision::Trade { request, plan } = snap.decide() else { break };
-            let pool =
-                &PoolFixture::between(&pools, request.sell, request.buy).ok_or_else(|| anyhow!("no pool for pair"))?;
+            // The shipped keeper's planner, reading the embedded chain.
+            let Decision::Trade(candidate) = fx.plan(&mut chain).await.decision else { break };
+            let (request, plan) = (candidate.request, candidate.plan);
             let buy_before = fx.holdings(&mut chain).await[request.buy];
-            let args = RebalanceArgs {
-                sell_index: request.sell as u8,
-                buy_index: request.buy as u8,
-                amount_in: request.amount_in,
-                min_out: 0,
-            };
-            fx.rebalance(&mut chain, &keeper.keypair, &keeper.tokens[request.sell], pool, args)
+            fx.send_candidate(&mut chain, &keeper.keypair, &keeper.tokens[request.sell], &candidate)
                 .await
                 .map_err(|e| anyhow!("keeper rebalance: {}", error_name(&e)))?;
             let received = fx.holdings(&mut chain).await[request.buy] - buy_before;
@@ -356,7 +314,7 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
             let r = fx.report(&mut chain).await?;
             let action =
                 format!("sell {} → {}", fx.assets[request.sell].spec.symbol, fx.assets[request.buy].spec.symbol);
-            rows.push(row(step, &event, &r, action, plan.amount_in, plan.min_out, received));
+            rows.push(row(step, &event, &r, action, plan.amount_in, request.min_out, received));
             // Right after, the eager bot tries again: cooldown.
             let pool0 = pools[0];
             if let Err(e) = fx.rebalance(&mut chain, &eager.keypair, &eager.tokens[0], &pool0, eager_try(&fx)).await {

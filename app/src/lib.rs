@@ -1,16 +1,8 @@
-//! Off-chain side of ballast: instruction builders and account decoding (`client`), Pyth account
-//! encoding (`pyth`), the embedded in-process chain (`chain`), ready-made vault setups (`fixture`) and
-//! the `demo` flow. The keeper and the simulator build on the same pieces.
+//! ballast-app: the `ballast` command line, kept thin. The demo flow (`demo`), the benchmark (`bench`)
+//! and stdout handling (`output`) live here; everything else is in the crates it calls:
+//! `ballast-client` (builders, decoding, the planner), `ballast-harness` (embedded chain, fixtures,
+//! localnet), `ballast-keeper` (the bot) and `ballast-sim` (simulator and tuner).
 
 pub mod bench;
-pub mod chain;
-pub mod client;
 pub mod demo;
-pub mod fixture;
-pub mod keeper;
-pub mod localnet;
 pub mod output;
-pub mod pyth;
-pub mod rebalancer;
-pub mod rpc;
-pub mod sim;

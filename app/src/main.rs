@@ -1,14 +1,11 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use ballast_app::demo::{self, DemoMode, DemoOptions};
-use ballast_app::keeper::{self, Keeper, KeeperOptions, Metrics};
-use ballast_app::localnet::{self, LocalnetOptions, PricePath};
+use ballast_harness::localnet::{self, LocalnetOptions, PricePath};
 use clap::{Parser, Subcommand};
 use solana_signer::Signer;
 
@@ -52,39 +49,10 @@ enum Command {
         #[arg(long, default_value_t = 3.0)]
         step_secs: f64,
     },
-    /// Run the permissionless keeper bot against a JSON-RPC endpoint.
+    /// Run the permissionless keeper bot against a JSON-RPC endpoint (the same code as `ballast-keeper`).
     Keeper {
-        #[arg(long, default_value = "http://127.0.0.1:8899")]
-        rpc: String,
-        /// Keypair file (JSON array of 64 bytes, as written by `ballast keygen` or the Solana CLI).
-        #[arg(long)]
-        keypair: PathBuf,
-        /// Vault to keep (repeatable); default: every ballast vault on the endpoint.
-        #[arg(long = "vault")]
-        vaults: Vec<Pubkey>,
-        /// Log what would be sent, send nothing.
-        #[arg(long)]
-        dry_run: bool,
-        #[arg(long, default_value_t = 2_000)]
-        interval_ms: u64,
-        /// Stop after this many iterations.
-        #[arg(long)]
-        iterations: Option<u64>,
-        /// Serve /metrics and /health here.
-        #[arg(long, default_value = "127.0.0.1:9464")]
-        metrics_addr: SocketAddr,
-        /// Percentile of recent prioritization fees to pay.
-        #[arg(long, default_value_t = 75)]
-        priority_percentile: u8,
-        /// Cap on the compute-unit price (micro-lamports).
-        #[arg(long, default_value_t = 100_000)]
-        max_priority_fee: u64,
-        /// Skip trades whose bounty minus fees is below this many USD.
-        #[arg(long, default_value_t = 0.0)]
-        min_profit_usd: f64,
-        /// SOL price used to value fees.
-        #[arg(long, default_value_t = 150.0)]
-        sol_price_usd: f64,
+        #[command(flatten)]
+        args: ballast_keeper::KeeperArgs,
     },
     /// Compare rebalancing strategies by running the real programs over a price path.
     Simulate {
@@ -135,11 +103,6 @@ enum Command {
     Keygen { out: PathBuf },
 }
 
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BALLAST_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -153,7 +116,7 @@ async fn main() -> Result<()> {
             ballast_app::bench::run(iterations, json, &mut out).await?;
         }
         Command::Localnet { addr, price_path, step_secs } => {
-            init_tracing();
+            ballast_keeper::init_logging();
             let mut out = ballast_app::output::program_logs_to_stderr();
             let opts =
                 LocalnetOptions { addr, price_path, step: Duration::from_secs_f64(step_secs), ..Default::default() };
@@ -169,45 +132,12 @@ async fn main() -> Result<()> {
             tokio::signal::ctrl_c().await?;
             net.stop();
         }
-        Command::Keeper {
-            rpc,
-            keypair,
-            vaults,
-            dry_run,
-            interval_ms,
-            iterations,
-            metrics_addr,
-            priority_percentile,
-            max_priority_fee,
-            min_profit_usd,
-            sol_price_usd,
-        } => {
-            init_tracing();
-            let payer = keeper::read_keypair(&keypair)?;
-            let opts = KeeperOptions {
-                rpc_url: rpc,
-                vaults,
-                dry_run,
-                interval: Duration::from_millis(interval_ms),
-                iterations,
-                priority_percentile,
-                max_priority_micro_lamports: max_priority_fee,
-                min_profit_usd,
-                sol_price_usd,
-                ..Default::default()
-            };
-            let metrics = Arc::new(Metrics::default());
-            let (bound, _server) = keeper::serve_metrics(metrics.clone(), metrics_addr).await?;
-            tracing::info!(keeper = %payer.pubkey(), metrics = %bound, dry_run, "keeper starting");
-            let k = Keeper::new(opts, payer, metrics);
-            k.ensure_funded().await;
-            k.run(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        Command::Keeper { args } => {
+            ballast_keeper::init_logging();
+            ballast_keeper::run_cli(args).await?;
         }
         Command::Simulate { path, csv, steps, dt_secs, seed, fee_bps, depth_usd, out, write_example_csv } => {
-            use ballast_app::sim::{self, paths};
+            use ballast_sim::{self as sim, paths};
             let start = [150.0, 60_000.0, 1.0];
             let prices = match path.as_str() {
                 "gbm" => paths::gbm(&start, &[0.0; 3], &[0.8, 0.6, 0.0], 0.6, steps, dt_secs as f64, seed),
@@ -262,7 +192,7 @@ async fn main() -> Result<()> {
             }
         }
         Command::Tune { paths, steps, fee_bps, risk_aversion, seed, fit_exponent } => {
-            use ballast_app::sim::tune;
+            use ballast_sim::tune;
             let mut stdout = ballast_app::output::program_logs_to_stderr();
             let cfg = tune::TuneConfig { paths, steps, fee_bps, risk_aversion, seed, ..Default::default() };
             if fit_exponent {

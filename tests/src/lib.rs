@@ -1,11 +1,11 @@
 //! Shared helpers for the integration tests.
 
 use ballast::errors::BallastError;
-use ballast_app::chain::{custom_error, Chain};
-use ballast_app::fixture::{self, AssetSpec, User, VaultFixture};
+use ballast_harness::chain::{custom_error, Chain};
+use ballast_harness::fixture::{self, AssetSpec, User, VaultFixture};
 use solana_program_test::BanksClientError;
 
-pub use ballast_app::chain;
+pub use ballast_harness::chain;
 
 /// An edit of vault parameters, for tables of invalid parameter cases.
 pub type ParamsEdit = Box<dyn Fn(&mut ballast::state::VaultParams)>;
@@ -72,7 +72,7 @@ pub struct Market {
     pub chain: Chain,
     pub fx: VaultFixture,
     pub seed: User,
-    pub pools: Vec<ballast_app::fixture::PoolFixture>,
+    pub pools: Vec<ballast_harness::fixture::PoolFixture>,
     pub keeper: solana_keypair::Keypair,
     pub keeper_accounts: Vec<anchor_lang::prelude::Pubkey>,
 }
@@ -98,8 +98,8 @@ impl Market {
         Market { chain, fx, seed, pools, keeper: keeper_user.keypair, keeper_accounts: keeper_user.tokens }
     }
 
-    pub fn pool(&self, i: usize, j: usize) -> ballast_app::fixture::PoolFixture {
-        ballast_app::fixture::PoolFixture::between(&self.pools, i, j).expect("pool for pair")
+    pub fn pool(&self, i: usize, j: usize) -> ballast_harness::fixture::PoolFixture {
+        ballast_harness::fixture::PoolFixture::between(&self.pools, i, j).expect("pool for pair")
     }
 
     /// Moves asset `i`'s oracle price by `pct` percent (other oracles refreshed) and arbitrages every pool.
@@ -121,7 +121,7 @@ impl Market {
     /// Sends a rebalance through the pool of the pair.
     pub async fn rebalance(&mut self, sell: u8, buy: u8, amount_in: u64, min_out: u64) -> Result<(), BanksClientError> {
         // A pair without a pool (e.g. sell == buy) goes through the first pool: the program refuses first.
-        let pool = ballast_app::fixture::PoolFixture::between(&self.pools, sell as usize, buy as usize)
+        let pool = ballast_harness::fixture::PoolFixture::between(&self.pools, sell as usize, buy as usize)
             .unwrap_or(self.pools[0]);
         let args = ballast::instructions::RebalanceArgs { sell_index: sell, buy_index: buy, amount_in, min_out };
         let bounty = self.keeper_accounts[sell as usize];
@@ -137,11 +137,12 @@ impl Market {
             let cooldown = self.fx.state(&mut self.chain).await.params.rebalance_cooldown_slots;
             self.chain.advance_slots(cooldown).await;
             self.fx.refresh_prices(&mut self.chain).await;
-            let snap = self.fx.snapshot(&mut self.chain).await;
-            let ballast_app::rebalancer::Decision::Trade { request, .. } = snap.decide() else { break };
-            self.rebalance(request.sell as u8, request.buy as u8, request.amount_in, 0)
-                .await
-                .expect("planned rebalance");
+            // The shipped keeper's planner, reading the embedded chain, and its trade sent as planned.
+            let ballast_client::planner::Decision::Trade(c) = self.fx.plan(&mut self.chain).await.decision else {
+                break;
+            };
+            let bounty = self.keeper_accounts[c.request.sell];
+            self.fx.send_candidate(&mut self.chain, &self.keeper, &bounty, &c).await.expect("planned rebalance");
             trades += 1;
         }
         trades
@@ -150,7 +151,7 @@ impl Market {
     /// Sends `poke` (refreshes oracle readings and volatility estimates).
     pub async fn poke(&mut self) {
         let vault = self.fx.state(&mut self.chain).await;
-        let ix = ballast_app::client::poke(&self.fx.key, &vault);
+        let ix = ballast_client::poke(&self.fx.key, &vault);
         self.chain.send(&[ix], &[]).await.expect("poke");
     }
 }

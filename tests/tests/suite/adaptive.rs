@@ -4,9 +4,9 @@ use ballast::errors::BallastError;
 use ballast::instructions::ScheduleWeightsArgs;
 use ballast::math::adaptive::{scheduled_targets, WeightSchedule};
 use ballast::state::{BandMode, TargetMode, VaultParams};
-use ballast_app::chain::Chain;
-use ballast_app::client;
-use ballast_app::fixture;
+use ballast_client as client;
+use ballast_harness::chain::Chain;
+use ballast_harness::fixture;
 use ballast_tests::*;
 use solana_signer::Signer;
 

@@ -5,10 +5,10 @@ use ballast::constants::MAX_ASSETS;
 use ballast::errors::BallastError;
 use ballast::instructions::{InitializeVaultArgs, ProposeParamsArgs};
 use ballast::state::{pause, AmmEntry, AssetParams, VaultStatus};
-use ballast_app::chain::{Chain, TokenProgram};
-use ballast_app::client::{self, pda};
-use ballast_app::fixture::{self, AssetSpec};
-use ballast_app::pyth::{self, PriceSpec};
+use ballast_client::{self as client, pda};
+use ballast_harness::chain::{Chain, TokenProgram};
+use ballast_harness::fixture::{self, AssetSpec};
+use ballast_harness::pyth::{self, PriceSpec};
 use ballast_tests::*;
 use solana_signer::Signer;
 
@@ -154,7 +154,7 @@ async fn token_2022_plain_mint_accepted_transfer_fee_refused() {
 
 #[tokio::test]
 async fn token_2022_hook_and_permanent_delegate_refused() {
-    use ballast_app::chain::MintExtension;
+    use ballast_harness::chain::MintExtension;
     for (ext, err) in [
         (MintExtension::TransferHook { program: Pubkey::new_unique() }, BallastError::TransferHookMintNotSupported),
         (MintExtension::PermanentDelegate { delegate: Pubkey::new_unique() }, BallastError::UnsupportedMintExtension),

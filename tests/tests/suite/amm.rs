@@ -2,8 +2,8 @@
 
 use anchor_lang::prelude::Pubkey;
 use ballast_amm::AmmError;
-use ballast_app::chain::{custom_error, Chain, TokenProgram};
-use ballast_app::client::amm;
+use ballast_client::amm;
+use ballast_harness::chain::{custom_error, Chain, TokenProgram};
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
 

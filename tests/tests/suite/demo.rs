@@ -20,7 +20,7 @@ async fn demo_rebalances_back_into_the_bands() {
         out.rows.iter().filter(|r| r.action.starts_with("sell")).map(|r| r.step).collect();
     trade_steps.dedup();
     assert_eq!(trades, out.rebalances);
-    assert_eq!(out.rows.len(), trades + demo::PRICE_PATH.len() - trade_steps.len());
+    assert_eq!(out.rows.len(), trades + ballast_harness::demo_vault::PRICE_PATH.len() - trade_steps.len());
     for trade in out.rows.iter().filter(|r| r.action.starts_with("sell")) {
         assert!(trade.received >= trade.min_out && trade.min_out > 0);
     }

@@ -4,9 +4,9 @@
 
 use ballast::errors::BallastError;
 use ballast::state::VaultParams;
-use ballast_app::chain::Chain;
-use ballast_app::client::{self, pda};
-use ballast_app::fixture::{self, User, VaultFixture};
+use ballast_client::{self as client, pda};
+use ballast_harness::chain::Chain;
+use ballast_harness::fixture::{self, User, VaultFixture};
 use ballast_tests::*;
 use solana_signer::Signer;
 

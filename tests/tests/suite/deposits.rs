@@ -6,10 +6,10 @@ use ballast::errors::BallastError;
 use ballast::instructions::{DepositArgs, RequestDepositArgs, WithdrawArgs};
 use ballast::math::LOCKED_SHARES;
 use ballast::state::pause;
-use ballast_app::chain::{Chain, TokenProgram};
-use ballast_app::client;
-use ballast_app::fixture::{self, AssetSpec};
-use ballast_app::pyth::PriceSpec;
+use ballast_client as client;
+use ballast_harness::chain::{Chain, TokenProgram};
+use ballast_harness::fixture::{self, AssetSpec};
+use ballast_harness::pyth::PriceSpec;
 use ballast_tests::*;
 use solana_signer::Signer;
 
@@ -196,7 +196,7 @@ async fn withdrawals_never_take_more_than_the_vault_holds() {
         match fx.withdraw(&mut chain, &bob, burn, vec![0; 3]).await {
             Ok(()) => {}
             Err(e) => {
-                assert_eq!(ballast_app::chain::custom_error(&e), Some(u32::from(BallastError::ZeroWithdrawal)));
+                assert_eq!(ballast_harness::chain::custom_error(&e), Some(u32::from(BallastError::ZeroWithdrawal)));
                 break;
             }
         }

@@ -5,10 +5,10 @@ use anchor_lang::prelude::Pubkey;
 use ballast::errors::BallastError;
 use ballast::instructions::{ProposeParamsArgs, RebalanceArgs, ScheduleWeightsArgs};
 use ballast::state::{AssetParams, BandMode, TargetMode};
-use ballast_app::chain::{Chain, MintExtension, MintSpec, TokenProgram};
-use ballast_app::client::{self, pda};
-use ballast_app::fixture::{self, AssetFixture, AssetSpec};
-use ballast_app::pyth::{self, PriceSpec};
+use ballast_client::{self as client, pda};
+use ballast_harness::chain::{Chain, MintExtension, MintSpec, TokenProgram};
+use ballast_harness::fixture::{self, AssetFixture, AssetSpec};
+use ballast_harness::pyth::{self, PriceSpec};
 use ballast_tests::*;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -250,8 +250,10 @@ async fn splitting_a_rebalance_does_not_multiply_the_bounty() {
     assert!(one > 0);
 
     let mut split = bounty_market().await;
-    let snap = split.fx.snapshot(&mut split.chain).await;
-    let ballast_app::rebalancer::Decision::Trade { plan, .. } = snap.decide() else { panic!("trade needed") };
+    let ballast_client::planner::Decision::Trade(c) = split.fx.plan(&mut split.chain).await.decision else {
+        panic!("trade needed")
+    };
+    let plan = c.plan;
     let mut trades = 0;
     for _ in 0..8 {
         let cooldown = split.fx.state(&mut split.chain).await.params.rebalance_cooldown_slots;
@@ -261,7 +263,7 @@ async fn splitting_a_rebalance_does_not_multiply_the_bounty() {
             Ok(()) => trades += 1,
             Err(e) => {
                 // Once both assets are back inside their bands there is nothing left to do.
-                assert_eq!(ballast_app::chain::custom_error(&e), Some(u32::from(BallastError::RebalanceNotNeeded)));
+                assert_eq!(ballast_harness::chain::custom_error(&e), Some(u32::from(BallastError::RebalanceNotNeeded)));
                 break;
             }
         }

@@ -18,10 +18,10 @@
 use ballast::errors::BallastError;
 use ballast::instructions::{ProposeParamsArgs, WithdrawArgs};
 use ballast::state::pause;
-use ballast_app::chain::custom_error;
-use ballast_app::client;
-use ballast_app::fixture::User;
-use ballast_app::rebalancer::Decision;
+use ballast_client as client;
+use ballast_client::planner::Decision;
+use ballast_harness::chain::custom_error;
+use ballast_harness::fixture::User;
 use ballast_tests::*;
 use solana_signer::Signer;
 
@@ -254,9 +254,9 @@ async fn step(w: &mut World, rng: &mut Rng) -> (Kind, bool) {
             for pool in w.m.pools.clone() {
                 w.m.fx.arbitrage(&mut w.m.chain, &pool).await.unwrap();
             }
-            let snap = w.m.fx.snapshot(&mut w.m.chain).await;
-            let (sell, buy, amount) = match snap.decide() {
-                Decision::Trade { request, .. } if rng.below(3) != 0 => {
+            let (sell, buy, amount) = match w.m.fx.plan(&mut w.m.chain).await.decision {
+                Decision::Trade(c) if rng.below(3) != 0 => {
+                    let request = c.request;
                     (request.sell as u8, request.buy as u8, request.amount_in / (1 + rng.below(3)))
                 }
                 _ => {

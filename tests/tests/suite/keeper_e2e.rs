@@ -8,8 +8,8 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, Discriminator};
 use ballast::errors::BallastError;
 use ballast::state::Vault;
-use ballast_app::keeper::{Keeper, KeeperOptions, Metrics, Outcome};
-use ballast_app::localnet::{self, Localnet, LocalnetOptions, PricePath};
+use ballast_harness::localnet::{self, Localnet, LocalnetOptions, PricePath};
+use ballast_keeper::{Keeper, KeeperOptions, Metrics, Outcome};
 use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -116,7 +116,7 @@ async fn rpc_endpoint_speaks_the_solana_client_shapes() {
     let vault = Vault::try_deserialize(&mut &v.data[..]).unwrap();
     let pool = net.pools[0];
     let args = ballast::instructions::RebalanceArgs { sell_index: 0, buy_index: 2, amount_in: 1_000_000, min_out: 0 };
-    let ix = ballast_app::client::rebalance(
+    let ix = ballast_client::rebalance(
         &k.payer.pubkey(),
         &net.vault(),
         &vault,
@@ -154,7 +154,7 @@ async fn keeper_brings_drift_back_inside_the_bands() {
     assert!(max_drift_over_band(&net).await.iter().any(|d| *d > 0), "the shock must push an asset out of its band");
     let k = keeper(&net, false).await;
     let metrics_addr =
-        ballast_app::keeper::serve_metrics(k.metrics.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap().0;
+        ballast_keeper::serve_metrics(k.metrics.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap().0;
     let mut rebalanced = 0;
     for _ in 0..12 {
         for (_, outcome) in k.iteration().await.unwrap() {

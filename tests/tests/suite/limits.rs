@@ -3,8 +3,8 @@
 
 use ballast::constants::MAX_ASSETS;
 use ballast::instructions::RebalanceArgs;
-use ballast_app::chain::{transaction_footprint, Chain, PACKET_DATA_SIZE};
-use ballast_app::fixture::{self, AssetSpec};
+use ballast_harness::chain::{transaction_footprint, Chain, PACKET_DATA_SIZE};
+use ballast_harness::fixture::{self, AssetSpec};
 use solana_signer::Signer;
 
 #[tokio::test]

@@ -3,10 +3,10 @@
 use anchor_lang::prelude::Pubkey;
 use ballast::errors::BallastError;
 use ballast::instructions::RequestDepositArgs;
-use ballast_app::chain::Chain;
-use ballast_app::client;
-use ballast_app::fixture::{User, VaultFixture};
-use ballast_app::pyth::{self, PriceSpec};
+use ballast_client as client;
+use ballast_harness::chain::Chain;
+use ballast_harness::fixture::{User, VaultFixture};
+use ballast_harness::pyth::{self, PriceSpec};
 use ballast_tests::*;
 use pyth_solana_receiver_sdk::price_update::VerificationLevel;
 use solana_signer::Signer;

@@ -6,9 +6,9 @@ use ballast::errors::BallastError;
 use ballast::instructions::RebalanceArgs;
 use ballast::math::rebalance::TradeRequest;
 use ballast::state::{pause, AmmEntry};
-use ballast_app::chain::custom_error;
-use ballast_app::client;
-use ballast_app::rebalancer::Decision;
+use ballast_client as client;
+use ballast_client::planner::Decision;
+use ballast_harness::chain::custom_error;
 use ballast_tests::*;
 use solana_signer::Signer;
 
@@ -20,8 +20,8 @@ const USDC: u8 = 2;
 async fn rebalance_sells_overweight_for_underweight_exactly_as_planned() {
     let mut m = Market::new().await;
     m.move_price(SOL as usize, 40).await;
-    let snap = m.fx.snapshot(&mut m.chain).await;
-    let Decision::Trade { request, plan } = snap.decide() else { panic!("a trade is needed") };
+    let Decision::Trade(c) = m.fx.plan(&mut m.chain).await.decision else { panic!("a trade is needed") };
+    let (request, plan) = (c.request, c.plan);
     assert_eq!((request.sell, request.buy), (SOL as usize, USDC as usize));
     let before = m.fx.holdings(&mut m.chain).await;
     // Ask for far more than allowed: the program clamps to the same plan.
@@ -165,7 +165,9 @@ async fn foreign_accounts_refused() {
     let impostor = Pubkey::new_unique();
     let a = &m.fx.assets[1];
     let now = m.chain.clock().await.unix_timestamp;
-    m.chain.set_price(&impostor, &ballast_app::pyth::PriceSpec::new(a.feed_id, a.spec.price, a.spec.expo, now)).await;
+    m.chain
+        .set_price(&impostor, &ballast_harness::pyth::PriceSpec::new(a.feed_id, a.spec.price, a.spec.expo, now))
+        .await;
     ix.accounts[12 + 2].pubkey = impostor; // remaining accounts start at 12: [oracle_0, reserve_0, oracle_1, …]
     assert_ballast_err(m.chain.send(&[ix], &[&m.keeper]).await, BallastError::OracleAccountMismatch);
 }
@@ -180,11 +182,11 @@ async fn stale_oracle_refused() {
 
 #[tokio::test]
 async fn bounty_is_capped() {
-    let mut chain = ballast_app::chain::Chain::start().await;
-    let mut params = ballast_app::fixture::default_params();
+    let mut chain = ballast_harness::chain::Chain::start().await;
+    let mut params = ballast_harness::fixture::default_params();
     params.bounty_bps = 100;
     params.bounty_cap_value = 10_000; // $0.01
-    let fx = ballast_app::fixture::create_vault(&mut chain, &three_assets(), params).await.unwrap();
+    let fx = ballast_harness::fixture::create_vault(&mut chain, &three_assets(), params).await.unwrap();
     let seed = fx.user(&mut chain, &[100_000_000_000, 10_000_000, 10_000_000_000]).await.unwrap();
     for (i, amount) in [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)] {
         fx.deposit_single(&mut chain, &seed, i, amount, 1).await.unwrap();
@@ -210,8 +212,8 @@ async fn repeated_rebalances_bring_every_asset_back_inside_its_band() {
     for (asset, pct) in path {
         m.move_price(asset as usize, pct).await;
         for _ in 0..6 {
-            let snap = m.fx.snapshot(&mut m.chain).await;
-            let Decision::Trade { request, .. } = snap.decide() else { break };
+            let Decision::Trade(c) = m.fx.plan(&mut m.chain).await.decision else { break };
+            let request = c.request;
             let TradeRequest { sell, buy, amount_in, .. } = request;
             m.rebalance(sell as u8, buy as u8, amount_in, 0).await.unwrap();
             m.chain.advance_slots(10).await;

@@ -1,7 +1,7 @@
 //! The simulator's correctness checks at small sizes (full runs are documented in the README).
 
-use ballast_app::sim::paths::{self, Path2};
-use ballast_app::sim::{self, SimConfig, Strategy};
+use ballast_sim::paths::{self, Path2};
+use ballast_sim::{self as sim, SimConfig, Strategy};
 
 fn volatile_path(steps: usize, seed: u64) -> Path2 {
     // Daily steps, 150 % / 120 % annual volatility: drift accumulates fast.
@@ -70,7 +70,7 @@ async fn shipped_example_csv_drives_a_run() {
 
 #[tokio::test]
 async fn higher_fees_move_the_best_band_wider() {
-    use ballast_app::sim::tune::{self, TuneConfig};
+    use ballast_sim::tune::{self, TuneConfig};
     let base = TuneConfig {
         paths: 1,
         steps: 15,

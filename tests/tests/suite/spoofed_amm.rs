@@ -10,7 +10,7 @@ use anchor_lang::solana_program::program_error::ProgramError;
 use anchor_lang::{AccountDeserialize, Discriminator};
 use anchor_spl::token_2022::spl_token_2022;
 use ballast::errors::BallastError;
-use ballast_app::chain::{amm_processor, Chain, NativeProgram};
+use ballast_harness::chain::{amm_processor, Chain, NativeProgram};
 use ballast_tests::*;
 
 const HONEST: u8 = 0;

@@ -4,9 +4,9 @@
 use anchor_spl::token::spl_token;
 use ballast::errors::BallastError;
 use ballast::instructions::WithdrawArgs;
-use ballast_app::chain::Chain;
-use ballast_app::client::{self, pda};
-use ballast_app::fixture::{self, AssetSpec, User, VaultFixture};
+use ballast_client::{self as client, pda};
+use ballast_harness::chain::Chain;
+use ballast_harness::fixture::{self, AssetSpec, User, VaultFixture};
 use ballast_tests::*;
 use solana_signer::Signer;
 
@@ -65,7 +65,7 @@ async fn a_frozen_reserve_is_skipped_into_a_claim_and_redeemed_after_the_thaw() 
 
     // All-or-nothing fails on the frozen reserve (the token program refuses: AccountFrozen = 17) …
     let err = fx.withdraw(&mut chain, &seed, shares, vec![0, 0, 0]).await.unwrap_err();
-    assert_eq!(ballast_app::chain::custom_error(&err), Some(spl_token::error::TokenError::AccountFrozen as u32));
+    assert_eq!(ballast_harness::chain::custom_error(&err), Some(spl_token::error::TokenError::AccountFrozen as u32));
     // … skipping needs the claim account …
     let vault = fx.state(&mut chain).await;
     let owner = seed.keypair.pubkey();
@@ -120,7 +120,10 @@ async fn a_frozen_reserve_is_skipped_into_a_claim_and_redeemed_after_the_thaw() 
     let mut steal = client::redeem_claim(&thief.keypair.pubkey(), &fx.key, &vault, 2, &thief.tokens[2]);
     steal.accounts[2].pubkey = pda::claim(&fx.key, &owner);
     let err = chain.send(&[steal], &[&thief.keypair]).await.unwrap_err();
-    assert_eq!(ballast_app::chain::custom_error(&err), Some(anchor_lang::error::ErrorCode::ConstraintHasOne as u32));
+    assert_eq!(
+        ballast_harness::chain::custom_error(&err),
+        Some(anchor_lang::error::ErrorCode::ConstraintHasOne as u32)
+    );
 }
 
 #[tokio::test]

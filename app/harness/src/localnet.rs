@@ -13,7 +13,6 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 use crate::chain::Chain;
-use crate::demo;
 use crate::fixture::{PoolFixture, VaultFixture};
 use crate::rpc::{self, RpcState};
 
@@ -112,8 +111,8 @@ async fn apply_step(chain: &mut Chain, fx: &VaultFixture, pools: &[PoolFixture],
 /// Starts the chain, the demo vault and pools, the RPC server and the background tasks.
 pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
     let mut chain = Chain::start().await;
-    let (fx, _alice) = demo::seeded_demo_vault(&mut chain, crate::fixture::default_params()).await?;
-    let pools = demo::demo_pools(&mut chain, &fx).await?;
+    let (fx, _alice) = crate::demo_vault::seeded_demo_vault(&mut chain, crate::fixture::default_params()).await?;
+    let pools = crate::demo_vault::demo_pools(&mut chain, &fx).await?;
     let chain = Arc::new(Mutex::new(chain));
     let fx = Arc::new(fx);
     let (addr, server) = rpc::serve(RpcState::new(chain.clone()), opts.addr).await?;
@@ -142,7 +141,7 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
                 let moves: Vec<(usize, i64)> = match path {
                     PricePath::Hold => vec![],
                     PricePath::Scripted => {
-                        let (i, pct) = demo::PRICE_PATH[n % demo::PRICE_PATH.len()];
+                        let (i, pct) = crate::demo_vault::PRICE_PATH[n % crate::demo_vault::PRICE_PATH.len()];
                         vec![(i, pct * 100)]
                     }
                     PricePath::Random { max_bps, .. } => {

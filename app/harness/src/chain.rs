@@ -166,16 +166,7 @@ impl NativeProgram for ReferenceAmm {
     }
 }
 
-/// Name of a custom program error code: ballast's (6000+) or the reference AMM's (7000+).
-pub fn code_name(code: u32) -> String {
-    if let Some(e) = ballast::errors::BallastError::from_code(code) {
-        return e.name();
-    }
-    match ballast_amm::AmmError::from_code(code) {
-        Some(e) => format!("AMM {}", e.name()),
-        None => format!("custom error {code}"),
-    }
-}
+pub use ballast_client::code_name;
 
 /// A readable name for a failed transaction: its program error's name, else the error itself.
 pub fn error_name(err: &BanksClientError) -> String {
@@ -243,18 +234,12 @@ impl Chain {
 
     /// Balance of an SPL Token or Token-2022 account (0 if it does not exist).
     pub async fn token_amount(&mut self, key: &Pubkey) -> u64 {
-        match self.account(key).await {
-            Some(acc) if acc.data.len() >= 72 => u64::from_le_bytes(acc.data[64..72].try_into().unwrap()),
-            _ => 0,
-        }
+        self.account(key).await.and_then(|acc| ballast_client::decode::token_amount(&acc.data).ok()).unwrap_or(0)
     }
 
     /// Supply of a mint (0 if it does not exist).
     pub async fn mint_supply(&mut self, key: &Pubkey) -> u64 {
-        match self.account(key).await {
-            Some(acc) if acc.data.len() >= 44 => u64::from_le_bytes(acc.data[36..44].try_into().unwrap()),
-            _ => 0,
-        }
+        self.account(key).await.and_then(|acc| ballast_client::decode::mint_supply(&acc.data).ok()).unwrap_or(0)
     }
 
     pub async fn clock(&mut self) -> Clock {
@@ -466,5 +451,20 @@ impl Chain {
         let ix = anchor_lang::solana_program::system_instruction::transfer(&payer.pubkey(), &kp.pubkey(), lamports);
         self.send(&[ix], &[]).await.map_err(|e| anyhow!("fund: {e}"))?;
         Ok(kp)
+    }
+}
+
+/// The embedded chain as the shared planner reads it.
+impl ballast_client::planner::ChainView for Chain {
+    async fn accounts(&mut self, keys: &[Pubkey]) -> Result<Vec<Option<solana_account::Account>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(self.account(k).await);
+        }
+        Ok(out)
+    }
+
+    async fn slot(&mut self) -> Result<u64> {
+        Ok(self.clock().await.slot)
     }
 }

@@ -1,6 +1,7 @@
 //! `ballast simulate`: runs the real programs (vault and reference AMM) on the embedded chain over a
 //! price path, once per strategy, with an arbitrage step that brings every pool back to the oracle each
-//! step and a keeper that trades with the program's own decision logic. Costs are therefore the AMM's real
+//! step and a keeper that trades with the shipped keeper's planner (`ballast_client::planner`, the same
+//! code `ballast keeper` runs over RPC). Costs are therefore the AMM's real
 //! fees and price impact plus the keeper bounties the program pays.
 
 pub mod paths;
@@ -10,13 +11,12 @@ pub mod tune;
 use std::io::Write;
 
 use anyhow::{anyhow, Result};
-use ballast::instructions::RebalanceArgs;
 use ballast::state::{BandMode, TargetMode, VaultParams};
 use serde::Serialize;
 
-use crate::chain::{error_name, Chain};
-use crate::fixture::{self, AssetSpec, PoolFixture, VaultFixture};
-use crate::rebalancer::Decision;
+use ballast_client::planner::Decision;
+use ballast_harness::chain::{error_name, Chain};
+use ballast_harness::fixture::{self, AssetSpec, PoolFixture, VaultFixture};
 use paths::Path2;
 
 /// Symbols of the simulated vault (the demo's assets).
@@ -231,7 +231,7 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
         }
         let vault = fx.state(&mut chain).await;
         chain
-            .send(&[crate::client::poke(&fx.key, &vault)], &[])
+            .send(&[ballast_client::poke(&fx.key, &vault)], &[])
             .await
             .map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
         // The frictionless target portfolio earns the targets in force over the step.
@@ -239,19 +239,12 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
         target_nav *= growth;
         if strategy.trades_at(k) {
             for _ in 0..cfg.max_trades_per_step {
-                let snap = fx.snapshot(&mut chain).await;
-                let Decision::Trade { request, plan } = snap.decide() else { break };
-                let pool = &PoolFixture::between(&pools, request.sell, request.buy)
-                    .ok_or_else(|| anyhow!("no pool for pair"))?;
+                // The shipped keeper's planner, reading the embedded chain.
+                let Decision::Trade(candidate) = fx.plan(&mut chain).await.decision else { break };
+                let (request, plan) = (candidate.request, candidate.plan);
                 let before = fx.holdings(&mut chain).await;
                 let keeper_before = chain.token_amount(&keeper.tokens[request.sell]).await;
-                let args = RebalanceArgs {
-                    sell_index: request.sell as u8,
-                    buy_index: request.buy as u8,
-                    amount_in: request.amount_in,
-                    min_out: 0,
-                };
-                match fx.rebalance(&mut chain, &keeper.keypair, &keeper.tokens[request.sell], pool, args).await {
+                match fx.send_candidate(&mut chain, &keeper.keypair, &keeper.tokens[request.sell], &candidate).await {
                     Ok(()) => {
                         let after = fx.holdings(&mut chain).await;
                         let unit = |i: usize| prices[k][i] / 10f64.powi(fx.assets[i].spec.decimals as i32);

@@ -5,7 +5,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::AccountDeserialize;
 use anyhow::{anyhow, Result};
 use ballast::instructions::*;
-use ballast::math::{self, OracleReading, Rounding};
+use ballast::math::{self, OracleReading};
 use ballast::state::{AssetParams, BandMode, DepositRequest, TargetMode, Vault, VaultParams};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 use serde::Serialize;
@@ -14,6 +14,7 @@ use solana_program_test::BanksClientError;
 use solana_signer::Signer;
 
 use crate::chain::{Chain, MintSpec, TokenProgram};
+use crate::client::planner::{self, Candidate, Planned, Route, Snapshot};
 use crate::client::{self, pda};
 use crate::pyth::{self, PriceSpec};
 
@@ -373,29 +374,25 @@ impl VaultFixture {
     }
 
     /// Holdings, prices, weights and drift against the targets and bands in force (fixed, scheduled,
-    /// CPPI; volatility-scaled bands), valued at mid prices with the shared math.
+    /// CPPI; volatility-scaled bands), valued at mid prices by the shared planner's valuation.
     pub async fn report(&self, chain: &mut Chain) -> Result<Report> {
-        let snap = self.snapshot(chain).await;
-        let bounds = snap.bounds().map_err(|e| anyhow!(e))?;
-        let positions = snap.positions(&bounds);
-        let limits = snap.limits(&positions).map_err(|e| anyhow!(e))?;
+        let (snap, _) = self.snapshot(chain).await;
+        let val = snap.value()?;
         let prices = snap.readings.iter().map(|r| r.price as f64 * 10f64.powi(r.expo)).collect();
-        let values = math::position_values(&positions, Rounding::Floor).map_err(|e| anyhow!("{e:?}"))?;
-        let nav = math::total_value(&values).map_err(|e| anyhow!("{e:?}"))?;
-        let weights = math::weights_bps(&values).map_err(|e| anyhow!("{e:?}"))?;
-        let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
+        let weights = math::weights_bps(&val.values).map_err(|e| anyhow!("{e:?}"))?;
+        let targets = val.targets();
         let drift = math::drift_bps(&weights, &targets).map_err(|e| anyhow!("{e:?}"))?;
         Ok(Report {
             symbols: self.assets.iter().map(|a| a.spec.symbol.clone()).collect(),
             holdings: snap.balances,
             prices,
-            values,
+            values: val.values.clone(),
             max_abs_drift_bps: math::max_abs_drift_bps(&drift),
             weights_bps: weights,
             targets_bps: targets,
-            bands_bps: limits.iter().map(|l| l.band_bps).collect(),
+            bands_bps: val.bands(),
             drift_bps: drift,
-            nav,
+            nav: val.nav,
             share_supply: snap.supply,
         })
     }
@@ -540,17 +537,30 @@ impl VaultFixture {
         chain.send(&[ix], &[]).await.map_err(|e| anyhow!("arbitrage swap: {e}"))
     }
 
-    /// Everything a keeper reads, from chain state.
-    pub async fn snapshot(&self, chain: &mut Chain) -> crate::rebalancer::Snapshot {
+    /// Everything a keeper reads (the shared planner's `load`, through the chain's [`ChainView`]).
+    pub async fn snapshot(&self, chain: &mut Chain) -> (Snapshot, Vec<Route>) {
         let vault = self.state(chain).await;
-        let balances = self.holdings(chain).await;
-        let mut readings = Vec::new();
-        for i in 0..self.assets.len() {
-            readings.push(self.oracle_reading(chain, i).await);
-        }
-        let supply = self.share_supply(chain).await;
-        let slot = chain.clock().await.slot;
-        crate::rebalancer::Snapshot { vault, readings, balances, supply, slot }
+        planner::load(chain, vault).await.expect("snapshot")
+    }
+
+    /// The shipped keeper's decision for this vault now: the shared planner over the embedded chain.
+    pub async fn plan(&self, chain: &mut Chain) -> Planned {
+        let vault = self.state(chain).await;
+        planner::plan_vault(chain, vault).await.expect("plan")
+    }
+
+    /// Sends the planned candidate (its route, amount and keeper min-out), signed by `keeper`.
+    pub async fn send_candidate(
+        &self,
+        chain: &mut Chain,
+        keeper: &Keypair,
+        bounty_account: &Pubkey,
+        candidate: &Candidate,
+    ) -> Result<(), BanksClientError> {
+        let vault = self.state(chain).await;
+        let ix = client::rebalance_along(&keeper.pubkey(), &self.key, &vault, bounty_account, candidate)
+            .expect("route covers both assets");
+        chain.send(&[ix], &[keeper]).await
     }
 
     /// Sends `rebalance` through `pool` signed by `keeper`, paying the bounty to `bounty_account`.

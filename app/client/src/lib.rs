@@ -1,5 +1,6 @@
-//! Instruction builders, PDA finders and account decoding for ballast. Pure: no chain, no RPC, so the
-//! demo, the tests, the keeper and the simulator all build transactions the same way.
+//! ballast-client: PDA finders, instruction builders, account decoding, error names and the one
+//! off-chain rebalance planner ([`planner`]). Pure: no chain, no RPC client, no server, so the keeper,
+//! the harness, the simulator, the demo and the tests all build and plan transactions the same way.
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
@@ -9,6 +10,9 @@ use anchor_spl::token_2022::spl_token_2022;
 use ballast::constants::*;
 use ballast::instructions::*;
 use ballast::state::{AmmEntry, Claim, DepositRequest, Vault};
+
+pub mod decode;
+pub mod planner;
 
 /// PDA finders (seeds come from `ballast::constants`).
 pub mod pda {
@@ -510,4 +514,39 @@ pub mod amm {
             ballast_amm::instruction::Swap { amount_in, min_out },
         )
     }
+}
+
+/// Name of a custom program error code: ballast's (6000+) or the reference AMM's (7000+).
+pub fn code_name(code: u32) -> String {
+    if let Some(e) = ballast::errors::BallastError::from_code(code) {
+        return e.name();
+    }
+    match ballast_amm::AmmError::from_code(code) {
+        Some(e) => format!("AMM {}", e.name()),
+        None => format!("custom error {code}"),
+    }
+}
+
+/// `rebalance` along a planned candidate's route (reference AMM: the route's vaults of the sold and
+/// bought asset as the adapter's accounts), bounty to `bounty_account`.
+pub fn rebalance_along(
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    bounty_account: &Pubkey,
+    candidate: &planner::Candidate,
+) -> Option<Instruction> {
+    let r = &candidate.request;
+    let route = &candidate.route;
+    Some(rebalance(
+        keeper,
+        vault_key,
+        vault,
+        bounty_account,
+        &route.program_id,
+        &route.pool,
+        &route.vault_of(r.sell)?,
+        &route.vault_of(r.buy)?,
+        RebalanceArgs { sell_index: r.sell as u8, buy_index: r.buy as u8, amount_in: r.amount_in, min_out: r.min_out },
+    ))
 }

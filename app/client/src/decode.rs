@@ -1,0 +1,15 @@
+//! Account decoding with the programs' and token programs' own types (no raw byte offsets).
+
+use anchor_lang::AccountDeserialize;
+use anchor_spl::token_interface::{Mint, TokenAccount};
+use anyhow::{anyhow, Result};
+
+/// Balance of an SPL Token or Token-2022 account (extensions allowed).
+pub fn token_amount(data: &[u8]) -> Result<u64> {
+    Ok(TokenAccount::try_deserialize(&mut &data[..]).map_err(|e| anyhow!("not a token account: {e}"))?.amount)
+}
+
+/// Supply of an SPL Token or Token-2022 mint.
+pub fn mint_supply(data: &[u8]) -> Result<u64> {
+    Ok(Mint::try_deserialize(&mut &data[..]).map_err(|e| anyhow!("not a mint: {e}"))?.supply)
+}

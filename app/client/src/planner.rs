@@ -1,0 +1,304 @@
+//! The one off-chain rebalance planner, used by the shipped keeper (over JSON-RPC), the simulator, the
+//! demo and the tests (over the embedded chain): read a vault through a [`ChainView`], value it once,
+//! plan every whitelisted route in both directions with the program's own `math::rebalance::plan`, quote
+//! each with [`AmmQuote`] (mirroring the program's AMM adapters), and pick the trade that removes the
+//! most drift. The program's own state transitions (oracle readings observed, a finished schedule applied,
+//! the CPPI floor ratcheted) are replayed on a copy of the vault, so the targets and bands planned against
+//! are the ones the program will enforce.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::AccountDeserialize;
+use anyhow::{anyhow, Result};
+use ballast::math::rebalance::{self as math_plan, AssetLimits, RebalancePlan, Refusal, TradePolicy, TradeRequest};
+use ballast::math::{self, AssetPosition, OracleReading, PriceBounds, Rounding};
+use ballast::state::Vault;
+use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
+
+use crate::decode;
+
+/// Reads accounts: an RPC endpoint (the keeper) or the embedded chain (harness, simulator, tests).
+#[allow(async_fn_in_trait)]
+pub trait ChainView {
+    /// The accounts at `keys`, in order (`None` where there is none).
+    async fn accounts(&mut self, keys: &[Pubkey]) -> Result<Vec<Option<solana_account::Account>>>;
+    /// The slot a transaction sent now would land in (about).
+    async fn slot(&mut self) -> Result<u64>;
+}
+
+/// Quotes a route: how much of the other asset `amount_in` of vault asset `sell` buys. Mirrors the
+/// program's AMM adapters (`programs/ballast/src/amm/`).
+pub trait AmmQuote {
+    fn quote(&self, sell: usize, amount_in: u64) -> Option<u64>;
+}
+
+/// A whitelisted reference-AMM pool between two vault assets, with its reserves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub program_id: Pubkey,
+    pub pool: Pubkey,
+    /// (vault asset index, pool vault, pool reserve) for the pool's two mints.
+    pub sides: [(usize, Pubkey, u64); 2],
+    pub fee_bps: u16,
+}
+
+impl Route {
+    /// The pool's vault holding vault asset `asset`.
+    pub fn vault_of(&self, asset: usize) -> Option<Pubkey> {
+        self.sides.iter().find(|s| s.0 == asset).map(|s| s.1)
+    }
+}
+
+impl AmmQuote for Route {
+    fn quote(&self, sell: usize, amount_in: u64) -> Option<u64> {
+        let (i, o) = if self.sides[0].0 == sell { (0, 1) } else { (1, 0) };
+        if self.sides[i].0 != sell {
+            return None;
+        }
+        ballast_amm::math::swap_out(self.sides[i].2, self.sides[o].2, self.fee_bps, amount_in)
+    }
+}
+
+/// Vault state as a keeper sees it.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub vault: Vault,
+    pub readings: Vec<OracleReading>,
+    /// Reserve balances as read (owed and escrowed amounts included).
+    pub balances: Vec<u64>,
+    /// Share supply (scales a CPPI floor) and the slot the trade would land in.
+    pub supply: u64,
+    pub slot: u64,
+}
+
+/// A snapshot valued once: prices, the holders' positions at mid, the targets and bands in force.
+#[derive(Debug, Clone)]
+pub struct Valuation {
+    pub bounds: Vec<PriceBounds>,
+    pub positions: Vec<AssetPosition>,
+    pub limits: Vec<AssetLimits>,
+    pub values: Vec<u128>,
+    pub nav: u128,
+}
+
+impl Valuation {
+    pub fn targets(&self) -> Vec<u16> {
+        self.limits.iter().map(|l| l.target_bps).collect()
+    }
+
+    pub fn bands(&self) -> Vec<u16> {
+        self.limits.iter().map(|l| l.band_bps).collect()
+    }
+
+    /// Largest |weight − target| in bps.
+    pub fn max_abs_drift_bps(&self) -> Result<u64> {
+        let w = math::weights_bps(&self.values).map_err(|e| anyhow!("{e:?}"))?;
+        let d = math::drift_bps(&w, &self.targets()).map_err(|e| anyhow!("{e:?}"))?;
+        Ok(math::max_abs_drift_bps(&d))
+    }
+}
+
+impl Snapshot {
+    pub fn policy(&self) -> TradePolicy {
+        self.vault.params.trade_policy()
+    }
+
+    /// Prices, positions (the holders' balances at mid), and the targets and bands the program will use:
+    /// the vault state is advanced exactly as the program advances it, then asked.
+    pub fn value(&self) -> Result<Valuation> {
+        let bounds = self
+            .readings
+            .iter()
+            .enumerate()
+            .map(|(i, r)| r.bounds().map_err(|e| anyhow!("price of asset {i}: {e:?}")))
+            .collect::<Result<Vec<_>>>()?;
+        let positions: Vec<AssetPosition> = self
+            .vault
+            .assets
+            .iter()
+            .zip(&self.balances)
+            .zip(&bounds)
+            .map(|((a, bal), b)| AssetPosition {
+                balance: a.available(*bal).unwrap_or(0),
+                decimals: a.decimals,
+                price: b.mid,
+            })
+            .collect();
+        let values = math::position_values(&positions, Rounding::Floor).map_err(|e| anyhow!("{e:?}"))?;
+        let nav = math::total_value(&values).map_err(|e| anyhow!("{e:?}"))?;
+        let mut vault = self.vault.clone();
+        let tau = vault.params.vol_tau_secs;
+        for (asset, reading) in vault.assets.iter_mut().zip(&self.readings) {
+            asset.observe(reading, tau).map_err(|e| anyhow!("{e:?}"))?;
+        }
+        let limits =
+            vault.prepare_rebalance(&self.readings, nav, self.supply, self.slot).map_err(|e| anyhow!("{e:?}"))?;
+        Ok(Valuation { bounds, positions, limits, values, nav })
+    }
+}
+
+/// A trade worth considering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// What to send: the amount is the program's clamp, `min_out` the keeper's (tightened) minimum.
+    pub request: TradeRequest,
+    pub plan: RebalancePlan,
+    pub route: Route,
+    /// What the route is expected to pay for `plan.amount_in`.
+    pub expected_out: u64,
+    /// Reduction of Σ|value − target| (micro-USD) if the route pays `expected_out`.
+    pub drift_reduction: u128,
+    /// Execution cost: trade value minus the value received, at mid prices (micro-USD).
+    pub execution_cost: i128,
+    /// Bounty the program will pay for that drift reduction (micro-USD).
+    pub bounty_value: u128,
+}
+
+/// What to do with one vault now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing worth doing (every asset inside its band, or no route clears the program's floor).
+    Hold(String),
+    Trade(Box<Candidate>),
+}
+
+/// The keeper's own minimum output: 0.5 % under the route's expected output, never below the floor.
+pub fn keeper_min_out(plan: &RebalancePlan, expected_out: u64) -> u64 {
+    plan.min_out.max(expected_out - expected_out / 200)
+}
+
+/// Every route planned in both directions, with the route's expected output; and why the others were
+/// dropped.
+pub fn candidates(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<(Vec<Candidate>, Vec<String>)> {
+    let policy = snap.policy();
+    let targets = val.targets();
+    let drift_before = math::total_abs_drift_value(&val.values, &targets).map_err(|e| anyhow!("{e:?}"))?;
+    let positions = &val.positions;
+    let mut out = Vec::new();
+    let mut reasons = Vec::new();
+    for route in routes {
+        for (from, to) in [(0, 1), (1, 0)] {
+            let (sell, buy) = (route.sides[from].0, route.sides[to].0);
+            let request = TradeRequest { sell, buy, amount_in: positions[sell].balance, min_out: 0 };
+            let plan = match math_plan::plan(positions, &val.bounds, &val.limits, &policy, &request) {
+                Ok(p) => p,
+                Err(r) => {
+                    reasons.push(format!("{sell}->{buy}: {r:?}"));
+                    continue;
+                }
+            };
+            let expected_out = route.quote(sell, plan.amount_in).unwrap_or(0);
+            if expected_out < plan.min_out {
+                reasons.push(format!("{sell}->{buy}: route pays {expected_out} < floor {}", plan.min_out));
+                continue;
+            }
+            let mut after = positions.to_vec();
+            after[sell].balance -= plan.amount_in;
+            after[buy].balance += expected_out;
+            let values_after = math::position_values(&after, Rounding::Floor).map_err(|e| anyhow!("{e:?}"))?;
+            let drift_after = math::total_abs_drift_value(&values_after, &targets).map_err(|e| anyhow!("{e:?}"))?;
+            let drift_reduction = drift_before.saturating_sub(drift_after);
+            let bounty_value = math_plan::bounty_value(drift_reduction, &policy, snap.vault.episode_bounty_paid)
+                .map_err(|e| anyhow!("{e:?}"))?;
+            let value = |amount: u64, i: usize| {
+                math::value_of(amount, positions[i].decimals, positions[i].price, Rounding::Floor).unwrap_or(0)
+            };
+            out.push(Candidate {
+                request: TradeRequest {
+                    amount_in: plan.amount_in,
+                    min_out: keeper_min_out(&plan, expected_out),
+                    ..request
+                },
+                plan,
+                route: route.clone(),
+                expected_out,
+                drift_reduction,
+                execution_cost: value(plan.amount_in, sell) as i128 - value(expected_out, buy) as i128,
+                bounty_value,
+            });
+        }
+    }
+    Ok((out, reasons))
+}
+
+/// The trade that removes the most drift, or why there is none.
+pub fn decide(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<Decision> {
+    let (mut candidates, reasons) = candidates(snap, val, routes)?;
+    if candidates.is_empty() {
+        let inside = reasons.iter().all(|r| {
+            r.contains(&format!("{:?}", Refusal::NotNeeded)) || r.contains(&format!("{:?}", Refusal::WrongDirection))
+        });
+        return Ok(Decision::Hold(if inside { "inside bands".to_string() } else { reasons.join("; ") }));
+    }
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.drift_reduction));
+    Ok(Decision::Trade(Box::new(candidates.swap_remove(0))))
+}
+
+/// Reads everything the planner needs about one vault: oracles, reserves, share supply, whitelisted
+/// reference-AMM pools and their vaults (two batched reads), and the slot.
+pub async fn load<V: ChainView>(view: &mut V, vault: Vault) -> Result<(Snapshot, Vec<Route>)> {
+    let n = vault.assets.len();
+    let mut keys: Vec<Pubkey> = vault.assets.iter().flat_map(|a| [a.oracle, a.reserve]).collect();
+    keys.push(vault.share_mint);
+    let pool_keys: Vec<Pubkey> =
+        vault.amms.iter().filter(|e| e.program_id == ballast_amm::ID).map(|e| e.pool).collect();
+    keys.extend(&pool_keys);
+    let accounts = view.accounts(&keys).await?;
+    let mut readings = Vec::with_capacity(n);
+    let mut balances = Vec::with_capacity(n);
+    for i in 0..n {
+        let oracle = accounts[2 * i].as_ref().ok_or_else(|| anyhow!("oracle of asset {i} missing"))?;
+        let u =
+            PriceUpdateV2::try_deserialize(&mut &oracle.data[..]).map_err(|e| anyhow!("oracle of asset {i}: {e}"))?;
+        let m = u.price_message;
+        readings.push(OracleReading { price: m.price, conf: m.conf, expo: m.exponent, publish_time: m.publish_time });
+        let reserve = accounts[2 * i + 1].as_ref().ok_or_else(|| anyhow!("reserve of asset {i} missing"))?;
+        balances.push(decode::token_amount(&reserve.data)?);
+    }
+    let share_mint = accounts[2 * n].as_ref().ok_or_else(|| anyhow!("share mint missing"))?;
+    let supply = decode::mint_supply(&share_mint.data)?;
+    let slot = view.slot().await?;
+    let mut pools = Vec::new();
+    for (key, acc) in pool_keys.iter().zip(&accounts[2 * n + 1..]) {
+        let Some(acc) = acc else { continue };
+        let Ok(pool) = ballast_amm::Pool::try_deserialize(&mut &acc.data[..]) else { continue };
+        let (Some(ia), Some(ib)) = (vault.asset_index(&pool.mint_a), vault.asset_index(&pool.mint_b)) else {
+            continue;
+        };
+        pools.push((*key, pool, ia, ib));
+    }
+    let vault_keys: Vec<Pubkey> = pools.iter().flat_map(|(_, p, _, _)| [p.vault_a, p.vault_b]).collect();
+    let vault_accounts = view.accounts(&vault_keys).await?;
+    let amount =
+        |a: &Option<solana_account::Account>| a.as_ref().and_then(|a| decode::token_amount(&a.data).ok()).unwrap_or(0);
+    let routes = pools
+        .iter()
+        .enumerate()
+        .map(|(k, (key, p, ia, ib))| Route {
+            program_id: ballast_amm::ID,
+            pool: *key,
+            sides: [
+                (*ia, p.vault_a, amount(&vault_accounts[2 * k])),
+                (*ib, p.vault_b, amount(&vault_accounts[2 * k + 1])),
+            ],
+            fee_bps: p.fee_bps,
+        })
+        .collect();
+    Ok((Snapshot { vault, readings, balances, supply, slot }, routes))
+}
+
+/// Reads a vault and plans it: [`load`], [`Snapshot::value`], [`decide`].
+pub async fn plan_vault<V: ChainView>(view: &mut V, vault: Vault) -> Result<Planned> {
+    let (snap, routes) = load(view, vault).await?;
+    let val = snap.value()?;
+    let decision = decide(&snap, &val, &routes)?;
+    Ok(Planned { snapshot: snap, routes, valuation: val, decision })
+}
+
+/// A vault read, valued and planned.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub snapshot: Snapshot,
+    pub routes: Vec<Route>,
+    pub valuation: Valuation,
+    pub decision: Decision,
+}

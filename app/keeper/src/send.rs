@@ -1,0 +1,96 @@
+//! Sending: compute budget and priority fee, simulation (never send what does not simulate), send with
+//! preflight, confirmation by polling, and the error name of a refusal.
+
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anyhow::{anyhow, Result};
+use solana_compute_budget_interface::ComputeBudgetInstruction;
+use solana_keypair::Keypair;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+/// The custom program error code of a failed RPC call, if any.
+pub fn rpc_custom_code(err: &solana_rpc_client_api::client_error::Error) -> Option<u32> {
+    match err.get_transaction_error()? {
+        TransactionError::InstructionError(_, solana_transaction::InstructionError::Custom(c)) => Some(c),
+        _ => None,
+    }
+}
+
+/// A readable name of a transaction error (a program error's name when it is one).
+pub fn error_name(err: &TransactionError) -> String {
+    match err {
+        TransactionError::InstructionError(_, solana_transaction::InstructionError::Custom(c)) => {
+            ballast_client::code_name(*c)
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// The `percentile` of recent prioritization fees on the `writable` accounts, capped at `max`
+/// (micro-lamports per compute unit; 0 when the endpoint reports none).
+pub async fn priority_price(rpc: &RpcClient, writable: &[Pubkey], percentile: u8, max: u64) -> u64 {
+    let fees = match rpc.get_recent_prioritization_fees(writable).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::debug!("no prioritization fees: {e}");
+            return 0;
+        }
+    };
+    let mut v: Vec<u64> = fees.iter().map(|f| f.prioritization_fee).collect();
+    if v.is_empty() {
+        return 0;
+    }
+    v.sort_unstable();
+    let idx = ((v.len() - 1) * percentile.min(100) as usize) / 100;
+    v[idx].min(max)
+}
+
+/// Signs `body` behind a compute-unit limit and price against the newest blockhash.
+pub async fn transaction(
+    rpc: &RpcClient,
+    payer: &Keypair,
+    body: &[Instruction],
+    price: u64,
+    limit: u32,
+) -> Result<Transaction> {
+    let mut ixs = vec![ComputeBudgetInstruction::set_compute_unit_limit(limit)];
+    if price > 0 {
+        ixs.push(ComputeBudgetInstruction::set_compute_unit_price(price));
+    }
+    ixs.extend_from_slice(body);
+    let blockhash = rpc.get_latest_blockhash().await?;
+    Ok(Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), &[payer], blockhash))
+}
+
+/// Units consumed, or the refusal's error name.
+pub async fn simulate(
+    rpc: &RpcClient,
+    payer: &Keypair,
+    body: &[Instruction],
+    price: u64,
+    limit: u32,
+) -> Result<Result<u64, String>> {
+    let tx = transaction(rpc, payer, body, price, limit).await?;
+    let sim = rpc.simulate_transaction(&tx).await?.value;
+    Ok(match sim.err {
+        None => Ok(sim.units_consumed.unwrap_or(0)),
+        Some(err) => Err(error_name(&TransactionError::from(err))),
+    })
+}
+
+/// Polls the signature; `None` on success, `Some(error name)` on failure.
+pub async fn confirm(rpc: &RpcClient, signature: &solana_transaction::Signature) -> Result<Option<String>> {
+    for _ in 0..50 {
+        let statuses = rpc.get_signature_statuses(&[*signature]).await?.value;
+        if let Some(Some(status)) = statuses.first() {
+            return Ok(status.err.clone().map(|e| error_name(&TransactionError::from(e))));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(anyhow!("transaction {signature} not confirmed"))
+}
