@@ -88,7 +88,7 @@ pub async fn confirm(rpc: &RpcClient, signature: &solana_transaction::Signature)
     for _ in 0..50 {
         let statuses = rpc.get_signature_statuses(&[*signature]).await?.value;
         if let Some(Some(status)) = statuses.first() {
-            return Ok(status.err.clone().map(|e| error_name(&TransactionError::from(e))));
+            return Ok(status.err.clone().map(|e| error_name(&e)));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -254,3 +254,22 @@ async fn keeper_settles_deposit_requests_once_the_delay_has_passed() {
     assert!(text.contains("ballast_keeper_deposits_settled_total 1\n"), "{text}");
     net.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_and_the_simulator_choose_the_same_trade() {
+    let net = net(200).await;
+    net.shock(0, 40).await.unwrap();
+    let k = keeper(&net, true).await;
+    let vault = k.vaults().await.unwrap().remove(0).1;
+    // The same state read twice: over JSON-RPC by the shipped bot, and from the embedded chain as the
+    // simulator, the demo and the tests read it.
+    let over_rpc = k.plan(vault).await.unwrap();
+    let in_process = {
+        let mut chain = net.chain.lock().await;
+        net.fx.plan(&mut chain).await
+    };
+    assert!(matches!(over_rpc.decision, ballast_client::planner::Decision::Trade(_)), "{:?}", over_rpc.decision);
+    assert_eq!(over_rpc.decision, in_process.decision);
+    assert_eq!(over_rpc.routes, in_process.routes);
+    net.stop();
+}
