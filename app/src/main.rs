@@ -37,6 +37,13 @@ enum Command {
         /// Print one JSON object instead of tables.
         #[arg(long)]
         json: bool,
+        /// Instead: decode, value and plan this many synthetic vault snapshots (3–16 assets) from memory
+        /// with the keeper's code, on one core, and print vaults per second.
+        #[arg(long)]
+        keeper: bool,
+        /// Synthetic vaults for `--keeper`.
+        #[arg(long, default_value_t = 10_000)]
+        vaults: usize,
     },
     /// Serve the embedded chain with the demo vault over Solana JSON-RPC, moving oracle prices.
     Localnet {
@@ -111,7 +118,18 @@ async fn main() -> Result<()> {
             let mut out = ballast_app::output::program_logs_to_stderr();
             demo::run(&DemoOptions { json, mode }, &mut out).await?;
         }
-        Command::Bench { iterations, json } => {
+        Command::Bench { keeper: true, vaults, json, .. } => {
+            let b = ballast_keeper::bench::run(vaults, 7).await?;
+            if json {
+                println!("{}", serde_json::to_string(&b)?);
+            } else {
+                println!(
+                    "keeper planner: {} synthetic vaults (3–16 assets) decoded, valued and planned in {:.3} s on one core = {:.0} vaults/s ({} trades, {} holds)",
+                    b.vaults, b.secs, b.vaults_per_sec, b.trades, b.holds
+                );
+            }
+        }
+        Command::Bench { iterations, json, .. } => {
             let mut out = ballast_app::output::program_logs_to_stderr();
             ballast_app::bench::run(iterations, json, &mut out).await?;
         }

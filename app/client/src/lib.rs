@@ -9,10 +9,11 @@ use anchor_spl::token::spl_token;
 use anchor_spl::token_2022::spl_token_2022;
 use ballast::constants::*;
 use ballast::instructions::*;
-use ballast::state::{AmmEntry, Claim, DepositRequest, Vault};
+use ballast::state::{AmmEntry, BandMode, Claim, DepositRequest, TargetMode, Vault, VaultParams};
 
 pub mod decode;
 pub mod planner;
+pub mod pyth;
 
 /// PDA finders (seeds come from `ballast::constants`).
 pub mod pda {
@@ -549,4 +550,27 @@ pub fn rebalance_along(
         &route.vault_of(r.buy)?,
         RebalanceArgs { sell_index: r.sell as u8, buy_index: r.buy as u8, amount_in: r.amount_in, min_out: r.min_out },
     ))
+}
+
+/// Sensible defaults: 1 % slippage cap, 60 s oracle age, 2 % confidence cap (rebalances: 20 s and 1 %),
+/// 1-day timelock, fixed bands and targets, 1-hour volatility time constant, single-asset deposits with a
+/// 10 bps fee settled 2 s after the request within 60 s.
+pub fn default_params() -> VaultParams {
+    VaultParams {
+        slippage_cap_bps: 100,
+        oracle_max_age_secs: 60,
+        oracle_max_conf_bps: 200,
+        rebalance_cooldown_slots: 10,
+        bounty_bps: 5,
+        bounty_cap_value: 5_000_000,
+        timelock_secs: 86_400,
+        band_mode: BandMode::Fixed,
+        target_mode: TargetMode::Fixed,
+        vol_tau_secs: 3_600,
+        deposit_fee_bps: 10,
+        deposit_delay_secs: 2,
+        deposit_window_secs: 60,
+        rebalance_max_age_secs: 20,
+        rebalance_max_conf_bps: 100,
+    }
 }

@@ -6,7 +6,7 @@ use anchor_lang::AccountDeserialize;
 use anyhow::{anyhow, Result};
 use ballast::instructions::*;
 use ballast::math::{self, OracleReading};
-use ballast::state::{AssetParams, BandMode, DepositRequest, TargetMode, Vault, VaultParams};
+use ballast::state::{AssetParams, DepositRequest, Vault, VaultParams};
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 use serde::Serialize;
 use solana_keypair::Keypair;
@@ -69,28 +69,7 @@ pub struct User {
     pub shares: Pubkey,
 }
 
-/// Sensible defaults: 1 % slippage cap, 60 s oracle age, 2 % confidence cap (rebalances: 20 s and 1 %),
-/// 1-day timelock, fixed bands and targets, 1-hour volatility time constant, single-asset deposits with a
-/// 10 bps fee settled 2 s after the request within 60 s.
-pub fn default_params() -> VaultParams {
-    VaultParams {
-        slippage_cap_bps: 100,
-        oracle_max_age_secs: 60,
-        oracle_max_conf_bps: 200,
-        rebalance_cooldown_slots: 10,
-        bounty_bps: 5,
-        bounty_cap_value: 5_000_000,
-        timelock_secs: 86_400,
-        band_mode: BandMode::Fixed,
-        target_mode: TargetMode::Fixed,
-        vol_tau_secs: 3_600,
-        deposit_fee_bps: 10,
-        deposit_delay_secs: 2,
-        deposit_window_secs: 60,
-        rebalance_max_age_secs: 20,
-        rebalance_max_conf_bps: 100,
-    }
-}
+pub use ballast_client::default_params;
 
 /// A created, activated vault and its governance keys.
 pub struct VaultFixture {

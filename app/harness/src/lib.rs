@@ -8,7 +8,7 @@ pub mod chain;
 pub mod demo_vault;
 pub mod fixture;
 pub mod localnet;
-pub mod pyth;
+pub use ballast_client::pyth;
 pub mod rpc;
 
 pub use ballast_client as client;

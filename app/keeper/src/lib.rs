@@ -24,6 +24,7 @@ use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::config::RpcSendTransactionConfig;
 use solana_signer::Signer;
 
+pub mod bench;
 pub mod discover;
 pub mod metrics;
 pub mod plan;

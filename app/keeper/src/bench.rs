@@ -1,0 +1,222 @@
+//! `ballast bench --keeper`: the keeper's per-vault work (decode every account, value the vault, plan
+//! every route) on synthetic snapshots held in memory, so the figure is the planner's cost alone, not an
+//! endpoint's. Figures are printed, never asserted.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_lang::AccountSerialize;
+use anchor_spl::token::spl_token;
+use anyhow::Result;
+use ballast::state::{AmmEntry, Asset, AssetParams, Vault, VaultStatus, VolState};
+use ballast_client::planner::{self, ChainView, Decision};
+use ballast_client::pyth::{self, PriceSpec};
+
+/// Accounts held in memory, served as a [`ChainView`].
+#[derive(Default)]
+pub struct MemoryView {
+    pub accounts: HashMap<Pubkey, solana_account::Account>,
+    pub slot: u64,
+}
+
+impl MemoryView {
+    fn put(&mut self, key: Pubkey, owner: Pubkey, data: Vec<u8>) {
+        self.accounts
+            .insert(key, solana_account::Account { lamports: 1, data, owner, executable: false, rent_epoch: 0 });
+    }
+
+    fn token_account(&mut self, key: Pubkey, mint: Pubkey, owner: Pubkey, amount: u64) {
+        let mut data = vec![0u8; spl_token::state::Account::LEN];
+        let state = spl_token::state::Account {
+            mint,
+            owner,
+            amount,
+            state: spl_token::state::AccountState::Initialized,
+            ..Default::default()
+        };
+        spl_token::state::Account::pack(state, &mut data).unwrap_or_default();
+        self.put(key, spl_token::ID, data);
+    }
+}
+
+impl ChainView for MemoryView {
+    async fn accounts(&mut self, keys: &[Pubkey]) -> Result<Vec<Option<solana_account::Account>>> {
+        Ok(keys.iter().map(|k| self.accounts.get(k).cloned()).collect())
+    }
+
+    async fn slot(&mut self) -> Result<u64> {
+        Ok(self.slot)
+    }
+}
+
+/// Deterministic xorshift (bench data only).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo).max(1)
+    }
+}
+
+/// `n` vaults of 3–16 assets (asset 0 a $1 stablecoin, the others $0.5–$60 000), each asset up to ±50 % off
+/// its target, with a reference-AMM pool from the stablecoin to up to 8 assets ($5–50M a side, 5–30 bps); vaults of
+/// $10k–$500k.
+pub fn synthetic(n: usize, seed: u64) -> (MemoryView, Vec<(Pubkey, Vault)>) {
+    let mut rng = Rng(seed | 1);
+    let mut view = MemoryView { slot: 1_000, ..Default::default() };
+    let now = 1_700_000_000;
+    let mut vaults = Vec::with_capacity(n);
+    for v in 0..n {
+        let key = Pubkey::new_unique();
+        let k = rng.range(3, 17) as usize;
+        let weight = (10_000 / k) as u16;
+        let mut assets = Vec::with_capacity(k);
+        let nav_usd = rng.range(10_000, 500_000) as f64;
+        let mut amms = Vec::new();
+        for i in 0..k {
+            let (mint, oracle, reserve) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+            let decimals = rng.range(6, 10) as u8;
+            let price_e8 = if i == 0 { 100_000_000 } else { rng.range(50_000_000, 6_000_000_000_000) as i64 };
+            let target = if i == 0 { weight + (10_000 - weight * k as u16) } else { weight };
+            let off = 0.5 + rng.range(0, 1_000) as f64 / 1_000.0;
+            let value = nav_usd * target as f64 / 10_000.0 * off;
+            let amount = (value / (price_e8 as f64 / 1e8) * 10f64.powi(decimals as i32)) as u64;
+            let feed_id = pyth::feed_id(&format!("V{v}A{i}"));
+            view.put(oracle, pyth::RECEIVER_PROGRAM_ID, pyth::encode(&PriceSpec::new(feed_id, price_e8, -8, now)));
+            view.token_account(reserve, mint, key, amount);
+            let mut m = vec![0u8; spl_token::state::Mint::LEN];
+            let mint_state =
+                spl_token::state::Mint { supply: amount, decimals, is_initialized: true, ..Default::default() };
+            spl_token::state::Mint::pack(mint_state, &mut m).unwrap_or_default();
+            view.put(mint, spl_token::ID, m);
+            assets.push(Asset {
+                mint,
+                reserve,
+                token_program: spl_token::ID,
+                oracle,
+                feed_id,
+                decimals,
+                reserve_bump: 255,
+                params: AssetParams { target_bps: target, band_bps: rng.range(200, 800) as u16, max_trade_bps: 2_500 },
+                last_publish_time: now - 10,
+                last_price: price_e8,
+                last_expo: -8,
+                vol: VolState::default(),
+                owed: 0,
+                pending_in: 0,
+                flags: 0,
+                reserved: [0; 19],
+            });
+            if i > 0 && amms.len() < ballast::constants::MAX_AMMS {
+                let (pool, vault_a, vault_b) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+                let depth = rng.range(5_000_000, 50_000_000) as f64;
+                let a0 = assets[0];
+                view.token_account(vault_a, a0.mint, pool, (depth * 10f64.powi(a0.decimals as i32)) as u64);
+                let units = depth / (price_e8 as f64 / 1e8) * 10f64.powi(decimals as i32);
+                view.token_account(vault_b, mint, pool, units as u64);
+                let p = ballast_amm::Pool {
+                    mint_a: a0.mint,
+                    mint_b: mint,
+                    vault_a,
+                    vault_b,
+                    lp_mint: Pubkey::new_unique(),
+                    fee_bps: rng.range(5, 31) as u16,
+                    bump: 255,
+                };
+                let mut data = Vec::new();
+                p.try_serialize(&mut data).unwrap_or_default();
+                view.put(pool, ballast_amm::ID, data);
+                amms.push(AmmEntry { program_id: ballast_amm::ID, pool });
+            }
+        }
+        let share_mint = Pubkey::new_unique();
+        let mut m = vec![0u8; spl_token::state::Mint::LEN];
+        let shares = spl_token::state::Mint {
+            supply: (nav_usd * 1e6) as u64,
+            decimals: 6,
+            is_initialized: true,
+            ..Default::default()
+        };
+        spl_token::state::Mint::pack(shares, &mut m).unwrap_or_default();
+        view.put(share_mint, spl_token::ID, m);
+        let vault = Vault {
+            version: Vault::VERSION,
+            bump: 255,
+            share_mint_bump: 255,
+            locked_shares_bump: 255,
+            status: VaultStatus::Active,
+            paused: 0,
+            creator: Pubkey::new_unique(),
+            vault_id: v as u64,
+            governance: Pubkey::new_unique(),
+            pending_governance: Pubkey::default(),
+            guardian: Pubkey::default(),
+            share_mint,
+            locked_shares: Pubkey::new_unique(),
+            params: ballast_client::default_params(),
+            pending_params: None,
+            assets,
+            amms,
+            last_rebalance_slot: 0,
+            schedule: None,
+            cppi_floor_per_share: 0,
+            episode_bounty_paid: 0,
+            reserved: [0; 120],
+        };
+        let mut data = Vec::new();
+        vault.try_serialize(&mut data).unwrap_or_default();
+        view.put(key, ballast::ID, data);
+        vaults.push((key, vault));
+    }
+    (view, vaults)
+}
+
+/// What the keeper bench measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeeperBench {
+    pub vaults: usize,
+    pub trades: usize,
+    pub holds: usize,
+    pub secs: f64,
+    pub vaults_per_sec: f64,
+}
+
+/// Decodes, values and plans every synthetic vault once, on the calling thread.
+pub async fn run(n: usize, seed: u64) -> Result<KeeperBench> {
+    let (mut view, vaults) = synthetic(n, seed);
+    let (mut trades, mut holds) = (0, 0);
+    let mut spent = Duration::ZERO;
+    for (key, _) in &vaults {
+        let t = Instant::now();
+        // Decode the vault from its bytes too, as discovery does.
+        let acc = view.accounts(&[*key]).await?.remove(0).ok_or_else(|| anyhow::anyhow!("vault missing"))?;
+        let vault = ballast_client::decode_vault(&acc.data)?;
+        match planner::plan_vault(&mut view, vault).await?.decision {
+            Decision::Trade(_) => trades += 1,
+            Decision::Hold(_) => holds += 1,
+        }
+        spent += t.elapsed();
+    }
+    let secs = spent.as_secs_f64();
+    Ok(KeeperBench { vaults: n, trades, holds, secs, vaults_per_sec: n as f64 / secs.max(1e-9) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn synthetic_vaults_decode_and_plan() {
+        let b = run(60, 3).await.unwrap();
+        assert_eq!(b.trades + b.holds, 60);
+        assert!(b.trades >= 10 && b.holds >= 1, "{b:?}");
+    }
+}
