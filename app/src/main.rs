@@ -175,13 +175,11 @@ async fn main() -> Result<()> {
             let cfg =
                 sim::SimConfig { dt_secs, fee_bps, pool_depth_usd: depth_usd, slippage_cap_bps, ..Default::default() };
             let strategies = sim::default_strategies();
-            let total = strategies.len();
-            let mut n = 0;
-            let results = sim::run(&strategies, &prices, &cfg, |name| {
-                n += 1;
-                eprintln!("[{n}/{total}] {name}: {} steps", prices.len() - 1);
-            })
-            .await?;
+            let mut progress = ballast_app::output::Progress::new(Some(strategies.len() as u64));
+            let steps = prices.len() - 1;
+            let results =
+                sim::run(&strategies, &prices, &cfg, |name| progress.step(&format!("{name}: {steps} steps"))).await?;
+            progress.finish();
             writeln!(
                 stdout,
                 "{} path, {} steps of {} s, seed {seed}, pools {fee_bps} bps fee and ${depth_usd:.0} a side\n",
@@ -214,7 +212,9 @@ async fn main() -> Result<()> {
             let mut stdout = ballast_app::output::program_logs_to_stderr();
             let cfg = tune::TuneConfig { paths, steps, fee_bps, risk_aversion, seed, ..Default::default() };
             if fit_exponent {
-                let (best, slope) = tune::fit_exponent(&cfg, &[10, 30, 100, 200], |s| eprintln!("{s}")).await?;
+                let mut progress = ballast_app::output::Progress::new(None);
+                let (best, slope) = tune::fit_exponent(&cfg, &[10, 30, 100, 200], |s| progress.step(s)).await?;
+                progress.finish();
                 for (fee, eps) in &best {
                     writeln!(stdout, "fee {fee:>4} bps: best band {eps} bps")?;
                 }
@@ -223,7 +223,9 @@ async fn main() -> Result<()> {
                     "fitted exponent d ln(eps*) / d ln(c) = {slope:.3} (theory for proportional costs: 1/3)"
                 )?;
             } else {
-                let points = tune::tune(&cfg, |s| eprintln!("{s}")).await?;
+                let mut progress = ballast_app::output::Progress::new(None);
+                let points = tune::tune(&cfg, |s| progress.step(s)).await?;
+                progress.finish();
                 write!(stdout, "{}", tune::render(&points))?;
                 if let Some(best) = tune::recommend(&points) {
                     writeln!(
