@@ -6,6 +6,7 @@
 
 pub mod chain;
 pub mod demo_vault;
+pub mod fault_proxy;
 pub mod fixture;
 pub mod localnet;
 pub use ballast_client::pyth;

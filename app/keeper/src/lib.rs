@@ -52,8 +52,11 @@ pub struct KeeperOptions {
     pub min_profit_usd: f64,
     /// SOL price used to value fees in USD.
     pub sol_price_usd: f64,
-    /// Send attempts per trade (fresh blockhash and backoff between them).
+    /// Send attempts per trade (backoff between them; the same signed transaction is resent while its
+    /// blockhash is valid, so a send whose reply was lost can never become a second trade).
     pub max_attempts: u32,
+    /// Timeout of one RPC request.
+    pub rpc_timeout: Duration,
 }
 
 impl Default for KeeperOptions {
@@ -69,6 +72,7 @@ impl Default for KeeperOptions {
             min_profit_usd: 0.0,
             sol_price_usd: 150.0,
             max_attempts: 3,
+            rpc_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -98,7 +102,11 @@ fn is_quiet_refusal(name: &str) -> bool {
 
 impl Keeper {
     pub fn new(opts: KeeperOptions, payer: Keypair, metrics: Arc<Metrics>) -> Keeper {
-        let rpc = RpcClient::new_with_commitment(opts.rpc_url.clone(), CommitmentConfig::confirmed());
+        let rpc = RpcClient::new_with_timeout_and_commitment(
+            opts.rpc_url.clone(),
+            opts.rpc_timeout,
+            CommitmentConfig::confirmed(),
+        );
         Keeper { rpc, payer, opts, metrics }
     }
 
@@ -131,11 +139,19 @@ impl Keeper {
     pub async fn iteration(&self) -> Result<Vec<(Pubkey, Outcome)>> {
         self.metrics.iterations.fetch_add(1, Ordering::Relaxed);
         let mut out = Vec::new();
-        for (key, vault) in self.vaults().await? {
+        let vaults = match self.vaults().await {
+            Ok(v) => v,
+            Err(e) => {
+                self.metrics.fault(send::fault_kind(&e)).await;
+                return Err(e);
+            }
+        };
+        for (key, vault) in vaults {
             let outcome = match self.keep(&key, vault).await {
                 Ok(o) => o,
                 Err(e) => {
                     self.metrics.errors.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.fault(send::fault_kind(&e)).await;
                     tracing::warn!(vault = %key, "error: {e:#}");
                     Outcome::Skipped(format!("error: {e}"))
                 }
@@ -213,28 +229,54 @@ impl Keeper {
             tracing::info!(vault = %key, sell, buy, amount_in, min_out = candidate.request.min_out, cu_limit = limit, cu_price = price, "dry run: would rebalance");
             return Ok(Outcome::DryRun { sell, buy, amount_in });
         }
+        // One signed transaction, resent as it is: if an earlier send landed but its reply was lost, a resend
+        // is the same transaction (deduplicated by the cluster) and the status check below finds it landed.
+        let mut tx = send::transaction(&self.rpc, &self.payer, &body, price, limit).await?;
         let mut backoff = Duration::from_millis(200);
+        let landed = |name: Option<String>, signature: String| match name {
+            None => Outcome::Rebalanced { sell, buy, amount_in, signature },
+            Some(name) => Outcome::Refused(name),
+        };
         for attempt in 1..=self.opts.max_attempts {
-            let tx = send::transaction(&self.rpc, &self.payer, &body, price, limit).await?;
+            let signature = tx.signatures[0];
+            // Did an earlier attempt land after all?
+            if attempt > 1 {
+                if let Some(result) = send::status(&self.rpc, &signature).await {
+                    self.metrics.fault("confirmation_lost").await;
+                    return Ok(self.finish(key, landed(result, signature.to_string())).await);
+                }
+            }
             let config = RpcSendTransactionConfig { skip_preflight: false, ..Default::default() };
             match self.rpc.send_transaction_with_config(&tx, config).await {
-                Ok(signature) => match send::confirm(&self.rpc, &signature).await? {
-                    None => {
-                        self.metrics.rebalances.fetch_add(1, Ordering::Relaxed);
-                        tracing::info!(vault = %key, sell, buy, amount_in, %signature, "rebalanced");
-                        return Ok(Outcome::Rebalanced { sell, buy, amount_in, signature: signature.to_string() });
+                Ok(signature) => match send::confirm(&self.rpc, &signature).await {
+                    Ok(result) => return Ok(self.finish(key, landed(result, signature.to_string())).await),
+                    Err(e) => {
+                        self.metrics.fault(send::fault_kind(&e)).await;
+                        tracing::warn!(vault = %key, attempt, "confirmation failed: {e:#}; checking again");
                     }
-                    Some(name) => return Ok(self.refused(key, name).await),
                 },
                 Err(e) => {
                     if let Some(code) = send::rpc_custom_code(&e) {
+                        // Refused in preflight; if our own earlier send landed, that is why.
+                        if let Some(result) = send::status(&self.rpc, &signature).await {
+                            return Ok(self.finish(key, landed(result, signature.to_string())).await);
+                        }
                         return Ok(self.refused(key, ballast_client::code_name(code)).await);
                     }
-                    tracing::warn!(vault = %key, attempt, "send failed: {e}; retrying with a fresh blockhash");
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
+                    let kind = send::client_fault_kind(&e);
+                    self.metrics.fault(kind).await;
+                    tracing::warn!(vault = %key, attempt, kind, "send failed: {e}; retrying");
+                    if kind == "blockhash_expired" {
+                        tx = send::transaction(&self.rpc, &self.payer, &body, price, limit).await?;
+                    }
                 }
             }
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+        }
+        // A last look: the final attempt may have landed.
+        if let Some(result) = send::status(&self.rpc, &tx.signatures[0]).await {
+            return Ok(self.finish(key, landed(result, tx.signatures[0].to_string())).await);
         }
         self.metrics.errors.fetch_add(1, Ordering::Relaxed);
         Ok(Outcome::Skipped("send failed after retries".into()))
@@ -280,6 +322,19 @@ impl Keeper {
                     }
                 }
             }
+        }
+    }
+
+    /// Counts and logs a final outcome of a send.
+    async fn finish(&self, key: &Pubkey, outcome: Outcome) -> Outcome {
+        match outcome {
+            Outcome::Refused(name) => self.refused(key, name).await,
+            Outcome::Rebalanced { sell, buy, amount_in, signature } => {
+                self.metrics.rebalances.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(vault = %key, sell, buy, amount_in, %signature, "rebalanced");
+                Outcome::Rebalanced { sell, buy, amount_in, signature }
+            }
+            other => other,
         }
     }
 

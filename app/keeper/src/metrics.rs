@@ -25,9 +25,16 @@ pub struct Metrics {
     pub drift: Mutex<BTreeMap<String, u64>>,
     /// Effective band (bps) in force per `vault/asset index` (volatility-scaled bands move).
     pub bands: Mutex<BTreeMap<String, u64>>,
+    /// Endpoint faults survived, by kind (http_429, http_5xx, timeout, transport, confirmation_lost, …).
+    pub faults: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Metrics {
+    /// Counts one endpoint fault.
+    pub async fn fault(&self, kind: &str) {
+        Self::bump(&self.faults, kind).await;
+    }
+
     /// Records a vault's state: max |drift| and the effective band per asset.
     pub async fn observe(&self, vault: &anchor_lang::prelude::Pubkey, val: &ballast_client::planner::Valuation) {
         let mut gauge = self.bands.lock().await;
@@ -83,6 +90,10 @@ impl Metrics {
         s.push_str("# HELP ballast_keeper_skips_total Trades not attempted, by reason.\n# TYPE ballast_keeper_skips_total counter\n");
         for (k, v) in self.skips.lock().await.iter() {
             s.push_str(&format!("ballast_keeper_skips_total{{reason=\"{k}\"}} {v}\n"));
+        }
+        s.push_str("# HELP ballast_keeper_rpc_faults_total Endpoint faults survived, by kind.\n# TYPE ballast_keeper_rpc_faults_total counter\n");
+        for (k, v) in self.faults.lock().await.iter() {
+            s.push_str(&format!("ballast_keeper_rpc_faults_total{{kind=\"{k}\"}} {v}\n"));
         }
         s.push_str("# HELP ballast_keeper_max_drift_bps Largest |weight - target| seen, per vault.\n# TYPE ballast_keeper_max_drift_bps gauge\n");
         for (k, v) in self.drift.lock().await.iter() {

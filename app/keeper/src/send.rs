@@ -21,6 +21,40 @@ pub fn rpc_custom_code(err: &solana_rpc_client_api::client_error::Error) -> Opti
     }
 }
 
+/// The landed result of a signature, if it landed: `Some(None)` succeeded, `Some(Some(name))` failed.
+/// Transport errors count as "not known to have landed".
+pub async fn status(rpc: &RpcClient, signature: &solana_transaction::Signature) -> Option<Option<String>> {
+    let statuses = rpc.get_signature_statuses(&[*signature]).await.ok()?.value;
+    let status = statuses.into_iter().next().flatten()?;
+    Some(status.err.map(|e| error_name(&e)))
+}
+
+/// The kind of an RPC client failure, for the fault metrics.
+pub fn client_fault_kind(err: &solana_rpc_client_api::client_error::Error) -> &'static str {
+    use solana_rpc_client_api::client_error::ErrorKind;
+    match err.kind() {
+        ErrorKind::Reqwest(e) if e.is_timeout() => "timeout",
+        ErrorKind::Reqwest(e) => match e.status().map(|s| s.as_u16()) {
+            Some(429) => "http_429",
+            Some(s) if s >= 500 => "http_5xx",
+            _ => "transport",
+        },
+        ErrorKind::Io(_) => "transport",
+        ErrorKind::TransactionError(TransactionError::BlockhashNotFound) => "blockhash_expired",
+        ErrorKind::RpcError(_) if format!("{err}").contains("BlockhashNotFound") => "blockhash_expired",
+        _ => "rpc",
+    }
+}
+
+/// The kind of any keeper error, for the fault metrics.
+pub fn fault_kind(err: &anyhow::Error) -> &'static str {
+    match err.downcast_ref::<solana_rpc_client_api::client_error::Error>() {
+        Some(e) => client_fault_kind(e),
+        None if format!("{err:#}").contains("not confirmed") => "confirmation_timeout",
+        None => "other",
+    }
+}
+
 /// A readable name of a transaction error (a program error's name when it is one).
 pub fn error_name(err: &TransactionError) -> String {
     match err {

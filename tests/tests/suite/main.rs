@@ -10,6 +10,7 @@ mod deposits;
 mod funds_safety;
 mod invariants;
 mod keeper_e2e;
+mod keeper_faults;
 mod limits;
 mod oracle;
 mod rebalance;
