@@ -9,7 +9,7 @@
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::AccountDeserialize;
 use anyhow::{anyhow, Result};
-use ballast::math::rebalance::{self as math_plan, AssetLimits, RebalancePlan, Refusal, TradePolicy, TradeRequest};
+use ballast::math::rebalance::{AssetLimits, RebalancePlan, Refusal, TradePolicy, TradeRequest};
 use ballast::math::{self, AssetPosition, OracleReading, PriceBounds, Rounding};
 use ballast::state::Vault;
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
@@ -170,8 +170,6 @@ pub fn keeper_min_out(plan: &RebalancePlan, expected_out: u64) -> u64 {
 /// dropped.
 pub fn candidates(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<(Vec<Candidate>, Vec<String>)> {
     let policy = snap.policy();
-    let targets = val.targets();
-    let drift_before = math::total_abs_drift_value(&val.values, &targets).map_err(|e| anyhow!("{e:?}"))?;
     let positions = &val.positions;
     let mut out = Vec::new();
     let mut reasons = Vec::new();
@@ -179,25 +177,29 @@ pub fn candidates(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<
         for (from, to) in [(0, 1), (1, 0)] {
             let (sell, buy) = (route.sides[from].0, route.sides[to].0);
             let request = TradeRequest { sell, buy, amount_in: positions[sell].balance, min_out: 0 };
-            let plan = match math_plan::plan(positions, &val.bounds, &val.limits, &policy, &request) {
-                Ok(p) => p,
+            // The program's own effects, replayed.
+            let effects = match snap.vault.rebalance_effects(positions, &val.bounds, &val.limits, &request) {
+                Ok(e) => e,
                 Err(r) => {
                     reasons.push(format!("{sell}->{buy}: {r:?}"));
                     continue;
                 }
             };
+            let plan = effects.plan;
             let expected_out = route.quote(sell, plan.amount_in).unwrap_or(0);
             if expected_out < plan.min_out {
                 reasons.push(format!("{sell}->{buy}: route pays {expected_out} < floor {}", plan.min_out));
                 continue;
             }
-            let mut after = positions.to_vec();
-            after[sell].balance -= plan.amount_in;
-            after[buy].balance += expected_out;
-            let values_after = math::position_values(&after, Rounding::Floor).map_err(|e| anyhow!("{e:?}"))?;
-            let drift_after = math::total_abs_drift_value(&values_after, &targets).map_err(|e| anyhow!("{e:?}"))?;
-            let drift_reduction = drift_before.saturating_sub(drift_after);
-            let bounty_value = math_plan::bounty_value(drift_reduction, &policy, snap.vault.episode_bounty_paid)
+            let done = effects
+                .complete(
+                    positions,
+                    val.bounds[sell].high,
+                    &val.limits,
+                    &policy,
+                    expected_out,
+                    snap.vault.episode_bounty_paid,
+                )
                 .map_err(|e| anyhow!("{e:?}"))?;
             let value = |amount: u64, i: usize| {
                 math::value_of(amount, positions[i].decimals, positions[i].price, Rounding::Floor).unwrap_or(0)
@@ -211,9 +213,9 @@ pub fn candidates(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<
                 plan,
                 route: route.clone(),
                 expected_out,
-                drift_reduction,
+                drift_reduction: effects.drift_before.saturating_sub(done.drift_after),
                 execution_cost: value(plan.amount_in, sell) as i128 - value(expected_out, buy) as i128,
-                bounty_value,
+                bounty_value: done.bounty_value,
             });
         }
     }

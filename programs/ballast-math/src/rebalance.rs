@@ -178,6 +178,91 @@ pub fn starts_cooldown(amount_in: u64, cap_amount: u64, all_inside_after: bool) 
     all_inside_after || (amount_in as u128) * 2 >= cap_amount as u128
 }
 
+/// Everything a rebalance will do, decided before the swap: the plan (need, size, floor, room for the
+/// bounty) and the drift it starts from. The program computes it; keepers replay it with the same inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RebalanceEffects {
+    pub request: TradeRequest,
+    pub plan: RebalancePlan,
+    pub targets: Vec<u16>,
+    /// Values at mid before the trade (micro-USD) and their total absolute drift from target.
+    pub values_before: Vec<u128>,
+    pub drift_before: u128,
+}
+
+/// How a rebalance ends once the swap's output is known: the bounty and the state after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// Bounty value (micro-USD) and amount of the sold asset paid for it.
+    pub bounty_value: u128,
+    pub bounty: u64,
+    pub values_after: Vec<u128>,
+    pub drift_after: u128,
+    /// Every asset inside its band after the trade (ends the drift episode).
+    pub inside_after: bool,
+    pub started_cooldown: bool,
+    /// Bounty paid in the episode after this trade.
+    pub episode_bounty_paid: u64,
+}
+
+/// [`plan`] plus the drift the trade starts from. `positions` carry the holders' balances at mid.
+pub fn effects(
+    positions: &[AssetPosition],
+    bounds: &[PriceBounds],
+    limits: &[AssetLimits],
+    policy: &TradePolicy,
+    request: &TradeRequest,
+) -> Result<RebalanceEffects, Refusal> {
+    let plan = plan(positions, bounds, limits, policy, request)?;
+    let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
+    let values_before = position_values(positions, Rounding::Floor)?;
+    let drift_before = super::total_abs_drift_value(&values_before, &targets)?;
+    Ok(RebalanceEffects { request: *request, plan, targets, values_before, drift_before })
+}
+
+impl RebalanceEffects {
+    /// The rest of the rebalance when the swap paid `received`: the bounty for the drift removed (priced
+    /// at the sold asset's high price, within the room the clamp kept), the values and drift after it, and
+    /// whether the trade ends the episode and starts the cooldown.
+    pub fn complete(
+        &self,
+        positions: &[AssetPosition],
+        sell_high: super::UsdPrice,
+        limits: &[AssetLimits],
+        policy: &TradePolicy,
+        received: u64,
+        episode_paid: u64,
+    ) -> Result<Completion, MathError> {
+        let (s, b) = (self.request.sell, self.request.buy);
+        let mut after = positions.to_vec();
+        after[s].balance = after[s].balance.safe_sub(self.plan.amount_in)?;
+        after[b].balance = after[b].balance.safe_add(received)?;
+        let swapped = position_values(&after, Rounding::Floor)?;
+        let drift_swapped = super::total_abs_drift_value(&swapped, &self.targets)?;
+        let bounty_value = bounty_value(self.drift_before.saturating_sub(drift_swapped), policy, episode_paid)?;
+        let bounty =
+            amount_for_value(bounty_value, after[s].decimals, sell_high, Rounding::Floor)?.min(self.plan.max_bounty);
+        after[s].balance = after[s].balance.safe_sub(bounty)?;
+        let values_after = position_values(&after, Rounding::Floor)?;
+        let drift_after = super::total_abs_drift_value(&values_after, &self.targets)?;
+        let inside_after = all_inside(&values_after, limits)?;
+        let episode_bounty_paid = if inside_after {
+            0
+        } else {
+            u64::try_from((episode_paid as u128).saturating_add(bounty_value)).unwrap_or(u64::MAX)
+        };
+        Ok(Completion {
+            bounty_value,
+            bounty,
+            values_after,
+            drift_after,
+            inside_after,
+            started_cooldown: starts_cooldown(self.plan.amount_in, self.plan.cap_amount, inside_after),
+            episode_bounty_paid,
+        })
+    }
+}
+
 /// True when every asset's value is inside its band.
 pub fn all_inside(values: &[u128], limits: &[AssetLimits]) -> Result<bool, MathError> {
     if values.len() != limits.len() {

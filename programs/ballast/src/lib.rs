@@ -10,6 +10,7 @@
 use anchor_lang::prelude::*;
 
 pub mod amm;
+pub mod checks;
 pub mod constants;
 pub mod create;
 pub mod errors;

@@ -8,6 +8,7 @@
 
 use anchor_lang::prelude::*;
 
+use crate::checks::Balances;
 use crate::errors::{BallastError, MathResultExt};
 use crate::math::{self, AssetPosition, OracleLimits, OracleReading, PriceBounds, Rounding, UsdPrice};
 use crate::oracle;
@@ -110,6 +111,20 @@ pub fn load_valuation(
         reserve_amounts.push(reserve.amount);
     }
     Ok(Valuation { readings, balances, reserve_amounts, bounds })
+}
+
+/// Every reserve's balance (read from the `[oracle, reserve]` valuation accounts, already checked by
+/// `load_valuation`) and the share mint's supply, after a CPI.
+pub fn reserve_balances(vault: &Vault, valuation: &[AccountInfo], share_mint: &AccountInfo) -> Result<Balances> {
+    use anchor_lang::AccountDeserialize;
+    let reserves = vault
+        .assets
+        .iter()
+        .zip(valuation.chunks_exact(2))
+        .map(|(a, chunk)| reload_amount(&chunk[1], &a.token_program, &a.mint))
+        .collect::<Result<Vec<u64>>>()?;
+    let share_supply = anchor_spl::token::Mint::try_deserialize(&mut &share_mint.try_borrow_data()?[..])?.supply;
+    Ok(Balances { reserves, share_supply })
 }
 
 /// Current amount of a token account (after a CPI).

@@ -536,6 +536,19 @@ impl Vault {
         Ok(())
     }
 
+    /// What a rebalance of `request` will do (need, size, floor, room for the bounty, the drift it starts
+    /// from), with this vault's trade policy. Pure: the program calls it between reading and swapping, keepers
+    /// call it on a copy of the vault with the same inputs.
+    pub fn rebalance_effects(
+        &self,
+        positions: &[math::AssetPosition],
+        bounds: &[math::PriceBounds],
+        limits: &[math::rebalance::AssetLimits],
+        request: &math::rebalance::TradeRequest,
+    ) -> core::result::Result<math::rebalance::RebalanceEffects, math::rebalance::Refusal> {
+        math::rebalance::effects(positions, bounds, limits, &self.params.trade_policy(), request)
+    }
+
     /// State transitions that precede planning a rebalance at `slot`: a finished schedule is applied and
     /// the CPPI floor ratchets. Returns the limits (targets and effective bands) in force.
     pub fn prepare_rebalance(

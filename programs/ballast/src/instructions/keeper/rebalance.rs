@@ -1,7 +1,9 @@
 //! Permissionless rebalance: sell an overweight asset for an underweight one through a whitelisted AMM.
 //!
-//! Order: checks (`validate`) → prices → pure plan (`math::rebalance::plan`) → CPI swap → reconcile
-//! every reserve → bounty → record and emit.
+//! Order (Kamino's effects/reconcile shape): checks (`validate`) → prices (`load_valuation`) → pure
+//! effects (`Vault::rebalance_effects`: need, size, floor, room for the bounty) → CPI swap → reconcile every
+//! reserve and the share supply (`checks::post_swap`) → complete (`RebalanceEffects::complete`: bounty,
+//! drift after, cooldown, episode) → pay the bounty → record and emit.
 //!
 //! An `amount_in` larger than allowed is **clamped** (not refused) to the largest trade that moves
 //! neither asset past its target (valued at mid prices, bounty included) and stays within both assets'
@@ -14,13 +16,13 @@
 //! every asset inside its band, starts the cooldown, so dust trades cannot lock other keepers out.
 
 use anchor_lang::prelude::*;
-use anchor_lang::AccountDeserialize;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::amm::{self, SwapAccounts};
+use crate::checks;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::RebalanceEvent;
-use crate::instructions::accounts::{load_valuation, reload_amount};
+use crate::instructions::accounts::{load_valuation, reload_amount, reserve_balances};
 use crate::math::{self, rebalance as planner, Rounding};
 use crate::state::{pause, AmmEntry, Vault};
 use crate::token as tok;
@@ -118,28 +120,27 @@ impl Rebalance<'_> {
             load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp, &oracle_limits)?;
         let supply = ctx.accounts.share_mint.supply;
         let mid = valuation.positions(&ctx.accounts.vault, |p| p.mid);
-        let values_before = math::position_values(&mid, Rounding::Floor).or_math_err()?;
-        let nav = math::total_value(&values_before).or_math_err()?;
+        let nav = valuation.nav(&ctx.accounts.vault, |p| p.mid, Rounding::Floor)?;
         // Targets (fixed, scheduled or CPPI) and effective bands (fixed or volatility-scaled) in force.
         let limits =
             ctx.accounts.vault.prepare_rebalance(&valuation.readings, nav, supply, clock.slot).or_math_err()?;
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
 
-        // Compute: the pure plan decides need, size, floor and bounty.
+        // Compute: the pure effects decide need, size, floor and the room for the bounty.
         let policy = vault.params.trade_policy();
         let request = planner::TradeRequest { sell: s, buy: b, amount_in: args.amount_in, min_out: args.min_out };
-        let plan = planner::plan(&mid, &valuation.bounds, &limits, &policy, &request)
+        let effects = vault
+            .rebalance_effects(&mid, &valuation.bounds, &limits, &request)
             .map_err(|r| error!(BallastError::from(r)))?;
-        let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
-        let drift_before = math::total_abs_drift_value(&values_before, &targets).or_math_err()?;
+        let plan = effects.plan;
+        let before = checks::Balances { reserves: valuation.reserve_amounts.clone(), share_supply: supply };
 
         // CPI: swap through the whitelisted AMM with the vault signing.
         let signer = vault.signer();
         let seeds = signer.seeds();
         let vault_ai = vault.to_account_info();
         let sell_reserve = accounts.sell_reserve.to_account_info();
-        let buy_reserve = accounts.buy_reserve.to_account_info();
         let sell_mint = accounts.sell_mint.to_account_info();
         let sell_program = accounts.sell_token_program.to_account_info();
         amm::swap_exact_in(
@@ -148,7 +149,7 @@ impl Rebalance<'_> {
                 pool: &accounts.pool.to_account_info(),
                 authority: &vault_ai,
                 source: &sell_reserve,
-                destination: &buy_reserve,
+                destination: &accounts.buy_reserve.to_account_info(),
                 source_mint: &sell_mint,
                 destination_mint: &accounts.buy_mint.to_account_info(),
                 source_token_program: &sell_program,
@@ -160,62 +161,29 @@ impl Rebalance<'_> {
             &[&seeds],
         )?;
 
-        // Reconcile: exact input, at least min-out, no other reserve touched, no shares minted or burned.
-        let (sell_asset, buy_asset) = (vault.assets[s], vault.assets[b]);
-        let raw = &valuation.reserve_amounts;
-        let sell_after = reload_amount(&sell_reserve, &sell_asset.token_program, &sell_asset.mint)?;
-        let buy_after = reload_amount(&buy_reserve, &buy_asset.token_program, &buy_asset.mint)?;
-        require!(raw[s].checked_sub(sell_after) == Some(plan.amount_in), BallastError::SwapInputMismatch);
-        let received = buy_after.checked_sub(raw[b]).ok_or(BallastError::SwapOutputBelowMinimum)?;
-        require!(received >= plan.min_out, BallastError::SwapOutputBelowMinimum);
-        for (i, (asset, chunk)) in vault.assets.iter().zip(valuation_accounts.chunks_exact(2)).enumerate() {
-            if i != s && i != b {
-                let now = reload_amount(&chunk[1], &asset.token_program, &asset.mint)?;
-                require!(now == raw[i], BallastError::ReserveChangedUnexpectedly);
-            }
-        }
-        let share_mint_ai = accounts.share_mint.to_account_info();
-        let supply_after = anchor_spl::token::Mint::try_deserialize(&mut &share_mint_ai.try_borrow_data()?[..])?.supply;
-        require!(supply_after == supply, BallastError::ShareSupplyChanged);
+        // Reconcile: every reserve and the share supply against what the swap may change.
+        let after = reserve_balances(vault, valuation_accounts, &accounts.share_mint.to_account_info())?;
+        let received = checks::post_swap(&before, &after, s, b, &plan)?;
 
-        // Bounty: a share of the drift this trade removed, within what is left of the episode's cap.
-        let mut swapped = mid.clone();
-        swapped[s].balance = valuation.balances[s].checked_sub(plan.amount_in).ok_or(BallastError::MathOverflow)?;
-        swapped[b].balance = valuation.balances[b].checked_add(received).ok_or(BallastError::MathOverflow)?;
-        let values_swapped = math::position_values(&swapped, Rounding::Floor).or_math_err()?;
-        let drift_swapped = math::total_abs_drift_value(&values_swapped, &targets).or_math_err()?;
-        let bounty_value =
-            planner::bounty_value(drift_before.saturating_sub(drift_swapped), &policy, vault.episode_bounty_paid)
-                .or_math_err()?;
-        let bounty =
-            math::amount_for_value(bounty_value, sell_asset.decimals, valuation.bounds[s].high, Rounding::Floor)
-                .or_math_err()?
-                .min(plan.max_bounty);
+        // Bounty: a share of the drift this trade removed, within what is left of the episode's cap; then the
+        // drift check on the final balances.
+        let done = effects
+            .complete(&mid, valuation.bounds[s].high, &limits, &policy, received, vault.episode_bounty_paid)
+            .or_math_err()?;
+        let sell_asset = vault.assets[s];
         tok::transfer(
             &sell_program,
             &sell_reserve,
             &sell_mint,
             &accounts.keeper_bounty_account.to_account_info(),
             &vault_ai,
-            bounty,
+            done.bounty,
             sell_asset.decimals,
             Some(&[&seeds]),
         )?;
         let sell_final = reload_amount(&sell_reserve, &sell_asset.token_program, &sell_asset.mint)?;
-        require!(sell_after.checked_sub(sell_final) == Some(bounty), BallastError::UnexpectedBalanceChange);
-        let mut after = swapped;
-        after[s].balance = after[s].balance.checked_sub(bounty).ok_or(BallastError::MathOverflow)?;
-        let values_after = math::position_values(&after, Rounding::Floor).or_math_err()?;
-        let drift_after = math::total_abs_drift_value(&values_after, &targets).or_math_err()?;
-        require!(drift_after < drift_before, BallastError::DriftNotReduced);
-        let inside_after = planner::all_inside(&values_after, &limits).or_math_err()?;
-        let started_cooldown = planner::starts_cooldown(plan.amount_in, plan.cap_amount, inside_after);
-        let episode_bounty_paid = if inside_after {
-            0
-        } else {
-            let paid = (vault.episode_bounty_paid as u128).saturating_add(bounty_value);
-            u64::try_from(paid).unwrap_or(u64::MAX)
-        };
+        require!(after.reserves[s].checked_sub(sell_final) == Some(done.bounty), BallastError::UnexpectedBalanceChange);
+        require!(done.drift_after < effects.drift_before, BallastError::DriftNotReduced);
 
         // Commit.
         let event = RebalanceEvent {
@@ -229,24 +197,24 @@ impl Rebalance<'_> {
             floor_out: plan.floor_out,
             min_out: plan.min_out,
             amount_out: received,
-            bounty,
-            bounty_value,
-            started_cooldown,
-            episode_bounty_paid,
+            bounty: done.bounty,
+            bounty_value: done.bounty_value,
+            started_cooldown: done.started_cooldown,
+            episode_bounty_paid: done.episode_bounty_paid,
             prices: valuation.readings.iter().map(|r| r.price).collect(),
             expos: valuation.readings.iter().map(|r| r.expo).collect(),
-            weights_before_bps: math::weights_bps(&values_before).or_math_err()?,
-            weights_after_bps: math::weights_bps(&values_after).or_math_err()?,
-            drift_before,
-            drift_after,
-            targets_bps: targets,
+            weights_before_bps: math::weights_bps(&effects.values_before).or_math_err()?,
+            weights_after_bps: math::weights_bps(&done.values_after).or_math_err()?,
+            drift_before: effects.drift_before,
+            drift_after: done.drift_after,
+            targets_bps: effects.targets.clone(),
             bands_bps: limits.iter().map(|l| l.band_bps).collect(),
         };
         let vault = &mut ctx.accounts.vault;
-        if started_cooldown {
+        if done.started_cooldown {
             vault.last_rebalance_slot = clock.slot;
         }
-        vault.episode_bounty_paid = episode_bounty_paid;
+        vault.episode_bounty_paid = done.episode_bounty_paid;
         vault.invariant()?;
         emit!(event);
         Ok(())
