@@ -28,6 +28,9 @@ pub enum Fault {
     Delay(Duration),
     /// Forward, then answer 503 instead of the upstream reply.
     LoseReply,
+    /// Forward `getLatestBlockhash`, then replace the blockhash with one the cluster never produced (as an
+    /// endpoint lagging far behind, or a transaction held until its blockhash expired, would).
+    StaleBlockhash,
 }
 
 /// Which requests get which fault.
@@ -146,6 +149,13 @@ async fn handle(axum::extract::State(s): axum::extract::State<ProxyState>, body:
     };
     if fault == Some(Fault::LoseReply) {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    if fault == Some(Fault::StaleBlockhash) {
+        let mut v: Value = serde_json::from_slice(&reply).unwrap_or(Value::Null);
+        if let Some(h) = v.pointer_mut("/result/value/blockhash") {
+            *h = Value::String(bs58::encode([7u8; 32]).into_string());
+        }
+        return ([("content-type", "application/json")], v.to_string()).into_response();
     }
     ([("content-type", "application/json")], reply).into_response()
 }

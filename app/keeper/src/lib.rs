@@ -218,7 +218,16 @@ impl Keeper {
         let body = vec![create_ata, rebalance];
 
         // Simulate with the maximum budget; never send what does not simulate.
-        let units = match send::simulate(&self.rpc, &self.payer, &body, price, 1_400_000).await? {
+        let mut simulated = send::simulate(&self.rpc, &self.payer, &body, price, 1_400_000).await?;
+        for _ in 1..self.opts.max_attempts {
+            // A blockhash the cluster does not know (a lagging endpoint): count it and take a fresh one.
+            if !matches!(&simulated, Err(name) if name == "BlockhashNotFound") {
+                break;
+            }
+            self.metrics.fault("blockhash_expired").await;
+            simulated = send::simulate(&self.rpc, &self.payer, &body, price, 1_400_000).await?;
+        }
+        let units = match simulated {
             Ok(units) => units,
             Err(name) => return Ok(self.refused(key, name).await),
         };

@@ -337,3 +337,25 @@ async fn a_proposal_with_a_zero_target_is_told_as_such() {
     let ix = client::propose_params(&gov, &fx.key, ProposeParamsArgs { params, assets });
     assert_ballast_err(chain.send(&[ix], &[&fx.governance]).await, BallastError::ZeroTargetWeight);
 }
+
+#[tokio::test]
+async fn a_reserve_holding_less_than_it_owes_stops_with_its_own_error() {
+    use anchor_lang::solana_program::program_pack::Pack;
+    use anchor_spl::token::spl_token;
+    let (mut chain, fx, seed) = setup_seeded().await;
+    let user = fx.user(&mut chain, &[10_000_000_000, 0, 0]).await.unwrap();
+    fx.request_deposit(&mut chain, &user, 0, 5_000_000_000, 1).await.unwrap();
+    // The reserve's balance drops below the escrow it holds (only a broken token program could do this;
+    // the test writes the account directly).
+    let reserve = pda::reserve(&fx.key, &fx.assets[0].mint);
+    let mut acc = chain.account(&reserve).await.unwrap();
+    let mut state = spl_token::state::Account::unpack(&acc.data).unwrap();
+    state.amount = 1_000;
+    spl_token::state::Account::pack(state, &mut acc.data).unwrap();
+    chain.ctx.set_account(&reserve, &acc.into());
+    let shares = chain.token_amount(&seed.shares).await;
+    assert_ballast_err(
+        fx.withdraw(&mut chain, &seed, shares, vec![0, 0, 0]).await,
+        BallastError::UnexpectedBalanceChange,
+    );
+}

@@ -116,3 +116,19 @@ async fn delayed_replies_time_out_and_the_keeper_backs_off_then_recovers() {
     proxy.stop();
     net.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_blockhash_is_replaced_and_the_trade_lands_once() {
+    let net = net().await;
+    let proxy = FaultProxy::start(&net.url()).await.unwrap();
+    let k = keeper_via(&proxy, Duration::from_secs(5)).await;
+    net.shock(0, 40).await.unwrap();
+    // The blockhash the keeper signs its trade with is one the cluster never knew.
+    proxy.inject("getLatestBlockhash", &[Fault::StaleBlockhash]).await;
+    let out = k.iteration().await.unwrap();
+    assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?} {:?}", k.metrics.faults.lock().await);
+    assert_eq!(faults(&k, "blockhash_expired").await, 1);
+    assert_eq!(k.metrics.rebalances.load(Ordering::Relaxed), 1);
+    proxy.stop();
+    net.stop();
+}
