@@ -497,6 +497,12 @@ impl VaultFixture {
         if amount == 0 || (amount as f64) < 1e-6 * if from == pool.index_a { ra } else { rb } {
             return Ok(());
         }
+        self.payer_swap(chain, from, to, amount).await
+    }
+
+    /// The chain payer (mint authority of every fixture asset) mints `amount` of asset `from` and swaps it
+    /// for asset `to` in their reference-AMM pool (an arbitrageur's or a sandwicher's trade).
+    pub async fn payer_swap(&self, chain: &mut Chain, from: usize, to: usize, amount: u64) -> Result<()> {
         let src = self.payer_account(chain, from).await?;
         let dst = self.payer_account(chain, to).await?;
         let (fa, ta) = (&self.assets[from], &self.assets[to]);
@@ -513,7 +519,7 @@ impl VaultFixture {
             amount,
             0,
         );
-        chain.send(&[ix], &[]).await.map_err(|e| anyhow!("arbitrage swap: {e}"))
+        chain.send(&[ix], &[]).await.map_err(|e| anyhow!("pool swap: {e}"))
     }
 
     /// Everything a keeper reads (the shared planner's `load`, through the chain's [`ChainView`]).

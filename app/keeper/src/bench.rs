@@ -51,18 +51,26 @@ impl ChainView for MemoryView {
     }
 }
 
-/// Deterministic xorshift (bench data only).
-struct Rng(u64);
+/// Deterministic xorshift generator for synthetic data and randomised tests (not for anything secret).
+pub struct Rng(u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo).max(1)
+    /// A number in `lo..hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo).max(1)
+    }
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.range(0, n)
     }
 }
 
@@ -70,7 +78,7 @@ impl Rng {
 /// its target, with a reference-AMM pool from the stablecoin to up to 8 assets ($5–50M a side, 5–30 bps); vaults of
 /// $10k–$500k.
 pub fn synthetic(n: usize, seed: u64) -> (MemoryView, Vec<(Pubkey, Vault)>) {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let mut view = MemoryView { slot: 1_000, ..Default::default() };
     let now = 1_700_000_000;
     let mut vaults = Vec::with_capacity(n);

@@ -25,20 +25,7 @@ use ballast_harness::fixture::User;
 use ballast_tests::*;
 use solana_signer::Signer;
 
-/// Deterministic xorshift generator (one per sequence).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+use ballast_keeper::bench::Rng;
 
 const ENDOWMENT: [u64; 3] = [50_000_000_000, 5_000_000, 5_000_000_000];
 
@@ -269,9 +256,7 @@ async fn step(w: &mut World, rng: &mut Rng) -> (Kind, bool) {
             let pool = w.m.pool(sell as usize, buy as usize);
             if sandwich {
                 // Push the pool against the vault: buy the asset the vault buys.
-                let usd = 200.0 + rng.below(5_000) as f64;
-                let amount = w.m.fx.amount_for_usd(&mut w.m.chain, buy as usize, usd).await;
-                sandwich_push(w, buy as usize, sell as usize, amount).await;
+                sandwich_push(w, buy as usize, sell as usize, 200 + rng.below(5_000)).await;
             }
             let r = w.m.rebalance(sell, buy, amount, min_out).await;
             if sandwich {
@@ -320,29 +305,10 @@ async fn step(w: &mut World, rng: &mut Rng) -> (Kind, bool) {
     (r.0, r.1.is_ok())
 }
 
-/// The payer swaps `amount` of asset `from` into the pool for asset `to` (moving its price).
-async fn sandwich_push(w: &mut World, to: usize, from: usize, amount_of_to_usd: u64) {
-    let _ = to;
-    let fx = &w.m.fx;
-    let src = fx.payer_account(&mut w.m.chain, from).await.unwrap();
-    let dst = fx.payer_account(&mut w.m.chain, to).await.unwrap();
-    let (fa, ta) = (&fx.assets[from], &fx.assets[to]);
-    let amount = (amount_of_to_usd as f64 * fx.unit_price(&mut w.m.chain, to).await
-        / fx.unit_price(&mut w.m.chain, from).await) as u64;
-    w.m.chain.mint_to(&fa.mint, &src, amount, fa.spec.program).await.unwrap();
-    let payer = w.m.chain.payer().pubkey();
-    let ix = client::amm::swap(
-        &payer,
-        &fa.mint,
-        &ta.mint,
-        &src,
-        &dst,
-        &fa.spec.program.id(),
-        &ta.spec.program.id(),
-        amount,
-        0,
-    );
-    w.m.chain.send(&[ix], &[]).await.unwrap();
+/// The payer buys about `usd` dollars of asset `to` with asset `from` in their pool (moving its price).
+async fn sandwich_push(w: &mut World, to: usize, from: usize, usd: u64) {
+    let amount = w.m.fx.amount_for_usd(&mut w.m.chain, from, usd as f64).await;
+    w.m.fx.payer_swap(&mut w.m.chain, from, to, amount).await.unwrap();
 }
 
 /// Successful steps by kind over a sequence (deposit, withdraw, rebalance, other).
@@ -356,7 +322,7 @@ async fn run_sequence(seed: u64, steps: usize) -> Tally {
         holders.push(m.fx.user(&mut m.chain, &ENDOWMENT).await.unwrap());
     }
     let mut w = World { m, holders };
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = Rng::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let params = w.m.fx.state(&mut w.m.chain).await.params;
     let loss_bound = (params.slippage_cap_bps + params.bounty_bps) as f64 / 10_000.0;
     for k in 0..steps {

@@ -471,6 +471,21 @@ impl Vault {
         Ok(())
     }
 
+    /// The asset at `index`, after checking that `mint`, `reserve` and `token_program` are its own.
+    pub fn asset_accounts(
+        &self,
+        index: usize,
+        mint: &Pubkey,
+        reserve: &Pubkey,
+        token_program: &Pubkey,
+    ) -> Result<&Asset> {
+        let asset = self.assets.get(index).ok_or(BallastError::AssetIndexOutOfRange)?;
+        require_keys_eq!(*mint, asset.mint, BallastError::MintMismatch);
+        require_keys_eq!(*reserve, asset.reserve, BallastError::ReserveMismatch);
+        require_keys_eq!(*token_program, asset.token_program, BallastError::WrongTokenProgram);
+        Ok(asset)
+    }
+
     pub fn require_active(&self) -> Result<()> {
         require!(self.status == VaultStatus::Active, BallastError::VaultNotActive);
         Ok(())

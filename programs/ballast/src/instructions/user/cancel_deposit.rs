@@ -32,11 +32,9 @@ pub struct CancelDeposit<'info> {
 impl CancelDeposit<'_> {
     pub fn validate(&self) -> Result<()> {
         let vault = &self.vault;
-        let asset = vault.assets.get(self.request.asset_index as usize).ok_or(BallastError::AssetIndexOutOfRange)?;
-        require_keys_eq!(self.mint.key(), asset.mint, BallastError::MintMismatch);
-        require_keys_eq!(self.reserve.key(), asset.reserve, BallastError::ReserveMismatch);
-        require_keys_eq!(self.asset_token_program.key(), asset.token_program, BallastError::WrongTokenProgram);
-        require_keys_neq!(self.refund_to.key(), asset.reserve, BallastError::DuplicateAccount);
+        let (mint, reserve, program) = (self.mint.key(), self.reserve.key(), self.asset_token_program.key());
+        vault.asset_accounts(self.request.asset_index as usize, &mint, &reserve, &program)?;
+        require_keys_neq!(self.refund_to.key(), reserve, BallastError::DuplicateAccount);
         let now = Clock::get()?.unix_timestamp;
         require!(
             now > vault.params.deposit_terms().expires_at(self.request.requested_at),

@@ -30,11 +30,9 @@ pub struct RedeemClaim<'info> {
 
 impl RedeemClaim<'_> {
     pub fn validate(&self, asset_index: u8) -> Result<()> {
-        let asset = self.vault.assets.get(asset_index as usize).ok_or(BallastError::AssetIndexOutOfRange)?;
-        require_keys_eq!(self.mint.key(), asset.mint, BallastError::MintMismatch);
-        require_keys_eq!(self.reserve.key(), asset.reserve, BallastError::ReserveMismatch);
-        require_keys_eq!(self.asset_token_program.key(), asset.token_program, BallastError::WrongTokenProgram);
-        require_keys_neq!(self.destination.key(), asset.reserve, BallastError::DuplicateAccount);
+        let (mint, reserve, program) = (self.mint.key(), self.reserve.key(), self.asset_token_program.key());
+        self.vault.asset_accounts(asset_index as usize, &mint, &reserve, &program)?;
+        require_keys_neq!(self.destination.key(), reserve, BallastError::DuplicateAccount);
         require!(self.claim.owed[asset_index as usize] > 0, BallastError::NothingToRedeem);
         Ok(())
     }

@@ -60,10 +60,8 @@ impl RequestDeposit<'_> {
         vault.require_active()?;
         vault.require_not_paused(pause::DEPOSITS)?;
         require!(args.amount > 0, BallastError::ZeroAmount);
-        let asset = vault.assets.get(args.asset_index as usize).ok_or(BallastError::AssetIndexOutOfRange)?;
-        require_keys_eq!(self.mint.key(), asset.mint, BallastError::MintMismatch);
-        require_keys_eq!(self.reserve.key(), asset.reserve, BallastError::ReserveMismatch);
-        require_keys_eq!(self.asset_token_program.key(), asset.token_program, BallastError::WrongTokenProgram);
+        let (mint, reserve, program) = (self.mint.key(), self.reserve.key(), self.asset_token_program.key());
+        vault.asset_accounts(args.asset_index as usize, &mint, &reserve, &program)?;
         require!(self.request.data_is_empty(), BallastError::DepositRequestAlreadyOpen);
         Ok(())
     }
