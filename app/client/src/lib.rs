@@ -380,6 +380,61 @@ pub fn rebalance(
     )
 }
 
+/// `rebalance_begin`: the sold asset goes to `destination` (the keeper's account for its route). Remaining
+/// accounts: `[oracle, reserve]` per asset.
+pub fn rebalance_begin(
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    destination: &Pubkey,
+    args: RebalanceArgs,
+) -> Instruction {
+    let sell = vault.assets[args.sell_index as usize];
+    ix(
+        ballast::accounts::RebalanceBegin {
+            keeper: *keeper,
+            vault: *vault_key,
+            sell_mint: sell.mint,
+            sell_reserve: sell.reserve,
+            destination: *destination,
+            sell_token_program: sell.token_program,
+            share_mint: vault.share_mint,
+            instructions: INSTRUCTIONS_SYSVAR,
+        },
+        ballast::instruction::RebalanceBegin { args },
+        valuation_accounts(vault),
+    )
+}
+
+/// `rebalance_end` of a flash rebalance that sold asset `sell_index`; the bounty goes to `bounty_account`.
+/// Remaining accounts: every reserve in vault order.
+pub fn rebalance_end(
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    sell_index: u8,
+    bounty_account: &Pubkey,
+) -> Instruction {
+    let sell = vault.assets[sell_index as usize];
+    ix(
+        ballast::accounts::RebalanceEnd {
+            keeper: *keeper,
+            vault: *vault_key,
+            sell_mint: sell.mint,
+            sell_reserve: sell.reserve,
+            keeper_bounty_account: *bounty_account,
+            sell_token_program: sell.token_program,
+            share_mint: vault.share_mint,
+            instructions: INSTRUCTIONS_SYSVAR,
+        },
+        ballast::instruction::RebalanceEnd {},
+        vault.assets.iter().map(|a| AccountMeta::new_readonly(a.reserve, false)).collect(),
+    )
+}
+
+/// The instructions sysvar (`Sysvar1nstructions1111111111111111111111111`).
+pub const INSTRUCTIONS_SYSVAR: Pubkey = Pubkey::from_str_const("Sysvar1nstructions1111111111111111111111111");
+
 /// Builders for the reference AMM.
 pub mod amm {
     use super::*;
@@ -572,5 +627,6 @@ pub fn default_params() -> VaultParams {
         deposit_window_secs: 60,
         rebalance_max_age_secs: 20,
         rebalance_max_conf_bps: 100,
+        flash_enabled: true,
     }
 }

@@ -182,13 +182,26 @@ impl Chain {
         Self::start_with_amm::<ReferenceAmm>().await
     }
 
+    /// Starts a chain with one more native program `P` at `id` (e.g. a program that reaches ballast by CPI).
+    pub async fn start_with_program<P: NativeProgram>(name: &'static str, id: Pubkey) -> Chain {
+        Self::start_custom::<ReferenceAmm, P>(Some((name, id))).await
+    }
+
     /// Starts a chain whose program at the reference AMM's address is `P` (e.g. a malicious upgrade).
     pub async fn start_with_amm<P: NativeProgram>() -> Chain {
+        Self::start_custom::<P, ReferenceAmm>(None).await
+    }
+
+    /// `P` at the reference AMM's address, and `Q` at `extra`'s address when given.
+    async fn start_custom<P: NativeProgram, Q: NativeProgram>(extra: Option<(&'static str, Pubkey)>) -> Chain {
         if std::env::var_os("RUST_LOG").is_none() {
             std::env::set_var("RUST_LOG", "error");
         }
         let mut pt = ProgramTest::new("ballast", ballast::ID, processor!(ballast_processor));
         pt.add_program("ballast_amm", ballast_amm::ID, processor!(P::process));
+        if let Some((name, id)) = extra {
+            pt.add_program(name, id, processor!(Q::process));
+        }
         pt.prefer_bpf(false);
         let ctx = pt.start_with_context().await;
         Chain { ctx, sent: HashSet::new(), known: BTreeSet::new() }

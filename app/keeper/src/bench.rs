@@ -177,6 +177,7 @@ pub fn synthetic(n: usize, seed: u64) -> (MemoryView, Vec<(Pubkey, Vault)>) {
             schedule: None,
             cppi_floor_per_share: 0,
             episode_bounty_paid: 0,
+            flight: None,
             reserved: [0; 120],
         };
         let mut data = Vec::new();

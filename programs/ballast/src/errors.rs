@@ -237,6 +237,20 @@ ballast_errors! {
     ZeroTargetWeight,
     #[msg("More shares to burn than the vault has issued")] // 6098
     SharesExceedSupply,
+
+    // ---- flash rebalance (6099..) ----
+    #[msg("A flash rebalance of this vault is in progress in this transaction: nothing else may touch the vault until rebalance_end")] // 6099
+    VaultInFlight,
+    #[msg("Flash rebalancing is turned off for this vault (governance parameter flash_enabled)")] // 6100
+    FlashRebalanceDisabled,
+    #[msg("rebalance_begin needs a rebalance_end for the same vault later in the same transaction")] // 6101
+    FlashEndMissing,
+    #[msg("rebalance_begin and rebalance_end must be top-level instructions of the transaction, not reached by CPI")] // 6102
+    FlashNotTopLevel,
+    #[msg("No flash rebalance of this vault is in progress")] // 6103
+    FlashNotInProgress,
+    #[msg("The sold asset may not be sent to a vault reserve")] // 6104
+    FlashDestinationNotAllowed,
 }
 
 impl BallastError {

@@ -173,10 +173,20 @@ pub struct WithdrawEvent {
     pub share_supply_after: u64,
 }
 
+/// How a rebalance reached liquidity.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RouteKind {
+    /// `rebalance`: a CPI into a whitelisted AMM through its adapter.
+    Amm,
+    /// `rebalance_begin` / `rebalance_end`: instructions of the keeper's choosing in between.
+    Flash,
+}
+
 #[event]
 pub struct RebalanceEvent {
     pub vault: Pubkey,
     pub keeper: Pubkey,
+    pub route: RouteKind,
     pub sell_index: u8,
     pub buy_index: u8,
     pub requested_amount_in: u64,

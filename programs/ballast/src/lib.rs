@@ -128,6 +128,18 @@ pub mod ballast {
         Rebalance::handler(ctx, args)
     }
 
+    /// Anyone: begin a flash rebalance (all of `rebalance`'s gating and floor; a `rebalance_end` of the
+    /// same vault must follow in the same transaction); the sold asset goes to the keeper's account.
+    pub fn rebalance_begin<'info>(ctx: Context<'info, RebalanceBegin<'info>>, args: RebalanceArgs) -> Result<()> {
+        RebalanceBegin::handler(ctx, args)
+    }
+
+    /// The keeper that began it: reconcile every reserve and the share supply, pay the bounty, end the
+    /// flash rebalance.
+    pub fn rebalance_end<'info>(ctx: Context<'info, RebalanceEnd<'info>>) -> Result<()> {
+        RebalanceEnd::handler(ctx)
+    }
+
     /// Anyone: refresh the vault's oracle readings and volatility estimates.
     pub fn poke<'info>(ctx: Context<'info, Poke<'info>>) -> Result<()> {
         Poke::handler(ctx)

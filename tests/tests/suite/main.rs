@@ -7,6 +7,7 @@ mod amm;
 mod demo;
 mod deposit_requests;
 mod deposits;
+mod flash;
 mod funds_safety;
 mod invariants;
 mod keeper_e2e;

@@ -73,6 +73,9 @@ pub struct VaultParams {
     pub rebalance_max_age_secs: u32,
     /// Oracle readings used by `rebalance` may carry at most this `conf / price` (bps).
     pub rebalance_max_conf_bps: u16,
+    /// Whether keepers may rebalance through routes of their choosing (`rebalance_begin` / `rebalance_end`).
+    /// The direct `rebalance` through whitelisted AMMs is always available.
+    pub flash_enabled: bool,
 }
 
 /// Timing and fee of single-asset deposits.
@@ -389,7 +392,49 @@ pub struct Vault {
     /// Bounty paid (micro-USD) since the vault was last inside all its bands: the bounty cap holds per
     /// episode of drift, not per transaction.
     pub episode_bounty_paid: u64,
+    /// A flash rebalance between `rebalance_begin` and `rebalance_end` (only ever set inside one
+    /// transaction: without its end, the begin's transaction fails as a whole).
+    pub flight: Option<Flight>,
     pub reserved: [u8; 120],
+}
+
+/// What `rebalance_begin` decided and `rebalance_end` must see: the trade, the balances before it, and the
+/// prices and limits it was planned with (so the end completes it exactly as a direct `rebalance` would).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, PartialEq, Eq, Debug, InitSpace)]
+pub struct Flight {
+    pub keeper: Pubkey,
+    /// Where the sold asset went.
+    pub destination: Pubkey,
+    pub sell: u8,
+    pub buy: u8,
+    pub requested_amount_in: u64,
+    pub amount_in: u64,
+    pub clamped: bool,
+    pub cap_amount: u64,
+    pub floor_out: u64,
+    /// `max(floor_out, keeper min_out)`: what the bought reserve must gain at least.
+    pub min_out: u64,
+    pub max_bounty: u64,
+    pub drift_before: u128,
+    pub share_supply_before: u64,
+    /// Reserve balances (as read) and the holders' balances (owed and escrowed excluded) before the trade.
+    #[max_len(MAX_ASSETS)]
+    pub reserves_before: Vec<u64>,
+    #[max_len(MAX_ASSETS)]
+    pub balances_before: Vec<u64>,
+    /// Mid prices (mantissa, exponent) and the sold asset's high price the trade was planned with.
+    #[max_len(MAX_ASSETS)]
+    pub mid_mantissas: Vec<u64>,
+    #[max_len(MAX_ASSETS)]
+    pub mid_expos: Vec<i32>,
+    pub sell_high_mantissa: u64,
+    /// Targets, bands and max trade sizes in force.
+    #[max_len(MAX_ASSETS)]
+    pub targets: Vec<u16>,
+    #[max_len(MAX_ASSETS)]
+    pub bands: Vec<u16>,
+    #[max_len(MAX_ASSETS)]
+    pub max_trades: Vec<u16>,
 }
 
 impl Vault {
@@ -484,6 +529,12 @@ impl Vault {
         require_keys_eq!(*reserve, asset.reserve, BallastError::ReserveMismatch);
         require_keys_eq!(*token_program, asset.token_program, BallastError::WrongTokenProgram);
         Ok(asset)
+    }
+
+    /// Refuses while a flash rebalance of this vault is between its begin and its end.
+    pub fn require_not_in_flight(&self) -> Result<()> {
+        require!(self.flight.is_none(), BallastError::VaultInFlight);
+        Ok(())
     }
 
     pub fn require_active(&self) -> Result<()> {

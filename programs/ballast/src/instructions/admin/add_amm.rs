@@ -8,7 +8,7 @@ use crate::state::{pause, AmmEntry, Vault};
 #[derive(Accounts)]
 pub struct AddAmm<'info> {
     pub governance: Signer<'info>,
-    #[account(mut, has_one = governance @ BallastError::NotGovernance)]
+    #[account(mut, has_one = governance @ BallastError::NotGovernance, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
     /// CHECK: any executable program; `validate` checks it is executable and owns `pool`.
     pub amm_program: UncheckedAccount<'info>,

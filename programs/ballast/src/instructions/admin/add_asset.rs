@@ -27,7 +27,7 @@ pub struct AddAsset<'info> {
     #[account(mut)]
     pub payer: Signer<'info>,
     pub governance: Signer<'info>,
-    #[account(mut, has_one = governance @ BallastError::NotGovernance)]
+    #[account(mut, has_one = governance @ BallastError::NotGovernance, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
     #[account(mint::token_program = token_program)]
     pub mint: Box<InterfaceAccount<'info, Mint>>,

@@ -33,7 +33,7 @@ impl Governed<'_> {
 #[derive(Accounts)]
 pub struct AcceptGovernance<'info> {
     pub pending_governance: Signer<'info>,
-    #[account(mut)]
+    #[account(mut, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
 }
 

@@ -9,6 +9,6 @@ use crate::state::Vault;
 #[derive(Accounts)]
 pub struct Governed<'info> {
     pub governance: Signer<'info>,
-    #[account(mut, has_one = governance @ BallastError::NotGovernance)]
+    #[account(mut, has_one = governance @ BallastError::NotGovernance, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
 }

@@ -118,6 +118,7 @@ impl InitializeVault<'_> {
             schedule: None,
             cppi_floor_per_share: args.params.cppi_floor(),
             episode_bounty_paid: 0,
+            flight: None,
             reserved: [0; 120],
         };
         vault.invariant()?;

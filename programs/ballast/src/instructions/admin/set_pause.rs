@@ -8,7 +8,7 @@ use crate::state::{pause, Vault};
 pub struct SetPause<'info> {
     /// Governance (any flags) or the guardian (may only add flags).
     pub authority: Signer<'info>,
-    #[account(mut)]
+    #[account(mut, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
 }
 

@@ -1,5 +1,8 @@
+pub mod flash;
 pub mod poke;
 pub mod rebalance;
+pub mod trade;
 
+pub use flash::*;
 pub use poke::*;
 pub use rebalance::*;

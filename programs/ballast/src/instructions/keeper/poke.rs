@@ -3,6 +3,7 @@
 
 use anchor_lang::prelude::*;
 
+use crate::errors::BallastError;
 use crate::events::PokeEvent;
 use crate::instructions::accounts::load_valuation;
 use crate::math::adaptive;
@@ -11,7 +12,7 @@ use crate::state::Vault;
 /// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order.
 #[derive(Accounts)]
 pub struct Poke<'info> {
-    #[account(mut)]
+    #[account(mut, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
 }
 

@@ -20,12 +20,13 @@ use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
 
 use crate::amm::{self, SwapAccounts};
 use crate::checks;
-use crate::errors::{BallastError, MathResultExt};
-use crate::events::RebalanceEvent;
-use crate::instructions::accounts::{load_valuation, reload_amount, reserve_balances};
-use crate::math::{self, rebalance as planner, Rounding};
-use crate::state::{pause, AmmEntry, Vault};
+use crate::errors::BallastError;
+use crate::events::RouteKind;
+use crate::instructions::accounts::{reload_amount, reserve_balances};
+use crate::state::{AmmEntry, Vault};
 use crate::token as tok;
+
+use super::trade;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct RebalanceArgs {
@@ -44,7 +45,7 @@ pub struct RebalanceArgs {
 #[derive(Accounts)]
 pub struct Rebalance<'info> {
     pub keeper: Signer<'info>,
-    #[account(mut)]
+    #[account(mut, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
     pub sell_mint: Box<InterfaceAccount<'info, Mint>>,
     pub buy_mint: Box<InterfaceAccount<'info, Mint>>,
@@ -71,30 +72,21 @@ pub struct Rebalance<'info> {
 impl Rebalance<'_> {
     pub fn validate(&self, args: &RebalanceArgs) -> Result<()> {
         let vault = &self.vault;
-        vault.require_active()?;
-        vault.require_not_paused(pause::REBALANCE)?;
+        trade::require_open(vault)?;
         // sell == buy never gets here: the two reserves would be the same mutable account, which Anchor
         // refuses (ConstraintDuplicateMutableAccount); the pure planner refuses it too (SameAsset).
-        let sell = vault.assets.get(args.sell_index as usize).ok_or(BallastError::AssetIndexOutOfRange)?;
-        let buy = vault.assets.get(args.buy_index as usize).ok_or(BallastError::AssetIndexOutOfRange)?;
-        require_keys_eq!(self.sell_mint.key(), sell.mint, BallastError::MintMismatch);
-        require_keys_eq!(self.buy_mint.key(), buy.mint, BallastError::MintMismatch);
-        require_keys_eq!(self.sell_reserve.key(), sell.reserve, BallastError::ReserveMismatch);
-        require_keys_eq!(self.buy_reserve.key(), buy.reserve, BallastError::ReserveMismatch);
-        require_keys_eq!(self.sell_token_program.key(), sell.token_program, BallastError::WrongTokenProgram);
-        require_keys_eq!(self.buy_token_program.key(), buy.token_program, BallastError::WrongTokenProgram);
+        let (sm, sr, sp) = (self.sell_mint.key(), self.sell_reserve.key(), self.sell_token_program.key());
+        vault.asset_accounts(args.sell_index as usize, &sm, &sr, &sp)?;
+        let (bm, br, bp) = (self.buy_mint.key(), self.buy_reserve.key(), self.buy_token_program.key());
+        vault.asset_accounts(args.buy_index as usize, &bm, &br, &bp)?;
         require_keys_eq!(self.share_mint.key(), vault.share_mint, BallastError::ShareMintMismatch);
         let route = AmmEntry { program_id: self.amm_program.key(), pool: self.pool.key() };
         require!(vault.amms.contains(&route), BallastError::AmmNotWhitelisted);
-        let slot = Clock::get()?.slot;
-        let ready = vault.last_rebalance_slot.saturating_add(vault.params.rebalance_cooldown_slots);
-        require!(vault.last_rebalance_slot == 0 || slot >= ready, BallastError::CooldownNotElapsed);
         Ok(())
     }
 
     #[access_control(ctx.accounts.validate(&args))]
     pub fn handler<'info>(ctx: Context<'info, Rebalance<'info>>, args: RebalanceArgs) -> Result<()> {
-        let clock = Clock::get()?;
         let (s, b) = (args.sell_index as usize, args.buy_index as usize);
         let n = ctx.accounts.vault.assets.len();
         require!(ctx.remaining_accounts.len() >= 2 * n, BallastError::WrongRemainingAccounts);
@@ -114,26 +106,13 @@ impl Rebalance<'_> {
             }
         }
 
-        // Prices and balances (every oracle checked under the rebalance limits and recorded).
-        let oracle_limits = ctx.accounts.vault.params.rebalance_oracle_limits();
-        let valuation =
-            load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp, &oracle_limits)?;
+        // Prices, limits in force and the pure effects (need, size, floor, room for the bounty).
         let supply = ctx.accounts.share_mint.supply;
-        let mid = valuation.positions(&ctx.accounts.vault, |p| p.mid);
-        let nav = valuation.nav(&ctx.accounts.vault, |p| p.mid, Rounding::Floor)?;
-        // Targets (fixed, scheduled or CPPI) and effective bands (fixed or volatility-scaled) in force.
-        let limits =
-            ctx.accounts.vault.prepare_rebalance(&valuation.readings, nav, supply, clock.slot).or_math_err()?;
+        let trade::Prepared { valuation, mid, limits, effects } =
+            trade::prepare(&mut ctx.accounts.vault, valuation_accounts, supply, &args)?;
+        let plan = effects.plan;
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
-
-        // Compute: the pure effects decide need, size, floor and the room for the bounty.
-        let policy = vault.params.trade_policy();
-        let request = planner::TradeRequest { sell: s, buy: b, amount_in: args.amount_in, min_out: args.min_out };
-        let effects = vault
-            .rebalance_effects(&mid, &valuation.bounds, &limits, &request)
-            .map_err(|r| error!(BallastError::from(r)))?;
-        let plan = effects.plan;
         let before = checks::Balances { reserves: valuation.reserve_amounts.clone(), share_supply: supply };
 
         // CPI: swap through the whitelisted AMM with the vault signing.
@@ -165,11 +144,8 @@ impl Rebalance<'_> {
         let after = reserve_balances(vault, valuation_accounts, &accounts.share_mint.to_account_info())?;
         let received = checks::post_swap(&before, &after, s, b, &plan)?;
 
-        // Bounty: a share of the drift this trade removed, within what is left of the episode's cap; then the
-        // drift check on the final balances.
-        let done = effects
-            .complete(&mid, valuation.bounds[s].high, &limits, &policy, received, vault.episode_bounty_paid)
-            .or_math_err()?;
+        // Bounty: a share of the drift this trade removed, within what is left of the episode's cap.
+        let done = trade::complete(vault, &effects, &mid, valuation.bounds[s].high, &limits, received)?;
         let sell_asset = vault.assets[s];
         tok::transfer(
             &sell_program,
@@ -182,40 +158,20 @@ impl Rebalance<'_> {
             Some(&[&seeds]),
         )?;
         let sell_final = reload_amount(&sell_reserve, &sell_asset.token_program, &sell_asset.mint)?;
+        let (vault_key, keeper) = (vault.key(), accounts.keeper.key());
         require!(after.reserves[s].checked_sub(sell_final) == Some(done.bounty), BallastError::UnexpectedBalanceChange);
-        require!(done.drift_after < effects.drift_before, BallastError::DriftNotReduced);
-
-        // Commit.
-        let event = RebalanceEvent {
-            vault: vault.key(),
-            keeper: accounts.keeper.key(),
-            sell_index: args.sell_index,
-            buy_index: args.buy_index,
-            requested_amount_in: args.amount_in,
-            amount_in: plan.amount_in,
-            clamped: plan.clamped,
-            floor_out: plan.floor_out,
-            min_out: plan.min_out,
-            amount_out: received,
-            bounty: done.bounty,
-            bounty_value: done.bounty_value,
-            started_cooldown: done.started_cooldown,
-            episode_bounty_paid: done.episode_bounty_paid,
-            prices: valuation.readings.iter().map(|r| r.price).collect(),
-            expos: valuation.readings.iter().map(|r| r.expo).collect(),
-            weights_before_bps: math::weights_bps(&effects.values_before).or_math_err()?,
-            weights_after_bps: math::weights_bps(&done.values_after).or_math_err()?,
-            drift_before: effects.drift_before,
-            drift_after: done.drift_after,
-            targets_bps: effects.targets.clone(),
-            bands_bps: limits.iter().map(|l| l.band_bps).collect(),
-        };
-        let vault = &mut ctx.accounts.vault;
-        if done.started_cooldown {
-            vault.last_rebalance_slot = clock.slot;
-        }
-        vault.episode_bounty_paid = done.episode_bounty_paid;
-        vault.invariant()?;
+        let event = trade::commit(
+            &mut ctx.accounts.vault,
+            vault_key,
+            keeper,
+            RouteKind::Amm,
+            args.amount_in,
+            &effects,
+            &done,
+            received,
+            (valuation.readings.iter().map(|r| r.price).collect(), valuation.readings.iter().map(|r| r.expo).collect()),
+            limits.iter().map(|l| l.band_bps).collect(),
+        )?;
         emit!(event);
         Ok(())
     }

@@ -13,7 +13,7 @@ use crate::token as tok;
 pub struct CancelDeposit<'info> {
     #[account(mut)]
     pub depositor: Signer<'info>,
-    #[account(mut)]
+    #[account(mut, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
     #[account(mut, has_one = vault, has_one = depositor, close = depositor)]
     pub request: Box<Account<'info, DepositRequest>>,

@@ -24,7 +24,7 @@ pub struct DepositArgs {
 #[derive(Accounts)]
 pub struct Deposit<'info> {
     pub depositor: Signer<'info>,
-    #[account(mut, has_one = share_mint)]
+    #[account(mut, has_one = share_mint, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
     #[account(mut)]
     pub share_mint: Box<Account<'info, Mint>>,

@@ -5,6 +5,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{CLAIM_SEED, MAX_ASSETS};
 use crate::create::{create_pda_account, write_account};
+use crate::errors::BallastError;
 use crate::events::ClaimOpenedEvent;
 use crate::state::{Claim, Vault};
 
@@ -13,6 +14,7 @@ use crate::state::{Claim, Vault};
 pub struct OpenClaim<'info> {
     #[account(mut)]
     pub payer: Signer<'info>,
+    #[account(constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
     /// CHECK: created here at the PDA checked by `seeds`, then written as a `Claim`; an existing account is
     /// refused in `create_pda_account`.

@@ -12,7 +12,7 @@ use crate::token as tok;
 #[derive(Accounts)]
 pub struct RedeemClaim<'info> {
     pub owner: Signer<'info>,
-    #[account(mut)]
+    #[account(mut, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
     #[account(mut, has_one = vault, has_one = owner)]
     pub claim: Box<Account<'info, Claim>>,

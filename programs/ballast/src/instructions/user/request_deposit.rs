@@ -32,7 +32,7 @@ pub struct RequestDeposit<'info> {
     /// Pays the request account's rent (returned when the request settles or is cancelled).
     #[account(mut)]
     pub depositor: Signer<'info>,
-    #[account(mut, has_one = share_mint)]
+    #[account(mut, has_one = share_mint, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
     pub share_mint: Box<Account<'info, Mint>>,
     /// CHECK: created here at the PDA checked by `seeds` (pre-funding cannot block it), then written as a

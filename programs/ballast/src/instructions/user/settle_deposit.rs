@@ -22,7 +22,7 @@ use crate::state::{pause, DepositRequest, Vault};
 pub struct SettleDeposit<'info> {
     /// Anyone (a keeper); pays only the transaction fee.
     pub settler: Signer<'info>,
-    #[account(mut, has_one = share_mint, has_one = locked_shares)]
+    #[account(mut, has_one = share_mint, has_one = locked_shares, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
     #[account(
         mut,

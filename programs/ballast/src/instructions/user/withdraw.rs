@@ -36,7 +36,7 @@ pub struct WithdrawArgs {
 #[derive(Accounts)]
 pub struct Withdraw<'info> {
     pub owner: Signer<'info>,
-    #[account(mut, has_one = share_mint)]
+    #[account(mut, has_one = share_mint, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
     #[account(mut)]
     pub share_mint: Box<Account<'info, Mint>>,

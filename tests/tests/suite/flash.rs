@@ -1,0 +1,310 @@
+//! Flash rebalance (`rebalance_begin` … keeper's instructions … `rebalance_end`): the happy path through the
+//! reference AMM, equality with the direct route, and every refusal with nothing moved.
+
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use anchor_lang::solana_program::program::invoke;
+use anchor_lang::solana_program::program_error::ProgramError;
+use ballast::errors::BallastError;
+use ballast::instructions::{ProposeParamsArgs, RebalanceArgs, WithdrawArgs};
+use ballast_client::planner::Decision;
+use ballast_client::{self as client};
+use ballast_harness::chain::{Chain, NativeProgram};
+use ballast_tests::*;
+use solana_program_test::BanksClientError;
+use solana_signer::Signer;
+
+const SOL: u8 = 0;
+const BTC: u8 = 1;
+const USDC: u8 = 2;
+
+/// The planned trade's amount (SOL after a +40 % move).
+async fn planned(m: &mut Market) -> u64 {
+    let Decision::Trade(c) = m.fx.plan(&mut m.chain).await.decision else { panic!("a trade is needed") };
+    assert_eq!((c.request.sell, c.request.buy), (SOL as usize, USDC as usize));
+    c.plan.amount_in
+}
+
+/// The keeper's swap of `amount` of `from` for `to` through the pool of the pair, paid to `to_account`.
+fn swap(m: &Market, from: u8, to: u8, amount: u64, to_account: Pubkey) -> Instruction {
+    let (a, b) = (&m.fx.assets[from as usize], &m.fx.assets[to as usize]);
+    client::amm::swap(
+        &m.keeper.pubkey(),
+        &a.mint,
+        &b.mint,
+        &m.keeper_accounts[from as usize],
+        &to_account,
+        &a.spec.program.id(),
+        &b.spec.program.id(),
+        amount,
+        0,
+    )
+}
+
+fn reserve(m: &Market, i: u8) -> Pubkey {
+    client::pda::reserve(&m.fx.key, &m.fx.assets[i as usize].mint)
+}
+
+async fn begin_ix(m: &mut Market, amount: u64) -> Instruction {
+    let vault = m.fx.state(&mut m.chain).await;
+    let args = RebalanceArgs { sell_index: SOL, buy_index: USDC, amount_in: amount, min_out: 0 };
+    client::rebalance_begin(&m.keeper.pubkey(), &m.fx.key, &vault, &m.keeper_accounts[SOL as usize], args)
+}
+
+async fn end_ix(m: &mut Market) -> Instruction {
+    let vault = m.fx.state(&mut m.chain).await;
+    client::rebalance_end(&m.keeper.pubkey(), &m.fx.key, &vault, SOL, &m.keeper_accounts[SOL as usize])
+}
+
+/// begin → `middle` → end, signed by the keeper.
+async fn flash(middle: Vec<Instruction>, m: &mut Market, amount: u64) -> Result<(), BanksClientError> {
+    let mut ixs = vec![begin_ix(m, amount).await];
+    ixs.extend(middle);
+    ixs.push(end_ix(m).await);
+    let keeper = m.keeper.insecure_clone();
+    m.chain.send(&ixs, &[&keeper]).await
+}
+
+async fn shocked() -> (Market, u64) {
+    let mut m = Market::new().await;
+    m.move_price(SOL as usize, 40).await;
+    let amount = planned(&mut m).await;
+    (m, amount)
+}
+
+/// Asserts a failed flash moved nothing (holdings, keeper balances, vault state).
+async fn nothing_moved(m: &mut Market, holdings: &[u64], result: Result<(), BanksClientError>, err: BallastError) {
+    assert_ballast_err(result, err);
+    assert_eq!(m.fx.holdings(&mut m.chain).await, holdings);
+    let vault = m.fx.state(&mut m.chain).await;
+    assert!(vault.flight.is_none());
+    assert_eq!(vault.last_rebalance_slot, 0);
+}
+
+#[tokio::test]
+async fn a_flash_rebalance_through_the_reference_amm_lands() {
+    let (mut m, amount) = shocked().await;
+    let before = m.fx.holdings(&mut m.chain).await;
+    let to = reserve(&m, USDC);
+    flash(vec![swap(&m, SOL, USDC, amount, to)], &mut m, amount).await.unwrap();
+    let after = m.fx.holdings(&mut m.chain).await;
+    let bounty = m.chain.token_amount(&m.keeper_accounts[0]).await;
+    assert_eq!(before[0] - after[0], amount + bounty, "sold exactly amount_in plus the bounty");
+    assert!(bounty > 0);
+    assert!(after[2] > before[2]);
+    assert_eq!(after[1], before[1]);
+    let vault = m.fx.state(&mut m.chain).await;
+    assert!(vault.flight.is_none() && vault.last_rebalance_slot > 0);
+}
+
+#[tokio::test]
+async fn the_flash_route_and_the_direct_route_give_the_same_result_through_the_same_pool() {
+    let (mut direct, amount) = shocked().await;
+    let (mut flashed, amount2) = shocked().await;
+    assert_eq!(amount, amount2);
+    direct.rebalance(SOL, USDC, amount, 0).await.unwrap();
+    let to = reserve(&flashed, USDC);
+    flash(vec![swap(&flashed, SOL, USDC, amount, to)], &mut flashed, amount).await.unwrap();
+    let (a, b) = (direct.fx.holdings(&mut direct.chain).await, flashed.fx.holdings(&mut flashed.chain).await);
+    // The two vaults hold different mints (fresh chains), but the same amounts.
+    assert_eq!(a, b);
+    let bounty = |m: &mut Market| m.keeper_accounts[0];
+    let (ka, kb) = (bounty(&mut direct), bounty(&mut flashed));
+    assert_eq!(direct.chain.token_amount(&ka).await, flashed.chain.token_amount(&kb).await);
+}
+
+#[tokio::test]
+async fn begin_without_its_end_is_refused() {
+    let (mut m, amount) = shocked().await;
+    let h = m.fx.holdings(&mut m.chain).await;
+    let to = reserve(&m, USDC);
+    let ixs = vec![begin_ix(&mut m, amount).await, swap(&m, SOL, USDC, amount, to)];
+    let keeper = m.keeper.insecure_clone();
+    let r = m.chain.send(&ixs, &[&keeper]).await;
+    nothing_moved(&mut m, &h, r, BallastError::FlashEndMissing).await;
+    // An end naming another vault does not count.
+    let mut end = end_ix(&mut m).await;
+    end.accounts[1].pubkey = Pubkey::new_unique();
+    let ixs = vec![begin_ix(&mut m, amount).await, swap(&m, SOL, USDC, amount, to), end];
+    let r = m.chain.send(&ixs, &[&keeper]).await;
+    nothing_moved(&mut m, &h, r, BallastError::FlashEndMissing).await;
+}
+
+#[tokio::test]
+async fn a_second_begin_or_any_other_instruction_on_the_vault_in_flight_is_refused() {
+    let (mut m, amount) = shocked().await;
+    let h = m.fx.holdings(&mut m.chain).await;
+    let to = reserve(&m, USDC);
+    let second = begin_ix(&mut m, amount).await;
+    let r = flash(vec![second, swap(&m, SOL, USDC, amount, to)], &mut m, amount).await;
+    nothing_moved(&mut m, &h, r, BallastError::VaultInFlight).await;
+    // A withdrawal or a deposit between begin and end.
+    let vault = m.fx.state(&mut m.chain).await;
+    let seed = &m.seed;
+    let wd = client::withdraw(
+        &seed.keypair.pubkey(),
+        &m.fx.key,
+        &vault,
+        &seed.shares,
+        &seed.tokens,
+        WithdrawArgs { shares: 1_000_000, min_amounts_out: vec![0, 0, 0], skip_mask: 0 },
+    );
+    let dep = client::deposit(
+        &seed.keypair.pubkey(),
+        &m.fx.key,
+        &vault,
+        &seed.shares,
+        &seed.tokens,
+        ballast::instructions::DepositArgs { max_amounts_in: vec![1_000_000, 1_000, 1_000_000], min_shares_out: 0 },
+    );
+    let seed_kp = m.seed.keypair.insecure_clone();
+    for middle in [wd, dep] {
+        let ixs = vec![begin_ix(&mut m, amount).await, middle, swap(&m, SOL, USDC, amount, to), end_ix(&mut m).await];
+        let keeper = m.keeper.insecure_clone();
+        let r = m.chain.send(&ixs, &[&keeper, &seed_kp]).await;
+        nothing_moved(&mut m, &h, r, BallastError::VaultInFlight).await;
+    }
+}
+
+#[tokio::test]
+async fn too_little_the_wrong_asset_or_the_wrong_account_is_refused() {
+    let (mut m, amount) = shocked().await;
+    let h = m.fx.holdings(&mut m.chain).await;
+    let usdc_reserve = reserve(&m, USDC);
+    // Half the trade returned: below the floor.
+    let r = flash(vec![swap(&m, SOL, USDC, amount / 2, usdc_reserve)], &mut m, amount).await;
+    nothing_moved(&mut m, &h, r, BallastError::SwapOutputBelowMinimum).await;
+    // BTC bought instead of USDC (into BTC's reserve): the bought reserve gained nothing.
+    let btc_reserve = reserve(&m, BTC);
+    let r = flash(vec![swap(&m, SOL, BTC, amount, btc_reserve)], &mut m, amount).await;
+    nothing_moved(&mut m, &h, r, BallastError::SwapOutputBelowMinimum).await;
+    // USDC bought but sent to the keeper's own account.
+    let own = m.keeper_accounts[USDC as usize];
+    let r = flash(vec![swap(&m, SOL, USDC, amount, own)], &mut m, amount).await;
+    nothing_moved(&mut m, &h, r, BallastError::SwapOutputBelowMinimum).await;
+    // The right trade, plus a donation that moves another reserve (minted straight into BTC's reserve by
+    // the mint authority, an ally of the keeper).
+    let payer = m.chain.payer().pubkey();
+    let btc_mint = m.fx.assets[BTC as usize].mint;
+    let donate = anchor_spl::token::spl_token::instruction::mint_to(
+        &anchor_spl::token::ID,
+        &btc_mint,
+        &btc_reserve,
+        &payer,
+        &[],
+        1,
+    )
+    .unwrap();
+    let ixs = vec![swap(&m, SOL, USDC, amount, usdc_reserve), donate];
+    let r = flash(ixs, &mut m, amount).await;
+    nothing_moved(&mut m, &h, r, BallastError::ReserveChangedUnexpectedly).await;
+}
+
+#[tokio::test]
+async fn a_keeper_pushing_the_pool_against_the_vault_is_bounded_by_the_floor() {
+    let (mut m, amount) = shocked().await;
+    let h = m.fx.holdings(&mut m.chain).await;
+    let usdc_reserve = reserve(&m, USDC);
+    let payer = m.chain.payer().pubkey();
+    let pusher = |m: &Market, usd: f64, unit: f64| {
+        let (a, b) = (&m.fx.assets[SOL as usize], &m.fx.assets[USDC as usize]);
+        let src = anchor_spl::associated_token::get_associated_token_address(&payer, &a.mint);
+        let dst = anchor_spl::associated_token::get_associated_token_address(&payer, &b.mint);
+        client::amm::swap(
+            &payer,
+            &a.mint,
+            &b.mint,
+            &src,
+            &dst,
+            &a.spec.program.id(),
+            &b.spec.program.id(),
+            (usd / unit) as u64,
+            0,
+        )
+    };
+    // The payer (an ally of the keeper) holds SOL to dump into the pool first.
+    let unit = m.fx.unit_price(&mut m.chain, SOL as usize).await;
+    let payer_sol = m.fx.payer_account(&mut m.chain, SOL as usize).await.unwrap();
+    m.fx.payer_account(&mut m.chain, USDC as usize).await.unwrap();
+    let sol_mint = m.fx.assets[SOL as usize].mint;
+    m.chain
+        .mint_to(&sol_mint, &payer_sol, (200_000.0 / unit) as u64, ballast_harness::chain::TokenProgram::Token)
+        .await
+        .unwrap();
+    // A $100k push in a $1M pool moves the price ~20 %: far past the 1 % floor.
+    let r = flash(vec![pusher(&m, 100_000.0, unit), swap(&m, SOL, USDC, amount, usdc_reserve)], &mut m, amount).await;
+    nothing_moved(&mut m, &h, r, BallastError::SwapOutputBelowMinimum).await;
+    // A $1k push costs the vault less than the floor allows: it goes through, and the vault still got at
+    // least the floor.
+    let before_usdc = h[USDC as usize];
+    flash(vec![pusher(&m, 1_000.0, unit), swap(&m, SOL, USDC, amount, usdc_reserve)], &mut m, amount).await.unwrap();
+    let got = m.fx.holdings(&mut m.chain).await[USDC as usize] - before_usdc;
+    let fair = amount as f64 * unit / m.fx.unit_price(&mut m.chain, USDC as usize).await;
+    assert!(got as f64 >= fair * 0.99 - 1.0, "got {got}, fair {fair}");
+}
+
+#[tokio::test]
+async fn governance_can_turn_flash_rebalancing_off() {
+    let mut params = ballast_client::default_params();
+    params.timelock_secs = 60;
+    let mut m = Market::with(Chain::start().await, params).await;
+    let gov = m.fx.governance.pubkey();
+    let assets = m.fx.state(&mut m.chain).await.assets.iter().map(|a| a.params).collect();
+    let off = ballast::state::VaultParams { flash_enabled: false, ..params };
+    m.chain
+        .send(
+            &[client::propose_params(&gov, &m.fx.key, ProposeParamsArgs { params: off, assets })],
+            &[&m.fx.governance],
+        )
+        .await
+        .unwrap();
+    m.chain.advance_time(61).await;
+    m.chain.send(&[client::execute_params(&gov, &m.fx.key)], &[&m.fx.governance]).await.unwrap();
+    m.move_price(SOL as usize, 40).await;
+    let amount = planned(&mut m).await;
+    let h = m.fx.holdings(&mut m.chain).await;
+    let to = reserve(&m, USDC);
+    let r = flash(vec![swap(&m, SOL, USDC, amount, to)], &mut m, amount).await;
+    nothing_moved(&mut m, &h, r, BallastError::FlashRebalanceDisabled).await;
+    // The direct route stays.
+    m.rebalance(SOL, USDC, amount, 0).await.unwrap();
+}
+
+/// A program that forwards its instruction to ballast by CPI: accounts[0] is ballast's program account,
+/// the rest are the ballast instruction's accounts, the data is ballast's.
+struct Relay;
+
+const RELAY_ID: Pubkey = Pubkey::from_str_const("Re1ay11111111111111111111111111111111111111");
+
+impl NativeProgram for Relay {
+    fn process(_: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), ProgramError> {
+        let metas = accounts[1..]
+            .iter()
+            .map(|a| AccountMeta { pubkey: *a.key, is_signer: a.is_signer, is_writable: a.is_writable })
+            .collect();
+        invoke(&Instruction { program_id: ballast::ID, accounts: metas, data: data.to_vec() }, accounts)
+    }
+}
+
+fn relayed(ix: Instruction) -> Instruction {
+    let mut accounts = vec![AccountMeta::new_readonly(ballast::ID, false)];
+    accounts.extend(ix.accounts);
+    Instruction { program_id: RELAY_ID, accounts, data: ix.data }
+}
+
+#[tokio::test]
+async fn begin_or_end_reached_by_cpi_is_refused() {
+    let mut m = Market::on(Chain::start_with_program::<Relay>("relay", RELAY_ID).await).await;
+    m.move_price(SOL as usize, 40).await;
+    let amount = planned(&mut m).await;
+    let h = m.fx.holdings(&mut m.chain).await;
+    let to = reserve(&m, USDC);
+    let keeper = m.keeper.insecure_clone();
+    let ixs = vec![relayed(begin_ix(&mut m, amount).await), swap(&m, SOL, USDC, amount, to), end_ix(&mut m).await];
+    let r = m.chain.send(&ixs, &[&keeper]).await;
+    nothing_moved(&mut m, &h, r, BallastError::FlashNotTopLevel).await;
+    let ixs = vec![begin_ix(&mut m, amount).await, swap(&m, SOL, USDC, amount, to), relayed(end_ix(&mut m).await)];
+    let r = m.chain.send(&ixs, &[&keeper]).await;
+    // The begin sees no top-level end of its vault (the relay's instruction is not ballast's).
+    nothing_moved(&mut m, &h, r, BallastError::FlashEndMissing).await;
+}
