@@ -22,6 +22,8 @@ use ballast_harness::fixture::{self, Report, User, VaultFixture};
 pub struct DemoOptions {
     pub json: bool,
     pub mode: DemoMode,
+    /// How the keeper reaches the pools: `rebalance` (direct) or `rebalance_begin` / swap / `rebalance_end`.
+    pub route: ballast_client::RouteMode,
 }
 
 /// Which target/band mode the demo vault runs in.
@@ -304,7 +306,7 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
             let Decision::Trade(candidate) = fx.plan(&mut chain).await.decision else { break };
             let (request, plan) = (candidate.request, candidate.plan);
             let buy_before = fx.holdings(&mut chain).await[request.buy];
-            fx.send_candidate(&mut chain, &keeper.keypair, &keeper.tokens[request.sell], &candidate)
+            fx.send_candidate_via(&mut chain, opts.route, &keeper.keypair, &keeper.tokens[request.sell], &candidate)
                 .await
                 .map_err(|e| anyhow!("keeper rebalance: {}", error_name(&e)))?;
             let received = fx.holdings(&mut chain).await[request.buy] - buy_before;
@@ -377,6 +379,7 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
                 "max_drift_bps": r.max_abs_drift_bps,
                 "max_drift_bps_final": r.max_abs_drift_bps,
                 "mode": opts.mode,
+                "route": format!("{:?}", opts.route).to_lowercase(),
                 "nav_micro_usd": r.nav.to_string(),
                 "share_supply": r.share_supply,
                 "rebalances": rebalances,

@@ -27,6 +27,10 @@ enum Command {
         /// Target and band mode of the demo vault.
         #[arg(long, value_enum, default_value_t = DemoMode::Fixed)]
         mode: DemoMode,
+        /// How the keeper trades: direct (`rebalance` through the whitelisted AMM) or flash
+        /// (`rebalance_begin`, the keeper's own swap, `rebalance_end`).
+        #[arg(long, value_enum, default_value_t = Route::Direct)]
+        route: Route,
     },
     /// Print rebalance transaction sizes (2–16 assets, legacy and with a lookup table) and the embedded
     /// chain's rebalance throughput.
@@ -88,6 +92,9 @@ enum Command {
         /// Only write a generated example price CSV to this file and exit.
         #[arg(long)]
         write_example_csv: Option<PathBuf>,
+        /// How the keeper trades (see `demo --route`).
+        #[arg(long, value_enum, default_value_t = Route::Direct)]
+        route: Route,
     },
     /// Search band settings over simulated paths; print the cost / tracking-error frontier.
     Tune {
@@ -110,13 +117,29 @@ enum Command {
     Keygen { out: PathBuf },
 }
 
+/// `--route` on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Route {
+    Direct,
+    Flash,
+}
+
+impl From<Route> for ballast_client::RouteMode {
+    fn from(r: Route) -> Self {
+        match r {
+            Route::Direct => ballast_client::RouteMode::Direct,
+            Route::Flash => ballast_client::RouteMode::Flash,
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { json, mode } => {
+        Command::Demo { json, mode, route } => {
             let mut out = ballast_app::output::program_logs_to_stderr();
-            demo::run(&DemoOptions { json, mode }, &mut out).await?;
+            demo::run(&DemoOptions { json, mode, route: route.into() }, &mut out).await?;
         }
         Command::Bench { keeper: true, vaults, json, .. } => {
             let b = ballast_keeper::bench::run(vaults, 7).await?;
@@ -154,7 +177,7 @@ async fn main() -> Result<()> {
             ballast_keeper::init_logging();
             ballast_keeper::run_cli(args).await?;
         }
-        Command::Simulate { path, csv, steps, dt_secs, seed, fee_bps, depth_usd, out, write_example_csv } => {
+        Command::Simulate { path, csv, steps, dt_secs, seed, fee_bps, depth_usd, out, write_example_csv, route } => {
             use ballast_sim::{self as sim, paths};
             let start = [150.0, 60_000.0, 1.0];
             let prices = match path.as_str() {
@@ -172,8 +195,14 @@ async fn main() -> Result<()> {
             }
             let mut stdout = ballast_app::output::program_logs_to_stderr();
             let slippage_cap_bps = (fee_bps + 100).min(ballast::constants::MAX_SLIPPAGE_BPS);
-            let cfg =
-                sim::SimConfig { dt_secs, fee_bps, pool_depth_usd: depth_usd, slippage_cap_bps, ..Default::default() };
+            let cfg = sim::SimConfig {
+                dt_secs,
+                fee_bps,
+                pool_depth_usd: depth_usd,
+                slippage_cap_bps,
+                route: route.into(),
+                ..Default::default()
+            };
             let strategies = sim::default_strategies();
             let mut progress = ballast_app::output::Progress::new(Some(strategies.len() as u64));
             let steps = prices.len() - 1;

@@ -432,6 +432,58 @@ pub fn rebalance_end(
     )
 }
 
+/// How a planned trade reaches its route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RouteMode {
+    /// `rebalance`: the program swaps through the whitelisted AMM's adapter.
+    #[default]
+    Direct,
+    /// `rebalance_begin` → the keeper's own swap instructions → `rebalance_end`.
+    Flash,
+}
+
+/// The instructions that execute a planned candidate in `mode`. For `Flash` the keeper's token account of
+/// the sold asset (`keeper_sell_account`, which also receives the bounty) takes the sold amount, the route's
+/// pool swaps it with the keeper as user and pays the vault's reserve of the bought asset directly.
+pub fn execute_along(
+    mode: RouteMode,
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    keeper_sell_account: &Pubkey,
+    candidate: &planner::Candidate,
+) -> Option<Vec<Instruction>> {
+    match mode {
+        RouteMode::Direct => Some(vec![rebalance_along(keeper, vault_key, vault, keeper_sell_account, candidate)?]),
+        RouteMode::Flash => {
+            let r = &candidate.request;
+            let (sell, buy) = (vault.assets.get(r.sell)?, vault.assets.get(r.buy)?);
+            let args = RebalanceArgs {
+                sell_index: r.sell as u8,
+                buy_index: r.buy as u8,
+                amount_in: candidate.plan.amount_in,
+                min_out: r.min_out,
+            };
+            let swap = amm::swap(
+                keeper,
+                &sell.mint,
+                &buy.mint,
+                keeper_sell_account,
+                &buy.reserve,
+                &sell.token_program,
+                &buy.token_program,
+                candidate.plan.amount_in,
+                r.min_out,
+            );
+            Some(vec![
+                rebalance_begin(keeper, vault_key, vault, keeper_sell_account, args),
+                swap,
+                rebalance_end(keeper, vault_key, vault, args.sell_index, keeper_sell_account),
+            ])
+        }
+    }
+}
+
 /// The instructions sysvar (`Sysvar1nstructions1111111111111111111111111`).
 pub const INSTRUCTIONS_SYSVAR: Pubkey = Pubkey::from_str_const("Sysvar1nstructions1111111111111111111111111");
 

@@ -534,7 +534,7 @@ impl VaultFixture {
         planner::plan_vault(chain, vault).await.expect("plan")
     }
 
-    /// Sends the planned candidate (its route, amount and keeper min-out), signed by `keeper`.
+    /// Sends the planned candidate (its route, amount and keeper min-out) directly, signed by `keeper`.
     pub async fn send_candidate(
         &self,
         chain: &mut Chain,
@@ -542,10 +542,23 @@ impl VaultFixture {
         bounty_account: &Pubkey,
         candidate: &Candidate,
     ) -> Result<(), BanksClientError> {
+        self.send_candidate_via(chain, client::RouteMode::Direct, keeper, bounty_account, candidate).await
+    }
+
+    /// Sends the planned candidate in `mode` (direct, or flash with the keeper's own swap), signed by
+    /// `keeper`; `keeper_sell_account` is the keeper's token account of the sold asset.
+    pub async fn send_candidate_via(
+        &self,
+        chain: &mut Chain,
+        mode: client::RouteMode,
+        keeper: &Keypair,
+        keeper_sell_account: &Pubkey,
+        candidate: &Candidate,
+    ) -> Result<(), BanksClientError> {
         let vault = self.state(chain).await;
-        let ix = client::rebalance_along(&keeper.pubkey(), &self.key, &vault, bounty_account, candidate)
+        let ixs = client::execute_along(mode, &keeper.pubkey(), &self.key, &vault, keeper_sell_account, candidate)
             .expect("route covers both assets");
-        chain.send(&[ix], &[keeper]).await
+        chain.send(&ixs, &[keeper]).await
     }
 
     /// Sends `rebalance` through `pool` signed by `keeper`, paying the bounty to `bounty_account`.

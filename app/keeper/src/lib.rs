@@ -57,6 +57,8 @@ pub struct KeeperOptions {
     pub max_attempts: u32,
     /// Timeout of one RPC request.
     pub rpc_timeout: Duration,
+    /// How trades reach the pools: `rebalance` (direct) or a flash rebalance with the keeper's own swap.
+    pub route: ballast_client::RouteMode,
 }
 
 impl Default for KeeperOptions {
@@ -73,6 +75,7 @@ impl Default for KeeperOptions {
             sol_price_usd: 150.0,
             max_attempts: 3,
             rpc_timeout: Duration::from_secs(10),
+            route: ballast_client::RouteMode::Direct,
         }
     }
 }
@@ -213,9 +216,11 @@ impl Keeper {
             &sell_asset.mint,
             &sell_asset.token_program,
         );
-        let rebalance = ballast_client::rebalance_along(&keeper, key, &snap.vault, &bounty_account, &candidate)
-            .ok_or_else(|| anyhow!("route does not hold both assets"))?;
-        let body = vec![create_ata, rebalance];
+        let trade =
+            ballast_client::execute_along(self.opts.route, &keeper, key, &snap.vault, &bounty_account, &candidate)
+                .ok_or_else(|| anyhow!("route does not hold both assets"))?;
+        let mut body = vec![create_ata];
+        body.extend(trade);
 
         // Simulate with the maximum budget; never send what does not simulate.
         let mut simulated = send::simulate(&self.rpc, &self.payer, &body, price, 1_400_000).await?;
@@ -340,6 +345,7 @@ impl Keeper {
             Outcome::Refused(name) => self.refused(key, name).await,
             Outcome::Rebalanced { sell, buy, amount_in, signature } => {
                 self.metrics.rebalances.fetch_add(1, Ordering::Relaxed);
+                Metrics::bump(&self.metrics.routes, &format!("{:?}", self.opts.route).to_lowercase()).await;
                 tracing::info!(vault = %key, sell, buy, amount_in, %signature, "rebalanced");
                 Outcome::Rebalanced { sell, buy, amount_in, signature }
             }
@@ -392,6 +398,9 @@ pub struct KeeperArgs {
     /// SOL price used to value fees.
     #[arg(long, default_value_t = 150.0)]
     pub sol_price_usd: f64,
+    /// Trade through `rebalance` (direct) or a flash rebalance with the keeper's own swap (flash).
+    #[arg(long, default_value = "direct", value_parser = ["direct", "flash"])]
+    pub route: String,
 }
 
 impl KeeperArgs {
@@ -407,6 +416,11 @@ impl KeeperArgs {
             max_priority_micro_lamports: self.max_priority_fee,
             min_profit_usd: self.min_profit_usd,
             sol_price_usd: self.sol_price_usd,
+            route: if self.route == "flash" {
+                ballast_client::RouteMode::Flash
+            } else {
+                ballast_client::RouteMode::Direct
+            },
             ..Default::default()
         };
         (opts, self.keypair, self.metrics_addr)

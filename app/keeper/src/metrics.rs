@@ -25,6 +25,8 @@ pub struct Metrics {
     pub drift: Mutex<BTreeMap<String, u64>>,
     /// Effective band (bps) in force per `vault/asset index` (volatility-scaled bands move).
     pub bands: Mutex<BTreeMap<String, u64>>,
+    /// Rebalances confirmed, by route kind (direct, flash).
+    pub routes: Mutex<BTreeMap<String, u64>>,
     /// Endpoint faults survived, by kind (http_429, http_5xx, timeout, transport, confirmation_lost, …).
     pub faults: Mutex<BTreeMap<String, u64>>,
 }
@@ -90,6 +92,10 @@ impl Metrics {
         s.push_str("# HELP ballast_keeper_skips_total Trades not attempted, by reason.\n# TYPE ballast_keeper_skips_total counter\n");
         for (k, v) in self.skips.lock().await.iter() {
             s.push_str(&format!("ballast_keeper_skips_total{{reason=\"{k}\"}} {v}\n"));
+        }
+        s.push_str("# HELP ballast_keeper_rebalances_by_route_total Rebalances confirmed, by route kind.\n# TYPE ballast_keeper_rebalances_by_route_total counter\n");
+        for (k, v) in self.routes.lock().await.iter() {
+            s.push_str(&format!("ballast_keeper_rebalances_by_route_total{{route=\"{k}\"}} {v}\n"));
         }
         s.push_str("# HELP ballast_keeper_rpc_faults_total Endpoint faults survived, by kind.\n# TYPE ballast_keeper_rpc_faults_total counter\n");
         for (k, v) in self.faults.lock().await.iter() {

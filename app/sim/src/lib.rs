@@ -116,6 +116,8 @@ pub struct SimConfig {
     pub max_trades_per_step: usize,
     /// The vault's slippage cap; it must exceed the pool fee or every trade fails the program's floor.
     pub slippage_cap_bps: u16,
+    /// How the keeper trades: direct or flash (the same pool either way).
+    pub route: ballast_client::RouteMode,
 }
 
 impl Default for SimConfig {
@@ -127,6 +129,7 @@ impl Default for SimConfig {
             vault_usd: 100_000.0,
             max_trades_per_step: 4,
             slippage_cap_bps: 100,
+            route: ballast_client::RouteMode::Direct,
         }
     }
 }
@@ -244,7 +247,8 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
                 let (request, plan) = (candidate.request, candidate.plan);
                 let before = fx.holdings(&mut chain).await;
                 let keeper_before = chain.token_amount(&keeper.tokens[request.sell]).await;
-                match fx.send_candidate(&mut chain, &keeper.keypair, &keeper.tokens[request.sell], &candidate).await {
+                let bounty_account = keeper.tokens[request.sell];
+                match fx.send_candidate_via(&mut chain, cfg.route, &keeper.keypair, &bounty_account, &candidate).await {
                     Ok(()) => {
                         let after = fx.holdings(&mut chain).await;
                         let unit = |i: usize| prices[k][i] / 10f64.powi(fx.assets[i].spec.decimals as i32);

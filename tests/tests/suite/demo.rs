@@ -5,7 +5,9 @@ use ballast_app::demo::{self, DemoMode, DemoOptions};
 #[tokio::test]
 async fn demo_rebalances_back_into_the_bands() {
     let mut buf = Vec::new();
-    let out = demo::run(&DemoOptions { json: true, mode: DemoMode::Fixed }, &mut buf).await.expect("demo");
+    let out = demo::run(&DemoOptions { json: true, mode: DemoMode::Fixed, ..Default::default() }, &mut buf)
+        .await
+        .expect("demo");
     let r = &out.report;
     assert_eq!(r.symbols, vec!["SOL", "BTC", "USDC"]);
     assert!(r.holdings.iter().all(|h| *h > 0));
@@ -44,7 +46,7 @@ async fn demo_rebalances_back_into_the_bands() {
 
 async fn run_mode(mode: DemoMode) -> demo::DemoOutcome {
     let mut buf = Vec::new();
-    demo::run(&DemoOptions { json: true, mode }, &mut buf).await.expect("demo")
+    demo::run(&DemoOptions { json: true, mode, ..Default::default() }, &mut buf).await.expect("demo")
 }
 
 #[tokio::test]
@@ -76,4 +78,17 @@ async fn demo_schedule_mode_reaches_the_new_weights() {
     let firsts: Vec<u16> = out.rows.iter().map(|r| r.targets_bps[0]).collect();
     assert!(firsts.windows(2).all(|w| w[1] <= w[0]), "SOL's target only moves down: {firsts:?}");
     assert!(out.rebalances >= 2);
+}
+
+#[tokio::test]
+async fn demo_with_flash_routes_rebalances_like_the_direct_route() {
+    let mut buf = Vec::new();
+    let opts = DemoOptions { json: true, mode: DemoMode::Fixed, route: ballast_client::RouteMode::Flash };
+    let flash = demo::run(&opts, &mut buf).await.expect("demo --route flash");
+    assert!(flash.rebalances >= 1);
+    let direct = run_mode(DemoMode::Fixed).await;
+    assert_eq!(flash.rebalances, direct.rebalances);
+    assert_eq!(flash.report.holdings, direct.report.holdings, "same pool, same trades, same result");
+    let last = String::from_utf8(buf).unwrap();
+    assert!(last.trim_end().lines().last().unwrap().contains("\"route\":\"flash\""));
 }

@@ -308,3 +308,34 @@ async fn begin_or_end_reached_by_cpi_is_refused() {
     // The begin sees no top-level end of its vault (the relay's instruction is not ballast's).
     nothing_moved(&mut m, &h, r, BallastError::FlashEndMissing).await;
 }
+
+#[tokio::test]
+async fn any_route_works_two_hops_through_usdc() {
+    use ballast_client::planner::{self, AmmQuote};
+    let mut m = Market::new().await;
+    m.move_price(SOL as usize, 30).await;
+    m.move_price(BTC as usize, -30).await;
+    // The program's plan for selling SOL for BTC (sized as the SOL/BTC pool route would be).
+    let (snap, routes) = m.fx.snapshot(&mut m.chain).await;
+    let val = snap.value().unwrap();
+    let (cands, _) = planner::candidates(&snap, &val, &routes).unwrap();
+    let c = cands.iter().find(|c| (c.request.sell, c.request.buy) == (SOL as usize, BTC as usize)).expect("SOL → BTC");
+    let amount = c.plan.amount_in;
+    // Route: SOL → USDC in the SOL/USDC pool, then USDC → BTC in the BTC/USDC pool, straight into the reserve.
+    let sol_usdc =
+        routes.iter().find(|r| r.vault_of(SOL as usize).is_some() && r.vault_of(USDC as usize).is_some()).unwrap();
+    let usdc_out = sol_usdc.quote(SOL as usize, amount).unwrap();
+    let hop1 = swap(&m, SOL, USDC, amount, m.keeper_accounts[USDC as usize]);
+    let hop2 = swap(&m, USDC, BTC, usdc_out, reserve(&m, BTC));
+    let vault = m.fx.state(&mut m.chain).await;
+    let args = RebalanceArgs { sell_index: SOL, buy_index: BTC, amount_in: amount, min_out: 0 };
+    let begin = client::rebalance_begin(&m.keeper.pubkey(), &m.fx.key, &vault, &m.keeper_accounts[SOL as usize], args);
+    let end = client::rebalance_end(&m.keeper.pubkey(), &m.fx.key, &vault, SOL, &m.keeper_accounts[SOL as usize]);
+    let before = m.fx.holdings(&mut m.chain).await;
+    let keeper = m.keeper.insecure_clone();
+    m.chain.send(&[begin, hop1, hop2, end], &[&keeper]).await.unwrap();
+    let after = m.fx.holdings(&mut m.chain).await;
+    assert!(after[BTC as usize] > before[BTC as usize]);
+    assert_eq!(after[USDC as usize], before[USDC as usize], "USDC only passed through the keeper");
+    assert!(after[SOL as usize] < before[SOL as usize]);
+}

@@ -273,3 +273,25 @@ async fn the_bot_and_the_simulator_choose_the_same_trade() {
     assert_eq!(over_rpc.routes, in_process.routes);
     net.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keeper_rebalances_through_a_flash_route() {
+    let net = net(200).await;
+    net.shock(0, 40).await.unwrap();
+    let opts = KeeperOptions {
+        rpc_url: net.url(),
+        iterations: Some(1),
+        route: ballast_client::RouteMode::Flash,
+        ..Default::default()
+    };
+    let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
+    k.ensure_funded().await;
+    let out = k.iteration().await.unwrap();
+    assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");
+    assert!(k.metrics.render().await.contains("ballast_keeper_rebalances_by_route_total{route=\"flash\"} 1\n"));
+    let mut chain = net.chain.lock().await;
+    let vault = net.fx.state(&mut chain).await;
+    assert!(vault.flight.is_none() && vault.last_rebalance_slot > 0);
+    drop(chain);
+    net.stop();
+}

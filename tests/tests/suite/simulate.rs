@@ -90,3 +90,15 @@ async fn higher_fees_move_the_best_band_wider() {
     );
     assert!(cheap.iter().any(|p| p.on_frontier));
 }
+
+#[tokio::test]
+async fn the_flash_route_simulates_to_the_same_figures() {
+    let p = volatile_path(12, 3);
+    let direct = sim::run_strategy(Strategy::Band { eps_bps: 200 }, &p, &cfg(30)).await.unwrap();
+    let flash_cfg = SimConfig { route: ballast_client::RouteMode::Flash, ..cfg(30) };
+    let flash = sim::run_strategy(Strategy::Band { eps_bps: 200 }, &p, &flash_cfg).await.unwrap();
+    assert!(direct.rebalances > 0);
+    assert_eq!(flash.rebalances, direct.rebalances);
+    assert_eq!(flash.final_value_usd, direct.final_value_usd);
+    assert_eq!(flash.total_cost_usd, direct.total_cost_usd);
+}
