@@ -26,6 +26,7 @@ use solana_signer::Signer;
 
 pub mod bench;
 pub mod discover;
+pub mod jupiter;
 pub mod metrics;
 pub mod plan;
 pub mod send;
@@ -59,6 +60,9 @@ pub struct KeeperOptions {
     pub rpc_timeout: Duration,
     /// How trades reach the pools: `rebalance` (direct) or a flash rebalance with the keeper's own swap.
     pub route: ballast_client::RouteMode,
+    /// A Jupiter API base URL: its route is quoted for every trade and taken (as a flash rebalance) when it
+    /// pays at least as much as the whitelisted pool.
+    pub jupiter_url: Option<String>,
 }
 
 impl Default for KeeperOptions {
@@ -76,6 +80,7 @@ impl Default for KeeperOptions {
             max_attempts: 3,
             rpc_timeout: Duration::from_secs(10),
             route: ballast_client::RouteMode::Direct,
+            jupiter_url: None,
         }
     }
 }
@@ -216,9 +221,14 @@ impl Keeper {
             &sell_asset.mint,
             &sell_asset.token_program,
         );
-        let trade =
-            ballast_client::execute_along(self.opts.route, &keeper, key, &snap.vault, &bounty_account, &candidate)
-                .ok_or_else(|| anyhow!("route does not hold both assets"))?;
+        let (trade, route_name) = match self.jupiter_route(key, &snap.vault, &candidate, &bounty_account).await {
+            Some(ixs) => (ixs, "jupiter".to_string()),
+            None => (
+                ballast_client::execute_along(self.opts.route, &keeper, key, &snap.vault, &bounty_account, &candidate)
+                    .ok_or_else(|| anyhow!("route does not hold both assets"))?,
+                format!("{:?}", self.opts.route).to_lowercase(),
+            ),
+        };
         let mut body = vec![create_ata];
         body.extend(trade);
 
@@ -257,13 +267,15 @@ impl Keeper {
             if attempt > 1 {
                 if let Some(result) = send::status(&self.rpc, &signature).await {
                     self.metrics.fault("confirmation_lost").await;
-                    return Ok(self.finish(key, landed(result, signature.to_string())).await);
+                    return Ok(self.finish(key, &route_name, landed(result, signature.to_string())).await);
                 }
             }
             let config = RpcSendTransactionConfig { skip_preflight: false, ..Default::default() };
             match self.rpc.send_transaction_with_config(&tx, config).await {
                 Ok(signature) => match send::confirm(&self.rpc, &signature).await {
-                    Ok(result) => return Ok(self.finish(key, landed(result, signature.to_string())).await),
+                    Ok(result) => {
+                        return Ok(self.finish(key, &route_name, landed(result, signature.to_string())).await)
+                    }
                     Err(e) => {
                         self.metrics.fault(send::fault_kind(&e)).await;
                         tracing::warn!(vault = %key, attempt, "confirmation failed: {e:#}; checking again");
@@ -273,7 +285,7 @@ impl Keeper {
                     if let Some(code) = send::rpc_custom_code(&e) {
                         // Refused in preflight; if our own earlier send landed, that is why.
                         if let Some(result) = send::status(&self.rpc, &signature).await {
-                            return Ok(self.finish(key, landed(result, signature.to_string())).await);
+                            return Ok(self.finish(key, &route_name, landed(result, signature.to_string())).await);
                         }
                         return Ok(self.refused(key, ballast_client::code_name(code)).await);
                     }
@@ -290,7 +302,7 @@ impl Keeper {
         }
         // A last look: the final attempt may have landed.
         if let Some(result) = send::status(&self.rpc, &tx.signatures[0]).await {
-            return Ok(self.finish(key, landed(result, tx.signatures[0].to_string())).await);
+            return Ok(self.finish(key, &route_name, landed(result, tx.signatures[0].to_string())).await);
         }
         self.metrics.errors.fetch_add(1, Ordering::Relaxed);
         Ok(Outcome::Skipped("send failed after retries".into()))
@@ -340,17 +352,68 @@ impl Keeper {
     }
 
     /// Counts and logs a final outcome of a send.
-    async fn finish(&self, key: &Pubkey, outcome: Outcome) -> Outcome {
+    async fn finish(&self, key: &Pubkey, route: &str, outcome: Outcome) -> Outcome {
         match outcome {
             Outcome::Refused(name) => self.refused(key, name).await,
             Outcome::Rebalanced { sell, buy, amount_in, signature } => {
                 self.metrics.rebalances.fetch_add(1, Ordering::Relaxed);
-                Metrics::bump(&self.metrics.routes, &format!("{:?}", self.opts.route).to_lowercase()).await;
+                Metrics::bump(&self.metrics.routes, route).await;
                 tracing::info!(vault = %key, sell, buy, amount_in, %signature, "rebalanced");
                 Outcome::Rebalanced { sell, buy, amount_in, signature }
             }
             other => other,
         }
+    }
+
+    /// A flash rebalance along Jupiter's route, when one is configured and pays at least what the
+    /// whitelisted pool would (and clears the program's floor); `None` otherwise (errors are logged).
+    async fn jupiter_route(
+        &self,
+        key: &Pubkey,
+        vault: &Vault,
+        candidate: &planner::Candidate,
+        keeper_sell_account: &Pubkey,
+    ) -> Option<Vec<anchor_lang::solana_program::instruction::Instruction>> {
+        let base = self.opts.jupiter_url.as_deref()?;
+        let jup = jupiter::Jupiter::new(base);
+        let r = &candidate.request;
+        let (sell, buy) = (vault.assets.get(r.sell)?, vault.assets.get(r.buy)?);
+        let slippage = vault.params.slippage_cap_bps.min(50);
+        let quote = match jup.quote(&sell.mint, &buy.mint, candidate.plan.amount_in, slippage).await {
+            Ok(q) => q,
+            Err(e) => {
+                tracing::debug!(vault = %key, "no Jupiter quote: {e:#}");
+                return None;
+            }
+        };
+        if quote.out_amount < candidate.expected_out || quote.out_amount < candidate.plan.min_out {
+            tracing::debug!(vault = %key, jupiter = quote.out_amount, pool = candidate.expected_out, "pool route pays more");
+            return None;
+        }
+        let keeper = self.payer.pubkey();
+        let swap = match jup.swap_instructions(&quote, &keeper, &buy.reserve).await {
+            Ok(s) if s.lookup_tables.is_empty() => s,
+            Ok(_) => {
+                tracing::debug!(vault = %key, "Jupiter route needs lookup tables (not supported yet)");
+                return None;
+            }
+            Err(e) => {
+                tracing::debug!(vault = %key, "no Jupiter instructions: {e:#}");
+                return None;
+            }
+        };
+        let args = ballast::instructions::RebalanceArgs {
+            sell_index: r.sell as u8,
+            buy_index: r.buy as u8,
+            amount_in: candidate.plan.amount_in,
+            min_out: candidate.plan.min_out.max(quote.other_amount_threshold),
+        };
+        let mut ixs = vec![ballast_client::rebalance_begin(&keeper, key, vault, keeper_sell_account, args)];
+        ixs.extend(swap.setup);
+        ixs.push(swap.swap);
+        ixs.extend(swap.cleanup);
+        ixs.push(ballast_client::rebalance_end(&keeper, key, vault, args.sell_index, keeper_sell_account));
+        Some(ixs)
     }
 
     async fn refused(&self, key: &Pubkey, name: String) -> Outcome {
@@ -401,6 +464,10 @@ pub struct KeeperArgs {
     /// Trade through `rebalance` (direct) or a flash rebalance with the keeper's own swap (flash).
     #[arg(long, default_value = "direct", value_parser = ["direct", "flash"])]
     pub route: String,
+    /// Also quote every trade on this Jupiter API (e.g. https://quote-api.jup.ag/v6) and take its route
+    /// as a flash rebalance when it pays at least as much.
+    #[arg(long)]
+    pub jupiter_url: Option<String>,
 }
 
 impl KeeperArgs {
@@ -421,6 +488,7 @@ impl KeeperArgs {
             } else {
                 ballast_client::RouteMode::Direct
             },
+            jupiter_url: self.jupiter_url,
             ..Default::default()
         };
         (opts, self.keypair, self.metrics_addr)

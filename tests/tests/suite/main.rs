@@ -10,6 +10,7 @@ mod deposits;
 mod flash;
 mod funds_safety;
 mod invariants;
+mod jupiter;
 mod keeper_e2e;
 mod keeper_faults;
 mod limits;

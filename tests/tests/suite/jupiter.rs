@@ -1,0 +1,168 @@
+//! The keeper's Jupiter route against a local server on 127.0.0.1 that answers in Jupiter's documented
+//! (v6) response format: `/quote` prices the trade in the demo's reference-AMM pool, `/swap-instructions`
+//! returns that pool's swap for the keeper, paying the destination it was given. The keeper takes the route
+//! as a flash rebalance when it pays at least as much as the whitelisted pool, and not when it pays less.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_spl::associated_token::get_associated_token_address;
+use axum::extract::{Query, State};
+use axum::Json;
+use ballast_harness::localnet::{self, Localnet, LocalnetOptions, PricePath};
+use ballast_keeper::jupiter::encode_instruction;
+use ballast_keeper::{Keeper, KeeperOptions, Metrics, Outcome};
+use serde_json::{json, Value};
+use solana_keypair::Keypair;
+
+#[derive(Clone)]
+struct Mock {
+    net: Arc<Localnet>,
+    /// Basis points the mock adds to (or takes from) the pool's true output in its quotes.
+    edge_bps: i64,
+    calls: Arc<AtomicU64>,
+}
+
+async fn pool_out(net: &Localnet, input: &Pubkey, output: &Pubkey, amount: u64) -> u64 {
+    let mut chain = net.chain.lock().await;
+    let fx = &net.fx;
+    let (i, o) = (
+        fx.assets.iter().position(|a| a.mint == *input).unwrap(),
+        fx.assets.iter().position(|a| a.mint == *output).unwrap(),
+    );
+    let pool = ballast_harness::fixture::PoolFixture::between(&net.pools, i, o).unwrap();
+    let (ri, ro) = (chain.token_amount(&pool.vault_of(i)).await, chain.token_amount(&pool.vault_of(o)).await);
+    ballast_amm::math::swap_out(ri, ro, 30, amount).unwrap()
+}
+
+async fn quote(State(m): State<Mock>, Query(q): Query<std::collections::HashMap<String, String>>) -> Json<Value> {
+    m.calls.fetch_add(1, Ordering::SeqCst);
+    let (input, output) = (Pubkey::from_str(&q["inputMint"]).unwrap(), Pubkey::from_str(&q["outputMint"]).unwrap());
+    let amount: u64 = q["amount"].parse().unwrap();
+    let slippage: u64 = q["slippageBps"].parse().unwrap();
+    let out = pool_out(&m.net, &input, &output, amount).await;
+    let quoted = (out as i128 * (10_000 + m.edge_bps as i128) / 10_000) as u64;
+    Json(json!({
+        "inputMint": input.to_string(), "inAmount": amount.to_string(),
+        "outputMint": output.to_string(), "outAmount": quoted.to_string(),
+        "otherAmountThreshold": (out - out * slippage / 10_000).to_string(),
+        "swapMode": "ExactIn", "slippageBps": slippage, "priceImpactPct": "0",
+        "routePlan": [{"swapInfo": {"ammKey": Pubkey::default().to_string(), "label": "ballast reference AMM",
+            "inputMint": input.to_string(), "outputMint": output.to_string(), "inAmount": amount.to_string(),
+            "outAmount": out.to_string(), "feeAmount": "0", "feeMint": input.to_string()}, "percent": 100}],
+        "contextSlot": 0, "timeTaken": 0.001
+    }))
+}
+
+async fn swap_instructions(State(m): State<Mock>, Json(body): Json<Value>) -> Json<Value> {
+    m.calls.fetch_add(1, Ordering::SeqCst);
+    let q = &body["quoteResponse"];
+    let key = |v: &Value| Pubkey::from_str(v.as_str().unwrap()).unwrap();
+    let (input, output, user, dest) = (
+        key(&q["inputMint"]),
+        key(&q["outputMint"]),
+        key(&body["userPublicKey"]),
+        key(&body["destinationTokenAccount"]),
+    );
+    let amount: u64 = q["inAmount"].as_str().unwrap().parse().unwrap();
+    let min_out: u64 = q["otherAmountThreshold"].as_str().unwrap().parse().unwrap();
+    let token = anchor_spl::token::ID;
+    let swap = ballast_client::amm::swap(
+        &user,
+        &input,
+        &output,
+        &get_associated_token_address(&user, &input),
+        &dest,
+        &token,
+        &token,
+        amount,
+        min_out,
+    );
+    Json(json!({
+        "tokenLedgerInstruction": null,
+        "computeBudgetInstructions": [],
+        "setupInstructions": [],
+        "swapInstruction": encode_instruction(&swap),
+        "cleanupInstruction": null,
+        "addressLookupTableAddresses": []
+    }))
+}
+
+async fn start_mock(net: Arc<Localnet>, edge_bps: i64) -> (String, Arc<AtomicU64>) {
+    let calls = Arc::new(AtomicU64::new(0));
+    let app = axum::Router::new()
+        .route("/quote", axum::routing::get(quote))
+        .route("/swap-instructions", axum::routing::post(swap_instructions))
+        .with_state(Mock { net, edge_bps, calls: calls.clone() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), calls)
+}
+
+async fn net() -> Arc<Localnet> {
+    Arc::new(
+        localnet::start(LocalnetOptions {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            price_path: PricePath::Hold,
+            step: Duration::from_millis(500),
+            tick: Duration::from_millis(200),
+        })
+        .await
+        .expect("localnet"),
+    )
+}
+
+async fn keeper(net: &Localnet, jupiter: &str) -> Keeper {
+    let opts = KeeperOptions {
+        rpc_url: net.url(),
+        iterations: Some(1),
+        jupiter_url: Some(jupiter.to_string()),
+        ..Default::default()
+    };
+    let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
+    k.ensure_funded().await;
+    k
+}
+
+async fn routes(k: &Keeper) -> std::collections::BTreeMap<String, u64> {
+    k.metrics.routes.lock().await.clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keeper_takes_jupiters_route_when_it_pays_at_least_as_much() {
+    let net = net().await;
+    let (url, calls) = start_mock(net.clone(), 5).await;
+    net.shock(0, 40).await.unwrap();
+    let k = keeper(&net, &url).await;
+    let out = k.iteration().await.unwrap();
+    assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");
+    assert_eq!(
+        routes(&k).await.get("jupiter"),
+        Some(&1),
+        "{:?} calls {}",
+        routes(&k).await,
+        calls.load(Ordering::SeqCst)
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "one quote, one swap-instructions");
+    let mut chain = net.chain.lock().await;
+    assert!(net.fx.state(&mut chain).await.flight.is_none());
+    drop(chain);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keeper_keeps_the_pool_route_when_jupiter_pays_less() {
+    let net = net().await;
+    let (url, calls) = start_mock(net.clone(), -20).await;
+    net.shock(0, 40).await.unwrap();
+    let k = keeper(&net, &url).await;
+    let out = k.iteration().await.unwrap();
+    assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");
+    assert_eq!(routes(&k).await.get("direct"), Some(&1));
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "quoted, not used");
+}
