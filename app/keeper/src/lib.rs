@@ -28,7 +28,9 @@ pub mod bench;
 pub mod discover;
 pub mod jupiter;
 pub mod metrics;
+pub mod orca;
 pub mod plan;
+pub mod routes;
 pub mod send;
 pub mod snapshot;
 
@@ -221,14 +223,20 @@ impl Keeper {
             &sell_asset.mint,
             &sell_asset.token_program,
         );
-        let (trade, route_name) = match self.jupiter_route(key, &snap.vault, &candidate, &bounty_account).await {
-            Some(ixs) => (ixs, "jupiter".to_string()),
-            None => (
-                ballast_client::execute_along(self.opts.route, &keeper, key, &snap.vault, &bounty_account, &candidate)
-                    .ok_or_else(|| anyhow!("route does not hold both assets"))?,
-                format!("{:?}", self.opts.route).to_lowercase(),
-            ),
+        // Every route provider builds the trade; the one expecting most is sent.
+        let mut providers = vec![routes::Provider::Pool(self.opts.route)];
+        if let Some(url) = &self.opts.jupiter_url {
+            providers.push(routes::Provider::Jupiter(jupiter::Jupiter::new(url)));
+        }
+        let ctx = routes::RouteContext {
+            keeper,
+            vault_key: *key,
+            vault: &snap.vault,
+            candidate: &candidate,
+            keeper_sell_account: bounty_account,
         };
+        let built = routes::best(&providers, &ctx).await.ok_or_else(|| anyhow!("no route for the trade"))?;
+        let (trade, route_name) = (built.instructions, built.name);
         let mut body = vec![create_ata];
         body.extend(trade);
 
@@ -363,57 +371,6 @@ impl Keeper {
             }
             other => other,
         }
-    }
-
-    /// A flash rebalance along Jupiter's route, when one is configured and pays at least what the
-    /// whitelisted pool would (and clears the program's floor); `None` otherwise (errors are logged).
-    async fn jupiter_route(
-        &self,
-        key: &Pubkey,
-        vault: &Vault,
-        candidate: &planner::Candidate,
-        keeper_sell_account: &Pubkey,
-    ) -> Option<Vec<anchor_lang::solana_program::instruction::Instruction>> {
-        let base = self.opts.jupiter_url.as_deref()?;
-        let jup = jupiter::Jupiter::new(base);
-        let r = &candidate.request;
-        let (sell, buy) = (vault.assets.get(r.sell)?, vault.assets.get(r.buy)?);
-        let slippage = vault.params.slippage_cap_bps.min(50);
-        let quote = match jup.quote(&sell.mint, &buy.mint, candidate.plan.amount_in, slippage).await {
-            Ok(q) => q,
-            Err(e) => {
-                tracing::debug!(vault = %key, "no Jupiter quote: {e:#}");
-                return None;
-            }
-        };
-        if quote.out_amount < candidate.expected_out || quote.out_amount < candidate.plan.min_out {
-            tracing::debug!(vault = %key, jupiter = quote.out_amount, pool = candidate.expected_out, "pool route pays more");
-            return None;
-        }
-        let keeper = self.payer.pubkey();
-        let swap = match jup.swap_instructions(&quote, &keeper, &buy.reserve).await {
-            Ok(s) if s.lookup_tables.is_empty() => s,
-            Ok(_) => {
-                tracing::debug!(vault = %key, "Jupiter route needs lookup tables (not supported yet)");
-                return None;
-            }
-            Err(e) => {
-                tracing::debug!(vault = %key, "no Jupiter instructions: {e:#}");
-                return None;
-            }
-        };
-        let args = ballast::instructions::RebalanceArgs {
-            sell_index: r.sell as u8,
-            buy_index: r.buy as u8,
-            amount_in: candidate.plan.amount_in,
-            min_out: candidate.plan.min_out.max(quote.other_amount_threshold),
-        };
-        let mut ixs = vec![ballast_client::rebalance_begin(&keeper, key, vault, keeper_sell_account, args)];
-        ixs.extend(swap.setup);
-        ixs.push(swap.swap);
-        ixs.extend(swap.cleanup);
-        ixs.push(ballast_client::rebalance_end(&keeper, key, vault, args.sell_index, keeper_sell_account));
-        Some(ixs)
     }
 
     async fn refused(&self, key: &Pubkey, name: String) -> Outcome {

@@ -164,5 +164,5 @@ async fn the_keeper_keeps_the_pool_route_when_jupiter_pays_less() {
     let out = k.iteration().await.unwrap();
     assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");
     assert_eq!(routes(&k).await.get("direct"), Some(&1));
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "quoted, not used");
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "quoted and built, but not sent");
 }

@@ -1,0 +1,124 @@
+//! Route providers: the ways a planned trade can reach liquidity. Each builds the trade's instructions and
+//! says what it expects the vault to receive; the keeper sends the one expecting most (the program holds
+//! every route to the same floor and reconciliation).
+//!
+//! - [`Provider::Pool`]: the whitelisted reference-AMM pool the planner chose, by `rebalance` (direct) or by a
+//!   flash rebalance with the keeper's own swap in that pool;
+//! - [`Provider::Jupiter`]: Jupiter's route (quote and swap-instructions over HTTP) as a flash rebalance.
+//!
+//! Orca Whirlpool `swap_v2` instructions are built by [`crate::orca`]; finding Whirlpool pools for a vault's
+//! assets is not wired into the providers yet.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use ballast::state::Vault;
+use ballast_client::planner::Candidate;
+use ballast_client::RouteMode;
+
+use crate::jupiter::Jupiter;
+
+/// What a provider needs to build a route.
+pub struct RouteContext<'a> {
+    pub keeper: Pubkey,
+    pub vault_key: Pubkey,
+    pub vault: &'a Vault,
+    pub candidate: &'a Candidate,
+    /// The keeper's token account of the sold asset (takes the sold amount in a flash route, gets the
+    /// bounty in every route).
+    pub keeper_sell_account: Pubkey,
+}
+
+/// A route ready to send.
+#[derive(Debug, Clone)]
+pub struct BuiltRoute {
+    /// `direct`, `flash` or `jupiter` (metrics label).
+    pub name: String,
+    pub expected_out: u64,
+    pub instructions: Vec<Instruction>,
+}
+
+/// A way to reach liquidity.
+pub enum Provider {
+    Pool(RouteMode),
+    Jupiter(Jupiter),
+}
+
+impl Provider {
+    /// The route for `ctx`, or `None` (no route, or it would not clear the program's floor).
+    pub async fn build(&self, ctx: &RouteContext<'_>) -> Option<BuiltRoute> {
+        let c = ctx.candidate;
+        match self {
+            Provider::Pool(mode) => {
+                let instructions = ballast_client::execute_along(
+                    *mode,
+                    &ctx.keeper,
+                    &ctx.vault_key,
+                    ctx.vault,
+                    &ctx.keeper_sell_account,
+                    c,
+                )?;
+                let name = format!("{mode:?}").to_lowercase();
+                Some(BuiltRoute { name, expected_out: c.expected_out, instructions })
+            }
+            Provider::Jupiter(api) => {
+                let r = &c.request;
+                let (sell, buy) = (ctx.vault.assets.get(r.sell)?, ctx.vault.assets.get(r.buy)?);
+                let slippage = ctx.vault.params.slippage_cap_bps.min(50);
+                let quote = match api.quote(&sell.mint, &buy.mint, c.plan.amount_in, slippage).await {
+                    Ok(q) => q,
+                    Err(e) => {
+                        tracing::debug!(vault = %ctx.vault_key, "no Jupiter quote: {e:#}");
+                        return None;
+                    }
+                };
+                if quote.out_amount < c.plan.min_out {
+                    return None;
+                }
+                let swap = match api.swap_instructions(&quote, &ctx.keeper, &buy.reserve).await {
+                    Ok(s) if s.lookup_tables.is_empty() => s,
+                    Ok(_) => {
+                        tracing::debug!(vault = %ctx.vault_key, "Jupiter route needs lookup tables (not supported yet)");
+                        return None;
+                    }
+                    Err(e) => {
+                        tracing::debug!(vault = %ctx.vault_key, "no Jupiter instructions: {e:#}");
+                        return None;
+                    }
+                };
+                let args = ballast::instructions::RebalanceArgs {
+                    sell_index: r.sell as u8,
+                    buy_index: r.buy as u8,
+                    amount_in: c.plan.amount_in,
+                    min_out: c.plan.min_out.max(quote.other_amount_threshold),
+                };
+                let (keeper, vault_key, account) = (ctx.keeper, ctx.vault_key, ctx.keeper_sell_account);
+                let mut instructions =
+                    vec![ballast_client::rebalance_begin(&keeper, &vault_key, ctx.vault, &account, args)];
+                instructions.extend(swap.setup);
+                instructions.push(swap.swap);
+                instructions.extend(swap.cleanup);
+                instructions.push(ballast_client::rebalance_end(
+                    &keeper,
+                    &vault_key,
+                    ctx.vault,
+                    args.sell_index,
+                    &account,
+                ));
+                Some(BuiltRoute { name: "jupiter".into(), expected_out: quote.out_amount, instructions })
+            }
+        }
+    }
+}
+
+/// Builds every provider's route and keeps the one expecting most (the first on ties).
+pub async fn best(providers: &[Provider], ctx: &RouteContext<'_>) -> Option<BuiltRoute> {
+    let mut best: Option<BuiltRoute> = None;
+    for p in providers {
+        if let Some(r) = p.build(ctx).await {
+            if best.as_ref().is_none_or(|b| r.expected_out > b.expected_out) {
+                best = Some(r);
+            }
+        }
+    }
+    best
+}
