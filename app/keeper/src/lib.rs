@@ -229,6 +229,7 @@ impl Keeper {
             providers.push(routes::Provider::Jupiter(jupiter::Jupiter::new(url)));
         }
         let ctx = routes::RouteContext {
+            rpc: &self.rpc,
             keeper,
             vault_key: *key,
             vault: &snap.vault,
@@ -236,19 +237,22 @@ impl Keeper {
             keeper_sell_account: bounty_account,
         };
         let built = routes::best(&providers, &ctx).await.ok_or_else(|| anyhow!("no route for the trade"))?;
-        let (trade, route_name) = (built.instructions, built.name);
+        let (trade, route_name, tables) = (built.instructions, built.name, built.lookup_tables);
+        if !tables.is_empty() {
+            Metrics::bump(&self.metrics.routes, "with_lookup_tables").await;
+        }
         let mut body = vec![create_ata];
         body.extend(trade);
 
         // Simulate with the maximum budget; never send what does not simulate.
-        let mut simulated = send::simulate(&self.rpc, &self.payer, &body, price, 1_400_000).await?;
+        let mut simulated = send::simulate(&self.rpc, &self.payer, &body, price, 1_400_000, &tables).await?;
         for _ in 1..self.opts.max_attempts {
             // A blockhash the cluster does not know (a lagging endpoint): count it and take a fresh one.
             if !matches!(&simulated, Err(name) if name == "BlockhashNotFound") {
                 break;
             }
             self.metrics.fault("blockhash_expired").await;
-            simulated = send::simulate(&self.rpc, &self.payer, &body, price, 1_400_000).await?;
+            simulated = send::simulate(&self.rpc, &self.payer, &body, price, 1_400_000, &tables).await?;
         }
         let units = match simulated {
             Ok(units) => units,
@@ -263,7 +267,7 @@ impl Keeper {
         }
         // One signed transaction, resent as it is: if an earlier send landed but its reply was lost, a resend
         // is the same transaction (deduplicated by the cluster) and the status check below finds it landed.
-        let mut tx = send::transaction(&self.rpc, &self.payer, &body, price, limit).await?;
+        let mut tx = send::transaction(&self.rpc, &self.payer, &body, price, limit, &tables).await?;
         let mut backoff = Duration::from_millis(200);
         let landed = |name: Option<String>, signature: String| match name {
             None => Outcome::Rebalanced { sell, buy, amount_in, signature },
@@ -301,7 +305,7 @@ impl Keeper {
                     self.metrics.fault(kind).await;
                     tracing::warn!(vault = %key, attempt, kind, "send failed: {e}; retrying");
                     if kind == "blockhash_expired" {
-                        tx = send::transaction(&self.rpc, &self.payer, &body, price, limit).await?;
+                        tx = send::transaction(&self.rpc, &self.payer, &body, price, limit, &tables).await?;
                     }
                 }
             }
@@ -335,7 +339,7 @@ impl Keeper {
             }
             let ix = ballast_client::settle_deposit(&self.payer.pubkey(), key, &snap.vault, &request);
             let sent = async {
-                let tx = send::transaction(&self.rpc, &self.payer, &[ix], 0, 400_000).await?;
+                let tx = send::transaction(&self.rpc, &self.payer, &[ix], 0, 400_000, &[]).await?;
                 let sig = self.rpc.send_transaction(&tx).await?;
                 send::confirm(&self.rpc, &sig).await
             };

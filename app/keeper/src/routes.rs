@@ -19,6 +19,8 @@ use crate::jupiter::Jupiter;
 
 /// What a provider needs to build a route.
 pub struct RouteContext<'a> {
+    /// The endpoint (to read the lookup tables a route needs).
+    pub rpc: &'a solana_rpc_client::nonblocking::rpc_client::RpcClient,
     pub keeper: Pubkey,
     pub vault_key: Pubkey,
     pub vault: &'a Vault,
@@ -35,6 +37,8 @@ pub struct BuiltRoute {
     pub name: String,
     pub expected_out: u64,
     pub instructions: Vec<Instruction>,
+    /// Address lookup tables the transaction resolves accounts through (a v0 transaction when not empty).
+    pub lookup_tables: Vec<solana_message::AddressLookupTableAccount>,
 }
 
 /// A way to reach liquidity.
@@ -58,7 +62,7 @@ impl Provider {
                     c,
                 )?;
                 let name = format!("{mode:?}").to_lowercase();
-                Some(BuiltRoute { name, expected_out: c.expected_out, instructions })
+                Some(BuiltRoute { name, expected_out: c.expected_out, instructions, lookup_tables: vec![] })
             }
             Provider::Jupiter(api) => {
                 let r = &c.request;
@@ -75,11 +79,7 @@ impl Provider {
                     return None;
                 }
                 let swap = match api.swap_instructions(&quote, &ctx.keeper, &buy.reserve).await {
-                    Ok(s) if s.lookup_tables.is_empty() => s,
-                    Ok(_) => {
-                        tracing::debug!(vault = %ctx.vault_key, "Jupiter route needs lookup tables (not supported yet)");
-                        return None;
-                    }
+                    Ok(s) => s,
                     Err(e) => {
                         tracing::debug!(vault = %ctx.vault_key, "no Jupiter instructions: {e:#}");
                         return None;
@@ -104,7 +104,14 @@ impl Provider {
                     args.sell_index,
                     &account,
                 ));
-                Some(BuiltRoute { name: "jupiter".into(), expected_out: quote.out_amount, instructions })
+                let lookup_tables = match crate::send::lookup_tables(ctx.rpc, &swap.lookup_tables).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::debug!(vault = %ctx.vault_key, "Jupiter's lookup tables unreadable: {e:#}");
+                        return None;
+                    }
+                };
+                Some(BuiltRoute { name: "jupiter".into(), expected_out: quote.out_amount, instructions, lookup_tables })
             }
         }
     }

@@ -8,9 +8,10 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anyhow::{anyhow, Result};
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_keypair::Keypair;
+use solana_message::{v0, AddressLookupTableAccount, VersionedMessage};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_signer::Signer;
-use solana_transaction::Transaction;
+use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction_error::TransactionError;
 
 /// The custom program error code of a failed RPC call, if any.
@@ -91,14 +92,21 @@ pub async fn transaction(
     body: &[Instruction],
     price: u64,
     limit: u32,
-) -> Result<Transaction> {
+    tables: &[AddressLookupTableAccount],
+) -> Result<VersionedTransaction> {
     let mut ixs = vec![ComputeBudgetInstruction::set_compute_unit_limit(limit)];
     if price > 0 {
         ixs.push(ComputeBudgetInstruction::set_compute_unit_price(price));
     }
     ixs.extend_from_slice(body);
     let blockhash = rpc.get_latest_blockhash().await?;
-    Ok(Transaction::new_signed_with_payer(&ixs, Some(&payer.pubkey()), &[payer], blockhash))
+    // Legacy without lookup tables; v0 resolving accounts through them otherwise (large routes).
+    let message = if tables.is_empty() {
+        VersionedMessage::Legacy(solana_message::Message::new_with_blockhash(&ixs, Some(&payer.pubkey()), &blockhash))
+    } else {
+        VersionedMessage::V0(v0::Message::try_compile(&payer.pubkey(), &ixs, tables, blockhash)?)
+    };
+    Ok(VersionedTransaction::try_new(message, &[payer])?)
 }
 
 /// Units consumed, or the refusal's error name.
@@ -108,8 +116,9 @@ pub async fn simulate(
     body: &[Instruction],
     price: u64,
     limit: u32,
+    tables: &[AddressLookupTableAccount],
 ) -> Result<Result<u64, String>> {
-    let tx = transaction(rpc, payer, body, price, limit).await?;
+    let tx = transaction(rpc, payer, body, price, limit, tables).await?;
     let sim = rpc.simulate_transaction(&tx).await?.value;
     Ok(match sim.err {
         None => Ok(sim.units_consumed.unwrap_or(0)),
@@ -127,4 +136,16 @@ pub async fn confirm(rpc: &RpcClient, signature: &solana_transaction::Signature)
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Err(anyhow!("transaction {signature} not confirmed"))
+}
+
+/// Reads address lookup tables from the endpoint.
+pub async fn lookup_tables(rpc: &RpcClient, keys: &[Pubkey]) -> Result<Vec<AddressLookupTableAccount>> {
+    use solana_address_lookup_table_interface::state::AddressLookupTable;
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let account = rpc.get_account(key).await?;
+        let table = AddressLookupTable::deserialize(&account.data).map_err(|e| anyhow!("lookup table {key}: {e}"))?;
+        out.push(AddressLookupTableAccount { key: *key, addresses: table.addresses.to_vec() });
+    }
+    Ok(out)
 }

@@ -24,6 +24,8 @@ struct Mock {
     /// Basis points the mock adds to (or takes from) the pool's true output in its quotes.
     edge_bps: i64,
     calls: Arc<AtomicU64>,
+    /// An address lookup table the route says it needs.
+    lookup_table: Option<Pubkey>,
 }
 
 async fn pool_out(net: &Localnet, input: &Pubkey, output: &Pubkey, amount: u64) -> u64 {
@@ -87,16 +89,20 @@ async fn swap_instructions(State(m): State<Mock>, Json(body): Json<Value>) -> Js
         "setupInstructions": [],
         "swapInstruction": encode_instruction(&swap),
         "cleanupInstruction": null,
-        "addressLookupTableAddresses": []
+        "addressLookupTableAddresses": m.lookup_table.iter().map(|k| k.to_string()).collect::<Vec<_>>()
     }))
 }
 
 async fn start_mock(net: Arc<Localnet>, edge_bps: i64) -> (String, Arc<AtomicU64>) {
+    start_mock_with(net, edge_bps, None).await
+}
+
+async fn start_mock_with(net: Arc<Localnet>, edge_bps: i64, lookup_table: Option<Pubkey>) -> (String, Arc<AtomicU64>) {
     let calls = Arc::new(AtomicU64::new(0));
     let app = axum::Router::new()
         .route("/quote", axum::routing::get(quote))
         .route("/swap-instructions", axum::routing::post(swap_instructions))
-        .with_state(Mock { net, edge_bps, calls: calls.clone() });
+        .with_state(Mock { net, edge_bps, calls: calls.clone(), lookup_table });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -165,4 +171,25 @@ async fn the_keeper_keeps_the_pool_route_when_jupiter_pays_less() {
     assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");
     assert_eq!(routes(&k).await.get("direct"), Some(&1));
     assert_eq!(calls.load(Ordering::SeqCst), 2, "quoted and built, but not sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_with_a_lookup_table_goes_out_as_a_v0_transaction() {
+    let net = net().await;
+    // A table holding the pools' and the vault's accounts, as a large route would bring.
+    let table = {
+        let mut chain = net.chain.lock().await;
+        let mut keys: Vec<Pubkey> = net.pools.iter().flat_map(|p| [p.key, p.vault_a, p.vault_b]).collect();
+        keys.extend(net.fx.assets.iter().flat_map(|a| [a.mint, a.oracle]));
+        keys.push(anchor_spl::token::ID);
+        chain.create_lookup_table(&keys).await.unwrap().key
+    };
+    let (url, _) = start_mock_with(net.clone(), 5, Some(table)).await;
+    net.shock(0, 40).await.unwrap();
+    let k = keeper(&net, &url).await;
+    let out = k.iteration().await.unwrap();
+    assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");
+    let r = routes(&k).await;
+    assert_eq!(r.get("jupiter"), Some(&1), "{r:?}");
+    assert_eq!(r.get("with_lookup_tables"), Some(&1), "{r:?}");
 }
