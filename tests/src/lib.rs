@@ -20,6 +20,19 @@ pub fn assert_ballast_err(result: Result<(), BanksClientError>, expected: Ballas
     }
 }
 
+/// `ballast localnet` on a free loopback port, prices held still, a clock tick every `tick_ms`.
+pub async fn localnet(tick_ms: u64) -> ballast_harness::localnet::Localnet {
+    use ballast_harness::localnet::{self, LocalnetOptions, PricePath};
+    localnet::start(LocalnetOptions {
+        addr: "127.0.0.1:0".parse().expect("loopback address"),
+        price_path: PricePath::Hold,
+        step: std::time::Duration::from_millis(500),
+        tick: std::time::Duration::from_millis(tick_ms),
+    })
+    .await
+    .expect("localnet")
+}
+
 /// Three assets with different decimals: SOL $150 (9), BTC $60 000 (8), USDC $1 (6); 40/30/30.
 pub fn three_assets() -> Vec<AssetSpec> {
     vec![

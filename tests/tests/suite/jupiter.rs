@@ -6,13 +6,12 @@
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::associated_token::get_associated_token_address;
 use axum::extract::{Query, State};
 use axum::Json;
-use ballast_harness::localnet::{self, Localnet, LocalnetOptions, PricePath};
+use ballast_harness::localnet::Localnet;
 use ballast_keeper::jupiter::encode_instruction;
 use ballast_keeper::{Keeper, KeeperOptions, Metrics, Outcome};
 use serde_json::{json, Value};
@@ -112,16 +111,7 @@ async fn start_mock_with(net: Arc<Localnet>, edge_bps: i64, lookup_table: Option
 }
 
 async fn net() -> Arc<Localnet> {
-    Arc::new(
-        localnet::start(LocalnetOptions {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            price_path: PricePath::Hold,
-            step: Duration::from_millis(500),
-            tick: Duration::from_millis(200),
-        })
-        .await
-        .expect("localnet"),
-    )
+    Arc::new(ballast_tests::localnet(200).await)
 }
 
 async fn keeper(net: &Localnet, jupiter: &str) -> Keeper {

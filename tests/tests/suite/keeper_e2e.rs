@@ -8,7 +8,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, Discriminator};
 use ballast::errors::BallastError;
 use ballast::state::Vault;
-use ballast_harness::localnet::{self, Localnet, LocalnetOptions, PricePath};
+use ballast_harness::localnet::Localnet;
 use ballast_keeper::{Keeper, KeeperOptions, Metrics, Outcome};
 use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_keypair::Keypair;
@@ -19,14 +19,7 @@ use solana_signer::Signer;
 use solana_transaction::Transaction;
 
 async fn net(tick_ms: u64) -> Localnet {
-    localnet::start(LocalnetOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        price_path: PricePath::Hold,
-        step: Duration::from_millis(500),
-        tick: Duration::from_millis(tick_ms),
-    })
-    .await
-    .expect("localnet")
+    ballast_tests::localnet(tick_ms).await
 }
 
 async fn keeper(net: &Localnet, dry_run: bool) -> Keeper {

@@ -8,19 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ballast_harness::fault_proxy::{Fault, FaultProxy};
-use ballast_harness::localnet::{self, Localnet, LocalnetOptions, PricePath};
+use ballast_harness::localnet::Localnet;
 use ballast_keeper::{Keeper, KeeperOptions, Metrics, Outcome};
 use solana_keypair::Keypair;
 
 async fn net() -> Localnet {
-    localnet::start(LocalnetOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        price_path: PricePath::Hold,
-        step: Duration::from_millis(500),
-        tick: Duration::from_millis(200),
-    })
-    .await
-    .expect("localnet")
+    ballast_tests::localnet(200).await
 }
 
 async fn keeper_via(proxy: &FaultProxy, timeout: Duration) -> Keeper {
