@@ -65,6 +65,8 @@ pub struct KeeperOptions {
     /// A Jupiter API base URL: its route is quoted for every trade and taken (as a flash rebalance) when it
     /// pays at least as much as the whitelisted pool.
     pub jupiter_url: Option<String>,
+    /// Orca Whirlpools the keeper may route through (quoted with Orca's own math).
+    pub orca_pools: Vec<Pubkey>,
 }
 
 impl Default for KeeperOptions {
@@ -83,6 +85,7 @@ impl Default for KeeperOptions {
             rpc_timeout: Duration::from_secs(10),
             route: ballast_client::RouteMode::Direct,
             jupiter_url: None,
+            orca_pools: Vec::new(),
         }
     }
 }
@@ -223,10 +226,13 @@ impl Keeper {
             &sell_asset.mint,
             &sell_asset.token_program,
         );
-        // Every route provider builds the trade; the one expecting most is sent.
+        // Every route provider builds the trade; the best one that simulates is sent.
         let mut providers = vec![routes::Provider::Pool(self.opts.route)];
         if let Some(url) = &self.opts.jupiter_url {
             providers.push(routes::Provider::Jupiter(jupiter::Jupiter::new(url)));
+        }
+        if !self.opts.orca_pools.is_empty() {
+            providers.push(routes::Provider::Orca(self.opts.orca_pools.clone()));
         }
         let ctx = routes::RouteContext {
             rpc: &self.rpc,
@@ -236,28 +242,42 @@ impl Keeper {
             candidate: &candidate,
             keeper_sell_account: bounty_account,
         };
-        let built = routes::best(&providers, &ctx).await.ok_or_else(|| anyhow!("no route for the trade"))?;
-        let (trade, route_name, tables) = (built.instructions, built.name, built.lookup_tables);
+        let mut last_refusal = None;
+        let mut chosen = None;
+        for built in routes::ranked(&providers, &ctx).await {
+            let mut body = vec![create_ata.clone()];
+            body.extend(built.instructions.iter().cloned());
+            let tables = built.lookup_tables.clone();
+            // Simulate with the maximum budget; never send what does not simulate.
+            let mut simulated = send::simulate(&self.rpc, &self.payer, &body, price, 1_400_000, &tables).await?;
+            for _ in 1..self.opts.max_attempts {
+                // A blockhash the cluster does not know (a lagging endpoint): count it and take a fresh one.
+                if !matches!(&simulated, Err(name) if name == "BlockhashNotFound") {
+                    break;
+                }
+                self.metrics.fault("blockhash_expired").await;
+                simulated = send::simulate(&self.rpc, &self.payer, &body, price, 1_400_000, &tables).await?;
+            }
+            match simulated {
+                Ok(units) => {
+                    chosen = Some((body, built.name, tables, units));
+                    break;
+                }
+                Err(name) => {
+                    tracing::debug!(vault = %key, route = %built.name, "route does not simulate: {name}");
+                    last_refusal = Some(name);
+                }
+            }
+        }
+        let Some((body, route_name, tables, units)) = chosen else {
+            return Ok(match last_refusal {
+                Some(name) => self.refused(key, name).await,
+                None => Outcome::Skipped("no route for the trade".into()),
+            });
+        };
         if !tables.is_empty() {
             Metrics::bump(&self.metrics.routes, "with_lookup_tables").await;
         }
-        let mut body = vec![create_ata];
-        body.extend(trade);
-
-        // Simulate with the maximum budget; never send what does not simulate.
-        let mut simulated = send::simulate(&self.rpc, &self.payer, &body, price, 1_400_000, &tables).await?;
-        for _ in 1..self.opts.max_attempts {
-            // A blockhash the cluster does not know (a lagging endpoint): count it and take a fresh one.
-            if !matches!(&simulated, Err(name) if name == "BlockhashNotFound") {
-                break;
-            }
-            self.metrics.fault("blockhash_expired").await;
-            simulated = send::simulate(&self.rpc, &self.payer, &body, price, 1_400_000, &tables).await?;
-        }
-        let units = match simulated {
-            Ok(units) => units,
-            Err(name) => return Ok(self.refused(key, name).await),
-        };
         let limit = ((units as u128 * 3).div_ceil(2) as u32).max(1);
         let amount_in = candidate.plan.amount_in;
         if self.opts.dry_run {
@@ -429,6 +449,9 @@ pub struct KeeperArgs {
     /// as a flash rebalance when it pays at least as much.
     #[arg(long)]
     pub jupiter_url: Option<String>,
+    /// An Orca Whirlpool to quote and route through (repeatable).
+    #[arg(long = "orca-pool")]
+    pub orca_pools: Vec<Pubkey>,
 }
 
 impl KeeperArgs {
@@ -450,6 +473,7 @@ impl KeeperArgs {
                 ballast_client::RouteMode::Direct
             },
             jupiter_url: self.jupiter_url,
+            orca_pools: self.orca_pools,
             ..Default::default()
         };
         (opts, self.keypair, self.metrics_addr)

@@ -7,6 +7,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anyhow::{anyhow, Result};
 use orca_whirlpools_client::{get_oracle_address, get_tick_array_address, SwapV2, SwapV2InstructionArgs, Whirlpool};
+use orca_whirlpools_core::{swap_quote_by_input_token, TickArrayFacade, TickArrays, WhirlpoolFacade};
 
 /// Ticks in one Whirlpool tick array.
 pub const TICK_ARRAY_SIZE: i32 = 88;
@@ -32,6 +33,28 @@ pub fn tick_arrays(pool: &Pubkey, whirlpool: &Whirlpool, a_to_b: bool) -> Result
         *slot = get_tick_array_address(pool, start + step * k as i32, None).map_err(|e| anyhow!("{e:?}"))?.0;
     }
     Ok(out)
+}
+
+/// Orca's own quote (`orca_whirlpools_core`) of an exact-in swap of `amount` of token a (`input_is_a`) or
+/// b, given the pool's state and the (up to six) tick arrays the swap may cross: the expected output and the
+/// minimum after `slippage_bps`.
+pub fn quote_exact_in(
+    whirlpool: &Whirlpool,
+    tick_arrays: &[TickArrayFacade],
+    input_is_a: bool,
+    amount: u64,
+    slippage_bps: u16,
+) -> Result<(u64, u64)> {
+    let arrays = match tick_arrays {
+        [a] => TickArrays::from([*a]),
+        [a, b] => TickArrays::from([*a, *b]),
+        [a, b, c] => TickArrays::from([*a, *b, *c]),
+        _ => return Err(anyhow!("between one and three tick arrays")),
+    };
+    let pool: WhirlpoolFacade = whirlpool.clone().into();
+    let q = swap_quote_by_input_token(amount, input_is_a, slippage_bps, pool, None, arrays, 0, None, None)
+        .map_err(|e| anyhow!("Orca quote: {e:?}"))?;
+    Ok((q.token_est_out, q.token_min_out))
 }
 
 /// The accounts of one side of a swap, as the keeper holds them.
@@ -90,10 +113,29 @@ pub fn swap_v2(
 mod tests {
     use super::*;
     use orca_whirlpools_client::SwapV2Builder;
+    use orca_whirlpools_core::TickFacade;
+
+    /// With all of the pool's liquidity in range and no tick crossed, a small swap pays about
+    /// `amount × price × (1 − fee)`, price = (sqrt_price / 2^64)² token b per token a.
+    #[test]
+    fn orcas_quote_agrees_with_the_pool_price_for_a_small_swap() {
+        let (_, mut w) = pool_state(0, 64);
+        w.sqrt_price = 1u128 << 64; // price 1.0
+        w.liquidity = 1_000_000_000_000;
+        w.fee_rate = 3_000; // 0.3 % (hundredths of a bp)
+        let empty = |start: i32| TickArrayFacade { start_tick_index: start, ticks: [TickFacade::default(); 88] };
+        let arrays = [empty(0), empty(-5_632), empty(-11_264)];
+        let (out, min) = quote_exact_in(&w, &arrays, true, 1_000_000, 100).unwrap();
+        let expected = 1_000_000.0 * (1.0 - 0.003);
+        assert!((out as f64 - expected).abs() / expected < 0.001, "out {out}, expected about {expected}");
+        assert!(min <= out && min as f64 >= out as f64 * 0.99 - 1.0, "min {min}");
+        assert!(quote_exact_in(&w, &[], true, 1, 100).is_err());
+    }
 
     fn pool_state(tick: i32, spacing: u16) -> (Pubkey, Whirlpool) {
         let mut w = Whirlpool::from_bytes(&[0u8; Whirlpool::LEN]).unwrap();
         w.tick_spacing = spacing;
+        w.fee_tier_index_seed = spacing.to_le_bytes();
         w.tick_current_index = tick;
         w.token_mint_a = Pubkey::new_unique();
         w.token_mint_b = Pubkey::new_unique();

@@ -4,10 +4,11 @@
 //!
 //! - [`Provider::Pool`]: the whitelisted reference-AMM pool the planner chose, by `rebalance` (direct) or by a
 //!   flash rebalance with the keeper's own swap in that pool;
-//! - [`Provider::Jupiter`]: Jupiter's route (quote and swap-instructions over HTTP) as a flash rebalance.
+//! - [`Provider::Jupiter`]: Jupiter's route (quote and swap-instructions over HTTP) as a flash rebalance;
+//! - [`Provider::Orca`]: a configured Orca Whirlpool of the pair, quoted with Orca's own math over the tick
+//!   arrays it may cross, `swap_v2` built with Orca's client crate, as a flash rebalance.
 //!
-//! Orca Whirlpool `swap_v2` instructions are built by [`crate::orca`]; finding Whirlpool pools for a vault's
-//! assets is not wired into the providers yet.
+//! The keeper simulates the routes best first and sends the first that simulates.
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
@@ -45,6 +46,24 @@ pub struct BuiltRoute {
 pub enum Provider {
     Pool(RouteMode),
     Jupiter(Jupiter),
+    /// These Orca Whirlpools, quoted with Orca's own math.
+    Orca(Vec<Pubkey>),
+}
+
+/// `rebalance_begin` → `middle` → `rebalance_end`, the begin's min-out raised to `min_out`.
+fn flash(ctx: &RouteContext<'_>, min_out: u64, middle: Vec<Instruction>) -> Vec<Instruction> {
+    let c = ctx.candidate;
+    let args = ballast::instructions::RebalanceArgs {
+        sell_index: c.request.sell as u8,
+        buy_index: c.request.buy as u8,
+        amount_in: c.plan.amount_in,
+        min_out: c.plan.min_out.max(min_out),
+    };
+    let (keeper, vault_key, account) = (ctx.keeper, ctx.vault_key, ctx.keeper_sell_account);
+    let mut out = vec![ballast_client::rebalance_begin(&keeper, &vault_key, ctx.vault, &account, args)];
+    out.extend(middle);
+    out.push(ballast_client::rebalance_end(&keeper, &vault_key, ctx.vault, args.sell_index, &account));
+    out
 }
 
 impl Provider {
@@ -113,19 +132,57 @@ impl Provider {
                 };
                 Some(BuiltRoute { name: "jupiter".into(), expected_out: quote.out_amount, instructions, lookup_tables })
             }
+            Provider::Orca(pools) => orca_route(ctx, pools).await,
         }
     }
 }
 
-/// Builds every provider's route and keeps the one expecting most (the first on ties).
-pub async fn best(providers: &[Provider], ctx: &RouteContext<'_>) -> Option<BuiltRoute> {
-    let mut best: Option<BuiltRoute> = None;
+/// Every provider's route, the one expecting most first (providers' order on ties).
+pub async fn ranked(providers: &[Provider], ctx: &RouteContext<'_>) -> Vec<BuiltRoute> {
+    let mut out = Vec::new();
     for p in providers {
         if let Some(r) = p.build(ctx).await {
-            if best.as_ref().is_none_or(|b| r.expected_out > b.expected_out) {
-                best = Some(r);
-            }
+            out.push(r);
         }
     }
-    best
+    out.sort_by_key(|r| std::cmp::Reverse(r.expected_out));
+    out
+}
+
+/// An Orca route: the first of `pools` trading the pair, quoted with the tick arrays it may cross.
+async fn orca_route(ctx: &RouteContext<'_>, pools: &[Pubkey]) -> Option<BuiltRoute> {
+    use orca_whirlpools_client::{TickArray, Whirlpool};
+    let c = ctx.candidate;
+    let (sell, buy) = (ctx.vault.assets.get(c.request.sell)?, ctx.vault.assets.get(c.request.buy)?);
+    let accounts = ctx.rpc.get_multiple_accounts(pools).await.ok()?;
+    let (pool, w) = pools.iter().zip(accounts).find_map(|(k, a)| {
+        let w = Whirlpool::from_bytes(&a?.data).ok()?;
+        let pair = [w.token_mint_a, w.token_mint_b];
+        (pair.contains(&sell.mint) && pair.contains(&buy.mint)).then_some((*k, w))
+    })?;
+    let a_to_b = sell.mint == w.token_mint_a;
+    let addresses = crate::orca::tick_arrays(&pool, &w, a_to_b).ok()?;
+    let arrays: Vec<_> = ctx
+        .rpc
+        .get_multiple_accounts(&addresses)
+        .await
+        .ok()?
+        .into_iter()
+        .map_while(|a| TickArray::from_bytes(&a?.data).ok().map(Into::into))
+        .collect();
+    let slippage = ctx.vault.params.slippage_cap_bps.min(50);
+    let (out, min) = crate::orca::quote_exact_in(&w, &arrays, a_to_b, c.plan.amount_in, slippage).ok()?;
+    if out < c.plan.min_out {
+        return None;
+    }
+    let input =
+        crate::orca::SwapSide { mint: sell.mint, token_program: sell.token_program, account: ctx.keeper_sell_account };
+    let output = crate::orca::SwapSide { mint: buy.mint, token_program: buy.token_program, account: buy.reserve };
+    let swap = crate::orca::swap_v2(&pool, &w, &ctx.keeper, &input, &output, c.plan.amount_in, min).ok()?;
+    Some(BuiltRoute {
+        name: "orca".into(),
+        expected_out: out,
+        instructions: flash(ctx, min, vec![swap]),
+        lookup_tables: vec![],
+    })
 }

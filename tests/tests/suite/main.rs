@@ -15,6 +15,7 @@ mod keeper_e2e;
 mod keeper_faults;
 mod limits;
 mod oracle;
+mod orca_route;
 mod rebalance;
 mod simulate;
 mod spoofed_amm;

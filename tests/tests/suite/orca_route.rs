@@ -1,0 +1,97 @@
+//! The keeper's Orca route: built from a Whirlpool's state (written on the local chain in the real account
+//! layouts), quoted with Orca's own math, `swap_v2` from Orca's client crate inside a flash rebalance. The
+//! Whirlpool program itself cannot run here, so the keeper's simulation refuses the route and the keeper
+//! falls back to the next one, the whitelisted pool.
+
+use std::sync::Arc;
+
+use anchor_lang::prelude::Pubkey;
+use ballast_client::planner::Decision;
+use ballast_keeper::routes::{Provider, RouteContext};
+use ballast_keeper::{Keeper, KeeperOptions, Metrics, Outcome};
+use orca_whirlpools_client::{
+    FixedTickArray, Tick, Whirlpool, FIXED_TICK_ARRAY_DISCRIMINATOR, WHIRLPOOL_DISCRIMINATOR,
+};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+/// A SOL/USDC Whirlpool at `price` USD per SOL (9 and 6 decimals), deep, 0.3 % fee, and the three tick
+/// arrays a SOL → USDC swap crosses; returns its address.
+async fn whirlpool(net: &ballast_harness::localnet::Localnet, price: f64) -> Pubkey {
+    let (sol, usdc) = (net.fx.assets[0].mint, net.fx.assets[2].mint);
+    let mut w = Whirlpool::from_bytes(&[0u8; Whirlpool::LEN]).unwrap();
+    w.discriminator = WHIRLPOOL_DISCRIMINATOR;
+    w.tick_spacing = 64;
+    w.fee_tier_index_seed = 64u16.to_le_bytes();
+    w.fee_rate = 3_000;
+    w.liquidity = 1u128 << 80;
+    let raw_price = price * 1e6 / 1e9; // USDC base units per SOL base unit
+    w.sqrt_price = (raw_price.sqrt() * 2f64.powi(64)) as u128;
+    w.tick_current_index = (raw_price.ln() / 1.0001f64.ln()).floor() as i32;
+    (w.token_mint_a, w.token_mint_b) = (sol, usdc);
+    (w.token_vault_a, w.token_vault_b) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let pool = Pubkey::new_unique();
+    let mut chain = net.chain.lock().await;
+    chain.set_raw_account(&pool, borsh::to_vec(&w).unwrap(), orca_whirlpools_client::ID).await;
+    let span = 88 * 64;
+    let start = ballast_keeper::orca::tick_array_start(w.tick_current_index, 64);
+    for (k, address) in ballast_keeper::orca::tick_arrays(&pool, &w, true).unwrap().iter().enumerate() {
+        let empty = Tick {
+            initialized: false,
+            liquidity_net: 0,
+            liquidity_gross: 0,
+            fee_growth_outside_a: 0,
+            fee_growth_outside_b: 0,
+            reward_growths_outside: [0; 3],
+        };
+        let array = FixedTickArray {
+            discriminator: FIXED_TICK_ARRAY_DISCRIMINATOR,
+            start_tick_index: start - span * k as i32,
+            ticks: std::array::from_fn(|_| empty.clone()),
+            whirlpool: pool,
+        };
+        chain.set_raw_account(address, borsh::to_vec(&array).unwrap(), orca_whirlpools_client::ID).await;
+    }
+    pool
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orca_route_is_built_from_the_pool_state_and_refused_routes_fall_back() {
+    let net = ballast_tests::localnet(200).await;
+    net.shock(0, 40).await.unwrap();
+    let sol_price = {
+        let mut chain = net.chain.lock().await;
+        net.fx.unit_price(&mut chain, 0).await * 1e9
+    };
+    let pool = whirlpool(&net, sol_price * 1.001).await;
+    let opts = KeeperOptions { rpc_url: net.url(), iterations: Some(1), orca_pools: vec![pool], ..Default::default() };
+    let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
+    k.ensure_funded().await;
+
+    // The provider alone: a flash rebalance around Orca's swap_v2, quoted above the reference pool.
+    let (key, vault) = k.vaults().await.unwrap().remove(0);
+    let Decision::Trade(candidate) = k.plan(vault.clone()).await.unwrap().decision else { panic!("trade needed") };
+    let keeper = k.payer.pubkey();
+    let sell = vault.assets[0];
+    let account = anchor_spl::associated_token::get_associated_token_address(&keeper, &sell.mint);
+    let ctx = RouteContext {
+        rpc: &k.rpc,
+        keeper,
+        vault_key: key,
+        vault: &vault,
+        candidate: &candidate,
+        keeper_sell_account: account,
+    };
+    let route = Provider::Orca(vec![pool]).build(&ctx).await.expect("an Orca route");
+    assert_eq!(route.name, "orca");
+    assert!(route.expected_out > candidate.expected_out, "{} vs {}", route.expected_out, candidate.expected_out);
+    assert_eq!(route.instructions.len(), 3);
+    assert_eq!(route.instructions[1].program_id, orca_whirlpools_client::ID);
+    assert_eq!(route.instructions[1].accounts[4].pubkey, pool, "whirlpool");
+    assert_eq!(route.instructions[1].accounts[9].pubkey, vault.assets[2].reserve, "USDC paid to the vault's reserve");
+
+    // The keeper ranks Orca first, cannot simulate it here, and sends the pool route instead.
+    let out = k.iteration().await.unwrap();
+    assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");
+    assert_eq!(k.metrics.routes.lock().await.get("direct"), Some(&1));
+}
