@@ -36,6 +36,8 @@ pub enum Strategy {
     VolBand { eps_bps: u16, reference_vol_bps: u16, max_bps: u16 },
     /// CPPI targets with a floor at `floor_bps` of the starting share price.
     Cppi { multiplier_bps: u32, floor_bps: u16 },
+    /// The program's cost-optimal band mode: per asset `(3·c·(target·vol)²/(4λ))^(1/3)`.
+    CostOptimal { cost_bps: u16, risk_aversion_milli: u32 },
 }
 
 impl Strategy {
@@ -47,6 +49,9 @@ impl Strategy {
             Strategy::VolBand { eps_bps, .. } => format!("vol band {:.1}%", *eps_bps as f64 / 100.0),
             Strategy::Cppi { multiplier_bps, floor_bps } => {
                 format!("cppi {}x/{}%", multiplier_bps / 10_000, floor_bps / 100)
+            }
+            Strategy::CostOptimal { cost_bps, risk_aversion_milli } => {
+                format!("cost-opt c{cost_bps} λ{}", *risk_aversion_milli as f64 / 1_000.0)
             }
         }
     }
@@ -75,6 +80,11 @@ impl Strategy {
                     ratchet_bps: 0,
                 };
                 300
+            }
+            Strategy::CostOptimal { cost_bps, risk_aversion_milli } => {
+                p.band_mode = BandMode::CostOptimal { cost_bps, risk_aversion_milli, min_bps: 50, max_bps: 2_500 };
+                p.vol_tau_secs = 7 * 86_400;
+                500
             }
         };
         (p, band)

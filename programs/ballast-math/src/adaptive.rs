@@ -115,12 +115,63 @@ pub enum BandRule {
     Fixed,
     /// `clamp(band × vol / reference_vol, min, max)`, then `+ conf_multiplier × conf/price`.
     VolatilityScaled { reference_vol_bps: u16, min_bps: u16, max_bps: u16, conf_multiplier: u16 },
+    /// The band that minimises trading cost plus `risk_aversion × TE%²` ([`cost_optimal_band`]).
+    CostOptimal { cost_bps: u16, risk_aversion_milli: u32, min_bps: u16, max_bps: u16 },
 }
 
-/// Effective band of an asset (bps). `conf_bps` is the oracle's `conf / price` in bps.
-pub fn effective_band(base_bps: u16, rule: &BandRule, vol_bps: u64, conf_bps: u64) -> u16 {
+/// Integer cube root (floor): `r` with `r³ ≤ n < (r + 1)³`, digit by digit (no floats, no division).
+pub fn icbrt(n: u128) -> u64 {
+    let mut x = n;
+    let mut y: u128 = 0;
+    let mut s: i32 = 126;
+    while s >= 0 {
+        y <<= 1;
+        let b = 3 * y * (y + 1) + 1;
+        if (x >> s) >= b {
+            x -= b << s;
+            y += 1;
+        }
+        s -= 3;
+    }
+    // y < 2^43 for any u128.
+    y.cast::<u64>().unwrap_or(u64::MAX)
+}
+
+/// The band (bps) that minimises expected cost plus tracking error for an asset with target weight
+/// `target_bps` and annualised volatility `vol_bps`, trading at `cost_bps` a unit traded, for a vault that
+/// weighs tracking error by `risk_aversion` (`risk_aversion_milli / 1000`, in the tuner's objective
+/// `J = cost_bps + risk_aversion × TE%²`), clamped to `[min_bps, max_bps]` (never below 1).
+///
+/// A weight deviation with variance rate `s²` kept inside `±w` costs about `c·s²/(2w)` a year in trading and
+/// adds `w²/3` to the squared tracking error (Rogers 2004; Janeček & Shreve 2004), so
+/// `J(w) = 10⁴·(c·s²/(2w) + λ·w²/3)` is smallest at `w* = (3·c·s² / (4λ))^(1/3)`: the band grows with the
+/// cube root of the cost and with volatility to the power 2/3. Here `s = target × vol` (the asset's own
+/// volatility stands in for its volatility relative to the portfolio, which the vault does not estimate). In
+/// bps: `w_bps³ = 3000 · c_bps · s_bps² / (4 · risk_aversion_milli)`.
+pub fn cost_optimal_band(
+    target_bps: u16,
+    vol_bps: u64,
+    cost_bps: u16,
+    risk_aversion_milli: u32,
+    min_bps: u16,
+    max_bps: u16,
+) -> u16 {
+    let lo = min_bps.max(1);
+    let hi = max_bps.max(lo);
+    let s_bps = (target_bps as u128).saturating_mul(vol_bps as u128) / BPS as u128;
+    let numerator = 3_000u128.saturating_mul(cost_bps as u128).saturating_mul(s_bps.saturating_mul(s_bps));
+    let denominator = 4u128.saturating_mul(risk_aversion_milli.max(1) as u128);
+    let w = icbrt(numerator / denominator);
+    (w as u128).clamp(lo as u128, hi as u128).cast::<u16>().unwrap_or(hi)
+}
+
+/// Effective band of an asset (bps) with target `target_bps`. `conf_bps` is the oracle's `conf / price` in bps.
+pub fn effective_band(base_bps: u16, target_bps: u16, rule: &BandRule, vol_bps: u64, conf_bps: u64) -> u16 {
     match *rule {
         BandRule::Fixed => base_bps,
+        BandRule::CostOptimal { cost_bps, risk_aversion_milli, min_bps, max_bps } => {
+            cost_optimal_band(target_bps, vol_bps, cost_bps, risk_aversion_milli, min_bps, max_bps)
+        }
         BandRule::VolatilityScaled { reference_vol_bps, min_bps, max_bps, conf_multiplier } => {
             let scaled = if reference_vol_bps == 0 {
                 base_bps as u128
@@ -339,14 +390,14 @@ mod tests {
     fn bands_scale_with_volatility_within_bounds() {
         let rule =
             BandRule::VolatilityScaled { reference_vol_bps: 5_000, min_bps: 200, max_bps: 1_500, conf_multiplier: 0 };
-        assert_eq!(effective_band(500, &BandRule::Fixed, 99_999, 50), 500);
-        assert_eq!(effective_band(500, &rule, 5_000, 0), 500);
-        assert_eq!(effective_band(500, &rule, 10_000, 0), 1_000);
-        assert_eq!(effective_band(500, &rule, 100_000, 0), 1_500);
-        assert_eq!(effective_band(500, &rule, 0, 0), 200);
+        assert_eq!(effective_band(500, 4_000, &BandRule::Fixed, 99_999, 50), 500);
+        assert_eq!(effective_band(500, 4_000, &rule, 5_000, 0), 500);
+        assert_eq!(effective_band(500, 4_000, &rule, 10_000, 0), 1_000);
+        assert_eq!(effective_band(500, 4_000, &rule, 100_000, 0), 1_500);
+        assert_eq!(effective_band(500, 4_000, &rule, 0, 0), 200);
         let conf =
             BandRule::VolatilityScaled { reference_vol_bps: 5_000, min_bps: 200, max_bps: 1_500, conf_multiplier: 2 };
-        assert_eq!(effective_band(500, &conf, 5_000, 30), 560);
+        assert_eq!(effective_band(500, 4_000, &conf, 5_000, 30), 560);
     }
 
     #[test]
@@ -369,11 +420,43 @@ mod tests {
         assert_eq!(cppi_targets(&rule, &[2_000, 1_000, 7_000], 1_000, 80).unwrap(), vec![5_333, 2_666, 2_001]);
     }
 
+    #[test]
+    fn cube_roots_are_exact_floors() {
+        for n in [0u128, 1, 7, 8, 26, 27, 1_000_000, u64::MAX as u128, u128::MAX] {
+            let r = icbrt(n) as u128;
+            assert!(r * r * r <= n && (r + 1).checked_pow(3).is_none_or(|c| c > n), "{n}: {r}");
+        }
+        assert_eq!(icbrt(u128::MAX), 6_981_463_658_331);
+    }
+
+    #[test]
+    fn cost_optimal_band_examples() {
+        // SOL at 40 % with 80 % a year, 30 bps cost, risk aversion 1: s = 3 200 bps,
+        // w³ = 3 000 × 30 × 3 200² / 4 000 = 230 400 000 → w = 613 bps (613³ ≤ w³ < 614³).
+        assert_eq!(cost_optimal_band(4_000, 8_000, 30, 1_000, 50, 2_500), 613);
+        // Eight times the cost doubles the band (cube root, within a bp of flooring).
+        assert_eq!(cost_optimal_band(4_000, 8_000, 240, 1_000, 50, 2_500), 1_226);
+        // No volatility: the minimum, never zero.
+        assert_eq!(cost_optimal_band(4_000, 0, 30, 1_000, 0, 2_500), 1);
+    }
+
     proptest! {
+        #[test]
+        fn cost_optimal_band_is_bounded_and_monotone(
+            target in 1u16..=10_000, vol in 0u64..2_000_000, cost in 1u16..1_000, lambda in 1u32..1_000_000,
+            min in 1u16..500, max in 500u16..2_500, dv in 0u64..100_000, dc in 0u16..500,
+        ) {
+            let w = cost_optimal_band(target, vol, cost, lambda, min, max);
+            prop_assert!(w >= min && w <= max && w > 0);
+            prop_assert!(cost_optimal_band(target, vol + dv, cost, lambda, min, max) >= w, "monotone in volatility");
+            prop_assert!(cost_optimal_band(target, vol, cost + dc, lambda, min, max) >= w, "monotone in cost");
+            prop_assert!(cost_optimal_band(target, vol, cost, lambda + 1, min, max) <= w, "wider with less risk aversion");
+        }
+
         #[test]
         fn band_always_within_bounds(base in 1u16..2_500, vol in 0u64..1_000_000, conf in 0u64..1_000, reference in 1u16..20_000, min in 1u16..500, max in 500u16..2_500, k in 0u16..10) {
             let rule = BandRule::VolatilityScaled { reference_vol_bps: reference, min_bps: min, max_bps: max, conf_multiplier: k };
-            let b = effective_band(base, &rule, vol, conf);
+            let b = effective_band(base, 4_000, &rule, vol, conf);
             prop_assert!(b >= min && b <= max);
         }
 

@@ -59,5 +59,9 @@ pub const MAX_DEPOSIT_WINDOW_SECS: u32 = 3_600;
 /// Upper bounds of the rebalance-specific oracle limits.
 pub const MAX_REBALANCE_ORACLE_AGE_SECS: u32 = 120;
 pub const MAX_REBALANCE_CONF_BPS: u16 = 200;
+/// Bounds of the cost-optimal band mode: the cost estimate (bps of a unit traded) and the risk aversion
+/// (thousandths).
+pub const MAX_COST_ESTIMATE_BPS: u16 = 1_000;
+pub const MAX_RISK_AVERSION_MILLI: u32 = 1_000_000;
 /// Largest CPPI multiplier (10×).
 pub const MAX_CPPI_MULTIPLIER_BPS: u32 = 100_000;

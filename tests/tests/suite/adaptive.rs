@@ -193,3 +193,48 @@ async fn cppi_vault_derisks_as_value_falls_and_rerisks_as_it_rises() {
     let rerisked = m.fx.report(&mut m.chain).await.unwrap();
     assert!(risky(&rerisked) > risky(&risen), "bought risky assets: {} → {}", risky(&risen), risky(&rerisked));
 }
+
+#[tokio::test]
+async fn cost_optimal_bands_are_set_by_the_program_from_volatility_and_cost() {
+    use ballast::math::adaptive::{annual_vol_bps, cost_optimal_band};
+    let mut params = fixture::default_params();
+    params.timelock_secs = 60;
+    params.vol_tau_secs = 600;
+    let mut m = Market::with(Chain::start().await, params).await;
+    // Governance switches the vault to cost-optimal bands through the timelock.
+    let gov = m.fx.governance.pubkey();
+    let mode = BandMode::CostOptimal { cost_bps: 30, risk_aversion_milli: 1_000, min_bps: 100, max_bps: 2_500 };
+    let assets = m.fx.state(&mut m.chain).await.assets.iter().map(|a| a.params).collect();
+    let args = ballast::instructions::ProposeParamsArgs { params: VaultParams { band_mode: mode, ..params }, assets };
+    m.chain.send(&[client::propose_params(&gov, &m.fx.key, args)], &[&m.fx.governance]).await.unwrap();
+    m.chain.advance_time(61).await;
+    m.chain.send(&[client::execute_params(&gov, &m.fx.key)], &[&m.fx.governance]).await.unwrap();
+    // SOL swings, USDC does not.
+    for k in 0..10 {
+        m.move_price_after(0, if k % 2 == 0 { 3 } else { -3 }, 120).await;
+        m.poke().await;
+    }
+    let vault = m.fx.state(&mut m.chain).await;
+    let report = m.fx.report(&mut m.chain).await.unwrap();
+    for i in 0..3 {
+        let vol = annual_vol_bps(&vault.assets[i].vol.into());
+        assert_eq!(
+            report.bands_bps[i],
+            cost_optimal_band(report.targets_bps[i], vol, 30, 1_000, 100, 2_500),
+            "asset {i}"
+        );
+    }
+    assert!(
+        report.bands_bps[0] > report.bands_bps[2],
+        "the volatile asset gets the wider band: {:?}",
+        report.bands_bps
+    );
+    // Out-of-bounds settings are refused at proposal.
+    let bad = BandMode::CostOptimal { cost_bps: 0, risk_aversion_milli: 1_000, min_bps: 100, max_bps: 2_500 };
+    let assets = vault.assets.iter().map(|a| a.params).collect();
+    let args = ballast::instructions::ProposeParamsArgs { params: VaultParams { band_mode: bad, ..params }, assets };
+    assert_ballast_err(
+        m.chain.send(&[client::propose_params(&gov, &m.fx.key, args)], &[&m.fx.governance]).await,
+        BallastError::BandModeOutOfBounds,
+    );
+}

@@ -102,3 +102,13 @@ async fn the_flash_route_simulates_to_the_same_figures() {
     assert_eq!(flash.final_value_usd, direct.final_value_usd);
     assert_eq!(flash.total_cost_usd, direct.total_cost_usd);
 }
+
+#[tokio::test]
+async fn the_cost_optimal_band_mode_runs_through_the_simulator() {
+    let p = volatile_path(12, 4);
+    let r = sim::run_strategy(Strategy::CostOptimal { cost_bps: 30, risk_aversion_milli: 1_000 }, &p, &cfg(30))
+        .await
+        .unwrap();
+    assert_eq!(r.steps.len(), 13);
+    assert!(r.steps.iter().all(|s| s.targets_bps.iter().map(|t| *t as u64).sum::<u64>() == 10_000));
+}

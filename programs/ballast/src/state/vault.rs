@@ -26,6 +26,11 @@ pub enum BandMode {
     Fixed,
     /// `clamp(band_bps × vol / reference_vol, min, max) + conf_multiplier × conf/price`.
     VolatilityScaled { reference_vol_bps: u16, min_bps: u16, max_bps: u16, conf_multiplier: u16 },
+    /// Per asset `clamp((3 · cost · (target · vol)² / (4 · risk_aversion))^(1/3), min, max)`: the band that
+    /// minimises trading cost plus `risk_aversion × TE%²` (`math::adaptive::cost_optimal_band`). `cost_bps`
+    /// is the cost of trading one unit (the route's fee plus typical price impact), `risk_aversion_milli`
+    /// the weight of tracking error (1000 = 1).
+    CostOptimal { cost_bps: u16, risk_aversion_milli: u32, min_bps: u16, max_bps: u16 },
 }
 
 /// Where target weights come from.
@@ -128,6 +133,15 @@ impl VaultParams {
                 && self.rebalance_max_conf_bps <= self.oracle_max_conf_bps.min(MAX_REBALANCE_CONF_BPS),
             BallastError::RebalanceOracleOutOfBounds
         );
+        if let BandMode::CostOptimal { cost_bps, risk_aversion_milli, min_bps, max_bps } = self.band_mode {
+            require!(
+                (1..=MAX_COST_ESTIMATE_BPS).contains(&cost_bps)
+                    && (1..=MAX_RISK_AVERSION_MILLI).contains(&risk_aversion_milli)
+                    && (MIN_BAND_BPS..=MAX_BAND_BPS).contains(&min_bps)
+                    && (min_bps..=MAX_BAND_BPS).contains(&max_bps),
+                BallastError::BandModeOutOfBounds
+            );
+        }
         if let BandMode::VolatilityScaled { reference_vol_bps, min_bps, max_bps, conf_multiplier } = self.band_mode {
             require!(
                 reference_vol_bps > 0
@@ -168,6 +182,9 @@ impl VaultParams {
     pub fn band_rule(&self) -> math::adaptive::BandRule {
         match self.band_mode {
             BandMode::Fixed => math::adaptive::BandRule::Fixed,
+            BandMode::CostOptimal { cost_bps, risk_aversion_milli, min_bps, max_bps } => {
+                math::adaptive::BandRule::CostOptimal { cost_bps, risk_aversion_milli, min_bps, max_bps }
+            }
             BandMode::VolatilityScaled { reference_vol_bps, min_bps, max_bps, conf_multiplier } => {
                 math::adaptive::BandRule::VolatilityScaled { reference_vol_bps, min_bps, max_bps, conf_multiplier }
             }
@@ -690,6 +707,7 @@ impl Vault {
                 target_bps,
                 band_bps: adaptive::effective_band(
                     a.params.band_bps,
+                    target_bps,
                     &rule,
                     adaptive::annual_vol_bps(&a.vol.into()),
                     adaptive::conf_bps(r.price, r.conf),
