@@ -136,9 +136,8 @@ impl Jupiter {
         let list = |f: &str| -> Result<Vec<Instruction>> {
             v.get(f).and_then(Value::as_array).map(|a| a.iter().map(decode_instruction).collect()).unwrap_or(Ok(vec![]))
         };
-        let mut setup = list("computeBudgetInstructions")?;
-        setup.clear(); // the keeper sets its own compute budget
-        setup.extend(list("setupInstructions")?);
+        // `computeBudgetInstructions` are left out: the keeper sizes and prices its own compute budget.
+        let setup = list("setupInstructions")?;
         let swap = decode_instruction(v.get("swapInstruction").ok_or_else(|| anyhow!("no swapInstruction"))?)?;
         let cleanup = match v.get("cleanupInstruction") {
             Some(c) if !c.is_null() => Some(decode_instruction(c)?),

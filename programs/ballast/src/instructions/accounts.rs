@@ -80,6 +80,15 @@ impl Valuation {
             .collect()
     }
 
+    /// A single-asset deposit of `amount` of asset `index` as settlement compares it: the deposit at
+    /// `price − conf` (rounded down), the vault at `price + conf` (rounded up), and the share supply.
+    pub fn deposit_quote(&self, vault: &Vault, index: usize, amount: u64, supply: u64) -> Result<math::DepositQuote> {
+        let nav = self.nav(vault, |b| b.high, Rounding::Ceil)?;
+        let asset = vault.assets.get(index).ok_or(BallastError::AssetIndexOutOfRange)?;
+        let value = math::value_of(amount, asset.decimals, self.bounds[index].low, Rounding::Floor).or_math_err()?;
+        Ok(math::DepositQuote { value, nav, supply })
+    }
+
     /// The holders' value (micro-USD) at one side of the bounds with the given rounding.
     pub fn nav(&self, vault: &Vault, price: impl Fn(&PriceBounds) -> UsdPrice, rounding: Rounding) -> Result<u128> {
         let values = math::position_values(&self.positions(vault, price), rounding).or_math_err()?;
@@ -98,8 +107,8 @@ pub fn load_valuation(
     require!(remaining.len() == 2 * vault.assets.len(), BallastError::WrongRemainingAccounts);
     let tau = vault.params.vol_tau_secs;
     let n = vault.assets.len();
-    let (mut readings, mut balances, mut reserve_amounts, mut bounds) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut readings, mut reserve_amounts, mut bounds) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     for (asset, chunk) in vault.assets.iter_mut().zip(remaining.chunks_exact(2)) {
         let reading = oracle::read_asset_price(&chunk[0], asset, limits, now)?;
         bounds.push(reading.bounds().or_math_err()?);
@@ -107,9 +116,9 @@ pub fn load_valuation(
         let reserve = load_token_account(&chunk[1], &asset.token_program, &asset.mint)?;
         oracle::record(asset, &reading, tau)?;
         readings.push(reading);
-        balances.push(asset.available(reserve.amount).map_err(|_| error!(BallastError::UnexpectedBalanceChange))?);
         reserve_amounts.push(reserve.amount);
     }
+    let balances = vault.available_balances(&reserve_amounts)?;
     Ok(Valuation { readings, balances, reserve_amounts, bounds })
 }
 

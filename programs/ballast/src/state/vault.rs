@@ -548,12 +548,6 @@ impl Vault {
         Ok(asset)
     }
 
-    /// Refuses while a flash rebalance of this vault is between its begin and its end.
-    pub fn require_not_in_flight(&self) -> Result<()> {
-        require!(self.flight.is_none(), BallastError::VaultInFlight);
-        Ok(())
-    }
-
     pub fn require_active(&self) -> Result<()> {
         require!(self.status == VaultStatus::Active, BallastError::VaultNotActive);
         Ok(())

@@ -99,7 +99,7 @@ impl RebalanceBegin<'_> {
         let trade::Prepared { valuation, mid, limits, effects } =
             trade::prepare(&mut ctx.accounts.vault, ctx.remaining_accounts, supply, &args)?;
         let plan = effects.plan;
-        let (s, b) = (effects.request.sell, effects.request.buy);
+        let s = effects.request.sell;
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
 
@@ -148,7 +148,6 @@ impl RebalanceBegin<'_> {
             bands: limits.iter().map(|l| l.band_bps).collect(),
             max_trades: limits.iter().map(|l| l.max_trade_bps).collect(),
         };
-        let _ = b;
         let vault = &mut ctx.accounts.vault;
         vault.flight = Some(flight);
         vault.invariant()

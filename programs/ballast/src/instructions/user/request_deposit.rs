@@ -11,7 +11,7 @@ use crate::create::{create_pda_account, write_account};
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositRequestedEvent;
 use crate::instructions::accounts::{load_valuation, reload_amount};
-use crate::math::{self, Rounding};
+use crate::math;
 use crate::state::{pause, DepositRequest, Vault};
 use crate::token as tok;
 
@@ -77,13 +77,10 @@ impl RequestDeposit<'_> {
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
         let asset = vault.assets[idx];
-        let nav_high = valuation.nav(vault, |b| b.high, Rounding::Ceil)?;
-        let value_low =
-            math::value_of(args.amount, asset.decimals, valuation.bounds[idx].low, Rounding::Floor).or_math_err()?;
+        let supply = accounts.share_mint.supply;
+        let quote = valuation.deposit_quote(vault, idx, args.amount, supply)?;
         // Settlement can only mint fewer shares than the request-time quote: refuse now what could never
         // settle.
-        let supply = accounts.share_mint.supply;
-        let quote = math::DepositQuote { value: value_low, nav: nav_high, supply };
         let best = match math::settle_deposit(&quote, &quote, vault.params.deposit_fee_bps) {
             Err(math::MathError::DivideByZero) if supply == 0 => return err!(BallastError::FirstDepositTooSmall),
             r => r.or_math_err()?,
@@ -129,8 +126,8 @@ impl RequestDeposit<'_> {
             min_shares_out: args.min_shares_out,
             shares_destination: accounts.shares_destination.key(),
             requested_at: now,
-            value_at_request: value_low,
-            nav_at_request: nav_high,
+            value_at_request: quote.value,
+            nav_at_request: quote.nav,
             supply_at_request: supply,
         };
         write_account(&accounts.request.to_account_info(), &request)?;
@@ -145,8 +142,8 @@ impl RequestDeposit<'_> {
             depositor,
             asset_index: args.asset_index,
             amount: args.amount,
-            value_at_request: value_low,
-            nav_at_request: nav_high,
+            value_at_request: quote.value,
+            nav_at_request: quote.nav,
             supply_at_request: request.supply_at_request,
             settle_from: now.saturating_add(terms.delay_secs as i64),
             expires_at: terms.expires_at(now),

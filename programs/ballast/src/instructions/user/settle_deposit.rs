@@ -14,7 +14,7 @@ use anchor_spl::token::{self, Mint, MintTo, Token, TokenAccount};
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositSettledEvent;
 use crate::instructions::accounts::load_valuation;
-use crate::math::{self, Rounding};
+use crate::math;
 use crate::state::{pause, DepositRequest, Vault};
 
 /// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order.
@@ -79,18 +79,15 @@ impl SettleDeposit<'_> {
         // Compute: the worse of the two valuations, the fee kept by the vault.
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
-        let asset = vault.assets[idx];
-        let nav_high = valuation.nav(vault, |b| b.high, Rounding::Ceil)?;
-        let value_low =
-            math::value_of(request.amount, asset.decimals, valuation.bounds[idx].low, Rounding::Floor).or_math_err()?;
         let supply = accounts.share_mint.supply;
+        let now_quote = valuation.deposit_quote(vault, idx, request.amount, supply)?;
         let settled = math::settle_deposit(
             &math::DepositQuote {
                 value: request.value_at_request,
                 nav: request.nav_at_request,
                 supply: request.supply_at_request,
             },
-            &math::DepositQuote { value: value_low, nav: nav_high, supply },
+            &now_quote,
             terms.fee_bps,
         );
         let out = match settled {
@@ -128,11 +125,11 @@ impl SettleDeposit<'_> {
             asset_index: request.asset_index,
             amount: request.amount,
             value_at_request: request.value_at_request,
-            value_at_settlement: value_low,
+            value_at_settlement: now_quote.value,
             value_used: out.value,
             fee_value: out.fee_value,
             nav_at_request: request.nav_at_request,
-            nav_at_settlement: nav_high,
+            nav_at_settlement: now_quote.nav,
             shares_out: out.shares.to_depositor,
             locked_shares: out.shares.locked,
             share_supply_after: supply_after,
