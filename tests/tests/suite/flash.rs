@@ -339,3 +339,35 @@ async fn any_route_works_two_hops_through_usdc() {
     assert_eq!(after[USDC as usize], before[USDC as usize], "USDC only passed through the keeper");
     assert!(after[SOL as usize] < before[SOL as usize]);
 }
+
+#[tokio::test]
+async fn an_end_without_its_begin_another_keepers_end_or_a_reserve_as_destination_is_refused() {
+    let (mut m, amount) = shocked().await;
+    let h = m.fx.holdings(&mut m.chain).await;
+    let keeper = m.keeper.insecure_clone();
+    // An end with nothing in flight.
+    let end = end_ix(&mut m).await;
+    let r = m.chain.send(&[end], &[&keeper]).await;
+    nothing_moved(&mut m, &h, r, BallastError::FlashNotInProgress).await;
+    // The sold asset may not be handed to one of the vault's own reserves. The only reserve of the sold mint
+    // is the sold reserve itself, so Anchor's duplicate-account check refuses it before `validate` (whose
+    // FlashDestinationNotAllowed stays as the defence should the accounts ever change).
+    let vault = m.fx.state(&mut m.chain).await;
+    let args = RebalanceArgs { sell_index: SOL, buy_index: USDC, amount_in: amount, min_out: 0 };
+    let begin = client::rebalance_begin(&keeper.pubkey(), &m.fx.key, &vault, &reserve(&m, SOL), args);
+    let end = end_ix(&mut m).await;
+    let err = m.chain.send(&[begin, end], &[&keeper]).await.unwrap_err();
+    assert_eq!(
+        ballast_harness::chain::custom_error(&err),
+        Some(anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount as u32)
+    );
+    assert_eq!(m.fx.holdings(&mut m.chain).await, h);
+    // Another signer cannot end this keeper's flash rebalance.
+    let other = m.fx.user(&mut m.chain, &[0, 0, 0]).await.unwrap();
+    let mut end = client::rebalance_end(&other.keypair.pubkey(), &m.fx.key, &vault, SOL, &other.tokens[SOL as usize]);
+    end.accounts[0].is_signer = true;
+    let to = reserve(&m, USDC);
+    let ixs = vec![begin_ix(&mut m, amount).await, swap(&m, SOL, USDC, amount, to), end];
+    let r = m.chain.send(&ixs, &[&keeper, &other.keypair]).await;
+    nothing_moved(&mut m, &h, r, BallastError::FlashNotInProgress).await;
+}

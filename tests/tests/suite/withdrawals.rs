@@ -140,3 +140,20 @@ async fn a_leg_that_pays_nothing_needs_no_live_mint() {
     assert!(chain.token_amount(&user.tokens[0]).await > sol_before);
     assert_eq!(fx.holdings(&mut chain).await[1], 0);
 }
+
+#[tokio::test]
+async fn a_prefunded_claim_address_does_not_block_opening_the_claim() {
+    let (mut chain, fx, seed) = setup_seeded().await;
+    let owner = seed.keypair.pubkey();
+    let payer = chain.payer().pubkey();
+    let target = pda::claim(&fx.key, &owner);
+    let fund = anchor_lang::solana_program::system_instruction::transfer(&payer, &target, 1_000_000);
+    chain.send(&[fund], &[]).await.unwrap();
+    chain.send(&[client::open_claim(&payer, &fx.key, &owner)], &[]).await.unwrap();
+    assert_eq!(fx.claim_owed(&mut chain, &owner).await, vec![0, 0, 0]);
+    // Opening it twice is refused.
+    assert_ballast_err(
+        chain.send(&[client::open_claim(&payer, &fx.key, &owner)], &[]).await,
+        BallastError::AccountAlreadyExists,
+    );
+}
