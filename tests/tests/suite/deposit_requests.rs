@@ -117,6 +117,24 @@ async fn an_expired_request_only_cancels_and_is_refunded_in_full() {
 }
 
 #[tokio::test]
+async fn a_pause_stops_settlement_but_never_the_refund() {
+    let (mut chain, fx, _seed) = setup_seeded().await;
+    let user = fx.user(&mut chain, &[10_000_000_000, 0, 0]).await.unwrap();
+    fx.request_deposit(&mut chain, &user, 0, 4_000_000_000, 1).await.unwrap();
+    let gov = fx.governance.pubkey();
+    chain.send(&[client::set_pause(&gov, &fx.key, ballast::state::pause::ALL)], &[&fx.governance]).await.unwrap();
+    chain.advance_time(2).await;
+    fx.refresh_prices(&mut chain).await;
+    assert_ballast_err(fx.settle_deposit(&mut chain, &user.keypair.pubkey()).await, BallastError::DepositsPaused);
+    let p = fixture::default_params();
+    chain.advance_time((p.deposit_delay_secs + p.deposit_window_secs + 1) as i64).await;
+    fx.cancel_deposit(&mut chain, &user).await.unwrap();
+    assert_eq!(chain.token_amount(&user.tokens[0]).await, 10_000_000_000);
+    assert_eq!(fx.state(&mut chain).await.assets[0].pending_in, 0);
+    assert_eq!(chain.token_amount(&user.shares).await, 0);
+}
+
+#[tokio::test]
 async fn escrowed_deposits_are_not_the_holders_value() {
     let (mut chain, fx, seed) = setup_seeded().await;
     let whale = fx.user(&mut chain, &[1_000_000_000_000, 0, 0]).await.unwrap();
