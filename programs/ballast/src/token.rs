@@ -1,5 +1,5 @@
-//! Token helpers: the only place that builds token CPIs, reads token accounts from remaining
-//! accounts, and decides which Token-2022 mint extensions a vault accepts.
+//! Token helpers: the only place that builds transfer and share-mint CPIs, reads token accounts from
+//! remaining accounts, and decides which Token-2022 mint extensions a vault accepts.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::spl_token_2022::extension::{BaseStateWithExtensions, ExtensionType, StateWithExtensions};
@@ -7,6 +7,7 @@ use anchor_spl::token_2022::spl_token_2022::state::Mint as MintState;
 use anchor_spl::token_interface::{self, TokenAccount};
 
 use crate::errors::BallastError;
+use crate::state::Vault;
 
 /// Token-2022 mint extensions a vault accepts: none of them changes the amount a transfer moves, lets a
 /// third party move or freeze vault funds, or blocks transfers. `MintCloseAuthority` passes only when
@@ -82,6 +83,24 @@ pub fn transfer<'info>(
         None => CpiContext::new(token_program.key(), accounts),
     };
     token_interface::transfer_checked(ctx, amount, decimals)
+}
+
+/// Mints `amount` vault shares to `to`, the vault PDA signing as mint authority (share mints are always
+/// classic SPL Token). Minting zero does nothing.
+pub fn mint_shares<'info>(
+    share_mint: &AccountInfo<'info>,
+    to: &AccountInfo<'info>,
+    vault: &Account<'info, Vault>,
+    amount: u64,
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let signer = vault.signer();
+    let seeds = signer.seeds();
+    let accounts =
+        anchor_spl::token::MintTo { mint: share_mint.clone(), to: to.clone(), authority: vault.to_account_info() };
+    anchor_spl::token::mint_to(CpiContext::new_with_signer(anchor_spl::token::ID, accounts, &[&seeds]), amount)
 }
 
 /// Picks the token program account matching an asset's recorded program id.

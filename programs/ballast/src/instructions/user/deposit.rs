@@ -2,7 +2,7 @@
 //! shares. No oracle is needed: proportions, not prices, decide the shares.
 
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, MintTo, Token, TokenAccount};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 use anchor_spl::token_2022::Token2022;
 
 use crate::errors::{BallastError, MathResultExt};
@@ -78,18 +78,10 @@ impl Deposit<'_> {
             let program = tok::program_for(&asset.token_program, &token_ai, &token_2022_ai)?;
             tok::transfer(program, leg.user, leg.mint, leg.reserve, &depositor_ai, *amount, asset.decimals, None)?;
         }
-        let signer = vault.signer();
-        let seeds = signer.seeds();
-        token::mint_to(
-            CpiContext::new_with_signer(
-                token::ID,
-                MintTo {
-                    mint: accounts.share_mint.to_account_info(),
-                    to: accounts.depositor_shares.to_account_info(),
-                    authority: vault.to_account_info(),
-                },
-                &[&seeds],
-            ),
+        tok::mint_shares(
+            &accounts.share_mint.to_account_info(),
+            &accounts.depositor_shares.to_account_info(),
+            vault,
             shares,
         )?;
 

@@ -9,13 +9,14 @@
 //! no choice of reading or timing that values the deposit above what it was worth at either point.
 
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, MintTo, Token, TokenAccount};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositSettledEvent;
 use crate::instructions::accounts::load_valuation;
 use crate::math;
 use crate::state::{pause, DepositRequest, Vault};
+use crate::token as tok;
 
 /// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order.
 #[derive(Accounts)]
@@ -98,22 +99,9 @@ impl SettleDeposit<'_> {
         require!(out.shares.to_depositor >= request.min_shares_out, BallastError::SharesBelowMinimum);
 
         // CPI: mint shares (and the locked seed shares on the vault's first deposit).
-        let signer = vault.signer();
-        let seeds = signer.seeds();
-        let mint_shares = |to: AccountInfo<'info>, amount: u64| -> Result<()> {
-            token::mint_to(
-                CpiContext::new_with_signer(
-                    token::ID,
-                    MintTo { mint: accounts.share_mint.to_account_info(), to, authority: vault.to_account_info() },
-                    &[&seeds],
-                ),
-                amount,
-            )
-        };
-        if out.shares.locked > 0 {
-            mint_shares(accounts.locked_shares.to_account_info(), out.shares.locked)?;
-        }
-        mint_shares(accounts.shares_destination.to_account_info(), out.shares.to_depositor)?;
+        let share_mint = accounts.share_mint.to_account_info();
+        tok::mint_shares(&share_mint, &accounts.locked_shares.to_account_info(), vault, out.shares.locked)?;
+        tok::mint_shares(&share_mint, &accounts.shares_destination.to_account_info(), vault, out.shares.to_depositor)?;
         let supply_after = supply
             .checked_add(out.shares.to_depositor)
             .and_then(|s| s.checked_add(out.shares.locked))
