@@ -53,6 +53,13 @@ enum Command {
     Localnet {
         #[arg(long, default_value = "127.0.0.1:8899")]
         addr: SocketAddr,
+        /// Websocket pubsub address (default: the RPC port + 1, as validators serve it; the RPC port
+        /// also accepts websocket upgrades).
+        #[arg(long)]
+        ws_addr: Option<SocketAddr>,
+        /// Write the demo vault's governance and guardian keypairs here (governance.json, guardian.json).
+        #[arg(long)]
+        keys_dir: Option<PathBuf>,
         /// hold, scripted or random.
         #[arg(long, default_value = "scripted")]
         price_path: PricePath,
@@ -156,13 +163,20 @@ async fn main() -> Result<()> {
             let mut out = ballast_app::output::program_logs_to_stderr();
             ballast_app::bench::run(iterations, json, &mut out).await?;
         }
-        Command::Localnet { addr, price_path, step_secs } => {
+        Command::Localnet { addr, ws_addr, keys_dir, price_path, step_secs } => {
             ballast_keeper::init_logging();
             let mut out = ballast_app::output::program_logs_to_stderr();
-            let opts =
-                LocalnetOptions { addr, price_path, step: Duration::from_secs_f64(step_secs), ..Default::default() };
+            let opts = LocalnetOptions {
+                addr,
+                ws_addr,
+                price_path,
+                step: Duration::from_secs_f64(step_secs),
+                keys_dir,
+                ..Default::default()
+            };
             let net = localnet::start(opts).await?;
             writeln!(out, "ballast localnet on {} (JSON-RPC), price path {:?}", net.url(), price_path)?;
+            writeln!(out, "websocket pubsub on {}", net.ws_url())?;
             writeln!(out, "demo vault {}", net.vault())?;
             writeln!(
                 out,

@@ -25,9 +25,11 @@ pub async fn localnet(tick_ms: u64) -> ballast_harness::localnet::Localnet {
     use ballast_harness::localnet::{self, LocalnetOptions, PricePath};
     localnet::start(LocalnetOptions {
         addr: "127.0.0.1:0".parse().expect("loopback address"),
+        ws_addr: None,
         price_path: PricePath::Hold,
         step: std::time::Duration::from_millis(500),
         tick: std::time::Duration::from_millis(tick_ms),
+        keys_dir: None,
     })
     .await
     .expect("localnet")
@@ -167,4 +169,90 @@ impl Market {
         let ix = ballast_client::poke(&self.fx.key, &vault);
         self.chain.send(&[ix], &[]).await.expect("poke");
     }
+}
+
+/// The TypeScript package (`app/ts`) and the node tests run from the Rust suite.
+pub mod node {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+    use std::sync::Mutex;
+
+    /// `app/ts`.
+    pub fn package_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/ts")
+    }
+
+    fn run(cmd: &mut Command) -> Output {
+        let shown = format!("{cmd:?}");
+        let out = cmd.output().unwrap_or_else(|e| panic!("{shown}: {e} (are node and npm installed?)"));
+        assert!(
+            out.status.success(),
+            "{shown} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Installs the package's locked dependencies (`npm ci`, when `node_modules` is missing or older
+    /// than the lockfile) and compiles it (`tsc`), once per test process.
+    pub fn prepare() {
+        static DONE: Mutex<bool> = Mutex::new(false);
+        let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+        if *done {
+            return;
+        }
+        let dir = package_dir();
+        let modified = |p: PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let stale =
+            match (modified(dir.join("node_modules/.package-lock.json")), modified(dir.join("package-lock.json"))) {
+                (Some(installed), Some(lock)) => installed < lock,
+                _ => true,
+            };
+        if stale {
+            run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir));
+        }
+        run(Command::new("npx").args(["tsc", "-p", "."]).current_dir(&dir));
+        *done = true;
+    }
+
+    /// Runs `node --test` on the compiled files under `dist/app/ts/<dir>` with `env`; panics with the
+    /// test output when a test fails. Returns the output.
+    pub fn test(dir: &str, env: &[(&str, String)]) -> String {
+        prepare();
+        let mut cmd = Command::new("node");
+        cmd.args([
+            "--test",
+            "--test-concurrency=1",
+            "--test-force-exit",
+            "--test-reporter=tap",
+            &format!("dist/app/ts/{dir}/"),
+        ])
+        .current_dir(package_dir());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = run(&mut cmd);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// `ballast localnet` on free loopback ports with the given price path and clock tick, writing the
+/// demo vault's governance keys into `keys_dir`.
+pub async fn localnet_with_keys(
+    tick_ms: u64,
+    price_path: ballast_harness::localnet::PricePath,
+    keys_dir: &std::path::Path,
+) -> ballast_harness::localnet::Localnet {
+    use ballast_harness::localnet::{self, LocalnetOptions};
+    localnet::start(LocalnetOptions {
+        addr: "127.0.0.1:0".parse().expect("loopback address"),
+        ws_addr: None,
+        price_path,
+        step: std::time::Duration::from_millis(1_000),
+        tick: std::time::Duration::from_millis(tick_ms),
+        keys_dir: Some(keys_dir.to_path_buf()),
+    })
+    .await
+    .expect("localnet")
 }

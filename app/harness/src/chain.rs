@@ -2,6 +2,7 @@
 //! natively, plus the real SPL Token, Token-2022 and Associated Token programs.
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 
 use anchor_lang::prelude::Clock;
 use anchor_lang::prelude::{AccountInfo, Pubkey};
@@ -20,6 +21,7 @@ use solana_transaction::versioned::VersionedTransaction;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
+use crate::ledger::{event_channel, ChainEvent, Ledger, TxRecord};
 use crate::pyth::{self, PriceSpec};
 
 /// Anchor's generated `entry` ties every argument to one lifetime, while program-test wants a function
@@ -137,6 +139,10 @@ pub struct Chain {
     /// Every address this chain has seen (written directly or named by a processed transaction). The
     /// bank cannot list accounts by owner, so `getProgramAccounts` scans this index.
     pub known: BTreeSet<Pubkey>,
+    /// Chain events (slots, landed transactions, direct writes) for the websocket subscriptions.
+    pub events: tokio::sync::broadcast::Sender<ChainEvent>,
+    /// Processed transactions with their logs; `None` (the default) keeps the bank's plain path.
+    pub ledger: Option<Ledger>,
 }
 
 /// Custom program error code of a failed transaction, if it failed with one.
@@ -204,7 +210,8 @@ impl Chain {
         }
         pt.prefer_bpf(false);
         let ctx = pt.start_with_context().await;
-        Chain { ctx, sent: HashSet::new(), known: BTreeSet::new() }
+        crate::logs::install_event_stubs();
+        Chain { ctx, sent: HashSet::new(), known: BTreeSet::new(), events: event_channel(), ledger: None }
     }
 
     pub fn payer(&self) -> Keypair {
@@ -218,10 +225,74 @@ impl Chain {
         self.process(tx.into()).await
     }
 
-    /// Processes any signed transaction and indexes the addresses it names.
+    /// Processes any signed transaction and indexes the addresses it names. With the ledger on, the
+    /// transaction is recorded with its logs, fee and balances, and announced to subscribers.
     pub async fn process(&mut self, tx: VersionedTransaction) -> Result<(), BanksClientError> {
         self.known.extend(tx.message.static_account_keys().iter().copied());
-        self.ctx.banks_client.process_transaction(tx).await
+        if self.ledger.is_none() {
+            return self.ctx.banks_client.process_transaction(tx).await;
+        }
+        let (loaded_writable, loaded_readonly) = self.loaded_addresses(&tx).await;
+        let mut keys: Vec<Pubkey> = tx.message.static_account_keys().to_vec();
+        keys.extend(loaded_writable.iter().chain(&loaded_readonly).copied());
+        self.known.extend(keys.iter().copied());
+        let mut pre_balances = Vec::with_capacity(keys.len());
+        for k in &keys {
+            pre_balances.push(self.ctx.banks_client.get_balance(*k).await.unwrap_or(0));
+        }
+        let fee = crate::ledger::fee(&tx);
+        let clock = self.clock().await;
+        let signature = tx.signatures.first().copied().unwrap_or_default();
+        let outcome = self.ctx.banks_client.process_transaction_with_metadata(tx.clone()).await?;
+        let Some(meta) = outcome.metadata else {
+            // Refused before execution (e.g. an unknown blockhash): nothing landed.
+            return outcome.result.map_err(BanksClientError::TransactionError);
+        };
+        let mut post_balances = Vec::with_capacity(keys.len());
+        for k in &keys {
+            post_balances.push(self.ctx.banks_client.get_balance(*k).await.unwrap_or(0));
+        }
+        let record = Arc::new(TxRecord {
+            signature,
+            slot: clock.slot,
+            block_time: clock.unix_timestamp,
+            transaction: tx,
+            err: outcome.result.clone().err(),
+            logs: crate::logs::normalize(&meta.log_messages),
+            compute_units: meta.compute_units_consumed,
+            fee,
+            keys,
+            loaded_writable,
+            loaded_readonly,
+            pre_balances,
+            post_balances,
+        });
+        if let Some(ledger) = self.ledger.as_mut() {
+            ledger.push(record.clone());
+        }
+        let _ = self.events.send(ChainEvent::Transaction(record));
+        outcome.result.map_err(BanksClientError::TransactionError)
+    }
+
+    /// The addresses a v0 transaction loads from lookup tables (writable, read-only).
+    async fn loaded_addresses(&mut self, tx: &VersionedTransaction) -> (Vec<Pubkey>, Vec<Pubkey>) {
+        use solana_address_lookup_table_interface::state::AddressLookupTable;
+        let (mut writable, mut readonly) = (Vec::new(), Vec::new());
+        for lookup in tx.message.address_table_lookups().unwrap_or_default() {
+            let Some(acc) = self.account(&lookup.account_key).await else { continue };
+            let Ok(table) = AddressLookupTable::deserialize(&acc.data) else { continue };
+            let pick = |idx: &[u8]| -> Vec<Pubkey> {
+                idx.iter().filter_map(|i| table.addresses.get(*i as usize).copied()).collect()
+            };
+            writable.extend(pick(&lookup.writable_indexes));
+            readonly.extend(pick(&lookup.readonly_indexes));
+        }
+        (writable, readonly)
+    }
+
+    /// Turns on the transaction ledger (see [`Ledger`]).
+    pub fn enable_ledger(&mut self) {
+        self.ledger.get_or_insert_with(Ledger::default);
     }
 
     /// Builds and signs a transaction (payer first) against the newest blockhash, moving on to a fresh
@@ -269,6 +340,7 @@ impl Chain {
         clock.unix_timestamp = before.unix_timestamp + secs;
         self.ctx.set_sysvar(&clock);
         self.take_latest_blockhash().await;
+        let _ = self.events.send(ChainEvent::Slot { parent: before.slot, slot: clock.slot });
     }
 
     /// Moves to a blockhash different from the last one used (waits for the bank to produce one if
@@ -292,6 +364,7 @@ impl Chain {
         let before = self.clock().await;
         self.ctx.warp_to_slot(before.slot + slots).expect("warp");
         self.take_latest_blockhash().await;
+        let _ = self.events.send(ChainEvent::Slot { parent: before.slot, slot: before.slot + slots });
     }
 
     /// Creates a mint with `decimals` under `program`, mint authority = payer.
@@ -410,6 +483,10 @@ impl Chain {
         account.set_data_from_slice(&data);
         self.ctx.set_account(address, &account);
         self.known.insert(*address);
+        if self.events.receiver_count() > 0 {
+            let slot = self.clock().await.slot;
+            let _ = self.events.send(ChainEvent::Accounts { slot, keys: vec![*address] });
+        }
     }
 
     /// Creates an address lookup table holding `addresses` (payer is authority) and waits until it is

@@ -8,8 +8,11 @@ pub mod chain;
 pub mod demo_vault;
 pub mod fault_proxy;
 pub mod fixture;
+pub mod ledger;
 pub mod localnet;
+pub mod logs;
 pub use ballast_client::pyth;
+pub mod pubsub;
 pub mod rpc;
 
 pub use ballast_client as client;

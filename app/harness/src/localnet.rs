@@ -12,9 +12,12 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use crate::chain::Chain;
+use serde_json::{json, Value};
+use solana_signer::Signer;
+
+use crate::chain::{Chain, TokenProgram};
 use crate::fixture::{PoolFixture, VaultFixture};
-use crate::rpc::{self, RpcState};
+use crate::rpc::{self, param, RpcState};
 
 /// How oracle prices move.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,21 +44,29 @@ impl std::str::FromStr for PricePath {
 
 #[derive(Debug, Clone)]
 pub struct LocalnetOptions {
+    /// JSON-RPC over HTTP (and websocket upgrades on the same port).
     pub addr: SocketAddr,
+    /// The websocket pubsub port; by default the RPC port + 1, as validators serve it (port 0: any).
+    pub ws_addr: Option<SocketAddr>,
     pub price_path: PricePath,
     /// Real time between two price steps.
     pub step: Duration,
     /// Real time between two clock ticks; each tick advances the chain by one second (2–3 slots).
     pub tick: Duration,
+    /// Where to write the demo vault's governance and guardian keypairs (Solana CLI JSON format), so
+    /// local tools can sign governance transactions.
+    pub keys_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for LocalnetOptions {
     fn default() -> Self {
         Self {
             addr: "127.0.0.1:8899".parse().unwrap(),
+            ws_addr: None,
             price_path: PricePath::Scripted,
             step: Duration::from_secs(3),
             tick: Duration::from_millis(500),
+            keys_dir: None,
         }
     }
 }
@@ -63,6 +74,7 @@ impl Default for LocalnetOptions {
 /// A running local network.
 pub struct Localnet {
     pub addr: SocketAddr,
+    pub ws_addr: SocketAddr,
     pub chain: Arc<Mutex<Chain>>,
     pub fx: Arc<VaultFixture>,
     pub pools: Vec<PoolFixture>,
@@ -72,6 +84,10 @@ pub struct Localnet {
 impl Localnet {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}", self.ws_addr)
     }
 
     pub fn vault(&self) -> Pubkey {
@@ -115,7 +131,20 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
     let pools = crate::demo_vault::demo_pools(&mut chain, &fx).await?;
     let chain = Arc::new(Mutex::new(chain));
     let fx = Arc::new(fx);
-    let (addr, server) = rpc::serve(RpcState::new(chain.clone()), opts.addr).await?;
+    if let Some(dir) = &opts.keys_dir {
+        std::fs::create_dir_all(dir)?;
+        for (name, key) in [("governance.json", &fx.governance), ("guardian.json", &fx.guardian)] {
+            std::fs::write(dir.join(name), serde_json::to_string(&key.to_bytes().to_vec())?)?;
+        }
+    }
+    let state = RpcState::new(chain.clone()).await;
+    let _ = state.dev.set(Arc::new(DevMethods { fx: fx.clone(), pools: pools.clone() }));
+    let (addr, server) = rpc::serve(state.clone(), opts.addr).await?;
+    let ws_wanted = opts.ws_addr.unwrap_or_else(|| {
+        let port = if addr.port() == 0 || opts.addr.port() == 0 { 0 } else { addr.port().saturating_add(1) };
+        SocketAddr::new(addr.ip(), port)
+    });
+    let (ws_addr, ws_server) = rpc::serve_router(rpc::pubsub_router(state), ws_wanted).await?;
 
     let ticker = {
         let chain = chain.clone();
@@ -160,5 +189,80 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
             }
         })
     };
-    Ok(Localnet { addr, chain, fx, pools, tasks: vec![server, ticker, feed] })
+    Ok(Localnet { addr, ws_addr, chain, fx, pools, tasks: vec![server, ws_server, ticker, feed] })
+}
+
+/// Development methods of `ballast localnet` over JSON-RPC (prefix `ballast_`), for local tools, tests
+/// and the dashboard's development wallet. A real cluster has none of them.
+///
+/// - `ballast_faucet [owner]`: 10 SOL, and demo tokens (20 SOL-token, 0.1 BTC, 5 000 USDC) in the owner's
+///   associated token accounts, which it creates, with the share account; returns the accounts.
+/// - `ballast_warpTime [secs]`: moves the clock forward (1 s to 30 days), re-publishes oracle prices.
+/// - `ballast_movePrice [asset_index, percent]`: moves one oracle price (−50 % to +100 %) and re-prices
+///   the pools as arbitrageurs would.
+pub struct DevMethods {
+    pub fx: Arc<VaultFixture>,
+    pub pools: Vec<PoolFixture>,
+}
+
+/// What the faucet hands out per demo asset (base units: SOL-token 9 decimals, BTC 8, USDC 6).
+pub const FAUCET_AMOUNTS: [u64; 3] = [20_000_000_000, 10_000_000, 5_000_000_000];
+/// Lamports the faucet sends.
+pub const FAUCET_LAMPORTS: u64 = 10_000_000_000;
+
+impl DevMethods {
+    pub async fn call(&self, chain: &Mutex<Chain>, method: &str, params: &Value) -> Result<Value> {
+        let int = |i: usize, what: &str| -> Result<i64> {
+            param(params, i)
+                .and_then(Value::as_i64)
+                .ok_or_else(|| anyhow::anyhow!("missing integer parameter {i} ({what})"))
+        };
+        match method {
+            "ballast_faucet" => {
+                let owner: Pubkey = param(params, 0)
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| anyhow::anyhow!("parameter 0 must be the owner's address"))?;
+                let mut c = chain.lock().await;
+                faucet(&mut c, &self.fx, &owner).await
+            }
+            "ballast_warpTime" => {
+                let secs = int(0, "seconds")?;
+                anyhow::ensure!((1..=30 * 86_400).contains(&secs), "seconds must be within 1 s and 30 days");
+                let mut c = chain.lock().await;
+                c.advance_time(secs).await;
+                apply_step(&mut c, &self.fx, &self.pools, &[]).await?;
+                let clock = c.clock().await;
+                Ok(json!({"slot": clock.slot, "unixTimestamp": clock.unix_timestamp}))
+            }
+            "ballast_movePrice" => {
+                let (i, pct) = (int(0, "asset index")?, int(1, "percent")?);
+                anyhow::ensure!(
+                    (0..self.fx.assets.len() as i64).contains(&i),
+                    "asset index must be below {}",
+                    self.fx.assets.len()
+                );
+                anyhow::ensure!((-50..=100).contains(&pct), "percent must be within -50 and 100");
+                let mut c = chain.lock().await;
+                apply_step(&mut c, &self.fx, &self.pools, &[(i as usize, pct * 100)]).await?;
+                Ok(json!(self.fx.oracle_reading(&mut c, i as usize).await.price))
+            }
+            other => anyhow::bail!("unknown development method {other}"),
+        }
+    }
+}
+
+/// Funds `owner` with SOL and the demo vault's tokens (see [`DevMethods`]).
+async fn faucet(chain: &mut Chain, fx: &VaultFixture, owner: &Pubkey) -> Result<Value> {
+    let payer = chain.payer();
+    let ix = anchor_lang::solana_program::system_instruction::transfer(&payer.pubkey(), owner, FAUCET_LAMPORTS);
+    chain.send(&[ix], &[]).await.map_err(|e| anyhow::anyhow!("faucet transfer: {e}"))?;
+    let mut tokens = Vec::new();
+    for (a, amount) in fx.assets.iter().zip(FAUCET_AMOUNTS) {
+        let ata = chain.create_ata(owner, &a.mint, a.spec.program).await?;
+        chain.mint_to(&a.mint, &ata, amount, a.spec.program).await?;
+        tokens.push(json!({"mint": a.mint.to_string(), "account": ata.to_string(), "amount": amount.to_string()}));
+    }
+    let shares = chain.create_ata(owner, &crate::client::pda::share_mint(&fx.key), TokenProgram::Token).await?;
+    Ok(json!({"lamports": FAUCET_LAMPORTS, "tokens": tokens, "shares": shares.to_string()}))
 }

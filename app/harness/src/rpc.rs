@@ -17,6 +17,7 @@ use solana_transaction::versioned::VersionedTransaction;
 use tokio::sync::Mutex;
 
 use crate::chain::Chain;
+use crate::ledger::{ChainEvent, TxRecord};
 
 /// Version reported by `getVersion` and in every `context`.
 pub const API_VERSION: &str = "3.1.12";
@@ -34,12 +35,30 @@ struct FeeRecord {
 /// State shared by every request.
 pub struct RpcState {
     pub chain: Arc<Mutex<Chain>>,
+    /// The chain's event broadcast (for websocket subscriptions).
+    pub events: tokio::sync::broadcast::Sender<ChainEvent>,
     fees: Mutex<Vec<FeeRecord>>,
+    /// Landed transactions per sample period, for `getRecentPerformanceSamples`.
+    started: std::time::Instant,
+    /// The local network's development methods (`ballast_*`), when serving `ballast localnet`.
+    pub dev: std::sync::OnceLock<Arc<crate::localnet::DevMethods>>,
 }
 
 impl RpcState {
-    pub fn new(chain: Arc<Mutex<Chain>>) -> Arc<RpcState> {
-        Arc::new(RpcState { chain, fees: Mutex::new(Vec::new()) })
+    /// Serves `chain`, turning its transaction ledger on (logs, `getTransaction`, subscriptions).
+    pub async fn new(chain: Arc<Mutex<Chain>>) -> Arc<RpcState> {
+        let events = {
+            let mut c = chain.lock().await;
+            c.enable_ledger();
+            c.events.clone()
+        };
+        Arc::new(RpcState {
+            chain,
+            events,
+            fees: Mutex::new(Vec::new()),
+            started: std::time::Instant::now(),
+            dev: std::sync::OnceLock::new(),
+        })
     }
 }
 
@@ -52,6 +71,9 @@ pub struct RpcError {
 }
 
 impl RpcError {
+    pub fn message(&self) -> &str {
+        &self.message
+    }
     fn invalid_params(msg: impl Into<String>) -> Self {
         RpcError { code: -32602, message: msg.into(), data: None }
     }
@@ -62,25 +84,38 @@ impl RpcError {
 
 type RpcResult = Result<Value, RpcError>;
 
-/// The router: `POST /` for JSON-RPC (single or batch), `GET /health` like a validator.
+/// The router: `POST /` for JSON-RPC (single or batch), a websocket upgrade on `GET /` for pubsub,
+/// `GET /health` like a validator.
 pub fn router(state: Arc<RpcState>) -> Router {
-    Router::new().route("/", post(handle)).route("/health", get(|| async { "ok" })).with_state(state)
+    Router::new()
+        .route("/", post(handle).get(crate::pubsub::upgrade))
+        .route("/health", get(|| async { "ok" }))
+        .with_state(state)
 }
 
-/// Serves the router on `addr`; returns the bound address (use port 0 for a free port).
-pub async fn serve(
-    state: Arc<RpcState>,
-    addr: SocketAddr,
-) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+/// The websocket-only router a validator serves on its RPC port + 1.
+pub fn pubsub_router(state: Arc<RpcState>) -> Router {
+    Router::new().route("/", get(crate::pubsub::upgrade)).with_state(state)
+}
+
+/// Serves `app` on `addr`; returns the bound address (use port 0 for a free port).
+pub async fn serve_router(app: Router, addr: SocketAddr) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let app = router(state);
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("rpc server stopped: {e}");
         }
     });
     Ok((bound, handle))
+}
+
+/// Serves the JSON-RPC router on `addr`; returns the bound address (use port 0 for a free port).
+pub async fn serve(
+    state: Arc<RpcState>,
+    addr: SocketAddr,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    serve_router(router(state), addr).await
 }
 
 async fn handle(State(state): State<Arc<RpcState>>, Json(body): Json<Value>) -> Json<Value> {
@@ -114,7 +149,7 @@ async fn one(state: &RpcState, call: Value) -> Value {
     }
 }
 
-fn param(params: &Value, i: usize) -> Option<&Value> {
+pub(crate) fn param(params: &Value, i: usize) -> Option<&Value> {
     params.as_array().and_then(|a| a.get(i))
 }
 
@@ -137,7 +172,7 @@ fn context(slot: u64, value: Value) -> Value {
     json!({"context": {"slot": slot, "apiVersion": API_VERSION}, "value": value})
 }
 
-fn encode_account(acc: &solana_account::Account, encoding: &str) -> Value {
+pub(crate) fn encode_account(acc: &solana_account::Account, encoding: &str) -> Value {
     let data = match encoding {
         "base58" => json!([bs58::encode(&acc.data).into_string(), "base58"]),
         _ => json!([base64::engine::general_purpose::STANDARD.encode(&acc.data), "base64"]),
@@ -157,7 +192,7 @@ fn encoding_of(cfg: &Value) -> &str {
 }
 
 /// Accepts the filters of `getProgramAccounts`: `dataSize` and `memcmp` (base58 or base64 bytes).
-fn matches_filters(data: &[u8], filters: &[Value]) -> Result<bool, RpcError> {
+pub(crate) fn matches_filters(data: &[u8], filters: &[Value]) -> Result<bool, RpcError> {
     for f in filters {
         if let Some(size) = f.get("dataSize").and_then(Value::as_u64) {
             if data.len() as u64 != size {
@@ -206,7 +241,7 @@ fn decode_tx(params: &Value) -> Result<VersionedTransaction, RpcError> {
         .map_err(|e| RpcError::invalid_params(format!("failed to deserialize transaction: {e}")))
 }
 
-fn tx_error_json(err: &solana_transaction_error::TransactionError) -> Value {
+pub(crate) fn tx_error_json(err: &solana_transaction_error::TransactionError) -> Value {
     serde_json::to_value(err).unwrap_or_else(|_| json!(format!("{err:?}")))
 }
 
@@ -219,7 +254,7 @@ async fn simulate(
         chain.ctx.banks_client.simulate_transaction(tx.clone()).await.map_err(|e| RpcError::internal(e.to_string()))?;
     let err = sim.result.clone().and_then(|r| r.err());
     let (logs, units) = match &sim.simulation_details {
-        Some(d) => (json!(d.logs), json!(d.units_consumed)),
+        Some(d) => (json!(crate::logs::normalize(&d.logs)), json!(d.units_consumed)),
         None => (Value::Null, Value::Null),
     };
     let value = json!({
@@ -235,19 +270,15 @@ async fn simulate(
     Ok((err, value))
 }
 
-/// Compute-unit price set by a transaction's ComputeBudget instruction, if any.
-fn unit_price(tx: &VersionedTransaction) -> u64 {
-    let keys = tx.message.static_account_keys();
-    for ix in tx.message.instructions() {
-        let program = keys.get(ix.program_id_index as usize);
-        if program == Some(&solana_compute_budget_interface::ID) && ix.data.first() == Some(&3) && ix.data.len() >= 9 {
-            return u64::from_le_bytes(ix.data[1..9].try_into().unwrap());
-        }
-    }
-    0
-}
-
 async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
+    if method.starts_with("ballast_") {
+        return match state.dev.get() {
+            Some(dev) => {
+                dev.call(&state.chain, method, params).await.map_err(|e| RpcError::invalid_params(format!("{e:#}")))
+            }
+            None => Err(RpcError { code: -32601, message: format!("Method not found: {method}"), data: None }),
+        };
+    }
     let mut chain = state.chain.lock().await;
     let slot = slot(&chain).await;
     match method {
@@ -346,7 +377,7 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
                     });
                 }
             }
-            let price = unit_price(&tx);
+            let price = crate::ledger::compute_budget(&tx).1;
             let writable: Vec<Pubkey> = tx
                 .message
                 .static_account_keys()
@@ -427,9 +458,295 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
             Ok(json!(sig.to_string()))
         }
         "getFeeForMessage" => Ok(context(slot, json!(5_000))),
-        "getEpochInfo" => Ok(
-            json!({"absoluteSlot": slot, "blockHeight": slot, "epoch": 0, "slotIndex": slot, "slotsInEpoch": 432_000, "transactionCount": null}),
-        ),
+        "getEpochInfo" => {
+            let height = chain.ctx.banks_client.get_root_block_height().await.unwrap_or(slot);
+            let count = chain.ledger.as_ref().map(|l| l.transaction_count);
+            Ok(json!({"absoluteSlot": slot, "blockHeight": height, "epoch": slot / 432_000,
+                      "slotIndex": slot % 432_000, "slotsInEpoch": 432_000, "transactionCount": count}))
+        }
+        "getTokenAccountBalance" | "getTokenSupply" => {
+            let key = pubkey_param(params, 0)?;
+            let acc = chain
+                .account(&key)
+                .await
+                .ok_or_else(|| RpcError::invalid_params("Invalid param: could not find account"))?;
+            let (decimals, amount) = if method == "getTokenSupply" {
+                ballast_client::decode::mint_info(&acc.data)
+                    .map_err(|_| RpcError::invalid_params("Invalid param: not a Token mint"))?
+            } else {
+                let (mint, amount) = ballast_client::decode::token_account(&acc.data)
+                    .map_err(|_| RpcError::invalid_params("Invalid param: not a Token account"))?;
+                let mint = chain
+                    .account(&mint)
+                    .await
+                    .ok_or_else(|| RpcError::invalid_params("Invalid param: could not find mint"))?;
+                let (decimals, _) = ballast_client::decode::mint_info(&mint.data)
+                    .map_err(|_| RpcError::invalid_params("Invalid param: not a Token mint"))?;
+                (decimals, amount)
+            };
+            Ok(context(slot, ui_token_amount(amount, decimals)))
+        }
+        "getEpochSchedule" => Ok(json!({
+            "slotsPerEpoch": 432_000, "leaderScheduleSlotOffset": 432_000, "warmup": false,
+            "firstNormalEpoch": 0, "firstNormalSlot": 0
+        })),
+        "getFirstAvailableBlock" => Ok(json!(chain.ledger.as_ref().and_then(|l| l.first_slot()).unwrap_or(0))),
+        "getTransactionCount" => Ok(json!(chain.ledger.as_ref().map(|l| l.transaction_count).unwrap_or(0))),
+        "getSupply" => {
+            // The bank's capitalization is not exposed; the payer's and the known accounts' lamports are
+            // the supply this local chain can account for. Nothing is locked, all of it circulates.
+            let keys: Vec<Pubkey> = chain.known.iter().copied().chain([chain.payer().pubkey()]).collect();
+            let mut total: u64 = 0;
+            for k in keys {
+                total = total.saturating_add(chain.ctx.banks_client.get_balance(k).await.unwrap_or(0));
+            }
+            Ok(context(
+                slot,
+                json!({"total": total, "circulating": total, "nonCirculating": 0, "nonCirculatingAccounts": []}),
+            ))
+        }
+        "getRecentPerformanceSamples" => {
+            let limit = param(params, 0).and_then(Value::as_u64).unwrap_or(720).min(720) as usize;
+            let ledger = chain.ledger.as_ref().ok_or_else(|| RpcError::internal("no ledger"))?;
+            // One sample per 60 slots (about 24 s), newest first, over the slots the ledger holds.
+            let mut samples: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
+            for (s, n) in ledger.counts_per_slot() {
+                *samples.entry(s / 60).or_default() += n;
+            }
+            let uptime = state.started.elapsed().as_secs().max(1);
+            let out: Vec<Value> = samples
+                .into_iter()
+                .rev()
+                .take(limit)
+                .map(|(bucket, n)| {
+                    json!({"slot": (bucket + 1) * 60, "numSlots": 60, "numTransactions": n,
+                           "numNonVoteTransactions": n, "samplePeriodSecs": 60.min(uptime)})
+                })
+                .collect();
+            Ok(Value::Array(out))
+        }
+        "getBlockTime" => {
+            let wanted =
+                param(params, 0).and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("missing slot"))?;
+            if wanted > slot {
+                return Err(RpcError {
+                    code: -32004,
+                    message: format!("Block not available for slot {wanted}"),
+                    data: None,
+                });
+            }
+            let ledger = chain.ledger.as_ref().ok_or_else(|| RpcError::internal("no ledger"))?;
+            match ledger.in_slot(wanted).first() {
+                Some(t) => Ok(json!(t.block_time)),
+                None => {
+                    // A slot without transactions: the current clock minus its distance at 400 ms a slot.
+                    let clock = chain.clock().await;
+                    Ok(json!(clock.unix_timestamp - ((slot - wanted) as i64 * 2 / 5)))
+                }
+            }
+        }
+        "getBlock" => {
+            let wanted =
+                param(params, 0).and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("missing slot"))?;
+            let cfg = config(params, 1);
+            if wanted > slot {
+                return Err(RpcError {
+                    code: -32004,
+                    message: format!("Block not available for slot {wanted}"),
+                    data: None,
+                });
+            }
+            let ledger = chain.ledger.as_ref().ok_or_else(|| RpcError::internal("no ledger"))?;
+            let txs = ledger.in_slot(wanted);
+            let clock = chain.clock().await;
+            let block_time =
+                txs.first().map(|t| t.block_time).unwrap_or(clock.unix_timestamp - ((slot - wanted) as i64 * 2 / 5));
+            let encoding = cfg.get("encoding").and_then(Value::as_str).unwrap_or("json");
+            let max_version = cfg.get("maxSupportedTransactionVersion").and_then(Value::as_u64);
+            let details = cfg.get("transactionDetails").and_then(Value::as_str).unwrap_or("full");
+            let mut block = json!({
+                "blockhash": slot_hash(wanted), "previousBlockhash": slot_hash(wanted.saturating_sub(1)),
+                "parentSlot": wanted.saturating_sub(1), "blockTime": block_time, "blockHeight": wanted,
+            });
+            match details {
+                "none" => {}
+                "signatures" => {
+                    block["signatures"] = json!(txs.iter().map(|t| t.signature.to_string()).collect::<Vec<_>>());
+                }
+                _ => {
+                    let mut out = Vec::with_capacity(txs.len());
+                    for t in &txs {
+                        out.push(encode_transaction(t, encoding, max_version)?);
+                    }
+                    block["transactions"] = Value::Array(out);
+                }
+            }
+            if cfg.get("rewards").and_then(Value::as_bool).unwrap_or(true) {
+                block["rewards"] = json!([]);
+            }
+            Ok(block)
+        }
+        "getTransaction" => {
+            let sig = param(params, 0)
+                .and_then(Value::as_str)
+                .and_then(|s| solana_transaction::Signature::from_str(s).ok())
+                .ok_or_else(|| RpcError::invalid_params("invalid signature"))?;
+            let cfg = config(params, 1);
+            // Older clients pass the encoding as a bare string.
+            let encoding = cfg.as_str().or_else(|| cfg.get("encoding").and_then(Value::as_str)).unwrap_or("json");
+            let max_version = cfg.get("maxSupportedTransactionVersion").and_then(Value::as_u64);
+            match chain.ledger.as_ref().and_then(|l| l.get(&sig)) {
+                None => Ok(Value::Null),
+                Some(t) => {
+                    let mut out = encode_transaction(&t, encoding, max_version)?;
+                    out["slot"] = json!(t.slot);
+                    out["blockTime"] = json!(t.block_time);
+                    Ok(out)
+                }
+            }
+        }
+        "getSignaturesForAddress" => {
+            let address = pubkey_param(params, 0)?;
+            let cfg = config(params, 1);
+            let sig_of = |k: &str| {
+                cfg.get(k).and_then(Value::as_str).map(|s| {
+                    solana_transaction::Signature::from_str(s)
+                        .map_err(|_| RpcError::invalid_params(format!("invalid {k}")))
+                })
+            };
+            let before = sig_of("before").transpose()?;
+            let until = sig_of("until").transpose()?;
+            let limit = cfg.get("limit").and_then(Value::as_u64).unwrap_or(1000);
+            if limit == 0 || limit > 1000 {
+                return Err(RpcError::invalid_params("Invalid limit; max 1000"));
+            }
+            let ledger = chain.ledger.as_ref().ok_or_else(|| RpcError::internal("no ledger"))?;
+            let out: Vec<Value> = ledger
+                .for_address(&address, before.as_ref(), until.as_ref(), limit as usize)
+                .iter()
+                .map(|t| {
+                    let err = t.err.as_ref().map(tx_error_json);
+                    json!({"signature": t.signature.to_string(), "slot": t.slot, "err": err, "memo": null,
+                           "blockTime": t.block_time, "confirmationStatus": "finalized"})
+                })
+                .collect();
+            Ok(Value::Array(out))
+        }
         other => Err(RpcError { code: -32601, message: format!("Method not found: {other}"), data: None }),
     }
+}
+
+/// A token amount in the `UiTokenAmount` shape.
+fn ui_token_amount(amount: u64, decimals: u8) -> Value {
+    let digits = format!("{amount:0>width$}", width = decimals as usize + 1);
+    let (whole, frac) = digits.split_at(digits.len() - decimals as usize);
+    let frac = frac.trim_end_matches('0');
+    let ui = if frac.is_empty() { whole.to_string() } else { format!("{whole}.{frac}") };
+    json!({"amount": amount.to_string(), "decimals": decimals, "uiAmount": ui.parse::<f64>().ok(), "uiAmountString": ui})
+}
+
+/// A stable stand-in blockhash for `slot` (the bank does not keep one per warped slot).
+fn slot_hash(slot: u64) -> String {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&slot.to_le_bytes());
+    bytes[8..16].copy_from_slice(b"ballast\0");
+    bs58::encode(bytes).into_string()
+}
+
+/// A processed transaction in the `EncodedTransactionWithStatusMeta` shape (`json`, `jsonParsed`,
+/// `base64` or `base58`). Instructions of every program are given partially decoded.
+fn encode_transaction(t: &TxRecord, encoding: &str, max_version: Option<u64>) -> RpcResult {
+    let v0 = matches!(t.transaction.message, solana_message::VersionedMessage::V0(_));
+    if v0 && max_version.is_none() {
+        return Err(RpcError {
+            code: -32015,
+            message: "Transaction version (0) is not supported by the requesting client. Please try the request again with the following configuration parameter: \"maxSupportedTransactionVersion\": 0".into(),
+            data: None,
+        });
+    }
+    let msg = &t.transaction.message;
+    let keys = msg.static_account_keys();
+    let header = msg.header();
+    let transaction = match encoding {
+        "base64" | "base58" => {
+            let bytes = bincode::serialize(&t.transaction).map_err(|e| RpcError::internal(e.to_string()))?;
+            if encoding == "base64" {
+                json!([base64::engine::general_purpose::STANDARD.encode(bytes), "base64"])
+            } else {
+                json!([bs58::encode(bytes).into_string(), "base58"])
+            }
+        }
+        _ => {
+            let parsed = encoding == "jsonParsed";
+            let account_keys: Vec<Value> = if parsed {
+                t.keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| {
+                        let source = if i < keys.len() { "transaction" } else { "lookupTable" };
+                        let writable = if i < keys.len() {
+                            msg.is_maybe_writable(i, None)
+                        } else {
+                            i < keys.len() + t.loaded_writable.len()
+                        };
+                        json!({"pubkey": k.to_string(), "signer": i < header.num_required_signatures as usize,
+                               "writable": writable, "source": source})
+                    })
+                    .collect()
+            } else {
+                keys.iter().map(|k| json!(k.to_string())).collect()
+            };
+            let instructions: Vec<Value> = msg
+                .instructions()
+                .iter()
+                .map(|ix| {
+                    if parsed {
+                        let key = |i: &u8| t.keys.get(*i as usize).map(|k| k.to_string()).unwrap_or_default();
+                        json!({"programId": key(&ix.program_id_index),
+                               "accounts": ix.accounts.iter().map(key).collect::<Vec<_>>(),
+                               "data": bs58::encode(&ix.data).into_string(), "stackHeight": null})
+                    } else {
+                        json!({"programIdIndex": ix.program_id_index, "accounts": ix.accounts,
+                               "data": bs58::encode(&ix.data).into_string(), "stackHeight": null})
+                    }
+                })
+                .collect();
+            let mut message = json!({
+                "accountKeys": account_keys,
+                "header": {"numRequiredSignatures": header.num_required_signatures,
+                           "numReadonlySignedAccounts": header.num_readonly_signed_accounts,
+                           "numReadonlyUnsignedAccounts": header.num_readonly_unsigned_accounts},
+                "recentBlockhash": msg.recent_blockhash().to_string(),
+                "instructions": instructions,
+            });
+            if let Some(lookups) = msg.address_table_lookups() {
+                message["addressTableLookups"] = json!(lookups
+                    .iter()
+                    .map(|l| json!({"accountKey": l.account_key.to_string(), "writableIndexes": l.writable_indexes,
+                                    "readonlyIndexes": l.readonly_indexes}))
+                    .collect::<Vec<_>>());
+            }
+            json!({"signatures": t.transaction.signatures.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "message": message})
+        }
+    };
+    let err = t.err.as_ref().map(tx_error_json);
+    let status = match &err {
+        Some(e) => json!({"Err": e}),
+        None => json!({"Ok": null}),
+    };
+    let strings = |v: &[Pubkey]| v.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+    let meta = json!({
+        "err": err, "status": status, "fee": t.fee,
+        "preBalances": t.pre_balances, "postBalances": t.post_balances,
+        "innerInstructions": [], "logMessages": t.logs,
+        "preTokenBalances": [], "postTokenBalances": [], "rewards": [],
+        "loadedAddresses": {"writable": strings(&t.loaded_writable), "readonly": strings(&t.loaded_readonly)},
+        "computeUnitsConsumed": t.compute_units,
+    });
+    let version = if v0 { json!(0) } else { json!("legacy") };
+    let mut out = json!({"transaction": transaction, "meta": meta});
+    if max_version.is_some() {
+        out["version"] = version;
+    }
+    Ok(out)
 }

@@ -4,6 +4,17 @@ use anchor_lang::prelude::*;
 
 use crate::state::{AssetParams, ScheduleState, VaultParams};
 
+/// Logs `event` as a `Program data:` line, exactly as `emit!` does on chain. Where the program runs
+/// natively (the local bank of the tests, the demo and `ballast localnet`), `emit!` drops the data;
+/// there the event goes through the runtime's syscall stubs instead, so local clients and event
+/// listeners see the same logs as on a validator.
+pub fn emit<E: anchor_lang::Event>(event: E) {
+    #[cfg(target_os = "solana")]
+    anchor_lang::solana_program::log::sol_log_data(&[&event.data()]);
+    #[cfg(not(target_os = "solana"))]
+    solana_sysvar::program_stubs::sol_log_data(&[&event.data()]);
+}
+
 #[event]
 pub struct VaultInitializedEvent {
     pub vault: Pubkey,

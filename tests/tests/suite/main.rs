@@ -19,4 +19,5 @@ mod orca_route;
 mod rebalance;
 mod simulate;
 mod spoofed_amm;
+mod ts_client;
 mod withdrawals;

@@ -23,7 +23,7 @@ impl Governed<'_> {
         let vault = &mut ctx.accounts.vault;
         vault.status = VaultStatus::Active;
         vault.invariant()?;
-        emit!(VaultActivatedEvent {
+        crate::events::emit(VaultActivatedEvent {
             vault: vault.key(),
             asset_count: u8::try_from(vault.assets.len()).map_err(|_| BallastError::TooManyAssets)?,
             targets_bps: vault.targets(),

@@ -35,11 +35,11 @@ impl AddAmm<'_> {
         let vault = &mut ctx.accounts.vault;
         vault.amms.push(entry);
         vault.invariant()?;
-        emit!(AmmWhitelistChangedEvent {
+        crate::events::emit(AmmWhitelistChangedEvent {
             vault: vault.key(),
             program_id: entry.program_id,
             pool: entry.pool,
-            added: true
+            added: true,
         });
         Ok(())
     }

@@ -104,7 +104,7 @@ impl AddAsset<'_> {
         let index = u8::try_from(vault.assets.len()).map_err(|_| BallastError::TooManyAssets)?;
         vault.assets.push(asset);
         vault.invariant()?;
-        emit!(AssetAddedEvent {
+        crate::events::emit(AssetAddedEvent {
             vault: vault_key,
             index,
             mint: asset.mint,

@@ -21,7 +21,7 @@ impl Governed<'_> {
     pub fn transfer_governance(ctx: Context<Governed>, new_governance: Pubkey) -> Result<()> {
         let vault = &mut ctx.accounts.vault;
         vault.pending_governance = new_governance;
-        emit!(GovernanceTransferProposedEvent {
+        crate::events::emit(GovernanceTransferProposedEvent {
             vault: vault.key(),
             governance: vault.governance,
             pending_governance: new_governance,
@@ -52,7 +52,11 @@ impl AcceptGovernance<'_> {
         let old = vault.governance;
         vault.governance = vault.pending_governance;
         vault.pending_governance = Pubkey::default();
-        emit!(GovernanceAcceptedEvent { vault: vault.key(), old_governance: old, new_governance: vault.governance });
+        crate::events::emit(GovernanceAcceptedEvent {
+            vault: vault.key(),
+            old_governance: old,
+            new_governance: vault.governance,
+        });
         Ok(())
     }
 }

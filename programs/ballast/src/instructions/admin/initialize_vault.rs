@@ -123,7 +123,7 @@ impl InitializeVault<'_> {
         };
         vault.invariant()?;
         write_account(&a.vault.to_account_info(), &vault)?;
-        emit!(VaultInitializedEvent {
+        crate::events::emit(VaultInitializedEvent {
             vault: vault_key,
             creator,
             vault_id: vault.vault_id,

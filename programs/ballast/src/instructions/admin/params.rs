@@ -49,7 +49,7 @@ impl Governed<'_> {
         vault.pending_params =
             Some(PendingParams { params: args.params, assets: args.assets.clone(), schedule: None, eta });
         vault.invariant()?;
-        emit!(ParamsProposedEvent { vault: vault.key(), params: args.params, assets: args.assets, eta });
+        crate::events::emit(ParamsProposedEvent { vault: vault.key(), params: args.params, assets: args.assets, eta });
         Ok(())
     }
 
@@ -63,7 +63,7 @@ impl Governed<'_> {
         let new_assets = pending.assets.clone();
         vault.apply_pending(pending, Clock::get()?.slot)?;
         vault.invariant()?;
-        emit!(ParamsExecutedEvent {
+        crate::events::emit(ParamsExecutedEvent {
             vault: vault.key(),
             old_params,
             new_params: vault.params,
@@ -79,7 +79,7 @@ impl Governed<'_> {
     pub fn cancel_params(ctx: Context<Governed>) -> Result<()> {
         let vault = &mut ctx.accounts.vault;
         vault.pending_params = None;
-        emit!(ParamsCancelledEvent { vault: vault.key() });
+        crate::events::emit(ParamsCancelledEvent { vault: vault.key() });
         Ok(())
     }
 }

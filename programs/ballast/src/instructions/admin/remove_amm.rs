@@ -19,11 +19,11 @@ impl Governed<'_> {
         let vault = &mut ctx.accounts.vault;
         vault.amms.retain(|e| *e != entry);
         vault.invariant()?;
-        emit!(AmmWhitelistChangedEvent {
+        crate::events::emit(AmmWhitelistChangedEvent {
             vault: vault.key(),
             program_id: entry.program_id,
             pool: entry.pool,
-            added: false
+            added: false,
         });
         Ok(())
     }

@@ -56,7 +56,7 @@ impl Governed<'_> {
         let eta = now.checked_add(vault.params.timelock_secs as i64).ok_or(BallastError::MathOverflow)?;
         vault.pending_params = Some(PendingParams { eta, ..Self::pending_schedule(vault, &args) });
         vault.invariant()?;
-        emit!(WeightScheduleProposedEvent {
+        crate::events::emit(WeightScheduleProposedEvent {
             vault: vault.key(),
             to_weights: args.to_weights,
             start_slot: args.start_slot,

@@ -32,7 +32,12 @@ impl SetPause<'_> {
         let old = vault.paused;
         vault.paused = flags;
         vault.invariant()?;
-        emit!(PauseSetEvent { vault: vault.key(), by: ctx.accounts.authority.key(), old_flags: old, new_flags: flags });
+        crate::events::emit(PauseSetEvent {
+            vault: vault.key(),
+            by: ctx.accounts.authority.key(),
+            old_flags: old,
+            new_flags: flags,
+        });
         Ok(())
     }
 }

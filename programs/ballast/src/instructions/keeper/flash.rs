@@ -281,7 +281,7 @@ impl RebalanceEnd<'_> {
             prices,
             flight.bands.clone(),
         )?;
-        emit!(event);
+        crate::events::emit(event);
         Ok(())
     }
 }

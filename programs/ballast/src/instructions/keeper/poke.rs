@@ -29,7 +29,7 @@ impl Poke<'_> {
         let vault = &mut ctx.accounts.vault;
         vault.finalize_schedule(clock.slot);
         vault.invariant()?;
-        emit!(PokeEvent {
+        crate::events::emit(PokeEvent {
             vault: vault.key(),
             vol_bps: vault.assets.iter().map(|a| adaptive::annual_vol_bps(&a.vol.into())).collect(),
         });

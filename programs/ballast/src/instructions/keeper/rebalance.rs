@@ -172,7 +172,7 @@ impl Rebalance<'_> {
             (valuation.readings.iter().map(|r| r.price).collect(), valuation.readings.iter().map(|r| r.expo).collect()),
             limits.iter().map(|l| l.band_bps).collect(),
         )?;
-        emit!(event);
+        crate::events::emit(event);
         Ok(())
     }
 }

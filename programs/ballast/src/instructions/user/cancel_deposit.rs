@@ -76,7 +76,7 @@ impl CancelDeposit<'_> {
         let a = &mut vault.assets[idx];
         a.pending_in = a.pending_in.checked_sub(amount).ok_or(BallastError::MathOverflow)?;
         vault.invariant()?;
-        emit!(event);
+        crate::events::emit(event);
         Ok(())
     }
 }

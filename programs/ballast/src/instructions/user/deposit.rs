@@ -93,7 +93,7 @@ impl Deposit<'_> {
                 BallastError::UnexpectedBalanceChange
             );
         }
-        emit!(DepositEvent {
+        crate::events::emit(DepositEvent {
             vault: vault.key(),
             depositor,
             amounts_in: amounts,

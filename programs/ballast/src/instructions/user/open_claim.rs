@@ -37,7 +37,7 @@ impl OpenClaim<'_> {
             &accounts.system_program.to_account_info(),
         )?;
         write_account(&accounts.claim.to_account_info(), &Claim { vault, owner, bump, owed: [0; MAX_ASSETS] })?;
-        emit!(ClaimOpenedEvent { vault, owner, claim: accounts.claim.key() });
+        crate::events::emit(ClaimOpenedEvent { vault, owner, claim: accounts.claim.key() });
         Ok(())
     }
 }

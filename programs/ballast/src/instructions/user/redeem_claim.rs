@@ -65,7 +65,7 @@ impl RedeemClaim<'_> {
         let a = &mut vault.assets[i];
         a.owed = a.owed.checked_sub(amount).ok_or(BallastError::MathOverflow)?;
         vault.invariant()?;
-        emit!(ClaimRedeemedEvent { vault: vault_key, owner, asset_index, amount });
+        crate::events::emit(ClaimRedeemedEvent { vault: vault_key, owner, asset_index, amount });
         Ok(())
     }
 }

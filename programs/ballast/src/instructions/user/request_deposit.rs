@@ -137,7 +137,7 @@ impl RequestDeposit<'_> {
         a.pending_in = a.pending_in.checked_add(args.amount).ok_or(BallastError::MathOverflow)?;
         vault.invariant()?;
         let terms = vault.params.deposit_terms();
-        emit!(DepositRequestedEvent {
+        crate::events::emit(DepositRequestedEvent {
             vault: vault_key,
             depositor,
             asset_index: args.asset_index,

@@ -128,7 +128,7 @@ impl SettleDeposit<'_> {
         let a = &mut vault.assets[idx];
         a.pending_in = a.pending_in.checked_sub(request.amount).ok_or(BallastError::MathOverflow)?;
         vault.invariant()?;
-        emit!(event);
+        crate::events::emit(event);
         Ok(())
     }
 }

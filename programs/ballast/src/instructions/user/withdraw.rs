@@ -148,7 +148,7 @@ impl Withdraw<'_> {
             }
             vault.invariant()?;
         }
-        emit!(event);
+        crate::events::emit(event);
         Ok(())
     }
 }

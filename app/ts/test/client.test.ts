@@ -1,0 +1,181 @@
+/**
+ * Stock Solana clients against `ballast localnet`: `@solana/web3.js` and `@anchor-lang/core` confirm
+ * over the websocket, every ballast account decodes through the IDL, a depositor deposits, sees a keeper's
+ * rebalance arrive as an event, withdraws; governance proposes, waits out the timelock and executes.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { AnchorProvider, BN, Wallet } from "@anchor-lang/core";
+import {
+  Connection, Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction, sendAndConfirmTransaction,
+} from "@solana/web3.js";
+import { BallastClient, PROGRAM_ID, Vault, ata, decodeEvents, pda, proposalTransaction, userTokenAccounts, valuation } from "../src";
+import { Localnet, dev, eventually, localnet, readKeypair } from "../support/localnet";
+
+let net: Localnet;
+let connection: Connection;
+
+before(async () => {
+  net = await localnet();
+  connection = new Connection(net.rpcUrl, { commitment: "confirmed", wsEndpoint: net.wsUrl });
+});
+
+after(() => net?.stop());
+
+function clientFor(kp: Keypair): BallastClient {
+  return new BallastClient(new AnchorProvider(connection, new Wallet(kp), { commitment: "confirmed" }));
+}
+
+async function demoVault(client: BallastClient): Promise<{ key: PublicKey; vault: Vault }> {
+  const all = await client.vaults();
+  assert.ok(all.length >= 1, "the localnet serves the demo vault");
+  return { key: all[0].publicKey, vault: all[0].account };
+}
+
+async function tokenBalance(account: PublicKey): Promise<bigint> {
+  return BigInt((await connection.getTokenAccountBalance(account)).value.amount);
+}
+
+test("web3.js: sendAndConfirmTransaction, onSlotChange and the explorer's history methods", async () => {
+  const payer = Keypair.generate();
+  const airdrop = await connection.requestAirdrop(payer.publicKey, 2 * LAMPORTS_PER_SOL);
+  const latest = await connection.getLatestBlockhash();
+  // confirmTransaction waits on signatureSubscribe; the airdrop already landed, so it is answered at once.
+  const confirmed = await connection.confirmTransaction({ signature: airdrop, ...latest }, "confirmed");
+  assert.equal(confirmed.value.err, null);
+
+  const to = Keypair.generate().publicKey;
+  const tx = new Transaction().add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to, lamports: 1_000_000 }));
+  const sig = await sendAndConfirmTransaction(connection, tx, [payer]);
+  assert.equal(await connection.getBalance(to), 1_000_000);
+
+  const slot = await new Promise<number>((resolve) => {
+    const id = connection.onSlotChange((info) => {
+      void connection.removeSlotChangeListener(id);
+      resolve(info.slot);
+    });
+  });
+  assert.ok(slot > 0);
+
+  const fetched = await connection.getTransaction(sig, { maxSupportedTransactionVersion: 0, commitment: "confirmed" });
+  assert.ok(fetched, "getTransaction finds the transfer");
+  assert.equal(fetched!.meta!.err, null);
+  assert.equal(fetched!.meta!.fee, 5_000);
+  assert.ok(fetched!.meta!.logMessages!.some((l) => l.includes("11111111111111111111111111111111 success")));
+  const parsed = await connection.getParsedTransaction(sig, { maxSupportedTransactionVersion: 0 });
+  assert.equal(parsed!.transaction.message.accountKeys[0].pubkey.toBase58(), payer.publicKey.toBase58());
+  const history = await connection.getSignaturesForAddress(to);
+  assert.deepEqual(history.map((h) => h.signature), [sig]);
+  const block = await connection.getBlock(fetched!.slot, { maxSupportedTransactionVersion: 0 });
+  assert.ok(block!.transactions.some((t) => t.transaction.signatures[0] === sig));
+  assert.equal(await connection.getBlockTime(fetched!.slot), fetched!.blockTime);
+  assert.ok((await connection.getTransactionCount()) >= 2);
+  assert.equal((await connection.getEpochSchedule()).slotsPerEpoch, 432_000);
+  assert.ok((await connection.getSupply()).value.total > 0);
+  assert.ok((await connection.getRecentPerformanceSamples(5)).length >= 1);
+  assert.equal(typeof (await connection.getFirstAvailableBlock()), "number");
+});
+
+test("anchor: every ballast account decodes through the IDL", async () => {
+  const user = Keypair.generate();
+  await dev(net.rpcUrl, "ballast_faucet", [user.publicKey.toBase58()]);
+  const client = clientFor(user);
+  const { key, vault } = await demoVault(client);
+  assert.equal(vault.assets.length, 3);
+  assert.ok(vault.shareMint.equals(pda.shareMint(key)));
+  assert.ok(vault.assets.every((a) => a.reserve.equals(pda.reserve(key, a.mint))));
+  assert.equal(vault.assets.reduce((s, a) => s + a.params.targetBps, 0), 10_000);
+
+  // A claim account and a deposit request, created through the client and decoded back.
+  await client.openClaim(key, user.publicKey, user.publicKey).rpc();
+  const claim = await client.fetchClaim(key, user.publicKey);
+  assert.ok(claim && claim.owner.equals(user.publicKey));
+  const amount = new BN(1_000_000_000);
+  await client.requestDeposit(key, vault, user.publicKey, 0, amount, new BN(1)).rpc();
+  const request = await client.fetchDepositRequest(key, user.publicKey);
+  assert.ok(request, "the request is open");
+  assert.equal(request!.amount.toString(), amount.toString());
+  assert.equal(request!.assetIndex, 0);
+});
+
+test("deposit, a keeper's rebalance seen through an event subscription, withdraw: all through .rpc()", async () => {
+  const user = Keypair.generate();
+  await dev(net.rpcUrl, "ballast_faucet", [user.publicKey.toBase58()]);
+  const client = clientFor(user);
+  let { key, vault } = await demoVault(client);
+  const shares = ata(user.publicKey, vault.shareMint);
+
+  const depositSig = await client
+    .deposit(key, vault, user.publicKey, [new BN(2_000_000_000), new BN(1_000_000), new BN(500_000_000)], new BN(1))
+    .rpc();
+  const tx = await connection.getTransaction(depositSig, { maxSupportedTransactionVersion: 0, commitment: "confirmed" });
+  const events = decodeEvents(tx!.meta!.logMessages!);
+  const deposited = events.find((e) => e.name === "depositEvent");
+  assert.deepEqual(events.map((e) => e.name), ["depositEvent"], tx!.meta!.logMessages!.join("\n"));
+  assert.ok(deposited, "the deposit emitted a DepositEvent");
+  const minted = BigInt(deposited!.data.sharesOut.toString());
+  assert.ok(minted > 0n);
+  assert.equal(await tokenBalance(shares), minted);
+
+  const seen = new Promise<any>((resolve) => {
+    const id = client.onEvent("rebalanceEvent", (ev) => {
+      if (ev.vault.equals(key)) {
+        void client.removeEventListener(id);
+        resolve(ev);
+      }
+    });
+  });
+  // SOL up 20 %: the vault drifts out of its band and the keeper trades.
+  await new Promise((r) => setTimeout(r, 300));
+  await dev(net.rpcUrl, "ballast_movePrice", [0, 20]);
+  const ev = await Promise.race([seen, new Promise((_, rej) => setTimeout(() => rej(new Error("no rebalance event within 60 s")), 60_000))]);
+  assert.equal(ev.sellIndex, 0, "the keeper sells the asset that rose");
+  assert.ok(BigInt(ev.amountOut.toString()) >= BigInt(ev.minOut.toString()), "received at least the floor");
+  assert.ok(BigInt(ev.driftAfter.toString()) < BigInt(ev.driftBefore.toString()), "drift went down");
+
+  vault = await client.fetchVault(key);
+  const before = await Promise.all(userTokenAccounts(vault, user.publicKey).map(tokenBalance));
+  await client.withdraw(key, vault, user.publicKey, new BN(minted.toString()), vault.assets.map(() => new BN(0))).rpc();
+  assert.equal(await tokenBalance(shares), 0n);
+  const afterBalances = await Promise.all(userTokenAccounts(vault, user.publicKey).map(tokenBalance));
+  assert.ok(afterBalances.every((b, i) => b >= before[i]) && afterBalances.some((b, i) => b > before[i]));
+});
+
+test("governance: a parameter change proposed, the timelock waited out, executed", async () => {
+  const governance = readKeypair(path.join(net.keysDir, "governance.json"));
+  const client = clientFor(governance);
+  const { key, vault } = await demoVault(client);
+  assert.ok(vault.governance.equals(governance.publicKey));
+
+  const params = { ...vault.params, bountyBps: vault.params.bountyBps + 1 };
+  const assets = vault.assets.map((a) => a.params);
+  // What a multisig member would import: the proposal as an unsigned transaction paid by governance.
+  const ix = await client.proposeParams(key, governance.publicKey, params, assets).instruction();
+  const { blockhash } = await connection.getLatestBlockhash();
+  const imported = Transaction.from(Buffer.from(proposalTransaction(ix, governance.publicKey, blockhash), "base64"));
+  assert.ok(imported.instructions[0].programId.equals(PROGRAM_ID));
+  assert.ok(imported.feePayer!.equals(governance.publicKey));
+
+  await client.proposeParams(key, governance.publicKey, params, assets).rpc();
+  const pending = (await client.fetchVault(key)).pendingParams;
+  assert.ok(pending, "the change is pending");
+  assert.equal(pending!.params.bountyBps, params.bountyBps);
+  // Executing early is refused with the program's own error.
+  await assert.rejects(client.executeParams(key, governance.publicKey).rpc(), /TimelockNotElapsed/);
+
+  await dev(net.rpcUrl, "ballast_warpTime", [vault.params.timelockSecs + 1]);
+  await client.executeParams(key, governance.publicKey).rpc();
+  const after = await client.fetchVault(key);
+  assert.equal(after.pendingParams, null);
+  assert.equal(after.params.bountyBps, params.bountyBps);
+});
+
+test("valuation helper agrees with the vault's reserves", async () => {
+  const client = clientFor(Keypair.generate());
+  const { vault } = await demoVault(client);
+  const balances = await Promise.all(vault.assets.map((a) => tokenBalance(a.reserve)));
+  const { nav, weightsBps } = valuation(vault, balances);
+  assert.ok(nav > 0n);
+  assert.ok(Math.abs(weightsBps.reduce((s, w) => s + w, 0) - 10_000) <= vault.assets.length);
+});

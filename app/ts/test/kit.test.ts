@@ -1,0 +1,82 @@
+/**
+ * `@solana/kit` against `ballast localnet`: its RPC and websocket subscriptions confirm an airdrop and
+ * a ballast `poke` signed and sent with kit alone, and the vault it touched decodes with the IDL.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { BorshAccountsCoder, convertIdlToCamelCase } from "@anchor-lang/core";
+import {
+  AccountRole, address, airdropFactory, appendTransactionMessageInstruction, createSolanaRpc,
+  createSolanaRpcSubscriptions, createTransactionMessage, fetchEncodedAccount, generateKeyPairSigner,
+  getSignatureFromTransaction, lamports, pipe, sendAndConfirmTransactionFactory,
+  setTransactionMessageFeePayerSigner, setTransactionMessageLifetimeUsingBlockhash, signTransactionMessageWithSigners,
+} from "@solana/kit";
+import { IDL, PROGRAM_ID } from "../src";
+import { Localnet, localnet } from "../support/localnet";
+
+let net: Localnet;
+before(async () => {
+  net = await localnet();
+});
+after(() => net?.stop());
+
+test("kit: airdrop and a ballast poke confirmed over subscriptions, the vault decoded", async () => {
+  const rpc = createSolanaRpc(net.rpcUrl);
+  const rpcSubscriptions = createSolanaRpcSubscriptions(net.wsUrl);
+
+  // A slot notification arrives.
+  const abort = new AbortController();
+  const slots = await rpcSubscriptions.slotNotifications().subscribe({ abortSignal: abort.signal });
+  for await (const n of slots) {
+    assert.ok(n.slot > 0n);
+    break;
+  }
+  abort.abort();
+
+  const payer = await generateKeyPairSigner();
+  await airdropFactory({ rpc, rpcSubscriptions } as any)({
+    recipientAddress: payer.address, lamports: lamports(1_000_000_000n), commitment: "confirmed",
+  });
+  assert.equal((await rpc.getBalance(payer.address).send()).value, 1_000_000_000n);
+
+  // The demo vault, found and decoded through the IDL's account layout.
+  const coder = new BorshAccountsCoder(convertIdlToCamelCase(IDL as any));
+  const found = await rpc
+    .getProgramAccounts(address(PROGRAM_ID.toBase58()), {
+      encoding: "base64",
+      filters: [{ memcmp: { offset: 0n, bytes: Buffer.from(coder.accountDiscriminator("vault")).toString("base64") as any, encoding: "base64" } }],
+    })
+    .send();
+  assert.equal(found.length, 1);
+  const vaultAddress = found[0].pubkey;
+  const vault = coder.decode("vault", Buffer.from(found[0].account.data[0], "base64"));
+  const pokeIx = (IDL as any).instructions.find((i: any) => i.name === "poke");
+  const instruction = {
+    programAddress: address(PROGRAM_ID.toBase58()),
+    accounts: [
+      { address: vaultAddress, role: AccountRole.WRITABLE },
+      ...vault.assets.flatMap((a: any) => [
+        { address: address(a.oracle.toBase58()), role: AccountRole.READONLY },
+        { address: address(a.reserve.toBase58()), role: AccountRole.READONLY },
+      ]),
+    ],
+    data: Uint8Array.from(pokeIx.discriminator),
+  };
+  const { value: latest } = await rpc.getLatestBlockhash().send();
+  const message = pipe(
+    createTransactionMessage({ version: 0 }),
+    (m) => setTransactionMessageFeePayerSigner(payer, m),
+    (m) => setTransactionMessageLifetimeUsingBlockhash(latest, m),
+    (m) => appendTransactionMessageInstruction(instruction, m),
+  );
+  const signed = await signTransactionMessageWithSigners(message);
+  await sendAndConfirmTransactionFactory({ rpc, rpcSubscriptions } as any)(signed as any, { commitment: "confirmed" });
+  const signature = getSignatureFromTransaction(signed);
+  const statuses = await rpc.getSignatureStatuses([signature]).send();
+  assert.equal(statuses.value[0]?.err, null);
+  const tx = await rpc.getTransaction(signature, { maxSupportedTransactionVersion: 0, encoding: "json" }).send();
+  assert.ok(tx?.meta?.logMessages?.some((l) => l.includes("Program data: ")), "the poke's event is in the logs");
+  const after = await fetchEncodedAccount(rpc, vaultAddress);
+  assert.ok(after.exists);
+  assert.equal(coder.decode("vault", Buffer.from(after.data)).vaultId.toString(), vault.vaultId.toString());
+});

@@ -1,0 +1,45 @@
+//! The TypeScript client (`app/ts`) and stock Solana clients against `ballast localnet`: the node test
+//! runner's tests (`app/ts/test/*.test.ts`) run against a localnet and a keeper started here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballast_harness::localnet::PricePath;
+use ballast_keeper::{Keeper, KeeperOptions, Metrics};
+use solana_keypair::Keypair;
+
+/// A keeper bot polling `rpc_url` until the returned sender is dropped or fired.
+pub async fn background_keeper(rpc_url: String) -> tokio::sync::oneshot::Sender<()> {
+    let opts = KeeperOptions { rpc_url, interval: Duration::from_millis(300), iterations: None, ..Default::default() };
+    let keeper = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
+    keeper.ensure_funded().await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = keeper
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    stop
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_clients_and_the_typescript_client_work_against_localnet() {
+    let keys = std::env::temp_dir().join(format!("ballast-ts-{}", std::process::id()));
+    let net = ballast_tests::localnet_with_keys(200, PricePath::Hold, &keys).await;
+    let stop = background_keeper(net.url()).await;
+    let env = vec![
+        ("BALLAST_RPC_URL", net.url()),
+        ("BALLAST_WS_URL", net.ws_url()),
+        ("BALLAST_KEYS_DIR", keys.display().to_string()),
+    ];
+    let out = tokio::task::spawn_blocking(move || ballast_tests::node::test("test", &env)).await.expect("node");
+    let _ = stop.send(());
+    net.stop();
+    // Every test ran and passed (a test file that failed to load would count as one failure).
+    assert!(out.contains("# fail 0"), "{out}");
+    let passed: usize =
+        out.lines().find_map(|l| l.strip_prefix("# pass ")).and_then(|n| n.trim().parse().ok()).unwrap_or(0);
+    assert!(passed >= 6, "expected at least 6 node tests to pass:\n{out}");
+}
