@@ -57,6 +57,9 @@ enum Command {
         /// also accepts websocket upgrades).
         #[arg(long)]
         ws_addr: Option<SocketAddr>,
+        /// Also serve the web dashboard here (it is always served on the RPC address, at `/`).
+        #[arg(long)]
+        dashboard_addr: Option<SocketAddr>,
         /// Write the demo vault's governance and guardian keypairs here (governance.json, guardian.json).
         #[arg(long)]
         keys_dir: Option<PathBuf>,
@@ -163,12 +166,13 @@ async fn main() -> Result<()> {
             let mut out = ballast_app::output::program_logs_to_stderr();
             ballast_app::bench::run(iterations, json, &mut out).await?;
         }
-        Command::Localnet { addr, ws_addr, keys_dir, price_path, step_secs } => {
+        Command::Localnet { addr, ws_addr, dashboard_addr, keys_dir, price_path, step_secs } => {
             ballast_keeper::init_logging();
             let mut out = ballast_app::output::program_logs_to_stderr();
             let opts = LocalnetOptions {
                 addr,
                 ws_addr,
+                dashboard_addr,
                 price_path,
                 step: Duration::from_secs_f64(step_secs),
                 keys_dir,
@@ -177,6 +181,7 @@ async fn main() -> Result<()> {
             let net = localnet::start(opts).await?;
             writeln!(out, "ballast localnet on {} (JSON-RPC), price path {:?}", net.url(), price_path)?;
             writeln!(out, "websocket pubsub on {}", net.ws_url())?;
+            writeln!(out, "dashboard on {}", net.dashboard_url())?;
             writeln!(out, "demo vault {}", net.vault())?;
             writeln!(
                 out,

@@ -26,6 +26,7 @@ pub async fn localnet(tick_ms: u64) -> ballast_harness::localnet::Localnet {
     localnet::start(LocalnetOptions {
         addr: "127.0.0.1:0".parse().expect("loopback address"),
         ws_addr: None,
+        dashboard_addr: None,
         price_path: PricePath::Hold,
         step: std::time::Duration::from_millis(500),
         tick: std::time::Duration::from_millis(tick_ms),
@@ -216,6 +217,14 @@ pub mod node {
         *done = true;
     }
 
+    /// Installs Debian's Chromium for the browser test when it is missing (`app/ts/scripts/ensure-chromium.sh`).
+    pub fn ensure_chromium() {
+        if Path::new("/usr/bin/chromium").exists() || std::env::var_os("CHROMIUM").is_some() {
+            return;
+        }
+        run(Command::new("bash").arg(package_dir().join("scripts/ensure-chromium.sh")));
+    }
+
     /// Runs `node --test` on the compiled files under `dist/app/ts/<dir>` with `env`; panics with the
     /// test output when a test fails. Returns the output.
     pub fn test(dir: &str, env: &[(&str, String)]) -> String {
@@ -248,6 +257,7 @@ pub async fn localnet_with_keys(
     localnet::start(LocalnetOptions {
         addr: "127.0.0.1:0".parse().expect("loopback address"),
         ws_addr: None,
+        dashboard_addr: None,
         price_path,
         step: std::time::Duration::from_millis(1_000),
         tick: std::time::Duration::from_millis(tick_ms),

@@ -5,6 +5,7 @@
 //! the keeper never links it.
 
 pub mod chain;
+pub mod dashboard;
 pub mod demo_vault;
 pub mod fault_proxy;
 pub mod fixture;

@@ -48,6 +48,8 @@ pub struct LocalnetOptions {
     pub addr: SocketAddr,
     /// The websocket pubsub port; by default the RPC port + 1, as validators serve it (port 0: any).
     pub ws_addr: Option<SocketAddr>,
+    /// A second address for the web dashboard (it is always on the RPC address too).
+    pub dashboard_addr: Option<SocketAddr>,
     pub price_path: PricePath,
     /// Real time between two price steps.
     pub step: Duration,
@@ -63,6 +65,7 @@ impl Default for LocalnetOptions {
         Self {
             addr: "127.0.0.1:8899".parse().unwrap(),
             ws_addr: None,
+            dashboard_addr: None,
             price_path: PricePath::Scripted,
             step: Duration::from_secs(3),
             tick: Duration::from_millis(500),
@@ -75,6 +78,7 @@ impl Default for LocalnetOptions {
 pub struct Localnet {
     pub addr: SocketAddr,
     pub ws_addr: SocketAddr,
+    pub dashboard_addr: SocketAddr,
     pub chain: Arc<Mutex<Chain>>,
     pub fx: Arc<VaultFixture>,
     pub pools: Vec<PoolFixture>,
@@ -84,6 +88,10 @@ pub struct Localnet {
 impl Localnet {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    pub fn dashboard_url(&self) -> String {
+        format!("http://{}/", self.dashboard_addr)
     }
 
     pub fn ws_url(&self) -> String {
@@ -144,7 +152,16 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
         let port = if addr.port() == 0 || opts.addr.port() == 0 { 0 } else { addr.port().saturating_add(1) };
         SocketAddr::new(addr.ip(), port)
     });
-    let (ws_addr, ws_server) = rpc::serve_router(rpc::pubsub_router(state), ws_wanted).await?;
+    let (ws_addr, ws_server) = rpc::serve_router(rpc::pubsub_router(state.clone()), ws_wanted).await?;
+    let mut tasks = vec![server, ws_server];
+    let dashboard_addr = match opts.dashboard_addr {
+        Some(a) => {
+            let (bound, task) = rpc::serve(state, a).await?;
+            tasks.push(task);
+            bound
+        }
+        None => addr,
+    };
 
     let ticker = {
         let chain = chain.clone();
@@ -189,7 +206,8 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
             }
         })
     };
-    Ok(Localnet { addr, ws_addr, chain, fx, pools, tasks: vec![server, ws_server, ticker, feed] })
+    tasks.extend([ticker, feed]);
+    Ok(Localnet { addr, ws_addr, dashboard_addr, chain, fx, pools, tasks })
 }
 
 /// Development methods of `ballast localnet` over JSON-RPC (prefix `ballast_`), for local tools, tests

@@ -88,9 +88,20 @@ type RpcResult = Result<Value, RpcError>;
 /// `GET /health` like a validator.
 pub fn router(state: Arc<RpcState>) -> Router {
     Router::new()
-        .route("/", post(handle).get(crate::pubsub::upgrade))
+        .route("/", post(handle).get(crate::dashboard::root))
         .route("/health", get(|| async { "ok" }))
+        .merge(dashboard_routes())
         .with_state(state)
+}
+
+/// The dashboard's page assets and JSON API (see [`crate::dashboard`]).
+fn dashboard_routes() -> Router<Arc<RpcState>> {
+    Router::new()
+        .route("/dashboard.js", get(crate::dashboard::script))
+        .route("/api/program", get(crate::dashboard::api_program))
+        .route("/api/vaults", get(crate::dashboard::api_vaults))
+        .route("/api/history", get(crate::dashboard::api_history))
+        .route("/api/tx/{kind}", post(crate::dashboard::api_tx))
 }
 
 /// The websocket-only router a validator serves on its RPC port + 1.

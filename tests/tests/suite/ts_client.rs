@@ -1,5 +1,6 @@
-//! The TypeScript client (`app/ts`) and stock Solana clients against `ballast localnet`: the node test
-//! runner's tests (`app/ts/test/*.test.ts`) run against a localnet and a keeper started here.
+//! The TypeScript client (`app/ts`), stock Solana clients and the web dashboard against `ballast
+//! localnet`: the node test runner's tests (`app/ts/test/*.test.ts`, then the headless-Chromium test
+//! `app/ts/browser/dashboard.test.ts`) run against a localnet and a keeper started here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +26,7 @@ pub async fn background_keeper(rpc_url: String) -> tokio::sync::oneshot::Sender<
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stock_clients_and_the_typescript_client_work_against_localnet() {
+async fn stock_clients_the_typescript_client_and_the_dashboard_work_against_localnet() {
     let keys = std::env::temp_dir().join(format!("ballast-ts-{}", std::process::id()));
     let net = ballast_tests::localnet_with_keys(200, PricePath::Hold, &keys).await;
     let stop = background_keeper(net.url()).await;

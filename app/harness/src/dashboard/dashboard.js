@@ -1,0 +1,287 @@
+// The ballast localnet dashboard. No dependencies: JSON-RPC over fetch, pubsub over the page's own
+// websocket, Ed25519 signing with WebCrypto for the local development wallet.
+"use strict";
+
+const state = { vaults: [], wallet: null, ws: null, nextId: 1, pending: new Map(), subs: new Map(), refreshQueued: false };
+const $ = (id) => document.getElementById(id);
+const fmt = (x, d = 2) => Number(x).toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
+const pct = (bps) => fmt(bps / 100, 2) + " %";
+const short = (s) => s.slice(0, 4) + "…" + s.slice(-4);
+const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+
+// ---- base58 / base64 ----
+const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+function base58(bytes) {
+  let n = 0n;
+  for (const b of bytes) n = n * 256n + BigInt(b);
+  let out = "";
+  while (n > 0n) { out = B58[Number(n % 58n)] + out; n /= 58n; }
+  for (const b of bytes) { if (b !== 0) break; out = "1" + out; }
+  return out;
+}
+const b64decode = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const b64encode = (bytes) => btoa(String.fromCharCode(...bytes));
+
+// ---- JSON-RPC and pubsub ----
+async function rpc(method, params = []) {
+  const r = await fetch("/", { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: state.nextId++, method, params }) });
+  const body = await r.json();
+  if (body.error) throw new Error(body.error.message);
+  return body.result;
+}
+
+function connect() {
+  const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/");
+  state.ws = ws;
+  ws.onopen = () => {
+    $("status").textContent = "live";
+    $("status").className = "";
+    subscribe("slotSubscribe", [], (r) => { $("slot").textContent = r.slot; });
+    subscribe("logsSubscribe", [{ mentions: [window.BALLAST_PROGRAM] }, { commitment: "confirmed" }], () => queueRefresh());
+    for (const v of state.vaults) watchVault(v.address);
+  };
+  ws.onclose = () => {
+    $("status").textContent = "disconnected: reconnecting…";
+    $("status").className = "bad";
+    state.subs.clear();
+    setTimeout(connect, 1000);
+  };
+  ws.onmessage = (m) => {
+    const msg = JSON.parse(m.data);
+    if (msg.id !== undefined && state.pending.has(msg.id)) {
+      const { resolve, reject } = state.pending.get(msg.id);
+      state.pending.delete(msg.id);
+      msg.error ? reject(new Error(msg.error.message)) : resolve(msg.result);
+    } else if (msg.params) {
+      const cb = state.subs.get(msg.params.subscription);
+      if (cb) cb(msg.params.result);
+    }
+  };
+}
+
+function request(method, params) {
+  const id = state.nextId++;
+  state.ws.send(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
+  return new Promise((resolve, reject) => state.pending.set(id, { resolve, reject }));
+}
+
+async function subscribe(method, params, cb) {
+  const sub = await request(method, params);
+  state.subs.set(sub, cb);
+  return sub;
+}
+
+const watched = new Set();
+function watchVault(address) {
+  if (watched.has(address) && state.ws.readyState === 1) return;
+  watched.add(address);
+  subscribe("accountSubscribe", [address, { encoding: "base64" }], () => queueRefresh());
+}
+
+function queueRefresh() {
+  if (state.refreshQueued) return;
+  state.refreshQueued = true;
+  setTimeout(() => { state.refreshQueued = false; refresh(); }, 150);
+}
+
+// ---- views ----
+function renderVault(v) {
+  const paused = Object.entries(v.paused).filter(([, on]) => on).map(([k]) => `<span class="badge bad">${k} paused</span>`).join("")
+    || '<span class="badge ok">nothing paused</span>';
+  if (v.error) return `<section><h2>vault <code>${v.address}</code></h2><p class="out">${esc(v.error)}</p></section>`;
+  const bars = v.assets.map((a) => {
+    const lo = Math.max(0, a.targetBps - a.bandBps) / 100, hi = Math.min(10000, a.targetBps + a.bandBps) / 100;
+    return `<div class="bar" data-symbol="${esc(a.symbol)}"><b>${esc(a.symbol)}</b><div class="track">
+      <div class="band" style="left:${lo}%;width:${hi - lo}%"></div>
+      <div class="weight${a.outOfBand ? " out" : ""}" style="width:${a.weightBps / 100}%"></div>
+      <div class="target" style="left:${a.targetBps / 100}%"></div></div>
+      <span>${pct(a.weightBps)} <span class="muted">/ ${pct(a.targetBps)} ± ${pct(a.bandBps)}</span></span></div>`;
+  }).join("");
+  const rows = v.assets.map((a) => `<tr data-symbol="${esc(a.symbol)}">
+      <td><b>${esc(a.symbol)}</b></td><td>${fmt(a.balance, 4)}</td><td>$${fmt(a.price, 4)}</td>
+      <td>${a.priceAgeSecs} s</td><td>${fmt(a.confBps / 100, 2)} %</td><td class="value">$${fmt(a.valueUsd)}</td>
+      <td class="weight">${pct(a.weightBps)}</td><td>${pct(a.targetBps)}</td><td>± ${pct(a.bandBps)}</td>
+      <td class="${a.outOfBand ? "out" : "in"}">${a.driftBps > 0 ? "+" : ""}${pct(a.driftBps)}</td></tr>`).join("");
+  const pending = v.pendingParams
+    ? `<h3>Pending governance change</h3><p>executes ${v.pendingParams.secondsLeft > 0
+        ? `in <b class="countdown" data-eta="${v.pendingParams.eta}">${v.pendingParams.secondsLeft} s</b> (chain time)` : "<b>now (timelock elapsed)</b>"}</p>
+       <ul>${v.pendingParams.changes.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>`
+    : '<h3>Pending governance change</h3><p class="muted">none</p>';
+  return `<section class="vault" data-address="${v.address}">
+    <h2>vault <code>${v.address}</code> <span class="badge">${esc(v.status)}</span>${paused}</h2>
+    <div class="figures">
+      <div class="figure"><b id="nav-${v.address}" data-nav="${v.navUsd}">$${fmt(v.navUsd)}</b><span>net asset value</span></div>
+      <div class="figure"><b data-share-price="${v.sharePriceUsd}">$${fmt(v.sharePriceUsd, 6)}</b><span>per share</span></div>
+      <div class="figure"><b>${fmt(v.shareSupply, 4)}</b><span>shares</span></div>
+      <div class="figure"><b class="${v.maxDriftBps > 0 ? "" : "in"}">${pct(v.maxDriftBps)}</b><span>largest drift</span></div>
+      <div class="figure"><b>${esc(v.bandMode.split(" ")[0])}</b><span>band mode</span></div>
+    </div>
+    <h3>Weights against targets (shaded: the ε band)</h3><div class="bars">${bars}</div>
+    <table><thead><tr><th>asset</th><th>holdings</th><th>oracle price</th><th>age</th><th>confidence</th><th>value</th><th>weight</th><th>target</th><th>band</th><th>drift</th></tr></thead><tbody>${rows}</tbody></table>
+    <p class="muted">a keeper now: ${esc(v.keeperWouldDo)}</p>
+    ${pending}
+  </section>`;
+}
+
+function renderHistory(h) {
+  $("history").querySelector("tbody").innerHTML = h.rebalances.map((r) => `<tr class="rebalance">
+      <td>${new Date(r.time * 1000).toISOString().slice(11, 19)}</td><td><code>${short(r.keeper)}</code></td><td>${esc(r.route)}</td>
+      <td>${fmt(r.amountIn, 6)} ${esc(r.sell)}</td><td>${fmt(r.minOut, 6)} ${esc(r.buy)}</td><td>${fmt(r.received, 6)} ${esc(r.buy)}</td>
+      <td>${fmt(r.bounty, 6)} ${esc(r.sell)} <span class="muted">($${fmt(r.bountyUsd, 4)})</span></td><td><code>${short(r.signature)}</code></td></tr>`).join("")
+    || '<tr><td colspan="8" class="muted">no rebalance yet</td></tr>';
+  $("keepers").querySelector("tbody").innerHTML = h.keepers.map((k) => `<tr><td><code>${k.keeper}</code></td><td>${k.rebalances}</td>
+      <td>$${fmt(k.bountyUsd, 4)}</td><td>${fmt(k.feesLamports / 1e9, 6)} SOL</td><td>${new Date(k.lastTime * 1000).toISOString().slice(11, 19)}</td></tr>`).join("")
+    || '<tr><td colspan="5" class="muted">none yet</td></tr>';
+  $("failed").textContent = `${h.failedTransactions} failed ballast transaction(s) on record.`;
+}
+
+async function refresh() {
+  try {
+    const [v, h] = await Promise.all([fetch("/api/vaults").then((r) => r.json()), fetch("/api/history").then((r) => r.json())]);
+    state.vaults = v.vaults;
+    state.chainTime = v.unixTime;
+    $("slot").textContent = v.slot;
+    $("chain-time").textContent = new Date(v.unixTime * 1000).toISOString().slice(11, 19);
+    $("vaults").innerHTML = v.vaults.map(renderVault).join("") || "<section>no vault yet</section>";
+    if (state.ws && state.ws.readyState === 1) for (const x of v.vaults) watchVault(x.address);
+    renderHistory(h);
+    renderDepositInputs();
+    await refreshWallet();
+    document.body.dataset.refreshed = String(Date.now());
+  } catch (e) {
+    $("status").textContent = "refresh failed: " + e.message;
+  }
+}
+
+// ---- local development wallet ----
+async function loadWallet() {
+  let stored = localStorage.getItem("ballast-dev-wallet");
+  let keys;
+  if (stored) {
+    const { pkcs8, raw } = JSON.parse(stored);
+    keys = { privateKey: await crypto.subtle.importKey("pkcs8", b64decode(pkcs8), { name: "Ed25519" }, false, ["sign"]), raw: b64decode(raw) };
+  } else {
+    const kp = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+    const raw = new Uint8Array(await crypto.subtle.exportKey("raw", kp.publicKey));
+    const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", kp.privateKey));
+    localStorage.setItem("ballast-dev-wallet", JSON.stringify({ pkcs8: b64encode(pkcs8), raw: b64encode(raw) }));
+    keys = { privateKey: kp.privateKey, raw };
+  }
+  state.wallet = { ...keys, address: base58(keys.raw) };
+  $("wallet-address").textContent = state.wallet.address;
+}
+
+async function refreshWallet() {
+  if (!state.wallet || !state.vaults.length) return;
+  const v = state.vaults[0];
+  const sol = await rpc("getBalance", [state.wallet.address]);
+  $("wallet-sol").textContent = `· ${fmt(sol.value / 1e9, 4)} SOL`;
+  const owned = await rpc("getProgramAccounts", ["TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+    { encoding: "base64", filters: [{ dataSize: 165 }, { memcmp: { offset: 32, bytes: state.wallet.address } }] }]);
+  const byMint = {};
+  for (const a of owned) {
+    const d = b64decode(a.account.data[0]);
+    const mint = base58(d.slice(0, 32));
+    let amount = 0n;
+    for (let i = 7; i >= 0; i--) amount = amount * 256n + BigInt(d[64 + i]);
+    byMint[mint] = amount;
+  }
+  state.walletBalances = byMint;
+  const parts = v.assets.map((a) => `${esc(a.symbol)} <b data-wallet="${esc(a.symbol)}">${fmt(Number(byMint[a.mint] ?? 0n) / 10 ** a.decimals, 4)}</b>`);
+  const shares = byMint[v.shareMint] ?? 0n;
+  parts.push(`shares <b id="wallet-shares" data-base="${shares}">${fmt(Number(shares) / 10 ** v.shareDecimals, 6)}</b>`);
+  $("wallet-balances").innerHTML = parts.join(" · ");
+}
+
+function renderDepositInputs() {
+  const v = state.vaults[0];
+  if (!v || $("deposit-inputs").childElementCount) return;
+  const defaults = { SOL: "2", BTC: "0.01", USDC: "500" };
+  $("deposit-inputs").innerHTML = "deposit at most " + v.assets.map((a) =>
+    `<label>${esc(a.symbol)} <input data-asset="${a.index}" value="${defaults[a.symbol] ?? "1"}"></label>`).join(" ");
+}
+
+function baseUnits(text, decimals) {
+  const [whole, frac = ""] = text.trim().split(".");
+  if (!/^\d*$/.test(whole) || !/^\d*$/.test(frac) || frac.length > decimals) throw new Error(`"${text}" is not an amount with at most ${decimals} decimals`);
+  return (BigInt(whole || "0") * 10n ** BigInt(decimals) + BigInt((frac + "0".repeat(decimals)).slice(0, decimals))).toString();
+}
+
+async function signAndSend(b64tx) {
+  const tx = b64decode(b64tx);
+  // Legacy wire format: compact-u16 signature count (1 here), the signatures, then the message.
+  const count = tx[0];
+  const message = tx.slice(1 + 64 * count);
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, state.wallet.privateKey, message));
+  tx.set(sig, 1);
+  const signature = await rpc("sendTransaction", [b64encode(tx), { encoding: "base64" }]);
+  // Confirm over the websocket.
+  await new Promise((resolve, reject) => {
+    subscribe("signatureSubscribe", [signature, { commitment: "confirmed" }], (r) => {
+      r.value.err ? reject(new Error("transaction failed: " + JSON.stringify(r.value.err))) : resolve();
+    });
+    setTimeout(() => reject(new Error("not confirmed within 30 s")), 30000);
+  });
+  return signature;
+}
+
+async function act(button, what, fn) {
+  const buttons = document.querySelectorAll("#wallet button");
+  buttons.forEach((b) => (b.disabled = true));
+  $("wallet-status").textContent = what + "…";
+  try {
+    $("wallet-status").textContent = await fn();
+  } catch (e) {
+    $("wallet-status").textContent = what + " failed: " + e.message;
+  } finally {
+    buttons.forEach((b) => (b.disabled = false));
+    await refresh();
+  }
+}
+
+async function buildTx(kind, body) {
+  const r = await fetch("/api/tx/" + kind, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const j = await r.json();
+  if (!r.ok) throw new Error(j.error);
+  return j;
+}
+
+function wire() {
+  $("faucet").onclick = () => act($("faucet"), "funding", async () => {
+    await rpc("ballast_faucet", [state.wallet.address]);
+    return "funded from the faucet";
+  });
+  $("deposit").onclick = () => act($("deposit"), "depositing", async () => {
+    const v = state.vaults[0];
+    const maxAmountsIn = v.assets.map((a) => baseUnits(document.querySelector(`input[data-asset="${a.index}"]`).value, a.decimals));
+    const built = await buildTx("deposit", { owner: state.wallet.address, vault: v.address, maxAmountsIn });
+    const sig = await signAndSend(built.transaction);
+    document.body.dataset.lastDeposit = sig;
+    return `deposit confirmed (${short(sig)}): ${fmt(Number(built.preview.shares) / 10 ** v.shareDecimals, 6)} shares`;
+  });
+  $("withdraw").onclick = () => act($("withdraw"), "withdrawing", async () => {
+    const v = state.vaults[0];
+    const shares = $("wallet-shares")?.dataset.base ?? "0";
+    if (shares === "0") throw new Error("this wallet holds no shares");
+    const built = await buildTx("withdraw", { owner: state.wallet.address, vault: v.address, shares });
+    const sig = await signAndSend(built.transaction);
+    return `withdrawal confirmed (${short(sig)})`;
+  });
+}
+
+// Countdown of pending changes follows chain time between refreshes.
+setInterval(() => {
+  for (const el of document.querySelectorAll(".countdown")) {
+    const left = Math.max(0, Number(el.dataset.eta) - (state.chainTime ?? 0));
+    el.textContent = left + " s";
+  }
+}, 1000);
+
+(async () => {
+  window.BALLAST_PROGRAM = (await fetch("/api/program").then((r) => r.json())).programId;
+  await loadWallet();
+  wire();
+  await refresh();
+  connect();
+})();

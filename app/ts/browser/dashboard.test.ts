@@ -1,0 +1,109 @@
+/**
+ * The web dashboard in headless Chromium (Debian's package, driven by playwright-core): the page loads
+ * and goes live, a rebalance appears after a price move, the weights and NAV it shows match the chain
+ * (read here over JSON-RPC with @anchor-lang/core), and a deposit made from the page with the local
+ * development wallet lands. A screenshot is written to `target/dashboard.png` for review.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { AnchorProvider, Wallet } from "@anchor-lang/core";
+import { Connection, Keypair, PublicKey } from "@solana/web3.js";
+import { Browser, chromium, Page } from "playwright-core";
+import { BallastClient, ata } from "../src";
+import { Localnet, dev, eventually, localnet } from "../support/localnet";
+
+const ROOT = path.resolve(__dirname, "../../../../../..");
+let net: Localnet;
+let browser: Browser;
+let page: Page;
+
+before(async () => {
+  net = await localnet();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 1500 } });
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+});
+
+after(async () => {
+  await browser?.close();
+  net?.stop();
+});
+
+/** Pyth PriceUpdateV2: price × 10^expo. */
+function pythPrice(data: Buffer): number {
+  let o = 8 + 32;
+  o += data[o] === 0 ? 2 : 1; // verification level: Partial { num_signatures } or Full
+  o += 32; // feed id
+  const price = data.readBigInt64LE(o);
+  const expo = data.readInt32LE(o + 16);
+  return Number(price) * 10 ** expo;
+}
+
+test("the dashboard shows rebalances, the chain's weights and NAV, and deposits from its dev wallet", async () => {
+  await page.goto(net.rpcUrl + "/");
+  await page.waitForFunction(() => document.getElementById("status")?.textContent === "live", null, { timeout: 30_000 });
+  const before = await page.locator("tr.rebalance").count();
+
+  // A price move: the keeper rebalances and the page shows it without a reload.
+  await dev(net.rpcUrl, "ballast_movePrice", [1, -20]);
+  await page.waitForFunction((n) => document.querySelectorAll("tr.rebalance").length > n, before, { timeout: 60_000 });
+
+  // Let the keeper finish (no drift left over a band), then compare the page with the chain.
+  const connection = new Connection(net.rpcUrl, { commitment: "confirmed", wsEndpoint: net.wsUrl });
+  const client = new BallastClient(new AnchorProvider(connection, new Wallet(Keypair.generate()), {}));
+  const [{ publicKey: key }] = await client.vaults();
+  const chainView = async () => {
+    const vault = await client.fetchVault(key);
+    const values = await Promise.all(vault.assets.map(async (a) => {
+      const reserve = BigInt((await connection.getTokenAccountBalance(a.reserve)).value.amount);
+      const held = reserve - BigInt(a.owed.toString()) - BigInt(a.pendingIn.toString());
+      const oracle = await connection.getAccountInfo(a.oracle);
+      return (Number(held) / 10 ** a.decimals) * pythPrice(oracle!.data);
+    }));
+    const nav = values.reduce((s, v) => s + v, 0);
+    return { nav, weights: values.map((v) => Math.round((v / nav) * 10_000)) };
+  };
+  const pageView = async () => page.evaluate(() => ({
+    nav: Number(document.querySelector("[data-nav]")!.getAttribute("data-nav")),
+    weights: [...document.querySelectorAll("section.vault tbody tr td.weight")].map((td) => Math.round(parseFloat(td.textContent!) * 100)),
+  }));
+  const matched = await eventually("the page to show the chain's state", 30_000, async () => {
+    const c = await chainView();
+    await page.waitForTimeout(400); // a notification-driven refresh is debounced by 150 ms
+    const p = await pageView();
+    const same = Math.abs(p.nav - c.nav) <= 0.01 + c.nav * 1e-6 && p.weights.every((w, i) => Math.abs(w - c.weights[i]) <= 1);
+    return same ? { c, p } : undefined;
+  });
+  assert.equal(matched.p.weights.length, 3);
+
+  // A deposit from the page's development wallet.
+  await page.click("#faucet");
+  await page.waitForFunction(() => document.getElementById("wallet-status")?.textContent === "funded from the faucet", null, { timeout: 30_000 });
+  await page.click("#deposit");
+  await page.waitForFunction(() => /deposit (confirmed|failed)/.test(document.getElementById("wallet-status")?.textContent ?? ""), null, { timeout: 60_000 });
+  const status = await page.textContent("#wallet-status");
+  assert.match(status!, /deposit confirmed/);
+  const owner = new PublicKey((await page.textContent("#wallet-address"))!.trim());
+  const vault = await client.fetchVault(key);
+  const shares = BigInt((await connection.getTokenAccountBalance(ata(owner, vault.shareMint))).value.amount);
+  assert.ok(shares > 0n, "the page's wallet holds shares on chain");
+  const signature = await page.evaluate(() => document.body.dataset.lastDeposit);
+  const tx = await connection.getTransaction(signature!, { maxSupportedTransactionVersion: 0 });
+  assert.equal(tx!.meta!.err, null);
+  await page.waitForFunction((s) => document.getElementById("wallet-shares")?.getAttribute("data-base") === s, shares.toString(), { timeout: 10_000 });
+
+  fs.mkdirSync(path.join(ROOT, "target"), { recursive: true });
+  await page.screenshot({ path: path.join(ROOT, "target/dashboard.png"), fullPage: true });
+
+  // And every share back out.
+  await page.click("#withdraw");
+  await page.waitForFunction(() => /withdraw(al confirmed|ing failed)/.test(document.getElementById("wallet-status")?.textContent ?? ""), null, { timeout: 60_000 });
+  assert.match((await page.textContent("#wallet-status"))!, /withdrawal confirmed/);
+  assert.equal((await connection.getTokenAccountBalance(ata(owner, vault.shareMint))).value.amount, "0");
+});
