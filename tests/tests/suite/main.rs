@@ -16,6 +16,7 @@ mod keeper_faults;
 mod limits;
 mod oracle;
 mod orca_route;
+mod pubsub;
 mod rebalance;
 mod simulate;
 mod spoofed_amm;
