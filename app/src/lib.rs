@@ -6,3 +6,4 @@
 pub mod bench;
 pub mod demo;
 pub mod output;
+pub mod rpc_bench;

@@ -48,6 +48,19 @@ enum Command {
         /// Synthetic vaults for `--keeper`.
         #[arg(long, default_value_t = 10_000)]
         vaults: usize,
+        /// Instead: load-test `ballast localnet`'s JSON-RPC and websocket pubsub on loopback and print
+        /// p50/p99 latencies and errors.
+        #[arg(long)]
+        rpc: bool,
+        /// Concurrent clients for `--rpc`.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// JSON-RPC requests per client for `--rpc`.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// Transactions each client sends and confirms over `signatureSubscribe` for `--rpc`.
+        #[arg(long, default_value_t = 5)]
+        confirms: usize,
     },
     /// Serve the embedded chain with the demo vault over Solana JSON-RPC, moving oracle prices.
     Localnet {
@@ -160,6 +173,33 @@ async fn main() -> Result<()> {
                     "keeper planner: {} synthetic vaults (3–16 assets) decoded, valued and planned in {:.3} s on one core = {:.0} vaults/s ({} trades, {} holds)",
                     b.vaults, b.secs, b.vaults_per_sec, b.trades, b.holds
                 );
+            }
+        }
+        Command::Bench { rpc: true, clients, requests, confirms, json, .. } => {
+            let b =
+                ballast_app::rpc_bench::run(ballast_app::rpc_bench::RpcBenchOptions { clients, requests, confirms })
+                    .await?;
+            if json {
+                println!("{}", serde_json::to_string(&b)?);
+            } else {
+                println!(
+                    "localnet RPC: {} clients × {} requests in {:.2} s = {:.0} requests/s, {} errors",
+                    b.clients, b.requests_per_client, b.secs, b.requests_per_sec, b.errors
+                );
+                for (what, l) in [
+                    ("JSON-RPC request", &b.http),
+                    ("subscribe", &b.subscribe),
+                    ("send → signature notification", &b.confirm),
+                ] {
+                    println!(
+                        "  {what:<32} n={:<6} p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
+                        l.count, l.p50_ms, l.p99_ms, l.max_ms
+                    );
+                }
+                println!("  notifications received: {}", b.notifications);
+                for e in &b.first_errors {
+                    println!("  error: {e}");
+                }
             }
         }
         Command::Bench { iterations, json, .. } => {

@@ -124,3 +124,14 @@ async fn a_failed_transaction_is_recorded_with_anchors_error_line() {
     assert!(history[0].err.is_some());
     net.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rpc_load_test_runs_without_errors() {
+    let opts = ballast_app::rpc_bench::RpcBenchOptions { clients: 4, requests: 20, confirms: 2 };
+    let b = ballast_app::rpc_bench::run(opts).await.unwrap();
+    assert_eq!(b.errors, 0, "{:?}", b.first_errors);
+    assert_eq!(b.http.count, 80);
+    assert_eq!(b.subscribe.count, 12, "three subscriptions per client");
+    assert_eq!(b.confirm.count, 8, "every send confirmed over signatureSubscribe");
+    assert!(b.http.p50_ms <= b.http.p99_ms && b.http.p99_ms <= b.http.max_ms);
+}
