@@ -497,6 +497,35 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
             };
             Ok(context(slot, ui_token_amount(amount, decimals)))
         }
+        // What explorers ask about the cluster: one local node, no stake, no inflation.
+        "getVoteAccounts" => Ok(json!({"current": [], "delinquent": []})),
+        "getClusterNodes" => Ok(json!([{"pubkey": chain.payer().pubkey().to_string(), "gossip": null, "tpu": null,
+            "rpc": null, "version": API_VERSION, "featureSet": 0, "shredVersion": 0}])),
+        "getInflationGovernor" => {
+            Ok(json!({"initial": 0.0, "terminal": 0.0, "taper": 0.0, "foundation": 0.0, "foundationTerm": 0.0}))
+        }
+        "getInflationRate" => Ok(json!({"total": 0.0, "validator": 0.0, "foundation": 0.0, "epoch": slot / 432_000})),
+        "getStakeMinimumDelegation" => Ok(context(slot, json!(1_000_000_000u64))),
+        "minimumLedgerSlot" => Ok(json!(chain.ledger.as_ref().and_then(|l| l.first_slot()).unwrap_or(0))),
+        "getBlocks" | "getBlocksWithLimit" => {
+            let from = param(params, 0)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| RpcError::invalid_params("missing start slot"))?;
+            let to = if method == "getBlocks" {
+                param(params, 1).and_then(Value::as_u64).unwrap_or(slot).min(slot)
+            } else {
+                let limit = param(params, 1)
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| RpcError::invalid_params("missing limit"))?;
+                from.saturating_add(limit.saturating_sub(1)).min(slot)
+            };
+            if to.saturating_sub(from) > 500_000 {
+                return Err(RpcError::invalid_params("Slot range too large; max 500000"));
+            }
+            // Slots that hold transactions (the others were warped over, like skipped slots).
+            let ledger = chain.ledger.as_ref().ok_or_else(|| RpcError::internal("no ledger"))?;
+            Ok(json!(ledger.slots_between(from, to)))
+        }
         "getEpochSchedule" => Ok(json!({
             "slotsPerEpoch": 432_000, "leaderScheduleSlotOffset": 432_000, "warmup": false,
             "firstNormalEpoch": 0, "firstNormalSlot": 0
@@ -569,6 +598,14 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
             }
             let ledger = chain.ledger.as_ref().ok_or_else(|| RpcError::internal("no ledger"))?;
             let txs = ledger.in_slot(wanted);
+            if txs.is_empty() {
+                // The chain warps over slots without transactions: to clients they are skipped slots.
+                return Err(RpcError {
+                    code: -32007,
+                    message: format!("Slot {wanted} was skipped, or missing due to ledger jump to recent snapshot"),
+                    data: None,
+                });
+            }
             let clock = chain.clock().await;
             let block_time =
                 txs.first().map(|t| t.block_time).unwrap_or(clock.unix_timestamp - ((slot - wanted) as i64 * 2 / 5));
