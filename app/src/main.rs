@@ -48,6 +48,10 @@ enum Command {
         /// Synthetic vaults for `--keeper`.
         #[arg(long, default_value_t = 10_000)]
         vaults: usize,
+        /// Instead: the simulator's speed, simulated steps per second, one simulation at a time and as many
+        /// at once as the machine has cores.
+        #[arg(long)]
+        sim: bool,
         /// Instead: load-test `ballast localnet`'s JSON-RPC and websocket pubsub on loopback and print
         /// p50/p99 latencies and errors.
         #[arg(long)]
@@ -132,9 +136,21 @@ enum Command {
         risk_aversion: f64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Instead: fit how the best fixed band grows with the fee (fees 10, 30, 100, 200 bps).
+        /// Instead: fit how the best fixed band grows with the cost (fees 8–125 bps on deep pools, then on
+        /// $150k pools) and with volatility (×0.5, ×1, ×2), over `--seeds` paths of `--steps` days, with
+        /// 95 % bootstrap intervals.
         #[arg(long)]
         fit_exponent: bool,
+        /// Instead: compare the hindsight-best fixed band, the linear volatility band and the cost-optimal
+        /// band over `--seeds` GBM and regime paths of `--steps` days: J = cost bp + λ·TE%², mean ± se.
+        #[arg(long)]
+        compare_bands: bool,
+        /// Paths per setting for `--compare-bands` / `--fit-exponent`.
+        #[arg(long, default_value_t = 20)]
+        seeds: usize,
+        /// Write the study's results here as JSON.
+        #[arg(long)]
+        json_out: Option<PathBuf>,
     },
     /// Write a new keypair file.
     Keygen { out: PathBuf },
@@ -173,6 +189,22 @@ async fn main() -> Result<()> {
                     "keeper planner: {} synthetic vaults (3–16 assets) decoded, valued and planned in {:.3} s on one core = {:.0} vaults/s ({} trades, {} holds)",
                     b.vaults, b.secs, b.vaults_per_sec, b.trades, b.holds
                 );
+            }
+        }
+        Command::Bench { sim: true, json, .. } => {
+            let mut out = ballast_app::output::program_logs_to_stderr();
+            let threads = ballast_sim::parallelism();
+            let (steps1, secs1) = ballast_sim::bench(1).await?;
+            let (steps_n, secs_n) = ballast_sim::bench(threads).await?;
+            let (one, many) = (steps1 as f64 / secs1, steps_n as f64 / secs_n);
+            if json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"steps": steps1, "one_thread_steps_per_sec": one, "threads": threads, "steps_per_sec": many})
+                )?;
+            } else {
+                writeln!(out, "simulator: {steps1} steps (7 strategies × 120 steps): {one:.1} steps/s one at a time, {many:.1} steps/s with {threads} at once")?;
             }
         }
         Command::Bench { rpc: true, clients, requests, confirms, json, .. } => {
@@ -265,8 +297,10 @@ async fn main() -> Result<()> {
             let strategies = sim::default_strategies();
             let mut progress = ballast_app::output::Progress::new(Some(strategies.len() as u64));
             let steps = prices.len() - 1;
+            let started = std::time::Instant::now();
             let results =
                 sim::run(&strategies, &prices, &cfg, |name| progress.step(&format!("{name}: {steps} steps"))).await?;
+            let wall_secs = started.elapsed().as_secs_f64();
             progress.finish();
             writeln!(
                 stdout,
@@ -285,7 +319,7 @@ async fn main() -> Result<()> {
                 out.join("steps.csv").display(),
                 out.join("results.json").display()
             )?;
-            writeln!(stdout, "{}", sim::render_throughput(&results))?;
+            writeln!(stdout, "{}", sim::render_throughput(&results, wall_secs))?;
             // Weights chart of the 5 % band strategy (index 3 of the default set).
             match sim::plots::write_all(&out, &results, (3, 500.0)) {
                 Ok(files) => {
@@ -295,21 +329,35 @@ async fn main() -> Result<()> {
                 Err(e) => writeln!(stdout, "{e}")?,
             }
         }
-        Command::Tune { paths, steps, fee_bps, risk_aversion, seed, fit_exponent } => {
-            use ballast_sim::tune;
+        Command::Tune { paths, steps, fee_bps, risk_aversion, seed, fit_exponent, compare_bands, seeds, json_out } => {
+            use ballast_sim::{study, tune};
             let mut stdout = ballast_app::output::program_logs_to_stderr();
             let cfg = tune::TuneConfig { paths, steps, fee_bps, risk_aversion, seed, ..Default::default() };
-            if fit_exponent {
+            let study_cfg = study::StudyConfig { seeds, steps, fee_bps, risk_aversion, seed, ..Default::default() };
+            let started = std::time::Instant::now();
+            if compare_bands {
                 let mut progress = ballast_app::output::Progress::new(None);
-                let (best, slope) = tune::fit_exponent(&cfg, &[10, 30, 100, 200], |s| progress.step(s)).await?;
+                let kinds = [study::PathKind::Gbm, study::PathKind::Regime];
+                let out = study::compare_bands(&study_cfg, &kinds, |s| progress.step(s)).await?;
                 progress.finish();
-                for (fee, eps) in &best {
-                    writeln!(stdout, "fee {fee:>4} bps: best band {eps} bps")?;
+                for c in &out {
+                    writeln!(stdout, "{}", study::render_comparison(c))?;
                 }
-                writeln!(
-                    stdout,
-                    "fitted exponent d ln(eps*) / d ln(c) = {slope:.3} (theory for proportional costs: 1/3)"
-                )?;
+                writeln!(stdout, "{:.0} s on {} threads", started.elapsed().as_secs_f64(), study_cfg.threads)?;
+                if let Some(file) = json_out {
+                    std::fs::write(&file, serde_json::to_string_pretty(&out)?)?;
+                }
+            } else if fit_exponent {
+                let mut progress = ballast_app::output::Progress::new(None);
+                let fits = study::fit_exponents(&study_cfg, |s| progress.step(s)).await?;
+                progress.finish();
+                for f in &fits {
+                    write!(stdout, "{}", study::render_fit(f))?;
+                }
+                writeln!(stdout, "{:.0} s on {} threads", started.elapsed().as_secs_f64(), study_cfg.threads)?;
+                if let Some(file) = json_out {
+                    std::fs::write(&file, serde_json::to_string_pretty(&fits)?)?;
+                }
             } else {
                 let mut progress = ballast_app::output::Progress::new(None);
                 let points = tune::tune(&cfg, |s| progress.step(s)).await?;

@@ -227,10 +227,14 @@ impl Chain {
 
     /// Processes any signed transaction and indexes the addresses it names. With the ledger on, the
     /// transaction is recorded with its logs, fee and balances, and announced to subscribers.
+    /// Transactions are executed on the working bank directly (no status polling).
     pub async fn process(&mut self, tx: VersionedTransaction) -> Result<(), BanksClientError> {
         self.known.extend(tx.message.static_account_keys().iter().copied());
         if self.ledger.is_none() {
-            return self.ctx.banks_client.process_transaction(tx).await;
+            // Executed on the working bank at once: the plain `process_transaction` hands the transaction
+            // to the bank's batching thread and polls for its status every 200 ms.
+            let outcome = self.ctx.banks_client.process_transaction_with_metadata(tx).await?;
+            return outcome.result.map_err(BanksClientError::TransactionError);
         }
         let (loaded_writable, loaded_readonly) = self.loaded_addresses(&tx).await;
         let mut keys: Vec<Pubkey> = tx.message.static_account_keys().to_vec();

@@ -6,6 +6,7 @@
 
 pub mod paths;
 pub mod plots;
+pub mod study;
 pub mod tune;
 
 use std::io::Write;
@@ -338,24 +339,72 @@ fn summarise(
     }
 }
 
-/// Runs every strategy on the same path; fills in the comparison with buy-and-hold when it is present.
+/// Simulations run at once: `BALLAST_SIM_THREADS`, else the machine's cores. Each runs on its own
+/// embedded chain, so they share nothing.
+pub fn parallelism() -> usize {
+    std::env::var("BALLAST_SIM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n: &usize| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+/// Runs every job (a strategy over a path), up to `threads` at a time, each on its own chain; the
+/// results come back in job order. `progress` hears of each finished job.
+pub async fn run_jobs(
+    jobs: Vec<(Strategy, std::sync::Arc<Path2>)>,
+    cfg: &SimConfig,
+    threads: usize,
+    mut progress: impl FnMut(&str),
+) -> Result<Vec<StrategyResult>> {
+    let n = jobs.len();
+    let mut pending = jobs.into_iter().enumerate();
+    let mut running = tokio::task::JoinSet::new();
+    let mut results: Vec<Option<StrategyResult>> = vec![None; n];
+    loop {
+        while running.len() < threads.max(1) {
+            let Some((i, (strategy, prices))) = pending.next() else { break };
+            let cfg = cfg.clone();
+            running.spawn(async move { (i, run_strategy(strategy, &prices, &cfg).await) });
+        }
+        let Some(done) = running.join_next().await else { break };
+        let (i, result) = done.map_err(|e| anyhow!("simulation task: {e}"))?;
+        let result = result?;
+        progress(&result.strategy);
+        results[i] = Some(result);
+    }
+    results.into_iter().map(|r| r.ok_or_else(|| anyhow!("a simulation did not run"))).collect()
+}
+
+/// Runs every strategy on the same path (in parallel, see [`parallelism`]); fills in the comparison with
+/// buy-and-hold when it is present.
 pub async fn run(
     strategies: &[Strategy],
     prices: &Path2,
     cfg: &SimConfig,
-    mut progress: impl FnMut(&str),
+    progress: impl FnMut(&str),
 ) -> Result<Vec<StrategyResult>> {
-    let mut out = Vec::new();
-    for s in strategies {
-        progress(&s.name());
-        out.push(run_strategy(*s, prices, cfg).await?);
-    }
+    let path = std::sync::Arc::new(prices.clone());
+    let jobs = strategies.iter().map(|s| (*s, path.clone())).collect();
+    let mut out = run_jobs(jobs, cfg, parallelism(), progress).await?;
     if let Some(bh) = out.iter().find(|r| r.strategy == Strategy::BuyAndHold.name()).map(|r| r.final_value_usd) {
         for r in &mut out {
             r.vs_buy_and_hold_pct = (r.final_value_usd / bh - 1.0) * 100.0;
         }
     }
     Ok(out)
+}
+
+/// `ballast bench --sim`: the default strategies over one 120-step GBM path of hourly steps, on `threads`
+/// simulations at once. Returns (simulated steps, wall seconds).
+pub async fn bench(threads: usize) -> Result<(usize, f64)> {
+    let prices =
+        std::sync::Arc::new(paths::gbm(&[150.0, 60_000.0, 1.0], &[0.0; 3], &[0.8, 0.6, 0.0], 0.6, 120, 3_600.0, 1));
+    let jobs = default_strategies().into_iter().map(|s| (s, prices.clone())).collect();
+    let started = std::time::Instant::now();
+    let results = run_jobs(jobs, &SimConfig::default(), threads, |_| {}).await?;
+    let steps = results.iter().map(|r| r.steps.len().saturating_sub(1)).sum();
+    Ok((steps, started.elapsed().as_secs_f64()))
 }
 
 /// The comparison table.
@@ -391,15 +440,15 @@ pub fn render_table(results: &[StrategyResult]) -> String {
     s
 }
 
-/// Throughput line: simulated steps and rebalance transactions per second of wall time.
-pub fn render_throughput(results: &[StrategyResult]) -> String {
-    let secs: f64 = results.iter().map(|r| r.elapsed_secs).sum();
+/// Throughput line: simulated steps and rebalance transactions per second of wall time (`secs`).
+pub fn render_throughput(results: &[StrategyResult], secs: f64) -> String {
     let steps: usize = results.iter().map(|r| r.steps.len().saturating_sub(1)).sum();
     let trades: usize = results.iter().map(|r| r.rebalances).sum();
     format!(
         "throughput: {steps} simulated steps and {trades} rebalance transactions in {secs:.1} s = {:.1} steps/s \
-         (each step: oracle update, pool arbitrage, poke, keeper decision and any rebalances)",
-        steps as f64 / secs.max(1e-9)
+         on {} threads (each step: oracle update, pool arbitrage, poke, keeper decision and any rebalances)",
+        steps as f64 / secs.max(1e-9),
+        parallelism()
     )
 }
 

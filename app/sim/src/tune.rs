@@ -6,7 +6,10 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{paths, run_strategy, SimConfig, Strategy};
+use std::sync::Arc;
+
+use super::{parallelism, paths, run_jobs, SimConfig, Strategy};
+use paths::Path2;
 
 #[derive(Debug, Clone)]
 pub struct TuneConfig {
@@ -49,7 +52,7 @@ pub struct TunePoint {
     pub on_frontier: bool,
 }
 
-fn market_path(steps: usize, dt: i64, seed: u64) -> paths::Path2 {
+fn market_path(steps: usize, dt: i64, seed: u64) -> Path2 {
     paths::gbm(&[150.0, 60_000.0, 1.0], &[0.0; 3], &[1.0, 0.8, 0.0], 0.5, steps, dt as f64, seed)
 }
 
@@ -68,26 +71,24 @@ pub async fn tune(cfg: &TuneConfig, mut progress: impl FnMut(&str)) -> Result<Ve
             settings.push((Strategy::VolBand { eps_bps: *e, reference_vol_bps: *r, max_bps: 2_500 }, *e));
         }
     }
-    let paths: Vec<_> = (0..cfg.paths).map(|k| market_path(cfg.steps, cfg.dt_secs, cfg.seed + k as u64)).collect();
+    let paths: Vec<Arc<Path2>> =
+        (0..cfg.paths).map(|k| Arc::new(market_path(cfg.steps, cfg.dt_secs, cfg.seed + k as u64))).collect();
+    let jobs: Vec<(Strategy, Arc<Path2>)> =
+        settings.iter().flat_map(|(s, _)| paths.iter().map(move |p| (*s, p.clone()))).collect();
+    let results = run_jobs(jobs, &sim, parallelism(), |s| progress(s)).await?;
     let mut points = Vec::new();
-    for (strategy, eps) in settings {
+    for ((strategy, eps), runs) in settings.iter().zip(results.chunks(paths.len())) {
         let name = match strategy {
             Strategy::VolBand { reference_vol_bps, .. } => {
                 format!("{} ref {}%", strategy.name(), reference_vol_bps / 100)
             }
             _ => strategy.name(),
         };
-        progress(&name);
-        let (mut te, mut cost) = (0.0, 0.0);
-        for p in &paths {
-            let r = run_strategy(strategy, p, &sim).await?;
-            te += r.tracking_error_bps;
-            cost += r.cost_bps_of_nav;
-        }
-        let (te, cost) = (te / paths.len() as f64, cost / paths.len() as f64);
+        let te = runs.iter().map(|r| r.tracking_error_bps).sum::<f64>() / runs.len() as f64;
+        let cost = runs.iter().map(|r| r.cost_bps_of_nav).sum::<f64>() / runs.len() as f64;
         points.push(TunePoint {
             strategy: name,
-            eps_bps: eps,
+            eps_bps: *eps,
             tracking_error_bps: te,
             cost_bps: cost,
             objective: cost + cfg.risk_aversion * (te / 100.0).powi(2),
@@ -108,31 +109,6 @@ pub async fn tune(cfg: &TuneConfig, mut progress: impl FnMut(&str)) -> Result<Ve
 /// The setting with the lowest objective.
 pub fn recommend(points: &[TunePoint]) -> Option<&TunePoint> {
     points.iter().min_by(|a, b| a.objective.total_cmp(&b.objective))
-}
-
-/// For each fee, the fixed band with the lowest objective; then the least-squares slope of
-/// `ln ε*` against `ln c` (theory for proportional costs predicts about 1/3).
-pub async fn fit_exponent(
-    base: &TuneConfig,
-    fees: &[u16],
-    mut progress: impl FnMut(&str),
-) -> Result<(Vec<(u16, u16)>, f64)> {
-    let mut best = Vec::new();
-    // A grid reaching the largest allowed band, so that high fees do not pile up on the grid's edge.
-    let eps_grid = vec![100, 200, 300, 500, 800, 1_200, 1_800, 2_500];
-    for fee in fees {
-        let cfg = TuneConfig { fee_bps: *fee, vol_refs: vec![], eps_grid: eps_grid.clone(), ..base.clone() };
-        let points = tune(&cfg, |s| progress(&format!("fee {fee} bps: {s}"))).await?;
-        let b = recommend(&points).map(|p| p.eps_bps).unwrap_or(0);
-        best.push((*fee, b));
-    }
-    let xs: Vec<f64> = best.iter().map(|(c, _)| (*c as f64).ln()).collect();
-    let ys: Vec<f64> = best.iter().map(|(_, e)| (*e as f64).ln()).collect();
-    let n = xs.len() as f64;
-    let (mx, my) = (xs.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
-    let sxy: f64 = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum();
-    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
-    Ok((best, if sxx > 0.0 { sxy / sxx } else { 0.0 }))
 }
 
 /// The frontier table.

@@ -112,3 +112,50 @@ async fn the_cost_optimal_band_mode_runs_through_the_simulator() {
     assert_eq!(r.steps.len(), 13);
     assert!(r.steps.iter().all(|s| s.targets_bps.iter().map(|t| *t as u64).sum::<u64>() == 10_000));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulations_run_in_parallel_give_the_same_results_in_order() {
+    let p = std::sync::Arc::new(volatile_path(10, 5));
+    let jobs: Vec<_> = [Strategy::Band { eps_bps: 100 }, Strategy::BuyAndHold, Strategy::Band { eps_bps: 400 }]
+        .into_iter()
+        .map(|s| (s, p.clone()))
+        .collect();
+    let one = sim::run_jobs(jobs.clone(), &cfg(30), 1, |_| {}).await.unwrap();
+    let three = sim::run_jobs(jobs, &cfg(30), 3, |_| {}).await.unwrap();
+    let key = |r: &sim::StrategyResult| (r.strategy.clone(), r.rebalances, r.final_value_usd, r.total_cost_usd);
+    assert_eq!(one.iter().map(key).collect::<Vec<_>>(), three.iter().map(key).collect::<Vec<_>>());
+    assert_eq!(one[1].strategy, Strategy::BuyAndHold.name());
+    assert!(one[0].rebalances > one[2].rebalances, "the narrow band trades more");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_band_comparison_reports_every_setting_against_the_best_fixed_band() {
+    use ballast_sim::study::{self, PathKind, StudyConfig};
+    let cfg = StudyConfig { seeds: 2, steps: 10, fixed_grid: vec![200, 1_000], threads: 2, ..Default::default() };
+    let out = study::compare_bands(&cfg, &[PathKind::Gbm, PathKind::Regime], |_| {}).await.unwrap();
+    assert_eq!(out.len(), 2);
+    for c in &out {
+        assert_eq!(c.seeds, 2);
+        let names: Vec<&str> = c.rows.iter().map(|r| r.setting.as_str()).collect();
+        assert_eq!(names.len(), 4, "two fixed bands, the linear volatility band, the cost-optimal band: {names:?}");
+        assert!(names[3].starts_with("cost-opt"));
+        let best = c.rows.iter().find(|r| r.setting == c.best_fixed).expect("the best fixed band is a row");
+        assert!(c.rows[..2].iter().all(|r| r.j.mean >= best.j.mean));
+        assert_eq!((best.vs_best_fixed.mean, best.vs_best_fixed.se), (0.0, 0.0));
+        assert!(c.rows.iter().all(|r| r.j.se.is_finite() && r.j.se >= 0.0));
+        assert_eq!(c.cost_optimal_beats_every_fixed, c.rows[..2].iter().all(|r| c.rows[3].j.mean < r.j.mean));
+        assert!(study::render_comparison(c).contains("best fixed (hindsight)"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exponent_fit_reports_a_slope_inside_its_bootstrap_interval() {
+    use ballast_sim::study::{self, StudyConfig};
+    let cfg = StudyConfig { seeds: 2, steps: 10, threads: 2, ..Default::default() };
+    let variants: Vec<_> = [10u16, 150].iter().map(|f| (f64::from(*f), cfg.sim(*f, 1e9), 1.0)).collect();
+    let f = study::fit(&cfg, "cost", 1.0 / 3.0, &variants, &[100, 400, 1_600], &mut |_| {}).await.unwrap();
+    assert_eq!(f.points.len(), 2);
+    assert!(f.points.iter().all(|(_, e)| (100.0..=1_600.0).contains(e)));
+    assert!(f.ci95.0 <= f.slope + 1e-9 && f.slope <= f.ci95.1 + 1e-9, "{f:?}");
+    assert!(study::render_fit(&f).contains("bootstrap interval"));
+}
