@@ -145,9 +145,9 @@ pub fn icbrt(n: u128) -> u64 {
 /// A weight deviation with variance rate `s²` kept inside `±w` costs about `c·s²/(2w)` a year in trading and
 /// adds `w²/3` to the squared tracking error (Rogers 2004; Janeček & Shreve 2004), so
 /// `J(w) = 10⁴·(c·s²/(2w) + λ·w²/3)` is smallest at `w* = (3·c·s² / (4λ))^(1/3)`: the band grows with the
-/// cube root of the cost and with volatility to the power 2/3. Here `s = target × vol` (the asset's own
-/// volatility stands in for its volatility relative to the portfolio, which the vault does not estimate). In
-/// bps: `w_bps³ = 3000 · c_bps · s_bps² / (4 · risk_aversion_milli)`.
+/// cube root of the cost and with volatility to the power 2/3. Here `s = target × vol`, with `vol` the
+/// asset's volatility relative to the portfolio ([`relative_vols_bps`]). In bps:
+/// `w_bps³ = 3000 · c_bps · s_bps² / (4 · risk_aversion_milli)`.
 pub fn cost_optimal_band(
     target_bps: u16,
     vol_bps: u64,
@@ -165,7 +165,35 @@ pub fn cost_optimal_band(
     (w as u128).clamp(lo as u128, hi as u128).cast::<u16>().unwrap_or(hi)
 }
 
+/// Annualised volatility (bps) of each asset's return relative to the portfolio's, from the assets' own
+/// annualised volatilities `vols_bps` and weights `weights_bps`, taking the assets' returns as
+/// uncorrelated (the vault keeps no covariances): `var(r_i − r_p) = (1 − w_i)²·σ_i² + Σ_{j≠i} w_j²·σ_j²`.
+/// This is what a band on asset `i`'s weight has to contain: a stablecoin's own volatility is zero, yet
+/// its weight moves whenever the other assets move. Assets beyond the shorter of the two slices count as
+/// weightless and still.
+pub fn relative_vols_bps(weights_bps: &[u16], vols_bps: &[u64]) -> Vec<u64> {
+    let n = weights_bps.len().min(vols_bps.len());
+    // (w_j · σ_j)² in bps⁴; their sum, then each asset's own term corrected.
+    let weighted: Vec<u128> = (0..n)
+        .map(|j| {
+            let x = (weights_bps[j] as u128).saturating_mul(vols_bps[j] as u128);
+            x.saturating_mul(x)
+        })
+        .collect();
+    let total = weighted.iter().fold(0u128, |acc, x| acc.saturating_add(*x));
+    (0..n)
+        .map(|i| {
+            let own = ((BPS as u128).saturating_sub(weights_bps[i] as u128)).saturating_mul(vols_bps[i] as u128);
+            let var = total.saturating_sub(weighted[i]).saturating_add(own.saturating_mul(own));
+            // bps⁴ → bps²: divide by 10⁴² = 10⁸.
+            isqrt(var / (BPS as u128 * BPS as u128))
+        })
+        .collect()
+}
+
 /// Effective band of an asset (bps) with target `target_bps`. `conf_bps` is the oracle's `conf / price` in bps.
+/// `vol_bps` is the asset's own volatility for `VolatilityScaled`, its volatility relative to the portfolio
+/// ([`relative_vols_bps`]) for `CostOptimal`.
 pub fn effective_band(base_bps: u16, target_bps: u16, rule: &BandRule, vol_bps: u64, conf_bps: u64) -> u16 {
     match *rule {
         BandRule::Fixed => base_bps,
@@ -430,6 +458,18 @@ mod tests {
     }
 
     #[test]
+    fn relative_volatility_examples() {
+        // SOL 40 % at 80 %, BTC 30 % at 60 %, USDC 30 % still.
+        let rel = relative_vols_bps(&[4_000, 3_000, 3_000], &[8_000, 6_000, 0]);
+        // SOL: √(0.6²·0.8² + 0.3²·0.6²) = √0.2628 = 51.26 %; BTC: √(0.7²·0.6² + 0.4²·0.8²) = 52.80 %;
+        // USDC: √(0.4²·0.8² + 0.3²·0.6²) = 36.72 %.
+        assert_eq!(rel, vec![5_126, 5_280, 3_671]);
+        // A single asset is the portfolio: nothing relative to it.
+        assert_eq!(relative_vols_bps(&[10_000], &[8_000]), vec![0]);
+        assert!(relative_vols_bps(&[], &[]).is_empty());
+    }
+
+    #[test]
     fn cost_optimal_band_examples() {
         // SOL at 40 % with 80 % a year, 30 bps cost, risk aversion 1: s = 3 200 bps,
         // w³ = 3 000 × 30 × 3 200² / 4 000 = 230 400 000 → w = 613 bps (613³ ≤ w³ < 614³).
@@ -441,6 +481,25 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn relative_volatility_is_bounded_and_grows_with_any_volatility(
+            w in proptest::collection::vec(0u16..=10_000, 1..16), v in proptest::collection::vec(0u64..40_000, 16),
+            k in 0usize..16, dv in 1u64..10_000,
+        ) {
+            let rel = relative_vols_bps(&w, &v);
+            prop_assert_eq!(rel.len(), w.len());
+            let k = k % w.len();
+            let mut more = v.clone();
+            more[k] += dv;
+            let rel2 = relative_vols_bps(&w, &more);
+            for i in 0..w.len() {
+                prop_assert!(rel2[i] >= rel[i], "monotone in every volatility");
+                // Never more than the sum of every weighted volatility (weights at most 1).
+                let bound: u64 = v.iter().take(w.len()).sum::<u64>();
+                prop_assert!(rel[i] <= bound + 1);
+            }
+        }
+
         #[test]
         fn cost_optimal_band_is_bounded_and_monotone(
             target in 1u16..=10_000, vol in 0u64..2_000_000, cost in 1u16..1_000, lambda in 1u32..1_000_000,

@@ -196,7 +196,7 @@ async fn cppi_vault_derisks_as_value_falls_and_rerisks_as_it_rises() {
 
 #[tokio::test]
 async fn cost_optimal_bands_are_set_by_the_program_from_volatility_and_cost() {
-    use ballast::math::adaptive::{annual_vol_bps, cost_optimal_band};
+    use ballast::math::adaptive::{annual_vol_bps, cost_optimal_band, relative_vols_bps};
     let mut params = fixture::default_params();
     params.timelock_secs = 60;
     params.vol_tau_secs = 600;
@@ -216,11 +216,12 @@ async fn cost_optimal_bands_are_set_by_the_program_from_volatility_and_cost() {
     }
     let vault = m.fx.state(&mut m.chain).await;
     let report = m.fx.report(&mut m.chain).await.unwrap();
+    let own: Vec<u64> = vault.assets.iter().map(|a| annual_vol_bps(&a.vol.into())).collect();
+    let relative = relative_vols_bps(&report.targets_bps, &own);
     for i in 0..3 {
-        let vol = annual_vol_bps(&vault.assets[i].vol.into());
         assert_eq!(
             report.bands_bps[i],
-            cost_optimal_band(report.targets_bps[i], vol, 30, 1_000, 100, 2_500),
+            cost_optimal_band(report.targets_bps[i], relative[i], 30, 1_000, 100, 2_500),
             "asset {i}"
         );
     }
@@ -229,6 +230,9 @@ async fn cost_optimal_bands_are_set_by_the_program_from_volatility_and_cost() {
         "the volatile asset gets the wider band: {:?}",
         report.bands_bps
     );
+    // USDC does not move, but its weight does when SOL moves: its band is more than the minimum.
+    assert_eq!(own[2], 0);
+    assert!(relative[2] > 0 && report.bands_bps[2] > 100, "{:?} {:?}", relative, report.bands_bps);
     // Out-of-bounds settings are refused at proposal.
     let bad = BandMode::CostOptimal { cost_bps: 0, risk_aversion_milli: 1_000, min_bps: 100, max_bps: 2_500 };
     let assets = vault.assets.iter().map(|a| a.params).collect();

@@ -692,18 +692,26 @@ impl Vault {
             nav,
         )?;
         let rule = self.params.band_rule();
+        let own: Vec<u64> = self.assets.iter().map(|a| adaptive::annual_vol_bps(&a.vol.into())).collect();
+        // Cost-optimal bands contain the weight's moves, which follow the asset's volatility relative to
+        // the portfolio; volatility-scaled bands follow the asset's own.
+        let vols = match rule {
+            adaptive::BandRule::CostOptimal { .. } => adaptive::relative_vols_bps(&targets, &own),
+            _ => own,
+        };
         Ok(self
             .assets
             .iter()
             .zip(readings)
             .zip(targets)
-            .map(|((a, r), target_bps)| math::rebalance::AssetLimits {
+            .zip(vols)
+            .map(|(((a, r), target_bps), vol_bps)| math::rebalance::AssetLimits {
                 target_bps,
                 band_bps: adaptive::effective_band(
                     a.params.band_bps,
                     target_bps,
                     &rule,
-                    adaptive::annual_vol_bps(&a.vol.into()),
+                    vol_bps,
                     adaptive::conf_bps(r.price, r.conf),
                 ),
                 max_trade_bps: a.params.max_trade_bps,
