@@ -218,10 +218,10 @@ async fn cost_optimal_bands_are_set_by_the_program_from_volatility_and_cost() {
     let report = m.fx.report(&mut m.chain).await.unwrap();
     let own: Vec<u64> = vault.assets.iter().map(|a| annual_vol_bps(&a.vol.into())).collect();
     let relative = relative_vols_bps(&report.targets_bps, &own);
-    for i in 0..3 {
+    for (i, rel) in relative.iter().enumerate() {
         assert_eq!(
             report.bands_bps[i],
-            cost_optimal_band(report.targets_bps[i], relative[i], 30, 1_000, 100, 2_500),
+            cost_optimal_band(report.targets_bps[i], *rel, 30, 1_000, 100, 2_500),
             "asset {i}"
         );
     }
