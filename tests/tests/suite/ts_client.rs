@@ -35,12 +35,29 @@ async fn stock_clients_the_typescript_client_and_the_dashboard_work_against_loca
         ("BALLAST_WS_URL", net.ws_url()),
         ("BALLAST_KEYS_DIR", keys.display().to_string()),
     ];
-    let out = tokio::task::spawn_blocking(move || ballast_tests::node::test("test", &env)).await.expect("node");
+    let shot = ballast_tests::node::package_dir().join("../../target/dashboard.png");
+    let _ = std::fs::remove_file(&shot);
+    let (clients, browser) = tokio::task::spawn_blocking(move || {
+        let clients = ballast_tests::node::test("test", &env);
+        ballast_tests::node::ensure_chromium();
+        (clients, ballast_tests::node::test("browser", &env))
+    })
+    .await
+    .expect("node");
     let _ = stop.send(());
     net.stop();
     // Every test ran and passed (a test file that failed to load would count as one failure).
-    assert!(out.contains("# fail 0"), "{out}");
-    let passed: usize =
-        out.lines().find_map(|l| l.strip_prefix("# pass ")).and_then(|n| n.trim().parse().ok()).unwrap_or(0);
-    assert!(passed >= 6, "expected at least 6 node tests to pass:\n{out}");
+    assert_eq!(passed(&clients), 6, "{clients}");
+    assert_eq!(passed(&browser), 1, "{browser}");
+    assert!(
+        std::fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false),
+        "the browser test wrote no screenshot at {}",
+        shot.display()
+    );
+}
+
+/// Passed tests of a TAP report that has no failure.
+fn passed(tap: &str) -> usize {
+    assert!(tap.contains("# fail 0"), "{tap}");
+    tap.lines().find_map(|l| l.strip_prefix("# pass ")).and_then(|n| n.trim().parse().ok()).unwrap_or(0)
 }
