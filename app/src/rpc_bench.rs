@@ -124,7 +124,7 @@ async fn client(url: String, ws: String, vault: String, reserves: Vec<String>, o
     }
     for _ in 0..opts.confirms {
         let t = Instant::now();
-        let to = solana_pubkey_new();
+        let to = anchor_lang::prelude::Pubkey::new_unique().to_string();
         let sig = match call(&http, &url, "requestAirdrop", json!([to, 1_000_000_000u64])).await {
             Ok(Value::String(s)) => s,
             Ok(other) => {
@@ -149,10 +149,6 @@ async fn client(url: String, ws: String, vault: String, reserves: Vec<String>, o
         }
     }
     r
-}
-
-fn solana_pubkey_new() -> String {
-    anchor_lang::prelude::Pubkey::new_unique().to_string()
 }
 
 pub async fn run(opts: RpcBenchOptions) -> Result<RpcBench> {

@@ -6,12 +6,12 @@ use anyhow::{anyhow, Result};
 
 /// Balance of an SPL Token or Token-2022 account (extensions allowed).
 pub fn token_amount(data: &[u8]) -> Result<u64> {
-    Ok(TokenAccount::try_deserialize(&mut &data[..]).map_err(|e| anyhow!("not a token account: {e}"))?.amount)
+    token_account(data).map(|(_, amount)| amount)
 }
 
 /// Supply of an SPL Token or Token-2022 mint.
 pub fn mint_supply(data: &[u8]) -> Result<u64> {
-    Ok(Mint::try_deserialize(&mut &data[..]).map_err(|e| anyhow!("not a mint: {e}"))?.supply)
+    mint_info(data).map(|(_, supply)| supply)
 }
 
 /// Mint and balance of an SPL Token or Token-2022 account.

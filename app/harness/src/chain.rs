@@ -240,10 +240,7 @@ impl Chain {
         let mut keys: Vec<Pubkey> = tx.message.static_account_keys().to_vec();
         keys.extend(loaded_writable.iter().chain(&loaded_readonly).copied());
         self.known.extend(keys.iter().copied());
-        let mut pre_balances = Vec::with_capacity(keys.len());
-        for k in &keys {
-            pre_balances.push(self.ctx.banks_client.get_balance(*k).await.unwrap_or(0));
-        }
+        let pre_balances = self.balances(&keys).await;
         let fee = crate::ledger::fee(&tx);
         let clock = self.clock().await;
         let signature = tx.signatures.first().copied().unwrap_or_default();
@@ -252,10 +249,7 @@ impl Chain {
             // Refused before execution (e.g. an unknown blockhash): nothing landed.
             return outcome.result.map_err(BanksClientError::TransactionError);
         };
-        let mut post_balances = Vec::with_capacity(keys.len());
-        for k in &keys {
-            post_balances.push(self.ctx.banks_client.get_balance(*k).await.unwrap_or(0));
-        }
+        let post_balances = self.balances(&keys).await;
         let record = Arc::new(TxRecord {
             signature,
             slot: clock.slot,
@@ -276,6 +270,15 @@ impl Chain {
         }
         let _ = self.events.send(ChainEvent::Transaction(record));
         outcome.result.map_err(BanksClientError::TransactionError)
+    }
+
+    /// Lamports of each of `keys` (0 for a missing account).
+    async fn balances(&mut self, keys: &[Pubkey]) -> Vec<u64> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(self.ctx.banks_client.get_balance(*k).await.unwrap_or(0));
+        }
+        out
     }
 
     /// The addresses a v0 transaction loads from lookup tables (writable, read-only).
@@ -314,6 +317,21 @@ impl Chain {
             }
             self.refresh_blockhash().await;
         }
+    }
+
+    /// Every account owned by `program` among the addresses the chain has seen (the bank cannot list
+    /// accounts by owner), in address order.
+    pub async fn program_accounts(&mut self, program: &Pubkey) -> Vec<(Pubkey, solana_account::Account)> {
+        let keys: Vec<Pubkey> = self.known.iter().copied().collect();
+        let mut out = Vec::new();
+        for key in keys {
+            if let Some(acc) = self.account(&key).await {
+                if acc.owner == *program {
+                    out.push((key, acc));
+                }
+            }
+        }
+        out
     }
 
     pub async fn account(&mut self, key: &Pubkey) -> Option<solana_account::Account> {

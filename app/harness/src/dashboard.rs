@@ -63,18 +63,12 @@ fn bad(msg: impl Into<String>) -> Response {
 
 /// Every ballast vault the chain holds.
 async fn vaults(chain: &mut Chain) -> Vec<(Pubkey, Vault)> {
-    let keys: Vec<Pubkey> = chain.known.iter().copied().collect();
-    let mut out = Vec::new();
-    for k in keys {
-        if let Some(acc) = chain.account(&k).await {
-            if acc.owner == ballast::ID && acc.data.starts_with(Vault::DISCRIMINATOR) {
-                if let Ok(v) = Vault::try_deserialize(&mut &acc.data[..]) {
-                    out.push((k, v));
-                }
-            }
-        }
-    }
-    out
+    let accounts = chain.program_accounts(&ballast::ID).await;
+    accounts
+        .into_iter()
+        .filter(|(_, acc)| acc.data.starts_with(Vault::DISCRIMINATOR))
+        .filter_map(|(k, acc)| Vault::try_deserialize(&mut &acc.data[..]).ok().map(|v| (k, v)))
+        .collect()
 }
 
 /// A short name per mint: the demo's symbols, else the address's first characters.
@@ -222,11 +216,9 @@ async fn vault_view(state: &RpcState, chain: &mut Chain, key: Pubkey, vault: Vau
 
 /// `GET /api/history`.
 pub async fn api_history(State(state): State<Arc<RpcState>>) -> Response {
-    let chain = state.chain.lock().await;
+    let mut chain = state.chain.lock().await;
     let Some(ledger) = chain.ledger.as_ref() else { return bad("no ledger") };
     let records = ledger.for_address(&ballast::ID, None, None, usize::MAX);
-    drop(chain);
-    let mut chain = state.chain.lock().await;
     let decimals: BTreeMap<Pubkey, Vec<(Pubkey, u8)>> = vaults(&mut chain)
         .await
         .into_iter()

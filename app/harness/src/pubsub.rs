@@ -226,12 +226,9 @@ async fn handle_request(state: &RpcState, subs: &mut HashMap<u64, Sub>, text: &s
             }
             Sub::Account { key, last, .. } => *last = chain.account(key).await.map(|a| (a.lamports, a.owner, a.data)),
             Sub::Program { program, filters, seen, .. } => {
-                let keys: Vec<Pubkey> = chain.known.iter().copied().collect();
-                for k in keys {
-                    if let Some(a) = chain.account(&k).await {
-                        if a.owner == *program && matches_filters(&a.data, filters).unwrap_or(false) {
-                            seen.insert(k, (a.lamports, a.owner, a.data));
-                        }
+                for (k, a) in chain.program_accounts(program).await {
+                    if matches_filters(&a.data, filters).unwrap_or(false) {
+                        seen.insert(k, (a.lamports, a.owner, a.data));
                     }
                 }
             }

@@ -352,15 +352,10 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
             let program = pubkey_param(params, 0)?;
             let cfg = config(params, 1);
             let filters = cfg.get("filters").and_then(Value::as_array).cloned().unwrap_or_default();
-            let keys: Vec<Pubkey> = chain.known.iter().copied().collect();
             let mut out = Vec::new();
-            for key in keys {
-                if let Some(acc) = chain.account(&key).await {
-                    if acc.owner == program && matches_filters(&acc.data, &filters)? {
-                        out.push(
-                            json!({"pubkey": key.to_string(), "account": encode_account(&acc, encoding_of(&cfg))}),
-                        );
-                    }
+            for (key, acc) in chain.program_accounts(&program).await {
+                if matches_filters(&acc.data, &filters)? {
+                    out.push(json!({"pubkey": key.to_string(), "account": encode_account(&acc, encoding_of(&cfg))}));
                 }
             }
             if cfg.get("withContext").and_then(Value::as_bool).unwrap_or(false) {
@@ -523,7 +518,7 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
                 return Err(RpcError::invalid_params("Slot range too large; max 500000"));
             }
             // Slots that hold transactions (the others were warped over, like skipped slots).
-            let ledger = chain.ledger.as_ref().ok_or_else(|| RpcError::internal("no ledger"))?;
+            let ledger = ledger(&chain)?;
             Ok(json!(ledger.slots_between(from, to)))
         }
         "getEpochSchedule" => Ok(json!({
@@ -547,7 +542,7 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
         }
         "getRecentPerformanceSamples" => {
             let limit = param(params, 0).and_then(Value::as_u64).unwrap_or(720).min(720) as usize;
-            let ledger = chain.ledger.as_ref().ok_or_else(|| RpcError::internal("no ledger"))?;
+            let ledger = ledger(&chain)?;
             // One sample per 60 slots (about 24 s), newest first, over the slots the ledger holds.
             let mut samples: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
             for (s, n) in ledger.counts_per_slot() {
@@ -566,16 +561,8 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
             Ok(Value::Array(out))
         }
         "getBlockTime" => {
-            let wanted =
-                param(params, 0).and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("missing slot"))?;
-            if wanted > slot {
-                return Err(RpcError {
-                    code: -32004,
-                    message: format!("Block not available for slot {wanted}"),
-                    data: None,
-                });
-            }
-            let ledger = chain.ledger.as_ref().ok_or_else(|| RpcError::internal("no ledger"))?;
+            let wanted = past_slot(params, slot)?;
+            let ledger = ledger(&chain)?;
             match ledger.in_slot(wanted).first() {
                 Some(t) => Ok(json!(t.block_time)),
                 None => {
@@ -586,17 +573,9 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
             }
         }
         "getBlock" => {
-            let wanted =
-                param(params, 0).and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("missing slot"))?;
+            let wanted = past_slot(params, slot)?;
             let cfg = config(params, 1);
-            if wanted > slot {
-                return Err(RpcError {
-                    code: -32004,
-                    message: format!("Block not available for slot {wanted}"),
-                    data: None,
-                });
-            }
-            let ledger = chain.ledger.as_ref().ok_or_else(|| RpcError::internal("no ledger"))?;
+            let ledger = ledger(&chain)?;
             let txs = ledger.in_slot(wanted);
             if txs.is_empty() {
                 // The chain warps over slots without transactions: to clients they are skipped slots.
@@ -606,9 +585,7 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
                     data: None,
                 });
             }
-            let clock = chain.clock().await;
-            let block_time =
-                txs.first().map(|t| t.block_time).unwrap_or(clock.unix_timestamp - ((slot - wanted) as i64 * 2 / 5));
+            let block_time = txs[0].block_time;
             let encoding = cfg.get("encoding").and_then(Value::as_str).unwrap_or("json");
             let max_version = cfg.get("maxSupportedTransactionVersion").and_then(Value::as_u64);
             let details = cfg.get("transactionDetails").and_then(Value::as_str).unwrap_or("full");
@@ -668,7 +645,7 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
             if limit == 0 || limit > 1000 {
                 return Err(RpcError::invalid_params("Invalid limit; max 1000"));
             }
-            let ledger = chain.ledger.as_ref().ok_or_else(|| RpcError::internal("no ledger"))?;
+            let ledger = ledger(&chain)?;
             let out: Vec<Value> = ledger
                 .for_address(&address, before.as_ref(), until.as_ref(), limit as usize)
                 .iter()
@@ -682,6 +659,20 @@ async fn dispatch(state: &RpcState, method: &str, params: &Value) -> RpcResult {
         }
         other => Err(RpcError { code: -32601, message: format!("Method not found: {other}"), data: None }),
     }
+}
+
+/// The transaction ledger (`RpcState::new` turns it on).
+fn ledger(chain: &Chain) -> Result<&crate::ledger::Ledger, RpcError> {
+    chain.ledger.as_ref().ok_or_else(|| RpcError::internal("no ledger"))
+}
+
+/// Parameter 0 as a slot the chain has reached (error -32004 for a future one).
+fn past_slot(params: &Value, current: u64) -> Result<u64, RpcError> {
+    let wanted = param(params, 0).and_then(Value::as_u64).ok_or_else(|| RpcError::invalid_params("missing slot"))?;
+    if wanted > current {
+        return Err(RpcError { code: -32004, message: format!("Block not available for slot {wanted}"), data: None });
+    }
+    Ok(wanted)
 }
 
 /// A token amount in the `UiTokenAmount` shape.
