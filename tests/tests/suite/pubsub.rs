@@ -135,3 +135,91 @@ async fn the_rpc_load_test_runs_without_errors() {
     assert_eq!(b.confirm.count, 8, "every send confirmed over signatureSubscribe");
     assert!(b.http.p50_ms <= b.http.p99_ms && b.http.p99_ms <= b.http.max_ms);
 }
+
+/// One JSON-RPC call; the `error` object when it failed.
+async fn rpc_error(url: &str, method: &str, params: serde_json::Value) -> (i64, String) {
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(url)
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let e = body.get("error").unwrap_or_else(|| panic!("{method} succeeded: {body}"));
+    (e["code"].as_i64().unwrap(), e["message"].as_str().unwrap().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_development_and_dashboard_requests_are_refused_with_their_exact_errors() {
+    use serde_json::json;
+    let net = net().await;
+    let url = net.url();
+    let rpc = RpcClient::new(url.clone());
+    let slot = rpc.get_slot().await.unwrap();
+
+    // Blocks: a future slot, and a slot the chain warped over.
+    let future = slot + 1_000_000;
+    assert_eq!(
+        rpc_error(&url, "getBlock", json!([future])).await,
+        (-32004, format!("Block not available for slot {future}"))
+    );
+    assert_eq!(rpc_error(&url, "getBlockTime", json!([future])).await.0, -32004);
+    let with_txs: Vec<u64> = rpc.get_blocks(0, Some(slot)).await.unwrap();
+    let skipped = (1..slot).find(|s| !with_txs.contains(s)).expect("a slot without transactions");
+    assert_eq!(
+        rpc_error(&url, "getBlock", json!([skipped])).await,
+        (-32007, format!("Slot {skipped} was skipped, or missing due to ledger jump to recent snapshot"))
+    );
+    // History limits.
+    let vault = net.vault().to_string();
+    assert_eq!(
+        rpc_error(&url, "getSignaturesForAddress", json!([vault, {"limit": 0}])).await,
+        (-32602, "Invalid limit; max 1000".to_string())
+    );
+    // A v0 transaction needs the client to say it reads v0.
+    let payer = solana_keypair::Keypair::new();
+    rpc.request_airdrop(&payer.pubkey(), 1_000_000_000).await.unwrap();
+    let ix = anchor_lang::solana_program::system_instruction::transfer(&payer.pubkey(), &net.vault(), 1_000);
+    let blockhash = rpc.get_latest_blockhash().await.unwrap();
+    let msg = solana_message::v0::Message::try_compile(&payer.pubkey(), &[ix], &[], blockhash).unwrap();
+    let tx = solana_transaction::versioned::VersionedTransaction::try_new(
+        solana_message::VersionedMessage::V0(msg),
+        &[&payer],
+    )
+    .unwrap();
+    let sig = rpc.send_transaction(&tx).await.unwrap();
+    let (code, message) = rpc_error(&url, "getTransaction", json!([sig.to_string()])).await;
+    assert_eq!(code, -32015);
+    assert!(message.starts_with("Transaction version (0) is not supported"), "{message}");
+    // Development methods keep their bounds.
+    assert_eq!(
+        rpc_error(&url, "ballast_warpTime", json!([0])).await,
+        (-32602, "seconds must be within 1 s and 30 days".to_string())
+    );
+    assert_eq!(
+        rpc_error(&url, "ballast_movePrice", json!([3, 10])).await,
+        (-32602, "asset index must be below 3".to_string())
+    );
+    assert_eq!(
+        rpc_error(&url, "ballast_movePrice", json!([0, 101])).await,
+        (-32602, "percent must be within -50 and 100".to_string())
+    );
+    assert_eq!(
+        rpc_error(&url, "ballast_nothing", json!([])).await,
+        (-32602, "unknown development method ballast_nothing".to_string())
+    );
+    assert_eq!(rpc_error(&url, "getNothing", json!([])).await, (-32601, "Method not found: getNothing".to_string()));
+    // The dashboard's transaction builder.
+    let refused = reqwest::Client::new()
+        .post(format!("{url}/api/tx/deposit"))
+        .json(&json!({"owner": payer.pubkey().to_string(), "vault": vault, "maxAmountsIn": ["1"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "give one amount per asset (3)");
+    net.stop();
+}
