@@ -12,10 +12,9 @@ use ballast::state::{BandMode, TargetMode, VaultParams};
 use solana_signer::Signer;
 
 use ballast_client as client;
-use ballast_client::planner::Decision;
 use ballast_harness::chain::{error_name, Chain};
 pub use ballast_harness::demo_vault::{demo_pools, seeded_demo_vault, PRICE_PATH};
-use ballast_harness::fixture::{self, Report, User, VaultFixture};
+use ballast_harness::fixture::{self, Report, Turn, User, VaultFixture};
 
 /// Options of the demo command.
 #[derive(Debug, Clone, Default)]
@@ -282,12 +281,9 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         for pool in &pools {
             fx.arbitrage(&mut chain, pool).await?;
         }
-        // A crank pokes the vault so its volatility estimates see every price step.
-        let vault_state = fx.state(&mut chain).await;
-        chain
-            .send(&[client::poke(&fx.key, &vault_state)], &[])
-            .await
-            .map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
+        // A crank pokes the vault so its volatility estimates see every price step (and the rebalance
+        // auction opens as soon as an asset leaves its band).
+        fx.poke(&mut chain).await.map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
         let event =
             if *pct == 0 { "calm".to_string() } else { format!("{} {:+}%", fx.assets[*asset].spec.symbol, pct) };
 
@@ -301,21 +297,36 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         };
         let mut acted = false;
         let mut trades = 0;
-        loop {
-            // The shipped keeper's planner, reading the embedded chain.
-            let Decision::Trade(candidate) = fx.plan(&mut chain).await.decision else { break };
-            let (request, plan) = (candidate.request, candidate.plan);
-            let buy_before = fx.holdings(&mut chain).await[request.buy];
-            fx.send_candidate_via(&mut chain, opts.route, &keeper.keypair, &keeper.tokens[request.sell], &candidate)
+        let mut waited = 0i64;
+        // The shipped keeper's planner, reading the embedded chain: it opens the auction (poke), waits for
+        // its price to fall to what a pool pays (the clock moves on), trades, and again.
+        for _ in 0..16 {
+            let keeper_accounts = keeper.tokens.clone();
+            let sold_before = fx.holdings(&mut chain).await;
+            let turn = fx
+                .keeper_turn(&mut chain, opts.route, &keeper.keypair, &keeper_accounts)
                 .await
-                .map_err(|e| anyhow!("keeper rebalance: {}", error_name(&e)))?;
-            let received = fx.holdings(&mut chain).await[request.buy] - buy_before;
+                .map_err(|e| anyhow!("keeper: {}", error_name(&e)))?;
+            let candidate = match turn {
+                Turn::Traded(c) => c,
+                Turn::Waited(secs) => {
+                    waited += secs;
+                    continue;
+                }
+                Turn::Poked(_) | Turn::CooledDown => continue,
+                Turn::Held(_) => break,
+            };
+            let (request, plan) = (candidate.request, candidate.plan);
+            let received = fx.holdings(&mut chain).await[request.buy] - sold_before[request.buy];
             rebalances += 1;
             trades += 1;
             acted = true;
             let r = fx.report(&mut chain).await?;
-            let action =
-                format!("sell {} → {}", fx.assets[request.sell].spec.symbol, fx.assets[request.buy].spec.symbol);
+            let action = format!(
+                "sell {} → {} ({waited} s)",
+                fx.assets[request.sell].spec.symbol, fx.assets[request.buy].spec.symbol
+            );
+            waited = 0;
             rows.push(row(step, &event, &r, action, plan.amount_in, request.min_out, received));
             // Right after, the eager bot tries again: cooldown.
             let pool0 = pools[0];
@@ -325,9 +336,6 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
             if trades == 3 {
                 break;
             }
-            let cooldown = fx.state(&mut chain).await.params.rebalance_cooldown_slots;
-            chain.advance_slots(cooldown).await;
-            fx.refresh_prices(&mut chain).await;
         }
         if !acted {
             let pool0 = pools[0];

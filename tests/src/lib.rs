@@ -118,12 +118,17 @@ impl Market {
         ballast_harness::fixture::PoolFixture::between(&self.pools, i, j).expect("pool for pair")
     }
 
-    /// Moves asset `i`'s oracle price by `pct` percent (other oracles refreshed) and arbitrages every pool.
+    /// Moves asset `i`'s oracle price by `pct` percent (other oracles refreshed), arbitrages every pool,
+    /// then opens the rebalance auction and lets it run its course: a rebalance sent next is held to the
+    /// slippage-cap floor, the worst price a keeper may pay (tests of the auction itself use
+    /// [`Market::move_price_after`], which leaves the auction alone).
     pub async fn move_price(&mut self, i: usize, pct: i64) {
         self.move_price_after(i, pct, 2).await;
+        self.relax_auction().await;
     }
 
-    /// [`Market::move_price`] after `secs` seconds.
+    /// Moves asset `i`'s oracle price by `pct` percent after `secs` seconds (other oracles refreshed) and
+    /// arbitrages every pool; the auction is left as it is.
     pub async fn move_price_after(&mut self, i: usize, pct: i64, secs: i64) {
         self.chain.advance_time(secs).await;
         self.fx.refresh_prices(&mut self.chain).await;
@@ -146,29 +151,23 @@ impl Market {
 }
 
 impl Market {
-    /// Lets the keeper logic trade until it holds (at most `max` trades); returns the trades made.
+    /// Lets the shipped keeper's planner act until it holds (at most `max` trades): it opens the auction,
+    /// waits for it to reach the pool's price, trades, and again; returns the trades made.
     pub async fn settle(&mut self, max: usize) -> usize {
-        let mut trades = 0;
-        for _ in 0..max {
-            let cooldown = self.fx.state(&mut self.chain).await.params.rebalance_cooldown_slots;
-            self.chain.advance_slots(cooldown).await;
-            self.fx.refresh_prices(&mut self.chain).await;
-            // The shipped keeper's planner, reading the embedded chain, and its trade sent as planned.
-            let ballast_client::planner::Decision::Trade(c) = self.fx.plan(&mut self.chain).await.decision else {
-                break;
-            };
-            let bounty = self.keeper_accounts[c.request.sell];
-            self.fx.send_candidate(&mut self.chain, &self.keeper, &bounty, &c).await.expect("planned rebalance");
-            trades += 1;
-        }
-        trades
+        let mode = ballast_client::RouteMode::Direct;
+        let trades = self.fx.keep_until_held(&mut self.chain, mode, &self.keeper, &self.keeper_accounts, max).await;
+        trades.expect("planned rebalance").len()
+    }
+
+    /// Opens the rebalance auction (`poke`) and lets it run its course (the floor is then the slippage cap's,
+    /// as for a keeper that waited it out); prices are re-published at the new time.
+    pub async fn relax_auction(&mut self) {
+        self.fx.relax_auction(&mut self.chain).await.expect("poke");
     }
 
     /// Sends `poke` (refreshes oracle readings and volatility estimates).
     pub async fn poke(&mut self) {
-        let vault = self.fx.state(&mut self.chain).await;
-        let ix = ballast_client::poke(&self.fx.key, &vault);
-        self.chain.send(&[ix], &[]).await.expect("poke");
+        self.fx.poke(&mut self.chain).await.expect("poke");
     }
 }
 

@@ -25,3 +25,12 @@ pub fn mint_info(data: &[u8]) -> Result<(u8, u64)> {
     let m = Mint::try_deserialize(&mut &data[..]).map_err(|e| anyhow!("not a mint: {e}"))?;
     Ok((m.decimals, m.supply))
 }
+
+/// The Clock sysvar's unix timestamp. The sysvar is five little-endian 8-byte fields in declaration order
+/// (`slot`, `epoch_start_timestamp`, `epoch`, `leader_schedule_epoch`, `unix_timestamp`), as bincode
+/// writes `solana_clock::Clock`.
+pub fn clock_unix_timestamp(data: &[u8]) -> Result<i64> {
+    let field = data.get(32..40).ok_or_else(|| anyhow!("not a clock sysvar: {} bytes", data.len()))?;
+    let bytes: [u8; 8] = field.try_into().map_err(|_| anyhow!("clock sysvar field"))?;
+    Ok(i64::from_le_bytes(bytes))
+}

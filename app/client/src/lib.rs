@@ -128,7 +128,11 @@ pub fn schedule_weights(governance: &Pubkey, vault: &Pubkey, args: ScheduleWeigh
 
 /// `poke`: refresh oracle readings and volatility estimates (anyone).
 pub fn poke(vault_key: &Pubkey, vault: &Vault) -> Instruction {
-    ix(ballast::accounts::Poke { vault: *vault_key }, ballast::instruction::Poke {}, valuation_accounts(vault))
+    ix(
+        ballast::accounts::Poke { vault: *vault_key, share_mint: vault.share_mint },
+        ballast::instruction::Poke {},
+        valuation_accounts(vault),
+    )
 }
 
 pub fn transfer_governance(governance: &Pubkey, vault: &Pubkey, new_governance: Pubkey) -> Instruction {
@@ -659,9 +663,10 @@ pub fn rebalance_along(
     ))
 }
 
-/// Sensible defaults: 1 % slippage cap, 60 s oracle age, 2 % confidence cap (rebalances: 20 s and 1 %),
-/// 1-day timelock, fixed bands and targets, 1-hour volatility time constant, single-asset deposits with a
-/// 10 bps fee settled 2 s after the request within 60 s.
+/// Sensible defaults: 1 % slippage cap reached by a 60 s rebalance auction that starts at fair value,
+/// 60 s oracle age, 2 % confidence cap (rebalances: 5 s and 1 %), 1-day timelock, fixed bands and
+/// targets, 1-hour volatility time constant, single-asset deposits with a 10 bps fee plus 60 bps of the
+/// part the vault must trade, settled 6 s after the request (fresh readings only) within 60 s.
 pub fn default_params() -> VaultParams {
     VaultParams {
         slippage_cap_bps: 100,
@@ -675,10 +680,12 @@ pub fn default_params() -> VaultParams {
         target_mode: TargetMode::Fixed,
         vol_tau_secs: 3_600,
         deposit_fee_bps: 10,
-        deposit_delay_secs: 2,
+        deposit_delay_secs: 6,
         deposit_window_secs: 60,
-        rebalance_max_age_secs: 20,
+        rebalance_max_age_secs: 5,
         rebalance_max_conf_bps: 100,
         flash_enabled: true,
+        auction_secs: 60,
+        trade_cost_bps: 60,
     }
 }

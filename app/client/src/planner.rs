@@ -5,11 +5,16 @@
 //! most drift. The program's own state transitions (oracle readings observed, a finished schedule applied,
 //! the CPPI floor ratcheted) are replayed on a copy of the vault, so the targets and bands planned against
 //! are the ones the program will enforce.
+//!
+//! The floor is an auction (`math::auction`): a trade is possible only once the auction's price has fallen
+//! to what a route pays. So the decision is typed: trade now, wait until a given time, poke to open (or
+//! close) the auction, or hold with the reason.
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::AccountDeserialize;
 use anyhow::{anyhow, Result};
 use ballast::math::rebalance::{AssetLimits, RebalancePlan, Refusal, TradePolicy, TradeRequest};
+
 use ballast::math::{self, AssetPosition, OracleReading, PriceBounds, Rounding};
 use ballast::state::Vault;
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
@@ -68,6 +73,8 @@ pub struct Snapshot {
     /// Share supply (scales a CPPI floor) and the slot the trade would land in.
     pub supply: u64,
     pub slot: u64,
+    /// The cluster's unix time (the Clock sysvar read with the accounts): the auction's price follows it.
+    pub now: i64,
 }
 
 /// A snapshot valued once: prices, the holders' positions at mid, the targets and bands in force.
@@ -151,13 +158,61 @@ pub struct Candidate {
     pub execution_cost: i128,
     /// Bounty the program will pay for that drift reduction (micro-USD).
     pub bounty_value: u128,
+    /// Unix time from which the auction's price is at or below `expected_out` (the route clears).
+    pub clears_at: i64,
+}
+
+/// Why nothing is done now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    /// Every asset is inside its band (and no auction is open).
+    InsideBands,
+    /// A trade is needed but no route clears the program's floor, even at the end of the auction.
+    NoRoute(Vec<Dropped>),
+    /// A trade is needed but the rebalance cooldown runs until this slot.
+    Cooldown { until_slot: u64 },
+}
+
+/// A route and direction the planner left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    pub sell: usize,
+    pub buy: usize,
+    pub why: DropReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DropReason {
+    /// The program would refuse the trade (the same refusal it returns on chain).
+    Refused(Refusal),
+    /// The route pays less than the auction's floor will ever be.
+    BelowFloor { pays: u64, floor: u64 },
+}
+
+/// Why a `poke` is the useful transaction now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PokeReason {
+    /// An asset is out of its band and no auction is open: `poke` opens it.
+    OpenAuction,
+    /// Every asset is back inside its band but the auction is still open: `poke` closes it, so that a later
+    /// excursion starts again from fair value.
+    CloseAuction,
 }
 
 /// What to do with one vault now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// Nothing worth doing (every asset inside its band, or no route clears the program's floor).
-    Hold(String),
+    /// Nothing worth doing.
+    Hold(Hold),
+    /// Send `poke`.
+    Poke(PokeReason),
+    /// The auction is open but its price is still above what the whitelisted routes pay: the best of them
+    /// clears at unix time `at`. The candidate is priced at the auction's current floor (a route that pays
+    /// more than the whitelisted pool may take it now).
+    Wait {
+        at: i64,
+        candidate: Box<Candidate>,
+    },
     Trade(Box<Candidate>),
 }
 
@@ -166,31 +221,39 @@ pub fn keeper_min_out(plan: &RebalancePlan, expected_out: u64) -> u64 {
     plan.min_out.max(expected_out - expected_out / 200)
 }
 
-/// Every route planned in both directions, with the route's expected output; and why the others were
-/// dropped.
-pub fn candidates(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<(Vec<Candidate>, Vec<String>)> {
+/// Every route planned in both directions at the auction's current price (at fair value when no auction
+/// is open), with the route's expected output; and why the others were dropped. A candidate whose route
+/// does not yet pay the current floor is kept when it will once the auction falls further
+/// ([`Candidate::clears_at`]).
+pub fn candidates(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<(Vec<Candidate>, Vec<Dropped>)> {
     let policy = snap.policy();
+    let auction = policy.auction();
+    let elapsed = snap.vault.auction_elapsed(snap.now);
     let positions = &val.positions;
     let mut out = Vec::new();
-    let mut reasons = Vec::new();
+    let mut dropped = Vec::new();
     for route in routes {
         for (from, to) in [(0, 1), (1, 0)] {
             let (sell, buy) = (route.sides[from].0, route.sides[to].0);
             let request = TradeRequest { sell, buy, amount_in: positions[sell].balance, min_out: 0 };
-            // The program's own effects, replayed.
-            let effects = match snap.vault.rebalance_effects(positions, &val.bounds, &val.limits, &request) {
-                Ok(e) => e,
-                Err(r) => {
-                    reasons.push(format!("{sell}->{buy}: {r:?}"));
-                    continue;
-                }
-            };
+            // The program's own effects, replayed at the auction's current price.
+            let effects =
+                match snap.vault.rebalance_effects(positions, &val.bounds, &val.limits, &request, elapsed.unwrap_or(0))
+                {
+                    Ok(e) => e,
+                    Err(r) => {
+                        dropped.push(Dropped { sell, buy, why: DropReason::Refused(r) });
+                        continue;
+                    }
+                };
             let plan = effects.plan;
             let expected_out = route.quote(sell, plan.amount_in).unwrap_or(0);
-            if expected_out < plan.min_out {
-                reasons.push(format!("{sell}->{buy}: route pays {expected_out} < floor {}", plan.min_out));
+            let clears_after = auction.secs_until(plan.fair_out, expected_out).map_err(|e| anyhow!("{e:?}"))?;
+            let Some(clears_after) = clears_after else {
+                let floor = auction.min_out(plan.fair_out, u64::MAX).map_err(|e| anyhow!("{e:?}"))?;
+                dropped.push(Dropped { sell, buy, why: DropReason::BelowFloor { pays: expected_out, floor } });
                 continue;
-            }
+            };
             let done = effects
                 .complete(
                     positions,
@@ -204,6 +267,7 @@ pub fn candidates(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<
             let value = |amount: u64, i: usize| {
                 math::value_of(amount, positions[i].decimals, positions[i].price, Rounding::Floor).unwrap_or(0)
             };
+            let started = if snap.vault.auction_started_at != 0 { snap.vault.auction_started_at } else { snap.now };
             out.push(Candidate {
                 request: TradeRequest {
                     amount_in: plan.amount_in,
@@ -216,23 +280,42 @@ pub fn candidates(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<
                 drift_reduction: effects.drift_before.saturating_sub(done.drift_after),
                 execution_cost: value(plan.amount_in, sell) as i128 - value(expected_out, buy) as i128,
                 bounty_value: done.bounty_value,
+                clears_at: started.saturating_add(i64::try_from(clears_after).unwrap_or(i64::MAX)),
             });
         }
     }
-    Ok((out, reasons))
+    Ok((out, dropped))
 }
 
-/// The trade that removes the most drift, or why there is none.
+/// What to do now: the trade that removes the most drift among those whose route clears the auction's
+/// current price; otherwise wait for the first to clear, poke to open or close the auction, or hold.
 pub fn decide(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<Decision> {
-    let (mut candidates, reasons) = candidates(snap, val, routes)?;
-    if candidates.is_empty() {
-        let inside = reasons.iter().all(|r| {
-            r.contains(&format!("{:?}", Refusal::NotNeeded)) || r.contains(&format!("{:?}", Refusal::WrongDirection))
-        });
-        return Ok(Decision::Hold(if inside { "inside bands".to_string() } else { reasons.join("; ") }));
+    let inside = math::rebalance::all_inside(&val.values, &val.limits).map_err(|e| anyhow!("{e:?}"))?;
+    let open = snap.vault.auction_started_at != 0;
+    if inside {
+        return Ok(if open { Decision::Poke(PokeReason::CloseAuction) } else { Decision::Hold(Hold::InsideBands) });
     }
-    candidates.sort_by_key(|c| std::cmp::Reverse(c.drift_reduction));
-    Ok(Decision::Trade(Box::new(candidates.swap_remove(0))))
+    if !open {
+        return Ok(Decision::Poke(PokeReason::OpenAuction));
+    }
+    let v = &snap.vault;
+    let until_slot = v.last_rebalance_slot.saturating_add(v.params.rebalance_cooldown_slots);
+    if v.last_rebalance_slot != 0 && snap.slot < until_slot {
+        return Ok(Decision::Hold(Hold::Cooldown { until_slot }));
+    }
+    let (candidates, dropped) = candidates(snap, val, routes)?;
+    let (mut now, mut later): (Vec<Candidate>, Vec<Candidate>) =
+        candidates.into_iter().partition(|c| c.clears_at <= snap.now);
+    if !now.is_empty() {
+        now.sort_by_key(|c| std::cmp::Reverse(c.drift_reduction));
+        return Ok(Decision::Trade(Box::new(now.swap_remove(0))));
+    }
+    if !later.is_empty() {
+        later.sort_by_key(|c| (c.clears_at, std::cmp::Reverse(c.drift_reduction)));
+        let first = later.swap_remove(0);
+        return Ok(Decision::Wait { at: first.clears_at, candidate: Box::new(first) });
+    }
+    Ok(Decision::Hold(Hold::NoRoute(dropped)))
 }
 
 /// Reads everything the planner needs about one vault: oracles, reserves, share supply, whitelisted
@@ -241,6 +324,7 @@ pub async fn load<V: ChainView>(view: &mut V, vault: Vault) -> Result<(Snapshot,
     let n = vault.assets.len();
     let mut keys: Vec<Pubkey> = vault.assets.iter().flat_map(|a| [a.oracle, a.reserve]).collect();
     keys.push(vault.share_mint);
+    keys.push(<anchor_lang::prelude::Clock as anchor_lang::solana_program::sysvar::SysvarId>::id());
     let pool_keys: Vec<Pubkey> =
         vault.amms.iter().filter(|e| e.program_id == ballast_amm::ID).map(|e| e.pool).collect();
     keys.extend(&pool_keys);
@@ -258,9 +342,11 @@ pub async fn load<V: ChainView>(view: &mut V, vault: Vault) -> Result<(Snapshot,
     }
     let share_mint = accounts[2 * n].as_ref().ok_or_else(|| anyhow!("share mint missing"))?;
     let supply = decode::mint_supply(&share_mint.data)?;
+    let clock = accounts[2 * n + 1].as_ref().ok_or_else(|| anyhow!("clock sysvar missing"))?;
+    let now = decode::clock_unix_timestamp(&clock.data)?;
     let slot = view.slot().await?;
     let mut pools = Vec::new();
-    for (key, acc) in pool_keys.iter().zip(&accounts[2 * n + 1..]) {
+    for (key, acc) in pool_keys.iter().zip(&accounts[2 * n + 2..]) {
         let Some(acc) = acc else { continue };
         let Ok(pool) = ballast_amm::Pool::try_deserialize(&mut &acc.data[..]) else { continue };
         let (Some(ia), Some(ib)) = (vault.asset_index(&pool.mint_a), vault.asset_index(&pool.mint_b)) else {
@@ -285,7 +371,7 @@ pub async fn load<V: ChainView>(view: &mut V, vault: Vault) -> Result<(Snapshot,
             fee_bps: p.fee_bps,
         })
         .collect();
-    Ok((Snapshot { vault, readings, balances, supply, slot }, routes))
+    Ok((Snapshot { vault, readings, balances, supply, slot, now }, routes))
 }
 
 /// Reads a vault and plans it: [`load`], [`Snapshot::value`], [`decide`].
@@ -303,4 +389,38 @@ pub struct Planned {
     pub routes: Vec<Route>,
     pub valuation: Valuation,
     pub decision: Decision,
+}
+
+impl std::fmt::Display for Hold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Hold::InsideBands => write!(f, "inside bands"),
+            Hold::Cooldown { until_slot } => write!(f, "cooldown until slot {until_slot}"),
+            Hold::NoRoute(dropped) if dropped.is_empty() => write!(f, "no whitelisted route"),
+            Hold::NoRoute(dropped) => {
+                let parts: Vec<String> = dropped.iter().map(|d| d.to_string()).collect();
+                write!(f, "no route clears the floor: {}", parts.join("; "))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.why {
+            DropReason::Refused(r) => write!(f, "{}->{}: {r:?}", self.sell, self.buy),
+            DropReason::BelowFloor { pays, floor } => {
+                write!(f, "{}->{}: route pays {pays} < floor {floor}", self.sell, self.buy)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for PokeReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PokeReason::OpenAuction => write!(f, "poke: open the auction (out of band)"),
+            PokeReason::CloseAuction => write!(f, "poke: close the auction (back inside bands)"),
+        }
+    }
 }

@@ -203,6 +203,14 @@ async fn vault_view(state: &RpcState, chain: &mut Chain, key: Pubkey, vault: Vau
             symbol(state, &vault.assets[c.request.buy].mint)
         ),
         planner::Decision::Hold(why) => format!("hold: {why}"),
+        planner::Decision::Poke(why) => why.to_string(),
+        planner::Decision::Wait { at, candidate } => format!(
+            "wait {} s: the auction reaches the pool's price for {} {} → {}",
+            (at - planned.snapshot.now).max(0),
+            ui(u128::from(candidate.request.amount_in), vault.assets[candidate.request.sell].decimals),
+            symbol(state, &vault.assets[candidate.request.sell].mint),
+            symbol(state, &vault.assets[candidate.request.buy].mint)
+        ),
     };
     let mut v = base;
     v["navUsd"] = json!(nav_usd);

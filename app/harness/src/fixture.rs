@@ -14,7 +14,7 @@ use solana_program_test::BanksClientError;
 use solana_signer::Signer;
 
 use crate::chain::{Chain, MintSpec, TokenProgram};
-use crate::client::planner::{self, Candidate, Planned, Route, Snapshot};
+use crate::client::planner::{self, Candidate, Decision, Hold, Planned, PokeReason, Route, Snapshot};
 use crate::client::{self, pda};
 use crate::pyth::{self, PriceSpec};
 
@@ -377,6 +377,18 @@ impl VaultFixture {
     }
 }
 
+/// What one keeper turn did ([`VaultFixture::keeper_turn`]).
+#[derive(Debug)]
+pub enum Turn {
+    Traded(Box<Candidate>),
+    Poked(PokeReason),
+    /// Waited this many seconds for the auction to reach the route's price.
+    Waited(i64),
+    /// Waited out the rebalance cooldown.
+    CooledDown,
+    Held(Hold),
+}
+
 /// A reference-AMM pool between two vault assets, whitelisted for the vault.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolFixture {
@@ -532,6 +544,84 @@ impl VaultFixture {
     pub async fn plan(&self, chain: &mut Chain) -> Planned {
         let vault = self.state(chain).await;
         planner::plan_vault(chain, vault).await.expect("plan")
+    }
+
+    /// One turn of the shipped keeper's planner on the embedded chain, as `keeper` (whose token account of
+    /// asset i is `keeper_accounts[i]`) trading in `mode`: trade, poke, or wait for the auction (the clock
+    /// moves forward to the time the planner names and prices are re-published at it, as they would be
+    /// on a live cluster), or hold (a cooldown is waited out by advancing slots).
+    pub async fn keeper_turn(
+        &self,
+        chain: &mut Chain,
+        mode: client::RouteMode,
+        keeper: &Keypair,
+        keeper_accounts: &[Pubkey],
+    ) -> Result<Turn, BanksClientError> {
+        let planned = self.plan(chain).await;
+        match planned.decision {
+            Decision::Trade(c) => {
+                self.send_candidate_via(chain, mode, keeper, &keeper_accounts[c.request.sell], &c).await?;
+                Ok(Turn::Traded(c))
+            }
+            Decision::Poke(reason) => {
+                self.poke(chain).await?;
+                Ok(Turn::Poked(reason))
+            }
+            Decision::Wait { at, .. } => {
+                let secs = (at - planned.snapshot.now).max(1);
+                chain.advance_time(secs).await;
+                self.refresh_prices(chain).await;
+                Ok(Turn::Waited(secs))
+            }
+            Decision::Hold(Hold::Cooldown { until_slot }) => {
+                chain.advance_slots(until_slot.saturating_sub(planned.snapshot.slot).max(1)).await;
+                self.refresh_prices(chain).await;
+                Ok(Turn::CooledDown)
+            }
+            Decision::Hold(why) => Ok(Turn::Held(why)),
+        }
+    }
+
+    /// Sends `poke` (oracle readings, volatility estimates; opens the auction when out of band).
+    pub async fn poke(&self, chain: &mut Chain) -> Result<(), BanksClientError> {
+        let vault = self.state(chain).await;
+        chain.send(&[client::poke(&self.key, &vault)], &[]).await
+    }
+
+    /// Opens the rebalance auction (`poke`, on freshly published prices) and lets it run its course: a
+    /// rebalance sent next is held to the slippage-cap floor, the worst price a keeper may pay. Prices are
+    /// re-published at the new time.
+    pub async fn relax_auction(&self, chain: &mut Chain) -> Result<(), BanksClientError> {
+        self.refresh_prices(chain).await;
+        self.poke(chain).await?;
+        let secs = self.state(chain).await.params.auction_secs;
+        chain.advance_time(secs as i64).await;
+        self.refresh_prices(chain).await;
+        Ok(())
+    }
+
+    /// Keeper turns until the planner holds or `max_trades` trades were made; returns the trades.
+    pub async fn keep_until_held(
+        &self,
+        chain: &mut Chain,
+        mode: client::RouteMode,
+        keeper: &Keypair,
+        keeper_accounts: &[Pubkey],
+        max_trades: usize,
+    ) -> Result<Vec<Candidate>, BanksClientError> {
+        let mut trades = Vec::new();
+        // Each trade takes at most an auction opening, a wait and a cooldown.
+        for _ in 0..(4 * max_trades + 4) {
+            if trades.len() >= max_trades {
+                break;
+            }
+            match self.keeper_turn(chain, mode, keeper, keeper_accounts).await? {
+                Turn::Traded(c) => trades.push(*c),
+                Turn::Held(_) => break,
+                Turn::Poked(_) | Turn::Waited(_) | Turn::CooledDown => {}
+            }
+        }
+        Ok(trades)
     }
 
     /// Sends the planned candidate (its route, amount and keeper min-out) directly, signed by `keeper`.

@@ -108,6 +108,24 @@ impl Localnet {
         apply_step(&mut chain, &self.fx, &self.pools, &[(i, pct * 100)]).await
     }
 
+    /// Moves the clock `secs` forward now (prices re-published, pools re-priced, the vault poked), as
+    /// `ballast_warpTime` does.
+    pub async fn warp(&self, secs: i64) -> Result<()> {
+        let mut chain = self.chain.lock().await;
+        chain.advance_time(secs).await;
+        apply_step(&mut chain, &self.fx, &self.pools, &[]).await
+    }
+
+    /// Lets the demo vault's rebalance auction (opened by the last price step's poke when an asset left its
+    /// band) run its course: the next rebalance is held to the slippage-cap floor.
+    pub async fn relax_auction(&self) -> Result<()> {
+        let secs = {
+            let mut chain = self.chain.lock().await;
+            self.fx.state(&mut chain).await.params.auction_secs
+        };
+        self.warp(secs as i64).await
+    }
+
     /// Stops the background tasks and the server.
     pub fn stop(self) {
         for t in self.tasks {
@@ -164,12 +182,16 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
     };
 
     let ticker = {
-        let chain = chain.clone();
+        let (chain, fx) = (chain.clone(), fx.clone());
         let tick = opts.tick;
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(tick).await;
-                chain.lock().await.advance_time(1).await;
+                let mut c = chain.lock().await;
+                c.advance_time(1).await;
+                // Publishers post every tick (Pyth: every 400 ms), so a reading is never more than a
+                // second old: settlements and rebalances need fresh ones.
+                fx.refresh_prices(&mut c).await;
             }
         })
     };

@@ -178,6 +178,8 @@ pub fn synthetic(n: usize, seed: u64) -> (MemoryView, Vec<(Pubkey, Vault)>) {
             cppi_floor_per_share: 0,
             episode_bounty_paid: 0,
             flight: None,
+            // An auction that has run its course: the planner prices every trade at the floor.
+            auction_started_at: 1,
             reserved: [0; 120],
         };
         let mut data = Vec::new();
@@ -210,7 +212,7 @@ pub async fn run(n: usize, seed: u64) -> Result<KeeperBench> {
         let vault = ballast_client::decode_vault(&acc.data)?;
         match planner::plan_vault(&mut view, vault).await?.decision {
             Decision::Trade(_) => trades += 1,
-            Decision::Hold(_) => holds += 1,
+            Decision::Hold(_) | Decision::Poke(_) | Decision::Wait { .. } => holds += 1,
         }
         spent += t.elapsed();
     }

@@ -93,10 +93,25 @@ impl Default for KeeperOptions {
 /// What happened to one vault in one iteration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Hold(String),
+    Hold(planner::Hold),
+    /// A `poke` opened or closed the rebalance auction.
+    Poked(planner::PokeReason),
+    /// The auction has not yet fallen to what the keeper's routes pay; they clear at unix time `until`.
+    Waiting {
+        until: i64,
+    },
     Skipped(String),
-    DryRun { sell: usize, buy: usize, amount_in: u64 },
-    Rebalanced { sell: usize, buy: usize, amount_in: u64, signature: String },
+    DryRun {
+        sell: usize,
+        buy: usize,
+        amount_in: u64,
+    },
+    Rebalanced {
+        sell: usize,
+        buy: usize,
+        amount_in: u64,
+        signature: String,
+    },
     Refused(String),
 }
 
@@ -185,13 +200,54 @@ impl Keeper {
             self.settle_deposits(key, &planned.snapshot).await;
         }
         self.metrics.observe(key, &planned.valuation).await;
-        let candidate = match planned.decision {
+        match planned.decision.clone() {
             Decision::Hold(why) => {
                 tracing::debug!(vault = %key, "hold: {why}");
-                return Ok(Outcome::Hold(why));
+                Ok(Outcome::Hold(why))
             }
-            Decision::Trade(c) => c,
-        };
+            Decision::Poke(reason) => self.poke(key, &planned.snapshot, reason).await,
+            Decision::Wait { at, candidate } => {
+                // The whitelisted pool clears the auction at `at`; a better route may clear it now.
+                let outcome = self.trade(key, &planned, &candidate, false).await?;
+                if matches!(outcome, Outcome::Skipped(_)) {
+                    tracing::debug!(vault = %key, at, "waiting for the auction to reach the pool's price");
+                    return Ok(Outcome::Waiting { until: at });
+                }
+                Ok(outcome)
+            }
+            Decision::Trade(candidate) => self.trade(key, &planned, &candidate, true).await,
+        }
+    }
+
+    /// Sends `poke` to open or close the vault's rebalance auction.
+    async fn poke(&self, key: &Pubkey, snap: &planner::Snapshot, reason: planner::PokeReason) -> Result<Outcome> {
+        if self.opts.dry_run {
+            tracing::info!(vault = %key, "dry run: would {reason}");
+            return Ok(Outcome::Poked(reason));
+        }
+        let ix = ballast_client::poke(key, &snap.vault);
+        let tx = send::transaction(&self.rpc, &self.payer, &[ix], 0, 200_000, &[]).await?;
+        let sig = self.rpc.send_transaction(&tx).await?;
+        match send::confirm(&self.rpc, &sig).await? {
+            None => {
+                Metrics::bump(&self.metrics.pokes, &format!("{reason:?}")).await;
+                tracing::info!(vault = %key, %sig, "{reason}");
+                Ok(Outcome::Poked(reason))
+            }
+            Some(name) => Ok(self.refused(key, name).await),
+        }
+    }
+
+    /// Builds, simulates and sends `candidate` along the best route that clears the program's floor;
+    /// `with_pool` includes the whitelisted pool the planner chose (left out while the auction has not yet
+    /// reached its price).
+    async fn trade(
+        &self,
+        key: &Pubkey,
+        planned: &Planned,
+        candidate: &planner::Candidate,
+        with_pool: bool,
+    ) -> Result<Outcome> {
         let snap = &planned.snapshot;
         let (sell, buy) = (candidate.request.sell, candidate.request.buy);
         let sell_asset = snap.vault.assets[sell];
@@ -227,7 +283,10 @@ impl Keeper {
             &sell_asset.token_program,
         );
         // Every route provider builds the trade; the best one that simulates is sent.
-        let mut providers = vec![routes::Provider::Pool(self.opts.route)];
+        let mut providers = Vec::new();
+        if with_pool {
+            providers.push(routes::Provider::Pool(self.opts.route));
+        }
         if let Some(url) = &self.opts.jupiter_url {
             providers.push(routes::Provider::Jupiter(jupiter::Jupiter::new(url)));
         }
@@ -239,7 +298,7 @@ impl Keeper {
             keeper,
             vault_key: *key,
             vault: &snap.vault,
-            candidate: &candidate,
+            candidate,
             keeper_sell_account: bounty_account,
         };
         let mut last_refusal = None;

@@ -15,9 +15,8 @@ use anyhow::{anyhow, Result};
 use ballast::state::{BandMode, TargetMode, VaultParams};
 use serde::Serialize;
 
-use ballast_client::planner::Decision;
 use ballast_harness::chain::{error_name, Chain};
-use ballast_harness::fixture::{self, AssetSpec, PoolFixture, VaultFixture};
+use ballast_harness::fixture::{self, AssetSpec, PoolFixture, Turn, VaultFixture};
 use paths::Path2;
 
 /// Symbols of the simulated vault (the demo's assets).
@@ -174,9 +173,9 @@ pub struct StrategyResult {
     pub vs_buy_and_hold_pct: f64,
     pub max_drawdown_pct: f64,
     pub refused: usize,
-    /// The most a keeper could have taken from this strategy's trades: the floor gap (slippage cap of each
-    /// trade's mid value) plus the bounties paid (USD). Keepers that sandwich themselves up to the floor
-    /// would cost the vault this much on top of `total_cost_usd`'s fees and price impact.
+    /// The most a keeper could have taken from this strategy's trades: the auction's discount to fair value
+    /// at the time of each trade plus the bounties paid (USD). A keeper that sandwiches itself up to the
+    /// floor in force would cost the vault this much on top of `total_cost_usd`'s fees and price impact.
     pub keeper_max_take_usd: f64,
     /// Wall-clock seconds the run took on the embedded chain (setup included).
     pub elapsed_secs: f64,
@@ -252,33 +251,50 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
         let growth: f64 = (0..3).map(|i| targets[i] as f64 / 10_000.0 * prices[k][i] / prices[k - 1][i]).sum();
         target_nav *= growth;
         if strategy.trades_at(k) {
-            for _ in 0..cfg.max_trades_per_step {
-                // The shipped keeper's planner, reading the embedded chain.
-                let Decision::Trade(candidate) = fx.plan(&mut chain).await.decision else { break };
-                let (request, plan) = (candidate.request, candidate.plan);
+            let mut trades = 0;
+            // The shipped keeper's planner, reading the embedded chain: the poke above opened the auction
+            // if an asset left its band; the keeper waits for the auction's price to reach the pool's
+            // (the clock moves on a few seconds) and trades.
+            for _ in 0..(4 * cfg.max_trades_per_step + 4) {
+                if trades >= cfg.max_trades_per_step {
+                    break;
+                }
                 let before = fx.holdings(&mut chain).await;
-                let keeper_before = chain.token_amount(&keeper.tokens[request.sell]).await;
-                let bounty_account = keeper.tokens[request.sell];
-                match fx.send_candidate_via(&mut chain, cfg.route, &keeper.keypair, &bounty_account, &candidate).await {
-                    Ok(()) => {
-                        let after = fx.holdings(&mut chain).await;
-                        let unit = |i: usize| prices[k][i] / 10f64.powi(fx.assets[i].spec.decimals as i32);
-                        let sold = (before[request.sell] - after[request.sell]) as f64 * unit(request.sell);
-                        let bought = (after[request.buy] - before[request.buy]) as f64 * unit(request.buy);
-                        cum_cost += sold - bought;
-                        let trade_usd = plan.amount_in as f64 * unit(request.sell);
-                        traded += trade_usd;
-                        let bounty_usd = (chain.token_amount(&keeper.tokens[request.sell]).await as f64
-                            - keeper_before as f64)
-                            * unit(request.sell);
-                        max_take += trade_usd * cfg.slippage_cap_bps as f64 / 10_000.0 + bounty_usd;
-                        rebalances += 1;
+                let keeper_before: Vec<u64> = {
+                    let mut v = Vec::new();
+                    for t in &keeper.tokens {
+                        v.push(chain.token_amount(t).await);
                     }
+                    v
+                };
+                let turn = match fx.keeper_turn(&mut chain, cfg.route, &keeper.keypair, &keeper.tokens).await {
+                    Ok(t) => t,
                     Err(_) => {
                         refused += 1;
                         break;
                     }
-                }
+                };
+                let candidate = match turn {
+                    Turn::Traded(c) => c,
+                    Turn::Held(_) => break,
+                    Turn::Poked(_) | Turn::Waited(_) | Turn::CooledDown => continue,
+                };
+                let (request, plan) = (candidate.request, candidate.plan);
+                let after = fx.holdings(&mut chain).await;
+                let unit = |i: usize| prices[k][i] / 10f64.powi(fx.assets[i].spec.decimals as i32);
+                let sold = (before[request.sell] - after[request.sell]) as f64 * unit(request.sell);
+                let bought = (after[request.buy] - before[request.buy]) as f64 * unit(request.buy);
+                cum_cost += sold - bought;
+                let trade_usd = plan.amount_in as f64 * unit(request.sell);
+                traded += trade_usd;
+                let bounty_usd = (chain.token_amount(&keeper.tokens[request.sell]).await as f64
+                    - keeper_before[request.sell] as f64)
+                    * unit(request.sell);
+                // What a keeper could have kept: the auction's discount at the time of the trade, plus the
+                // bounty.
+                max_take += (plan.fair_out - plan.floor_out) as f64 * unit(request.buy) + bounty_usd;
+                rebalances += 1;
+                trades += 1;
             }
         }
         let r = fx.report(&mut chain).await?;

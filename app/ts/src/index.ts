@@ -235,7 +235,10 @@ export class BallastClient {
 
   /** Refreshes oracle readings and volatility estimates (anyone). */
   poke(vaultKey: PublicKey, vault: Vault) {
-    return this.program.methods.poke().accountsPartial({ vault: vaultKey }).remainingAccounts(valuationAccounts(vault));
+    return this.program.methods
+      .poke()
+      .accountsPartial({ vault: vaultKey, shareMint: vault.shareMint })
+      .remainingAccounts(valuationAccounts(vault));
   }
 
   /** A direct rebalance through a whitelisted reference-AMM pool (`poolVaultIn`/`Out`: the pool's token

@@ -55,6 +55,7 @@ test("kit: airdrop and a ballast poke confirmed over subscriptions, the vault de
     programAddress: address(PROGRAM_ID.toBase58()),
     accounts: [
       { address: vaultAddress, role: AccountRole.WRITABLE },
+      { address: address(vault.shareMint.toBase58()), role: AccountRole.READONLY },
       ...vault.assets.flatMap((a: any) => [
         { address: address(a.oracle.toBase58()), role: AccountRole.READONLY },
         { address: address(a.reserve.toBase58()), role: AccountRole.READONLY },

@@ -13,6 +13,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation))]
 
 pub mod adaptive;
+pub mod auction;
 pub mod fixed;
 pub mod portfolio;
 pub mod price;

@@ -27,7 +27,10 @@ pub struct TradeRequest {
 /// Vault-wide settings that shape a trade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TradePolicy {
+    /// The floor's discount to fair value once the auction has fully relaxed (bps).
     pub slippage_cap_bps: u16,
+    /// Seconds the auction takes to relax from fair value to the slippage-cap floor ([`crate::auction`]).
+    pub auction_secs: u32,
     pub bounty_bps: u16,
     /// Absolute bounty cap in micro-USD.
     pub bounty_cap_value: u64,
@@ -43,8 +46,11 @@ pub struct RebalancePlan {
     /// The largest `amount_in` the program allows now (the clamp). A trade of at least half of it starts
     /// the cooldown; a smaller one does so only if it brings every asset inside its band.
     pub cap_amount: u64,
-    /// The program's own floor: `amount_in × p_sell_mid / p_buy_mid × (1 − slippage_cap)`, a single
-    /// haircut on mid prices, so the confidence a keeper's chosen reading carries does not lower it.
+    /// Output of `amount_in` at the mid prices: `amount_in × p_sell_mid / p_buy_mid` (the auction's start).
+    pub fair_out: u64,
+    /// The program's own floor: the auction's price after the elapsed time, from `fair_out` down to
+    /// `fair_out × (1 − slippage_cap)` ([`crate::auction::AuctionRule::min_out`]), on mid prices only, so
+    /// the confidence a keeper's chosen reading carries does not lower it.
     pub floor_out: u64,
     /// `max(floor_out, keeper min_out)`.
     pub min_out: u64,
@@ -83,13 +89,22 @@ fn gap_to_target(value: u128, nav: u128, target_bps: u16, over: bool) -> Result<
     Ok(gap / BPS as u128)
 }
 
-/// Decides a trade. `positions` carry balances and **mid** prices; `bounds` the conservative prices.
+impl TradePolicy {
+    /// The auction the floor follows.
+    pub fn auction(&self) -> crate::auction::AuctionRule {
+        crate::auction::AuctionRule { duration_secs: self.auction_secs, cap_bps: self.slippage_cap_bps }
+    }
+}
+
+/// Decides a trade. `positions` carry balances and **mid** prices; `bounds` the conservative prices;
+/// `auction_elapsed_secs` is how long the vault's rebalance auction has run (the floor follows it).
 pub fn plan(
     positions: &[AssetPosition],
     bounds: &[PriceBounds],
     limits: &[AssetLimits],
     policy: &TradePolicy,
     req: &TradeRequest,
+    auction_elapsed_secs: u64,
 ) -> Result<RebalancePlan, Refusal> {
     let n = positions.len();
     if bounds.len() != n || limits.len() != n {
@@ -142,11 +157,10 @@ pub fn plan(
         return Err(Refusal::TooSmall);
     }
 
-    // Floor: mid prices, one haircut (the slippage cap).
+    // Floor: mid prices, the auction's discount after the elapsed time (at most the slippage cap).
     let trade_value = value_of(amount, sell_dec, positions[s].price, Rounding::Floor)?;
     let fair_out = amount_for_value(trade_value, positions[b].decimals, positions[b].price, Rounding::Floor)?;
-    let keep_bps = (BPS as u128).saturating_sub(policy.slippage_cap_bps as u128);
-    let floor_out = super::to_u64(mul_div_floor(fair_out as u128, keep_bps, BPS as u128)?)?;
+    let floor_out = policy.auction().min_out(fair_out, auction_elapsed_secs)?;
     if floor_out == 0 {
         return Err(Refusal::TooSmall);
     }
@@ -154,6 +168,7 @@ pub fn plan(
         amount_in: amount,
         clamped: amount < req.amount_in,
         cap_amount,
+        fair_out,
         floor_out,
         min_out: floor_out.max(req.min_out),
         max_bounty: bounty,
@@ -212,8 +227,9 @@ pub fn effects(
     limits: &[AssetLimits],
     policy: &TradePolicy,
     request: &TradeRequest,
+    auction_elapsed_secs: u64,
 ) -> Result<RebalanceEffects, Refusal> {
-    let plan = plan(positions, bounds, limits, policy, request)?;
+    let plan = plan(positions, bounds, limits, policy, request, auction_elapsed_secs)?;
     let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
     let values_before = position_values(positions, Rounding::Floor)?;
     let drift_before = super::total_abs_drift_value(&values_before, &targets)?;
@@ -341,7 +357,10 @@ mod tests {
             .collect()
     }
 
-    const POLICY: TradePolicy = TradePolicy { slippage_cap_bps: 100, bounty_bps: 10, bounty_cap_value: 1_000_000 };
+    const POLICY: TradePolicy =
+        TradePolicy { slippage_cap_bps: 100, auction_secs: 60, bounty_bps: 10, bounty_cap_value: 1_000_000 };
+    /// An auction that has fully relaxed: the slippage-cap floor.
+    const RELAXED: u64 = u64::MAX;
 
     fn limits(targets: &[u16], band: u16) -> Vec<AssetLimits> {
         targets.iter().map(|t| AssetLimits { target_bps: *t, band_bps: band, max_trade_bps: 10_000 }).collect()
@@ -354,13 +373,19 @@ mod tests {
         let l = limits(&[5_000, 5_000], 500);
         let b = bounds_of(&p, 0);
         let req = TradeRequest { sell: 0, buy: 1, amount_in: 1_000_000, min_out: 0 };
-        assert_eq!(plan(&p, &b, &l, &POLICY, &req), Err(Refusal::NotNeeded));
+        assert_eq!(plan(&p, &b, &l, &POLICY, &req, RELAXED), Err(Refusal::NotNeeded));
         let p = [pos(60_000_000, 100), pos(40_000_000, 100)];
         let b = bounds_of(&p, 0);
         let wrong = TradeRequest { sell: 1, buy: 0, ..req };
-        assert_eq!(plan(&p, &b, &l, &POLICY, &wrong), Err(Refusal::WrongDirection));
-        assert_eq!(plan(&p, &b, &l, &POLICY, &TradeRequest { sell: 0, buy: 0, ..req }), Err(Refusal::SameAsset));
-        assert_eq!(plan(&p, &b, &l, &POLICY, &TradeRequest { sell: 0, buy: 5, ..req }), Err(Refusal::IndexOutOfRange));
+        assert_eq!(plan(&p, &b, &l, &POLICY, &wrong, RELAXED), Err(Refusal::WrongDirection));
+        assert_eq!(
+            plan(&p, &b, &l, &POLICY, &TradeRequest { sell: 0, buy: 0, ..req }, RELAXED),
+            Err(Refusal::SameAsset)
+        );
+        assert_eq!(
+            plan(&p, &b, &l, &POLICY, &TradeRequest { sell: 0, buy: 5, ..req }, RELAXED),
+            Err(Refusal::IndexOutOfRange)
+        );
     }
 
     #[test]
@@ -370,7 +395,7 @@ mod tests {
         let l = limits(&[5_000, 5_000], 500);
         let b = bounds_of(&p, 0);
         let req = TradeRequest { sell: 0, buy: 1, amount_in: u64::MAX, min_out: 0 };
-        let plan = plan(&p, &b, &l, &POLICY, &req).unwrap();
+        let plan = plan(&p, &b, &l, &POLICY, &req, RELAXED).unwrap();
         assert!(plan.clamped);
         // $600 vs $400 at $10 a token: at most 10 tokens may move, bounty included. The bounty is
         // 10 bps of the $99.90 actually traded = 9 990 units, recomputed after the reduction.
@@ -379,8 +404,9 @@ mod tests {
         assert_eq!(plan.cap_amount, 10_000_000);
         assert!(plan.amount_in + plan.max_bounty <= 10_000_000);
         assert_eq!(plan.floor_out, plan.amount_in / 100 * 99);
+        assert_eq!(plan.fair_out, plan.amount_in);
         let tighter = TradeRequest { min_out: plan.floor_out + 5, ..req };
-        assert_eq!(super::plan(&p, &b, &l, &POLICY, &tighter).unwrap().min_out, plan.floor_out + 5);
+        assert_eq!(super::plan(&p, &b, &l, &POLICY, &tighter, RELAXED).unwrap().min_out, plan.floor_out + 5);
     }
 
     #[test]
@@ -391,7 +417,7 @@ mod tests {
         let b = bounds_of(&p, 0);
         let policy = TradePolicy { bounty_bps: 0, ..POLICY };
         let req = TradeRequest { sell: 0, buy: 1, amount_in: u64::MAX, min_out: 0 };
-        assert_eq!(plan(&p, &b, &l, &policy, &req).unwrap().amount_in, 1_000_000);
+        assert_eq!(plan(&p, &b, &l, &policy, &req, RELAXED).unwrap().amount_in, 1_000_000);
     }
 
     #[test]
@@ -399,14 +425,14 @@ mod tests {
         let p = [pos(60_000_000, 1_000), pos(40_000_000, 1_000)];
         let l = limits(&[5_000, 5_000], 500);
         let req = TradeRequest { sell: 0, buy: 1, amount_in: 1_000_000, min_out: 0 };
-        let tight = plan(&p, &bounds_of(&p, 0), &l, &POLICY, &req).unwrap();
-        let wide = plan(&p, &bounds_of(&p, 500), &l, &POLICY, &req).unwrap();
+        let tight = plan(&p, &bounds_of(&p, 0), &l, &POLICY, &req, RELAXED).unwrap();
+        let wide = plan(&p, &bounds_of(&p, 500), &l, &POLICY, &req, RELAXED).unwrap();
         assert_eq!(tight.floor_out, wide.floor_out);
     }
 
     #[test]
     fn bounty_follows_drift_removed_and_the_episode_cap() {
-        let policy = TradePolicy { slippage_cap_bps: 100, bounty_bps: 100, bounty_cap_value: 1_000 };
+        let policy = TradePolicy { slippage_cap_bps: 100, auction_secs: 60, bounty_bps: 100, bounty_cap_value: 1_000 };
         assert_eq!(bounty_value(20_000, &policy, 0).unwrap(), 100);
         // Eight slices of the same drift earn what one trade earns.
         let slices: u128 = (0..8).map(|_| bounty_value(2_500, &policy, 0).unwrap()).sum();
@@ -423,7 +449,7 @@ mod tests {
         let l = limits(&[5_000, 5_000], 500);
         let policy = TradePolicy { slippage_cap_bps: 20_000, ..POLICY };
         let req = TradeRequest { sell: 0, buy: 1, amount_in: 1_000_000, min_out: 0 };
-        assert_eq!(plan(&p, &bounds_of(&p, 0), &l, &policy, &req), Err(Refusal::TooSmall));
+        assert_eq!(plan(&p, &bounds_of(&p, 0), &l, &policy, &req, RELAXED), Err(Refusal::TooSmall));
     }
 
     #[test]
@@ -462,7 +488,7 @@ mod tests {
             let l = limits(&targets, band);
             let b = bounds_of(&p, 0);
             let Some(req) = suggest(&p, &l).unwrap() else { return Ok(()); };
-            let Ok(plan) = plan(&p, &b, &l, &POLICY, &req) else { return Ok(()); };
+            let Ok(plan) = plan(&p, &b, &l, &POLICY, &req, RELAXED) else { return Ok(()); };
             // Execute between the floor and the fair output.
             let fair = amount_for_value(plan.trade_value, 6, b[req.buy].mid, Rounding::Floor).unwrap();
             let out = plan.floor_out.max(fair - (fair - plan.floor_out.min(fair)) * exec_bps / 100);
@@ -484,7 +510,7 @@ mod tests {
             let l = limits(&[5_000, 5_000], 500);
             let bounds = bounds_of(&p, 10);
             let req = TradeRequest { sell: 0, buy: 1, amount_in: 1_000, min_out: 0 };
-            let r = plan(&p, &bounds, &l, &POLICY, &req);
+            let r = plan(&p, &bounds, &l, &POLICY, &req, RELAXED);
             prop_assert!(matches!(r, Err(Refusal::NotNeeded) | Err(Refusal::WrongDirection)));
             prop_assert_eq!(suggest(&p, &l).unwrap(), None);
         }

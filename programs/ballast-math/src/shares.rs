@@ -52,24 +52,56 @@ pub struct SettledDeposit {
     pub value: u128,
     /// Part of `value` kept by the vault as the deposit fee (rounded up).
     pub fee_value: u128,
+    /// Part of `value` kept by the vault for the trades the deposit makes it do (see
+    /// [`deposit_trade_charge`]).
+    pub trade_charge_value: u128,
+}
+
+/// Value (micro-USD) the vault must trade away because a single-asset deposit worth `value_in` of an
+/// asset now worth `asset_value` in a vault worth `nav` (both at mid, holders' balances) with a target
+/// of `target_bps`: how much further above its target the asset ends up,
+/// `max(0, a + x − t·(V + x)) − max(0, a − t·V)`, rounded up. At most `x·(1 − t)`; zero when the deposit
+/// only fills the asset's shortfall.
+pub fn deposit_traded_value(asset_value: u128, nav: u128, target_bps: u16, value_in: u128) -> MathResult<u128> {
+    use super::SafeMath;
+    let bps = super::BPS as u128;
+    let t = (target_bps as u128).min(bps);
+    // Excess over target, scaled by BPS: a·BPS − t·V.
+    let excess = |a: u128, v: u128| -> MathResult<u128> { Ok(a.safe_mul(bps)?.saturating_sub(v.safe_mul(t)?)) };
+    let before = excess(asset_value, nav)?;
+    let after = excess(asset_value.safe_add(value_in)?, nav.safe_add(value_in)?)?;
+    mul_div_ceil(after.saturating_sub(before), 1, bps)
+}
+
+/// What the vault keeps for the trades a deposit causes: `trade_cost_bps` (the expected cost of a unit
+/// traded back to target) of [`deposit_traded_value`], rounded up.
+pub fn deposit_trade_charge(traded_value: u128, trade_cost_bps: u16) -> MathResult<u128> {
+    mul_div_ceil(traded_value, trade_cost_bps as u128, super::BPS as u128)
 }
 
 /// Shares for a deposit quoted at request and again at settlement: the deposit at the lower value, the
-/// share price at the higher of the two (`nav / supply`), minus `fee_bps` of the value (rounded up).
-/// A quote with no shares outstanding has no share price and is skipped; when nothing is outstanding at
-/// settlement this is the vault's first deposit ([`shares_for_value`] with locked shares).
-pub fn settle_deposit(request: &DepositQuote, settle: &DepositQuote, fee_bps: u16) -> MathResult<SettledDeposit> {
+/// share price at the higher of the two (`nav / supply`), minus `fee_bps` of the value and the
+/// `trade_charge_value` (both rounded up, both kept by the vault). A quote with no shares outstanding has
+/// no share price and is skipped; when nothing is outstanding at settlement this is the vault's first
+/// deposit ([`shares_for_value`] with locked shares).
+pub fn settle_deposit(
+    request: &DepositQuote,
+    settle: &DepositQuote,
+    fee_bps: u16,
+    trade_charge_value: u128,
+) -> MathResult<SettledDeposit> {
     let value = request.value.min(settle.value);
     let fee_value = mul_div_ceil(value, fee_bps as u128, super::BPS as u128)?;
-    let net = value.saturating_sub(fee_value);
+    let trade_charge_value = trade_charge_value.min(value.saturating_sub(fee_value));
+    let net = value.saturating_sub(fee_value).saturating_sub(trade_charge_value);
     if settle.supply == 0 {
-        return Ok(SettledDeposit { shares: shares_for_value(net, 0, 0)?, value, fee_value });
+        return Ok(SettledDeposit { shares: shares_for_value(net, 0, 0)?, value, fee_value, trade_charge_value });
     }
     let mut shares = shares_for_value(net, settle.nav, settle.supply)?.to_depositor;
     if request.supply > 0 {
         shares = shares.min(shares_for_value(net, request.nav, request.supply)?.to_depositor);
     }
-    Ok(SettledDeposit { shares: SharesOut { to_depositor: shares, locked: 0 }, value, fee_value })
+    Ok(SettledDeposit { shares: SharesOut { to_depositor: shares, locked: 0 }, value, fee_value, trade_charge_value })
 }
 
 /// In-kind deposit: the most shares that `max_in` can buy at the current proportions,
@@ -116,14 +148,14 @@ mod tests {
         let req = DepositQuote { value: 1_000_000_000, nav: 10_000_000_000, supply: 10_000_000_000 };
         // Deposited asset fell 5 % between request and settlement: the lower value counts.
         let set = DepositQuote { value: 950_000_000, nav: 9_800_000_000, supply: 10_000_000_000 };
-        let s = settle_deposit(&req, &set, 10).unwrap();
+        let s = settle_deposit(&req, &set, 10, 0).unwrap();
         assert_eq!(s.value, 950_000_000);
         assert_eq!(s.fee_value, 950_000);
         // Share price: the higher of 1.0 (request) and 0.98 (settlement) → 1.0.
         assert_eq!(s.shares.to_depositor, 949_050_000);
         // First deposit of the vault: locked shares, fee taken.
         let empty = DepositQuote { value: 5_000_000, nav: 0, supply: 0 };
-        let s = settle_deposit(&empty, &empty, 100).unwrap();
+        let s = settle_deposit(&empty, &empty, 100, 0).unwrap();
         assert_eq!(s.shares, SharesOut { to_depositor: 5_000_000 - 50_000 - LOCKED_SHARES, locked: LOCKED_SHARES });
     }
 
@@ -133,16 +165,54 @@ mod tests {
         fn settlement_is_never_better_than_either_quote(
             v1 in 1u128..1u128 << 70, v2 in 1u128..1u128 << 70,
             n1 in 1u128..1u128 << 70, n2 in 1u128..1u128 << 70,
-            s1 in 1u64..u64::MAX / 2, s2 in 1u64..u64::MAX / 2, fee in 0u16..500,
+            s1 in 1u64..u64::MAX / 2, s2 in 1u64..u64::MAX / 2, fee in 0u16..500, charge in 0u128..1u128 << 70,
         ) {
             let (q1, q2) = (DepositQuote { value: v1, nav: n1, supply: s1 }, DepositQuote { value: v2, nav: n2, supply: s2 });
-            if let Ok(s) = settle_deposit(&q1, &q2, fee) {
+            if let Ok(s) = settle_deposit(&q1, &q2, fee, charge) {
                 for q in [q1, q2] {
                     if let Ok(alone) = shares_for_value(q.value, q.nav, q.supply) {
                         prop_assert!(s.shares.to_depositor <= alone.to_depositor);
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_deposit_pays_for_the_trades_it_causes() {
+        // $10 000 vault, asset at $3 000 with a 30 % target; a $5 000 deposit of it: afterwards $8 000 of
+        // $15 000 against a $4 500 target: $3 500 must be traded (70 % of the deposit).
+        assert_eq!(deposit_traded_value(3_000, 10_000, 3_000, 5_000).unwrap(), 3_500);
+        // An asset $1 000 short of target: a deposit that only fills the gap is not traded ($3 000 of
+        // $11 000 is under the $3 300 target) …
+        assert_eq!(deposit_traded_value(2_000, 10_000, 3_000, 1_000).unwrap(), 0);
+        // … a larger one only beyond its new target: $4 000 of $12 000 against $3 600.
+        assert_eq!(deposit_traded_value(2_000, 10_000, 3_000, 2_000).unwrap(), 400);
+        // Already $1 000 over target: all of the deposit beyond its target share is traded.
+        assert_eq!(deposit_traded_value(4_000, 10_000, 3_000, 1_000).unwrap(), 700);
+        // First deposit (empty vault): everything but its target share.
+        assert_eq!(deposit_traded_value(0, 0, 3_000, 10_000).unwrap(), 7_000);
+        assert_eq!(deposit_trade_charge(3_500_000_000, 60).unwrap(), 21_000_000);
+        assert_eq!(deposit_trade_charge(1, 60).unwrap(), 1, "rounded up");
+        // Settlement keeps the charge with the fee.
+        let q = DepositQuote { value: 1_000_000_000, nav: 10_000_000_000, supply: 10_000_000_000 };
+        let s = settle_deposit(&q, &q, 10, 4_200_000).unwrap();
+        assert_eq!((s.fee_value, s.trade_charge_value), (1_000_000, 4_200_000));
+        assert_eq!(s.shares.to_depositor, 994_800_000);
+    }
+
+    proptest! {
+        /// The traded part of a deposit is never more than the deposit beyond its target share, and grows
+        /// with the deposit.
+        #[test]
+        fn traded_value_is_bounded_and_monotone(
+            a in 0u128..1u128 << 80, rest in 0u128..1u128 << 80, t in 0u16..=10_000, x in 0u128..1u128 << 80,
+            more in 0u128..1u128 << 80,
+        ) {
+            let nav = a + rest;
+            let traded = deposit_traded_value(a, nav, t, x).unwrap();
+            prop_assert!(traded <= x - x * t as u128 / 10_000 + 1);
+            prop_assert!(deposit_traded_value(a, nav, t, x + more).unwrap() >= traded);
         }
     }
 

@@ -43,6 +43,7 @@ mod tests {
             amount_in,
             clamped: false,
             cap_amount: amount_in,
+            fair_out: min_out,
             floor_out: min_out,
             min_out,
             max_bounty: 0,

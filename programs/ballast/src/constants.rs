@@ -50,18 +50,32 @@ pub const MAX_CONF_MULTIPLIER: u16 = 100;
 /// Single-asset deposit fee bounds (bps); the floor is defence in depth behind delayed settlement.
 pub const MIN_DEPOSIT_FEE_BPS: u16 = 5;
 pub const MAX_DEPOSIT_FEE_BPS: u16 = 500;
-/// Settlement delay bounds of deposit requests (seconds).
-pub const MIN_DEPOSIT_DELAY_SECS: u32 = 2;
+/// Settlement delay bounds of deposit requests (seconds). The least delay is longer than the future skew
+/// an oracle reading may have (`math::MAX_FUTURE_SKEW_SECS`, 5 s), so no reading valid when a request is
+/// made can settle it, and a request and its settlement never fit in one transaction.
+pub const MIN_DEPOSIT_DELAY_SECS: u32 = 6;
 pub const MAX_DEPOSIT_DELAY_SECS: u32 = 300;
 /// Settlement window bounds of deposit requests (seconds after the delay).
 pub const MIN_DEPOSIT_WINDOW_SECS: u32 = 10;
 pub const MAX_DEPOSIT_WINDOW_SECS: u32 = 3_600;
-/// Upper bounds of the rebalance-specific oracle limits.
-pub const MAX_REBALANCE_ORACLE_AGE_SECS: u32 = 120;
+/// Settlement reads only fresh readings: published at most this long before the settling slot's clock,
+/// so whoever settles cannot pick an older reading that is still inside the general age limit.
+pub const SETTLEMENT_MAX_AGE_SECS: u64 = 1;
+/// Upper bounds of the rebalance-specific oracle limits. A keeper picks the reading a rebalance uses
+/// (Pyth pull oracles): within a few seconds the choice is worth a few bps at most.
+pub const MAX_REBALANCE_ORACLE_AGE_SECS: u32 = 10;
 pub const MAX_REBALANCE_CONF_BPS: u16 = 200;
 /// Bounds of the cost-optimal band mode: the cost estimate (bps of a unit traded) and the risk aversion
 /// (thousandths).
 pub const MAX_COST_ESTIMATE_BPS: u16 = 1_000;
 pub const MAX_RISK_AVERSION_MILLI: u32 = 1_000_000;
+/// Bounds of the rebalance auction (seconds from fair value to the slippage-cap floor): long enough for
+/// keepers to compete, short enough that a vault out of band is not left waiting.
+pub const MIN_AUCTION_SECS: u32 = 10;
+pub const MAX_AUCTION_SECS: u32 = 3_600;
+/// Bounds of the trade cost charged to single-asset deposits (bps of the value the deposit makes the vault
+/// trade): at least 1 bps, so a deposit never makes the vault trade for free.
+pub const MIN_TRADE_COST_BPS: u16 = 1;
+pub const MAX_TRADE_COST_BPS: u16 = 1_000;
 /// Largest CPPI multiplier (10×).
 pub const MAX_CPPI_MULTIPLIER_BPS: u32 = 100_000;

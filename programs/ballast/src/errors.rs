@@ -33,7 +33,7 @@ ballast_errors! {
     BandOutOfBounds,
     #[msg("Max trade bps out of bounds: must be within [1, 10000]")] // 6005
     MaxTradeOutOfBounds,
-    #[msg("Slippage cap out of bounds: must be within [1, 1000] bps")] // 6006
+    #[msg("Slippage cap out of bounds: must be within [1, 300] bps")] // 6006
     SlippageOutOfBounds,
     #[msg("Oracle max age out of bounds: must be within [1, 3600] seconds")] // 6007
     OracleMaxAgeOutOfBounds,
@@ -215,7 +215,7 @@ ballast_errors! {
     ClaimAccountRequired,
     #[msg("Nothing is owed to this claim for that asset")] // 6087
     NothingToRedeem,
-    #[msg("Deposit request cannot settle yet: every oracle reading must be published at least the settlement delay after the request")] // 6088
+    #[msg("Deposit request cannot settle yet: wait until the settlement delay has passed; every oracle reading must be published after it")] // 6088
     DepositRequestTooEarly,
     #[msg("Deposit request expired: it can only be cancelled (full refund)")] // 6089
     DepositRequestExpired,
@@ -225,9 +225,9 @@ ballast_errors! {
     DepositRequestAlreadyOpen,
     #[msg("Shares must go to the account named in the deposit request")] // 6092
     SharesDestinationMismatch,
-    #[msg("Deposit fee or settlement timing out of bounds")] // 6093
+    #[msg("Deposit terms out of bounds: fee 5..=500 bps, trade cost 1..=1000 bps, delay 6..=300 s, window 10..=3600 s")] // 6093
     DepositTermsOutOfBounds,
-    #[msg("Rebalance oracle limits out of bounds: max age 1..=oracle max age (and <= 120 s), confidence cap 1..=oracle confidence cap (and <= 200 bps)")] // 6094
+    #[msg("Rebalance oracle limits out of bounds: max age 1..=oracle max age (and <= 10 s), confidence cap 1..=oracle confidence cap (and <= 200 bps)")] // 6094
     RebalanceOracleOutOfBounds,
     #[msg("Input lists have different lengths")] // 6095
     LengthMismatch,
@@ -251,6 +251,12 @@ ballast_errors! {
     FlashNotInProgress,
     #[msg("The sold asset may not be sent to a vault reserve")] // 6104
     FlashDestinationNotAllowed,
+
+    // ---- best execution (6105..) ----
+    #[msg("No rebalance auction is open: send poke (or a direct rebalance) to open it, then trade once the auction price reaches your route")] // 6105
+    AuctionNotStarted,
+    #[msg("Auction duration out of bounds: MIN_AUCTION_SECS (10) to MAX_AUCTION_SECS (3600) seconds")] // 6106
+    AuctionOutOfBounds,
 }
 
 impl BallastError {

@@ -122,6 +122,9 @@ pub struct DepositRequestedEvent {
     pub value_at_request: u128,
     pub nav_at_request: u128,
     pub supply_at_request: u64,
+    /// Fee and trade cost (bps) fixed at request: settlement charges at most these.
+    pub fee_bps: u16,
+    pub trade_cost_bps: u16,
     /// Oracle readings published from this unix time on can settle it; after `expires_at` it can only be
     /// cancelled.
     pub settle_from: i64,
@@ -141,6 +144,9 @@ pub struct DepositSettledEvent {
     pub value_used: u128,
     /// Part of `value_used` kept by the vault as the deposit fee.
     pub fee_value: u128,
+    /// Kept by the vault for the trades the deposit makes it do: `trade_cost_bps` of `traded_value`.
+    pub trade_charge_value: u128,
+    pub traded_value: u128,
     pub nav_at_request: u128,
     pub nav_at_settlement: u128,
     pub shares_out: u64,
@@ -204,6 +210,10 @@ pub struct RebalanceEvent {
     pub amount_in: u64,
     /// True when the request exceeded the overshoot / max-trade cap and was reduced.
     pub clamped: bool,
+    /// Output of `amount_in` at the mid prices: where the auction started.
+    pub fair_out: u64,
+    /// Seconds the auction had run when the trade was priced.
+    pub auction_elapsed_secs: u64,
     /// The program's own oracle-derived floor.
     pub floor_out: u64,
     /// The floor actually enforced: max(floor_out, keeper min_out).
@@ -243,4 +253,24 @@ pub struct PokeEvent {
     pub vault: Pubkey,
     /// Annualised volatility estimate per asset (bps).
     pub vol_bps: Vec<u64>,
+}
+
+/// The rebalance auction opened, restarted after a trade, or closed. While open, the least output a
+/// rebalance accepts falls from fair value (mid) to the slippage-cap floor over `auction_secs`.
+#[event]
+pub struct AuctionEvent {
+    pub vault: Pubkey,
+    /// Unix time the auction (re)started; 0 when it closed (every asset inside its band).
+    pub started_at: i64,
+}
+
+/// Emits the event of an auction change (nothing when unchanged).
+pub fn emit_auction(vault: Pubkey, change: crate::state::AuctionChange) {
+    use crate::state::AuctionChange;
+    let started_at = match change {
+        AuctionChange::Unchanged => return,
+        AuctionChange::Opened(at) => at,
+        AuctionChange::Closed => 0,
+    };
+    emit(AuctionEvent { vault, started_at });
 }

@@ -55,7 +55,8 @@ async fn latency_attack(pct: i64) -> (f64, f64) {
         BallastError::DepositRequestTooEarly,
     );
     // … the first allowed settlement uses prices published after the delay.
-    chain.advance_time(1).await;
+    let delay = fx.state(&mut chain).await.params.deposit_delay_secs as i64;
+    chain.advance_time(delay - 1).await;
     fx.refresh_prices(&mut chain).await;
     fx.settle_deposit(&mut chain, &attacker.keypair.pubkey()).await.unwrap();
     assert!(fx.deposit_request(&mut chain, &attacker.keypair.pubkey()).await.is_none(), "request closed");
@@ -74,18 +75,26 @@ async fn knowing_the_next_price_does_not_pay() {
 }
 
 #[tokio::test]
-async fn an_honest_depositor_pays_at_most_the_fee_and_the_confidence_haircut() {
+async fn an_honest_depositor_pays_at_most_the_fee_the_trade_charge_and_the_confidence_haircut() {
     let (mut chain, fx, _seed) = setup_seeded().await;
     let user = fx.user(&mut chain, &[10_000_000_000, 0, 0]).await.unwrap();
+    // 10 SOL ($1 500) into a $10 000 vault at target (SOL 40 %): afterwards SOL is $5 500 of $11 500
+    // against a $4 600 target, so $900 (60 % of the deposit) must be traded, charged 60 bps: $5.40.
+    let report = fx.report(&mut chain).await.unwrap();
+    let traded =
+        ballast::math::deposit_traded_value(report.values[0], report.nav, 4_000, 1_500_000_000).unwrap() as f64 / 1e6;
+    assert!((traded - 900.0).abs() < 1.0, "traded ${traded:.2}");
     fx.deposit_single(&mut chain, &user, 0, 10_000_000_000, 1).await.unwrap();
     let out = withdraw_all(&mut chain, &fx, &user).await;
     let value_out = usd(&mut chain, &fx, &out).await;
     let value_in = usd(&mut chain, &fx, &[10_000_000_000, 0, 0]).await;
-    let fee = fixture::default_params().deposit_fee_bps as f64 / 10_000.0;
+    let p = fixture::default_params();
+    let fee = p.deposit_fee_bps as f64 / 10_000.0;
+    let charge = traded * p.trade_cost_bps as f64 / 10_000.0 / value_in;
     let conf = 0.0005; // the fixture's oracles publish a 0.05 % confidence interval
     let cost = 1.0 - value_out / value_in;
-    assert!(cost <= fee + 2.0 * conf + 0.000_1, "cost {:.4} %", cost * 100.0);
-    assert!(cost >= fee * 0.9, "the fee is charged: cost {:.4} %", cost * 100.0);
+    assert!(cost <= fee + charge + 2.0 * conf + 0.000_1, "cost {:.4} %", cost * 100.0);
+    assert!(cost >= (fee + charge) * 0.9, "the fee and the trade charge are charged: cost {:.4} %", cost * 100.0);
 }
 
 #[tokio::test]
@@ -123,7 +132,7 @@ async fn a_pause_stops_settlement_but_never_the_refund() {
     fx.request_deposit(&mut chain, &user, 0, 4_000_000_000, 1).await.unwrap();
     let gov = fx.governance.pubkey();
     chain.send(&[client::set_pause(&gov, &fx.key, ballast::state::pause::ALL)], &[&fx.governance]).await.unwrap();
-    chain.advance_time(2).await;
+    chain.advance_time(fixture::default_params().deposit_delay_secs as i64).await;
     fx.refresh_prices(&mut chain).await;
     assert_ballast_err(fx.settle_deposit(&mut chain, &user.keypair.pubkey()).await, BallastError::DepositsPaused);
     let p = fixture::default_params();
@@ -156,7 +165,7 @@ async fn settlement_pays_only_the_named_share_account() {
     let (mut chain, fx, seed) = setup_seeded().await;
     let user = fx.user(&mut chain, &[10_000_000_000, 0, 0]).await.unwrap();
     fx.request_deposit(&mut chain, &user, 0, 1_000_000_000, 1).await.unwrap();
-    chain.advance_time(2).await;
+    chain.advance_time(fixture::default_params().deposit_delay_secs as i64).await;
     fx.refresh_prices(&mut chain).await;
     let vault = fx.state(&mut chain).await;
     let mut request = fx.deposit_request(&mut chain, &user.keypair.pubkey()).await.unwrap();
@@ -184,8 +193,14 @@ async fn a_prefunded_request_address_does_not_block_the_request() {
 async fn deposit_terms_are_bounded() {
     let mut chain = Chain::start().await;
     let payer = chain.payer().pubkey();
-    let bad: [fn(&mut VaultParams); 3] =
-        [|p| p.deposit_fee_bps = 0, |p| p.deposit_delay_secs = 1, |p| p.deposit_window_secs = 5];
+    // A delay of 5 s would let a reading valid at request time (up to 5 s ahead of the clock) settle it.
+    let bad: [fn(&mut VaultParams); 5] = [
+        |p| p.deposit_fee_bps = 0,
+        |p| p.deposit_delay_secs = 5,
+        |p| p.deposit_window_secs = 5,
+        |p| p.trade_cost_bps = 0,
+        |p| p.trade_cost_bps = 1_001,
+    ];
     for (id, f) in bad.iter().enumerate() {
         let mut params = fixture::default_params();
         f(&mut params);

@@ -17,10 +17,12 @@ use solana_signer::Signer;
 async fn first_deposit_single_locks_seed_shares() {
     let (mut chain, fx) = setup().await;
     let user = fx.user(&mut chain, &[0, 0, 10_000_000_000]).await.unwrap();
-    // $1 000 of USDC valued at price − conf = 0.9995, minus the 10 bps deposit fee (rounded up).
+    // $1 000 of USDC valued at price − conf = 0.9995, minus the 10 bps deposit fee (rounded up), minus
+    // the trade charge: the empty vault must trade away the 70 % of the deposit above USDC's 30 % target
+    // ($700 at mid), at 60 bps: $4.20.
     fx.deposit_single(&mut chain, &user, 2, 1_000_000_000, 1).await.unwrap();
     let vault = fx.state(&mut chain).await;
-    let value = 999_500_000u64 - 999_500;
+    let value = 999_500_000u64 - 999_500 - 4_200_000;
     assert_eq!(chain.token_amount(&vault.locked_shares).await, LOCKED_SHARES);
     assert_eq!(chain.token_amount(&user.shares).await, value - LOCKED_SHARES);
     assert_eq!(fx.share_supply(&mut chain).await, value);
@@ -101,9 +103,14 @@ async fn deposit_single_values_deposit_low_and_vault_high() {
     let supply = fx.share_supply(&mut chain).await;
     let user = fx.user(&mut chain, &[10_000_000_000, 0, 0]).await.unwrap();
     let holdings = fx.holdings(&mut chain).await;
+    let report = fx.report(&mut chain).await.unwrap();
     fx.deposit_single(&mut chain, &user, 0, 1_000_000_000, 1).await.unwrap();
-    // 1 SOL at 150 × (1 − 0.0005) = 149.925 USD, minus the 10 bps fee; vault valued at price + conf (×1.0005).
-    let value_in = 149_925_000u128 - 149_925;
+    // 1 SOL at 150 × (1 − 0.0005) = 149.925 USD, minus the 10 bps fee and 60 bps of the part of the
+    // $150 the vault must trade back to target; vault valued at price + conf (×1.0005).
+    let traded = ballast::math::deposit_traded_value(report.values[0], report.nav, 4_000, 150_000_000).unwrap();
+    let charge = ballast::math::deposit_trade_charge(traded, fixture::default_params().trade_cost_bps).unwrap();
+    assert!(charge > 500_000 && charge < 600_000, "about 60 bps of $90: {charge}");
+    let value_in = 149_925_000u128 - 149_925 - charge;
     let prices_high = [150.075f64, 60_030.0, 1.0005];
     let decimals = [9, 8, 6];
     let nav_high: u128 =
@@ -250,7 +257,11 @@ async fn inflation_attack_does_not_pay() {
         AssetSpec::new("USDC", 6, 1_00000000, -8, 5_000, 300),
         AssetSpec::new("USDT", 6, 1_00000000, -8, 5_000, 300),
     ];
-    let fx = fixture::create_vault(&mut chain, &specs, fixture::default_params()).await.unwrap();
+    // The least trade charge (the victim's USDC deposit into a vault holding only USDC is charged for the
+    // trades it adds, a few cents at 1 bps), so that the share math is what is measured.
+    let mut params = fixture::default_params();
+    params.trade_cost_bps = ballast::constants::MIN_TRADE_COST_BPS;
+    let fx = fixture::create_vault(&mut chain, &specs, params).await.unwrap();
     // Exact prices (zero confidence) so that only the share math is measured.
     async fn exact_prices(chain: &mut Chain, fx: &fixture::VaultFixture) {
         let now = chain.clock().await.unix_timestamp;
@@ -263,16 +274,16 @@ async fn inflation_attack_does_not_pay() {
     async fn deposit_exact(chain: &mut Chain, fx: &fixture::VaultFixture, user: &fixture::User, amount: u64) {
         exact_prices(chain, fx).await;
         fx.request_deposit(chain, user, 0, amount, 1).await.unwrap();
-        chain.advance_time(2).await;
+        chain.advance_time(fixture::default_params().deposit_delay_secs as i64).await;
         exact_prices(chain, fx).await;
         fx.settle_deposit(chain, &user.keypair.pubkey()).await.unwrap();
     }
     let attacker = fx.user(&mut chain, &[20_000_000_000, 0]).await.unwrap();
     let victim = fx.user(&mut chain, &[1_000_000_000, 0]).await.unwrap();
 
-    // 1. Attacker makes the first deposit: $1.001003 − the 10 bps fee = $1.000001 → 1 share unit for them,
-    //    1 000 000 locked.
-    deposit_exact(&mut chain, &fx, &attacker, 1_001_003).await;
+    // 1. Attacker makes the first deposit: $1.001054 − the 10 bps fee ($0.001002) − 1 bps of the half that
+    //    must be traded ($0.000051) = $1.000001 → 1 share unit for them, 1 000 000 locked.
+    deposit_exact(&mut chain, &fx, &attacker, 1_001_054).await;
     assert_eq!(chain.token_amount(&attacker.shares).await, 1);
     // 2. Attacker donates $10 000 straight into the reserve.
     let reserve = fx.state(&mut chain).await.assets[0].reserve;
@@ -301,7 +312,8 @@ async fn inflation_attack_does_not_pay() {
     let victim_end = chain.token_amount(&victim.tokens[0]).await;
     assert!(attacker_end < 20_000_000_000, "attacker must not profit: ended with {attacker_end}");
     assert!(attacker_end < 20_000_000_000 - 9_990_000_000, "the donation is lost to the locked shares");
-    // The victim pays the 10 bps deposit fee ($1) and loses under $0.10 more.
+    // The victim pays the 10 bps deposit fee ($1) and the 1 bps trade charge on the $500 its deposit adds
+    // to the vault's imbalance ($0.05), and loses under $0.05 more.
     let victim_loss = 1_000_000_000 - victim_end;
     assert!(victim_loss <= 1_000_000 + 100_000, "victim lost {victim_loss} base units (> $1.10 of $1 000)");
 }

@@ -135,6 +135,7 @@ async fn the_keeper_takes_jupiters_route_when_it_pays_at_least_as_much() {
     let net = net().await;
     let (url, calls) = start_mock(net.clone(), 5).await;
     net.shock(0, 40).await.unwrap();
+    net.relax_auction().await.unwrap();
     let k = keeper(&net, &url).await;
     let out = k.iteration().await.unwrap();
     assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");
@@ -156,6 +157,7 @@ async fn the_keeper_keeps_the_pool_route_when_jupiter_pays_less() {
     let net = net().await;
     let (url, calls) = start_mock(net.clone(), -20).await;
     net.shock(0, 40).await.unwrap();
+    net.relax_auction().await.unwrap();
     let k = keeper(&net, &url).await;
     let out = k.iteration().await.unwrap();
     assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");
@@ -176,6 +178,7 @@ async fn a_route_with_a_lookup_table_goes_out_as_a_v0_transaction() {
     };
     let (url, _) = start_mock_with(net.clone(), 5, Some(table)).await;
     net.shock(0, 40).await.unwrap();
+    net.relax_auction().await.unwrap();
     let k = keeper(&net, &url).await;
     let out = k.iteration().await.unwrap();
     assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");

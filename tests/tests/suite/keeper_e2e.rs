@@ -149,10 +149,18 @@ async fn keeper_brings_drift_back_inside_the_bands() {
     let metrics_addr =
         ballast_keeper::serve_metrics(k.metrics.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap().0;
     let mut rebalanced = 0;
-    for _ in 0..12 {
+    let mut waited = 0;
+    for _ in 0..16 {
         for (_, outcome) in k.iteration().await.unwrap() {
-            if matches!(outcome, Outcome::Rebalanced { .. }) {
-                rebalanced += 1;
+            match outcome {
+                Outcome::Rebalanced { .. } => rebalanced += 1,
+                // The auction has not reached the pool's price yet: move the clock to when it does.
+                Outcome::Waiting { until } => {
+                    let now = net.chain.lock().await.clock().await.unix_timestamp;
+                    net.warp((until - now).max(1)).await.unwrap();
+                    waited += 1;
+                }
+                _ => {}
             }
         }
         if max_drift_over_band(&net).await.iter().all(|d| *d <= 0) && rebalanced > 0 {
@@ -161,6 +169,7 @@ async fn keeper_brings_drift_back_inside_the_bands() {
         tokio::time::sleep(Duration::from_millis(800)).await; // cooldown: 10 slots
     }
     assert!(rebalanced >= 1);
+    assert!(waited >= 1, "the first trade waits for the auction to reach the pool's price");
     for (i, d) in max_drift_over_band(&net).await.iter().enumerate() {
         assert!(*d <= 0, "asset {i} still {d} bps outside its band");
     }
@@ -180,6 +189,7 @@ async fn keeper_brings_drift_back_inside_the_bands() {
 async fn dry_run_sends_nothing() {
     let net = net(200).await;
     net.shock(0, 40).await.unwrap();
+    net.relax_auction().await.unwrap();
     let before = { net.fx.holdings(&mut *net.chain.lock().await).await };
     let k = keeper(&net, true).await;
     for _ in 0..3 {
@@ -200,6 +210,7 @@ async fn racing_keepers_do_not_both_rebalance_in_one_cooldown_window() {
     // Slow ticker: the 10-slot cooldown lasts about 2 s of real time.
     let net = net(500).await;
     net.shock(0, 60).await.unwrap();
+    net.relax_auction().await.unwrap();
     let (a, b) = (keeper(&net, false).await, keeper(&net, false).await);
     let (ra, rb) = tokio::join!(a.iteration(), b.iteration());
     let outcomes = [ra.unwrap().remove(0).1, rb.unwrap().remove(0).1];
@@ -252,6 +263,7 @@ async fn keeper_settles_deposit_requests_once_the_delay_has_passed() {
 async fn the_bot_and_the_simulator_choose_the_same_trade() {
     let net = net(200).await;
     net.shock(0, 40).await.unwrap();
+    net.relax_auction().await.unwrap();
     let k = keeper(&net, true).await;
     let vault = k.vaults().await.unwrap().remove(0).1;
     // The same state read twice: over JSON-RPC by the shipped bot, and from the embedded chain as the
@@ -271,6 +283,7 @@ async fn the_bot_and_the_simulator_choose_the_same_trade() {
 async fn the_keeper_rebalances_through_a_flash_route() {
     let net = net(200).await;
     net.shock(0, 40).await.unwrap();
+    net.relax_auction().await.unwrap();
     let opts = KeeperOptions {
         rpc_url: net.url(),
         iterations: Some(1),

@@ -55,6 +55,7 @@ async fn the_keeper_survives_429_and_5xx_and_recovers() {
     let proxy = FaultProxy::start(&net.url()).await.unwrap();
     let k = keeper_via(&proxy, Duration::from_secs(5)).await;
     net.shock(0, 40).await.unwrap();
+    net.relax_auction().await.unwrap();
     // The Solana RPC client itself retries a 429 five times with backoff; six in a row reach the keeper.
     proxy.inject("getProgramAccounts", &[Fault::TooManyRequests; 6]).await;
     proxy.inject("getProgramAccounts", &[Fault::ServerError]).await;
@@ -82,6 +83,7 @@ async fn a_lost_confirmation_never_becomes_a_second_trade() {
     let proxy = FaultProxy::start(&net.url()).await.unwrap();
     let k = keeper_via(&proxy, Duration::from_secs(5)).await;
     net.shock(0, 40).await.unwrap();
+    net.relax_auction().await.unwrap();
     // The rebalance lands, but its reply is lost.
     proxy.inject("sendTransaction", &[Fault::LoseReply]).await;
     let out = k.iteration().await.unwrap();
@@ -103,6 +105,7 @@ async fn delayed_replies_time_out_and_the_keeper_backs_off_then_recovers() {
     let proxy = FaultProxy::start(&net.url()).await.unwrap();
     let k = keeper_via(&proxy, Duration::from_millis(400)).await;
     net.shock(0, 40).await.unwrap();
+    net.relax_auction().await.unwrap();
     proxy.inject("getProgramAccounts", &[Fault::Delay(Duration::from_millis(900)); 2]).await;
     assert_eq!(iterate_until_rebalanced(&k, 10).await, 1);
     assert!(faults(&k, "timeout").await >= 2, "{:?}", k.metrics.faults.lock().await);
@@ -116,6 +119,7 @@ async fn an_expired_blockhash_is_replaced_and_the_trade_lands_once() {
     let proxy = FaultProxy::start(&net.url()).await.unwrap();
     let k = keeper_via(&proxy, Duration::from_secs(5)).await;
     net.shock(0, 40).await.unwrap();
+    net.relax_auction().await.unwrap();
     // The blockhash the keeper signs its trade with is one the cluster never knew.
     proxy.inject("getLatestBlockhash", &[Fault::StaleBlockhash]).await;
     let out = k.iteration().await.unwrap();

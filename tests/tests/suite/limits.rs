@@ -27,6 +27,7 @@ async fn sixteen_asset_vault_rebalances_in_one_v0_transaction() {
     let p0 = fx.oracle_reading(&mut chain, 0).await.price;
     fx.set_price(&mut chain, 0, p0 * 16 / 10).await;
     fx.arbitrage(&mut chain, &pool).await.unwrap();
+    fx.relax_auction(&mut chain).await.unwrap();
 
     let vault = fx.state(&mut chain).await;
     let args = RebalanceArgs { sell_index: 0, buy_index: 1, amount_in: u64::MAX, min_out: 0 };

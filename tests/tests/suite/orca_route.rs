@@ -59,6 +59,7 @@ async fn whirlpool(net: &ballast_harness::localnet::Localnet, price: f64) -> Pub
 async fn an_orca_route_is_built_from_the_pool_state_and_refused_routes_fall_back() {
     let net = ballast_tests::localnet(200).await;
     net.shock(0, 40).await.unwrap();
+    net.relax_auction().await.unwrap();
     let sol_price = {
         let mut chain = net.chain.lock().await;
         net.fx.unit_price(&mut chain, 0).await * 1e9

@@ -9,6 +9,7 @@ use ballast::state::{pause, AmmEntry};
 use ballast_client as client;
 use ballast_client::planner::Decision;
 use ballast_harness::chain::custom_error;
+use ballast_harness::fixture::Turn;
 use ballast_tests::*;
 use solana_signer::Signer;
 
@@ -66,6 +67,11 @@ async fn cooldown_enforced() {
     assert_ballast_err(m.rebalance(SOL, BTC, 1_000_000_000, 0).await, BallastError::CooldownNotElapsed);
     m.chain.advance_slots(10).await;
     m.fx.refresh_prices(&mut m.chain).await;
+    // The trade restarted the auction at fair value: 4 s later no pool pays that much …
+    let err = m.rebalance(SOL, BTC, 1_000_000_000, 0).await.unwrap_err();
+    assert_eq!(custom_error(&err), Some(u32::from(ballast_amm::AmmError::SlippageExceeded)));
+    // … once it has run its course, the second trade goes through.
+    m.relax_auction().await;
     m.rebalance(SOL, BTC, 1_000_000_000, 0).await.unwrap();
 }
 
@@ -198,6 +204,7 @@ async fn bounty_is_capped() {
     let p = fx.oracle_reading(&mut chain, 0).await.price;
     fx.set_price(&mut chain, 0, p * 14 / 10).await;
     fx.arbitrage(&mut chain, &pool).await.unwrap();
+    fx.relax_auction(&mut chain).await.unwrap();
     let args = RebalanceArgs { sell_index: SOL, buy_index: USDC, amount_in: u64::MAX, min_out: 0 };
     fx.rebalance(&mut chain, &keeper.keypair, &keeper.tokens[0], &pool, args).await.unwrap();
     let bounty = chain.token_amount(&keeper.tokens[0]).await;
@@ -210,18 +217,26 @@ async fn repeated_rebalances_bring_every_asset_back_inside_its_band() {
     let mut m = Market::new().await;
     let path = [(SOL, 40), (BTC, -30), (USDC, 0), (SOL, -35), (BTC, 50)];
     for (asset, pct) in path {
-        m.move_price(asset as usize, pct).await;
-        for _ in 0..6 {
-            let Decision::Trade(c) = m.fx.plan(&mut m.chain).await.decision else { break };
-            let request = c.request;
-            let TradeRequest { sell, buy, amount_in, .. } = request;
-            m.rebalance(sell as u8, buy as u8, amount_in, 0).await.unwrap();
-            m.chain.advance_slots(10).await;
-            m.fx.refresh_prices(&mut m.chain).await;
-            for pool in m.pools.clone() {
-                m.fx.arbitrage(&mut m.chain, &pool).await.unwrap();
+        m.move_price_after(asset as usize, pct, 2).await;
+        // The keeper's planner: opens the auction, waits for it to reach a pool's price, trades; the
+        // arbitrageur re-prices the pools after every trade.
+        let mut trades = 0;
+        for _ in 0..30 {
+            let mode = client::RouteMode::Direct;
+            match m.fx.keeper_turn(&mut m.chain, mode, &m.keeper, &m.keeper_accounts).await.unwrap() {
+                Turn::Traded(c) => {
+                    let TradeRequest { sell, buy, .. } = c.request;
+                    assert_ne!(sell, buy);
+                    trades += 1;
+                    for pool in m.pools.clone() {
+                        m.fx.arbitrage(&mut m.chain, &pool).await.unwrap();
+                    }
+                }
+                Turn::Held(_) => break,
+                _ => {}
             }
         }
+        assert!(trades >= 1 || pct == 0, "a {pct}% move needs a trade");
         let r = m.fx.report(&mut m.chain).await.unwrap();
         for i in 0..3 {
             assert!(

@@ -5,10 +5,11 @@ use anchor_lang::prelude::*;
 /// PDA `[DEPOSIT_REQUEST_SEED, vault, depositor]`: one open request per depositor and vault.
 ///
 /// `request_deposit` moves the tokens into the reserve (kept aside in `Asset::pending_in`, outside the
-/// vault's value) and records the valuation at request time. `settle_deposit` (anyone, typically a keeper)
-/// values the deposit again with oracle readings published at least `deposit_delay_secs` after the
-/// request and mints shares at the **worse** of the two valuations for the depositor, minus the deposit
-/// fee. After `deposit_delay_secs + deposit_window_secs` the request can only be cancelled (full refund).
+/// vault's value) and records the valuation and the deposit terms at request time. `settle_deposit`
+/// (anyone, typically a keeper) values the deposit again with fresh oracle readings published at least
+/// `deposit_delay_secs` after the request and mints shares at the **worse** of the two valuations for the
+/// depositor, minus the deposit fee and the cost of the trades the deposit makes the vault do. After
+/// `expires_at` the request can only be cancelled (full refund).
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct DepositRequest {
@@ -29,4 +30,12 @@ pub struct DepositRequest {
     pub nav_at_request: u128,
     /// Share supply at request time.
     pub supply_at_request: u64,
+    /// Terms in force at request time; settlement charges the lower of these and the ones in force then,
+    /// and the request's timing never changes after it is made.
+    pub fee_bps: u16,
+    pub trade_cost_bps: u16,
+    /// First unix time at which the request may settle; every settling reading is published at or after it.
+    pub settle_from: i64,
+    /// Last unix time at which it may settle; after it, only `cancel_deposit` (full refund).
+    pub expires_at: i64,
 }

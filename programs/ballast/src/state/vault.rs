@@ -81,20 +81,35 @@ pub struct VaultParams {
     /// Whether keepers may rebalance through routes of their choosing (`rebalance_begin` / `rebalance_end`).
     /// The direct `rebalance` through whitelisted AMMs is always available.
     pub flash_enabled: bool,
+    /// Seconds the rebalance auction takes to relax from fair value (mid) to the slippage-cap floor
+    /// (`math::auction`): the price a rebalance must pay falls linearly with the time since the auction
+    /// opened, so keepers compete for the trade instead of paying the floor.
+    pub auction_secs: u32,
+    /// Expected cost (bps of the value traded: route fee, price impact, the auction's usual discount) of
+    /// the trades a single-asset deposit makes the vault do. Charged to the deposit on the part of it the
+    /// vault must trade back to target (`math::deposit_traded_value`), kept by the vault.
+    pub trade_cost_bps: u16,
 }
 
-/// Timing and fee of single-asset deposits.
+/// Timing and charges of single-asset deposits (fixed in each request when it is made).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DepositTerms {
     pub fee_bps: u16,
+    pub trade_cost_bps: u16,
     pub delay_secs: u32,
     pub window_secs: u32,
 }
 
 impl DepositTerms {
+    /// First unix time at which a request made at `requested_at` may settle (and the earliest publish
+    /// time of the readings that settle it).
+    pub fn settle_from(&self, requested_at: i64) -> i64 {
+        requested_at.saturating_add(self.delay_secs as i64)
+    }
+
     /// Last unix time at which a request made at `requested_at` may settle.
     pub fn expires_at(&self, requested_at: i64) -> i64 {
-        requested_at.saturating_add(self.delay_secs as i64).saturating_add(self.window_secs as i64)
+        self.settle_from(requested_at).saturating_add(self.window_secs as i64)
     }
 }
 
@@ -122,6 +137,7 @@ impl VaultParams {
         require!((MIN_VOL_TAU_SECS..=MAX_VOL_TAU_SECS).contains(&self.vol_tau_secs), BallastError::VolTauOutOfBounds);
         require!(
             (MIN_DEPOSIT_FEE_BPS..=MAX_DEPOSIT_FEE_BPS).contains(&self.deposit_fee_bps)
+                && (MIN_TRADE_COST_BPS..=MAX_TRADE_COST_BPS).contains(&self.trade_cost_bps)
                 && (MIN_DEPOSIT_DELAY_SECS..=MAX_DEPOSIT_DELAY_SECS).contains(&self.deposit_delay_secs)
                 && (MIN_DEPOSIT_WINDOW_SECS..=MAX_DEPOSIT_WINDOW_SECS).contains(&self.deposit_window_secs),
             BallastError::DepositTermsOutOfBounds
@@ -133,6 +149,7 @@ impl VaultParams {
                 && self.rebalance_max_conf_bps <= self.oracle_max_conf_bps.min(MAX_REBALANCE_CONF_BPS),
             BallastError::RebalanceOracleOutOfBounds
         );
+        require!((MIN_AUCTION_SECS..=MAX_AUCTION_SECS).contains(&self.auction_secs), BallastError::AuctionOutOfBounds);
         if let BandMode::CostOptimal { cost_bps, risk_aversion_milli, min_bps, max_bps } = self.band_mode {
             require!(
                 (1..=MAX_COST_ESTIMATE_BPS).contains(&cost_bps)
@@ -166,6 +183,7 @@ impl VaultParams {
     pub fn trade_policy(&self) -> math::rebalance::TradePolicy {
         math::rebalance::TradePolicy {
             slippage_cap_bps: self.slippage_cap_bps,
+            auction_secs: self.auction_secs,
             bounty_bps: self.bounty_bps,
             bounty_cap_value: self.bounty_cap_value,
         }
@@ -209,6 +227,7 @@ impl VaultParams {
     pub fn deposit_terms(&self) -> DepositTerms {
         DepositTerms {
             fee_bps: self.deposit_fee_bps,
+            trade_cost_bps: self.trade_cost_bps,
             delay_secs: self.deposit_delay_secs,
             window_secs: self.deposit_window_secs,
         }
@@ -412,7 +431,20 @@ pub struct Vault {
     /// A flash rebalance between `rebalance_begin` and `rebalance_end` (only ever set inside one
     /// transaction: without its end, the begin's transaction fails as a whole).
     pub flight: Option<Flight>,
+    /// Unix time the rebalance auction opened (0: none open). Opened when the program first sees an asset
+    /// outside its band (`poke`, a rebalance attempt, a deposit settlement), restarted after a trade that
+    /// starts the cooldown and leaves the vault out of band, closed when every asset is seen inside.
+    pub auction_started_at: i64,
     pub reserved: [u8; 120],
+}
+
+/// What observing the vault's bands did to its auction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuctionChange {
+    Unchanged,
+    /// Opened (or restarted) at this unix time.
+    Opened(i64),
+    Closed,
 }
 
 /// What `rebalance_begin` decided and `rebalance_end` must see: the trade, the balances before it, and the
@@ -439,6 +471,9 @@ pub struct Flight {
     pub reserves_before: Vec<u64>,
     #[max_len(MAX_ASSETS)]
     pub balances_before: Vec<u64>,
+    /// Output of `amount_in` at mid prices and how long the auction had run when the trade was planned.
+    pub fair_out: u64,
+    pub auction_elapsed_secs: u64,
     /// Mid prices (mantissa, exponent) and the sold asset's high price the trade was planned with.
     #[max_len(MAX_ASSETS)]
     pub mid_mantissas: Vec<u64>,
@@ -455,7 +490,38 @@ pub struct Flight {
 }
 
 impl Vault {
-    pub const VERSION: u8 = 1;
+    pub const VERSION: u8 = 2;
+
+    /// Seconds the rebalance auction has run at `now`, if one is open.
+    pub fn auction_elapsed(&self, now: i64) -> Option<u64> {
+        (self.auction_started_at != 0).then(|| math::auction::elapsed(self.auction_started_at, now))
+    }
+
+    /// Opens the auction at `now` when an asset is outside its band and none is open; closes it when every
+    /// asset is inside. `values` are the holders' values at mid, `limits` the targets and bands in force.
+    pub fn observe_bands(
+        &mut self,
+        values: &[u128],
+        limits: &[math::rebalance::AssetLimits],
+        now: i64,
+    ) -> math::MathResult<AuctionChange> {
+        let inside = math::rebalance::all_inside(values, limits)?;
+        Ok(match (inside, self.auction_started_at != 0) {
+            (true, true) => {
+                self.auction_started_at = 0;
+                AuctionChange::Closed
+            }
+            (false, false) => self.open_auction(now),
+            _ => AuctionChange::Unchanged,
+        })
+    }
+
+    /// (Re)starts the auction at `now`: the next trade starts again from fair value.
+    pub fn open_auction(&mut self, now: i64) -> AuctionChange {
+        // 0 means "none open"; a clock at 0 opens at 1 (one second more for keepers, never less).
+        self.auction_started_at = now.max(1);
+        AuctionChange::Opened(self.auction_started_at)
+    }
 
     /// Owned signer seeds of the vault PDA (`signer().seeds()` gives the slices for `invoke_signed`).
     pub fn signer(&self) -> VaultSigner {
@@ -614,16 +680,17 @@ impl Vault {
     }
 
     /// What a rebalance of `request` will do (need, size, floor, room for the bounty, the drift it starts
-    /// from), with this vault's trade policy. Pure: the program calls it between reading and swapping, keepers
-    /// call it on a copy of the vault with the same inputs.
+    /// from), with this vault's trade policy, `auction_elapsed_secs` into the auction. Pure: the program
+    /// calls it between reading and swapping, keepers call it on a copy of the vault with the same inputs.
     pub fn rebalance_effects(
         &self,
         positions: &[math::AssetPosition],
         bounds: &[math::PriceBounds],
         limits: &[math::rebalance::AssetLimits],
         request: &math::rebalance::TradeRequest,
+        auction_elapsed_secs: u64,
     ) -> core::result::Result<math::rebalance::RebalanceEffects, math::rebalance::Refusal> {
-        math::rebalance::effects(positions, bounds, limits, &self.params.trade_policy(), request)
+        math::rebalance::effects(positions, bounds, limits, &self.params.trade_policy(), request, auction_elapsed_secs)
     }
 
     /// State transitions that precede planning a rebalance at `slot`: a finished schedule is applied and

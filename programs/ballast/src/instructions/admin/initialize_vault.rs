@@ -119,6 +119,7 @@ impl InitializeVault<'_> {
             cppi_floor_per_share: args.params.cppi_floor(),
             episode_bounty_paid: 0,
             flight: None,
+            auction_started_at: 0,
             reserved: [0; 120],
         };
         vault.invariant()?;

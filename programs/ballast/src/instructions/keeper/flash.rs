@@ -96,8 +96,11 @@ impl RebalanceBegin<'_> {
     #[access_control(ctx.accounts.validate(&args))]
     pub fn handler<'info>(ctx: Context<'info, RebalanceBegin<'info>>, args: RebalanceArgs) -> Result<()> {
         let supply = ctx.accounts.share_mint.supply;
-        let trade::Prepared { valuation, mid, limits, effects } =
+        let trade::Prepared { valuation, mid, limits, effects, auction_elapsed, .. } =
             trade::prepare(&mut ctx.accounts.vault, ctx.remaining_accounts, supply, &args)?;
+        // A flash rebalance cannot end without trading, so it cannot open the auction: poke (or a direct
+        // rebalance attempt) does.
+        let auction_elapsed = auction_elapsed.ok_or(BallastError::AuctionNotStarted)?;
         let plan = effects.plan;
         let s = effects.request.sell;
         let accounts = &ctx.accounts;
@@ -137,6 +140,8 @@ impl RebalanceBegin<'_> {
             floor_out: plan.floor_out,
             min_out: plan.min_out,
             max_bounty: plan.max_bounty,
+            fair_out: plan.fair_out,
+            auction_elapsed_secs: auction_elapsed,
             drift_before: effects.drift_before,
             share_supply_before: supply,
             reserves_before: valuation.reserve_amounts.clone(),
@@ -208,6 +213,7 @@ impl RebalanceEnd<'_> {
             amount_in: flight.amount_in,
             clamped: flight.clamped,
             cap_amount: flight.cap_amount,
+            fair_out: flight.fair_out,
             floor_out: flight.floor_out,
             min_out: flight.min_out,
             max_bounty: flight.max_bounty,
@@ -269,19 +275,19 @@ impl RebalanceEnd<'_> {
         );
         let vault = &mut ctx.accounts.vault;
         vault.flight = None;
-        let event = trade::commit(
-            vault,
+        let executed = trade::Executed {
             vault_key,
             keeper,
-            RouteKind::Flash,
-            flight.requested_amount_in,
-            &effects,
-            &done,
+            route: RouteKind::Flash,
+            requested_amount_in: flight.requested_amount_in,
             received,
+            auction_elapsed_secs: flight.auction_elapsed_secs,
             prices,
-            flight.bands.clone(),
-        )?;
+            bands_bps: flight.bands.clone(),
+        };
+        let (event, auction) = trade::commit(vault, &effects, &done, executed)?;
         crate::events::emit(event);
+        crate::events::emit_auction(vault_key, auction);
         Ok(())
     }
 }

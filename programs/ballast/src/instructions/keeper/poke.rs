@@ -1,19 +1,27 @@
 //! Permissionless crank: reads every oracle (all checks) so that the vault's volatility estimates and
-//! newest publish times stay current between rebalances.
+//! newest publish times stay current between rebalances, and keeps the rebalance auction in step with the
+//! bands: it opens the auction when an asset is outside its band and none is open, and closes it when
+//! every asset is inside.
+//!
+//! The auction is only opened or closed on readings that a rebalance could use (at most
+//! `rebalance_max_age_secs` old, confidence within `rebalance_max_conf_bps`): an old reading that shows
+//! the vault out of band cannot start the auction's clock early.
 
 use anchor_lang::prelude::*;
 
-use crate::errors::BallastError;
+use crate::errors::{BallastError, MathResultExt};
 use crate::events::PokeEvent;
 use crate::instructions::accounts::load_valuation;
-use crate::math::adaptive;
-use crate::state::Vault;
+use crate::math::{self, adaptive, Rounding};
+use crate::state::{AuctionChange, Vault};
 
 /// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order.
 #[derive(Accounts)]
 pub struct Poke<'info> {
-    #[account(mut, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
+    #[account(mut, has_one = share_mint, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
     pub vault: Box<Account<'info, Vault>>,
+    /// The vault's share mint (its supply scales a CPPI floor, which sets targets).
+    pub share_mint: Box<Account<'info, anchor_spl::token::Mint>>,
 }
 
 impl Poke<'_> {
@@ -25,14 +33,29 @@ impl Poke<'_> {
     pub fn handler<'info>(ctx: Context<'info, Poke<'info>>) -> Result<()> {
         let clock = Clock::get()?;
         let limits = ctx.accounts.vault.params.oracle_limits();
-        load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, clock.unix_timestamp, &limits)?;
+        let valuation = load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, clock.unix_timestamp, &limits)?;
+        let supply = ctx.accounts.share_mint.supply;
         let vault = &mut ctx.accounts.vault;
         vault.finalize_schedule(clock.slot);
+        let fresh = vault.params.rebalance_oracle_limits();
+        let rebalance_grade = valuation.readings.iter().zip(&vault.assets).all(|(r, a)| {
+            math::oracle_validity(r, clock.unix_timestamp, a.last_publish_time, &fresh) == math::OracleValidity::Valid
+        });
+        let auction = if rebalance_grade {
+            let values =
+                math::position_values(&valuation.positions(vault, |b| b.mid), Rounding::Floor).or_math_err()?;
+            let nav = math::total_value(&values).or_math_err()?;
+            let limits = vault.limits_in_force(&valuation.readings, nav, supply, clock.slot).or_math_err()?;
+            vault.observe_bands(&values, &limits, clock.unix_timestamp).or_math_err()?
+        } else {
+            AuctionChange::Unchanged
+        };
         vault.invariant()?;
         crate::events::emit(PokeEvent {
             vault: vault.key(),
             vol_bps: vault.assets.iter().map(|a| adaptive::annual_vol_bps(&a.vol.into())).collect(),
         });
+        crate::events::emit_auction(vault.key(), auction);
         Ok(())
     }
 }

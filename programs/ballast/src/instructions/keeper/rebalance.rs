@@ -9,11 +9,15 @@
 //! neither asset past its target (valued at mid prices, bounty included) and stays within both assets'
 //! max trade size; the event reports the clamp. A keeper therefore cannot overshoot by asking for more.
 //!
-//! What a keeper can take from one trade is bounded: the floor is the fair output at the mid prices of
-//! readings at most `rebalance_max_age_secs` old with at most `rebalance_max_conf_bps` of confidence,
-//! minus one haircut (`slippage_cap_bps` ≤ 3 %), and the bounty is `bounty_bps` (≤ 1 %) of half the drift
-//! removed, capped per drift episode. Only a trade of at least half the allowed size, or one that brings
-//! every asset inside its band, starts the cooldown, so dust trades cannot lock other keepers out.
+//! The price is an auction (`math::auction`): the least output accepted starts at the fair output at
+//! the mid prices of readings at most `rebalance_max_age_secs` (≤ 10 s) old with at most
+//! `rebalance_max_conf_bps` of confidence, and falls linearly over `auction_secs` to that output minus one
+//! haircut (`slippage_cap_bps` ≤ 3 %). The auction opens when the program first sees an asset out of its
+//! band: if none is open, this instruction opens it and trades nothing (`AuctionEvent`), and a trade
+//! that starts the cooldown but leaves the vault out of band restarts it at fair value. Keepers therefore compete: the first
+//! whose route pays the current price takes the trade. The bounty is `bounty_bps` (≤ 1 %) of half the
+//! drift removed, capped per drift episode. Only a trade of at least half the allowed size, or one that
+//! brings every asset inside its band, starts the cooldown, so dust trades cannot lock other keepers out.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
@@ -108,8 +112,16 @@ impl Rebalance<'_> {
 
         // Prices, limits in force and the pure effects (need, size, floor, room for the bounty).
         let supply = ctx.accounts.share_mint.supply;
-        let trade::Prepared { valuation, mid, limits, effects } =
+        let trade::Prepared { valuation, mid, limits, effects, auction_elapsed, now } =
             trade::prepare(&mut ctx.accounts.vault, valuation_accounts, supply, &args)?;
+        let Some(auction_elapsed) = auction_elapsed else {
+            // The first attempt on a vault out of band opens the auction (at fair value) and trades nothing.
+            let vault = &mut ctx.accounts.vault;
+            let change = vault.open_auction(now);
+            vault.invariant()?;
+            crate::events::emit_auction(vault.key(), change);
+            return Ok(());
+        };
         let plan = effects.plan;
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
@@ -160,19 +172,22 @@ impl Rebalance<'_> {
         let sell_final = reload_amount(&sell_reserve, &sell_asset.token_program, &sell_asset.mint)?;
         let (vault_key, keeper) = (vault.key(), accounts.keeper.key());
         require!(after.reserves[s].checked_sub(sell_final) == Some(done.bounty), BallastError::UnexpectedBalanceChange);
-        let event = trade::commit(
-            &mut ctx.accounts.vault,
+        let executed = trade::Executed {
             vault_key,
             keeper,
-            RouteKind::Amm,
-            args.amount_in,
-            &effects,
-            &done,
+            route: RouteKind::Amm,
+            requested_amount_in: args.amount_in,
             received,
-            (valuation.readings.iter().map(|r| r.price).collect(), valuation.readings.iter().map(|r| r.expo).collect()),
-            limits.iter().map(|l| l.band_bps).collect(),
-        )?;
+            auction_elapsed_secs: auction_elapsed,
+            prices: (
+                valuation.readings.iter().map(|r| r.price).collect(),
+                valuation.readings.iter().map(|r| r.expo).collect(),
+            ),
+            bands_bps: limits.iter().map(|l| l.band_bps).collect(),
+        };
+        let (event, auction) = trade::commit(&mut ctx.accounts.vault, &effects, &done, executed)?;
         crate::events::emit(event);
+        crate::events::emit_auction(vault_key, auction);
         Ok(())
     }
 }

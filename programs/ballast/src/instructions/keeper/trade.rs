@@ -8,7 +8,7 @@ use crate::events::{RebalanceEvent, RouteKind};
 use crate::instructions::accounts::{load_valuation, Valuation};
 use crate::math::rebalance::{AssetLimits, Completion, RebalanceEffects, TradeRequest};
 use crate::math::{self, AssetPosition, Rounding};
-use crate::state::{pause, Vault};
+use crate::state::{pause, AuctionChange, Vault};
 
 use super::RebalanceArgs;
 
@@ -29,10 +29,14 @@ pub struct Prepared {
     pub mid: Vec<AssetPosition>,
     pub limits: Vec<AssetLimits>,
     pub effects: RebalanceEffects,
+    /// How long the auction has run (`None`: no auction is open; the effects are then priced as at its
+    /// start, fair value).
+    pub auction_elapsed: Option<u64>,
+    pub now: i64,
 }
 
 /// Prices (every oracle under the rebalance limits, recorded), the targets and bands in force, and the
-/// pure effects of `args`.
+/// pure effects of `args` at the auction's current price.
 pub fn prepare(
     vault: &mut Vault,
     valuation_accounts: &[AccountInfo],
@@ -40,6 +44,7 @@ pub fn prepare(
     args: &RebalanceArgs,
 ) -> Result<Prepared> {
     let clock = Clock::get()?;
+    let auction_elapsed = vault.auction_elapsed(clock.unix_timestamp);
     let oracle_limits = vault.params.rebalance_oracle_limits();
     let valuation = load_valuation(vault, valuation_accounts, clock.unix_timestamp, &oracle_limits)?;
     let mid = valuation.positions(vault, |p| p.mid);
@@ -53,9 +58,9 @@ pub fn prepare(
         min_out: args.min_out,
     };
     let effects = vault
-        .rebalance_effects(&mid, &valuation.bounds, &limits, &request)
+        .rebalance_effects(&mid, &valuation.bounds, &limits, &request, auction_elapsed.unwrap_or(0))
         .map_err(|r| error!(BallastError::from(r)))?;
-    Ok(Prepared { valuation, mid, limits, effects })
+    Ok(Prepared { valuation, mid, limits, effects, auction_elapsed, now: clock.unix_timestamp })
 }
 
 /// The bounty and state after a swap that paid `received`.
@@ -72,29 +77,49 @@ pub fn complete(
         .or_math_err()
 }
 
-/// Records a completed rebalance (cooldown, episode), checks the vault and builds its event.
-#[allow(clippy::too_many_arguments)]
+/// What a completed rebalance reports beyond its effects and completion.
+pub struct Executed {
+    pub vault_key: Pubkey,
+    pub keeper: Pubkey,
+    pub route: RouteKind,
+    pub requested_amount_in: u64,
+    pub received: u64,
+    pub auction_elapsed_secs: u64,
+    pub prices: (Vec<i64>, Vec<i32>),
+    pub bands_bps: Vec<u16>,
+}
+
+/// Records a completed rebalance (cooldown, episode; the auction closes when every asset is back inside
+/// its band, and restarts at fair value after a trade that starts the cooldown but leaves the vault out of
+/// band), checks the vault and builds its events. A dust trade (one that does not start the cooldown)
+/// leaves the auction running: otherwise a griefer could keep resetting the price to fair value with dust
+/// and no full trade would ever clear.
 pub fn commit(
     vault: &mut Vault,
-    vault_key: Pubkey,
-    keeper: Pubkey,
-    route: RouteKind,
-    requested_amount_in: u64,
     effects: &RebalanceEffects,
     done: &Completion,
-    received: u64,
-    prices: (Vec<i64>, Vec<i32>),
-    bands_bps: Vec<u16>,
-) -> Result<RebalanceEvent> {
+    executed: Executed,
+) -> Result<(RebalanceEvent, AuctionChange)> {
     require!(done.drift_after < effects.drift_before, BallastError::DriftNotReduced);
+    let clock = Clock::get()?;
     if done.started_cooldown {
-        vault.last_rebalance_slot = Clock::get()?.slot;
+        vault.last_rebalance_slot = clock.slot;
     }
     vault.episode_bounty_paid = done.episode_bounty_paid;
+    let auction = if done.inside_after {
+        vault.auction_started_at = 0;
+        AuctionChange::Closed
+    } else if done.started_cooldown {
+        vault.open_auction(clock.unix_timestamp)
+    } else {
+        AuctionChange::Unchanged
+    };
     vault.invariant()?;
+    let Executed { vault_key, keeper, route, requested_amount_in, received, auction_elapsed_secs, prices, bands_bps } =
+        executed;
     let plan = &effects.plan;
     let (s, b) = (effects.request.sell, effects.request.buy);
-    Ok(RebalanceEvent {
+    let event = RebalanceEvent {
         vault: vault_key,
         keeper,
         route,
@@ -103,6 +128,8 @@ pub fn commit(
         requested_amount_in,
         amount_in: plan.amount_in,
         clamped: plan.clamped,
+        fair_out: plan.fair_out,
+        auction_elapsed_secs,
         floor_out: plan.floor_out,
         min_out: plan.min_out,
         amount_out: received,
@@ -118,5 +145,6 @@ pub fn commit(
         drift_after: done.drift_after,
         targets_bps: effects.targets.clone(),
         bands_bps,
-    })
+    };
+    Ok((event, auction))
 }

@@ -36,10 +36,8 @@ impl CancelDeposit<'_> {
         vault.asset_accounts(self.request.asset_index as usize, &mint, &reserve, &program)?;
         require_keys_neq!(self.refund_to.key(), reserve, BallastError::DuplicateAccount);
         let now = Clock::get()?.unix_timestamp;
-        require!(
-            now > vault.params.deposit_terms().expires_at(self.request.requested_at),
-            BallastError::DepositRequestNotExpired
-        );
+        // The expiry fixed at request: no later parameter change can keep a request from its refund.
+        require!(now > self.request.expires_at, BallastError::DepositRequestNotExpired);
         Ok(())
     }
 

@@ -81,7 +81,9 @@ impl RequestDeposit<'_> {
         let quote = valuation.deposit_quote(vault, idx, args.amount, supply)?;
         // Settlement can only mint fewer shares than the request-time quote: refuse now what could never
         // settle.
-        let best = match math::settle_deposit(&quote, &quote, vault.params.deposit_fee_bps) {
+        // (The trade charge is left out here: it depends on the vault at settlement, and this check must
+        // only refuse what could never settle.)
+        let best = match math::settle_deposit(&quote, &quote, vault.params.deposit_fee_bps, 0) {
             Err(math::MathError::DivideByZero) if supply == 0 => return err!(BallastError::FirstDepositTooSmall),
             r => r.or_math_err()?,
         };
@@ -109,6 +111,9 @@ impl RequestDeposit<'_> {
         let vault_key = vault.key();
         let depositor = accounts.depositor.key();
         let bump = ctx.bumps.request;
+        // The terms in force now are the request's: a later change can lower what settlement charges but
+        // never raise it, and never move the request's settlement window.
+        let terms = vault.params.deposit_terms();
         create_pda_account(
             &accounts.depositor.to_account_info(),
             &accounts.request.to_account_info(),
@@ -129,6 +134,10 @@ impl RequestDeposit<'_> {
             value_at_request: quote.value,
             nav_at_request: quote.nav,
             supply_at_request: supply,
+            fee_bps: terms.fee_bps,
+            trade_cost_bps: terms.trade_cost_bps,
+            settle_from: terms.settle_from(now),
+            expires_at: terms.expires_at(now),
         };
         write_account(&accounts.request.to_account_info(), &request)?;
 
@@ -136,7 +145,6 @@ impl RequestDeposit<'_> {
         let a = &mut vault.assets[idx];
         a.pending_in = a.pending_in.checked_add(args.amount).ok_or(BallastError::MathOverflow)?;
         vault.invariant()?;
-        let terms = vault.params.deposit_terms();
         crate::events::emit(DepositRequestedEvent {
             vault: vault_key,
             depositor,
@@ -145,8 +153,10 @@ impl RequestDeposit<'_> {
             value_at_request: quote.value,
             nav_at_request: quote.nav,
             supply_at_request: request.supply_at_request,
-            settle_from: now.saturating_add(terms.delay_secs as i64),
-            expires_at: terms.expires_at(now),
+            fee_bps: request.fee_bps,
+            trade_cost_bps: request.trade_cost_bps,
+            settle_from: request.settle_from,
+            expires_at: request.expires_at,
         });
         Ok(())
     }

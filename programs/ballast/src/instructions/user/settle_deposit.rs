@@ -1,6 +1,16 @@
 //! Step two of a single-asset deposit (anyone may send it; keepers do): value the escrowed deposit again
-//! with oracle readings published at least `deposit_delay_secs` after the request, and mint shares at
-//! the worse of the two valuations for the depositor, minus the deposit fee (which stays in the vault).
+//! with **fresh** oracle readings (published at most `SETTLEMENT_MAX_AGE_SECS` before the settling slot's
+//! clock, and not before the request's `settle_from`, at least `deposit_delay_secs` ≥ 6 s after the
+//! request), and mint shares at the worse of the two valuations for the depositor, minus the deposit fee
+//! and the cost of the trades the deposit makes the vault do (`trade_cost_bps` of the part of the deposit
+//! that is above the asset's target share afterwards). Both charges stay in the vault; both are the lower
+//! of the request's terms and the ones in force now.
+//!
+//! Why fresh readings: whoever settles picks the price update the program reads. With any reading inside
+//! the general age limit allowed, a requester who knows the next price would settle with the last
+//! reading before a move; a reading at most a second old leaves no such choice. Why a delay longer than
+//! the 5 s future skew: no reading that was valid when the request was made can settle it, so a request
+//! and its settlement never share a transaction or a reading.
 //!
 //! Why the worse of two: the sender of a transaction picks which valid price update the program reads
 //! and may know the next one. A request valued only at request time lets a depositor who sees a move
@@ -11,11 +21,12 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
+use crate::constants::SETTLEMENT_MAX_AGE_SECS;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositSettledEvent;
 use crate::instructions::accounts::load_valuation;
-use crate::math;
-use crate::state::{pause, DepositRequest, Vault};
+use crate::math::{self, Rounding};
+use crate::state::{pause, AuctionChange, DepositRequest, Vault};
 use crate::token as tok;
 
 /// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order.
@@ -57,31 +68,47 @@ impl SettleDeposit<'_> {
             BallastError::SharesDestinationMismatch
         );
         let now = Clock::get()?.unix_timestamp;
-        require!(
-            now <= vault.params.deposit_terms().expires_at(self.request.requested_at),
-            BallastError::DepositRequestExpired
-        );
+        require!(now <= self.request.expires_at, BallastError::DepositRequestExpired);
+        require!(now >= self.request.settle_from, BallastError::DepositRequestTooEarly);
         Ok(())
     }
 
     #[access_control(ctx.accounts.validate())]
     pub fn handler<'info>(ctx: Context<'info, SettleDeposit<'info>>) -> Result<()> {
-        let now = Clock::get()?.unix_timestamp;
+        let clock = Clock::get()?;
         let request = (*ctx.accounts.request).clone();
         let idx = request.asset_index as usize;
 
-        // Prices: every reading checked, and every one published after the settlement delay.
+        // Prices: every reading checked, fresh, and published after the settlement delay.
         let params = ctx.accounts.vault.params;
-        let terms = params.deposit_terms();
-        let earliest = request.requested_at.saturating_add(terms.delay_secs as i64);
-        let valuation = load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, now, &params.oracle_limits())?;
-        require!(valuation.readings.iter().all(|r| r.publish_time >= earliest), BallastError::DepositRequestTooEarly);
+        let fresh = math::OracleLimits {
+            max_age_secs: SETTLEMENT_MAX_AGE_SECS,
+            max_conf_bps: params.oracle_max_conf_bps as u64,
+        };
+        let valuation = load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, clock.unix_timestamp, &fresh)?;
+        require!(
+            valuation.readings.iter().all(|r| r.publish_time >= request.settle_from),
+            BallastError::DepositRequestTooEarly
+        );
 
-        // Compute: the worse of the two valuations, the fee kept by the vault.
+        // Compute: the worse of the two valuations, the fee and the trade charge (lower of the request's
+        // terms and today's) kept by the vault.
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
         let supply = accounts.share_mint.supply;
         let now_quote = valuation.deposit_quote(vault, idx, request.amount, supply)?;
+        let terms = params.deposit_terms();
+        let (fee_bps, trade_cost_bps) =
+            (request.fee_bps.min(terms.fee_bps), request.trade_cost_bps.min(terms.trade_cost_bps));
+        let mid = valuation.positions(vault, |b| b.mid);
+        let values = math::position_values(&mid, Rounding::Floor).or_math_err()?;
+        let nav = math::total_value(&values).or_math_err()?;
+        let limits = vault.limits_in_force(&valuation.readings, nav, supply, clock.slot).or_math_err()?;
+        let deposit_mid =
+            math::value_of(request.amount, mid[idx].decimals, mid[idx].price, Rounding::Floor).or_math_err()?;
+        let traded_value =
+            math::deposit_traded_value(values[idx], nav, limits[idx].target_bps, deposit_mid).or_math_err()?;
+        let trade_charge = math::deposit_trade_charge(traded_value, trade_cost_bps).or_math_err()?;
         let settled = math::settle_deposit(
             &math::DepositQuote {
                 value: request.value_at_request,
@@ -89,7 +116,8 @@ impl SettleDeposit<'_> {
                 supply: request.supply_at_request,
             },
             &now_quote,
-            terms.fee_bps,
+            fee_bps,
+            trade_charge,
         );
         let out = match settled {
             Err(math::MathError::DivideByZero) if supply == 0 => return err!(BallastError::FirstDepositTooSmall),
@@ -116,6 +144,8 @@ impl SettleDeposit<'_> {
             value_at_settlement: now_quote.value,
             value_used: out.value,
             fee_value: out.fee_value,
+            trade_charge_value: out.trade_charge_value,
+            traded_value,
             nav_at_request: request.nav_at_request,
             nav_at_settlement: now_quote.nav,
             shares_out: out.shares.to_depositor,
@@ -123,12 +153,27 @@ impl SettleDeposit<'_> {
             share_supply_after: supply_after,
         };
 
-        // Commit: the escrowed amount joins the vault's value.
+        // Commit: the escrowed amount joins the vault's value; the auction follows the bands (a deposit that
+        // pushes an asset out of its band opens the auction itself, one that adds trades restarts it).
+        let mut after = mid;
+        after[idx].balance = after[idx].balance.checked_add(request.amount).ok_or(BallastError::MathOverflow)?;
+        let values_after = math::position_values(&after, Rounding::Floor).or_math_err()?;
+        let nav_after = math::total_value(&values_after).or_math_err()?;
         let vault = &mut ctx.accounts.vault;
+        let limits_after =
+            vault.limits_in_force(&valuation.readings, nav_after, supply_after, clock.slot).or_math_err()?;
+        let mut auction = vault.observe_bands(&values_after, &limits_after, clock.unix_timestamp).or_math_err()?;
+        if traded_value > 0 && auction == AuctionChange::Unchanged && vault.auction_started_at != 0 {
+            // The deposit adds trades to an auction that may have relaxed already: they start again from
+            // fair value, or a depositor could settle into a relaxed auction and take its discount.
+            auction = vault.open_auction(clock.unix_timestamp);
+        }
         let a = &mut vault.assets[idx];
         a.pending_in = a.pending_in.checked_sub(request.amount).ok_or(BallastError::MathOverflow)?;
         vault.invariant()?;
+        let vault_key = vault.key();
         crate::events::emit(event);
+        crate::events::emit_auction(vault_key, auction);
         Ok(())
     }
 }
