@@ -80,7 +80,7 @@ export type Ballast = {
     },
     {
       "code": 6006,
-      "msg": "Slippage cap out of bounds: must be within [1, 1000] bps",
+      "msg": "Slippage cap out of bounds: must be within [1, 300] bps",
       "name": "slippageOutOfBounds"
     },
     {
@@ -490,7 +490,7 @@ export type Ballast = {
     },
     {
       "code": 6088,
-      "msg": "Deposit request cannot settle yet: every oracle reading must be published at least the settlement delay after the request",
+      "msg": "Deposit request cannot settle yet: wait until the settlement delay has passed; every oracle reading must be published after it",
       "name": "depositRequestTooEarly"
     },
     {
@@ -515,12 +515,12 @@ export type Ballast = {
     },
     {
       "code": 6093,
-      "msg": "Deposit fee or settlement timing out of bounds",
+      "msg": "Deposit terms out of bounds: fee 5..=500 bps, trade cost 1..=1000 bps, delay 6..=300 s, window 10..=3600 s",
       "name": "depositTermsOutOfBounds"
     },
     {
       "code": 6094,
-      "msg": "Rebalance oracle limits out of bounds: max age 1..=oracle max age (and <= 120 s), confidence cap 1..=oracle confidence cap (and <= 200 bps)",
+      "msg": "Rebalance oracle limits out of bounds: max age 1..=oracle max age (and <= 10 s), confidence cap 1..=oracle confidence cap (and <= 200 bps)",
       "name": "rebalanceOracleOutOfBounds"
     },
     {
@@ -572,6 +572,16 @@ export type Ballast = {
       "code": 6104,
       "msg": "The sold asset may not be sent to a vault reserve",
       "name": "flashDestinationNotAllowed"
+    },
+    {
+      "code": 6105,
+      "msg": "No rebalance auction is open: send poke (or a direct rebalance) to open it, then trade once the auction price reaches your route",
+      "name": "auctionNotStarted"
+    },
+    {
+      "code": 6106,
+      "msg": "Auction duration out of bounds: MIN_AUCTION_SECS (10) to MAX_AUCTION_SECS (3600) seconds",
+      "name": "auctionOutOfBounds"
     }
   ],
   "events": [
@@ -600,6 +610,19 @@ export type Ballast = {
         72
       ],
       "name": "assetAddedEvent"
+    },
+    {
+      "discriminator": [
+        145,
+        200,
+        78,
+        104,
+        122,
+        233,
+        154,
+        86
+      ],
+      "name": "auctionEvent"
     },
     {
       "discriminator": [
@@ -1399,6 +1422,15 @@ export type Ballast = {
         {
           "name": "vault",
           "writable": true
+        },
+        {
+          "docs": [
+            "The vault's share mint (its supply scales a CPPI floor, which sets targets)."
+          ],
+          "name": "shareMint",
+          "relations": [
+            "vault"
+          ]
         }
       ],
       "args": [],
@@ -2451,6 +2483,29 @@ export type Ballast = {
     },
     {
       "docs": [
+        "The rebalance auction opened, restarted after a trade, or closed. While open, the least output a",
+        "rebalance accepts falls from fair value (mid) to the slippage-cap floor over `auction_secs`."
+      ],
+      "name": "auctionEvent",
+      "type": {
+        "fields": [
+          {
+            "name": "vault",
+            "type": "pubkey"
+          },
+          {
+            "docs": [
+              "Unix time the auction (re)started; 0 when it closed (every asset inside its band)."
+            ],
+            "name": "startedAt",
+            "type": "i64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
         "How ε bands are set (see `math::adaptive::BandRule`)."
       ],
       "name": "bandMode",
@@ -2670,10 +2725,11 @@ export type Ballast = {
         "PDA `[DEPOSIT_REQUEST_SEED, vault, depositor]`: one open request per depositor and vault.",
         "",
         "`request_deposit` moves the tokens into the reserve (kept aside in `Asset::pending_in`, outside the",
-        "vault's value) and records the valuation at request time. `settle_deposit` (anyone, typically a keeper)",
-        "values the deposit again with oracle readings published at least `deposit_delay_secs` after the",
-        "request and mints shares at the **worse** of the two valuations for the depositor, minus the deposit",
-        "fee. After `deposit_delay_secs + deposit_window_secs` the request can only be cancelled (full refund)."
+        "vault's value) and records the valuation and the deposit terms at request time. `settle_deposit`",
+        "(anyone, typically a keeper) values the deposit again with fresh oracle readings published at least",
+        "`deposit_delay_secs` after the request and mints shares at the **worse** of the two valuations for the",
+        "depositor, minus the deposit fee and the cost of the trades the deposit makes the vault do. After",
+        "`expires_at` the request can only be cancelled (full refund)."
       ],
       "name": "depositRequest",
       "type": {
@@ -2739,6 +2795,32 @@ export type Ballast = {
             ],
             "name": "supplyAtRequest",
             "type": "u64"
+          },
+          {
+            "docs": [
+              "Terms in force at request time; settlement charges the lower of these and the ones in force then,",
+              "and the request's timing never changes after it is made."
+            ],
+            "name": "feeBps",
+            "type": "u16"
+          },
+          {
+            "name": "tradeCostBps",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "First unix time at which the request may settle; every settling reading is published at or after it."
+            ],
+            "name": "settleFrom",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "Last unix time at which it may settle; after it, only `cancel_deposit` (full refund)."
+            ],
+            "name": "expiresAt",
+            "type": "i64"
           }
         ],
         "kind": "struct"
@@ -2778,6 +2860,17 @@ export type Ballast = {
           {
             "name": "supplyAtRequest",
             "type": "u64"
+          },
+          {
+            "docs": [
+              "Fee and trade cost (bps) fixed at request: settlement charges at most these."
+            ],
+            "name": "feeBps",
+            "type": "u16"
+          },
+          {
+            "name": "tradeCostBps",
+            "type": "u16"
           },
           {
             "docs": [
@@ -2839,6 +2932,17 @@ export type Ballast = {
               "Part of `value_used` kept by the vault as the deposit fee."
             ],
             "name": "feeValue",
+            "type": "u128"
+          },
+          {
+            "docs": [
+              "Kept by the vault for the trades the deposit makes it do: `trade_cost_bps` of `traded_value`."
+            ],
+            "name": "tradeChargeValue",
+            "type": "u128"
+          },
+          {
+            "name": "tradedValue",
             "type": "u128"
           },
           {
@@ -2945,6 +3049,17 @@ export type Ballast = {
             "type": {
               "vec": "u64"
             }
+          },
+          {
+            "docs": [
+              "Output of `amount_in` at mid prices and how long the auction had run when the trade was planned."
+            ],
+            "name": "fairOut",
+            "type": "u64"
+          },
+          {
+            "name": "auctionElapsedSecs",
+            "type": "u64"
           },
           {
             "docs": [
@@ -3492,6 +3607,20 @@ export type Ballast = {
           },
           {
             "docs": [
+              "Output of `amount_in` at the mid prices: where the auction started."
+            ],
+            "name": "fairOut",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "Seconds the auction had run when the trade was priced."
+            ],
+            "name": "auctionElapsedSecs",
+            "type": "u64"
+          },
+          {
+            "docs": [
               "The program's own oracle-derived floor."
             ],
             "name": "floorOut",
@@ -3896,6 +4025,15 @@ export type Ballast = {
             }
           },
           {
+            "docs": [
+              "Unix time the rebalance auction opened (0: none open). Opened when the program first sees an asset",
+              "outside its band (`poke`, a rebalance attempt, a deposit settlement), restarted after a trade that",
+              "starts the cooldown and leaves the vault out of band, closed when every asset is seen inside."
+            ],
+            "name": "auctionStartedAt",
+            "type": "i64"
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
@@ -4093,6 +4231,24 @@ export type Ballast = {
             ],
             "name": "flashEnabled",
             "type": "bool"
+          },
+          {
+            "docs": [
+              "Seconds the rebalance auction takes to relax from fair value (mid) to the slippage-cap floor",
+              "(`math::auction`): the price a rebalance must pay falls linearly with the time since the auction",
+              "opened, so keepers compete for the trade instead of paying the floor."
+            ],
+            "name": "auctionSecs",
+            "type": "u32"
+          },
+          {
+            "docs": [
+              "Expected cost (bps of the value traded: route fee, price impact, the auction's usual discount) of",
+              "the trades a single-asset deposit makes the vault do. Charged to the deposit on the part of it the",
+              "vault must trade back to target (`math::deposit_traded_value`), kept by the vault."
+            ],
+            "name": "tradeCostBps",
+            "type": "u16"
           }
         ],
         "kind": "struct"

@@ -122,6 +122,11 @@ enum Command {
         /// How the keeper trades (see `demo --route`).
         #[arg(long, value_enum, default_value_t = Route::Direct)]
         route: Route,
+        /// Instead of comparing strategies: run the 5 % band with this many competing keepers (different
+        /// latencies and routes) against the rebalance auction and print what the vault was paid per
+        /// rebalance against the best route's output.
+        #[arg(long, default_value_t = 0)]
+        keepers: usize,
     },
     /// Search band settings over simulated paths; print the cost / tracking-error frontier.
     Tune {
@@ -268,7 +273,19 @@ async fn main() -> Result<()> {
             ballast_keeper::init_logging();
             ballast_keeper::run_cli(args).await?;
         }
-        Command::Simulate { path, csv, steps, dt_secs, seed, fee_bps, depth_usd, out, write_example_csv, route } => {
+        Command::Simulate {
+            path,
+            csv,
+            steps,
+            dt_secs,
+            seed,
+            fee_bps,
+            depth_usd,
+            out,
+            write_example_csv,
+            route,
+            keepers,
+        } => {
             use ballast_sim::{self as sim, paths};
             let start = [150.0, 60_000.0, 1.0];
             let prices = match path.as_str() {
@@ -294,6 +311,21 @@ async fn main() -> Result<()> {
                 route: route.into(),
                 ..Default::default()
             };
+            if keepers > 0 {
+                let field = sim::competition::default_keepers(keepers);
+                let result = sim::competition::run(&prices, &cfg, field).await?;
+                writeln!(
+                    stdout,
+                    "{path} path, {} steps of {dt_secs} s, seed {seed}, pools {fee_bps} bps fee and ${depth_usd:.0} a \
+                     side, 5 % bands, {keepers} competing keepers\n",
+                    prices.len() - 1
+                )?;
+                write!(stdout, "{}", sim::competition::render(&result, &sim::SYMBOLS))?;
+                std::fs::create_dir_all(&out)?;
+                std::fs::write(out.join("competition.json"), serde_json::to_string_pretty(&result)?)?;
+                writeln!(stdout, "\nper rebalance: {}", out.join("competition.json").display())?;
+                return Ok(());
+            }
             let strategies = sim::default_strategies();
             let mut progress = ballast_app::output::Progress::new(Some(strategies.len() as u64));
             let steps = prices.len() - 1;

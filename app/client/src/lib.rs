@@ -436,6 +436,65 @@ pub fn rebalance_end(
     )
 }
 
+/// `transfer_checked` of `amount` of `mint` (under `token_program`, SPL Token or Token-2022) from `from`
+/// (owned by `owner`) to `to`.
+pub fn token_transfer(
+    token_program: &Pubkey,
+    mint: &Pubkey,
+    decimals: u8,
+    from: &Pubkey,
+    to: &Pubkey,
+    owner: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    let mut ix = spl_token_2022::instruction::transfer_checked(
+        &spl_token_2022::ID,
+        from,
+        mint,
+        to,
+        owner,
+        &[],
+        amount,
+        decimals,
+    )
+    .expect("transfer_checked accepts the Token-2022 program id");
+    // The instruction layout is the same for both token programs.
+    ix.program_id = *token_program;
+    ix
+}
+
+/// A flash rebalance in which the keeper pays the vault itself: `rebalance_begin` sends `args.amount_in` of
+/// the sold asset to `keeper_sell_account`, `middle` runs (the keeper's own route, e.g. a swap into
+/// `keeper_buy_account`; empty when the keeper pays from inventory), the keeper transfers `pay` of the
+/// bought asset from `keeper_buy_account` into the vault's reserve, and `rebalance_end` reconciles. The
+/// keeper keeps whatever its route returned beyond `pay`; the program holds `pay` to the auction's price.
+#[allow(clippy::too_many_arguments)]
+pub fn flash_paying(
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    args: RebalanceArgs,
+    keeper_sell_account: &Pubkey,
+    keeper_buy_account: &Pubkey,
+    pay: u64,
+    middle: Vec<Instruction>,
+) -> Vec<Instruction> {
+    let buy = vault.assets[args.buy_index as usize];
+    let mut ixs = vec![rebalance_begin(keeper, vault_key, vault, keeper_sell_account, args)];
+    ixs.extend(middle);
+    ixs.push(token_transfer(
+        &buy.token_program,
+        &buy.mint,
+        buy.decimals,
+        keeper_buy_account,
+        &buy.reserve,
+        keeper,
+        pay,
+    ));
+    ixs.push(rebalance_end(keeper, vault_key, vault, args.sell_index, keeper_sell_account));
+    ixs
+}
+
 /// How a planned trade reaches its route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RouteMode {

@@ -206,9 +206,9 @@ pub enum Decision {
     Hold(Hold),
     /// Send `poke`.
     Poke(PokeReason),
-    /// The auction is open but its price is still above what the whitelisted routes pay: the best of them
-    /// clears at unix time `at`. The candidate is priced at the auction's current floor (a route that pays
-    /// more than the whitelisted pool may take it now).
+    /// The auction is open but its price is still above what the whitelisted routes pay: the first of them
+    /// clears at unix time `at`. The candidate (the trade that removes most drift) is priced at the
+    /// auction's current floor (a route that pays more than the whitelisted pool may take it now).
     Wait {
         at: i64,
         candidate: Box<Candidate>,
@@ -311,9 +311,11 @@ pub fn decide(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<Deci
         return Ok(Decision::Trade(Box::new(now.swap_remove(0))));
     }
     if !later.is_empty() {
-        later.sort_by_key(|c| (c.clears_at, std::cmp::Reverse(c.drift_reduction)));
-        let first = later.swap_remove(0);
-        return Ok(Decision::Wait { at: first.clears_at, candidate: Box::new(first) });
+        // Wait until the first route clears; the candidate shown is the trade that removes most drift (the
+        // one a route better than the whitelisted pool would take now).
+        let at = later.iter().map(|c| c.clears_at).min().unwrap_or(snap.now);
+        later.sort_by_key(|c| std::cmp::Reverse(c.drift_reduction));
+        return Ok(Decision::Wait { at, candidate: Box::new(later.swap_remove(0)) });
     }
     Ok(Decision::Hold(Hold::NoRoute(dropped)))
 }

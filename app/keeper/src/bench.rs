@@ -80,7 +80,12 @@ impl Rng {
 pub fn synthetic(n: usize, seed: u64) -> (MemoryView, Vec<(Pubkey, Vault)>) {
     let mut rng = Rng::new(seed);
     let mut view = MemoryView { slot: 1_000, ..Default::default() };
-    let now = 1_700_000_000;
+    let now: i64 = 1_700_000_000;
+    // The Clock sysvar: slot, epoch start, epoch, leader schedule epoch, unix time (8 bytes each).
+    let clock: Vec<u8> = [view.slot, 0, 0, 0].iter().flat_map(|v| v.to_le_bytes()).chain(now.to_le_bytes()).collect();
+    let clock_id = <anchor_lang::prelude::Clock as anchor_lang::solana_program::sysvar::SysvarId>::id();
+    // The planner only reads the data (a cluster gives the sysvar owner; nobody checks it here).
+    view.put(clock_id, Pubkey::default(), clock);
     let mut vaults = Vec::with_capacity(n);
     for v in 0..n {
         let key = Pubkey::new_unique();

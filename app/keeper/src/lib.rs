@@ -259,7 +259,7 @@ impl Keeper {
             self.opts.max_priority_micro_lamports,
         )
         .await;
-        let worth = plan::worth_it(&candidate, price, &self.opts);
+        let worth = plan::worth_it(candidate, price, &self.opts);
         tracing::debug!(
             vault = %key, sell, buy, amount_in = candidate.plan.amount_in, expected_out = candidate.expected_out,
             min_out = candidate.request.min_out, execution_cost_usd = candidate.execution_cost as f64 / 1e6,

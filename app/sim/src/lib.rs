@@ -4,6 +4,7 @@
 //! code `ballast keeper` runs over RPC). Costs are therefore the AMM's real
 //! fees and price impact plus the keeper bounties the program pays.
 
+pub mod competition;
 pub mod paths;
 pub mod plots;
 pub mod study;
@@ -183,11 +184,11 @@ pub struct StrategyResult {
     pub steps: Vec<StepRecord>,
 }
 
-fn mantissa(price: f64) -> i64 {
+pub(crate) fn mantissa(price: f64) -> i64 {
     (price * 1e8).round().max(1.0) as i64
 }
 
-async fn market(
+pub(crate) async fn market(
     chain: &mut Chain,
     strategy: &Strategy,
     start: &[f64],
