@@ -265,3 +265,40 @@ pub async fn localnet_with_keys(
     .await
     .expect("localnet")
 }
+
+/// A seeded three-asset vault whose whitelisted pools are on `amm` (the real Raydium CPMM or Orca
+/// Whirlpool programs, or the reference AMM), $1M a side for every pair, and a keeper with a token account
+/// per asset.
+pub struct DexMarket {
+    pub chain: Chain,
+    pub fx: VaultFixture,
+    pub pools: Vec<ballast_harness::dex::AnyPool>,
+    pub keeper: solana_keypair::Keypair,
+    pub keeper_accounts: Vec<anchor_lang::prelude::Pubkey>,
+}
+
+impl DexMarket {
+    pub async fn new(amm: ballast_harness::dex::Amm) -> DexMarket {
+        let (mut chain, fx, _seed) = setup_seeded().await;
+        let pools = fx.create_pools(&mut chain, amm, &[(0, 2), (1, 2), (0, 1)], 1_000_000.0, 30).await.expect("pools");
+        let keeper = fx.user(&mut chain, &[0, 0, 0]).await.expect("keeper");
+        DexMarket { chain, fx, pools, keeper: keeper.keypair, keeper_accounts: keeper.tokens }
+    }
+
+    /// The pool trading assets `i` and `j`.
+    pub fn pool(&self, i: usize, j: usize) -> ballast_harness::dex::AnyPool {
+        *self.pools.iter().find(|p| p.assets() == (i, j) || p.assets() == (j, i)).expect("pool for pair")
+    }
+
+    /// Moves asset `i`'s oracle price by `pct` percent two seconds on (others refreshed) and arbitrages
+    /// every pool through its own program; the auction is left alone.
+    pub async fn move_price(&mut self, i: usize, pct: i64) {
+        self.chain.advance_time(2).await;
+        self.fx.refresh_prices(&mut self.chain).await;
+        let p = self.fx.oracle_reading(&mut self.chain, i).await.price;
+        self.fx.set_price(&mut self.chain, i, p * (100 + pct) / 100).await;
+        for pool in self.pools.clone() {
+            self.fx.arbitrage_any(&mut self.chain, &pool).await.expect("arbitrage");
+        }
+    }
+}

@@ -12,6 +12,7 @@ use ballast::instructions::*;
 use ballast::state::{AmmEntry, BandMode, Claim, DepositRequest, TargetMode, Vault, VaultParams};
 
 pub mod decode;
+pub mod dex;
 pub mod planner;
 pub mod pyth;
 
@@ -345,8 +346,8 @@ pub fn withdraw(
     )
 }
 
-/// `rebalance`: fixed accounts, then `[oracle, reserve]` per asset, then the reference AMM's
-/// `[pool_vault_in, pool_vault_out]`.
+/// `rebalance` through the reference AMM's pool (`pool_vault_in` / `pool_vault_out`: its vaults of the sold
+/// and the bought mint). Remaining accounts: `[oracle, reserve]` per asset, then the pool's vaults.
 #[allow(clippy::too_many_arguments)]
 pub fn rebalance(
     keeper: &Pubkey,
@@ -359,11 +360,27 @@ pub fn rebalance(
     pool_vault_out: &Pubkey,
     args: RebalanceArgs,
 ) -> Instruction {
+    let extra = vec![AccountMeta::new(*pool_vault_in, false), AccountMeta::new(*pool_vault_out, false)];
+    rebalance_through(keeper, vault_key, vault, keeper_bounty_account, amm_program, pool, extra, args)
+}
+
+/// `rebalance` through any whitelisted pool: `adapter_accounts` are the accounts its adapter takes after
+/// the pool (see `ballast::amm` and [`dex::adapter_accounts`]).
+#[allow(clippy::too_many_arguments)]
+pub fn rebalance_through(
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    keeper_bounty_account: &Pubkey,
+    amm_program: &Pubkey,
+    pool: &Pubkey,
+    adapter_accounts: Vec<AccountMeta>,
+    args: RebalanceArgs,
+) -> Instruction {
     let sell = vault.assets[args.sell_index as usize];
     let buy = vault.assets[args.buy_index as usize];
     let mut remaining = valuation_accounts(vault);
-    remaining.push(AccountMeta::new(*pool_vault_in, false));
-    remaining.push(AccountMeta::new(*pool_vault_out, false));
+    remaining.extend(adapter_accounts);
     ix(
         ballast::accounts::Rebalance {
             keeper: *keeper,
@@ -527,17 +544,18 @@ pub fn execute_along(
                 amount_in: candidate.plan.amount_in,
                 min_out: r.min_out,
             };
-            let swap = amm::swap(
+            let input = dex::Leg { mint: sell.mint, token_program: sell.token_program, account: *keeper_sell_account };
+            let output = dex::Leg { mint: buy.mint, token_program: buy.token_program, account: buy.reserve };
+            let route = &candidate.route;
+            let swap = dex::swap_instruction(
+                &route.pool,
+                &route.kind,
                 keeper,
-                &sell.mint,
-                &buy.mint,
-                keeper_sell_account,
-                &buy.reserve,
-                &sell.token_program,
-                &buy.token_program,
+                &input,
+                &output,
                 candidate.plan.amount_in,
                 r.min_out,
-            );
+            )?;
             Some(vec![
                 rebalance_begin(keeper, vault_key, vault, keeper_sell_account, args),
                 swap,
@@ -709,15 +727,14 @@ pub fn rebalance_along(
 ) -> Option<Instruction> {
     let r = &candidate.request;
     let route = &candidate.route;
-    Some(rebalance(
+    Some(rebalance_through(
         keeper,
         vault_key,
         vault,
         bounty_account,
         &route.program_id,
         &route.pool,
-        &route.vault_of(r.sell)?,
-        &route.vault_of(r.buy)?,
+        route.adapter_accounts(vault, r.sell, r.buy)?,
         RebalanceArgs { sell_index: r.sell as u8, buy_index: r.buy as u8, amount_in: r.amount_in, min_out: r.min_out },
     ))
 }

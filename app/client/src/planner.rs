@@ -11,6 +11,7 @@
 //! close) the auction, or hold with the reason.
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::AccountMeta;
 use anchor_lang::AccountDeserialize;
 use anyhow::{anyhow, Result};
 use ballast::math::rebalance::{AssetLimits, RebalancePlan, Refusal, TradePolicy, TradeRequest};
@@ -20,6 +21,7 @@ use ballast::state::Vault;
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 
 use crate::decode;
+use crate::dex::{self, PoolKind};
 
 /// Reads accounts: an RPC endpoint (the keeper) or the embedded chain (harness, simulator, tests).
 #[allow(async_fn_in_trait)]
@@ -31,19 +33,19 @@ pub trait ChainView {
 }
 
 /// Quotes a route: how much of the other asset `amount_in` of vault asset `sell` buys. Mirrors the
-/// program's AMM adapters (`programs/ballast/src/amm/`).
+/// program's AMM adapters (`programs/ballast/src/amm/`) with each DEX's own math.
 pub trait AmmQuote {
     fn quote(&self, sell: usize, amount_in: u64) -> Option<u64>;
 }
 
-/// A whitelisted reference-AMM pool between two vault assets, with its reserves.
+/// A whitelisted pool between two vault assets, with its reserves and what its quote needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     pub program_id: Pubkey,
     pub pool: Pubkey,
-    /// (vault asset index, pool vault, pool reserve) for the pool's two mints.
+    /// (vault asset index, pool vault, pool vault balance) for the pool's two mints (a and b, or 0 and 1).
     pub sides: [(usize, Pubkey, u64); 2],
-    pub fee_bps: u16,
+    pub kind: PoolKind,
 }
 
 impl Route {
@@ -51,15 +53,43 @@ impl Route {
     pub fn vault_of(&self, asset: usize) -> Option<Pubkey> {
         self.sides.iter().find(|s| s.0 == asset).map(|s| s.1)
     }
+
+    /// (input side, output side) for selling vault asset `sell`.
+    fn sides_for(&self, sell: usize) -> Option<(usize, usize)> {
+        match (self.sides[0].0 == sell, self.sides[1].0 == sell) {
+            (true, _) => Some((0, 1)),
+            (_, true) => Some((1, 0)),
+            _ => None,
+        }
+    }
+
+    /// The accounts the vault's adapter takes after the pool for selling `sell` for `buy` of `vault`.
+    pub fn adapter_accounts(&self, vault: &Vault, sell: usize, buy: usize) -> Option<Vec<AccountMeta>> {
+        let (mint_in, mint_out) = (vault.assets.get(sell)?.mint, vault.assets.get(buy)?.mint);
+        dex::adapter_accounts(&self.pool, &self.kind, &mint_in, &mint_out, &self.vault_of(sell)?, &self.vault_of(buy)?)
+    }
 }
 
 impl AmmQuote for Route {
     fn quote(&self, sell: usize, amount_in: u64) -> Option<u64> {
-        let (i, o) = if self.sides[0].0 == sell { (0, 1) } else { (1, 0) };
-        if self.sides[i].0 != sell {
-            return None;
+        let (i, o) = self.sides_for(sell)?;
+        let (reserve_in, reserve_out) = (self.sides[i].2, self.sides[o].2);
+        match &self.kind {
+            PoolKind::Reference { fee_bps } => {
+                ballast_amm::math::swap_out(reserve_in, reserve_out, *fee_bps, amount_in)
+            }
+            PoolKind::RaydiumCpmm { trade_fee_rate, collected, .. } => dex::raydium::quote(
+                reserve_in.checked_sub(collected[i])?,
+                reserve_out.checked_sub(collected[o])?,
+                *trade_fee_rate,
+                amount_in,
+            ),
+            PoolKind::Whirlpool { state, arrays_a_to_b, arrays_b_to_a } => {
+                let a_to_b = self.sides[i].1 == state.token_vault_a;
+                let arrays = if a_to_b { arrays_a_to_b } else { arrays_b_to_a };
+                dex::orca::quote_exact_in(state, arrays, a_to_b, amount_in, 0).ok().map(|(out, _)| out)
+            }
         }
-        ballast_amm::math::swap_out(self.sides[i].2, self.sides[o].2, self.fee_bps, amount_in)
     }
 }
 
@@ -320,16 +350,17 @@ pub fn decide(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<Deci
     Ok(Decision::Hold(Hold::NoRoute(dropped)))
 }
 
-/// Reads everything the planner needs about one vault: oracles, reserves, share supply, whitelisted
-/// reference-AMM pools and their vaults (two batched reads), and the slot.
+/// Reads everything the planner needs about one vault: oracles, reserves, share supply and the clock, then
+/// the whitelisted pools of every supported program and what their quotes need (vault balances, the CPMM
+/// config, the Whirlpool tick arrays around the current tick), in three batched reads, and the slot.
 pub async fn load<V: ChainView>(view: &mut V, vault: Vault) -> Result<(Snapshot, Vec<Route>)> {
     let n = vault.assets.len();
     let mut keys: Vec<Pubkey> = vault.assets.iter().flat_map(|a| [a.oracle, a.reserve]).collect();
     keys.push(vault.share_mint);
     keys.push(<anchor_lang::prelude::Clock as anchor_lang::solana_program::sysvar::SysvarId>::id());
-    let pool_keys: Vec<Pubkey> =
-        vault.amms.iter().filter(|e| e.program_id == ballast_amm::ID).map(|e| e.pool).collect();
-    keys.extend(&pool_keys);
+    let supported = [ballast_amm::ID, dex::raydium::ID, dex::orca::ID];
+    let entries: Vec<_> = vault.amms.iter().filter(|e| supported.contains(&e.program_id)).copied().collect();
+    keys.extend(entries.iter().map(|e| e.pool));
     let accounts = view.accounts(&keys).await?;
     let mut readings = Vec::with_capacity(n);
     let mut balances = Vec::with_capacity(n);
@@ -347,33 +378,109 @@ pub async fn load<V: ChainView>(view: &mut V, vault: Vault) -> Result<(Snapshot,
     let clock = accounts[2 * n + 1].as_ref().ok_or_else(|| anyhow!("clock sysvar missing"))?;
     let now = decode::clock_unix_timestamp(&clock.data)?;
     let slot = view.slot().await?;
-    let mut pools = Vec::new();
-    for (key, acc) in pool_keys.iter().zip(&accounts[2 * n + 2..]) {
+    // Each pool: its two mints' vaults (asset index, vault) and what else must be read for its quote.
+    let mut pools: Vec<(Pubkey, PoolDraft)> = Vec::new();
+    for (entry, acc) in entries.iter().zip(&accounts[2 * n + 2..]) {
         let Some(acc) = acc else { continue };
-        let Ok(pool) = ballast_amm::Pool::try_deserialize(&mut &acc.data[..]) else { continue };
-        let (Some(ia), Some(ib)) = (vault.asset_index(&pool.mint_a), vault.asset_index(&pool.mint_b)) else {
+        if acc.owner != entry.program_id {
             continue;
-        };
-        pools.push((*key, pool, ia, ib));
+        }
+        if let Some(draft) = PoolDraft::decode(entry.program_id, &entry.pool, &acc.data, &vault) {
+            pools.push((entry.pool, draft));
+        }
     }
-    let vault_keys: Vec<Pubkey> = pools.iter().flat_map(|(_, p, _, _)| [p.vault_a, p.vault_b]).collect();
-    let vault_accounts = view.accounts(&vault_keys).await?;
-    let amount =
-        |a: &Option<solana_account::Account>| a.as_ref().and_then(|a| decode::token_amount(&a.data).ok()).unwrap_or(0);
-    let routes = pools
-        .iter()
-        .enumerate()
-        .map(|(k, (key, p, ia, ib))| Route {
-            program_id: ballast_amm::ID,
-            pool: *key,
-            sides: [
-                (*ia, p.vault_a, amount(&vault_accounts[2 * k])),
-                (*ib, p.vault_b, amount(&vault_accounts[2 * k + 1])),
-            ],
-            fee_bps: p.fee_bps,
-        })
-        .collect();
+    let extra_keys: Vec<Pubkey> = pools.iter().flat_map(|(_, d)| d.reads()).collect();
+    let extra = view.accounts(&extra_keys).await?;
+    let mut at = 0;
+    let mut routes = Vec::new();
+    for (pool, draft) in pools {
+        let count = draft.reads().len();
+        let read = &extra[at..at + count];
+        at += count;
+        if let Some(route) = draft.finish(pool, read) {
+            routes.push(route);
+        }
+    }
     Ok((Snapshot { vault, readings, balances, supply, slot, now }, routes))
+}
+
+/// A whitelisted pool decoded, before the accounts its quote needs are read.
+enum PoolDraft {
+    Reference { pool: Box<ballast_amm::Pool>, ia: usize, ib: usize },
+    Raydium { state: Box<dex::raydium::PoolState>, i0: usize, i1: usize },
+    Whirlpool { state: Box<orca_whirlpools_client::Whirlpool>, ia: usize, ib: usize, arrays: [Pubkey; 6] },
+}
+
+impl PoolDraft {
+    fn decode(program: Pubkey, key: &Pubkey, data: &[u8], vault: &Vault) -> Option<PoolDraft> {
+        let idx = |m: &Pubkey| vault.asset_index(m);
+        if program == ballast_amm::ID {
+            let pool = ballast_amm::Pool::try_deserialize(&mut &data[..]).ok()?;
+            let (ia, ib) = (idx(&pool.mint_a)?, idx(&pool.mint_b)?);
+            Some(PoolDraft::Reference { pool: Box::new(pool), ia, ib })
+        } else if program == dex::raydium::ID {
+            let state = dex::raydium::PoolState::decode(data)?;
+            let (i0, i1) = (idx(&state.token_0_mint)?, idx(&state.token_1_mint)?);
+            Some(PoolDraft::Raydium { state: Box::new(state), i0, i1 })
+        } else {
+            let state = ballast::amm::orca_whirlpool::decode_pool(data)?;
+            let (ia, ib) = (idx(&state.token_mint_a)?, idx(&state.token_mint_b)?);
+            let down = dex::orca::tick_arrays(key, &state, true).ok()?;
+            let up = dex::orca::tick_arrays(key, &state, false).ok()?;
+            let arrays = [down[0], down[1], down[2], up[0], up[1], up[2]];
+            Some(PoolDraft::Whirlpool { state, ia, ib, arrays })
+        }
+    }
+
+    /// Accounts to read next: the two vaults, then the CPMM config or the Whirlpool tick arrays.
+    fn reads(&self) -> Vec<Pubkey> {
+        match self {
+            PoolDraft::Reference { pool, .. } => vec![pool.vault_a, pool.vault_b],
+            PoolDraft::Raydium { state, .. } => vec![state.token_0_vault, state.token_1_vault, state.amm_config],
+            PoolDraft::Whirlpool { state, arrays, .. } => {
+                let mut v = vec![state.token_vault_a, state.token_vault_b];
+                v.extend(arrays);
+                v
+            }
+        }
+    }
+
+    fn finish(self, pool: Pubkey, read: &[Option<solana_account::Account>]) -> Option<Route> {
+        let amount = |i: usize| read.get(i)?.as_ref().and_then(|a| decode::token_amount(&a.data).ok());
+        match self {
+            PoolDraft::Reference { pool: p, ia, ib } => Some(Route {
+                program_id: ballast_amm::ID,
+                pool,
+                sides: [(ia, p.vault_a, amount(0).unwrap_or(0)), (ib, p.vault_b, amount(1).unwrap_or(0))],
+                kind: PoolKind::Reference { fee_bps: p.fee_bps },
+            }),
+            PoolDraft::Raydium { state, i0, i1 } => {
+                let config = dex::raydium::AmmConfig::decode(&read.get(2)?.as_ref()?.data)?;
+                let collected = [state.fees_of(&state.token_0_mint), state.fees_of(&state.token_1_mint)];
+                Some(Route {
+                    program_id: dex::raydium::ID,
+                    pool,
+                    sides: [(i0, state.token_0_vault, amount(0)?), (i1, state.token_1_vault, amount(1)?)],
+                    kind: PoolKind::RaydiumCpmm { state, trade_fee_rate: config.trade_fee_rate, collected },
+                })
+            }
+            PoolDraft::Whirlpool { state, ia, ib, .. } => {
+                let array = |i: usize| -> Option<orca_whirlpools_core::TickArrayFacade> {
+                    let acc = read.get(i)?.as_ref()?;
+                    orca_whirlpools_client::TickArray::from_bytes(&acc.data).ok().map(Into::into)
+                };
+                // The arrays a swap can use: the leading ones that exist, up to three a direction.
+                let arrays = |from: usize| (from..from + 3).map_while(array).collect::<Vec<_>>();
+                let (arrays_a_to_b, arrays_b_to_a) = (arrays(2), arrays(5));
+                Some(Route {
+                    program_id: dex::orca::ID,
+                    pool,
+                    sides: [(ia, state.token_vault_a, amount(0)?), (ib, state.token_vault_b, amount(1)?)],
+                    kind: PoolKind::Whirlpool { state, arrays_a_to_b, arrays_b_to_a },
+                })
+            }
+        }
+    }
 }
 
 /// Reads a vault and plans it: [`load`], [`Snapshot::value`], [`decide`].

@@ -209,6 +209,8 @@ impl Chain {
             pt.add_program(name, id, processor!(Q::process));
         }
         pt.prefer_bpf(false);
+        // The real DEX programs (SBF, metered) and the accounts they need.
+        crate::dex::add_to(&mut pt);
         let ctx = pt.start_with_context().await;
         crate::logs::install_event_stubs();
         Chain { ctx, sent: HashSet::new(), known: BTreeSet::new(), events: event_channel(), ledger: None }

@@ -390,7 +390,7 @@ pub enum Turn {
 }
 
 /// A reference-AMM pool between two vault assets, whitelisted for the vault.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolFixture {
     pub key: Pubkey,
     /// Vault asset indexes of the pool's sorted mints a and b.

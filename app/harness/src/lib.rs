@@ -7,6 +7,7 @@
 pub mod chain;
 pub mod dashboard;
 pub mod demo_vault;
+pub mod dex;
 pub mod fault_proxy;
 pub mod fixture;
 pub mod ledger;

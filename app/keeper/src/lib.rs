@@ -28,7 +28,6 @@ pub mod bench;
 pub mod discover;
 pub mod jupiter;
 pub mod metrics;
-pub mod orca;
 pub mod plan;
 pub mod routes;
 pub mod send;

@@ -5,14 +5,16 @@
 //! - [`Provider::Pool`]: the whitelisted reference-AMM pool the planner chose, by `rebalance` (direct) or by a
 //!   flash rebalance with the keeper's own swap in that pool;
 //! - [`Provider::Jupiter`]: Jupiter's route (quote and swap-instructions over HTTP) as a flash rebalance;
-//! - [`Provider::Orca`]: a configured Orca Whirlpool of the pair, quoted with Orca's own math over the tick
-//!   arrays it may cross, `swap_v2` built with Orca's client crate, as a flash rebalance.
+//! - [`Provider::Orca`]: a configured Orca Whirlpool of the pair (not necessarily whitelisted), quoted with
+//!   Orca's own math over the tick arrays it may cross, `swap` (SPL Token legs) or `swap_v2` built with
+//!   Orca's client crate, as a flash rebalance.
 //!
 //! The keeper simulates the routes best first and sends the first that simulates.
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use ballast::state::Vault;
+use ballast_client::dex::orca;
 use ballast_client::planner::Candidate;
 use ballast_client::RouteMode;
 
@@ -161,7 +163,7 @@ async fn orca_route(ctx: &RouteContext<'_>, pools: &[Pubkey]) -> Option<BuiltRou
         (pair.contains(&sell.mint) && pair.contains(&buy.mint)).then_some((*k, w))
     })?;
     let a_to_b = sell.mint == w.token_mint_a;
-    let addresses = crate::orca::tick_arrays(&pool, &w, a_to_b).ok()?;
+    let addresses = orca::tick_arrays(&pool, &w, a_to_b).ok()?;
     let arrays: Vec<_> = ctx
         .rpc
         .get_multiple_accounts(&addresses)
@@ -171,14 +173,19 @@ async fn orca_route(ctx: &RouteContext<'_>, pools: &[Pubkey]) -> Option<BuiltRou
         .map_while(|a| TickArray::from_bytes(&a?.data).ok().map(Into::into))
         .collect();
     let slippage = ctx.vault.params.slippage_cap_bps.min(50);
-    let (out, min) = crate::orca::quote_exact_in(&w, &arrays, a_to_b, c.plan.amount_in, slippage).ok()?;
+    let (out, min) = orca::quote_exact_in(&w, &arrays, a_to_b, c.plan.amount_in, slippage).ok()?;
     if out < c.plan.min_out {
         return None;
     }
-    let input =
-        crate::orca::SwapSide { mint: sell.mint, token_program: sell.token_program, account: ctx.keeper_sell_account };
-    let output = crate::orca::SwapSide { mint: buy.mint, token_program: buy.token_program, account: buy.reserve };
-    let swap = crate::orca::swap_v2(&pool, &w, &ctx.keeper, &input, &output, c.plan.amount_in, min).ok()?;
+    let input = orca::SwapSide { mint: sell.mint, token_program: sell.token_program, account: ctx.keeper_sell_account };
+    let output = orca::SwapSide { mint: buy.mint, token_program: buy.token_program, account: buy.reserve };
+    // The v1 swap moves SPL Token only (and is what every Whirlpool build has); Token-2022 legs need v2.
+    let spl = anchor_spl::token::ID;
+    let swap = if sell.token_program == spl && buy.token_program == spl {
+        orca::swap_v1(&pool, &w, &ctx.keeper, &input, &output, c.plan.amount_in, min).ok()?
+    } else {
+        orca::swap_v2(&pool, &w, &ctx.keeper, &input, &output, c.plan.amount_in, min).ok()?
+    };
     Some(BuiltRoute {
         name: "orca".into(),
         expected_out: out,

@@ -257,6 +257,18 @@ ballast_errors! {
     AuctionNotStarted,
     #[msg("Auction duration out of bounds: MIN_AUCTION_SECS (10) to MAX_AUCTION_SECS (3600) seconds")] // 6106
     AuctionOutOfBounds,
+
+    // ---- real AMM adapters (6107..) ----
+    #[msg("The AMM pool does not trade the two assets of this rebalance (its mints are other assets)")] // 6107
+    AmmPoolMintMismatch,
+    #[msg("An AMM account is not the pool's own (vault, config, observation, oracle or authority): pass the accounts the pool names")] // 6108
+    AmmPoolAccountMismatch,
+    #[msg("A Whirlpool tick array passed for the swap belongs to another pool (or is not a tick array)")] // 6109
+    AmmTickArrayMismatch,
+    #[msg("The AMM pool has swaps disabled (pool status): use another route")] // 6110
+    AmmPoolSwapDisabled,
+    #[msg("This AMM adapter supports only SPL Token legs for this pool (the Whirlpool v1 swap): use a flash rebalance for Token-2022 assets")] // 6111
+    AmmTokenProgramNotSupported,
 }
 
 impl BallastError {

@@ -8,6 +8,7 @@ mod best_execution;
 mod demo;
 mod deposit_requests;
 mod deposits;
+mod dex;
 mod flash;
 mod funds_safety;
 mod invariants;

@@ -1,7 +1,8 @@
-//! The keeper's Orca route: built from a Whirlpool's state (written on the local chain in the real account
-//! layouts), quoted with Orca's own math, `swap_v2` from Orca's client crate inside a flash rebalance. The
-//! Whirlpool program itself cannot run here, so the keeper's simulation refuses the route and the keeper
-//! falls back to the next one, the whitelisted pool.
+//! The keeper's Orca route for a pool it is told about (`--orca-pool`): built from a Whirlpool's state
+//! (written on the local chain in the real account layouts, with vaults that do not exist), quoted with
+//! Orca's own math, `swap` from Orca's client crate inside a flash rebalance. The real Whirlpool program
+//! refuses the fabricated pool in simulation, and the keeper falls back to the next route, the whitelisted
+//! pool. (Routes through real Whirlpools, executed: `dex.rs` and `keeper_e2e.rs`.)
 
 use std::sync::Arc;
 
@@ -34,8 +35,8 @@ async fn whirlpool(net: &ballast_harness::localnet::Localnet, price: f64) -> Pub
     let mut chain = net.chain.lock().await;
     chain.set_raw_account(&pool, borsh::to_vec(&w).unwrap(), orca_whirlpools_client::ID).await;
     let span = 88 * 64;
-    let start = ballast_keeper::orca::tick_array_start(w.tick_current_index, 64);
-    for (k, address) in ballast_keeper::orca::tick_arrays(&pool, &w, true).unwrap().iter().enumerate() {
+    let start = ballast_client::dex::orca::tick_array_start(w.tick_current_index, 64);
+    for (k, address) in ballast_client::dex::orca::tick_arrays(&pool, &w, true).unwrap().iter().enumerate() {
         let empty = Tick {
             initialized: false,
             liquidity_net: 0,
@@ -69,7 +70,7 @@ async fn an_orca_route_is_built_from_the_pool_state_and_refused_routes_fall_back
     let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
     k.ensure_funded().await;
 
-    // The provider alone: a flash rebalance around Orca's swap_v2, quoted above the reference pool.
+    // The provider alone: a flash rebalance around Orca's swap, quoted above the reference pool.
     let (key, vault) = k.vaults().await.unwrap().remove(0);
     let Decision::Trade(candidate) = k.plan(vault.clone()).await.unwrap().decision else { panic!("trade needed") };
     let keeper = k.payer.pubkey();
@@ -88,10 +89,11 @@ async fn an_orca_route_is_built_from_the_pool_state_and_refused_routes_fall_back
     assert!(route.expected_out > candidate.expected_out, "{} vs {}", route.expected_out, candidate.expected_out);
     assert_eq!(route.instructions.len(), 3);
     assert_eq!(route.instructions[1].program_id, orca_whirlpools_client::ID);
-    assert_eq!(route.instructions[1].accounts[4].pubkey, pool, "whirlpool");
-    assert_eq!(route.instructions[1].accounts[9].pubkey, vault.assets[2].reserve, "USDC paid to the vault's reserve");
+    assert_eq!(route.instructions[1].accounts[2].pubkey, pool, "whirlpool");
+    assert_eq!(route.instructions[1].accounts[5].pubkey, vault.assets[2].reserve, "USDC paid to the vault's reserve");
 
-    // The keeper ranks Orca first, cannot simulate it here, and sends the pool route instead.
+    // The keeper ranks Orca first, the program refuses the fabricated pool in simulation, and the keeper
+    // sends the pool route instead.
     let out = k.iteration().await.unwrap();
     assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");
     assert_eq!(k.metrics.routes.lock().await.get("direct"), Some(&1));

@@ -1,6 +1,7 @@
 //! The AMM adapter seam. The vault hands an adapter the two reserves, the vault PDA as signing
-//! authority and the AMM's own accounts; the adapter builds the CPI. Adding a real AMM (Orca Whirlpool,
-//! Raydium CPMM) is one new file here plus one match arm in [`swap_exact_in`].
+//! authority and the AMM's own accounts; the adapter checks them against the pool and builds the CPI.
+//! Adapters: the reference AMM (`reference`), Raydium CPMM (`raydium_cpmm`) and Orca Whirlpools
+//! (`orca_whirlpool`); a new AMM is one new file here plus one match arm in [`swap_exact_in`].
 //!
 //! Whatever the adapter does, the caller reconciles balances afterwards; the adapter is not trusted.
 
@@ -8,6 +9,8 @@ use anchor_lang::prelude::*;
 
 use crate::errors::BallastError;
 
+pub mod orca_whirlpool;
+pub mod raydium_cpmm;
 pub mod reference;
 
 /// Everything an adapter needs for an exact-in swap from `source` to `destination`.
@@ -30,6 +33,8 @@ pub struct SwapAccounts<'a, 'info> {
 pub fn swap_exact_in(accounts: &SwapAccounts, amount_in: u64, min_out: u64, signer: &[&[&[u8]]]) -> Result<()> {
     match *accounts.amm_program.key {
         id if id == ballast_amm::ID => reference::swap(accounts, amount_in, min_out, signer),
+        id if id == raydium_cpmm::ID => raydium_cpmm::swap(accounts, amount_in, min_out, signer),
+        id if id == orca_whirlpool::ID => orca_whirlpool::swap(accounts, amount_in, min_out, signer),
         _ => err!(BallastError::AmmNotSupported),
     }
 }

@@ -65,7 +65,9 @@ pub struct Rebalance<'info> {
     /// CHECK: must form a whitelisted (program, pool) pair with `pool` (checked in `validate`) and have an
     /// adapter (checked in `amm::swap_exact_in`).
     pub amm_program: UncheckedAccount<'info>,
-    /// CHECK: whitelisted together with `amm_program` (checked in `validate`); its layout is the AMM's.
+    /// CHECK: whitelisted together with `amm_program` (checked in `validate`); its layout is the AMM's and
+    /// its adapter checks it (owner, mints, vaults). Writable: real AMMs update their pool on a swap.
+    #[account(mut)]
     pub pool: UncheckedAccount<'info>,
     pub sell_token_program: Interface<'info, TokenInterface>,
     pub buy_token_program: Interface<'info, TokenInterface>,

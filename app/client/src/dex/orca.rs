@@ -1,19 +1,22 @@
-//! An Orca Whirlpool route for flash rebalances: the `swap_v2` instruction built with Orca's published
-//! client crate (`orca_whirlpools_client`) from the pool's on-chain state, selling the keeper's tokens and
-//! paying the vault's reserve directly. (The Whirlpool program itself cannot run on the project's machines:
-//! no program binary is published to a registry, so the route is checked on its instruction bytes.)
+//! Orca Whirlpools off chain, with Orca's published crates: the tick arrays a swap crosses, Orca's own
+//! quote (`orca_whirlpools_core`), the accounts the vault's adapter takes after the pool, and the `swap`
+//! (v1, SPL Token) and `swap_v2` instructions of a keeper's own swap (`orca_whirlpools_client`), selling
+//! the keeper's tokens and paying the vault's reserve directly.
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anyhow::{anyhow, Result};
-use orca_whirlpools_client::{get_oracle_address, get_tick_array_address, SwapV2, SwapV2InstructionArgs, Whirlpool};
+use orca_whirlpools_client::{
+    get_oracle_address, get_tick_array_address, Swap, SwapInstructionArgs, SwapV2, SwapV2InstructionArgs, Whirlpool,
+};
 use orca_whirlpools_core::{swap_quote_by_input_token, TickArrayFacade, TickArrays, WhirlpoolFacade};
 
 /// Ticks in one Whirlpool tick array.
 pub const TICK_ARRAY_SIZE: i32 = 88;
+/// The Whirlpool program.
+pub use ballast::amm::orca_whirlpool::ID;
 /// Whirlpool's sqrt-price bounds (Q64.64): the limit of a swap that may move the price as far as it needs.
-pub const MIN_SQRT_PRICE: u128 = 4_295_048_016;
-pub const MAX_SQRT_PRICE: u128 = 79_226_673_515_401_279_992_447_579_055;
+pub use ballast::amm::orca_whirlpool::{MAX_SQRT_PRICE, MIN_SQRT_PRICE};
 /// The SPL Memo program (swap_v2 takes it for Token-2022 transfer memos).
 pub const MEMO_PROGRAM: Pubkey = Pubkey::from_str_const("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
 
@@ -23,10 +26,12 @@ pub fn tick_array_start(tick: i32, tick_spacing: u16) -> i32 {
     tick.div_euclid(span) * span
 }
 
-/// The three tick arrays a swap from the current tick crosses, in the swap's direction.
+/// The three tick arrays a swap from the current tick crosses, in the swap's direction. A b → a swap
+/// (price up) starts from the array holding `tick_current + tick_spacing`, as the program requires.
 pub fn tick_arrays(pool: &Pubkey, whirlpool: &Whirlpool, a_to_b: bool) -> Result<[Pubkey; 3]> {
     let span = TICK_ARRAY_SIZE * whirlpool.tick_spacing as i32;
-    let start = tick_array_start(whirlpool.tick_current_index, whirlpool.tick_spacing);
+    let shift = if a_to_b { 0 } else { whirlpool.tick_spacing as i32 };
+    let start = tick_array_start(whirlpool.tick_current_index + shift, whirlpool.tick_spacing);
     let step = if a_to_b { -span } else { span };
     let mut out = [Pubkey::default(); 3];
     for (k, slot) in out.iter_mut().enumerate() {
@@ -63,6 +68,77 @@ pub struct SwapSide {
     pub token_program: Pubkey,
     /// The keeper's account of the input mint, or the vault's reserve of the output mint.
     pub account: Pubkey,
+}
+
+/// What the vault's adapter (`ballast::amm::orca_whirlpool`) takes after the pool: `[token_vault_a,
+/// token_vault_b, tick_array_0, tick_array_1, tick_array_2, oracle]` for a swap in `a_to_b`'s direction.
+pub fn adapter_accounts(pool: &Pubkey, whirlpool: &Whirlpool, a_to_b: bool) -> Result<Vec<AccountMeta>> {
+    let [t0, t1, t2] = tick_arrays(pool, whirlpool, a_to_b)?;
+    let oracle = get_oracle_address(pool, None).map_err(|e| anyhow!("{e:?}"))?.0;
+    Ok(vec![
+        AccountMeta::new(whirlpool.token_vault_a, false),
+        AccountMeta::new(whirlpool.token_vault_b, false),
+        AccountMeta::new(t0, false),
+        AccountMeta::new(t1, false),
+        AccountMeta::new(t2, false),
+        AccountMeta::new_readonly(oracle, false),
+    ])
+}
+
+/// `swap` (v1: SPL Token legs) exact-in of `amount` of `input.mint` from `payer`'s account for
+/// `output.mint` paid to `output.account`, at least `min_out`, in the Whirlpool `pool`.
+pub fn swap_v1(
+    pool: &Pubkey,
+    whirlpool: &Whirlpool,
+    payer: &Pubkey,
+    input: &SwapSide,
+    output: &SwapSide,
+    amount: u64,
+    min_out: u64,
+) -> Result<Instruction> {
+    swap_v1_to_price(pool, whirlpool, payer, input, output, amount, min_out, None)
+}
+
+/// [`swap_v1`] that stops at `sqrt_price_limit` (an arbitrageur moving the pool to a price), or at the end
+/// of the range when `None`.
+#[allow(clippy::too_many_arguments)]
+pub fn swap_v1_to_price(
+    pool: &Pubkey,
+    whirlpool: &Whirlpool,
+    payer: &Pubkey,
+    input: &SwapSide,
+    output: &SwapSide,
+    amount: u64,
+    min_out: u64,
+    sqrt_price_limit: Option<u128>,
+) -> Result<Instruction> {
+    let a_to_b = input.mint == whirlpool.token_mint_a;
+    if !a_to_b && input.mint != whirlpool.token_mint_b {
+        return Err(anyhow!("the pool does not trade the input mint"));
+    }
+    let (a, b) = if a_to_b { (input, output) } else { (output, input) };
+    let [t0, t1, t2] = tick_arrays(pool, whirlpool, a_to_b)?;
+    let accounts = Swap {
+        token_program: input.token_program,
+        token_authority: *payer,
+        whirlpool: *pool,
+        token_owner_account_a: a.account,
+        token_vault_a: whirlpool.token_vault_a,
+        token_owner_account_b: b.account,
+        token_vault_b: whirlpool.token_vault_b,
+        tick_array0: t0,
+        tick_array1: t1,
+        tick_array2: t2,
+        oracle: get_oracle_address(pool, None).map_err(|e| anyhow!("{e:?}"))?.0,
+    };
+    let limit = if a_to_b { MIN_SQRT_PRICE } else { MAX_SQRT_PRICE };
+    Ok(accounts.instruction(SwapInstructionArgs {
+        amount,
+        other_amount_threshold: min_out,
+        sqrt_price_limit: sqrt_price_limit.unwrap_or(limit),
+        amount_specified_is_input: true,
+        a_to_b,
+    }))
 }
 
 /// `swap_v2` exact-in of `amount` of `input.mint` (the keeper's account) for `output.mint` (paid to
@@ -179,7 +255,7 @@ mod tests {
             .amount_specified_is_input(true)
             .a_to_b(true)
             .instruction();
-        assert_eq!(ours.program_id, orca_whirlpools_client::ID);
+        assert_eq!(ours.program_id, ID);
         assert_eq!(ours.accounts, expected.accounts);
         assert_eq!(ours.data, expected.data);
 

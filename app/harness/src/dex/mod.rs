@@ -1,0 +1,160 @@
+//! Real DEX programs on the embedded chain: compiled builds of Raydium CP-Swap (CPMM) and Orca Whirlpools
+//! (`tests/fixtures/dex/`, provenance and sha256 in its README) run in the test validator's SBF VM beside
+//! ballast's native programs, metered as on a cluster. Pools are created with each program's own
+//! instructions ([`raydium`], [`orca`]) and kept at the oracle's prices by an arbitrageur.
+
+pub mod orca;
+pub mod raydium;
+
+use anchor_lang::prelude::Pubkey;
+use base64::Engine;
+use solana_account::Account;
+use solana_program_test::ProgramTest;
+
+/// The Raydium CPMM program's compiled build (mainnet id `CPMMoo8L3F4NbTegBCKVNunggL7H1ZpdTHKxQB5qKP1C`).
+pub const RAYDIUM_CPMM_SO: &[u8] = include_bytes!("../../../../tests/fixtures/dex/raydium_cp_swap.so");
+/// The Orca Whirlpools program's compiled build (id `whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc`).
+pub const WHIRLPOOL_SO: &[u8] = include_bytes!("../../../../tests/fixtures/dex/whirlpool.so");
+/// Raydium's mainnet `AmmConfig` index 0 (0.25 % trade fee) and the create-pool fee receiver, as
+/// `solana account --output json` writes them.
+const RAYDIUM_ACCOUNTS: [&str; 2] = [
+    include_str!("../../../../tests/fixtures/dex/D4FPEruKEHrG5TenZ2mpDGEfu1iUvTiqBxvpU8HLBvC2.json"),
+    include_str!("../../../../tests/fixtures/dex/DNXgeM9EiiaAbaWvwjHj9fQQLAX5ZsfHyvmYUNRAdNC8.json"),
+];
+
+/// The Rent sysvar (some DEX instructions still take it as an account).
+pub const RENT_SYSVAR: Pubkey = Pubkey::from_str_const("SysvarRent111111111111111111111111111111111");
+
+/// The (non-upgradeable) BPF loader that owns the programs' executable accounts.
+pub const BPF_LOADER: Pubkey = Pubkey::from_str_const("BPFLoader2111111111111111111111111111111111");
+
+/// Loads both DEX programs (as the BPF loader's executable accounts, exactly as `ProgramTest::add_program`
+/// does for a `.so`) and Raydium's two mainnet accounts into a test validator before it starts.
+pub fn add_to(pt: &mut ProgramTest) {
+    for (id, elf) in [(raydium::ID, RAYDIUM_CPMM_SO), (orca::ID, WHIRLPOOL_SO)] {
+        pt.add_account(
+            id,
+            Account {
+                lamports: solana_sysvar::rent::Rent::default().minimum_balance(elf.len()).max(1),
+                data: elf.to_vec(),
+                owner: BPF_LOADER,
+                executable: true,
+                rent_epoch: 0,
+            },
+        );
+    }
+    for json in RAYDIUM_ACCOUNTS {
+        let (address, account) = account_from_json(json).expect("the fixture accounts parse");
+        pt.add_account(address, account);
+    }
+}
+
+/// An account in the JSON form of `solana account --output json`.
+pub fn account_from_json(json: &str) -> anyhow::Result<(Pubkey, Account)> {
+    let v: serde_json::Value = serde_json::from_str(json)?;
+    let field = |name: &str| v["account"][name].clone();
+    let address: Pubkey = v["pubkey"].as_str().ok_or_else(|| anyhow::anyhow!("pubkey"))?.parse()?;
+    let data_field = field("data");
+    let data = data_field[0].as_str().ok_or_else(|| anyhow::anyhow!("data"))?;
+    Ok((
+        address,
+        Account {
+            lamports: field("lamports").as_u64().ok_or_else(|| anyhow::anyhow!("lamports"))?,
+            data: base64::engine::general_purpose::STANDARD.decode(data)?,
+            owner: field("owner").as_str().ok_or_else(|| anyhow::anyhow!("owner"))?.parse()?,
+            executable: field("executable").as_bool().unwrap_or(false),
+            rent_epoch: 0,
+        },
+    ))
+}
+
+/// Which AMM a market's pools are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub enum Amm {
+    /// ballast's reference constant-product AMM (30 bps unless stated).
+    #[default]
+    Reference,
+    /// Raydium CPMM (Raydium's mainnet config: 25 bps).
+    Raydium,
+    /// Orca Whirlpools (tick spacing 64, 30 bps; a full-range and a ±10 % position).
+    Orca,
+}
+
+impl Amm {
+    pub fn name(self) -> &'static str {
+        match self {
+            Amm::Reference => "reference",
+            Amm::Raydium => "raydium",
+            Amm::Orca => "orca",
+        }
+    }
+}
+
+/// A whitelisted pool of any supported AMM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnyPool {
+    Reference(crate::fixture::PoolFixture),
+    Cpmm(raydium::CpmmPool),
+    Whirlpool(orca::WhirlpoolPool),
+}
+
+impl AnyPool {
+    pub fn key(&self) -> Pubkey {
+        match self {
+            AnyPool::Reference(p) => p.key,
+            AnyPool::Cpmm(p) => p.key,
+            AnyPool::Whirlpool(p) => p.key,
+        }
+    }
+
+    /// The vault asset indexes the pool trades.
+    pub fn assets(&self) -> (usize, usize) {
+        match self {
+            AnyPool::Reference(p) => (p.index_a, p.index_b),
+            AnyPool::Cpmm(p) => (p.index_0, p.index_1),
+            AnyPool::Whirlpool(p) => (p.index_a, p.index_b),
+        }
+    }
+}
+
+impl crate::fixture::VaultFixture {
+    /// A whitelisted pool of `amm` for every pair in `pairs`, `usd_per_side` deep (reference pools charge
+    /// `reference_fee_bps`; Raydium's config charges 25 bps; Whirlpools 30 bps, plus as much again in a
+    /// ±10 % concentrated position).
+    pub async fn create_pools(
+        &self,
+        chain: &mut crate::chain::Chain,
+        amm: Amm,
+        pairs: &[(usize, usize)],
+        usd_per_side: f64,
+        reference_fee_bps: u16,
+    ) -> anyhow::Result<Vec<AnyPool>> {
+        let mut out = Vec::new();
+        let config = match amm {
+            Amm::Orca => Some(orca::create_config(chain, &orca::WhirlpoolSpec::default()).await?),
+            _ => None,
+        };
+        for (i, j) in pairs {
+            out.push(match (amm, config) {
+                (Amm::Reference, _) => {
+                    AnyPool::Reference(self.create_pool(chain, *i, *j, usd_per_side, reference_fee_bps).await?)
+                }
+                (Amm::Raydium, _) => AnyPool::Cpmm(self.create_cpmm_pool(chain, *i, *j, usd_per_side).await?),
+                (Amm::Orca, Some(c)) => AnyPool::Whirlpool(
+                    self.create_whirlpool(chain, &c, &orca::WhirlpoolSpec::default(), *i, *j, usd_per_side).await?,
+                ),
+                (Amm::Orca, None) => unreachable!("the config is made above"),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Brings `pool` back to the oracle mid prices (an arbitrageur's trade through the pool's own program).
+    pub async fn arbitrage_any(&self, chain: &mut crate::chain::Chain, pool: &AnyPool) -> anyhow::Result<()> {
+        match pool {
+            AnyPool::Reference(p) => self.arbitrage(chain, p).await,
+            AnyPool::Cpmm(p) => self.arbitrage_cpmm(chain, p).await,
+            AnyPool::Whirlpool(p) => self.arbitrage_whirlpool(chain, p).await,
+        }
+    }
+}
