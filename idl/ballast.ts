@@ -582,6 +582,31 @@ export type Ballast = {
       "code": 6106,
       "msg": "Auction duration out of bounds: MIN_AUCTION_SECS (10) to MAX_AUCTION_SECS (3600) seconds",
       "name": "auctionOutOfBounds"
+    },
+    {
+      "code": 6107,
+      "msg": "The AMM pool does not trade the two assets of this rebalance (its mints are other assets)",
+      "name": "ammPoolMintMismatch"
+    },
+    {
+      "code": 6108,
+      "msg": "An AMM account is not the pool's own (vault, config, observation, oracle or authority): pass the accounts the pool names",
+      "name": "ammPoolAccountMismatch"
+    },
+    {
+      "code": 6109,
+      "msg": "A Whirlpool tick array passed for the swap belongs to another pool (or is not a tick array)",
+      "name": "ammTickArrayMismatch"
+    },
+    {
+      "code": 6110,
+      "msg": "The AMM pool has swaps disabled (pool status): use another route",
+      "name": "ammPoolSwapDisabled"
+    },
+    {
+      "code": 6111,
+      "msg": "This AMM adapter supports only SPL Token legs for this pool (the Whirlpool v1 swap): use a flash rebalance for Token-2022 assets",
+      "name": "ammTokenProgramNotSupported"
     }
   ],
   "events": [
@@ -1532,7 +1557,11 @@ export type Ballast = {
           "name": "ammProgram"
         },
         {
-          "name": "pool"
+          "docs": [
+            "its adapter checks it (owner, mints, vaults). Writable: real AMMs update their pool on a swap."
+          ],
+          "name": "pool",
+          "writable": true
         },
         {
           "name": "sellTokenProgram"

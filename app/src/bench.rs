@@ -42,13 +42,108 @@ async fn market(chain: &mut Chain, n: usize) -> Result<(VaultFixture, PoolFixtur
     Ok((fx, pool, keeper))
 }
 
-/// Moves asset 0's price by `pct` percent and re-prices the pool.
+/// Moves asset 0's price by `pct` percent, re-prices the pool and lets the rebalance auction that opens run
+/// its course (the next rebalance trades at the slippage-cap floor).
 async fn shock(chain: &mut Chain, fx: &VaultFixture, pool: &PoolFixture, pct: i64) -> Result<()> {
     chain.advance_time(5).await;
     fx.refresh_prices(chain).await;
     let p = fx.oracle_reading(chain, 0).await.price;
     fx.set_price(chain, 0, p * (100 + pct) / 100).await;
-    fx.arbitrage(chain, pool).await
+    fx.arbitrage(chain, pool).await?;
+    fx.relax_auction(chain).await.map_err(|e| anyhow!("poke: {}", error_name(&e)))
+}
+
+/// Compute units of one transaction, as the SBF VM meters it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CuRow {
+    pub what: String,
+    pub compute_units: u64,
+}
+
+/// Compute units of the real DEX programs' swaps and of whole rebalance transactions through them, on the
+/// demo vault with $250k pools (SOL → USDC, 30 bps trades of about $1 000). ballast itself runs natively and
+/// counts 1 unit an instruction: the figures are the DEX programs' and SPL Token's real units plus that.
+pub async fn dex_compute_units() -> Result<Vec<CuRow>> {
+    use ballast_client::planner::Decision;
+    use ballast_harness::dex::{Amm, AnyPool};
+    let mut rows = Vec::new();
+    for amm in [Amm::Raydium, Amm::Orca] {
+        for mode in [ballast_client::RouteMode::Direct, ballast_client::RouteMode::Flash] {
+            let mut chain = Chain::start().await;
+            let (fx, _alice) =
+                ballast_harness::demo_vault::seeded_demo_vault(&mut chain, fixture::default_params()).await?;
+            let pools = ballast_harness::demo_vault::demo_pools_on(&mut chain, &fx, amm).await?;
+            let keeper = fx.user(&mut chain, &[0, 0, 0]).await?;
+            if mode == ballast_client::RouteMode::Direct {
+                // The DEX's own swap, alone: the chain payer sells $1 000 of SOL and of USDC.
+                let pool = pools.iter().find(|p| p.assets() == (0, 2) || p.assets() == (2, 0)).copied();
+                let Some(pool) = pool else { continue };
+                let vault = fx.state(&mut chain).await;
+                let (_, routes) = ballast_client::planner::load(&mut chain, vault).await?;
+                let route = routes.iter().find(|r| r.pool == pool.key()).ok_or_else(|| anyhow!("route"))?.clone();
+                for (from, to) in [(0usize, 2usize), (2, 0)] {
+                    let amount = fx.amount_for_usd(&mut chain, from, 1_000.0).await;
+                    let src = fx.payer_account(&mut chain, from).await?;
+                    let dst = fx.payer_account(&mut chain, to).await?;
+                    let a = fx.assets[from].clone();
+                    chain.mint_to(&a.mint, &src, amount, a.spec.program).await?;
+                    let leg = |i: usize, account| ballast_client::dex::Leg {
+                        mint: fx.assets[i].mint,
+                        token_program: fx.assets[i].spec.program.id(),
+                        account,
+                    };
+                    let payer = chain.payer().pubkey();
+                    let ix = ballast_client::dex::swap_instruction(
+                        &route.pool,
+                        &route.kind,
+                        &payer,
+                        &leg(from, src),
+                        &leg(to, dst),
+                        amount,
+                        0,
+                    )
+                    .ok_or_else(|| anyhow!("swap"))?;
+                    let units = chain.send_metered(&[ix], &[]).await.map_err(|e| anyhow!("{}", error_name(&e)))?;
+                    let name = if matches!(pool, AnyPool::Cpmm(_)) { "swap_base_input" } else { "swap (v1)" };
+                    rows.push(CuRow {
+                        what: format!(
+                            "{} {name} {} → {}",
+                            amm.name(),
+                            fx.assets[from].spec.symbol,
+                            fx.assets[to].spec.symbol
+                        ),
+                        compute_units: units,
+                    });
+                }
+            }
+            // A whole rebalance through that DEX: SOL +25 %, the auction run out, the keeper's planned trade.
+            chain.advance_time(2).await;
+            fx.refresh_prices(&mut chain).await;
+            let p = fx.oracle_reading(&mut chain, 0).await.price;
+            fx.set_price(&mut chain, 0, p * 125 / 100).await;
+            for pool in &pools {
+                fx.arbitrage_any(&mut chain, pool).await?;
+            }
+            fx.relax_auction(&mut chain).await.map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
+            let Decision::Trade(c) = fx.plan(&mut chain).await.decision else { return Err(anyhow!("no trade")) };
+            let vault = fx.state(&mut chain).await;
+            let ixs =
+                ballast_client::execute_along(mode, &keeper.keypair.pubkey(), &fx.key, &vault, &keeper.tokens[0], &c)
+                    .ok_or_else(|| anyhow!("route"))?;
+            let units =
+                chain.send_metered(&ixs, &[&keeper.keypair]).await.map_err(|e| anyhow!("{}", error_name(&e)))?;
+            rows.push(CuRow {
+                what: format!(
+                    "{} rebalance transaction, {} route ({} instructions)",
+                    amm.name(),
+                    format!("{mode:?}").to_lowercase(),
+                    ixs.len()
+                ),
+                compute_units: units,
+            });
+        }
+    }
+    Ok(rows)
 }
 
 /// Transaction size and account count of a rebalance for `n` assets, legacy and with a lookup table.
@@ -106,11 +201,12 @@ pub async fn run(iterations: usize, json_out: bool, out: &mut dyn Write) -> Resu
     }
     let (done, timed) = throughput(3, iterations).await?;
     let per_sec = done as f64 / timed.as_secs_f64().max(1e-9);
+    let cu = dex_compute_units().await?;
     if json_out {
         writeln!(
             out,
             "{}",
-            json!({ "sizes": rows, "rebalances": done, "seconds": timed.as_secs_f64(), "rebalances_per_sec": per_sec })
+            json!({ "sizes": rows, "rebalances": done, "seconds": timed.as_secs_f64(), "rebalances_per_sec": per_sec, "compute_units": cu })
         )?;
         return Ok(());
     }
@@ -132,5 +228,10 @@ pub async fn run(iterations: usize, json_out: bool, out: &mut dyn Write) -> Resu
         "\nthroughput: {done} rebalances of a 3-asset vault in {:.3} s of transaction processing = {per_sec:.0} rebalances/s (embedded chain, native programs)",
         timed.as_secs_f64()
     )?;
+    writeln!(out, "\ncompute units (SBF VM, metered: the real DEX programs and SPL Token; ballast's own instructions run natively")?;
+    writeln!(out, "here and count 1 unit each, so a rebalance's figure is its CPIs' units, not ballast's)")?;
+    for r in &cu {
+        writeln!(out, "{:>9}  {}", r.compute_units, r.what)?;
+    }
     Ok(())
 }

@@ -13,7 +13,8 @@ use solana_signer::Signer;
 
 use ballast_client as client;
 use ballast_harness::chain::{error_name, Chain};
-pub use ballast_harness::demo_vault::{demo_pools, seeded_demo_vault, PRICE_PATH};
+pub use ballast_harness::demo_vault::{demo_pools, demo_pools_on, seeded_demo_vault, PRICE_PATH};
+use ballast_harness::dex::Amm;
 use ballast_harness::fixture::{self, Report, Turn, User, VaultFixture};
 
 /// Options of the demo command.
@@ -23,6 +24,9 @@ pub struct DemoOptions {
     pub mode: DemoMode,
     /// How the keeper reaches the pools: `rebalance` (direct) or `rebalance_begin` / swap / `rebalance_end`.
     pub route: ballast_client::RouteMode,
+    /// Which AMM the vault's pools are on: the reference AMM, or the real Raydium CPMM or Orca Whirlpool
+    /// programs.
+    pub amm: Amm,
 }
 
 /// Which target/band mode the demo vault runs in.
@@ -230,7 +234,7 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
     say(render(&format!("after Bob's in-kind deposit ({} shares)", bob_shares), &fx, &r));
 
     // Market: a reference-AMM pool per pair, whitelisted by governance.
-    let pools = demo_pools(&mut chain, &fx).await?;
+    let pools = demo_pools_on(&mut chain, &fx, opts.amm).await?;
     let keeper = fx.user(&mut chain, &[0, 0, 0]).await?;
     let eager = fx.user(&mut chain, &[0, 0, 0]).await?;
     if opts.mode == DemoMode::Schedule {
@@ -279,7 +283,7 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         let p = fx.oracle_reading(&mut chain, *asset).await.price;
         fx.set_price(&mut chain, *asset, p * (100 + pct) / 100).await;
         for pool in &pools {
-            fx.arbitrage(&mut chain, pool).await?;
+            fx.arbitrage_any(&mut chain, pool).await?;
         }
         // A crank pokes the vault so its volatility estimates see every price step (and the rebalance
         // auction opens as soon as an asset leaves its band).
@@ -330,7 +334,8 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
             rows.push(row(step, &event, &r, action, plan.amount_in, request.min_out, received));
             // Right after, the eager bot tries again: cooldown.
             let pool0 = pools[0];
-            if let Err(e) = fx.rebalance(&mut chain, &eager.keypair, &eager.tokens[0], &pool0, eager_try(&fx)).await {
+            if let Err(e) = fx.rebalance_any(&mut chain, &eager.keypair, &eager.tokens[0], &pool0, eager_try(&fx)).await
+            {
                 refused.push(Refused { step, who: "eager bot".into(), error: error_name(&e) });
             }
             if trades == 3 {
@@ -339,7 +344,8 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         }
         if !acted {
             let pool0 = pools[0];
-            if let Err(e) = fx.rebalance(&mut chain, &eager.keypair, &eager.tokens[0], &pool0, eager_try(&fx)).await {
+            if let Err(e) = fx.rebalance_any(&mut chain, &eager.keypair, &eager.tokens[0], &pool0, eager_try(&fx)).await
+            {
                 refused.push(Refused { step, who: "eager bot".into(), error: error_name(&e) });
             }
             let r = fx.report(&mut chain).await?;
@@ -388,6 +394,7 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
                 "max_drift_bps_final": r.max_abs_drift_bps,
                 "mode": opts.mode,
                 "route": format!("{:?}", opts.route).to_lowercase(),
+                "amm": opts.amm.name(),
                 "nav_micro_usd": r.nav.to_string(),
                 "share_supply": r.share_supply,
                 "rebalances": rebalances,

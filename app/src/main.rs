@@ -31,6 +31,10 @@ enum Command {
         /// (`rebalance_begin`, the keeper's own swap, `rebalance_end`).
         #[arg(long, value_enum, default_value_t = Route::Direct)]
         route: Route,
+        /// Which AMM the vault's pools are on: the reference AMM, or the real Raydium CPMM or Orca
+        /// Whirlpool programs (compiled builds executed in the embedded chain's SBF VM).
+        #[arg(long, value_enum, default_value_t = AmmArg::Reference)]
+        amm: AmmArg,
     },
     /// Print rebalance transaction sizes (2–16 assets, legacy and with a lookup table) and the embedded
     /// chain's rebalance throughput.
@@ -122,6 +126,10 @@ enum Command {
         /// How the keeper trades (see `demo --route`).
         #[arg(long, value_enum, default_value_t = Route::Direct)]
         route: Route,
+        /// Which AMM the pools are on (`--fee-bps` applies to the reference AMM; Raydium's config charges 25
+        /// bps, the Whirlpools 30 bps).
+        #[arg(long, value_enum, default_value_t = AmmArg::Reference)]
+        amm: AmmArg,
         /// Instead of comparing strategies: run the 5 % band with this many competing keepers (different
         /// latencies and routes) against the rebalance auction and print what the vault was paid per
         /// rebalance against the best route's output.
@@ -161,6 +169,24 @@ enum Command {
     Keygen { out: PathBuf },
 }
 
+/// `--amm` on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AmmArg {
+    Reference,
+    Raydium,
+    Orca,
+}
+
+impl From<AmmArg> for ballast_harness::dex::Amm {
+    fn from(a: AmmArg) -> Self {
+        match a {
+            AmmArg::Reference => ballast_harness::dex::Amm::Reference,
+            AmmArg::Raydium => ballast_harness::dex::Amm::Raydium,
+            AmmArg::Orca => ballast_harness::dex::Amm::Orca,
+        }
+    }
+}
+
 /// `--route` on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Route {
@@ -181,9 +207,9 @@ impl From<Route> for ballast_client::RouteMode {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { json, mode, route } => {
+        Command::Demo { json, mode, route, amm } => {
             let mut out = ballast_app::output::program_logs_to_stderr();
-            demo::run(&DemoOptions { json, mode, route: route.into() }, &mut out).await?;
+            demo::run(&DemoOptions { json, mode, route: route.into(), amm: amm.into() }, &mut out).await?;
         }
         Command::Bench { keeper: true, vaults, json, .. } => {
             let b = ballast_keeper::bench::run(vaults, 7).await?;
@@ -284,6 +310,7 @@ async fn main() -> Result<()> {
             out,
             write_example_csv,
             route,
+            amm,
             keepers,
         } => {
             use ballast_sim::{self as sim, paths};
@@ -309,6 +336,7 @@ async fn main() -> Result<()> {
                 pool_depth_usd: depth_usd,
                 slippage_cap_bps,
                 route: route.into(),
+                amm: amm.into(),
                 ..Default::default()
             };
             if keepers > 0 {
@@ -334,9 +362,14 @@ async fn main() -> Result<()> {
                 sim::run(&strategies, &prices, &cfg, |name| progress.step(&format!("{name}: {steps} steps"))).await?;
             let wall_secs = started.elapsed().as_secs_f64();
             progress.finish();
+            let pools = match cfg.amm {
+                ballast_harness::dex::Amm::Reference => format!("reference-AMM pools, {fee_bps} bps fee"),
+                ballast_harness::dex::Amm::Raydium => "real Raydium CPMM pools, 25 bps fee".into(),
+                ballast_harness::dex::Amm::Orca => "real Orca Whirlpools, 30 bps fee".into(),
+            };
             writeln!(
                 stdout,
-                "{} path, {} steps of {} s, seed {seed}, pools {fee_bps} bps fee and ${depth_usd:.0} a side\n",
+                "{} path, {} steps of {} s, seed {seed}, {pools} and ${depth_usd:.0} a side\n",
                 path,
                 prices.len() - 1,
                 dt_secs

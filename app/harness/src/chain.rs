@@ -227,6 +227,16 @@ impl Chain {
         self.process(tx.into()).await
     }
 
+    /// Signs and processes like [`Chain::send`] and returns the compute units the transaction consumed: what
+    /// the SBF VM metered (SPL Token, the real DEX programs); natively registered programs (ballast, the
+    /// reference AMM) count 1 unit an instruction.
+    pub async fn send_metered(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<u64, BanksClientError> {
+        let tx = self.sign(ixs, signers).await;
+        let outcome = self.ctx.banks_client.process_transaction_with_metadata(tx).await?;
+        outcome.result.map_err(BanksClientError::TransactionError)?;
+        Ok(outcome.metadata.map(|m| m.compute_units_consumed).unwrap_or(0))
+    }
+
     /// Processes any signed transaction and indexes the addresses it names. With the ledger on, the
     /// transaction is recorded with its logs, fee and balances, and announced to subscribers.
     /// Transactions are executed on the working bank directly (no status polling).

@@ -5,6 +5,7 @@ use anyhow::{anyhow, Result};
 use ballast::state::VaultParams;
 
 use crate::chain::{error_name, Chain};
+use crate::dex::{Amm, AnyPool};
 use crate::fixture::{self, AssetSpec, PoolFixture, User, VaultFixture};
 
 /// The demo's assets.
@@ -35,11 +36,20 @@ pub async fn seeded_demo_vault(chain: &mut Chain, params: VaultParams) -> Result
     Ok((fx, alice))
 }
 
+/// The demo vault's pairs.
+pub const PAIRS: [(usize, usize); 3] = [(0, 2), (1, 2), (0, 1)];
+
 /// A whitelisted reference-AMM pool for every pair of the demo vault ($250k a side, 30 bps).
 pub async fn demo_pools(chain: &mut Chain, fx: &VaultFixture) -> Result<Vec<PoolFixture>> {
     let mut pools = Vec::new();
-    for (i, j) in [(0, 2), (1, 2), (0, 1)] {
+    for (i, j) in PAIRS {
         pools.push(fx.create_pool(chain, i, j, 250_000.0, 30).await?);
     }
     Ok(pools)
+}
+
+/// A whitelisted pool of `amm` for every pair of the demo vault, $250k a side: the reference AMM at 30 bps,
+/// the real Raydium CPMM (25 bps), or real Orca Whirlpools (30 bps, full range plus a ±10 % position).
+pub async fn demo_pools_on(chain: &mut Chain, fx: &VaultFixture, amm: Amm) -> Result<Vec<AnyPool>> {
+    fx.create_pools(chain, amm, &PAIRS, 250_000.0, 30).await
 }

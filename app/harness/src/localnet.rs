@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use solana_signer::Signer;
 
 use crate::chain::{Chain, TokenProgram};
+use crate::dex::{Amm, AnyPool};
 use crate::fixture::{PoolFixture, VaultFixture};
 use crate::rpc::{self, param, RpcState};
 
@@ -81,7 +82,11 @@ pub struct Localnet {
     pub dashboard_addr: SocketAddr,
     pub chain: Arc<Mutex<Chain>>,
     pub fx: Arc<VaultFixture>,
+    /// The reference-AMM pool of every pair.
     pub pools: Vec<PoolFixture>,
+    /// Every whitelisted pool: the reference ones, and real Raydium CPMM and Orca Whirlpool pools for
+    /// SOL/USDC and BTC/USDC.
+    pub all_pools: Vec<AnyPool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -105,7 +110,7 @@ impl Localnet {
     /// Moves asset `i`'s price by `pct` percent now, refreshes the others and re-prices the pools.
     pub async fn shock(&self, i: usize, pct: i64) -> Result<()> {
         let mut chain = self.chain.lock().await;
-        apply_step(&mut chain, &self.fx, &self.pools, &[(i, pct * 100)]).await
+        apply_step(&mut chain, &self.fx, &self.all_pools, &[(i, pct * 100)]).await
     }
 
     /// Moves the clock `secs` forward now (prices re-published, pools re-priced, the vault poked), as
@@ -113,7 +118,7 @@ impl Localnet {
     pub async fn warp(&self, secs: i64) -> Result<()> {
         let mut chain = self.chain.lock().await;
         chain.advance_time(secs).await;
-        apply_step(&mut chain, &self.fx, &self.pools, &[]).await
+        apply_step(&mut chain, &self.fx, &self.all_pools, &[]).await
     }
 
     /// Lets the demo vault's rebalance auction (opened by the last price step's poke when an asset left its
@@ -135,14 +140,14 @@ impl Localnet {
 }
 
 /// Refreshes every oracle, applies `moves` (asset, basis points), and arbitrages every pool.
-async fn apply_step(chain: &mut Chain, fx: &VaultFixture, pools: &[PoolFixture], moves: &[(usize, i64)]) -> Result<()> {
+async fn apply_step(chain: &mut Chain, fx: &VaultFixture, pools: &[AnyPool], moves: &[(usize, i64)]) -> Result<()> {
     fx.refresh_prices(chain).await;
     for (i, bps) in moves {
         let p = fx.oracle_reading(chain, *i).await.price;
         fx.set_price(chain, *i, (p as i128 * (10_000 + *bps as i128) / 10_000) as i64).await;
     }
     for pool in pools {
-        fx.arbitrage(chain, pool).await?;
+        fx.arbitrage_any(chain, pool).await?;
     }
     // Crank: the vault reads the new prices, so its volatility estimates follow the path.
     let vault = fx.state(chain).await;
@@ -155,6 +160,12 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
     let mut chain = Chain::start().await;
     let (fx, _alice) = crate::demo_vault::seeded_demo_vault(&mut chain, crate::fixture::default_params()).await?;
     let pools = crate::demo_vault::demo_pools(&mut chain, &fx).await?;
+    // Real liquidity beside the reference pools: Raydium CPMM and Orca Whirlpool pools for SOL/USDC and
+    // BTC/USDC, executed by the real programs.
+    let mut all_pools: Vec<AnyPool> = pools.iter().copied().map(AnyPool::Reference).collect();
+    for amm in [Amm::Raydium, Amm::Orca] {
+        all_pools.extend(fx.create_pools(&mut chain, amm, &[(0, 2), (1, 2)], 250_000.0, 30).await?);
+    }
     let chain = Arc::new(Mutex::new(chain));
     let fx = Arc::new(fx);
     if let Some(dir) = &opts.keys_dir {
@@ -164,7 +175,7 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
         }
     }
     let state = RpcState::new(chain.clone()).await;
-    let _ = state.dev.set(Arc::new(DevMethods { fx: fx.clone(), pools: pools.clone() }));
+    let _ = state.dev.set(Arc::new(DevMethods { fx: fx.clone(), pools: all_pools.clone() }));
     let (addr, server) = rpc::serve(state.clone(), opts.addr).await?;
     let ws_wanted = opts.ws_addr.unwrap_or_else(|| {
         let port = if addr.port() == 0 || opts.addr.port() == 0 { 0 } else { addr.port().saturating_add(1) };
@@ -196,7 +207,7 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
         })
     };
     let feed = {
-        let (chain, fx, pools) = (chain.clone(), fx.clone(), pools.clone());
+        let (chain, fx, pools) = (chain.clone(), fx.clone(), all_pools.clone());
         let (path, step) = (opts.price_path, opts.step);
         tokio::spawn(async move {
             let mut n = 0usize;
@@ -229,7 +240,7 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
         })
     };
     tasks.extend([ticker, feed]);
-    Ok(Localnet { addr, ws_addr, dashboard_addr, chain, fx, pools, tasks })
+    Ok(Localnet { addr, ws_addr, dashboard_addr, chain, fx, pools, all_pools, tasks })
 }
 
 /// Development methods of `ballast localnet` over JSON-RPC (prefix `ballast_`), for local tools, tests
@@ -242,7 +253,8 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
 ///   the pools as arbitrageurs would.
 pub struct DevMethods {
     pub fx: Arc<VaultFixture>,
-    pub pools: Vec<PoolFixture>,
+    /// Every pool of the demo vault, re-priced on each price move.
+    pub pools: Vec<AnyPool>,
 }
 
 /// What the faucet hands out per demo asset (base units: SOL-token 9 decimals, BTC 8, USDC 6).

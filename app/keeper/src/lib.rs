@@ -318,11 +318,11 @@ impl Keeper {
             }
             match simulated {
                 Ok(units) => {
-                    chosen = Some((body, built.name, tables, units));
+                    chosen = Some((body, (built.name, built.venue), tables, units));
                     break;
                 }
                 Err(name) => {
-                    tracing::debug!(vault = %key, route = %built.name, "route does not simulate: {name}");
+                    tracing::debug!(vault = %key, route = %built.name, venue = %built.venue, "route does not simulate: {name}");
                     last_refusal = Some(name);
                 }
             }
@@ -357,14 +357,18 @@ impl Keeper {
             if attempt > 1 {
                 if let Some(result) = send::status(&self.rpc, &signature).await {
                     self.metrics.fault("confirmation_lost").await;
-                    return Ok(self.finish(key, &route_name, landed(result, signature.to_string())).await);
+                    return Ok(self
+                        .finish(key, (&route_name.0, &route_name.1), landed(result, signature.to_string()))
+                        .await);
                 }
             }
             let config = RpcSendTransactionConfig { skip_preflight: false, ..Default::default() };
             match self.rpc.send_transaction_with_config(&tx, config).await {
                 Ok(signature) => match send::confirm(&self.rpc, &signature).await {
                     Ok(result) => {
-                        return Ok(self.finish(key, &route_name, landed(result, signature.to_string())).await)
+                        return Ok(self
+                            .finish(key, (&route_name.0, &route_name.1), landed(result, signature.to_string()))
+                            .await)
                     }
                     Err(e) => {
                         self.metrics.fault(send::fault_kind(&e)).await;
@@ -375,7 +379,9 @@ impl Keeper {
                     if let Some(code) = send::rpc_custom_code(&e) {
                         // Refused in preflight; if our own earlier send landed, that is why.
                         if let Some(result) = send::status(&self.rpc, &signature).await {
-                            return Ok(self.finish(key, &route_name, landed(result, signature.to_string())).await);
+                            return Ok(self
+                                .finish(key, (&route_name.0, &route_name.1), landed(result, signature.to_string()))
+                                .await);
                         }
                         return Ok(self.refused(key, ballast_client::code_name(code)).await);
                     }
@@ -392,7 +398,9 @@ impl Keeper {
         }
         // A last look: the final attempt may have landed.
         if let Some(result) = send::status(&self.rpc, &tx.signatures[0]).await {
-            return Ok(self.finish(key, &route_name, landed(result, tx.signatures[0].to_string())).await);
+            return Ok(self
+                .finish(key, (&route_name.0, &route_name.1), landed(result, tx.signatures[0].to_string()))
+                .await);
         }
         self.metrics.errors.fetch_add(1, Ordering::Relaxed);
         Ok(Outcome::Skipped("send failed after retries".into()))
@@ -442,13 +450,14 @@ impl Keeper {
     }
 
     /// Counts and logs a final outcome of a send.
-    async fn finish(&self, key: &Pubkey, route: &str, outcome: Outcome) -> Outcome {
+    async fn finish(&self, key: &Pubkey, (route, venue): (&str, &str), outcome: Outcome) -> Outcome {
         match outcome {
             Outcome::Refused(name) => self.refused(key, name).await,
             Outcome::Rebalanced { sell, buy, amount_in, signature } => {
                 self.metrics.rebalances.fetch_add(1, Ordering::Relaxed);
                 Metrics::bump(&self.metrics.routes, route).await;
-                tracing::info!(vault = %key, sell, buy, amount_in, %signature, "rebalanced");
+                Metrics::bump(&self.metrics.venues, venue).await;
+                tracing::info!(vault = %key, sell, buy, amount_in, route, venue, %signature, "rebalanced");
                 Outcome::Rebalanced { sell, buy, amount_in, signature }
             }
             other => other,

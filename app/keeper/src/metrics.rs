@@ -29,6 +29,8 @@ pub struct Metrics {
     pub routes: Mutex<BTreeMap<String, u64>>,
     /// Endpoint faults survived, by kind (http_429, http_5xx, timeout, transport, confirmation_lost, …).
     pub faults: Mutex<BTreeMap<String, u64>>,
+    /// Rebalances confirmed, by venue (reference, raydium-cpmm, orca-whirlpool, jupiter).
+    pub venues: Mutex<BTreeMap<String, u64>>,
     /// Pokes confirmed, by reason (OpenAuction, CloseAuction).
     pub pokes: Mutex<BTreeMap<String, u64>>,
 }
@@ -98,6 +100,10 @@ impl Metrics {
         s.push_str("# HELP ballast_keeper_rebalances_by_route_total Rebalances confirmed, by route kind.\n# TYPE ballast_keeper_rebalances_by_route_total counter\n");
         for (k, v) in self.routes.lock().await.iter() {
             s.push_str(&format!("ballast_keeper_rebalances_by_route_total{{route=\"{k}\"}} {v}\n"));
+        }
+        s.push_str("# HELP ballast_keeper_rebalances_by_venue_total Rebalances confirmed, by where they traded.\n# TYPE ballast_keeper_rebalances_by_venue_total counter\n");
+        for (k, v) in self.venues.lock().await.iter() {
+            s.push_str(&format!("ballast_keeper_rebalances_by_venue_total{{venue=\"{k}\"}} {v}\n"));
         }
         s.push_str("# HELP ballast_keeper_pokes_total Pokes confirmed, by reason (opening or closing a rebalance auction).\n# TYPE ballast_keeper_pokes_total counter\n");
         for (k, v) in self.pokes.lock().await.iter() {

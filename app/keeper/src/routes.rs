@@ -36,8 +36,11 @@ pub struct RouteContext<'a> {
 /// A route ready to send.
 #[derive(Debug, Clone)]
 pub struct BuiltRoute {
-    /// `direct`, `flash` or `jupiter` (metrics label).
+    /// `direct`, `flash`, `jupiter` or `orca` (metrics label).
     pub name: String,
+    /// Where the trade is executed: the pool's program for pool routes (`reference`, `raydium-cpmm`,
+    /// `orca-whirlpool`), the aggregator otherwise (metrics label).
+    pub venue: String,
     pub expected_out: u64,
     pub instructions: Vec<Instruction>,
     /// Address lookup tables the transaction resolves accounts through (a v0 transaction when not empty).
@@ -83,7 +86,8 @@ impl Provider {
                     c,
                 )?;
                 let name = format!("{mode:?}").to_lowercase();
-                Some(BuiltRoute { name, expected_out: c.expected_out, instructions, lookup_tables: vec![] })
+                let venue = c.route.kind.name().to_string();
+                Some(BuiltRoute { name, venue, expected_out: c.expected_out, instructions, lookup_tables: vec![] })
             }
             Provider::Jupiter(api) => {
                 let r = &c.request;
@@ -132,7 +136,13 @@ impl Provider {
                         return None;
                     }
                 };
-                Some(BuiltRoute { name: "jupiter".into(), expected_out: quote.out_amount, instructions, lookup_tables })
+                Some(BuiltRoute {
+                    name: "jupiter".into(),
+                    venue: "jupiter".into(),
+                    expected_out: quote.out_amount,
+                    instructions,
+                    lookup_tables,
+                })
             }
             Provider::Orca(pools) => orca_route(ctx, pools).await,
         }
@@ -188,6 +198,7 @@ async fn orca_route(ctx: &RouteContext<'_>, pools: &[Pubkey]) -> Option<BuiltRou
     };
     Some(BuiltRoute {
         name: "orca".into(),
+        venue: "orca-whirlpool".into(),
         expected_out: out,
         instructions: flash(ctx, min, vec![swap]),
         lookup_tables: vec![],

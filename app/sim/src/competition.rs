@@ -19,7 +19,8 @@ use anyhow::{anyhow, Result};
 use ballast_client::planner::{Candidate, Decision, Hold};
 use ballast_client::RouteMode;
 use ballast_harness::chain::{error_name, Chain};
-use ballast_harness::fixture::{PoolFixture, User, VaultFixture};
+use ballast_harness::dex::AnyPool;
+use ballast_harness::fixture::{User, VaultFixture};
 use serde::Serialize;
 use solana_signer::Signer;
 
@@ -162,17 +163,21 @@ async fn execute(
         }
         KeeperRoute::PoolFlash => {
             let (sa, ba) = (&fx.assets[s], &fx.assets[b]);
-            let swap = ballast_client::amm::swap(
+            let leg = |a: &ballast_harness::fixture::AssetFixture, account| ballast_client::dex::Leg {
+                mint: a.mint,
+                token_program: a.spec.program.id(),
+                account,
+            };
+            let swap = ballast_client::dex::swap_instruction(
+                &c.route.pool,
+                &c.route.kind,
                 &me,
-                &sa.mint,
-                &ba.mint,
-                &keeper.tokens[s],
-                &keeper.tokens[b],
-                &sa.spec.program.id(),
-                &ba.spec.program.id(),
+                &leg(sa, keeper.tokens[s]),
+                &leg(ba, keeper.tokens[b]),
                 c.plan.amount_in,
                 pay,
-            );
+            )
+            .ok_or("the route does not trade the pair")?;
             ballast_client::flash_paying(
                 &me,
                 &fx.key,
@@ -197,6 +202,8 @@ async fn execute(
             ballast_client::flash_paying(&me, &fx.key, &vault, args, &keeper.tokens[s], &keeper.tokens[b], pay, vec![])
         }
     };
+    let budget = ballast_harness::dex::raydium::budget(800_000);
+    let ixs: Vec<_> = std::iter::once(budget).chain(ixs).collect();
     chain.send(&ixs, &[&keeper.keypair]).await.map_err(|e| error_name(&e))
 }
 
@@ -217,7 +224,7 @@ pub async fn run(prices: &Path2, cfg: &SimConfig, keepers: Vec<SimKeeper>) -> Re
             fx.set_price(&mut chain, i, mantissa(*price)).await;
         }
         for pool in &pools {
-            fx.arbitrage(&mut chain, pool).await?;
+            fx.arbitrage_any(&mut chain, pool).await?;
         }
         fx.poke(&mut chain).await.map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
         for _ in 0..cfg.max_trades_per_step {
@@ -235,7 +242,7 @@ pub async fn run(prices: &Path2, cfg: &SimConfig, keepers: Vec<SimKeeper>) -> Re
 async fn contest(
     chain: &mut Chain,
     fx: &VaultFixture,
-    pools: &[PoolFixture],
+    pools: &[AnyPool],
     keepers: &[SimKeeper],
     accounts: &[User],
     step: usize,
@@ -325,7 +332,7 @@ async fn contest(
                 KeeperRoute::Inventory { .. } => (out as f64 - pay as f64) * unit(b),
             };
             for pool in pools {
-                fx.arbitrage(chain, pool).await?;
+                fx.arbitrage_any(chain, pool).await?;
             }
             let best_usd = best_out as f64 * unit(b);
             return Ok(Some(ContestedTrade {

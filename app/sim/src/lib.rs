@@ -17,7 +17,8 @@ use ballast::state::{BandMode, TargetMode, VaultParams};
 use serde::Serialize;
 
 use ballast_harness::chain::{error_name, Chain};
-use ballast_harness::fixture::{self, AssetSpec, PoolFixture, Turn, VaultFixture};
+use ballast_harness::dex::{Amm, AnyPool};
+use ballast_harness::fixture::{self, AssetSpec, Turn, VaultFixture};
 use paths::Path2;
 
 /// Symbols of the simulated vault (the demo's assets).
@@ -129,6 +130,9 @@ pub struct SimConfig {
     pub slippage_cap_bps: u16,
     /// How the keeper trades: direct or flash (the same pool either way).
     pub route: ballast_client::RouteMode,
+    /// Which AMM the pools are on: the reference AMM charging `fee_bps`, or the real Raydium CPMM (its
+    /// mainnet config: 25 bps) or Orca Whirlpool (30 bps) programs.
+    pub amm: Amm,
 }
 
 impl Default for SimConfig {
@@ -141,6 +145,7 @@ impl Default for SimConfig {
             max_trades_per_step: 4,
             slippage_cap_bps: 100,
             route: ballast_client::RouteMode::Direct,
+            amm: Amm::Reference,
         }
     }
 }
@@ -193,7 +198,7 @@ pub(crate) async fn market(
     strategy: &Strategy,
     start: &[f64],
     cfg: &SimConfig,
-) -> Result<(VaultFixture, Vec<PoolFixture>)> {
+) -> Result<(VaultFixture, Vec<AnyPool>)> {
     let (mut params, band) = strategy.setup();
     params.slippage_cap_bps = cfg.slippage_cap_bps;
     let decimals = [9u8, 8, 6];
@@ -207,10 +212,7 @@ pub(crate) async fn market(
             .await
             .map_err(|e| anyhow!("seed: {}", error_name(&e)))?;
     }
-    let mut pools = Vec::new();
-    for (i, j) in [(0, 2), (1, 2), (0, 1)] {
-        pools.push(fx.create_pool(chain, i, j, cfg.pool_depth_usd, cfg.fee_bps).await?);
-    }
+    let pools = fx.create_pools(chain, cfg.amm, &[(0, 2), (1, 2), (0, 1)], cfg.pool_depth_usd, cfg.fee_bps).await?;
     Ok((fx, pools))
 }
 
@@ -241,7 +243,7 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
             fx.set_price(&mut chain, i, mantissa(*price)).await;
         }
         for pool in &pools {
-            fx.arbitrage(&mut chain, pool).await?;
+            fx.arbitrage_any(&mut chain, pool).await?;
         }
         let vault = fx.state(&mut chain).await;
         chain

@@ -83,7 +83,12 @@ async fn demo_schedule_mode_reaches_the_new_weights() {
 #[tokio::test]
 async fn demo_with_flash_routes_rebalances_like_the_direct_route() {
     let mut buf = Vec::new();
-    let opts = DemoOptions { json: true, mode: DemoMode::Fixed, route: ballast_client::RouteMode::Flash };
+    let opts = DemoOptions {
+        json: true,
+        mode: DemoMode::Fixed,
+        route: ballast_client::RouteMode::Flash,
+        ..Default::default()
+    };
     let flash = demo::run(&opts, &mut buf).await.expect("demo --route flash");
     assert!(flash.rebalances >= 1);
     let direct = run_mode(DemoMode::Fixed).await;
@@ -91,4 +96,22 @@ async fn demo_with_flash_routes_rebalances_like_the_direct_route() {
     assert_eq!(flash.report.holdings, direct.report.holdings, "same pool, same trades, same result");
     let last = String::from_utf8(buf).unwrap();
     assert!(last.trim_end().lines().last().unwrap().contains("\"route\":\"flash\""));
+}
+
+/// `demo --amm raydium|orca --json`: the whole flow with the vault's pools on the real Raydium CPMM and
+/// Orca Whirlpool programs; the keeper rebalances through them and every asset ends inside its band.
+#[tokio::test]
+async fn demo_rebalances_through_the_real_dex_programs() {
+    use ballast_harness::dex::Amm;
+    for amm in [Amm::Raydium, Amm::Orca] {
+        let mut buf = Vec::new();
+        let opts = DemoOptions { json: true, mode: DemoMode::Fixed, amm, ..Default::default() };
+        let out = demo::run(&opts, &mut buf).await.expect("demo --amm");
+        assert!(out.rebalances >= 1, "{amm:?}");
+        for (i, d) in out.report.drift_bps.iter().enumerate() {
+            assert!(d.unsigned_abs() <= out.report.bands_bps[i] as u64, "{amm:?} asset {i} drift {d}");
+        }
+        let last = String::from_utf8(buf).unwrap();
+        assert!(last.trim_end().lines().last().unwrap().contains(&format!("\"amm\":\"{}\"", amm.name())));
+    }
 }

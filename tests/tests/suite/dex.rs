@@ -378,3 +378,28 @@ async fn a_cpmm_pool_with_swaps_disabled_is_refused() {
     let r = rebalance_through(&mut m, route.program_id, route.pool, wrong, SOL, USDC).await;
     assert_ballast_err(r, BallastError::AmmPoolAccountMismatch);
 }
+
+/// Raydium CPMM with a Token-2022 leg: a vault whose USDC is a Token-2022 mint rebalances SOL → USDC
+/// through a real CPMM pool (its adapter passes each leg's own token program).
+#[tokio::test]
+async fn a_cpmm_pool_with_a_token_2022_leg_rebalances() {
+    use ballast_harness::chain::{Chain, TokenProgram};
+    let mut specs = three_assets();
+    specs[USDC].program = TokenProgram::Token2022;
+    let mut chain = Chain::start().await;
+    let fx = ballast_harness::fixture::create_vault(&mut chain, &specs, ballast_harness::fixture::default_params())
+        .await
+        .unwrap();
+    let seed = fx.user(&mut chain, &[100_000_000_000, 10_000_000, 10_000_000_000]).await.unwrap();
+    for (i, amount) in [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)] {
+        fx.deposit_single(&mut chain, &seed, i, amount, 1).await.unwrap();
+    }
+    let pools = fx.create_pools(&mut chain, Amm::Raydium, &[(SOL, USDC)], 1_000_000.0, 30).await.unwrap();
+    let keeper = fx.user(&mut chain, &[0, 0, 0]).await.unwrap();
+    let mut m = DexMarket { chain, fx, pools, keeper: keeper.keypair, keeper_accounts: keeper.tokens };
+    m.move_price(SOL, 25).await;
+    let (c, received) = keeper_trades(&mut m, RouteMode::Direct).await;
+    assert_eq!((c.request.sell, c.request.buy), (SOL, USDC));
+    assert_eq!(received, c.expected_out);
+    assert_eq!(m.fx.state(&mut m.chain).await.assets[USDC].token_program, TokenProgram::Token2022.id());
+}

@@ -1,7 +1,8 @@
 //! The keeper's Jupiter route against a local server on 127.0.0.1 that answers in Jupiter's documented
-//! (v6) response format: `/quote` prices the trade in the demo's reference-AMM pool, `/swap-instructions`
-//! returns that pool's swap for the keeper, paying the destination it was given. The keeper takes the route
-//! as a flash rebalance when it pays at least as much as the whitelisted pool, and not when it pays less.
+//! (v6) response format: `/quote` prices the trade a few bps above (or below) the vault's best whitelisted
+//! pool, `/swap-instructions` returns the reference pool's swap for the keeper, paying the destination it
+//! was given. The keeper takes the route as a flash rebalance when it pays at least as much as the
+//! whitelisted pool, and not when it pays less.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,16 +28,27 @@ struct Mock {
     lookup_table: Option<Pubkey>,
 }
 
-async fn pool_out(net: &Localnet, input: &Pubkey, output: &Pubkey, amount: u64) -> u64 {
+/// What the vault's best whitelisted pool pays for `amount` of `input` (the keeper compares Jupiter's quote
+/// against it), and what the reference pool pays (the mock's swap goes through it).
+async fn pool_out(net: &Localnet, input: &Pubkey, output: &Pubkey, amount: u64) -> (u64, u64) {
+    use ballast_client::planner::AmmQuote;
     let mut chain = net.chain.lock().await;
     let fx = &net.fx;
     let (i, o) = (
         fx.assets.iter().position(|a| a.mint == *input).unwrap(),
         fx.assets.iter().position(|a| a.mint == *output).unwrap(),
     );
+    let vault = fx.state(&mut chain).await;
+    let (_, routes) = ballast_client::planner::load(&mut *chain, vault).await.unwrap();
+    let best = routes
+        .iter()
+        .filter(|r| r.vault_of(i).is_some() && r.vault_of(o).is_some())
+        .filter_map(|r| r.quote(i, amount))
+        .max()
+        .unwrap();
     let pool = ballast_harness::fixture::PoolFixture::between(&net.pools, i, o).unwrap();
     let (ri, ro) = (chain.token_amount(&pool.vault_of(i)).await, chain.token_amount(&pool.vault_of(o)).await);
-    ballast_amm::math::swap_out(ri, ro, 30, amount).unwrap()
+    (best, ballast_amm::math::swap_out(ri, ro, 30, amount).unwrap())
 }
 
 async fn quote(State(m): State<Mock>, Query(q): Query<std::collections::HashMap<String, String>>) -> Json<Value> {
@@ -44,8 +56,8 @@ async fn quote(State(m): State<Mock>, Query(q): Query<std::collections::HashMap<
     let (input, output) = (Pubkey::from_str(&q["inputMint"]).unwrap(), Pubkey::from_str(&q["outputMint"]).unwrap());
     let amount: u64 = q["amount"].parse().unwrap();
     let slippage: u64 = q["slippageBps"].parse().unwrap();
-    let out = pool_out(&m.net, &input, &output, amount).await;
-    let quoted = (out as i128 * (10_000 + m.edge_bps as i128) / 10_000) as u64;
+    let (best, out) = pool_out(&m.net, &input, &output, amount).await;
+    let quoted = (best as i128 * (10_000 + m.edge_bps as i128) / 10_000) as u64;
     Json(json!({
         "inputMint": input.to_string(), "inAmount": amount.to_string(),
         "outputMint": output.to_string(), "outAmount": quoted.to_string(),

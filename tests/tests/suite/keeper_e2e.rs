@@ -301,3 +301,34 @@ async fn the_keeper_rebalances_through_a_flash_route() {
     drop(chain);
     net.stop();
 }
+
+/// `ballast localnet` whitelists real Raydium CPMM and Orca Whirlpool pools beside the reference ones; the
+/// keeper, over JSON-RPC, quotes every route with its DEX's own math and rebalances through a real one
+/// (they pay more than the 30 bps reference pool: a 25 bps fee, or concentrated liquidity), directly and as
+/// a flash rebalance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keeper_rebalances_through_real_dex_pools_over_rpc() {
+    for route in [ballast_client::RouteMode::Direct, ballast_client::RouteMode::Flash] {
+        let net = net(200).await;
+        net.shock(0, 40).await.unwrap();
+        net.relax_auction().await.unwrap();
+        let opts = KeeperOptions { rpc_url: net.url(), iterations: Some(1), route, ..Default::default() };
+        let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
+        k.ensure_funded().await;
+        let vault = k.vaults().await.unwrap().remove(0).1;
+        let planned = k.plan(vault).await.unwrap();
+        let kinds: Vec<&str> = planned.routes.iter().map(|r| r.kind.name()).collect();
+        assert!(kinds.contains(&"raydium-cpmm") && kinds.contains(&"orca-whirlpool"), "{kinds:?}");
+        let out = k.iteration().await.unwrap();
+        assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{route:?}: {out:?}");
+        let venues = k.metrics.venues.lock().await.clone();
+        assert_eq!(venues.values().sum::<u64>(), 1);
+        assert!(
+            venues.contains_key("raydium-cpmm") || venues.contains_key("orca-whirlpool"),
+            "{route:?}: traded on {venues:?}"
+        );
+        let text = k.metrics.render().await;
+        assert!(text.contains("ballast_keeper_rebalances_by_venue_total{venue=\""), "{text}");
+        net.stop();
+    }
+}

@@ -158,3 +158,38 @@ impl crate::fixture::VaultFixture {
         }
     }
 }
+
+impl crate::fixture::VaultFixture {
+    /// Sends `rebalance` through `pool` (any supported AMM) signed by `keeper`, paying the bounty to
+    /// `bounty_account`: the adapter's accounts come from the keeper's own view of the pool.
+    pub async fn rebalance_any(
+        &self,
+        chain: &mut crate::chain::Chain,
+        keeper: &solana_keypair::Keypair,
+        bounty_account: &Pubkey,
+        pool: &AnyPool,
+        args: ballast::instructions::RebalanceArgs,
+    ) -> Result<(), solana_program_test::BanksClientError> {
+        use solana_signer::Signer;
+        let vault = self.state(chain).await;
+        let (_, routes) = crate::client::planner::load(chain, vault.clone())
+            .await
+            .map_err(|_| solana_program_test::BanksClientError::ClientError("could not read the vault's pools"))?;
+        let route = routes.iter().find(|r| r.pool == pool.key());
+        let (s, b) = (args.sell_index as usize, args.buy_index as usize);
+        // A pair the pool does not trade (an eager bot's guess) still goes out: the program refuses it.
+        let extra = route.and_then(|r| r.adapter_accounts(&vault, s, b)).unwrap_or_default();
+        let program = route.map(|r| r.program_id).unwrap_or(ballast_amm::ID);
+        let ix = crate::client::rebalance_through(
+            &keeper.pubkey(),
+            &self.key,
+            &vault,
+            bounty_account,
+            &program,
+            &pool.key(),
+            extra,
+            args,
+        );
+        chain.send(&[raydium::budget(800_000), ix], &[keeper]).await
+    }
+}
