@@ -7,6 +7,8 @@ use solana_program_test::BanksClientError;
 
 pub use ballast_harness::chain;
 
+pub mod fault_proxy;
+
 /// An edit of vault parameters, for tables of invalid parameter cases.
 pub type ParamsEdit = Box<dyn Fn(&mut ballast::state::VaultParams)>;
 
@@ -21,8 +23,8 @@ pub fn assert_ballast_err(result: Result<(), BanksClientError>, expected: Ballas
 }
 
 /// `ballast localnet` on a free loopback port, prices held still, a clock tick every `tick_ms`.
-pub async fn localnet(tick_ms: u64) -> ballast_harness::localnet::Localnet {
-    use ballast_harness::localnet::{self, LocalnetOptions, PricePath};
+pub async fn localnet(tick_ms: u64) -> ballast_localnet::localnet::Localnet {
+    use ballast_localnet::localnet::{self, LocalnetOptions, PricePath};
     localnet::start(LocalnetOptions {
         addr: "127.0.0.1:0".parse().expect("loopback address"),
         ws_addr: None,
@@ -249,10 +251,10 @@ pub mod node {
 /// demo vault's governance keys into `keys_dir`.
 pub async fn localnet_with_keys(
     tick_ms: u64,
-    price_path: ballast_harness::localnet::PricePath,
+    price_path: ballast_localnet::localnet::PricePath,
     keys_dir: &std::path::Path,
-) -> ballast_harness::localnet::Localnet {
-    use ballast_harness::localnet::{self, LocalnetOptions};
+) -> ballast_localnet::localnet::Localnet {
+    use ballast_localnet::localnet::{self, LocalnetOptions};
     localnet::start(LocalnetOptions {
         addr: "127.0.0.1:0".parse().expect("loopback address"),
         ws_addr: None,
@@ -300,5 +302,28 @@ impl DexMarket {
         for pool in self.pools.clone() {
             self.fx.arbitrage_any(&mut self.chain, &pool).await.expect("arbitrage");
         }
+    }
+}
+
+/// Deterministic xorshift generator for randomised tests (not for anything secret).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// A number in `lo..hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo).max(1)
+    }
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.range(0, n)
     }
 }

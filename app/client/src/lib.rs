@@ -12,7 +12,10 @@ use ballast::instructions::*;
 use ballast::state::{AmmEntry, BandMode, Claim, DepositRequest, TargetMode, Vault, VaultParams};
 
 pub mod decode;
+pub mod describe;
 pub mod dex;
+pub mod discover;
+pub mod events;
 pub mod planner;
 pub mod pyth;
 

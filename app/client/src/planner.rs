@@ -30,6 +30,13 @@ pub trait ChainView {
     async fn accounts(&mut self, keys: &[Pubkey]) -> Result<Vec<Option<solana_account::Account>>>;
     /// The slot a transaction sent now would land in (about).
     async fn slot(&mut self) -> Result<u64>;
+    /// The accounts `program` owns whose data holds each `(offset, bytes)` of `matching`
+    /// (`getProgramAccounts` with `memcmp` filters).
+    async fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        matching: &[(usize, &[u8])],
+    ) -> Result<Vec<(Pubkey, solana_account::Account)>>;
 }
 
 /// Quotes a route: how much of the other asset `amount_in` of vault asset `sell` buys. Mirrors the

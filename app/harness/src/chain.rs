@@ -591,4 +591,13 @@ impl ballast_client::planner::ChainView for Chain {
     async fn slot(&mut self) -> Result<u64> {
         Ok(self.clock().await.slot)
     }
+
+    async fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        matching: &[(usize, &[u8])],
+    ) -> Result<Vec<(Pubkey, solana_account::Account)>> {
+        let all = Chain::program_accounts(self, program).await;
+        Ok(all.into_iter().filter(|(_, a)| ballast_client::discover::holds(&a.data, matching)).collect())
+    }
 }

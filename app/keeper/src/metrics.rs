@@ -8,37 +8,60 @@ use std::sync::Arc;
 use anyhow::Result;
 use tokio::sync::Mutex;
 
-/// Counters exposed on `/metrics`.
+use crate::errors::Fault;
+
+/// Counters exposed on `/metrics`: the runtime's, and each job's own.
 #[derive(Default)]
 pub struct Metrics {
     pub iterations: AtomicU64,
-    pub rebalances: AtomicU64,
-    /// Deposit requests settled.
-    pub deposits_settled: AtomicU64,
-    pub dry_run_trades: AtomicU64,
     pub errors: AtomicU64,
-    /// Program refusals by error name (e.g. another keeper got there first: CooldownNotElapsed).
-    pub refusals: Mutex<BTreeMap<String, u64>>,
-    /// Trades not attempted, by reason.
-    pub skips: Mutex<BTreeMap<String, u64>>,
+    /// Endpoint faults survived, by kind ([`Fault::label`]: http_429, http_5xx, timeout, transport,
+    /// confirmation_lost, …).
+    pub faults: Mutex<BTreeMap<String, u64>>,
     /// Last observed max |drift| (bps) per vault.
     pub drift: Mutex<BTreeMap<String, u64>>,
     /// Effective band (bps) in force per `vault/asset index` (volatility-scaled bands move).
     pub bands: Mutex<BTreeMap<String, u64>>,
-    /// Rebalances confirmed, by route kind (direct, flash).
+    pub rebalance: RebalanceMetrics,
+    pub settle: SettleMetrics,
+}
+
+/// The rebalance job's counters.
+#[derive(Default)]
+pub struct RebalanceMetrics {
+    pub rebalances: AtomicU64,
+    pub dry_run_trades: AtomicU64,
+    /// Program refusals by error name (e.g. another keeper got there first: CooldownNotElapsed).
+    pub refusals: Mutex<BTreeMap<String, u64>>,
+    /// Trades not attempted, by reason.
+    pub skips: Mutex<BTreeMap<String, u64>>,
+    /// Rebalances confirmed, by route kind (direct, flash, jupiter, orca; with_lookup_tables).
     pub routes: Mutex<BTreeMap<String, u64>>,
-    /// Endpoint faults survived, by kind (http_429, http_5xx, timeout, transport, confirmation_lost, …).
-    pub faults: Mutex<BTreeMap<String, u64>>,
     /// Rebalances confirmed, by venue (reference, raydium-cpmm, orca-whirlpool, jupiter).
     pub venues: Mutex<BTreeMap<String, u64>>,
     /// Pokes confirmed, by reason (OpenAuction, CloseAuction).
     pub pokes: Mutex<BTreeMap<String, u64>>,
 }
 
+/// The settlement job's counters.
+#[derive(Default)]
+pub struct SettleMetrics {
+    /// Deposit requests settled.
+    pub settled: AtomicU64,
+    /// Settlements the program refused, by error name.
+    pub refusals: Mutex<BTreeMap<String, u64>>,
+}
+
 impl Metrics {
     /// Counts one endpoint fault.
-    pub async fn fault(&self, kind: &str) {
-        Self::bump(&self.faults, kind).await;
+    pub async fn fault(&self, kind: Fault) {
+        Self::bump(&self.faults, kind.label()).await;
+    }
+
+    /// Counts one unexpected error (and its fault kind).
+    pub async fn error(&self, err: &anyhow::Error) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        self.fault(Fault::of(err)).await;
     }
 
     /// Records a vault's state: max |drift| and the effective band per asset.
@@ -60,70 +83,55 @@ impl Metrics {
 
     /// Prometheus text exposition format.
     pub async fn render(&self) -> String {
+        let (r, d) = (&self.rebalance, &self.settle);
         let mut s = String::new();
-        let counter = |s: &mut String, name: &str, help: &str, v: u64| {
-            s.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"));
-        };
-        counter(
-            &mut s,
-            "ballast_keeper_iterations_total",
-            "Keeper loop iterations.",
-            self.iterations.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut s,
-            "ballast_keeper_rebalances_total",
-            "Rebalance transactions confirmed.",
-            self.rebalances.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut s,
-            "ballast_keeper_deposits_settled_total",
-            "Single-asset deposit requests settled.",
-            self.deposits_settled.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut s,
-            "ballast_keeper_dry_run_trades_total",
-            "Trades a dry run would have sent.",
-            self.dry_run_trades.load(Ordering::Relaxed),
-        );
-        counter(&mut s, "ballast_keeper_errors_total", "Unexpected errors.", self.errors.load(Ordering::Relaxed));
-        s.push_str("# HELP ballast_keeper_refusals_total Rebalances the program refused, by error.\n# TYPE ballast_keeper_refusals_total counter\n");
-        for (k, v) in self.refusals.lock().await.iter() {
-            s.push_str(&format!("ballast_keeper_refusals_total{{error=\"{k}\"}} {v}\n"));
+        counter(&mut s, "iterations_total", "Keeper loop iterations.", &self.iterations);
+        counter(&mut s, "rebalances_total", "Rebalance transactions confirmed.", &r.rebalances);
+        counter(&mut s, "deposits_settled_total", "Single-asset deposit requests settled.", &d.settled);
+        counter(&mut s, "dry_run_trades_total", "Trades a dry run would have sent.", &r.dry_run_trades);
+        counter(&mut s, "errors_total", "Unexpected errors.", &self.errors);
+        header(&mut s, "refusals_total", "Transactions the program refused, by job and error.", "counter");
+        for (job, map) in [("rebalance", &r.refusals), ("settle", &d.refusals)] {
+            for (k, v) in map.lock().await.iter() {
+                s.push_str(&format!("ballast_keeper_refusals_total{{job=\"{job}\",error=\"{k}\"}} {v}\n"));
+            }
         }
-        s.push_str("# HELP ballast_keeper_skips_total Trades not attempted, by reason.\n# TYPE ballast_keeper_skips_total counter\n");
-        for (k, v) in self.skips.lock().await.iter() {
-            s.push_str(&format!("ballast_keeper_skips_total{{reason=\"{k}\"}} {v}\n"));
+        let labelled = [
+            ("skips_total", "Trades not attempted, by reason.", "reason", &r.skips, "counter"),
+            ("rebalances_by_route_total", "Rebalances confirmed, by route kind.", "route", &r.routes, "counter"),
+            ("rebalances_by_venue_total", "Rebalances confirmed, by where they traded.", "venue", &r.venues, "counter"),
+            (
+                "pokes_total",
+                "Pokes confirmed, by reason (opening or closing a rebalance auction).",
+                "reason",
+                &r.pokes,
+                "counter",
+            ),
+            ("rpc_faults_total", "Endpoint faults survived, by kind.", "kind", &self.faults, "counter"),
+            ("max_drift_bps", "Largest |weight - target| seen, per vault.", "vault", &self.drift, "gauge"),
+        ];
+        for (name, help, label, map, kind) in labelled {
+            header(&mut s, name, help, kind);
+            for (k, v) in map.lock().await.iter() {
+                s.push_str(&format!("ballast_keeper_{name}{{{label}=\"{k}\"}} {v}\n"));
+            }
         }
-        s.push_str("# HELP ballast_keeper_rebalances_by_route_total Rebalances confirmed, by route kind.\n# TYPE ballast_keeper_rebalances_by_route_total counter\n");
-        for (k, v) in self.routes.lock().await.iter() {
-            s.push_str(&format!("ballast_keeper_rebalances_by_route_total{{route=\"{k}\"}} {v}\n"));
-        }
-        s.push_str("# HELP ballast_keeper_rebalances_by_venue_total Rebalances confirmed, by where they traded.\n# TYPE ballast_keeper_rebalances_by_venue_total counter\n");
-        for (k, v) in self.venues.lock().await.iter() {
-            s.push_str(&format!("ballast_keeper_rebalances_by_venue_total{{venue=\"{k}\"}} {v}\n"));
-        }
-        s.push_str("# HELP ballast_keeper_pokes_total Pokes confirmed, by reason (opening or closing a rebalance auction).\n# TYPE ballast_keeper_pokes_total counter\n");
-        for (k, v) in self.pokes.lock().await.iter() {
-            s.push_str(&format!("ballast_keeper_pokes_total{{reason=\"{k}\"}} {v}\n"));
-        }
-        s.push_str("# HELP ballast_keeper_rpc_faults_total Endpoint faults survived, by kind.\n# TYPE ballast_keeper_rpc_faults_total counter\n");
-        for (k, v) in self.faults.lock().await.iter() {
-            s.push_str(&format!("ballast_keeper_rpc_faults_total{{kind=\"{k}\"}} {v}\n"));
-        }
-        s.push_str("# HELP ballast_keeper_max_drift_bps Largest |weight - target| seen, per vault.\n# TYPE ballast_keeper_max_drift_bps gauge\n");
-        for (k, v) in self.drift.lock().await.iter() {
-            s.push_str(&format!("ballast_keeper_max_drift_bps{{vault=\"{k}\"}} {v}\n"));
-        }
-        s.push_str("# HELP ballast_keeper_band_bps Effective band in force, per vault and asset.\n# TYPE ballast_keeper_band_bps gauge\n");
+        header(&mut s, "band_bps", "Effective band in force, per vault and asset.", "gauge");
         for (k, v) in self.bands.lock().await.iter() {
             let (vault, asset) = k.split_once('/').unwrap_or((k.as_str(), ""));
             s.push_str(&format!("ballast_keeper_band_bps{{vault=\"{vault}\",asset=\"{asset}\"}} {v}\n"));
         }
         s
     }
+}
+
+fn header(s: &mut String, name: &str, help: &str, kind: &str) {
+    s.push_str(&format!("# HELP ballast_keeper_{name} {help}\n# TYPE ballast_keeper_{name} {kind}\n"));
+}
+
+fn counter(s: &mut String, name: &str, help: &str, v: &AtomicU64) {
+    header(s, name, help, "counter");
+    s.push_str(&format!("ballast_keeper_{name} {}\n", v.load(Ordering::Relaxed)));
 }
 
 /// Serves `/metrics` and `/health` on `addr`; returns the bound address.

@@ -1,5 +1,7 @@
-//! Sending: compute budget and priority fee, simulation (never send what does not simulate), send with
-//! preflight, confirmation by polling, and the error name of a refusal.
+//! The sender every job goes through: compute budget and priority fee, simulation (never send what does not
+//! simulate), and sending with retries, resends and confirmation. One signed transaction is resent as it is
+//! while its blockhash is valid, so a send whose reply was lost can never become a second trade; a refusal is
+//! reported as the program's error, an endpoint failure counted as a fault.
 
 use std::time::Duration;
 
@@ -10,59 +12,184 @@ use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_keypair::Keypair;
 use solana_message::{v0, AddressLookupTableAccount, VersionedMessage};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_api::config::RpcSendTransactionConfig;
 use solana_signer::Signer;
 use solana_transaction::versioned::VersionedTransaction;
+use solana_transaction::Signature;
 use solana_transaction_error::TransactionError;
 
-/// The custom program error code of a failed RPC call, if any.
-pub fn rpc_custom_code(err: &solana_rpc_client_api::client_error::Error) -> Option<u32> {
-    match err.get_transaction_error()? {
-        TransactionError::InstructionError(_, solana_transaction::InstructionError::Custom(c)) => Some(c),
-        _ => None,
+use crate::errors::{refusal_of, Fault, Refusal, Unconfirmed};
+use crate::metrics::Metrics;
+
+/// How long a sent transaction is polled for (50 × 200 ms).
+const CONFIRM_POLLS: u32 = 50;
+const CONFIRM_POLL: Duration = Duration::from_millis(200);
+/// Backoff before the second send attempt; doubles after each.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+/// A transaction's instructions and how to price them.
+#[derive(Debug, Clone)]
+pub struct Draft<'a> {
+    pub body: &'a [Instruction],
+    /// Micro-lamports per compute unit.
+    pub price: u64,
+    /// Compute-unit limit.
+    pub limit: u32,
+    /// Address lookup tables (a v0 transaction when not empty).
+    pub tables: &'a [AddressLookupTableAccount],
+}
+
+impl<'a> Draft<'a> {
+    /// `body` alone, no priority fee, with `limit` compute units.
+    pub fn plain(body: &'a [Instruction], limit: u32) -> Draft<'a> {
+        Draft { body, price: 0, limit, tables: &[] }
     }
 }
 
-/// The landed result of a signature, if it landed: `Some(None)` succeeded, `Some(Some(name))` failed.
-/// Transport errors count as "not known to have landed".
-pub async fn status(rpc: &RpcClient, signature: &solana_transaction::Signature) -> Option<Option<String>> {
-    let statuses = rpc.get_signature_statuses(&[*signature]).await.ok()?.value;
-    let status = statuses.into_iter().next().flatten()?;
-    Some(status.err.map(|e| error_name(&e)))
+/// How a send ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// Landed and succeeded.
+    Landed(Signature),
+    /// The chain refused it (in preflight, or it landed and failed).
+    Refused(Refusal),
+    /// Not known to have landed after every attempt.
+    GaveUp,
 }
 
-/// The kind of an RPC client failure, for the fault metrics.
-pub fn client_fault_kind(err: &solana_rpc_client_api::client_error::Error) -> &'static str {
-    use solana_rpc_client_api::client_error::ErrorKind;
-    match err.kind() {
-        ErrorKind::Reqwest(e) if e.is_timeout() => "timeout",
-        ErrorKind::Reqwest(e) => match e.status().map(|s| s.as_u16()) {
-            Some(429) => "http_429",
-            Some(s) if s >= 500 => "http_5xx",
-            _ => "transport",
-        },
-        ErrorKind::Io(_) => "transport",
-        ErrorKind::TransactionError(TransactionError::BlockhashNotFound) => "blockhash_expired",
-        ErrorKind::RpcError(_) if format!("{err}").contains("BlockhashNotFound") => "blockhash_expired",
-        _ => "rpc",
-    }
+/// Sends for one keeper: its endpoint, fee payer and fault counters.
+pub struct Sender<'a> {
+    pub rpc: &'a RpcClient,
+    pub payer: &'a Keypair,
+    pub metrics: &'a Metrics,
+    /// Send attempts per transaction.
+    pub max_attempts: u32,
 }
 
-/// The kind of any keeper error, for the fault metrics.
-pub fn fault_kind(err: &anyhow::Error) -> &'static str {
-    match err.downcast_ref::<solana_rpc_client_api::client_error::Error>() {
-        Some(e) => client_fault_kind(e),
-        None if format!("{err:#}").contains("not confirmed") => "confirmation_timeout",
-        None => "other",
-    }
-}
-
-/// A readable name of a transaction error (a program error's name when it is one).
-pub fn error_name(err: &TransactionError) -> String {
-    match err {
-        TransactionError::InstructionError(_, solana_transaction::InstructionError::Custom(c)) => {
-            ballast_client::code_name(*c)
+impl Sender<'_> {
+    /// Signs `draft` behind its compute-unit limit and price against the newest blockhash.
+    pub async fn sign(&self, draft: &Draft<'_>) -> Result<VersionedTransaction> {
+        let mut ixs = vec![ComputeBudgetInstruction::set_compute_unit_limit(draft.limit)];
+        if draft.price > 0 {
+            ixs.push(ComputeBudgetInstruction::set_compute_unit_price(draft.price));
         }
-        other => format!("{other:?}"),
+        ixs.extend_from_slice(draft.body);
+        let blockhash = self.rpc.get_latest_blockhash().await?;
+        let payer = self.payer.pubkey();
+        // Legacy without lookup tables; v0 resolving accounts through them otherwise (large routes).
+        let message = if draft.tables.is_empty() {
+            VersionedMessage::Legacy(solana_message::Message::new_with_blockhash(&ixs, Some(&payer), &blockhash))
+        } else {
+            VersionedMessage::V0(v0::Message::try_compile(&payer, &ixs, draft.tables, blockhash)?)
+        };
+        Ok(VersionedTransaction::try_new(message, &[self.payer])?)
+    }
+
+    /// Units consumed, or the refusal. A blockhash the endpoint does not know (a lagging node) is counted and
+    /// signed again, up to `max_attempts` times.
+    pub async fn simulate(&self, draft: &Draft<'_>) -> Result<Result<u64, Refusal>> {
+        let mut attempt = 1;
+        loop {
+            let tx = self.sign(draft).await?;
+            let sim = self.rpc.simulate_transaction(&tx).await?.value;
+            let result = match sim.err {
+                None => Ok(sim.units_consumed.unwrap_or(0)),
+                Some(err) => Err(Refusal::of(&TransactionError::from(err))),
+            };
+            match result {
+                Err(r) if r.is_unknown_blockhash() && attempt < self.max_attempts => {
+                    self.metrics.fault(Fault::BlockhashExpired).await;
+                    attempt += 1;
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Sends once with preflight and waits for the result (for pokes and settlements: a lost reply is
+    /// found by the next iteration's snapshot).
+    pub async fn send_once(&self, draft: &Draft<'_>) -> Result<Sent> {
+        let tx = self.sign(draft).await?;
+        match self.rpc.send_transaction(&tx).await {
+            Ok(signature) => self.confirm(&signature).await,
+            Err(e) => match refusal_of(&e) {
+                Some(refusal) => Ok(Sent::Refused(refusal)),
+                None => Err(e.into()),
+            },
+        }
+    }
+
+    /// Sends with retries: the same signed transaction is resent with backoff (re-signed only when its
+    /// blockhash expired); before each resend, and after the last, the signature's status is checked, so a
+    /// send that landed but whose reply was lost is found and never sent twice.
+    pub async fn send(&self, draft: &Draft<'_>) -> Result<Sent> {
+        let mut tx = self.sign(draft).await?;
+        let mut backoff = FIRST_BACKOFF;
+        for attempt in 1..=self.max_attempts {
+            let signature = tx.signatures[0];
+            if attempt > 1 {
+                if let Some(result) = self.status(&signature).await {
+                    self.metrics.fault(Fault::ConfirmationLost).await;
+                    return Ok(result);
+                }
+            }
+            let config = RpcSendTransactionConfig { skip_preflight: false, ..Default::default() };
+            match self.rpc.send_transaction_with_config(&tx, config).await {
+                Ok(signature) => match self.confirm(&signature).await {
+                    Ok(sent) => return Ok(sent),
+                    Err(e) => {
+                        self.metrics.fault(Fault::of(&e)).await;
+                        tracing::warn!(attempt, "confirmation failed: {e:#}; checking again");
+                    }
+                },
+                Err(e) => {
+                    let fault = Fault::of_client(&e);
+                    match refusal_of(&e) {
+                        // Refused in preflight; if our own earlier send landed, that is why.
+                        Some(refusal) if !refusal.is_unknown_blockhash() => {
+                            return Ok(self.status(&signature).await.unwrap_or(Sent::Refused(refusal)));
+                        }
+                        _ => {}
+                    }
+                    self.metrics.fault(fault).await;
+                    tracing::warn!(attempt, kind = fault.label(), "send failed: {e}; retrying");
+                    if fault == Fault::BlockhashExpired {
+                        tx = self.sign(draft).await?;
+                    }
+                }
+            }
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+        }
+        // A last look: the final attempt may have landed.
+        Ok(self.status(&tx.signatures[0]).await.unwrap_or(Sent::GaveUp))
+    }
+
+    /// The landed result of `signature`, if it landed (transport errors count as "not known to have
+    /// landed").
+    async fn status(&self, signature: &Signature) -> Option<Sent> {
+        let statuses = self.rpc.get_signature_statuses(&[*signature]).await.ok()?.value;
+        let status = statuses.into_iter().next().flatten()?;
+        Some(landed(*signature, status.err))
+    }
+
+    /// Polls `signature` until it lands; [`Unconfirmed`] when it is not seen in time.
+    async fn confirm(&self, signature: &Signature) -> Result<Sent> {
+        for _ in 0..CONFIRM_POLLS {
+            let statuses = self.rpc.get_signature_statuses(&[*signature]).await?.value;
+            if let Some(Some(status)) = statuses.first() {
+                return Ok(landed(*signature, status.err.clone()));
+            }
+            tokio::time::sleep(CONFIRM_POLL).await;
+        }
+        Err(Unconfirmed(*signature).into())
+    }
+}
+
+fn landed(signature: Signature, err: Option<impl Into<TransactionError>>) -> Sent {
+    match err {
+        None => Sent::Landed(signature),
+        Some(e) => Sent::Refused(Refusal::of(&e.into())),
     }
 }
 
@@ -83,59 +210,6 @@ pub async fn priority_price(rpc: &RpcClient, writable: &[Pubkey], percentile: u8
     v.sort_unstable();
     let idx = ((v.len() - 1) * percentile.min(100) as usize) / 100;
     v[idx].min(max)
-}
-
-/// Signs `body` behind a compute-unit limit and price against the newest blockhash.
-pub async fn transaction(
-    rpc: &RpcClient,
-    payer: &Keypair,
-    body: &[Instruction],
-    price: u64,
-    limit: u32,
-    tables: &[AddressLookupTableAccount],
-) -> Result<VersionedTransaction> {
-    let mut ixs = vec![ComputeBudgetInstruction::set_compute_unit_limit(limit)];
-    if price > 0 {
-        ixs.push(ComputeBudgetInstruction::set_compute_unit_price(price));
-    }
-    ixs.extend_from_slice(body);
-    let blockhash = rpc.get_latest_blockhash().await?;
-    // Legacy without lookup tables; v0 resolving accounts through them otherwise (large routes).
-    let message = if tables.is_empty() {
-        VersionedMessage::Legacy(solana_message::Message::new_with_blockhash(&ixs, Some(&payer.pubkey()), &blockhash))
-    } else {
-        VersionedMessage::V0(v0::Message::try_compile(&payer.pubkey(), &ixs, tables, blockhash)?)
-    };
-    Ok(VersionedTransaction::try_new(message, &[payer])?)
-}
-
-/// Units consumed, or the refusal's error name.
-pub async fn simulate(
-    rpc: &RpcClient,
-    payer: &Keypair,
-    body: &[Instruction],
-    price: u64,
-    limit: u32,
-    tables: &[AddressLookupTableAccount],
-) -> Result<Result<u64, String>> {
-    let tx = transaction(rpc, payer, body, price, limit, tables).await?;
-    let sim = rpc.simulate_transaction(&tx).await?.value;
-    Ok(match sim.err {
-        None => Ok(sim.units_consumed.unwrap_or(0)),
-        Some(err) => Err(error_name(&TransactionError::from(err))),
-    })
-}
-
-/// Polls the signature; `None` on success, `Some(error name)` on failure.
-pub async fn confirm(rpc: &RpcClient, signature: &solana_transaction::Signature) -> Result<Option<String>> {
-    for _ in 0..50 {
-        let statuses = rpc.get_signature_statuses(&[*signature]).await?.value;
-        if let Some(Some(status)) = statuses.first() {
-            return Ok(status.err.clone().map(|e| error_name(&e)));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Err(anyhow!("transaction {signature} not confirmed"))
 }
 
 /// Reads address lookup tables from the endpoint.

@@ -25,8 +25,6 @@ use ballast_harness::fixture::User;
 use ballast_tests::*;
 use solana_signer::Signer;
 
-use ballast_keeper::bench::Rng;
-
 const ENDOWMENT: [u64; 3] = [50_000_000_000, 5_000_000, 5_000_000_000];
 
 struct World {

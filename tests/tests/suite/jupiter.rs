@@ -12,9 +12,9 @@ use anchor_lang::prelude::Pubkey;
 use anchor_spl::associated_token::get_associated_token_address;
 use axum::extract::{Query, State};
 use axum::Json;
-use ballast_harness::localnet::Localnet;
 use ballast_keeper::jupiter::encode_instruction;
 use ballast_keeper::{Keeper, KeeperOptions, Metrics, Outcome};
+use ballast_localnet::localnet::Localnet;
 use serde_json::{json, Value};
 use solana_keypair::Keypair;
 
@@ -139,7 +139,7 @@ async fn keeper(net: &Localnet, jupiter: &str) -> Keeper {
 }
 
 async fn routes(k: &Keeper) -> std::collections::BTreeMap<String, u64> {
-    k.metrics.routes.lock().await.clone()
+    k.metrics.rebalance.routes.lock().await.clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,8 +8,8 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, Discriminator};
 use ballast::errors::BallastError;
 use ballast::state::Vault;
-use ballast_harness::localnet::Localnet;
 use ballast_keeper::{Keeper, KeeperOptions, Metrics, Outcome};
+use ballast_localnet::localnet::Localnet;
 use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_keypair::Keypair;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -196,8 +196,8 @@ async fn dry_run_sends_nothing() {
         let out = k.iteration().await.unwrap();
         assert!(matches!(out[0].1, Outcome::DryRun { .. }), "{out:?}");
     }
-    assert_eq!(k.metrics.dry_run_trades.load(std::sync::atomic::Ordering::Relaxed), 3);
-    assert_eq!(k.metrics.rebalances.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(k.metrics.rebalance.dry_run_trades.load(std::sync::atomic::Ordering::Relaxed), 3);
+    assert_eq!(k.metrics.rebalance.rebalances.load(std::sync::atomic::Ordering::Relaxed), 0);
     let mut chain = net.chain.lock().await;
     assert_eq!(net.fx.holdings(&mut chain).await, before);
     assert_eq!(net.fx.state(&mut chain).await.last_rebalance_slot, 0);
@@ -217,10 +217,9 @@ async fn racing_keepers_do_not_both_rebalance_in_one_cooldown_window() {
     let wins = outcomes.iter().filter(|o| matches!(o, Outcome::Rebalanced { .. })).count();
     assert_eq!(wins, 1, "{outcomes:?}");
     let loser = outcomes.iter().find(|o| !matches!(o, Outcome::Rebalanced { .. })).unwrap();
-    let cooldown = BallastError::CooldownNotElapsed.name();
-    let not_needed = BallastError::RebalanceNotNeeded.name();
     assert!(
-        matches!(loser, Outcome::Refused(n) if *n == cooldown || *n == not_needed) || matches!(loser, Outcome::Hold(_)),
+        matches!(loser, Outcome::Refused(r) if r.is(BallastError::CooldownNotElapsed) || r.is(BallastError::RebalanceNotNeeded))
+            || matches!(loser, Outcome::Hold(_)),
         "{loser:?}"
     );
     net.stop();
@@ -249,7 +248,7 @@ async fn keeper_settles_deposit_requests_once_the_delay_has_passed() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     assert!(settled, "the keeper settled the request");
-    assert_eq!(k.metrics.deposits_settled.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(k.metrics.settle.settled.load(std::sync::atomic::Ordering::Relaxed), 1);
     let mut chain = net.chain.lock().await;
     assert!(chain.token_amount(&depositor.shares).await > 0);
     assert_eq!(net.fx.state(&mut chain).await.assets[0].pending_in, 0);
@@ -321,7 +320,7 @@ async fn the_keeper_rebalances_through_real_dex_pools_over_rpc() {
         assert!(kinds.contains(&"raydium-cpmm") && kinds.contains(&"orca-whirlpool"), "{kinds:?}");
         let out = k.iteration().await.unwrap();
         assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{route:?}: {out:?}");
-        let venues = k.metrics.venues.lock().await.clone();
+        let venues = k.metrics.rebalance.venues.lock().await.clone();
         assert_eq!(venues.values().sum::<u64>(), 1);
         assert!(
             venues.contains_key("raydium-cpmm") || venues.contains_key("orca-whirlpool"),

@@ -7,9 +7,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ballast_harness::fault_proxy::{Fault, FaultProxy};
-use ballast_harness::localnet::Localnet;
 use ballast_keeper::{Keeper, KeeperOptions, Metrics, Outcome};
+use ballast_localnet::localnet::Localnet;
+use ballast_tests::fault_proxy::{Fault, FaultProxy};
 use solana_keypair::Keypair;
 
 async fn net() -> Localnet {
@@ -91,7 +91,7 @@ async fn a_lost_confirmation_never_becomes_a_second_trade() {
     let stats = proxy.stats().await;
     assert_eq!(stats.sent_transactions.len(), 1, "one transaction, never a second trade: {stats:?}");
     assert_eq!(faults(&k, "confirmation_lost").await, 1);
-    assert_eq!(k.metrics.rebalances.load(Ordering::Relaxed), 1);
+    assert_eq!(k.metrics.rebalance.rebalances.load(Ordering::Relaxed), 1);
     let mut chain = net.chain.lock().await;
     assert!(net.fx.state(&mut chain).await.last_rebalance_slot > 0);
     drop(chain);
@@ -125,7 +125,7 @@ async fn an_expired_blockhash_is_replaced_and_the_trade_lands_once() {
     let out = k.iteration().await.unwrap();
     assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?} {:?}", k.metrics.faults.lock().await);
     assert_eq!(faults(&k, "blockhash_expired").await, 1);
-    assert_eq!(k.metrics.rebalances.load(Ordering::Relaxed), 1);
+    assert_eq!(k.metrics.rebalance.rebalances.load(Ordering::Relaxed), 1);
     proxy.stop();
     net.stop();
 }

@@ -18,7 +18,7 @@ use solana_signer::Signer;
 
 /// A SOL/USDC Whirlpool at `price` USD per SOL (9 and 6 decimals), deep, 0.3 % fee, and the three tick
 /// arrays a SOL → USDC swap crosses; returns its address.
-async fn whirlpool(net: &ballast_harness::localnet::Localnet, price: f64) -> Pubkey {
+async fn whirlpool(net: &ballast_localnet::localnet::Localnet, price: f64) -> Pubkey {
     let (sol, usdc) = (net.fx.assets[0].mint, net.fx.assets[2].mint);
     let mut w = Whirlpool::from_bytes(&[0u8; Whirlpool::LEN]).unwrap();
     w.discriminator = WHIRLPOOL_DISCRIMINATOR;
@@ -96,5 +96,5 @@ async fn an_orca_route_is_built_from_the_pool_state_and_refused_routes_fall_back
     // sends the pool route instead.
     let out = k.iteration().await.unwrap();
     assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");
-    assert_eq!(k.metrics.routes.lock().await.get("direct"), Some(&1));
+    assert_eq!(k.metrics.rebalance.routes.lock().await.get("direct"), Some(&1));
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anchor_lang::{AccountDeserialize, Discriminator};
 use ballast::state::Vault;
-use ballast_harness::localnet::Localnet;
+use ballast_localnet::localnet::Localnet;
 use futures_util::StreamExt;
 use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
@@ -127,8 +127,8 @@ async fn a_failed_transaction_is_recorded_with_anchors_error_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rpc_load_test_runs_without_errors() {
-    let opts = ballast_app::rpc_bench::RpcBenchOptions { clients: 4, requests: 20, confirms: 2 };
-    let b = ballast_app::rpc_bench::run(opts).await.unwrap();
+    let opts = ballast_bench::rpc::RpcBenchOptions { clients: 4, requests: 20, confirms: 2 };
+    let b = ballast_bench::rpc::run(opts).await.unwrap();
     assert_eq!(b.errors, 0, "{:?}", b.first_errors);
     assert_eq!(b.http.count, 80);
     assert_eq!(b.subscribe.count, 12, "three subscriptions per client");

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ballast_harness::localnet::PricePath;
 use ballast_keeper::{Keeper, KeeperOptions, Metrics};
+use ballast_localnet::localnet::PricePath;
 use solana_keypair::Keypair;
 
 /// A keeper bot polling `rpc_url` until the returned sender is dropped or fired.

@@ -18,9 +18,11 @@ use serde_json::{json, Value};
 use solana_transaction::Signature;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::chain::Chain;
-use crate::ledger::{ChainEvent, TxRecord};
-use crate::rpc::{encode_account, matches_filters, tx_error_json, RpcState};
+use ballast_harness::chain::Chain;
+use ballast_harness::ledger::{ChainEvent, TxRecord};
+
+use crate::wire::{self, code, context, encode_account, matches_filters, notification, reply, tx_error_json};
+use crate::wire::{RpcError, RpcState};
 
 /// Subscription ids, unique across connections like a validator's.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -93,17 +95,8 @@ async fn connection(mut socket: WebSocket, state: Arc<RpcState>) {
     }
 }
 
-fn reply(id: &Value, result: Value) -> Value {
-    json!({"jsonrpc": "2.0", "result": result, "id": id})
-}
-
-fn error(id: &Value, code: i64, message: impl Into<String>) -> Value {
-    json!({"jsonrpc": "2.0", "error": {"code": code, "message": message.into()}, "id": id})
-}
-
-fn notification(method: &str, sub: u64, result: Value) -> Value {
-    json!({"jsonrpc": "2.0", "method": method, "params": {"result": result, "subscription": sub}})
-}
+/// JSON-RPC's parse error (the websocket's messages are parsed here, not by the envelope).
+const PARSE_ERROR: i64 = -32700;
 
 fn pubkey(v: Option<&Value>) -> Option<Pubkey> {
     v.and_then(Value::as_str).and_then(|s| Pubkey::from_str(s).ok())
@@ -115,7 +108,7 @@ fn encoding(cfg: Option<&Value>) -> String {
 
 async fn handle_request(state: &RpcState, subs: &mut HashMap<u64, Sub>, text: &str, out: &mut Vec<Value>) {
     let Ok(call) = serde_json::from_str::<Value>(text) else {
-        out.push(error(&Value::Null, -32700, "Parse error"));
+        out.push(wire::error(&Value::Null, &RpcError::new(PARSE_ERROR, "Parse error")));
         return;
     };
     let calls = match call {
@@ -129,122 +122,97 @@ async fn handle_request(state: &RpcState, subs: &mut HashMap<u64, Sub>, text: &s
             continue; // web3.js keep-alive: a notification, nothing to answer
         }
         let params = call.get("params").cloned().unwrap_or(Value::Array(vec![]));
-        let arg = |i: usize| params.as_array().and_then(|a| a.get(i));
-        let new_sub = match method {
-            "signatureSubscribe" => match arg(0).and_then(Value::as_str).and_then(|s| Signature::from_str(s).ok()) {
-                Some(sig) => Some(Sub::Signature(sig)),
-                None => {
-                    out.push(error(&id, -32602, "Invalid params: invalid signature"));
-                    continue;
-                }
-            },
-            "slotSubscribe" => Some(Sub::Slot),
-            "accountSubscribe" => match pubkey(arg(0)) {
-                Some(key) => Some(Sub::Account { key, encoding: encoding(arg(1)), last: None }),
-                None => {
-                    out.push(error(&id, -32602, "Invalid params: invalid pubkey"));
-                    continue;
-                }
-            },
-            "programSubscribe" => match pubkey(arg(0)) {
-                Some(program) => {
-                    let filters =
-                        arg(1).and_then(|c| c.get("filters")).and_then(Value::as_array).cloned().unwrap_or_default();
-                    if let Err(e) = matches_filters(&[], &filters) {
-                        out.push(error(&id, -32602, format!("Invalid params: {}", e.message())));
-                        continue;
-                    }
-                    Some(Sub::Program { program, encoding: encoding(arg(1)), filters, seen: HashMap::new() })
-                }
-                None => {
-                    out.push(error(&id, -32602, "Invalid params: invalid program id"));
-                    continue;
-                }
-            },
-            "logsSubscribe" => match arg(0) {
-                Some(Value::String(s)) if s == "all" || s == "allWithVotes" => Some(Sub::Logs(LogsFilter::All)),
-                Some(Value::Object(m)) => {
-                    match m
-                        .get("mentions")
-                        .and_then(Value::as_array)
-                        .filter(|a| a.len() == 1)
-                        .and_then(|a| pubkey(a.first()))
-                    {
-                        Some(k) => Some(Sub::Logs(LogsFilter::Mentions(k))),
-                        None => {
-                            out.push(error(&id, -32602, "Invalid params: mentions takes exactly one pubkey"));
-                            continue;
-                        }
-                    }
-                }
-                _ => {
-                    out.push(error(
-                        &id,
-                        -32602,
-                        "Invalid params: logsSubscribe takes \"all\" or {\"mentions\": [pubkey]}",
-                    ));
-                    continue;
-                }
-            },
-            m if m.ends_with("Unsubscribe") => {
-                let removed = arg(0).and_then(Value::as_u64).and_then(|n| subs.remove(&n)).is_some();
-                if removed {
-                    out.push(reply(&id, json!(true)));
-                } else {
-                    out.push(error(&id, -32602, "Invalid subscription id."));
-                }
-                continue;
-            }
-            other => {
-                out.push(error(&id, -32601, format!("Method not found: {other}")));
+        if method.ends_with("Unsubscribe") {
+            let removed = wire::param(&params, 0).and_then(Value::as_u64).and_then(|n| subs.remove(&n)).is_some();
+            out.push(if removed {
+                reply(&id, json!(true))
+            } else {
+                wire::error(&id, &RpcError::invalid_params("Invalid subscription id."))
+            });
+            continue;
+        }
+        let mut sub = match subscription(method, &params) {
+            Ok(sub) => sub,
+            Err(e) => {
+                out.push(wire::error(&id, &e));
                 continue;
             }
         };
-        let Some(mut sub) = new_sub else { continue };
         let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         out.push(reply(&id, json!(n)));
-        // Start from the current state: an account is notified on its next change, a signature that
-        // already landed right away.
-        let mut chain = state.chain.lock().await;
-        match &mut sub {
-            Sub::Signature(sig) => {
-                let landed = match chain.ledger.as_ref().and_then(|l| l.get(sig)) {
-                    Some(rec) => Some((rec.slot, rec.err.clone())),
-                    None => chain
-                        .ctx
-                        .banks_client
-                        .get_transaction_status(*sig)
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(|st| (st.slot, st.err)),
-                };
-                if let Some((slot, err)) = landed {
-                    out.push(signature_notification(n, slot, err.as_ref().map(tx_error_json)));
-                    continue; // one-shot: done
-                }
-            }
-            Sub::Account { key, last, .. } => *last = chain.account(key).await.map(|a| (a.lamports, a.owner, a.data)),
-            Sub::Program { program, filters, seen, .. } => {
-                for (k, a) in chain.program_accounts(program).await {
-                    if matches_filters(&a.data, filters).unwrap_or(false) {
-                        seen.insert(k, (a.lamports, a.owner, a.data));
-                    }
-                }
-            }
-            Sub::Slot | Sub::Logs(_) => {}
+        if start(state, n, &mut sub, out).await {
+            subs.insert(n, sub);
         }
-        drop(chain);
-        subs.insert(n, sub);
     }
 }
 
-fn signature_notification(sub: u64, slot: u64, err: Option<Value>) -> Value {
-    notification("signatureNotification", sub, json!({"context": {"slot": slot}, "value": {"err": err}}))
+/// The subscription a `*Subscribe` call asks for.
+fn subscription(method: &str, params: &Value) -> Result<Sub, RpcError> {
+    let arg = |i: usize| wire::param(params, i);
+    let invalid = |what: &str| RpcError::invalid_params(format!("Invalid params: {what}"));
+    match method {
+        "signatureSubscribe" => arg(0)
+            .and_then(Value::as_str)
+            .and_then(|s| Signature::from_str(s).ok())
+            .map(Sub::Signature)
+            .ok_or_else(|| invalid("invalid signature")),
+        "slotSubscribe" => Ok(Sub::Slot),
+        "accountSubscribe" => pubkey(arg(0))
+            .map(|key| Sub::Account { key, encoding: encoding(arg(1)), last: None })
+            .ok_or_else(|| invalid("invalid pubkey")),
+        "programSubscribe" => {
+            let program = pubkey(arg(0)).ok_or_else(|| invalid("invalid program id"))?;
+            let filters = arg(1).and_then(|c| c.get("filters")).and_then(Value::as_array).cloned().unwrap_or_default();
+            matches_filters(&[], &filters).map_err(|e| invalid(e.message()))?;
+            Ok(Sub::Program { program, encoding: encoding(arg(1)), filters, seen: HashMap::new() })
+        }
+        "logsSubscribe" => match arg(0) {
+            Some(Value::String(s)) if s == "all" || s == "allWithVotes" => Ok(Sub::Logs(LogsFilter::All)),
+            Some(Value::Object(m)) => m
+                .get("mentions")
+                .and_then(Value::as_array)
+                .filter(|a| a.len() == 1)
+                .and_then(|a| pubkey(a.first()))
+                .map(|k| Sub::Logs(LogsFilter::Mentions(k)))
+                .ok_or_else(|| invalid("mentions takes exactly one pubkey")),
+            _ => Err(invalid("logsSubscribe takes \"all\" or {\"mentions\": [pubkey]}")),
+        },
+        other => Err(RpcError::new(code::METHOD_NOT_FOUND, format!("Method not found: {other}"))),
+    }
 }
 
-fn context(slot: u64, value: Value) -> Value {
-    json!({"context": {"slot": slot}, "value": value})
+/// Starts subscription `n` from the current state: an account is notified on its next change, a signature
+/// that already landed right away (then the one-shot subscription is done: returns false).
+async fn start(state: &RpcState, n: u64, sub: &mut Sub, out: &mut Vec<Value>) -> bool {
+    let mut chain = state.chain.lock().await;
+    match sub {
+        Sub::Signature(sig) => {
+            let landed = match chain.ledger.as_ref().and_then(|l| l.get(sig)) {
+                Some(rec) => Some((rec.slot, rec.err.clone())),
+                None => {
+                    chain.ctx.banks_client.get_transaction_status(*sig).await.ok().flatten().map(|st| (st.slot, st.err))
+                }
+            };
+            if let Some((slot, err)) = landed {
+                out.push(signature_notification(n, slot, err.as_ref().map(tx_error_json)));
+                return false;
+            }
+        }
+        Sub::Account { key, last, .. } => *last = chain.account(key).await.map(|a| (a.lamports, a.owner, a.data)),
+        Sub::Program { program, filters, seen, .. } => {
+            for (k, a) in chain.program_accounts(program).await {
+                if matches_filters(&a.data, filters).unwrap_or(false) {
+                    seen.insert(k, (a.lamports, a.owner, a.data));
+                }
+            }
+        }
+        Sub::Slot | Sub::Logs(_) => {}
+    }
+    true
+}
+
+fn signature_notification(sub: u64, slot: u64, err: Option<Value>) -> Value {
+    notification("signatureNotification", sub, context(slot, json!({"err": err})))
 }
 
 /// Notifications `ev` causes for this connection's subscriptions.

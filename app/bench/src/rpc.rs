@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use ballast_harness::localnet::{self, LocalnetOptions, PricePath};
+use ballast_localnet::localnet::{self, LocalnetOptions, PricePath};
 use futures_util::{FutureExt, StreamExt};
 use serde::Serialize;
 use serde_json::{json, Value};

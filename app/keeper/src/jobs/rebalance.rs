@@ -1,0 +1,251 @@
+//! The rebalance job: acts on the shared planner's [`Decision`] for a vault. A `poke` opens or closes the
+//! rebalance auction; a trade is priced (bounty against fees), built by every route provider, simulated best
+//! first, and the first that simulates is sent through the [`crate::send::Sender`].
+
+use std::sync::atomic::Ordering;
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_spl::associated_token::{get_associated_token_address_with_program_id, spl_associated_token_account};
+use anyhow::Result;
+use ballast_client::planner::{self, Candidate, Decision, Planned};
+use solana_message::AddressLookupTableAccount;
+use solana_signer::Signer;
+
+use crate::metrics::Metrics;
+use crate::plan::{self, Worth};
+use crate::routes::{self, BuiltRoute, Provider, RouteContext};
+use crate::send::{self, Draft, Sent};
+use crate::{jupiter, Fault, Keeper, Refusal};
+
+/// Compute units a poke is given.
+const POKE_UNITS: u32 = 200_000;
+/// Compute units a route is simulated with (the most a transaction may use).
+const SIMULATION_UNITS: u32 = 1_400_000;
+
+/// What the rebalance job did with one vault in one iteration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Hold(planner::Hold),
+    /// A `poke` opened or closed the rebalance auction.
+    Poked(planner::PokeReason),
+    /// The auction has not yet fallen to what the keeper's routes pay; they clear at unix time `until`.
+    Waiting {
+        until: i64,
+    },
+    Skipped(Skip),
+    DryRun {
+        sell: usize,
+        buy: usize,
+        amount_in: u64,
+    },
+    Rebalanced {
+        sell: usize,
+        buy: usize,
+        amount_in: u64,
+        signature: String,
+    },
+    Refused(Refusal),
+    /// The vault could not be read or planned (an endpoint fault of this kind).
+    Failed(Fault),
+}
+
+/// Why a trade was not attempted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Skip {
+    /// The bounty does not pay the fees plus the minimum profit.
+    NotWorthIt(Worth),
+    /// No provider built a route that clears the program's floor.
+    NoRoute,
+    /// Every send attempt failed and the transaction is not known to have landed.
+    SendGaveUp,
+}
+
+impl Skip {
+    /// The metrics label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Skip::NotWorthIt(_) => "not_worth_it",
+            Skip::NoRoute => "no_route",
+            Skip::SendGaveUp => "send_gave_up",
+        }
+    }
+}
+
+/// A route that simulated, ready to send.
+struct Chosen {
+    body: Vec<Instruction>,
+    name: String,
+    venue: String,
+    tables: Vec<AddressLookupTableAccount>,
+    units: u64,
+}
+
+/// Acts on the planner's decision for vault `key`.
+pub async fn run(k: &Keeper, key: &Pubkey, planned: &Planned) -> Result<Outcome> {
+    match planned.decision.clone() {
+        Decision::Hold(why) => {
+            tracing::debug!(vault = %key, "hold: {why}");
+            Ok(Outcome::Hold(why))
+        }
+        Decision::Poke(reason) => poke(k, key, planned, reason).await,
+        Decision::Wait { at, candidate } => {
+            // The whitelisted pool clears the auction at `at`; a better route (if the keeper has another
+            // provider) may clear it now.
+            if providers(k, false).is_empty() {
+                return Ok(Outcome::Waiting { until: at });
+            }
+            let outcome = trade(k, key, planned, &candidate, false).await?;
+            if matches!(outcome, Outcome::Skipped(_)) {
+                tracing::debug!(vault = %key, at, "waiting for the auction to reach the pool's price");
+                return Ok(Outcome::Waiting { until: at });
+            }
+            Ok(outcome)
+        }
+        Decision::Trade(candidate) => trade(k, key, planned, &candidate, true).await,
+    }
+}
+
+/// Sends `poke` to open or close the vault's rebalance auction.
+async fn poke(k: &Keeper, key: &Pubkey, planned: &Planned, reason: planner::PokeReason) -> Result<Outcome> {
+    if k.opts.dry_run {
+        tracing::info!(vault = %key, "dry run: would {reason}");
+        return Ok(Outcome::Poked(reason));
+    }
+    let ix = [ballast_client::poke(key, &planned.snapshot.vault)];
+    match k.sender().send_once(&Draft::plain(&ix, POKE_UNITS)).await? {
+        Sent::Landed(sig) => {
+            Metrics::bump(&k.metrics.rebalance.pokes, &format!("{reason:?}")).await;
+            tracing::info!(vault = %key, %sig, "{reason}");
+            Ok(Outcome::Poked(reason))
+        }
+        Sent::Refused(refusal) => Ok(refused(k, key, refusal).await),
+        Sent::GaveUp => Ok(Outcome::Skipped(Skip::SendGaveUp)),
+    }
+}
+
+/// Prices `candidate`, builds it along every route provider, and sends the best that simulates; `with_pool`
+/// includes the whitelisted pool the planner chose (left out while the auction has not yet reached its
+/// price).
+async fn trade(k: &Keeper, key: &Pubkey, planned: &Planned, candidate: &Candidate, with_pool: bool) -> Result<Outcome> {
+    let snap = &planned.snapshot;
+    let (sell, buy) = (candidate.request.sell, candidate.request.buy);
+    let writable = [*key, snap.vault.assets[sell].reserve, snap.vault.assets[buy].reserve, candidate.route.pool];
+    let o = &k.opts;
+    let price = send::priority_price(&k.rpc, &writable, o.priority_percentile, o.max_priority_micro_lamports).await;
+    let worth = plan::worth_it(candidate, price, o);
+    tracing::debug!(
+        vault = %key, sell, buy, amount_in = candidate.plan.amount_in, expected_out = candidate.expected_out,
+        min_out = candidate.request.min_out, execution_cost_usd = candidate.execution_cost as f64 / 1e6,
+        drift_reduction_usd = candidate.drift_reduction as f64 / 1e6, bounty_usd = worth.bounty_usd,
+        fee_usd = worth.fee_usd, "best trade"
+    );
+    if let Some(why) = &worth.skip {
+        tracing::debug!(vault = %key, "skip: {why}");
+        return Ok(skipped(k, Skip::NotWorthIt(worth)).await);
+    }
+    let chosen = match choose(k, key, planned, candidate, with_pool, price).await? {
+        Ok(chosen) => chosen,
+        Err(Some(refusal)) => return Ok(refused(k, key, refusal).await),
+        Err(None) => return Ok(skipped(k, Skip::NoRoute).await),
+    };
+    if !chosen.tables.is_empty() {
+        Metrics::bump(&k.metrics.rebalance.routes, "with_lookup_tables").await;
+    }
+    let limit = ((chosen.units as u128 * 3).div_ceil(2) as u32).max(1);
+    let amount_in = candidate.plan.amount_in;
+    if o.dry_run {
+        k.metrics.rebalance.dry_run_trades.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(vault = %key, sell, buy, amount_in, min_out = candidate.request.min_out, cu_limit = limit, cu_price = price, "dry run: would rebalance");
+        return Ok(Outcome::DryRun { sell, buy, amount_in });
+    }
+    let draft = Draft { body: &chosen.body, price, limit, tables: &chosen.tables };
+    Ok(match k.sender().send(&draft).await? {
+        Sent::Landed(signature) => {
+            k.metrics.rebalance.rebalances.fetch_add(1, Ordering::Relaxed);
+            Metrics::bump(&k.metrics.rebalance.routes, &chosen.name).await;
+            Metrics::bump(&k.metrics.rebalance.venues, &chosen.venue).await;
+            let (route, venue) = (&chosen.name, &chosen.venue);
+            tracing::info!(vault = %key, sell, buy, amount_in, route, venue, %signature, "rebalanced");
+            Outcome::Rebalanced { sell, buy, amount_in, signature: signature.to_string() }
+        }
+        Sent::Refused(refusal) => refused(k, key, refusal).await,
+        Sent::GaveUp => {
+            k.metrics.errors.fetch_add(1, Ordering::Relaxed);
+            skipped(k, Skip::SendGaveUp).await
+        }
+    })
+}
+
+/// Every provider's route for `candidate`, best first; the first that simulates, or the last refusal.
+async fn choose(
+    k: &Keeper,
+    key: &Pubkey,
+    planned: &Planned,
+    candidate: &Candidate,
+    with_pool: bool,
+    price: u64,
+) -> Result<Result<Chosen, Option<Refusal>>> {
+    let vault = &planned.snapshot.vault;
+    let keeper = k.payer.pubkey();
+    let sell_asset = vault.assets[candidate.request.sell];
+    // The keeper's account of the sold asset takes the bounty (created idempotently).
+    let bounty_account =
+        get_associated_token_address_with_program_id(&keeper, &sell_asset.mint, &sell_asset.token_program);
+    let create_ata = spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        &keeper,
+        &keeper,
+        &sell_asset.mint,
+        &sell_asset.token_program,
+    );
+    let ctx =
+        RouteContext { rpc: &k.rpc, keeper, vault_key: *key, vault, candidate, keeper_sell_account: bounty_account };
+    let mut last_refusal = None;
+    for BuiltRoute { name, venue, instructions, lookup_tables: tables, .. } in
+        routes::ranked(&providers(k, with_pool), &ctx).await
+    {
+        let mut body = vec![create_ata.clone()];
+        body.extend(instructions);
+        // Simulate with the maximum budget; never send what does not simulate.
+        let draft = Draft { body: &body, price, limit: SIMULATION_UNITS, tables: &tables };
+        match k.sender().simulate(&draft).await? {
+            Ok(units) => return Ok(Ok(Chosen { body, name, venue, tables, units })),
+            Err(refusal) => {
+                tracing::debug!(vault = %key, route = %name, venue = %venue, "route does not simulate: {refusal}");
+                last_refusal = Some(refusal);
+            }
+        }
+    }
+    Ok(Err(last_refusal))
+}
+
+/// The route providers the keeper's options enable.
+fn providers(k: &Keeper, with_pool: bool) -> Vec<Provider> {
+    let mut providers = Vec::new();
+    if with_pool {
+        providers.push(Provider::Pool(k.opts.route));
+    }
+    if let Some(url) = &k.opts.jupiter_url {
+        providers.push(Provider::Jupiter(jupiter::Jupiter::new(url)));
+    }
+    if !k.opts.orca_pools.is_empty() {
+        providers.push(Provider::Orca(k.opts.orca_pools.clone()));
+    }
+    providers
+}
+
+async fn skipped(k: &Keeper, skip: Skip) -> Outcome {
+    Metrics::bump(&k.metrics.rebalance.skips, skip.label()).await;
+    Outcome::Skipped(skip)
+}
+
+/// Counts and logs a refusal (quietly when another keeper was first or prices moved back).
+async fn refused(k: &Keeper, key: &Pubkey, refusal: Refusal) -> Outcome {
+    Metrics::bump(&k.metrics.rebalance.refusals, &refusal.name()).await;
+    if refusal.is_quiet() {
+        tracing::debug!(vault = %key, "refused (someone else rebalanced or prices moved): {refusal}");
+    } else {
+        tracing::warn!(vault = %key, "program refused: {refusal}");
+    }
+    Outcome::Refused(refusal)
+}

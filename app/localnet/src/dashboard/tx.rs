@@ -1,0 +1,118 @@
+//! `POST /api/tx/deposit` and `POST /api/tx/withdraw`: unsigned legacy transactions (base64) with the owner
+//! as fee payer, and the preview they were built from, for the page's development wallet to sign.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::AccountDeserialize;
+use anchor_spl::associated_token::{get_associated_token_address_with_program_id as ata, spl_associated_token_account};
+use ballast::state::Vault;
+use ballast_client::planner;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use super::TxRequest;
+use crate::wire::RpcState;
+
+/// Tolerance a depositor accepts between building and landing a transaction (1 %).
+const SLIPPAGE_BPS: u128 = 100;
+
+/// What a deposit or withdrawal is built from: the vault, the holders' balances and supply, and the owner's
+/// accounts.
+struct Ctx {
+    key: Pubkey,
+    vault: Vault,
+    owner: Pubkey,
+    balances: Vec<u64>,
+    supply: u64,
+    users: Vec<Pubkey>,
+    shares_account: Pubkey,
+}
+
+fn less_slippage(x: u64) -> u64 {
+    u64::try_from(u128::from(x) * (10_000 - SLIPPAGE_BPS) / 10_000).unwrap_or(0)
+}
+
+pub async fn build(state: &RpcState, kind: &str, req: TxRequest) -> anyhow::Result<Value> {
+    let owner: Pubkey = req.owner.parse().map_err(|_| anyhow::anyhow!("owner is not an address"))?;
+    let key: Pubkey = req.vault.parse().map_err(|_| anyhow::anyhow!("vault is not an address"))?;
+    let mut chain = state.chain.lock().await;
+    let acc = chain.account(&key).await.ok_or_else(|| anyhow::anyhow!("no vault at {key}"))?;
+    let vault = Vault::try_deserialize(&mut &acc.data[..]).map_err(|e| anyhow::anyhow!("not a vault: {e}"))?;
+    let (snap, _) = planner::load(&mut *chain, vault.clone()).await?;
+    let balances = vault.assets.iter().zip(&snap.balances).map(|(a, b)| a.available(*b).unwrap_or(0)).collect();
+    let users = vault.assets.iter().map(|a| ata(&owner, &a.mint, &a.token_program)).collect();
+    let shares_account = ata(&owner, &vault.share_mint, &anchor_spl::token::ID);
+    let ctx = Ctx { key, vault, owner, balances, supply: snap.supply, users, shares_account };
+    let (ixs, preview) = match kind {
+        "deposit" => deposit(&ctx, &req)?,
+        "withdraw" => withdraw(&ctx, &req)?,
+        other => anyhow::bail!("unknown transaction kind {other:?}: deposit or withdraw"),
+    };
+    let blockhash = chain.ctx.banks_client.get_latest_blockhash().await?;
+    let message = solana_message::Message::new_with_blockhash(&ixs, Some(&owner), &blockhash);
+    let tx = solana_transaction::Transaction::new_unsigned(message);
+    let bytes = bincode::serialize(&tx)?;
+    Ok(json!({"transaction": base64::engine::general_purpose::STANDARD.encode(bytes), "preview": preview}))
+}
+
+/// An in-kind deposit of at most the requested amounts, min-out 1 % under the shares it buys now.
+fn deposit(c: &Ctx, req: &TxRequest) -> anyhow::Result<(Vec<Instruction>, Value)> {
+    anyhow::ensure!(
+        req.max_amounts_in.len() == c.vault.assets.len(),
+        "give one amount per asset ({})",
+        c.vault.assets.len()
+    );
+    let max_in: Vec<u64> = req
+        .max_amounts_in
+        .iter()
+        .map(|s| s.parse::<u64>().map_err(|_| anyhow::anyhow!("amount {s:?} is not a whole number of base units")))
+        .collect::<anyhow::Result<_>>()?;
+    let shares = ballast::math::in_kind_shares(&max_in, &c.balances, c.supply)
+        .map_err(|e| anyhow::anyhow!("these amounts buy no shares: {e:?}"))?;
+    anyhow::ensure!(shares > 0, "these amounts buy no shares: add some of every asset");
+    let amounts = ballast::math::in_kind_amounts_in(shares, &c.balances, c.supply).unwrap_or_default();
+    let create = spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        &c.owner,
+        &c.owner,
+        &c.vault.share_mint,
+        &anchor_spl::token::ID,
+    );
+    let args = ballast::instructions::DepositArgs { max_amounts_in: max_in, min_shares_out: less_slippage(shares) };
+    let ix = ballast_client::deposit(&c.owner, &c.key, &c.vault, &c.shares_account, &c.users, args);
+    let preview = json!({"shares": shares.to_string(), "minSharesOut": less_slippage(shares).to_string(),
+                         "amountsIn": amounts.iter().map(u64::to_string).collect::<Vec<_>>()});
+    Ok((vec![create, ix], preview))
+}
+
+/// A withdrawal in kind of the requested shares, min-outs 1 % under what they pay now.
+fn withdraw(c: &Ctx, req: &TxRequest) -> anyhow::Result<(Vec<Instruction>, Value)> {
+    let shares: u64 = req
+        .shares
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("give the shares to burn"))?
+        .parse()
+        .map_err(|_| anyhow::anyhow!("shares must be a whole number of base units"))?;
+    anyhow::ensure!(shares > 0 && shares <= c.supply, "shares must be between 1 and the supply ({})", c.supply);
+    let out = ballast::math::in_kind_amounts_out(shares, &c.balances, c.supply)
+        .map_err(|e| anyhow::anyhow!("cannot price this withdrawal: {e:?}"))?;
+    let mut ixs: Vec<Instruction> = c
+        .vault
+        .assets
+        .iter()
+        .map(|a| {
+            spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+                &c.owner,
+                &c.owner,
+                &a.mint,
+                &a.token_program,
+            )
+        })
+        .collect();
+    let args = ballast::instructions::WithdrawArgs {
+        shares,
+        min_amounts_out: out.iter().map(|x| less_slippage(*x)).collect(),
+        skip_mask: 0,
+    };
+    ixs.push(ballast_client::withdraw(&c.owner, &c.key, &c.vault, &c.shares_account, &c.users, args));
+    Ok((ixs, json!({"amountsOut": out.iter().map(u64::to_string).collect::<Vec<_>>()})))
+}

@@ -1,0 +1,62 @@
+//! `ballast localnet`: serves the embedded chain with the demo vault until Ctrl-C.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use ballast_localnet::{LocalnetOptions, PricePath};
+
+/// `ballast localnet`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LocalnetArgs {
+    #[arg(long, default_value = "127.0.0.1:8899")]
+    pub addr: SocketAddr,
+    /// Websocket pubsub address (default: the RPC port + 1, as validators serve it; the RPC port
+    /// also accepts websocket upgrades).
+    #[arg(long)]
+    pub ws_addr: Option<SocketAddr>,
+    /// Also serve the web dashboard here (it is always served on the RPC address, at `/`).
+    #[arg(long)]
+    pub dashboard_addr: Option<SocketAddr>,
+    /// Write the demo vault's governance and guardian keypairs here (governance.json, guardian.json).
+    #[arg(long)]
+    pub keys_dir: Option<PathBuf>,
+    /// hold, scripted or random.
+    #[arg(long, default_value = "scripted")]
+    pub price_path: PricePath,
+    /// Seconds between price steps.
+    #[arg(long, default_value_t = 3.0)]
+    pub step_secs: f64,
+}
+
+impl LocalnetArgs {
+    pub async fn run(self) -> Result<()> {
+        ballast_keeper::init_logging();
+        let mut out = crate::output::program_logs_to_stderr();
+        let opts = LocalnetOptions {
+            addr: self.addr,
+            ws_addr: self.ws_addr,
+            dashboard_addr: self.dashboard_addr,
+            price_path: self.price_path,
+            step: Duration::from_secs_f64(self.step_secs),
+            keys_dir: self.keys_dir,
+            ..Default::default()
+        };
+        let net = ballast_localnet::start(opts).await?;
+        writeln!(out, "ballast localnet on {} (JSON-RPC), price path {:?}", net.url(), self.price_path)?;
+        writeln!(out, "websocket pubsub on {}", net.ws_url())?;
+        writeln!(out, "dashboard on {}", net.dashboard_url())?;
+        writeln!(out, "demo vault {}", net.vault())?;
+        writeln!(
+            out,
+            "run a keeper: ballast keygen keeper.json && ballast keeper --rpc {} --keypair keeper.json",
+            net.url()
+        )?;
+        out.flush()?;
+        tokio::signal::ctrl_c().await?;
+        net.stop();
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! The `ballast` subcommands: each has its flags (a `clap::Args` struct) and its `run`, so `main` only
+//! dispatches. `demo` lives in [`crate::demo`]; `keeper` is the keeper crate's own command line.
+
+pub mod bench;
+pub mod localnet;
+pub mod simulate;
+pub mod tune;
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use solana_signer::Signer;
+
+/// `--amm` on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AmmArg {
+    Reference,
+    Raydium,
+    Orca,
+}
+
+impl From<AmmArg> for ballast_harness::dex::Amm {
+    fn from(a: AmmArg) -> Self {
+        match a {
+            AmmArg::Reference => ballast_harness::dex::Amm::Reference,
+            AmmArg::Raydium => ballast_harness::dex::Amm::Raydium,
+            AmmArg::Orca => ballast_harness::dex::Amm::Orca,
+        }
+    }
+}
+
+/// `--route` on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Route {
+    Direct,
+    Flash,
+}
+
+impl From<Route> for ballast_client::RouteMode {
+    fn from(r: Route) -> Self {
+        match r {
+            Route::Direct => ballast_client::RouteMode::Direct,
+            Route::Flash => ballast_client::RouteMode::Flash,
+        }
+    }
+}
+
+/// `ballast demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Print only one JSON object (the final state) as the last line.
+    #[arg(long)]
+    pub json: bool,
+    /// Target and band mode of the demo vault.
+    #[arg(long, value_enum, default_value_t = crate::demo::DemoMode::Fixed)]
+    pub mode: crate::demo::DemoMode,
+    /// How the keeper trades: direct (`rebalance` through the whitelisted AMM) or flash
+    /// (`rebalance_begin`, the keeper's own swap, `rebalance_end`).
+    #[arg(long, value_enum, default_value_t = Route::Direct)]
+    pub route: Route,
+    /// Which AMM the vault's pools are on: the reference AMM, or the real Raydium CPMM or Orca
+    /// Whirlpool programs (compiled builds executed in the embedded chain's SBF VM).
+    #[arg(long, value_enum, default_value_t = AmmArg::Reference)]
+    pub amm: AmmArg,
+}
+
+impl DemoArgs {
+    pub async fn run(self) -> Result<()> {
+        let mut out = crate::output::program_logs_to_stderr();
+        let opts = crate::demo::DemoOptions {
+            json: self.json,
+            mode: self.mode,
+            route: self.route.into(),
+            amm: self.amm.into(),
+        };
+        crate::demo::run(&opts, &mut out).await.map(|_| ())
+    }
+}
+
+/// `ballast keygen`: writes a new keypair file and prints its address.
+pub fn keygen(out: &PathBuf) -> Result<()> {
+    let kp = solana_keypair::Keypair::new();
+    let bytes: Vec<u8> = kp.to_bytes().to_vec();
+    std::fs::write(out, serde_json::to_string(&bytes)?).with_context(|| format!("write {}", out.display()))?;
+    println!("{}", kp.pubkey());
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! `ballast simulate`: strategies compared over a price path, or competing keepers against the auction.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use ballast_harness::dex::Amm;
+use ballast_sim::{self as sim, paths};
+
+use super::{AmmArg, Route};
+
+/// `ballast simulate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimulateArgs {
+    /// gbm, regime or csv.
+    #[arg(long, default_value = "gbm")]
+    pub path: String,
+    /// Price CSV (timestamp,asset,price) for `--path csv`; assets SOL, BTC, USDC.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    #[arg(long, default_value_t = 120)]
+    pub steps: usize,
+    /// Seconds between steps.
+    #[arg(long, default_value_t = 86_400)]
+    pub dt_secs: i64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// AMM fee of the pools (bps).
+    #[arg(long, default_value_t = 30)]
+    pub fee_bps: u16,
+    /// Dollars on each side of each pool.
+    #[arg(long, default_value_t = 2_000_000.0)]
+    pub depth_usd: f64,
+    /// Directory for steps.csv and results.json.
+    #[arg(long, default_value = "sim-out")]
+    pub out: PathBuf,
+    /// Only write a generated example price CSV to this file and exit.
+    #[arg(long)]
+    pub write_example_csv: Option<PathBuf>,
+    /// How the keeper trades (see `demo --route`).
+    #[arg(long, value_enum, default_value_t = Route::Direct)]
+    pub route: Route,
+    /// Which AMM the pools are on (`--fee-bps` applies to the reference AMM; Raydium's config charges 25
+    /// bps, the Whirlpools 30 bps).
+    #[arg(long, value_enum, default_value_t = AmmArg::Reference)]
+    pub amm: AmmArg,
+    /// Instead of comparing strategies: run the 5 % band with this many competing keepers (different
+    /// latencies and routes) against the rebalance auction and print what the vault was paid per
+    /// rebalance against the best route's output.
+    #[arg(long, default_value_t = 0)]
+    pub keepers: usize,
+}
+
+impl SimulateArgs {
+    pub async fn run(self) -> Result<()> {
+        let prices = self.prices()?;
+        if let Some(file) = &self.write_example_csv {
+            paths::write_csv(file, &sim::SYMBOLS, &prices, 1_700_000_000, self.dt_secs)?;
+            println!("wrote {} steps to {}", prices.len(), file.display());
+            return Ok(());
+        }
+        let cfg = sim::SimConfig {
+            dt_secs: self.dt_secs,
+            fee_bps: self.fee_bps,
+            pool_depth_usd: self.depth_usd,
+            slippage_cap_bps: (self.fee_bps + 100).min(ballast::constants::MAX_SLIPPAGE_BPS),
+            route: self.route.into(),
+            amm: self.amm.into(),
+            ..Default::default()
+        };
+        if self.keepers > 0 {
+            self.competition(&prices, &cfg).await
+        } else {
+            self.strategies(&prices, &cfg).await
+        }
+    }
+
+    /// The price path asked for.
+    fn prices(&self) -> Result<paths::Path2> {
+        let start = [150.0, 60_000.0, 1.0];
+        let (steps, dt, seed) = (self.steps, self.dt_secs as f64, self.seed);
+        Ok(match self.path.as_str() {
+            "gbm" => paths::gbm(&start, &[0.0; 3], &[0.8, 0.6, 0.0], 0.6, steps, dt, seed),
+            "regime" => paths::regime(&start, &[0.6, 0.5, 0.0], 3.0, 0.08, 0.1, 0.03, 0.15, steps, dt, seed).0,
+            "csv" => paths::read_csv(self.csv.as_deref().context("--path csv needs --csv FILE")?, &sim::SYMBOLS)?,
+            other => anyhow::bail!("unknown path {other:?}: use gbm, regime or csv"),
+        })
+    }
+
+    async fn competition(&self, prices: &paths::Path2, cfg: &sim::SimConfig) -> Result<()> {
+        let mut stdout = crate::output::program_logs_to_stderr();
+        let field = sim::competition::default_keepers(self.keepers);
+        let result = sim::competition::run(prices, cfg, field).await?;
+        writeln!(
+            stdout,
+            "{} path, {} steps of {} s, seed {}, pools {} bps fee and ${:.0} a side, 5 % bands, {} competing keepers\n",
+            self.path,
+            prices.len() - 1,
+            self.dt_secs,
+            self.seed,
+            self.fee_bps,
+            self.depth_usd,
+            self.keepers
+        )?;
+        write!(stdout, "{}", sim::competition::render(&result, &sim::SYMBOLS))?;
+        let file = write_json(&self.out, "competition.json", &result)?;
+        writeln!(stdout, "\nper rebalance: {}", file.display())?;
+        Ok(())
+    }
+
+    async fn strategies(&self, prices: &paths::Path2, cfg: &sim::SimConfig) -> Result<()> {
+        let mut stdout = crate::output::program_logs_to_stderr();
+        let strategies = sim::default_strategies();
+        let mut progress = crate::output::Progress::new(Some(strategies.len() as u64));
+        let steps = prices.len() - 1;
+        let started = std::time::Instant::now();
+        let results =
+            sim::run(&strategies, prices, cfg, |name| progress.step(&format!("{name}: {steps} steps"))).await?;
+        let wall_secs = started.elapsed().as_secs_f64();
+        progress.finish();
+        let pools = match cfg.amm {
+            Amm::Reference => format!("reference-AMM pools, {} bps fee", self.fee_bps),
+            Amm::Raydium => "real Raydium CPMM pools, 25 bps fee".into(),
+            Amm::Orca => "real Orca Whirlpools, 30 bps fee".into(),
+        };
+        let (path, dt, seed, depth) = (&self.path, self.dt_secs, self.seed, self.depth_usd);
+        writeln!(stdout, "{path} path, {steps} steps of {dt} s, seed {seed}, {pools} and ${depth:.0} a side\n")?;
+        write!(stdout, "{}", sim::render_table(&results))?;
+        std::fs::create_dir_all(&self.out)?;
+        sim::write_steps_csv(&self.out.join("steps.csv"), &results)?;
+        let summary = write_json(&self.out, "results.json", &results)?;
+        let csv = self.out.join("steps.csv");
+        writeln!(stdout, "\nper-step state: {}, summary: {}", csv.display(), summary.display())?;
+        writeln!(stdout, "{}", sim::render_throughput(&results, wall_secs))?;
+        // Weights chart of the 5 % band strategy (index 3 of the default set).
+        match sim::plots::write_all(&self.out, &results, (3, 500.0)) {
+            Ok(files) => {
+                let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+                writeln!(stdout, "charts: {}", names.join(", "))?;
+            }
+            Err(e) => writeln!(stdout, "{e}")?,
+        }
+        Ok(())
+    }
+}
+
+/// Writes `value` as pretty JSON to `dir/name` (creating `dir`); returns the file.
+fn write_json(dir: &Path, name: &str, value: &impl serde::Serialize) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let file = dir.join(name);
+    std::fs::write(&file, serde_json::to_string_pretty(value)?)?;
+    Ok(file)
+}
