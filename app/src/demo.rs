@@ -7,6 +7,7 @@ use ballast::instructions::RebalanceArgs;
 use serde::Serialize;
 use serde_json::json;
 
+use ballast::errors::BallastError;
 use ballast::instructions::ScheduleWeightsArgs;
 use ballast::state::{BandMode, TargetMode, VaultParams};
 use solana_signer::Signer;
@@ -14,7 +15,7 @@ use solana_signer::Signer;
 use ballast_client as client;
 use ballast_harness::chain::{error_name, Chain};
 pub use ballast_harness::demo_vault::{demo_pools, demo_pools_on, seeded_demo_vault, PRICE_PATH};
-use ballast_harness::dex::Amm;
+use ballast_harness::dex::{Amm, AnyPool};
 use ballast_harness::fixture::{self, Report, Turn, User, VaultFixture};
 
 /// Options of the demo command.
@@ -194,121 +195,201 @@ pub struct Refused {
 pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome> {
     let mut chain = Chain::start().await;
     let (fx, alice) = seeded_demo_vault(&mut chain, opts.mode.params()).await?;
-    let path = opts.mode.path();
-    let mut steps = Vec::new();
-    // Tables go to `out` unless only the JSON line was asked for.
-    let mut say = |s: String| {
-        if !opts.json {
-            let _ = writeln!(out, "{s}");
-        }
-    };
-    say(format!(
+    let mut d = Demo { opts, out, chain, fx, steps: vec![], rows: vec![], refused: vec![], rebalances: 0 };
+    d.say(format!(
         "vault {} created with {} assets (SOL 40%, BTC 30%, USDC 30%), mode {:?}",
-        fx.key,
-        fx.assets.len(),
+        d.fx.key,
+        d.fx.assets.len(),
         opts.mode
     ));
-    let listing = listing_lines(&mut chain, &fx).await;
+    let listing = listing_lines(&mut d.chain, &d.fx).await;
     for line in &listing {
-        say(line.clone());
+        d.say(line.clone());
     }
-
     // Alice seeded the empty vault with one single-asset deposit per asset, at target proportions: each a
     // request, settled by a keeper with prices published after it.
-    steps.push("alice request_deposit + keeper settle_deposit x3 (seed at target weights)".into());
-    let r = fx.report(&mut chain).await?;
-    say(render(
+    d.steps.push("alice request_deposit + keeper settle_deposit x3 (seed at target weights)".into());
+    d.report(
         "after Alice's single-asset deposits (requested, settled after the 2 s delay; first deposit locks 1 share)",
-        &fx,
-        &r,
-    ));
+    )
+    .await?;
+    let bob = d.bob_deposits().await?;
+    let market = d.market().await?;
+    d.price_path(&market).await?;
 
-    // Bob deposits in kind: up to 2 SOL, 0.1 BTC, 500 USDC, in the vault's current proportions.
-    let bob = fx.user(&mut chain, &[2_000_000_000, 10_000_000, 500_000_000]).await?;
-    fx.deposit(&mut chain, &bob, vec![2_000_000_000, 10_000_000, 500_000_000], 1)
+    // Alice withdraws half of her shares in kind.
+    let alice_shares = d.chain.token_amount(&alice.shares).await;
+    d.fx.withdraw(&mut d.chain, &alice, alice_shares / 2, vec![0; 3])
         .await
-        .map_err(|e| anyhow!("bob deposit: {e}"))?;
-    steps.push("bob deposit (in kind, proportional)".into());
-    let bob_shares = chain.token_amount(&bob.shares).await;
-    let r = fx.report(&mut chain).await?;
-    say(render(&format!("after Bob's in-kind deposit ({} shares)", bob_shares), &fx, &r));
+        .map_err(|e| anyhow!("alice withdraw: {e}"))?;
+    d.steps.push("alice withdraw half (in kind)".into());
+    let r = d.report("after Alice withdraws half of her shares").await?;
+    for (name, user) in [("alice", &alice), ("bob", &bob), ("keeper (bounties)", &market.keeper)] {
+        let line = holder_line(name, &mut d.chain, &d.fx, user).await;
+        d.say(line);
+    }
+    if opts.json {
+        let line = d.json(&r, &listing);
+        writeln!(d.out, "{line}")?;
+    }
+    let Demo { steps, rows, refused, rebalances, .. } = d;
+    Ok(DemoOutcome { report: r, steps, rows, refused, rebalances })
+}
 
-    // Market: a reference-AMM pool per pair, whitelisted by governance.
-    let pools = demo_pools_on(&mut chain, &fx, opts.amm).await?;
-    let keeper = fx.user(&mut chain, &[0, 0, 0]).await?;
-    let eager = fx.user(&mut chain, &[0, 0, 0]).await?;
-    if opts.mode == DemoMode::Schedule {
-        // Governance queues 40/30/30 → 20/40/40 over ~600 slots; after the 60 s timelock it starts.
-        let gov = fx.governance.pubkey();
-        let slot = chain.clock().await.slot;
+/// The demo in progress.
+struct Demo<'a> {
+    opts: &'a DemoOptions,
+    out: &'a mut dyn Write,
+    chain: Chain,
+    fx: VaultFixture,
+    steps: Vec<String>,
+    rows: Vec<StepRow>,
+    refused: Vec<Refused>,
+    rebalances: usize,
+}
+
+/// What the eager bot's blind trades meet: the program refuses a trade no asset's band calls for, one in the
+/// wrong direction, and one inside the cooldown.
+pub const EAGER_BOT_REFUSALS: [BallastError; 3] =
+    [BallastError::RebalanceNotNeeded, BallastError::RebalanceWrongDirection, BallastError::CooldownNotElapsed];
+
+/// The pools and the two bots of the price path.
+struct Market {
+    pools: Vec<AnyPool>,
+    /// The shipped keeper's planner, driven through the fixture.
+    keeper: User,
+    /// A bot that fires "sell SOL for USDC" every step without looking.
+    eager: User,
+}
+
+impl Demo<'_> {
+    /// Prints a line, unless only the JSON line was asked for.
+    fn say(&mut self, s: String) {
+        if !self.opts.json {
+            let _ = writeln!(self.out, "{s}");
+        }
+    }
+
+    /// Prints the vault's state under `title`; returns it.
+    async fn report(&mut self, title: &str) -> Result<Report> {
+        let r = self.fx.report(&mut self.chain).await?;
+        let table = render(title, &self.fx, &r);
+        self.say(table);
+        Ok(r)
+    }
+
+    /// Bob deposits in kind: up to 2 SOL, 0.1 BTC, 500 USDC, in the vault's current proportions.
+    async fn bob_deposits(&mut self) -> Result<User> {
+        let amounts = [2_000_000_000, 10_000_000, 500_000_000];
+        let bob = self.fx.user(&mut self.chain, &amounts).await?;
+        self.fx.deposit(&mut self.chain, &bob, amounts.to_vec(), 1).await.map_err(|e| anyhow!("bob deposit: {e}"))?;
+        self.steps.push("bob deposit (in kind, proportional)".into());
+        let bob_shares = self.chain.token_amount(&bob.shares).await;
+        self.report(&format!("after Bob's in-kind deposit ({bob_shares} shares)")).await?;
+        Ok(bob)
+    }
+
+    /// A pool per pair on the chosen AMM, whitelisted by governance, the bots, and (schedule mode) the
+    /// weight schedule.
+    async fn market(&mut self) -> Result<Market> {
+        let pools = demo_pools_on(&mut self.chain, &self.fx, self.opts.amm).await?;
+        let keeper = self.fx.user(&mut self.chain, &[0, 0, 0]).await?;
+        let eager = self.fx.user(&mut self.chain, &[0, 0, 0]).await?;
+        if self.opts.mode == DemoMode::Schedule {
+            self.schedule_weights().await?;
+        }
+        Ok(Market { pools, keeper, eager })
+    }
+
+    /// Governance queues 40/30/30 → 20/40/40 over ~600 slots; after the 60 s timelock it starts.
+    async fn schedule_weights(&mut self) -> Result<()> {
+        let (gov, fx) = (self.fx.governance.pubkey(), &self.fx);
+        let slot = self.chain.clock().await.slot;
         let args =
             ScheduleWeightsArgs { to_weights: vec![2_000, 4_000, 4_000], start_slot: slot + 200, end_slot: slot + 800 };
-        chain
+        self.chain
             .send(&[client::schedule_weights(&gov, &fx.key, args)], &[&fx.governance])
             .await
             .map_err(|e| anyhow!("schedule: {}", error_name(&e)))?;
-        chain.advance_time(61).await;
-        chain
+        self.chain.advance_time(61).await;
+        self.chain
             .send(&[client::execute_params(&gov, &fx.key)], &[&fx.governance])
             .await
             .map_err(|e| anyhow!("execute: {}", error_name(&e)))?;
-        say("governance scheduled 40/30/30 → 20/40/40 over 600 slots (timelock passed, schedule active)".into());
-        steps.push("schedule_weights 40/30/30 -> 20/40/40".into());
+        self.say("governance scheduled 40/30/30 → 20/40/40 over 600 slots (timelock passed, schedule active)".into());
+        self.steps.push("schedule_weights 40/30/30 -> 20/40/40".into());
+        Ok(())
     }
-    say("\n== price path: oracle moves, arbitrage re-prices the pools, keepers act ==".into());
-    say(format!(
-        "{:>4} {:<10} {:>8} {:>9} {:>6} {:>15} {:>15} {:>13} {:>6} {:<18} {:>12} {:>12} {:>12}",
-        "step",
-        "event",
-        "SOL $",
-        "BTC $",
-        "USDC $",
-        "weights %",
-        "targets %",
-        "bands %",
-        "drift",
-        "action",
-        "amount in",
-        "min out",
-        "received"
-    ));
 
-    let mut rows = Vec::new();
-    let mut refused = Vec::new();
-    let mut rebalances = 0usize;
-    for (step, (asset, pct)) in path.iter().enumerate() {
-        let step = step + 1;
-        chain.advance_time(opts.mode.step_secs()).await;
-        fx.refresh_prices(&mut chain).await;
-        let p = fx.oracle_reading(&mut chain, *asset).await.price;
-        fx.set_price(&mut chain, *asset, p * (100 + pct) / 100).await;
-        for pool in &pools {
-            fx.arbitrage_any(&mut chain, pool).await?;
+    /// Every step of the price path: the oracle moves, arbitrage re-prices the pools, the bots act.
+    async fn price_path(&mut self, market: &Market) -> Result<()> {
+        self.say("\n== price path: oracle moves, arbitrage re-prices the pools, keepers act ==".into());
+        self.say(format!(
+            "{:>4} {:<10} {:>8} {:>9} {:>6} {:>15} {:>15} {:>13} {:>6} {:<18} {:>12} {:>12} {:>12}",
+            "step",
+            "event",
+            "SOL $",
+            "BTC $",
+            "USDC $",
+            "weights %",
+            "targets %",
+            "bands %",
+            "drift",
+            "action",
+            "amount in",
+            "min out",
+            "received"
+        ));
+        let path = self.opts.mode.path();
+        for (step, (asset, pct)) in path.iter().enumerate() {
+            self.price_step(market, step + 1, *asset, *pct).await?;
         }
-        // A crank pokes the vault so its volatility estimates see every price step (and the rebalance
-        // auction opens as soon as an asset leaves its band).
-        fx.poke(&mut chain).await.map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
-        let event =
-            if *pct == 0 { "calm".to_string() } else { format!("{} {:+}%", fx.assets[*asset].spec.symbol, pct) };
+        self.steps.push(format!("price path: {} steps, {} rebalances", path.len(), self.rebalances));
+        self.report("after the price path (every asset back inside its band)").await?;
+        if !self.refused.is_empty() {
+            let list: Vec<String> = self.refused.iter().map(|r| format!("step {} {}", r.step, r.error)).collect();
+            self.say(format!("refused attempts: {}", list.join(", ")));
+        }
+        Ok(())
+    }
 
-        // An eager bot fires "sell SOL for USDC" every step without looking; the program refuses it
-        // unless the trade is really needed.
-        let eager_try = |fx: &VaultFixture| RebalanceArgs {
-            sell_index: 0,
-            buy_index: 2,
-            amount_in: fx.assets.len() as u64 * 1_000_000_000,
-            min_out: 0,
-        };
-        let mut acted = false;
-        let mut trades = 0;
-        let mut waited = 0i64;
-        // The shipped keeper's planner, reading the embedded chain: it opens the auction (poke), waits for
-        // its price to fall to what a pool pays (the clock moves on), trades, and again.
+    /// One step: asset `asset` moves `pct` %, the pools follow, a crank pokes the vault (its volatility
+    /// estimates see every step; the auction opens as soon as an asset leaves its band), the keeper acts
+    /// and the eager bot tries.
+    async fn price_step(&mut self, market: &Market, step: usize, asset: usize, pct: i64) -> Result<()> {
+        let (chain, fx) = (&mut self.chain, &self.fx);
+        chain.advance_time(self.opts.mode.step_secs()).await;
+        fx.refresh_prices(chain).await;
+        let p = fx.oracle_reading(chain, asset).await.price;
+        fx.set_price(chain, asset, p * (100 + pct) / 100).await;
+        for pool in &market.pools {
+            fx.arbitrage_any(chain, pool).await?;
+        }
+        fx.poke(chain).await.map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
+        let event = if pct == 0 { "calm".to_string() } else { format!("{} {:+}%", fx.assets[asset].spec.symbol, pct) };
+        let trades = self.keeper_turns(market, step, &event).await?;
+        if trades == 0 {
+            self.eager_attempt(market, step).await;
+            let r = self.fx.report(&mut self.chain).await?;
+            self.rows.push(row(step, &event, &r, "hold (inside bands)".into(), 0, 0, 0));
+        }
+        let lines: Vec<String> = self.rows.iter().filter(|r| r.step == step).map(|r| render_row(&self.fx, r)).collect();
+        for line in lines {
+            self.say(line);
+        }
+        Ok(())
+    }
+
+    /// The shipped keeper's planner, reading the embedded chain: it opens the auction (poke), waits for its
+    /// price to fall to what a pool pays (the clock moves on), trades, and again; up to three trades. After
+    /// each, the eager bot tries again (and meets the cooldown). Returns the trades.
+    async fn keeper_turns(&mut self, market: &Market, step: usize, event: &str) -> Result<usize> {
+        let (mut trades, mut waited) = (0, 0i64);
         for _ in 0..16 {
-            let keeper_accounts = keeper.tokens.clone();
-            let sold_before = fx.holdings(&mut chain).await;
-            let turn = fx
-                .keeper_turn(&mut chain, opts.route, &keeper.keypair, &keeper_accounts)
+            let sold_before = self.fx.holdings(&mut self.chain).await;
+            let turn = self
+                .fx
+                .keeper_turn(&mut self.chain, self.opts.route, &market.keeper.keypair, &market.keeper.tokens)
                 .await
                 .map_err(|e| anyhow!("keeper: {}", error_name(&e)))?;
             let candidate = match turn {
@@ -321,90 +402,62 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
                 Turn::Held(_) => break,
             };
             let (request, plan) = (candidate.request, candidate.plan);
-            let received = fx.holdings(&mut chain).await[request.buy] - sold_before[request.buy];
-            rebalances += 1;
+            let received = self.fx.holdings(&mut self.chain).await[request.buy] - sold_before[request.buy];
+            self.rebalances += 1;
             trades += 1;
-            acted = true;
-            let r = fx.report(&mut chain).await?;
-            let action = format!(
-                "sell {} → {} ({waited} s)",
-                fx.assets[request.sell].spec.symbol, fx.assets[request.buy].spec.symbol
-            );
+            let r = self.fx.report(&mut self.chain).await?;
+            let (sold, bought) = (&self.fx.assets[request.sell].spec.symbol, &self.fx.assets[request.buy].spec.symbol);
+            let action = format!("sell {sold} → {bought} ({waited} s)");
             waited = 0;
-            rows.push(row(step, &event, &r, action, plan.amount_in, request.min_out, received));
-            // Right after, the eager bot tries again: cooldown.
-            let pool0 = pools[0];
-            if let Err(e) = fx.rebalance_any(&mut chain, &eager.keypair, &eager.tokens[0], &pool0, eager_try(&fx)).await
-            {
-                refused.push(Refused { step, who: "eager bot".into(), error: error_name(&e) });
-            }
+            self.rows.push(row(step, event, &r, action, plan.amount_in, request.min_out, received));
+            self.eager_attempt(market, step).await;
             if trades == 3 {
                 break;
             }
         }
-        if !acted {
-            let pool0 = pools[0];
-            if let Err(e) = fx.rebalance_any(&mut chain, &eager.keypair, &eager.tokens[0], &pool0, eager_try(&fx)).await
-            {
-                refused.push(Refused { step, who: "eager bot".into(), error: error_name(&e) });
-            }
-            let r = fx.report(&mut chain).await?;
-            rows.push(row(step, &event, &r, "hold (inside bands)".into(), 0, 0, 0));
-        }
-        for r in rows.iter().filter(|r| r.step == step) {
-            say(render_row(&fx, r));
-        }
-    }
-    steps.push(format!("price path: {} steps, {} rebalances", path.len(), rebalances));
-    let r = fx.report(&mut chain).await?;
-    say(render("after the price path (every asset back inside its band)", &fx, &r));
-    if !refused.is_empty() {
-        say(format!(
-            "refused attempts: {}",
-            refused.iter().map(|r| format!("step {} {}", r.step, r.error)).collect::<Vec<_>>().join(", ")
-        ));
+        Ok(trades)
     }
 
-    // Alice withdraws half of her shares in kind.
-    let alice_shares = chain.token_amount(&alice.shares).await;
-    fx.withdraw(&mut chain, &alice, alice_shares / 2, vec![0; 3]).await.map_err(|e| anyhow!("alice withdraw: {e}"))?;
-    steps.push("alice withdraw half (in kind)".into());
-    let r = fx.report(&mut chain).await?;
-    say(render("after Alice withdraws half of her shares", &fx, &r));
-    for (name, user) in [("alice", &alice), ("bob", &bob), ("keeper (bounties)", &keeper)] {
-        let line = holder_line(name, &mut chain, &fx, user).await;
-        say(line);
+    /// The eager bot's blind "sell SOL for USDC"; the program refuses it unless the trade is really needed.
+    async fn eager_attempt(&mut self, market: &Market, step: usize) {
+        let args = RebalanceArgs {
+            sell_index: 0,
+            buy_index: 2,
+            amount_in: self.fx.assets.len() as u64 * 1_000_000_000,
+            min_out: 0,
+        };
+        let (eager, pool) = (&market.eager, &market.pools[0]);
+        let tried = self.fx.rebalance_any(&mut self.chain, &eager.keypair, &eager.tokens[0], pool, args).await;
+        if let Err(e) = tried {
+            self.refused.push(Refused { step, who: "eager bot".into(), error: error_name(&e) });
+        }
     }
 
-    if opts.json {
-        writeln!(
-            out,
-            "{}",
-            json!({
-                "vault": fx.key.to_string(),
-                "assets": r.symbols,
-                "listing": listing,
-                "holdings": r.holdings,
-                "prices": r.prices,
-                "weights_bps": r.weights_bps,
-                "targets_bps": r.targets_bps,
-                "bands_bps": r.bands_bps,
-                "drift_bps": r.drift_bps,
-                "max_drift_bps": r.max_abs_drift_bps,
-                "max_drift_bps_final": r.max_abs_drift_bps,
-                "mode": opts.mode,
-                "route": format!("{:?}", opts.route).to_lowercase(),
-                "amm": opts.amm.name(),
-                "nav_micro_usd": r.nav.to_string(),
-                "share_supply": r.share_supply,
-                "rebalances": rebalances,
-                "refused_attempts": refused,
-                "path": rows,
-                "steps": steps,
-            })
-        )?;
+    /// The final state as one JSON object.
+    fn json(&self, r: &Report, listing: &[String]) -> serde_json::Value {
+        json!({
+            "vault": self.fx.key.to_string(),
+            "assets": r.symbols,
+            "listing": listing,
+            "holdings": r.holdings,
+            "prices": r.prices,
+            "weights_bps": r.weights_bps,
+            "targets_bps": r.targets_bps,
+            "bands_bps": r.bands_bps,
+            "drift_bps": r.drift_bps,
+            "max_drift_bps": r.max_abs_drift_bps,
+            "max_drift_bps_final": r.max_abs_drift_bps,
+            "mode": self.opts.mode,
+            "route": format!("{:?}", self.opts.route).to_lowercase(),
+            "amm": self.opts.amm.name(),
+            "nav_micro_usd": r.nav.to_string(),
+            "share_supply": r.share_supply,
+            "rebalances": self.rebalances,
+            "refused_attempts": self.refused,
+            "path": self.rows,
+            "steps": self.steps,
+        })
     }
-    Ok(DemoOutcome { report: r, steps, rows, refused, rebalances })
 }
 
 fn row(step: usize, event: &str, r: &Report, action: String, amount_in: u64, min_out: u64, received: u64) -> StepRow {

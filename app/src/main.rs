@@ -38,7 +38,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    match Cli::parse().command {
+    let done = match Cli::parse().command {
         Command::Demo(args) => args.run().await,
         Command::Bench(args) => args.run().await,
         Command::Localnet(args) => args.run().await,
@@ -49,5 +49,8 @@ async fn main() -> Result<()> {
         Command::Simulate(args) => args.run().await,
         Command::Tune(args) => args.run().await,
         Command::Keygen { out } => ballast_app::cli::keygen(&out),
-    }
+    };
+    // Every program log line is out before the command's result (or error) is.
+    ballast_app::output::finish();
+    done
 }

@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::json;
 use solana_signer::Signer;
 
+use ballast_client::planner::Decision;
 use ballast_harness::chain::{error_name, transaction_footprint, Chain, Footprint, PACKET_DATA_SIZE};
+use ballast_harness::dex::{Amm, AnyPool};
 use ballast_harness::fixture::{self, AssetSpec, PoolFixture, User, VaultFixture};
 
 /// Footprint of one rebalance transaction for a vault of `assets` assets.
@@ -64,8 +66,6 @@ pub struct CuRow {
 /// demo vault with $250k pools (SOL → USDC, 30 bps trades of about $1 000). ballast itself runs natively and
 /// counts 1 unit an instruction: the figures are the DEX programs' and SPL Token's real units plus that.
 pub async fn dex_compute_units() -> Result<Vec<CuRow>> {
-    use ballast_client::planner::Decision;
-    use ballast_harness::dex::{Amm, AnyPool};
     let mut rows = Vec::new();
     for amm in [Amm::Raydium, Amm::Orca] {
         for mode in [ballast_client::RouteMode::Direct, ballast_client::RouteMode::Flash] {
@@ -73,77 +73,81 @@ pub async fn dex_compute_units() -> Result<Vec<CuRow>> {
             let (fx, _alice) =
                 ballast_harness::demo_vault::seeded_demo_vault(&mut chain, fixture::default_params()).await?;
             let pools = ballast_harness::demo_vault::demo_pools_on(&mut chain, &fx, amm).await?;
-            let keeper = fx.user(&mut chain, &[0, 0, 0]).await?;
             if mode == ballast_client::RouteMode::Direct {
-                // The DEX's own swap, alone: the chain payer sells $1 000 of SOL and of USDC.
-                let pool = pools.iter().find(|p| p.assets() == (0, 2) || p.assets() == (2, 0)).copied();
-                let Some(pool) = pool else { continue };
-                let vault = fx.state(&mut chain).await;
-                let (_, routes) = ballast_client::planner::load(&mut chain, vault).await?;
-                let route = routes.iter().find(|r| r.pool == pool.key()).ok_or_else(|| anyhow!("route"))?.clone();
-                for (from, to) in [(0usize, 2usize), (2, 0)] {
-                    let amount = fx.amount_for_usd(&mut chain, from, 1_000.0).await;
-                    let src = fx.payer_account(&mut chain, from).await?;
-                    let dst = fx.payer_account(&mut chain, to).await?;
-                    let a = fx.assets[from].clone();
-                    chain.mint_to(&a.mint, &src, amount, a.spec.program).await?;
-                    let leg = |i: usize, account| ballast_client::dex::Leg {
-                        mint: fx.assets[i].mint,
-                        token_program: fx.assets[i].spec.program.id(),
-                        account,
-                    };
-                    let payer = chain.payer().pubkey();
-                    let ix = ballast_client::dex::swap_instruction(
-                        &route.pool,
-                        &route.kind,
-                        &payer,
-                        &leg(from, src),
-                        &leg(to, dst),
-                        amount,
-                        0,
-                    )
-                    .ok_or_else(|| anyhow!("swap"))?;
-                    let units = chain.send_metered(&[ix], &[]).await.map_err(|e| anyhow!("{}", error_name(&e)))?;
-                    let name = if matches!(pool, AnyPool::Cpmm(_)) { "swap_base_input" } else { "swap (v1)" };
-                    rows.push(CuRow {
-                        what: format!(
-                            "{} {name} {} → {}",
-                            amm.name(),
-                            fx.assets[from].spec.symbol,
-                            fx.assets[to].spec.symbol
-                        ),
-                        compute_units: units,
-                    });
-                }
+                rows.extend(dex_swap_units(&mut chain, &fx, &pools, amm).await?);
             }
-            // A whole rebalance through that DEX: SOL +25 %, the auction run out, the keeper's planned trade.
-            chain.advance_time(2).await;
-            fx.refresh_prices(&mut chain).await;
-            let p = fx.oracle_reading(&mut chain, 0).await.price;
-            fx.set_price(&mut chain, 0, p * 125 / 100).await;
-            for pool in &pools {
-                fx.arbitrage_any(&mut chain, pool).await?;
-            }
-            fx.relax_auction(&mut chain).await.map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
-            let Decision::Trade(c) = fx.plan(&mut chain).await.decision else { return Err(anyhow!("no trade")) };
-            let vault = fx.state(&mut chain).await;
-            let ixs =
-                ballast_client::execute_along(mode, &keeper.keypair.pubkey(), &fx.key, &vault, &keeper.tokens[0], &c)
-                    .ok_or_else(|| anyhow!("route"))?;
-            let units =
-                chain.send_metered(&ixs, &[&keeper.keypair]).await.map_err(|e| anyhow!("{}", error_name(&e)))?;
-            rows.push(CuRow {
-                what: format!(
-                    "{} rebalance transaction, {} route ({} instructions)",
-                    amm.name(),
-                    format!("{mode:?}").to_lowercase(),
-                    ixs.len()
-                ),
-                compute_units: units,
-            });
+            rows.push(rebalance_units(&mut chain, &fx, &pools, amm, mode).await?);
         }
     }
     Ok(rows)
+}
+
+/// The DEX's own swap, alone: the chain payer sells $1 000 of SOL and of USDC.
+async fn dex_swap_units(chain: &mut Chain, fx: &VaultFixture, pools: &[AnyPool], amm: Amm) -> Result<Vec<CuRow>> {
+    let Some(pool) = pools.iter().find(|p| p.assets() == (0, 2) || p.assets() == (2, 0)).copied() else {
+        return Ok(vec![]);
+    };
+    let vault = fx.state(chain).await;
+    let (_, routes) = ballast_client::planner::load(chain, vault).await?;
+    let route = routes.iter().find(|r| r.pool == pool.key()).ok_or_else(|| anyhow!("route"))?.clone();
+    let mut rows = Vec::new();
+    for (from, to) in [(0usize, 2usize), (2, 0)] {
+        let amount = fx.amount_for_usd(chain, from, 1_000.0).await;
+        let src = fx.payer_account(chain, from).await?;
+        let dst = fx.payer_account(chain, to).await?;
+        let a = fx.assets[from].clone();
+        chain.mint_to(&a.mint, &src, amount, a.spec.program).await?;
+        let leg = |i: usize, account| ballast_client::dex::Leg {
+            mint: fx.assets[i].mint,
+            token_program: fx.assets[i].spec.program.id(),
+            account,
+        };
+        let payer = chain.payer().pubkey();
+        let ix = ballast_client::dex::swap_instruction(
+            &route.pool,
+            &route.kind,
+            &payer,
+            &leg(from, src),
+            &leg(to, dst),
+            amount,
+            0,
+        )
+        .ok_or_else(|| anyhow!("swap"))?;
+        let units = chain.send_metered(&[ix], &[]).await.map_err(|e| anyhow!("{}", error_name(&e)))?;
+        let name = if matches!(pool, AnyPool::Cpmm(_)) { "swap_base_input" } else { "swap (v1)" };
+        let (sold, bought) = (&fx.assets[from].spec.symbol, &fx.assets[to].spec.symbol);
+        rows.push(CuRow { what: format!("{} {name} {sold} → {bought}", amm.name()), compute_units: units });
+    }
+    Ok(rows)
+}
+
+/// A whole rebalance through the DEX: SOL +25 %, the auction run out, the keeper's planned trade.
+async fn rebalance_units(
+    chain: &mut Chain,
+    fx: &VaultFixture,
+    pools: &[AnyPool],
+    amm: Amm,
+    mode: ballast_client::RouteMode,
+) -> Result<CuRow> {
+    let keeper = fx.user(chain, &[0, 0, 0]).await?;
+    chain.advance_time(2).await;
+    fx.refresh_prices(chain).await;
+    let p = fx.oracle_reading(chain, 0).await.price;
+    fx.set_price(chain, 0, p * 125 / 100).await;
+    for pool in pools {
+        fx.arbitrage_any(chain, pool).await?;
+    }
+    fx.relax_auction(chain).await.map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
+    let Decision::Trade(c) = fx.plan(chain).await.decision else { return Err(anyhow!("no trade")) };
+    let vault = fx.state(chain).await;
+    let ixs = ballast_client::execute_along(mode, &keeper.keypair.pubkey(), &fx.key, &vault, &keeper.tokens[0], &c)
+        .ok_or_else(|| anyhow!("route"))?;
+    let units = chain.send_metered(&ixs, &[&keeper.keypair]).await.map_err(|e| anyhow!("{}", error_name(&e)))?;
+    let route = format!("{mode:?}").to_lowercase();
+    Ok(CuRow {
+        what: format!("{} rebalance transaction, {route} route ({} instructions)", amm.name(), ixs.len()),
+        compute_units: units,
+    })
 }
 
 /// Transaction size and account count of a rebalance for `n` assets, legacy and with a lookup table.

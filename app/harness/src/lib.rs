@@ -11,6 +11,8 @@ pub mod dex;
 pub mod fixture;
 pub mod ledger;
 pub mod logs;
+pub mod programs;
+mod tokens;
 pub use ballast_client::pyth;
 
 pub use ballast_client as client;

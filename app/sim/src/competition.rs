@@ -227,8 +227,9 @@ pub async fn run(prices: &Path2, cfg: &SimConfig, keepers: Vec<SimKeeper>) -> Re
             fx.arbitrage_any(&mut chain, pool).await?;
         }
         fx.poke(&mut chain).await.map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
+        let market = Market { fx: &fx, pools: &pools, keepers: &keepers, accounts: &accounts, prices };
         for _ in 0..cfg.max_trades_per_step {
-            match contest(&mut chain, &fx, &pools, &keepers, &accounts, k, auction_secs, prices).await? {
+            match contest(&mut chain, &market, k, auction_secs).await? {
                 Some(t) => trades.push(t),
                 None => break,
             }
@@ -237,21 +238,31 @@ pub async fn run(prices: &Path2, cfg: &SimConfig, keepers: Vec<SimKeeper>) -> Re
     Ok(summarise(keepers, trades))
 }
 
+/// What the keepers compete over.
+struct Market<'a> {
+    fx: &'a VaultFixture,
+    pools: &'a [AnyPool],
+    keepers: &'a [SimKeeper],
+    /// Each keeper's token accounts.
+    accounts: &'a [User],
+    prices: &'a Path2,
+}
+
+impl Market<'_> {
+    /// USD per base unit of asset `i` at `step`.
+    fn unit(&self, step: usize, i: usize) -> f64 {
+        self.prices[step][i] / 10f64.powi(self.fx.assets[i].spec.decimals as i32)
+    }
+}
+
+/// The best route for the trade on offer when it was first seen: (sell, buy, amount in), the keeper whose
+/// route it is, what it pays.
+type BestRoute = ((usize, usize, u64), String, u64);
+
 /// One auction: from its current state until a keeper trades (or the vault is back inside its bands).
-#[allow(clippy::too_many_arguments)]
-async fn contest(
-    chain: &mut Chain,
-    fx: &VaultFixture,
-    pools: &[AnyPool],
-    keepers: &[SimKeeper],
-    accounts: &[User],
-    step: usize,
-    auction_secs: u64,
-    prices: &Path2,
-) -> Result<Option<ContestedTrade>> {
-    let unit = |i: usize| prices[step][i] / 10f64.powi(fx.assets[i].spec.decimals as i32);
-    // The best route for the trade on offer, taken at the first look at that trade.
-    let mut best: Option<((usize, usize, u64), String, u64)> = None;
+async fn contest(chain: &mut Chain, m: &Market<'_>, step: usize, auction_secs: u64) -> Result<Option<ContestedTrade>> {
+    let (fx, keepers) = (m.fx, m.keepers);
+    let mut best: Option<BestRoute> = None;
     for _ in 0..(auction_secs + 10) {
         let planned = fx.plan(chain).await;
         let c = match planned.decision {
@@ -267,8 +278,7 @@ async fn contest(
             }
             Decision::Hold(_) => return Ok(None),
         };
-        let now = planned.snapshot.now;
-        let elapsed = planned.snapshot.vault.auction_elapsed(now).unwrap_or(0);
+        let elapsed = planned.snapshot.vault.auction_elapsed(planned.snapshot.now).unwrap_or(0);
         // The best route at the moment the band was crossed (the auction's start, or the first look at this
         // trade).
         let trade = (c.request.sell, c.request.buy, c.plan.amount_in);
@@ -280,7 +290,6 @@ async fn contest(
                 .unwrap_or_default();
             best = Some((trade, name, out));
         }
-        let (_, best_name, best_out) = best.clone().unwrap_or_default();
         // Keepers that look now, fastest first.
         let mut order: Vec<usize> = (0..keepers.len())
             .filter(|i| {
@@ -290,71 +299,86 @@ async fn contest(
             .collect();
         order.sort_by_key(|i| keepers[*i].latency_secs);
         for i in order {
-            let k = &keepers[i];
-            let out = route_out(k, &c);
-            let want = out as u128 * (10_000 - k.margin_bps as u128) / 10_000;
-            if (c.plan.floor_out as u128) > want {
-                continue;
+            let best = best.clone().unwrap_or_default();
+            if let Some(t) = attempt(chain, m, step, i, &c, elapsed, best).await? {
+                return Ok(Some(t));
             }
-            // Only worth sending if what it keeps and the bounty cover the fees.
-            let keeps = match k.route {
-                KeeperRoute::WhitelistedPool => 0.0,
-                _ => (out - c.plan.floor_out) as f64 * unit(c.request.buy),
-            };
-            if keeps + c.bounty_value as f64 / 1e6 < FEE_USD {
-                continue;
-            }
-            let pay = c.plan.floor_out;
-            let before = fx.holdings(chain).await;
-            let keeper_before: Vec<u64> = {
-                let mut v = Vec::new();
-                for t in &accounts[i].tokens {
-                    v.push(chain.token_amount(t).await);
-                }
-                v
-            };
-            if execute(chain, fx, k, &accounts[i], &c, pay).await.is_err() {
-                // Its route did not pay what it expected (it misjudged the pool): it looks again later.
-                continue;
-            }
-            let after = fx.holdings(chain).await;
-            let (s, b) = (c.request.sell, c.request.buy);
-            let paid = (after[b] - before[b]) as f64 * unit(b);
-            // The keeper's account of the sold asset gained the bounty (and, from inventory, the amount sold).
-            let sold_to_keeper = if matches!(k.route, KeeperRoute::Inventory { .. }) { c.plan.amount_in } else { 0 };
-            let gained = chain.token_amount(&accounts[i].tokens[s]).await as f64 - keeper_before[s] as f64;
-            let bounty = (gained - sold_to_keeper as f64).max(0.0) * unit(s);
-            let kept = match k.route {
-                KeeperRoute::WhitelistedPool => 0.0,
-                KeeperRoute::PoolFlash => {
-                    (chain.token_amount(&accounts[i].tokens[b]).await as f64 - keeper_before[b] as f64) * unit(b)
-                }
-                KeeperRoute::Inventory { .. } => (out as f64 - pay as f64) * unit(b),
-            };
-            for pool in pools {
-                fx.arbitrage_any(chain, pool).await?;
-            }
-            let best_usd = best_out as f64 * unit(b);
-            return Ok(Some(ContestedTrade {
-                step,
-                sell: s,
-                buy: b,
-                trade_usd: c.plan.amount_in as f64 * unit(s),
-                best_route: best_name,
-                best_out_usd: best_usd,
-                winner: k.name.clone(),
-                auction_secs: elapsed,
-                paid_usd: paid,
-                gap_bps: (best_usd - paid) / best_usd * 10_000.0,
-                keeper_profit_usd: kept + bounty - FEE_USD,
-                bounty_usd: bounty,
-                fee_usd: FEE_USD,
-            }));
         }
         chain.advance_time(1).await;
         fx.refresh_prices(chain).await;
     }
     Ok(None)
+}
+
+/// Keeper `i` looks at candidate `c` `elapsed` seconds into the auction: it trades when its route pays the
+/// auction's price with its margin and what it keeps plus the bounty covers the fees.
+async fn attempt(
+    chain: &mut Chain,
+    m: &Market<'_>,
+    step: usize,
+    i: usize,
+    c: &Candidate,
+    elapsed: u64,
+    (_, best_name, best_out): BestRoute,
+) -> Result<Option<ContestedTrade>> {
+    let (fx, k, account) = (m.fx, &m.keepers[i], &m.accounts[i]);
+    let unit = |i: usize| m.unit(step, i);
+    let out = route_out(k, c);
+    let want = out as u128 * (10_000 - k.margin_bps as u128) / 10_000;
+    if (c.plan.floor_out as u128) > want {
+        return Ok(None);
+    }
+    // Only worth sending if what it keeps and the bounty cover the fees.
+    let keeps = match k.route {
+        KeeperRoute::WhitelistedPool => 0.0,
+        _ => (out - c.plan.floor_out) as f64 * unit(c.request.buy),
+    };
+    if keeps + c.bounty_value as f64 / 1e6 < FEE_USD {
+        return Ok(None);
+    }
+    let pay = c.plan.floor_out;
+    let before = fx.holdings(chain).await;
+    let mut keeper_before = Vec::new();
+    for t in &account.tokens {
+        keeper_before.push(chain.token_amount(t).await);
+    }
+    if execute(chain, fx, k, account, c, pay).await.is_err() {
+        // Its route did not pay what it expected (it misjudged the pool): it looks again later.
+        return Ok(None);
+    }
+    let after = fx.holdings(chain).await;
+    let (s, b) = (c.request.sell, c.request.buy);
+    let paid = (after[b] - before[b]) as f64 * unit(b);
+    // The keeper's account of the sold asset gained the bounty (and, from inventory, the amount sold).
+    let sold_to_keeper = if matches!(k.route, KeeperRoute::Inventory { .. }) { c.plan.amount_in } else { 0 };
+    let gained = chain.token_amount(&account.tokens[s]).await as f64 - keeper_before[s] as f64;
+    let bounty = (gained - sold_to_keeper as f64).max(0.0) * unit(s);
+    let kept = match k.route {
+        KeeperRoute::WhitelistedPool => 0.0,
+        KeeperRoute::PoolFlash => {
+            (chain.token_amount(&account.tokens[b]).await as f64 - keeper_before[b] as f64) * unit(b)
+        }
+        KeeperRoute::Inventory { .. } => (out as f64 - pay as f64) * unit(b),
+    };
+    for pool in m.pools {
+        fx.arbitrage_any(chain, pool).await?;
+    }
+    let best_usd = best_out as f64 * unit(b);
+    Ok(Some(ContestedTrade {
+        step,
+        sell: s,
+        buy: b,
+        trade_usd: c.plan.amount_in as f64 * unit(s),
+        best_route: best_name,
+        best_out_usd: best_usd,
+        winner: k.name.clone(),
+        auction_secs: elapsed,
+        paid_usd: paid,
+        gap_bps: (best_usd - paid) / best_usd * 10_000.0,
+        keeper_profit_usd: kept + bounty - FEE_USD,
+        bounty_usd: bounty,
+        fee_usd: FEE_USD,
+    }))
 }
 
 fn summarise(keepers: Vec<SimKeeper>, trades: Vec<ContestedTrade>) -> Competition {

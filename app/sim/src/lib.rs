@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use ballast_harness::chain::{error_name, Chain};
 use ballast_harness::dex::{Amm, AnyPool};
-use ballast_harness::fixture::{self, AssetSpec, Turn, VaultFixture};
+use ballast_harness::fixture::{self, AssetSpec, Turn, User, VaultFixture};
 use paths::Path2;
 
 /// Symbols of the simulated vault (the demo's assets).
@@ -216,6 +216,19 @@ pub(crate) async fn market(
     Ok((fx, pools))
 }
 
+/// Running totals of one strategy's simulation.
+#[derive(Default)]
+struct Totals {
+    /// Execution cost so far (USD at the step's prices).
+    cost: f64,
+    /// Value traded so far (USD).
+    traded: f64,
+    rebalances: usize,
+    refused: usize,
+    /// What keepers could have kept: the auction's discount at each trade plus the bounty (USD).
+    max_take: f64,
+}
+
 /// Runs one strategy over `prices` (one row per step, the first row the start).
 pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -> Result<StrategyResult> {
     let started = std::time::Instant::now();
@@ -226,8 +239,7 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
     let r0 = fx.report(&mut chain).await?;
     let mut target_nav = r0.nav as f64 / 1e6;
     let mut targets = r0.targets_bps.clone();
-    let (mut cum_cost, mut traded, mut rebalances, mut refused) = (0.0f64, 0.0f64, 0usize, 0usize);
-    let mut max_take = 0.0f64;
+    let mut totals = Totals::default();
     steps.push(StepRecord {
         step: 0,
         nav_usd: target_nav,
@@ -254,51 +266,7 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
         let growth: f64 = (0..3).map(|i| targets[i] as f64 / 10_000.0 * prices[k][i] / prices[k - 1][i]).sum();
         target_nav *= growth;
         if strategy.trades_at(k) {
-            let mut trades = 0;
-            // The shipped keeper's planner, reading the embedded chain: the poke above opened the auction
-            // if an asset left its band; the keeper waits for the auction's price to reach the pool's
-            // (the clock moves on a few seconds) and trades.
-            for _ in 0..(4 * cfg.max_trades_per_step + 4) {
-                if trades >= cfg.max_trades_per_step {
-                    break;
-                }
-                let before = fx.holdings(&mut chain).await;
-                let keeper_before: Vec<u64> = {
-                    let mut v = Vec::new();
-                    for t in &keeper.tokens {
-                        v.push(chain.token_amount(t).await);
-                    }
-                    v
-                };
-                let turn = match fx.keeper_turn(&mut chain, cfg.route, &keeper.keypair, &keeper.tokens).await {
-                    Ok(t) => t,
-                    Err(_) => {
-                        refused += 1;
-                        break;
-                    }
-                };
-                let candidate = match turn {
-                    Turn::Traded(c) => c,
-                    Turn::Held(_) => break,
-                    Turn::Poked(_) | Turn::Waited(_) | Turn::CooledDown => continue,
-                };
-                let (request, plan) = (candidate.request, candidate.plan);
-                let after = fx.holdings(&mut chain).await;
-                let unit = |i: usize| prices[k][i] / 10f64.powi(fx.assets[i].spec.decimals as i32);
-                let sold = (before[request.sell] - after[request.sell]) as f64 * unit(request.sell);
-                let bought = (after[request.buy] - before[request.buy]) as f64 * unit(request.buy);
-                cum_cost += sold - bought;
-                let trade_usd = plan.amount_in as f64 * unit(request.sell);
-                traded += trade_usd;
-                let bounty_usd = (chain.token_amount(&keeper.tokens[request.sell]).await as f64
-                    - keeper_before[request.sell] as f64)
-                    * unit(request.sell);
-                // What a keeper could have kept: the auction's discount at the time of the trade, plus the
-                // bounty.
-                max_take += (plan.fair_out - plan.floor_out) as f64 * unit(request.buy) + bounty_usd;
-                rebalances += 1;
-                trades += 1;
-            }
+            keep(&mut chain, &fx, &keeper, &prices[k], cfg, &mut totals).await;
         }
         let r = fx.report(&mut chain).await?;
         targets = r.targets_bps.clone();
@@ -308,14 +276,55 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
             target_nav_usd: target_nav,
             weights_bps: r.weights_bps.clone(),
             targets_bps: targets.clone(),
-            cum_cost_usd: cum_cost,
-            rebalances,
+            cum_cost_usd: totals.cost,
+            rebalances: totals.rebalances,
         });
     }
-    let mut result = summarise(strategy, steps, cum_cost, traded, rebalances, refused, cfg.dt_secs);
-    result.keeper_max_take_usd = max_take;
+    let mut result =
+        summarise(strategy, steps, totals.cost, totals.traded, totals.rebalances, totals.refused, cfg.dt_secs);
+    result.keeper_max_take_usd = totals.max_take;
     result.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(result)
+}
+
+/// The shipped keeper's planner, reading the embedded chain, at one step (prices `now`): the poke opened the
+/// auction if an asset left its band; the keeper waits for the auction's price to reach the pool's (the
+/// clock moves on a few seconds) and trades, up to `max_trades_per_step` times.
+async fn keep(chain: &mut Chain, fx: &VaultFixture, keeper: &User, now: &[f64], cfg: &SimConfig, totals: &mut Totals) {
+    let unit = |i: usize| now[i] / 10f64.powi(fx.assets[i].spec.decimals as i32);
+    let mut trades = 0;
+    for _ in 0..(4 * cfg.max_trades_per_step + 4) {
+        if trades >= cfg.max_trades_per_step {
+            break;
+        }
+        let before = fx.holdings(chain).await;
+        let mut keeper_before = Vec::new();
+        for t in &keeper.tokens {
+            keeper_before.push(chain.token_amount(t).await);
+        }
+        let Ok(turn) = fx.keeper_turn(chain, cfg.route, &keeper.keypair, &keeper.tokens).await else {
+            totals.refused += 1;
+            break;
+        };
+        let candidate = match turn {
+            Turn::Traded(c) => c,
+            Turn::Held(_) => break,
+            Turn::Poked(_) | Turn::Waited(_) | Turn::CooledDown => continue,
+        };
+        let (request, plan) = (candidate.request, candidate.plan);
+        let after = fx.holdings(chain).await;
+        let sold = (before[request.sell] - after[request.sell]) as f64 * unit(request.sell);
+        let bought = (after[request.buy] - before[request.buy]) as f64 * unit(request.buy);
+        totals.cost += sold - bought;
+        totals.traded += plan.amount_in as f64 * unit(request.sell);
+        let bounty_usd = (chain.token_amount(&keeper.tokens[request.sell]).await as f64
+            - keeper_before[request.sell] as f64)
+            * unit(request.sell);
+        // What a keeper could have kept: the auction's discount at the time of the trade, plus the bounty.
+        totals.max_take += (plan.fair_out - plan.floor_out) as f64 * unit(request.buy) + bounty_usd;
+        totals.rebalances += 1;
+        trades += 1;
+    }
 }
 
 fn summarise(

@@ -11,6 +11,7 @@ mod deposits;
 mod dex;
 mod flash;
 mod funds_safety;
+mod house;
 mod invariants;
 mod jupiter;
 mod keeper_e2e;

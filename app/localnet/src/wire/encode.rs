@@ -112,9 +112,6 @@ pub fn encode_transaction(t: &TxRecord, encoding: &str, max_version: Option<u64>
             "Transaction version (0) is not supported by the requesting client. Please try the request again with the following configuration parameter: \"maxSupportedTransactionVersion\": 0",
         ));
     }
-    let msg = &t.transaction.message;
-    let keys = msg.static_account_keys();
-    let header = msg.header();
     let transaction = match encoding {
         "base64" | "base58" => {
             let bytes = bincode::serialize(&t.transaction).map_err(|e| RpcError::internal(e.to_string()))?;
@@ -124,58 +121,10 @@ pub fn encode_transaction(t: &TxRecord, encoding: &str, max_version: Option<u64>
                 json!([bs58::encode(bytes).into_string(), "base58"])
             }
         }
-        _ => {
-            let parsed = encoding == "jsonParsed";
-            let account_keys: Vec<Value> = if parsed {
-                t.keys
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| {
-                        let source = if i < keys.len() { "transaction" } else { "lookupTable" };
-                        let writable = if i < keys.len() {
-                            msg.is_maybe_writable(i, None)
-                        } else {
-                            i < keys.len() + t.loaded_writable.len()
-                        };
-                        json!({"pubkey": k.to_string(), "signer": i < header.num_required_signatures as usize,
-                               "writable": writable, "source": source})
-                    })
-                    .collect()
-            } else {
-                keys.iter().map(|k| json!(k.to_string())).collect()
-            };
-            let instructions: Vec<Value> = msg
-                .instructions()
-                .iter()
-                .map(|ix| {
-                    if parsed {
-                        let key = |i: &u8| t.keys.get(*i as usize).map(|k| k.to_string()).unwrap_or_default();
-                        json!({"programId": key(&ix.program_id_index),
-                               "accounts": ix.accounts.iter().map(key).collect::<Vec<_>>(),
-                               "data": bs58::encode(&ix.data).into_string(), "stackHeight": null})
-                    } else {
-                        json!({"programIdIndex": ix.program_id_index, "accounts": ix.accounts,
-                               "data": bs58::encode(&ix.data).into_string(), "stackHeight": null})
-                    }
-                })
-                .collect();
-            let mut message = json!({
-                "accountKeys": account_keys,
-                "header": {"numRequiredSignatures": header.num_required_signatures,
-                           "numReadonlySignedAccounts": header.num_readonly_signed_accounts,
-                           "numReadonlyUnsignedAccounts": header.num_readonly_unsigned_accounts},
-                "recentBlockhash": msg.recent_blockhash().to_string(),
-                "instructions": instructions,
-            });
-            if let Some(lookups) = msg.address_table_lookups() {
-                message["addressTableLookups"] = json!(lookups
-                    .iter()
-                    .map(|l| json!({"accountKey": l.account_key.to_string(), "writableIndexes": l.writable_indexes,
-                                    "readonlyIndexes": l.readonly_indexes}))
-                    .collect::<Vec<_>>());
-            }
-            json!({"signatures": t.transaction.signatures.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "message": message})
-        }
+        _ => json!({
+            "signatures": t.transaction.signatures.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "message": encode_message(t, encoding == "jsonParsed"),
+        }),
     };
     let err = t.err.as_ref().map(tx_error_json);
     let status = match &err {
@@ -191,10 +140,65 @@ pub fn encode_transaction(t: &TxRecord, encoding: &str, max_version: Option<u64>
         "loadedAddresses": {"writable": strings(&t.loaded_writable), "readonly": strings(&t.loaded_readonly)},
         "computeUnitsConsumed": t.compute_units,
     });
-    let version = if v0 { json!(0) } else { json!("legacy") };
     let mut out = json!({"transaction": transaction, "meta": meta});
     if max_version.is_some() {
-        out["version"] = version;
+        out["version"] = if v0 { json!(0) } else { json!("legacy") };
     }
     Ok(out)
+}
+
+/// A message as JSON: account keys (with signer, writable and source when `parsed`), header, blockhash,
+/// instructions (program and accounts by address when `parsed`, by index otherwise) and table lookups.
+fn encode_message(t: &TxRecord, parsed: bool) -> Value {
+    let msg = &t.transaction.message;
+    let keys = msg.static_account_keys();
+    let header = msg.header();
+    let account_keys: Vec<Value> = if parsed {
+        t.keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let source = if i < keys.len() { "transaction" } else { "lookupTable" };
+                let writable = if i < keys.len() {
+                    msg.is_maybe_writable(i, None)
+                } else {
+                    i < keys.len() + t.loaded_writable.len()
+                };
+                json!({"pubkey": k.to_string(), "signer": i < header.num_required_signatures as usize,
+                       "writable": writable, "source": source})
+            })
+            .collect()
+    } else {
+        keys.iter().map(|k| json!(k.to_string())).collect()
+    };
+    let key = |i: &u8| t.keys.get(*i as usize).map(|k| k.to_string()).unwrap_or_default();
+    let instructions: Vec<Value> = msg
+        .instructions()
+        .iter()
+        .map(|ix| {
+            let data = bs58::encode(&ix.data).into_string();
+            if parsed {
+                json!({"programId": key(&ix.program_id_index), "accounts": ix.accounts.iter().map(key).collect::<Vec<_>>(),
+                       "data": data, "stackHeight": null})
+            } else {
+                json!({"programIdIndex": ix.program_id_index, "accounts": ix.accounts, "data": data, "stackHeight": null})
+            }
+        })
+        .collect();
+    let mut message = json!({
+        "accountKeys": account_keys,
+        "header": {"numRequiredSignatures": header.num_required_signatures,
+                   "numReadonlySignedAccounts": header.num_readonly_signed_accounts,
+                   "numReadonlyUnsignedAccounts": header.num_readonly_unsigned_accounts},
+        "recentBlockhash": msg.recent_blockhash().to_string(),
+        "instructions": instructions,
+    });
+    if let Some(lookups) = msg.address_table_lookups() {
+        message["addressTableLookups"] = json!(lookups
+            .iter()
+            .map(|l| json!({"accountKey": l.account_key.to_string(), "writableIndexes": l.writable_indexes,
+                            "readonlyIndexes": l.readonly_indexes}))
+            .collect::<Vec<_>>());
+    }
+    message
 }

@@ -65,36 +65,7 @@ impl InitializeVault<'_> {
             &[VAULT_SEED, creator.as_ref(), &id, &[b.vault]],
             &system,
         )?;
-        create_pda_account(
-            &payer,
-            &a.share_mint.to_account_info(),
-            anchor_spl::token::Mint::LEN,
-            &token::ID,
-            &[SHARE_MINT_SEED, vault_key.as_ref(), &[b.share_mint]],
-            &system,
-        )?;
-        token::initialize_mint2(
-            CpiContext::new(token::ID, token::InitializeMint2 { mint: a.share_mint.to_account_info() }),
-            SHARE_DECIMALS,
-            &vault_key,
-            None,
-        )?;
-        create_pda_account(
-            &payer,
-            &a.locked_shares.to_account_info(),
-            anchor_spl::token::TokenAccount::LEN,
-            &token::ID,
-            &[LOCKED_SHARES_SEED, vault_key.as_ref(), &[b.locked_shares]],
-            &system,
-        )?;
-        token::initialize_account3(CpiContext::new(
-            token::ID,
-            token::InitializeAccount3 {
-                account: a.locked_shares.to_account_info(),
-                mint: a.share_mint.to_account_info(),
-                authority: a.vault.to_account_info(),
-            },
-        ))?;
+        a.create_share_accounts(&vault_key, b.share_mint, b.locked_shares)?;
 
         let vault = Vault {
             version: Vault::VERSION,
@@ -134,5 +105,43 @@ impl InitializeVault<'_> {
             params: vault.params,
         });
         Ok(())
+    }
+}
+
+impl InitializeVault<'_> {
+    /// The share mint (6 decimals, the vault its authority) and the vault-owned account of the locked shares,
+    /// at their PDAs; the creator pays the rent.
+    fn create_share_accounts(&self, vault_key: &Pubkey, share_mint_bump: u8, locked_shares_bump: u8) -> Result<()> {
+        let (payer, system) = (self.creator.to_account_info(), self.system_program.to_account_info());
+        create_pda_account(
+            &payer,
+            &self.share_mint.to_account_info(),
+            anchor_spl::token::Mint::LEN,
+            &token::ID,
+            &[SHARE_MINT_SEED, vault_key.as_ref(), &[share_mint_bump]],
+            &system,
+        )?;
+        token::initialize_mint2(
+            CpiContext::new(token::ID, token::InitializeMint2 { mint: self.share_mint.to_account_info() }),
+            SHARE_DECIMALS,
+            vault_key,
+            None,
+        )?;
+        create_pda_account(
+            &payer,
+            &self.locked_shares.to_account_info(),
+            anchor_spl::token::TokenAccount::LEN,
+            &token::ID,
+            &[LOCKED_SHARES_SEED, vault_key.as_ref(), &[locked_shares_bump]],
+            &system,
+        )?;
+        token::initialize_account3(CpiContext::new(
+            token::ID,
+            token::InitializeAccount3 {
+                account: self.locked_shares.to_account_info(),
+                mint: self.share_mint.to_account_info(),
+                authority: self.vault.to_account_info(),
+            },
+        ))
     }
 }

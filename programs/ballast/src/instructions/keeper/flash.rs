@@ -200,53 +200,15 @@ impl RebalanceEnd<'_> {
         let (s, b) = (flight.sell as usize, flight.buy as usize);
 
         // Reconcile: every reserve and the share supply against what begin recorded.
-        require!(ctx.remaining_accounts.len() == vault.assets.len(), BallastError::WrongRemainingAccounts);
-        let mut reserves = Vec::with_capacity(vault.assets.len());
-        for (a, info) in vault.assets.iter().zip(ctx.remaining_accounts) {
-            require_keys_eq!(info.key(), a.reserve, BallastError::ReserveMismatch);
-            reserves.push(reload_amount(info, &a.token_program, &a.mint)?);
-        }
+        let reserves = reserves_now(vault, ctx.remaining_accounts)?;
         let before =
             checks::Balances { reserves: flight.reserves_before.clone(), share_supply: flight.share_supply_before };
         let after = checks::Balances { reserves, share_supply: accounts.share_mint.supply };
-        let plan = RebalancePlan {
-            amount_in: flight.amount_in,
-            clamped: flight.clamped,
-            cap_amount: flight.cap_amount,
-            fair_out: flight.fair_out,
-            floor_out: flight.floor_out,
-            min_out: flight.min_out,
-            max_bounty: flight.max_bounty,
-            trade_value: 0,
-        };
-        let received = checks::post_swap(&before, &after, s, b, &plan)?;
+        let (mid, limits) = planned_positions(vault, &flight);
+        let effects = planned_effects(&flight, &mid)?;
+        let received = checks::post_swap(&before, &after, s, b, &effects.plan)?;
 
         // Complete exactly as a direct rebalance would, with the prices and limits begin planned with.
-        let mid: Vec<AssetPosition> = vault
-            .assets
-            .iter()
-            .enumerate()
-            .map(|(i, a)| AssetPosition {
-                balance: flight.balances_before[i],
-                decimals: a.decimals,
-                price: UsdPrice { mantissa: flight.mid_mantissas[i], expo: flight.mid_expos[i] },
-            })
-            .collect();
-        let limits: Vec<AssetLimits> = (0..mid.len())
-            .map(|i| AssetLimits {
-                target_bps: flight.targets[i],
-                band_bps: flight.bands[i],
-                max_trade_bps: flight.max_trades[i],
-            })
-            .collect();
-        let values_before = math::position_values(&mid, Rounding::Floor).map_err(|e| error!(BallastError::from(e)))?;
-        let effects = RebalanceEffects {
-            request: TradeRequest { sell: s, buy: b, amount_in: flight.requested_amount_in, min_out: flight.min_out },
-            plan,
-            targets: flight.targets.clone(),
-            values_before,
-            drift_before: flight.drift_before,
-        };
         let sell_high = UsdPrice { mantissa: flight.sell_high_mantissa, expo: flight.mid_expos[s] };
         let done = trade::complete(vault, &effects, &mid, sell_high, &limits, received)?;
 
@@ -290,4 +252,60 @@ impl RebalanceEnd<'_> {
         crate::events::emit_auction(vault_key, auction);
         Ok(())
     }
+}
+
+/// Every reserve's balance now (`remaining`: the reserves in vault order).
+fn reserves_now(vault: &Vault, remaining: &[AccountInfo]) -> Result<Vec<u64>> {
+    require!(remaining.len() == vault.assets.len(), BallastError::WrongRemainingAccounts);
+    let mut reserves = Vec::with_capacity(vault.assets.len());
+    for (a, info) in vault.assets.iter().zip(remaining) {
+        require_keys_eq!(info.key(), a.reserve, BallastError::ReserveMismatch);
+        reserves.push(reload_amount(info, &a.token_program, &a.mint)?);
+    }
+    Ok(reserves)
+}
+
+/// The positions at mid prices and the limits `begin` planned with.
+fn planned_positions(vault: &Vault, flight: &Flight) -> (Vec<AssetPosition>, Vec<AssetLimits>) {
+    let mid: Vec<AssetPosition> = vault
+        .assets
+        .iter()
+        .enumerate()
+        .map(|(i, a)| AssetPosition {
+            balance: flight.balances_before[i],
+            decimals: a.decimals,
+            price: UsdPrice { mantissa: flight.mid_mantissas[i], expo: flight.mid_expos[i] },
+        })
+        .collect();
+    let limits = (0..mid.len())
+        .map(|i| AssetLimits {
+            target_bps: flight.targets[i],
+            band_bps: flight.bands[i],
+            max_trade_bps: flight.max_trades[i],
+        })
+        .collect();
+    (mid, limits)
+}
+
+/// The effects `begin` planned (the plan and the values and drift before the trade).
+fn planned_effects(flight: &Flight, mid: &[AssetPosition]) -> Result<RebalanceEffects> {
+    let plan = RebalancePlan {
+        amount_in: flight.amount_in,
+        clamped: flight.clamped,
+        cap_amount: flight.cap_amount,
+        fair_out: flight.fair_out,
+        floor_out: flight.floor_out,
+        min_out: flight.min_out,
+        max_bounty: flight.max_bounty,
+        trade_value: 0,
+    };
+    let values_before = math::position_values(mid, Rounding::Floor).map_err(|e| error!(BallastError::from(e)))?;
+    let (sell, buy) = (flight.sell as usize, flight.buy as usize);
+    Ok(RebalanceEffects {
+        request: TradeRequest { sell, buy, amount_in: flight.requested_amount_in, min_out: flight.min_out },
+        plan,
+        targets: flight.targets.clone(),
+        values_before,
+        drift_before: flight.drift_before,
+    })
 }

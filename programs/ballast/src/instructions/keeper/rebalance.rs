@@ -97,20 +97,7 @@ impl Rebalance<'_> {
         let n = ctx.accounts.vault.assets.len();
         require!(ctx.remaining_accounts.len() >= 2 * n, BallastError::WrongRemainingAccounts);
         let (valuation_accounts, amm_accounts) = ctx.remaining_accounts.split_at(2 * n);
-        {
-            // The vault PDA signs the swap: none of the accounts it controls may reach the AMM.
-            let vault = &ctx.accounts.vault;
-            for acc in amm_accounts {
-                let key = acc.key();
-                require!(
-                    key != vault.key()
-                        && key != vault.share_mint
-                        && key != vault.locked_shares
-                        && !vault.assets.iter().any(|a| a.reserve == key),
-                    BallastError::AmmAccountNotAllowed
-                );
-            }
-        }
+        check_amm_accounts(&ctx.accounts.vault, amm_accounts)?;
 
         // Prices, limits in force and the pure effects (need, size, floor, room for the bounty).
         let supply = ctx.accounts.share_mint.supply;
@@ -136,23 +123,7 @@ impl Rebalance<'_> {
         let sell_reserve = accounts.sell_reserve.to_account_info();
         let sell_mint = accounts.sell_mint.to_account_info();
         let sell_program = accounts.sell_token_program.to_account_info();
-        amm::swap_exact_in(
-            &SwapAccounts {
-                amm_program: &accounts.amm_program.to_account_info(),
-                pool: &accounts.pool.to_account_info(),
-                authority: &vault_ai,
-                source: &sell_reserve,
-                destination: &accounts.buy_reserve.to_account_info(),
-                source_mint: &sell_mint,
-                destination_mint: &accounts.buy_mint.to_account_info(),
-                source_token_program: &sell_program,
-                destination_token_program: &accounts.buy_token_program.to_account_info(),
-                extra: amm_accounts,
-            },
-            plan.amount_in,
-            plan.min_out,
-            &[&seeds],
-        )?;
+        accounts.swap(amm_accounts, plan.amount_in, plan.min_out, &[&seeds])?;
 
         // Reconcile: every reserve and the share supply against what the swap may change.
         let after = reserve_balances(vault, valuation_accounts, &accounts.share_mint.to_account_info())?;
@@ -192,4 +163,43 @@ impl Rebalance<'_> {
         crate::events::emit_auction(vault_key, auction);
         Ok(())
     }
+}
+
+impl<'info> Rebalance<'info> {
+    /// `amount_in` of the sold asset for at least `min_out` of the bought one through the whitelisted pool,
+    /// the vault PDA signing.
+    fn swap(&self, extra: &[AccountInfo<'info>], amount_in: u64, min_out: u64, signer: &[&[&[u8]]]) -> Result<()> {
+        amm::swap_exact_in(
+            &SwapAccounts {
+                amm_program: &self.amm_program.to_account_info(),
+                pool: &self.pool.to_account_info(),
+                authority: &self.vault.to_account_info(),
+                source: &self.sell_reserve.to_account_info(),
+                destination: &self.buy_reserve.to_account_info(),
+                source_mint: &self.sell_mint.to_account_info(),
+                destination_mint: &self.buy_mint.to_account_info(),
+                source_token_program: &self.sell_token_program.to_account_info(),
+                destination_token_program: &self.buy_token_program.to_account_info(),
+                extra,
+            },
+            amount_in,
+            min_out,
+            signer,
+        )
+    }
+}
+
+/// The vault PDA signs the swap: none of the accounts it controls may reach the AMM.
+fn check_amm_accounts(vault: &Account<Vault>, amm_accounts: &[AccountInfo]) -> Result<()> {
+    for acc in amm_accounts {
+        let key = acc.key();
+        require!(
+            key != vault.key()
+                && key != vault.share_mint
+                && key != vault.locked_shares
+                && !vault.assets.iter().any(|a| a.reserve == key),
+            BallastError::AmmAccountNotAllowed
+        );
+    }
+    Ok(())
 }

@@ -91,22 +91,7 @@ impl RequestDeposit<'_> {
         require!(best.shares.to_depositor >= args.min_shares_out, BallastError::SharesBelowMinimum);
 
         // Escrow: the tokens go into the reserve, kept aside until settlement or refund.
-        let reserve_before = accounts.reserve.amount;
-        tok::transfer(
-            &accounts.asset_token_program.to_account_info(),
-            &accounts.depositor_token.to_account_info(),
-            &accounts.mint.to_account_info(),
-            &accounts.reserve.to_account_info(),
-            &accounts.depositor.to_account_info(),
-            args.amount,
-            asset.decimals,
-            None,
-        )?;
-        let after = reload_amount(&accounts.reserve.to_account_info(), &asset.token_program, &asset.mint)?;
-        require!(
-            after == reserve_before.checked_add(args.amount).ok_or(BallastError::MathOverflow)?,
-            BallastError::UnexpectedBalanceChange
-        );
+        accounts.escrow(args.amount, asset.decimals, &asset.token_program, &asset.mint)?;
 
         let vault_key = vault.key();
         let depositor = accounts.depositor.key();
@@ -114,14 +99,6 @@ impl RequestDeposit<'_> {
         // The terms in force now are the request's: a later change can lower what settlement charges but
         // never raise it, and never move the request's settlement window.
         let terms = vault.params.deposit_terms();
-        create_pda_account(
-            &accounts.depositor.to_account_info(),
-            &accounts.request.to_account_info(),
-            8 + DepositRequest::INIT_SPACE,
-            &crate::ID,
-            &[DEPOSIT_REQUEST_SEED, vault_key.as_ref(), depositor.as_ref(), &[bump]],
-            &accounts.system_program.to_account_info(),
-        )?;
         let request = DepositRequest {
             vault: vault_key,
             depositor,
@@ -139,7 +116,7 @@ impl RequestDeposit<'_> {
             settle_from: terms.settle_from(now),
             expires_at: terms.expires_at(now),
         };
-        write_account(&accounts.request.to_account_info(), &request)?;
+        accounts.open_request(bump, &request)?;
 
         let vault = &mut ctx.accounts.vault;
         let a = &mut vault.assets[idx];
@@ -159,5 +136,42 @@ impl RequestDeposit<'_> {
             expires_at: request.expires_at,
         });
         Ok(())
+    }
+}
+
+impl RequestDeposit<'_> {
+    /// Moves `amount` from the depositor into the reserve and checks the reserve received exactly that.
+    fn escrow(&self, amount: u64, decimals: u8, token_program: &Pubkey, mint: &Pubkey) -> Result<()> {
+        let reserve_before = self.reserve.amount;
+        tok::transfer(
+            &self.asset_token_program.to_account_info(),
+            &self.depositor_token.to_account_info(),
+            &self.mint.to_account_info(),
+            &self.reserve.to_account_info(),
+            &self.depositor.to_account_info(),
+            amount,
+            decimals,
+            None,
+        )?;
+        let after = reload_amount(&self.reserve.to_account_info(), token_program, mint)?;
+        require!(
+            after == reserve_before.checked_add(amount).ok_or(BallastError::MathOverflow)?,
+            BallastError::UnexpectedBalanceChange
+        );
+        Ok(())
+    }
+
+    /// Creates the request account at its PDA (the depositor pays the rent) and writes `request` into it.
+    fn open_request(&self, bump: u8, request: &DepositRequest) -> Result<()> {
+        let (vault_key, depositor) = (self.vault.key(), self.depositor.key());
+        create_pda_account(
+            &self.depositor.to_account_info(),
+            &self.request.to_account_info(),
+            8 + DepositRequest::INIT_SPACE,
+            &crate::ID,
+            &[DEPOSIT_REQUEST_SEED, vault_key.as_ref(), depositor.as_ref(), &[bump]],
+            &self.system_program.to_account_info(),
+        )?;
+        write_account(&self.request.to_account_info(), request)
     }
 }

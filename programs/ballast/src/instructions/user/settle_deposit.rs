@@ -24,7 +24,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::constants::SETTLEMENT_MAX_AGE_SECS;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositSettledEvent;
-use crate::instructions::accounts::load_valuation;
+use crate::instructions::accounts::{load_valuation, Valuation};
 use crate::math::{self, Rounding};
 use crate::state::{pause, AuctionChange, DepositRequest, Vault};
 use crate::token as tok;
@@ -77,13 +77,11 @@ impl SettleDeposit<'_> {
     pub fn handler<'info>(ctx: Context<'info, SettleDeposit<'info>>) -> Result<()> {
         let clock = Clock::get()?;
         let request = (*ctx.accounts.request).clone();
-        let idx = request.asset_index as usize;
 
         // Prices: every reading checked, fresh, and published after the settlement delay.
-        let params = ctx.accounts.vault.params;
         let fresh = math::OracleLimits {
             max_age_secs: SETTLEMENT_MAX_AGE_SECS,
-            max_conf_bps: params.oracle_max_conf_bps as u64,
+            max_conf_bps: ctx.accounts.vault.params.oracle_max_conf_bps as u64,
         };
         let valuation = load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, clock.unix_timestamp, &fresh)?;
         require!(
@@ -91,43 +89,16 @@ impl SettleDeposit<'_> {
             BallastError::DepositRequestTooEarly
         );
 
-        // Compute: the worse of the two valuations, the fee and the trade charge (lower of the request's
-        // terms and today's) kept by the vault.
+        // Compute: the shares, at the worse of the two valuations, minus the fee and the trade charge.
         let accounts = &ctx.accounts;
-        let vault = &accounts.vault;
         let supply = accounts.share_mint.supply;
-        let now_quote = valuation.deposit_quote(vault, idx, request.amount, supply)?;
-        let terms = params.deposit_terms();
-        let (fee_bps, trade_cost_bps) =
-            (request.fee_bps.min(terms.fee_bps), request.trade_cost_bps.min(terms.trade_cost_bps));
-        let mid = valuation.positions(vault, |b| b.mid);
-        let values = math::position_values(&mid, Rounding::Floor).or_math_err()?;
-        let nav = math::total_value(&values).or_math_err()?;
-        let limits = vault.limits_in_force(&valuation.readings, nav, supply, clock.slot).or_math_err()?;
-        let deposit_mid =
-            math::value_of(request.amount, mid[idx].decimals, mid[idx].price, Rounding::Floor).or_math_err()?;
-        let traded_value =
-            math::deposit_traded_value(values[idx], nav, limits[idx].target_bps, deposit_mid).or_math_err()?;
-        let trade_charge = math::deposit_trade_charge(traded_value, trade_cost_bps).or_math_err()?;
-        let settled = math::settle_deposit(
-            &math::DepositQuote {
-                value: request.value_at_request,
-                nav: request.nav_at_request,
-                supply: request.supply_at_request,
-            },
-            &now_quote,
-            fee_bps,
-            trade_charge,
-        );
-        let out = match settled {
-            Err(math::MathError::DivideByZero) if supply == 0 => return err!(BallastError::FirstDepositTooSmall),
-            r => r.or_math_err()?,
-        };
+        let priced = price_settlement(&accounts.vault, &valuation, &request, supply, clock.slot)?;
+        let out = priced.out;
         require!(out.shares.to_depositor > 0, BallastError::ZeroShares);
         require!(out.shares.to_depositor >= request.min_shares_out, BallastError::SharesBelowMinimum);
 
         // CPI: mint shares (and the locked seed shares on the vault's first deposit).
-        let share_mint = accounts.share_mint.to_account_info();
+        let (vault, share_mint) = (&accounts.vault, accounts.share_mint.to_account_info());
         tok::mint_shares(&share_mint, &accounts.locked_shares.to_account_info(), vault, out.shares.locked)?;
         tok::mint_shares(&share_mint, &accounts.shares_destination.to_account_info(), vault, out.shares.to_depositor)?;
         let supply_after = supply
@@ -141,39 +112,96 @@ impl SettleDeposit<'_> {
             asset_index: request.asset_index,
             amount: request.amount,
             value_at_request: request.value_at_request,
-            value_at_settlement: now_quote.value,
+            value_at_settlement: priced.now_quote.value,
             value_used: out.value,
             fee_value: out.fee_value,
             trade_charge_value: out.trade_charge_value,
-            traded_value,
+            traded_value: priced.traded_value,
             nav_at_request: request.nav_at_request,
-            nav_at_settlement: now_quote.nav,
+            nav_at_settlement: priced.now_quote.nav,
             shares_out: out.shares.to_depositor,
             locked_shares: out.shares.locked,
             share_supply_after: supply_after,
         };
 
-        // Commit: the escrowed amount joins the vault's value; the auction follows the bands (a deposit that
-        // pushes an asset out of its band opens the auction itself, one that adds trades restarts it).
-        let mut after = mid;
-        after[idx].balance = after[idx].balance.checked_add(request.amount).ok_or(BallastError::MathOverflow)?;
-        let values_after = math::position_values(&after, Rounding::Floor).or_math_err()?;
-        let nav_after = math::total_value(&values_after).or_math_err()?;
+        // Commit: the escrowed amount joins the vault's value; the auction follows the bands.
         let vault = &mut ctx.accounts.vault;
-        let limits_after =
-            vault.limits_in_force(&valuation.readings, nav_after, supply_after, clock.slot).or_math_err()?;
-        let mut auction = vault.observe_bands(&values_after, &limits_after, clock.unix_timestamp).or_math_err()?;
-        if traded_value > 0 && auction == AuctionChange::Unchanged && vault.auction_started_at != 0 {
-            // The deposit adds trades to an auction that may have relaxed already: they start again from
-            // fair value, or a depositor could settle into a relaxed auction and take its discount.
-            auction = vault.open_auction(clock.unix_timestamp);
-        }
-        let a = &mut vault.assets[idx];
-        a.pending_in = a.pending_in.checked_sub(request.amount).ok_or(BallastError::MathOverflow)?;
-        vault.invariant()?;
+        let auction = commit(vault, &valuation, priced, &request, supply_after, &clock)?;
         let vault_key = vault.key();
         crate::events::emit(event);
         crate::events::emit_auction(vault_key, auction);
         Ok(())
     }
+}
+
+/// What a settlement pays, from the fresh readings: the deposit valued now, the shares at the worse of the two
+/// valuations minus the fee and the trade charge (each the lower of the request's terms and today's), and
+/// the part of the deposit the vault must trade.
+struct Priced {
+    now_quote: math::DepositQuote,
+    out: math::SettledDeposit,
+    traded_value: u128,
+    /// The positions at mid prices before the deposit joins them.
+    mid: Vec<math::AssetPosition>,
+}
+
+fn price_settlement(
+    vault: &Vault,
+    valuation: &Valuation,
+    request: &DepositRequest,
+    supply: u64,
+    slot: u64,
+) -> Result<Priced> {
+    let idx = request.asset_index as usize;
+    let now_quote = valuation.deposit_quote(vault, idx, request.amount, supply)?;
+    let terms = vault.params.deposit_terms();
+    let (fee_bps, trade_cost_bps) =
+        (request.fee_bps.min(terms.fee_bps), request.trade_cost_bps.min(terms.trade_cost_bps));
+    let mid = valuation.positions(vault, |b| b.mid);
+    let values = math::position_values(&mid, Rounding::Floor).or_math_err()?;
+    let nav = math::total_value(&values).or_math_err()?;
+    let limits = vault.limits_in_force(&valuation.readings, nav, supply, slot).or_math_err()?;
+    let deposit_mid =
+        math::value_of(request.amount, mid[idx].decimals, mid[idx].price, Rounding::Floor).or_math_err()?;
+    let traded_value =
+        math::deposit_traded_value(values[idx], nav, limits[idx].target_bps, deposit_mid).or_math_err()?;
+    let trade_charge = math::deposit_trade_charge(traded_value, trade_cost_bps).or_math_err()?;
+    let at_request = math::DepositQuote {
+        value: request.value_at_request,
+        nav: request.nav_at_request,
+        supply: request.supply_at_request,
+    };
+    let out = match math::settle_deposit(&at_request, &now_quote, fee_bps, trade_charge) {
+        Err(math::MathError::DivideByZero) if supply == 0 => return err!(BallastError::FirstDepositTooSmall),
+        r => r.or_math_err()?,
+    };
+    Ok(Priced { now_quote, out, traded_value, mid })
+}
+
+/// The escrowed amount joins the vault's value; the auction follows the bands (a deposit that pushes an asset
+/// out of its band opens the auction itself, one that adds trades restarts it).
+fn commit(
+    vault: &mut Vault,
+    valuation: &Valuation,
+    priced: Priced,
+    request: &DepositRequest,
+    supply_after: u64,
+    clock: &Clock,
+) -> Result<AuctionChange> {
+    let idx = request.asset_index as usize;
+    let mut after = priced.mid;
+    after[idx].balance = after[idx].balance.checked_add(request.amount).ok_or(BallastError::MathOverflow)?;
+    let values_after = math::position_values(&after, Rounding::Floor).or_math_err()?;
+    let nav_after = math::total_value(&values_after).or_math_err()?;
+    let limits_after = vault.limits_in_force(&valuation.readings, nav_after, supply_after, clock.slot).or_math_err()?;
+    let mut auction = vault.observe_bands(&values_after, &limits_after, clock.unix_timestamp).or_math_err()?;
+    if priced.traded_value > 0 && auction == AuctionChange::Unchanged && vault.auction_started_at != 0 {
+        // The deposit adds trades to an auction that may have relaxed already: they start again from fair
+        // value, or a depositor could settle into a relaxed auction and take its discount.
+        auction = vault.open_auction(clock.unix_timestamp);
+    }
+    let a = &mut vault.assets[idx];
+    a.pending_in = a.pending_in.checked_sub(request.amount).ok_or(BallastError::MathOverflow)?;
+    vault.invariant()?;
+    Ok(auction)
 }

@@ -14,7 +14,7 @@ use anchor_spl::token_2022::Token2022;
 
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::WithdrawEvent;
-use crate::instructions::accounts::{reload_amount, transfer_legs};
+use crate::instructions::accounts::{reload_amount, transfer_legs, TransferLeg};
 use crate::math;
 use crate::state::{Claim, Vault};
 use crate::token as tok;
@@ -120,12 +120,7 @@ impl Withdraw<'_> {
         }
 
         // Reconcile: each reserve fell by exactly what was paid.
-        for ((leg, asset), p) in legs.iter().zip(&vault.assets).zip(&paid) {
-            if *p > 0 {
-                let after = reload_amount(leg.reserve, &asset.token_program, &asset.mint)?;
-                require!(Some(after) == leg.reserve_amount.checked_sub(*p), BallastError::UnexpectedBalanceChange);
-            }
-        }
+        reconcile(&legs, vault, &paid)?;
         let event = WithdrawEvent {
             vault: vault.key(),
             owner: accounts.owner.key(),
@@ -138,17 +133,33 @@ impl Withdraw<'_> {
 
         // Commit: skipped amounts move from the holders' pool to the owner's claim.
         if owed.iter().any(|o| *o > 0) {
-            let claim = ctx.accounts.claim.as_mut().ok_or(BallastError::ClaimAccountRequired)?;
-            for (c, o) in claim.owed.iter_mut().zip(&owed) {
-                *c = c.checked_add(*o).ok_or(BallastError::MathOverflow)?;
-            }
-            let vault = &mut ctx.accounts.vault;
-            for (a, o) in vault.assets.iter_mut().zip(&owed) {
-                a.owed = a.owed.checked_add(*o).ok_or(BallastError::MathOverflow)?;
-            }
-            vault.invariant()?;
+            let accounts = &mut *ctx.accounts;
+            let claim = accounts.claim.as_mut().ok_or(BallastError::ClaimAccountRequired)?;
+            owe(claim, &mut accounts.vault, &owed)?;
         }
         crate::events::emit(event);
         Ok(())
     }
+}
+
+/// Each reserve fell by exactly what was paid from it.
+fn reconcile(legs: &[TransferLeg], vault: &Vault, paid: &[u64]) -> Result<()> {
+    for ((leg, asset), p) in legs.iter().zip(&vault.assets).zip(paid) {
+        if *p > 0 {
+            let after = reload_amount(leg.reserve, &asset.token_program, &asset.mint)?;
+            require!(Some(after) == leg.reserve_amount.checked_sub(*p), BallastError::UnexpectedBalanceChange);
+        }
+    }
+    Ok(())
+}
+
+/// Moves the skipped amounts `owed` from the holders' pool to the owner's claim.
+fn owe(claim: &mut Claim, vault: &mut Vault, owed: &[u64]) -> Result<()> {
+    for (c, o) in claim.owed.iter_mut().zip(owed) {
+        *c = c.checked_add(*o).ok_or(BallastError::MathOverflow)?;
+    }
+    for (a, o) in vault.assets.iter_mut().zip(owed) {
+        a.owed = a.owed.checked_add(*o).ok_or(BallastError::MathOverflow)?;
+    }
+    vault.invariant()
 }

@@ -1,0 +1,107 @@
+//! Builders of the vault's set-up and governance instructions.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_spl::token::spl_token;
+use ballast::instructions::*;
+use ballast::state::AmmEntry;
+
+use crate::{ix, pda};
+
+pub fn initialize_vault(creator: &Pubkey, args: InitializeVaultArgs) -> Instruction {
+    let vault = pda::vault(creator, args.vault_id);
+    ix(
+        ballast::accounts::InitializeVault {
+            creator: *creator,
+            vault,
+            share_mint: pda::share_mint(&vault),
+            locked_shares: pda::locked_shares(&vault),
+            token_program: spl_token::ID,
+            system_program: anchor_lang::system_program::ID,
+        },
+        ballast::instruction::InitializeVault { args },
+        vec![],
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn add_asset(
+    payer: &Pubkey,
+    governance: &Pubkey,
+    vault: &Pubkey,
+    mint: &Pubkey,
+    token_program: &Pubkey,
+    oracle: &Pubkey,
+    args: AddAssetArgs,
+) -> Instruction {
+    ix(
+        ballast::accounts::AddAsset {
+            payer: *payer,
+            governance: *governance,
+            vault: *vault,
+            mint: *mint,
+            reserve: pda::reserve(vault, mint),
+            oracle: *oracle,
+            token_program: *token_program,
+            system_program: anchor_lang::system_program::ID,
+        },
+        ballast::instruction::AddAsset { args },
+        vec![],
+    )
+}
+
+pub fn activate_vault(governance: &Pubkey, vault: &Pubkey) -> Instruction {
+    ix(govern(governance, vault), ballast::instruction::ActivateVault {}, vec![])
+}
+
+fn govern(governance: &Pubkey, vault: &Pubkey) -> ballast::accounts::Governed {
+    ballast::accounts::Governed { governance: *governance, vault: *vault }
+}
+
+pub fn propose_params(governance: &Pubkey, vault: &Pubkey, args: ProposeParamsArgs) -> Instruction {
+    ix(govern(governance, vault), ballast::instruction::ProposeParams { args }, vec![])
+}
+
+pub fn execute_params(governance: &Pubkey, vault: &Pubkey) -> Instruction {
+    ix(govern(governance, vault), ballast::instruction::ExecuteParams {}, vec![])
+}
+
+pub fn cancel_params(governance: &Pubkey, vault: &Pubkey) -> Instruction {
+    ix(govern(governance, vault), ballast::instruction::CancelParams {}, vec![])
+}
+
+pub fn schedule_weights(governance: &Pubkey, vault: &Pubkey, args: ScheduleWeightsArgs) -> Instruction {
+    ix(govern(governance, vault), ballast::instruction::ScheduleWeights { args }, vec![])
+}
+
+pub fn transfer_governance(governance: &Pubkey, vault: &Pubkey, new_governance: Pubkey) -> Instruction {
+    ix(govern(governance, vault), ballast::instruction::TransferGovernance { new_governance }, vec![])
+}
+
+pub fn accept_governance(pending: &Pubkey, vault: &Pubkey) -> Instruction {
+    ix(
+        ballast::accounts::AcceptGovernance { pending_governance: *pending, vault: *vault },
+        ballast::instruction::AcceptGovernance {},
+        vec![],
+    )
+}
+
+pub fn set_pause(authority: &Pubkey, vault: &Pubkey, flags: u8) -> Instruction {
+    ix(
+        ballast::accounts::SetPause { authority: *authority, vault: *vault },
+        ballast::instruction::SetPause { flags },
+        vec![],
+    )
+}
+
+pub fn add_amm(governance: &Pubkey, vault: &Pubkey, amm_program: &Pubkey, pool: &Pubkey) -> Instruction {
+    ix(
+        ballast::accounts::AddAmm { governance: *governance, vault: *vault, amm_program: *amm_program, pool: *pool },
+        ballast::instruction::AddAmm {},
+        vec![],
+    )
+}
+
+pub fn remove_amm(governance: &Pubkey, vault: &Pubkey, entry: AmmEntry) -> Instruction {
+    ix(govern(governance, vault), ballast::instruction::RemoveAmm { entry }, vec![])
+}

@@ -1,0 +1,266 @@
+//! Builders of the keeper's instructions: `poke`, `rebalance` through an adapter, flash rebalances
+//! (`rebalance_begin` … `rebalance_end`) and the routes a planned candidate is executed along.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use anchor_spl::token_2022::spl_token_2022;
+use ballast::instructions::*;
+use ballast::state::Vault;
+
+use crate::{dex, ix, planner};
+
+use crate::deposits::valuation_accounts;
+
+/// `poke`: refresh oracle readings and volatility estimates (anyone).
+pub fn poke(vault_key: &Pubkey, vault: &Vault) -> Instruction {
+    ix(
+        ballast::accounts::Poke { vault: *vault_key, share_mint: vault.share_mint },
+        ballast::instruction::Poke {},
+        valuation_accounts(vault),
+    )
+}
+
+/// `rebalance` through the reference AMM's pool (`pool_vault_in` / `pool_vault_out`: its vaults of the sold
+/// and the bought mint). Remaining accounts: `[oracle, reserve]` per asset, then the pool's vaults.
+#[allow(clippy::too_many_arguments)]
+pub fn rebalance(
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    keeper_bounty_account: &Pubkey,
+    amm_program: &Pubkey,
+    pool: &Pubkey,
+    pool_vault_in: &Pubkey,
+    pool_vault_out: &Pubkey,
+    args: RebalanceArgs,
+) -> Instruction {
+    let extra = vec![AccountMeta::new(*pool_vault_in, false), AccountMeta::new(*pool_vault_out, false)];
+    rebalance_through(keeper, vault_key, vault, keeper_bounty_account, amm_program, pool, extra, args)
+}
+
+/// `rebalance` through any whitelisted pool: `adapter_accounts` are the accounts its adapter takes after
+/// the pool (see `ballast::amm` and [`dex::adapter_accounts`]).
+#[allow(clippy::too_many_arguments)]
+pub fn rebalance_through(
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    keeper_bounty_account: &Pubkey,
+    amm_program: &Pubkey,
+    pool: &Pubkey,
+    adapter_accounts: Vec<AccountMeta>,
+    args: RebalanceArgs,
+) -> Instruction {
+    let sell = vault.assets[args.sell_index as usize];
+    let buy = vault.assets[args.buy_index as usize];
+    let mut remaining = valuation_accounts(vault);
+    remaining.extend(adapter_accounts);
+    ix(
+        ballast::accounts::Rebalance {
+            keeper: *keeper,
+            vault: *vault_key,
+            sell_mint: sell.mint,
+            buy_mint: buy.mint,
+            sell_reserve: sell.reserve,
+            buy_reserve: buy.reserve,
+            keeper_bounty_account: *keeper_bounty_account,
+            amm_program: *amm_program,
+            pool: *pool,
+            sell_token_program: sell.token_program,
+            buy_token_program: buy.token_program,
+            share_mint: vault.share_mint,
+        },
+        ballast::instruction::Rebalance { args },
+        remaining,
+    )
+}
+
+/// `rebalance_begin`: the sold asset goes to `destination` (the keeper's account for its route). Remaining
+/// accounts: `[oracle, reserve]` per asset.
+pub fn rebalance_begin(
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    destination: &Pubkey,
+    args: RebalanceArgs,
+) -> Instruction {
+    let sell = vault.assets[args.sell_index as usize];
+    ix(
+        ballast::accounts::RebalanceBegin {
+            keeper: *keeper,
+            vault: *vault_key,
+            sell_mint: sell.mint,
+            sell_reserve: sell.reserve,
+            destination: *destination,
+            sell_token_program: sell.token_program,
+            share_mint: vault.share_mint,
+            instructions: INSTRUCTIONS_SYSVAR,
+        },
+        ballast::instruction::RebalanceBegin { args },
+        valuation_accounts(vault),
+    )
+}
+
+/// `rebalance_end` of a flash rebalance that sold asset `sell_index`; the bounty goes to `bounty_account`.
+/// Remaining accounts: every reserve in vault order.
+pub fn rebalance_end(
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    sell_index: u8,
+    bounty_account: &Pubkey,
+) -> Instruction {
+    let sell = vault.assets[sell_index as usize];
+    ix(
+        ballast::accounts::RebalanceEnd {
+            keeper: *keeper,
+            vault: *vault_key,
+            sell_mint: sell.mint,
+            sell_reserve: sell.reserve,
+            keeper_bounty_account: *bounty_account,
+            sell_token_program: sell.token_program,
+            share_mint: vault.share_mint,
+            instructions: INSTRUCTIONS_SYSVAR,
+        },
+        ballast::instruction::RebalanceEnd {},
+        vault.assets.iter().map(|a| AccountMeta::new_readonly(a.reserve, false)).collect(),
+    )
+}
+
+/// `transfer_checked` of `amount` of `mint` (under `token_program`, SPL Token or Token-2022) from `from`
+/// (owned by `owner`) to `to`.
+pub fn token_transfer(
+    token_program: &Pubkey,
+    mint: &Pubkey,
+    decimals: u8,
+    from: &Pubkey,
+    to: &Pubkey,
+    owner: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    let mut ix = spl_token_2022::instruction::transfer_checked(
+        &spl_token_2022::ID,
+        from,
+        mint,
+        to,
+        owner,
+        &[],
+        amount,
+        decimals,
+    )
+    .expect("transfer_checked accepts the Token-2022 program id");
+    // The instruction layout is the same for both token programs.
+    ix.program_id = *token_program;
+    ix
+}
+
+/// A flash rebalance in which the keeper pays the vault itself: `rebalance_begin` sends `args.amount_in` of
+/// the sold asset to `keeper_sell_account`, `middle` runs (the keeper's own route, e.g. a swap into
+/// `keeper_buy_account`; empty when the keeper pays from inventory), the keeper transfers `pay` of the
+/// bought asset from `keeper_buy_account` into the vault's reserve, and `rebalance_end` reconciles. The
+/// keeper keeps whatever its route returned beyond `pay`; the program holds `pay` to the auction's price.
+#[allow(clippy::too_many_arguments)]
+pub fn flash_paying(
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    args: RebalanceArgs,
+    keeper_sell_account: &Pubkey,
+    keeper_buy_account: &Pubkey,
+    pay: u64,
+    middle: Vec<Instruction>,
+) -> Vec<Instruction> {
+    let buy = vault.assets[args.buy_index as usize];
+    let mut ixs = vec![rebalance_begin(keeper, vault_key, vault, keeper_sell_account, args)];
+    ixs.extend(middle);
+    ixs.push(token_transfer(
+        &buy.token_program,
+        &buy.mint,
+        buy.decimals,
+        keeper_buy_account,
+        &buy.reserve,
+        keeper,
+        pay,
+    ));
+    ixs.push(rebalance_end(keeper, vault_key, vault, args.sell_index, keeper_sell_account));
+    ixs
+}
+
+/// How a planned trade reaches its route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RouteMode {
+    /// `rebalance`: the program swaps through the whitelisted AMM's adapter.
+    #[default]
+    Direct,
+    /// `rebalance_begin` → the keeper's own swap instructions → `rebalance_end`.
+    Flash,
+}
+
+/// The instructions that execute a planned candidate in `mode`. For `Flash` the keeper's token account of
+/// the sold asset (`keeper_sell_account`, which also receives the bounty) takes the sold amount, the route's
+/// pool swaps it with the keeper as user and pays the vault's reserve of the bought asset directly.
+pub fn execute_along(
+    mode: RouteMode,
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    keeper_sell_account: &Pubkey,
+    candidate: &planner::Candidate,
+) -> Option<Vec<Instruction>> {
+    match mode {
+        RouteMode::Direct => Some(vec![rebalance_along(keeper, vault_key, vault, keeper_sell_account, candidate)?]),
+        RouteMode::Flash => {
+            let r = &candidate.request;
+            let (sell, buy) = (vault.assets.get(r.sell)?, vault.assets.get(r.buy)?);
+            let args = RebalanceArgs {
+                sell_index: r.sell as u8,
+                buy_index: r.buy as u8,
+                amount_in: candidate.plan.amount_in,
+                min_out: r.min_out,
+            };
+            let input = dex::Leg { mint: sell.mint, token_program: sell.token_program, account: *keeper_sell_account };
+            let output = dex::Leg { mint: buy.mint, token_program: buy.token_program, account: buy.reserve };
+            let route = &candidate.route;
+            let swap = dex::swap_instruction(
+                &route.pool,
+                &route.kind,
+                keeper,
+                &input,
+                &output,
+                candidate.plan.amount_in,
+                r.min_out,
+            )?;
+            Some(vec![
+                rebalance_begin(keeper, vault_key, vault, keeper_sell_account, args),
+                swap,
+                rebalance_end(keeper, vault_key, vault, args.sell_index, keeper_sell_account),
+            ])
+        }
+    }
+}
+
+/// The instructions sysvar (`Sysvar1nstructions1111111111111111111111111`).
+pub const INSTRUCTIONS_SYSVAR: Pubkey = Pubkey::from_str_const("Sysvar1nstructions1111111111111111111111111");
+
+/// `rebalance` along a planned candidate's route (reference AMM: the route's vaults of the sold and
+/// bought asset as the adapter's accounts), bounty to `bounty_account`.
+pub fn rebalance_along(
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    bounty_account: &Pubkey,
+    candidate: &planner::Candidate,
+) -> Option<Instruction> {
+    let r = &candidate.request;
+    let route = &candidate.route;
+    Some(rebalance_through(
+        keeper,
+        vault_key,
+        vault,
+        bounty_account,
+        &route.program_id,
+        &route.pool,
+        route.adapter_accounts(vault, r.sell, r.buy)?,
+        RebalanceArgs { sell_index: r.sell as u8, buy_index: r.buy as u8, amount_in: r.amount_in, min_out: r.min_out },
+    ))
+}
