@@ -58,7 +58,7 @@ pub fn transfer_legs<'info>(vault: &Vault, remaining: &'info [AccountInfo<'info>
 }
 
 /// Oracle readings and reserve balances of every asset.
-pub struct Valuation {
+pub struct PricedReserves {
     pub readings: Vec<OracleReading>,
     /// The holders' balances: reserve balances minus owed and escrowed amounts.
     pub balances: Vec<u64>,
@@ -68,7 +68,7 @@ pub struct Valuation {
     pub bounds: Vec<PriceBounds>,
 }
 
-impl Valuation {
+impl PricedReserves {
     /// Positions priced with one side of the bounds (`|b| b.mid`, `|b| b.high`, …).
     pub fn positions(&self, vault: &Vault, price: impl Fn(&PriceBounds) -> UsdPrice) -> Vec<AssetPosition> {
         vault
@@ -103,7 +103,7 @@ pub fn load_valuation(
     remaining: &[AccountInfo],
     now: i64,
     limits: &OracleLimits,
-) -> Result<Valuation> {
+) -> Result<PricedReserves> {
     require!(remaining.len() == 2 * vault.assets.len(), BallastError::WrongRemainingAccounts);
     let tau = vault.params.vol_tau_secs;
     let n = vault.assets.len();
@@ -119,7 +119,7 @@ pub fn load_valuation(
         reserve_amounts.push(reserve.amount);
     }
     let balances = vault.available_balances(&reserve_amounts)?;
-    Ok(Valuation { readings, balances, reserve_amounts, bounds })
+    Ok(PricedReserves { readings, balances, reserve_amounts, bounds })
 }
 
 /// Every reserve's balance (read from the `[oracle, reserve]` valuation accounts, already checked by

@@ -5,7 +5,7 @@ use anchor_lang::prelude::*;
 
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::{RebalanceEvent, RouteKind};
-use crate::instructions::accounts::{load_valuation, Valuation};
+use crate::instructions::accounts::{load_valuation, PricedReserves};
 use crate::math::rebalance::{AssetLimits, Completion, RebalanceEffects, TradeRequest};
 use crate::math::{self, AssetPosition, Rounding};
 use crate::state::{pause, AuctionChange, Vault};
@@ -25,7 +25,7 @@ pub fn require_open(vault: &Vault) -> Result<()> {
 
 /// A trade decided before the swap.
 pub struct Prepared {
-    pub valuation: Valuation,
+    pub valuation: PricedReserves,
     pub mid: Vec<AssetPosition>,
     pub limits: Vec<AssetLimits>,
     pub effects: RebalanceEffects,

@@ -24,7 +24,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::constants::SETTLEMENT_MAX_AGE_SECS;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositSettledEvent;
-use crate::instructions::accounts::{load_valuation, Valuation};
+use crate::instructions::accounts::{load_valuation, PricedReserves};
 use crate::math::{self, Rounding};
 use crate::state::{pause, AuctionChange, DepositRequest, Vault};
 use crate::token as tok;
@@ -147,7 +147,7 @@ struct Priced {
 
 fn price_settlement(
     vault: &Vault,
-    valuation: &Valuation,
+    valuation: &PricedReserves,
     request: &DepositRequest,
     supply: u64,
     slot: u64,
@@ -182,7 +182,7 @@ fn price_settlement(
 /// out of its band opens the auction itself, one that adds trades restarts it).
 fn commit(
     vault: &mut Vault,
-    valuation: &Valuation,
+    valuation: &PricedReserves,
     priced: Priced,
     request: &DepositRequest,
     supply_after: u64,
