@@ -607,6 +607,41 @@ export type Ballast = {
       "code": 6111,
       "msg": "This AMM adapter supports only SPL Token legs for this pool (the Whirlpool v1 swap): use a flash rebalance for Token-2022 assets",
       "name": "ammTokenProgramNotSupported"
+    },
+    {
+      "code": 6112,
+      "msg": "Fee out of bounds: management at most 500 bps a year, performance 3000 bps, entry and exit 100 bps each",
+      "name": "feeOutOfBounds"
+    },
+    {
+      "code": 6113,
+      "msg": "Fee recipients invalid: with a management or performance fee, the used recipients' weights must sum to 10000 bps, each a distinct, named account",
+      "name": "feeRecipientsInvalid"
+    },
+    {
+      "code": 6114,
+      "msg": "A fee recipient must be a share account that the vault does not own (not the locked shares, not a reserve)",
+      "name": "feeRecipientIsVault"
+    },
+    {
+      "code": 6115,
+      "msg": "The performance fee was not crystallised recently: send accrue_fees (fresh oracle readings) before an in-kind deposit",
+      "name": "feeAccrualStale"
+    },
+    {
+      "code": 6116,
+      "msg": "A fee change applies from its execution only: send accrue_fees first in the same transaction",
+      "name": "feeAccrualRequired"
+    },
+    {
+      "code": 6117,
+      "msg": "The fee recipients' share accounts must be passed in the order of the vault's fee recipients",
+      "name": "feeRecipientMismatch"
+    },
+    {
+      "code": 6118,
+      "msg": "Only a lowering of fee rates (same recipients) applies without the timelock: propose the change instead",
+      "name": "feeNotLowered"
     }
   ],
   "events": [
@@ -726,6 +761,32 @@ export type Ballast = {
         74
       ],
       "name": "depositSettledEvent"
+    },
+    {
+      "discriminator": [
+        1,
+        151,
+        46,
+        93,
+        244,
+        90,
+        12,
+        191
+      ],
+      "name": "feesAccrued"
+    },
+    {
+      "discriminator": [
+        209,
+        24,
+        174,
+        200,
+        236,
+        90,
+        154,
+        55
+      ],
+      "name": "feesDistributed"
     },
     {
       "discriminator": [
@@ -911,6 +972,41 @@ export type Ballast = {
         "The named successor takes over (step two of two)."
       ],
       "name": "acceptGovernance"
+    },
+    {
+      "accounts": [
+        {
+          "name": "vault",
+          "writable": true
+        },
+        {
+          "name": "shareMint",
+          "relations": [
+            "vault"
+          ],
+          "writable": true
+        },
+        {
+          "address": "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+          "name": "tokenProgram"
+        }
+      ],
+      "args": [],
+      "discriminator": [
+        136,
+        229,
+        178,
+        88,
+        250,
+        122,
+        35,
+        46
+      ],
+      "docs": [
+        "Anyone: accrue the management and performance fees up to now on fresh readings and mint the fee",
+        "shares owed into the recipients' share accounts by weight."
+      ],
+      "name": "accrueFees"
     },
     {
       "accounts": [
@@ -1376,6 +1472,45 @@ export type Ballast = {
         "Creates a vault in the `Configuring` state with its share mint and locked-shares account."
       ],
       "name": "initializeVault"
+    },
+    {
+      "accounts": [
+        {
+          "name": "governance",
+          "relations": [
+            "vault"
+          ],
+          "signer": true
+        },
+        {
+          "name": "vault",
+          "writable": true
+        }
+      ],
+      "args": [
+        {
+          "name": "fees",
+          "type": {
+            "defined": {
+              "name": "feeParams"
+            }
+          }
+        }
+      ],
+      "discriminator": [
+        183,
+        17,
+        140,
+        37,
+        177,
+        120,
+        23,
+        86
+      ],
+      "docs": [
+        "Governance: lower fee rates at once (same recipients; raising goes through `propose_params`)."
+      ],
+      "name": "lowerFees"
     },
     {
       "accounts": [
@@ -3000,6 +3135,227 @@ export type Ballast = {
     },
     {
       "docs": [
+        "The vault's fees."
+      ],
+      "name": "feeParams",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "Management fee, bps of the fee base a year, charged continuously."
+            ],
+            "name": "managementBps",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "Performance fee, bps of the (continuously compounded) gain of the share price above its mark."
+            ],
+            "name": "performanceBps",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "Entry fee, bps of every deposit's shares, kept by the vault."
+            ],
+            "name": "entryBps",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "Exit fee, bps of every withdrawal's amounts, kept by the vault."
+            ],
+            "name": "exitBps",
+            "type": "u16"
+          },
+          {
+            "name": "recipients",
+            "type": {
+              "array": [
+                {
+                  "defined": {
+                    "name": "feeRecipient"
+                  }
+                },
+                4
+              ]
+            }
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
+        "One receiver of fee shares: a share token account and its weight."
+      ],
+      "name": "feeRecipient",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "A token account of the vault's share mint (not the vault's own)."
+            ],
+            "name": "account",
+            "type": "pubkey"
+          },
+          {
+            "docs": [
+              "Share of every fee (bps; the used recipients' weights sum to 10 000). 0: unused slot."
+            ],
+            "name": "weightBps",
+            "type": "u16"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
+        "What the vault keeps track of for its fees."
+      ],
+      "name": "feeState",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "Fee shares accrued and not yet minted to the recipients (part of the share supply)."
+            ],
+            "name": "pendingShares",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "High-water mark of the share price (`math::fees::share_price`: micro-USD per share unit, 1e18 fixed",
+              "point, at the readings' low bounds); 0 until the first priced accrual."
+            ],
+            "name": "hwm",
+            "type": "u128"
+          },
+          {
+            "docs": [
+              "Unix time the running fees were last accrued to (0: never)."
+            ],
+            "name": "lastAccrual",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "Unix time of the last accrual on fresh readings (the performance fee's)."
+            ],
+            "name": "lastPricedAccrual",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "Fee shares accrued since the vault began, by kind."
+            ],
+            "name": "managementTotal",
+            "type": "u64"
+          },
+          {
+            "name": "performanceTotal",
+            "type": "u64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
+        "Running fees accrued as shares owed to the recipients (minted to them by `accrue_fees`)."
+      ],
+      "name": "feesAccrued",
+      "type": {
+        "fields": [
+          {
+            "name": "vault",
+            "type": "pubkey"
+          },
+          {
+            "docs": [
+              "Fee shares of this accrual, by kind."
+            ],
+            "name": "management",
+            "type": "u64"
+          },
+          {
+            "name": "performance",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "Seconds of management fee charged."
+            ],
+            "name": "elapsedSecs",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "Fee shares owed to the recipients after it."
+            ],
+            "name": "pendingShares",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "Share price before and after the fee shares (micro-USD per share unit, 1e18 fixed point; 0 when the",
+              "accrual had no prices)."
+            ],
+            "name": "sharePriceBefore",
+            "type": "u128"
+          },
+          {
+            "name": "sharePriceAfter",
+            "type": "u128"
+          },
+          {
+            "docs": [
+              "The high-water mark after it (same unit)."
+            ],
+            "name": "hwm",
+            "type": "u128"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
+        "Owed fee shares minted into the recipients' share accounts."
+      ],
+      "name": "feesDistributed",
+      "type": {
+        "fields": [
+          {
+            "name": "vault",
+            "type": "pubkey"
+          },
+          {
+            "name": "recipients",
+            "type": {
+              "vec": "pubkey"
+            }
+          },
+          {
+            "name": "shares",
+            "type": {
+              "vec": "u64"
+            }
+          },
+          {
+            "docs": [
+              "Fee shares still owed (rounding remainders)."
+            ],
+            "name": "pendingShares",
+            "type": "u64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
         "What `rebalance_begin` decided and `rebalance_end` must see: the trade, the balances before it, and the",
         "prices and limits it was planned with (so the end completes it exactly as a direct `rebalance` would)."
       ],
@@ -4063,11 +4419,22 @@ export type Ballast = {
             "type": "i64"
           },
           {
+            "docs": [
+              "Fee shares owed, the share price's high-water mark and the accrual clock."
+            ],
+            "name": "fees",
+            "type": {
+              "defined": {
+                "name": "feeState"
+              }
+            }
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                120
+                64
               ]
             }
           }
@@ -4278,6 +4645,17 @@ export type Ballast = {
             ],
             "name": "tradeCostBps",
             "type": "u16"
+          },
+          {
+            "docs": [
+              "Management, performance, entry and exit fees and who receives the running ones (`state::fees`)."
+            ],
+            "name": "fees",
+            "type": {
+              "defined": {
+                "name": "feeParams"
+              }
+            }
           }
         ],
         "kind": "struct"

@@ -12,8 +12,9 @@ use ballast::instructions::ScheduleWeightsArgs;
 use ballast::state::{BandMode, TargetMode, VaultParams};
 use solana_signer::Signer;
 
+use anchor_lang::prelude::Pubkey;
 use ballast_client as client;
-use ballast_harness::chain::{error_name, Chain};
+use ballast_harness::chain::{error_name, Chain, TokenProgram};
 pub use ballast_harness::demo_vault::{demo_pools, demo_pools_on, seeded_demo_vault, PRICE_PATH};
 use ballast_harness::dex::{Amm, AnyPool};
 use ballast_harness::fixture::{self, Report, Turn, User, VaultFixture};
@@ -105,6 +106,7 @@ pub struct DemoOutcome {
     pub rows: Vec<StepRow>,
     pub refused: Vec<Refused>,
     pub rebalances: usize,
+    pub fees: Option<FeeReport>,
 }
 
 fn ui(amount: u64, decimals: u8) -> f64 {
@@ -194,8 +196,14 @@ pub struct Refused {
 /// Runs the demo and prints as it goes (tables, or only the final JSON line with `json`).
 pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome> {
     let mut chain = Chain::start().await;
-    let (fx, alice) = seeded_demo_vault(&mut chain, opts.mode.params()).await?;
-    let mut d = Demo { opts, out, chain, fx, steps: vec![], rows: vec![], refused: vec![], rebalances: 0 };
+    // The operator is paid 2 % a year and 10 % of the gains above the high-water mark, in shares; 10 bps
+    // entry and exit fees stay with the holders.
+    let operator = solana_keypair::Keypair::new();
+    let recipient = fixture::future_share_account(&chain, 0, &operator.pubkey());
+    let params = VaultParams { fees: fixture::fees_to(recipient, 200, 1_000, 10, 10), ..opts.mode.params() };
+    let (fx, alice) = seeded_demo_vault(&mut chain, params).await?;
+    chain.create_ata(&operator.pubkey(), &client::pda::share_mint(&fx.key), TokenProgram::Token).await?;
+    let mut d = Demo { opts, out, chain, fx, steps: vec![], rows: vec![], refused: vec![], rebalances: 0, fees: None };
     d.say(format!(
         "vault {} created with {} assets (SOL 40%, BTC 30%, USDC 30%), mode {:?}",
         d.fx.key,
@@ -223,7 +231,9 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         .await
         .map_err(|e| anyhow!("alice withdraw: {e}"))?;
     d.steps.push("alice withdraw half (in kind)".into());
-    let r = d.report("after Alice withdraws half of her shares").await?;
+    d.report("after Alice withdraws half of her shares").await?;
+    d.fees_month(recipient).await?;
+    let r = d.report("30 days later, after accrue_fees").await?;
     for (name, user) in [("alice", &alice), ("bob", &bob), ("keeper (bounties)", &market.keeper)] {
         let line = holder_line(name, &mut d.chain, &d.fx, user).await;
         d.say(line);
@@ -232,8 +242,8 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         let line = d.json(&r, &listing);
         writeln!(d.out, "{line}")?;
     }
-    let Demo { steps, rows, refused, rebalances, .. } = d;
-    Ok(DemoOutcome { report: r, steps, rows, refused, rebalances })
+    let Demo { steps, rows, refused, rebalances, fees, .. } = d;
+    Ok(DemoOutcome { report: r, steps, rows, refused, rebalances, fees })
 }
 
 /// The demo in progress.
@@ -246,6 +256,27 @@ struct Demo<'a> {
     rows: Vec<StepRow>,
     refused: Vec<Refused>,
     rebalances: usize,
+    fees: Option<FeeReport>,
+}
+
+/// What the vault's fees came to (the last JSON line's `fees`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FeeReport {
+    pub management_bps: u16,
+    pub performance_bps: u16,
+    /// Fee shares accrued over the whole demo, by kind (share units, 6 decimals).
+    pub management_shares: u64,
+    pub performance_shares: u64,
+    /// The month at the end: its fee base (shares outstanding but the locked one), its length, and the
+    /// management fee shares it added (`base × (e^(rate × secs / year) − 1)`, rounded down).
+    pub month_base_shares: u64,
+    pub month_secs: u64,
+    pub month_management_shares: u64,
+    /// What the operator holds at the end, and its value.
+    pub recipient_shares: u64,
+    pub recipient_value_usd: f64,
+    /// The share price's high-water mark (USD per share).
+    pub hwm_usd: f64,
 }
 
 /// What the eager bot's blind trades meet: the program refuses a trade no asset's band calls for, one in the
@@ -433,6 +464,53 @@ impl Demo<'_> {
         }
     }
 
+    /// Thirty days pass and `accrue_fees` runs: the management fee of the month, on top of what the path
+    /// accrued, is minted to the operator.
+    async fn fees_month(&mut self, recipient: Pubkey) -> Result<()> {
+        let (chain, fx) = (&mut self.chain, &self.fx);
+        fx.accrue_fees(chain).await.map_err(|e| anyhow!("accrue_fees: {}", error_name(&e)))?;
+        let before = fx.fee_state(chain).await;
+        let base = fx.share_supply(chain).await + before.pending_shares - ballast::math::LOCKED_SHARES;
+        chain.advance_time(30 * 86_400).await;
+        fx.accrue_fees(chain).await.map_err(|e| anyhow!("accrue_fees: {}", error_name(&e)))?;
+        let after = fx.fee_state(chain).await;
+        let r = fx.report(chain).await?;
+        let recipient_shares = chain.token_amount(&recipient).await;
+        let price = r.nav as f64 / 1e6 / (r.share_supply as f64 / 1e6);
+        let fees = fx.state(chain).await.params.fees;
+        let report = FeeReport {
+            management_bps: fees.management_bps,
+            performance_bps: fees.performance_bps,
+            management_shares: after.management_total,
+            performance_shares: after.performance_total,
+            month_base_shares: base,
+            month_secs: (after.last_accrual - before.last_accrual) as u64,
+            month_management_shares: after.management_total - before.management_total,
+            recipient_shares,
+            recipient_value_usd: recipient_shares as f64 / 1e6 * price,
+            hwm_usd: after.hwm as f64 / 1e18,
+        };
+        self.say(format!(
+            "\n== fees: {} bps a year and {} bps of gains above the high-water mark, paid in shares to the operator ==\n\
+             over the price path: {:.6} shares of management and {:.6} of performance fee (high-water mark ${:.6} a share)\n\
+             30 days later, accrue_fees: {:.6} shares × (e^(0.02 × {} s / 31 536 000 s) − 1) = {:.6} shares of management fee\n\
+             the operator holds {:.6} shares (${:.2}); entry and exit fees (10 bps) stayed with the holders",
+            report.management_bps,
+            report.performance_bps,
+            (before.management_total) as f64 / 1e6,
+            report.performance_shares as f64 / 1e6,
+            report.hwm_usd,
+            base as f64 / 1e6,
+            report.month_secs,
+            report.month_management_shares as f64 / 1e6,
+            recipient_shares as f64 / 1e6,
+            report.recipient_value_usd,
+        ));
+        self.steps.push("30 days pass; accrue_fees mints the fee shares to the operator".into());
+        self.fees = Some(report);
+        Ok(())
+    }
+
     /// The final state as one JSON object.
     fn json(&self, r: &Report, listing: &[String]) -> serde_json::Value {
         json!({
@@ -456,6 +534,7 @@ impl Demo<'_> {
             "refused_attempts": self.refused,
             "path": self.rows,
             "steps": self.steps,
+            "fees": self.fees,
         })
     }
 }

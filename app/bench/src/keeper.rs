@@ -141,7 +141,8 @@ fn synthetic_vault(view: &mut MemoryView, rng: &mut Draw, v: usize) -> (Pubkey, 
         flight: None,
         // An auction that has run its course: the planner prices every trade at the floor.
         auction_started_at: 1,
-        reserved: [0; 120],
+        fees: ballast::state::FeeState::default(),
+        reserved: [0; 64],
     };
     let mut data = Vec::new();
     vault.try_serialize(&mut data).unwrap_or_default();

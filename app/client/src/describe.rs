@@ -24,6 +24,20 @@ pub fn params(p: &VaultParams) -> Vec<(&'static str, String)> {
         ("rebalance_max_age_secs", p.rebalance_max_age_secs.to_string()),
         ("rebalance_max_conf_bps", p.rebalance_max_conf_bps.to_string()),
         ("flash_enabled", p.flash_enabled.to_string()),
+        ("management_fee_bps", p.fees.management_bps.to_string()),
+        ("performance_fee_bps", p.fees.performance_bps.to_string()),
+        ("entry_fee_bps", p.fees.entry_bps.to_string()),
+        ("exit_fee_bps", p.fees.exit_bps.to_string()),
+        (
+            "fee_recipients",
+            p.fees
+                .recipients
+                .iter()
+                .filter(|r| r.weight_bps > 0)
+                .map(|r| format!("{} {} bps", r.account, r.weight_bps))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
     ]
 }
 

@@ -74,6 +74,12 @@ pub fn schedule_weights(governance: &Pubkey, vault: &Pubkey, args: ScheduleWeigh
     ix(govern(governance, vault), ballast::instruction::ScheduleWeights { args }, vec![])
 }
 
+/// `lower_fees`: lower fee rates at once (same recipients); send after `accrue_fees` in one transaction when
+/// a running fee changes.
+pub fn lower_fees(governance: &Pubkey, vault: &Pubkey, fees: ballast::state::FeeParams) -> Instruction {
+    ix(govern(governance, vault), ballast::instruction::LowerFees { fees }, vec![])
+}
+
 pub fn transfer_governance(governance: &Pubkey, vault: &Pubkey, new_governance: Pubkey) -> Instruction {
     ix(govern(governance, vault), ballast::instruction::TransferGovernance { new_governance }, vec![])
 }

@@ -83,7 +83,7 @@ pub fn code_name(code: u32) -> String {
 /// Sensible defaults: 1 % slippage cap reached by a 60 s rebalance auction that starts at fair value,
 /// 60 s oracle age, 2 % confidence cap (rebalances: 5 s and 1 %), 1-day timelock, fixed bands and
 /// targets, 1-hour volatility time constant, single-asset deposits with a 10 bps fee plus 60 bps of the
-/// part the vault must trade, settled 6 s after the request (fresh readings only) within 60 s.
+/// part the vault must trade, settled 6 s after the request (fresh readings only) within 60 s; no vault fees.
 pub fn default_params() -> VaultParams {
     VaultParams {
         slippage_cap_bps: 100,
@@ -104,5 +104,6 @@ pub fn default_params() -> VaultParams {
         flash_enabled: true,
         auction_secs: 60,
         trade_cost_bps: 60,
+        fees: ballast::state::FeeParams::default(),
     }
 }

@@ -107,7 +107,9 @@ pub struct Snapshot {
     pub readings: Vec<OracleReading>,
     /// Reserve balances as read (owed and escrowed amounts included).
     pub balances: Vec<u64>,
-    /// Share supply (scales a CPPI floor) and the slot the trade would land in.
+    /// Shares outstanding as the program will count them now: minted, owed to the fee recipients, and the
+    /// management fee accrued since the last accrual (scales a CPPI floor; prices a share). And the slot the
+    /// trade would land in.
     pub supply: u64,
     pub slot: u64,
     /// The cluster's unix time (the Clock sysvar read with the accounts): the auction's price follows it.
@@ -357,6 +359,20 @@ pub fn decide(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<Deci
     Ok(Decision::Hold(Hold::NoRoute(dropped)))
 }
 
+/// Shares outstanding at `now` as the program counts them (minted, owed to the fee recipients, and the
+/// management fee since the last accrual, which the program accrues first).
+pub fn shares_outstanding(vault: &Vault, minted: u64, now: i64) -> Result<u64> {
+    let owed = minted.checked_add(vault.fees.pending_shares).ok_or_else(|| anyhow!("share supply overflows"))?;
+    if vault.fees.last_accrual == 0 || owed == 0 {
+        return Ok(owed);
+    }
+    let dt = u64::try_from(now.saturating_sub(vault.fees.last_accrual)).unwrap_or(0);
+    let fees = vault.params.fees;
+    let accrual = math::fees::accrue(owed, math::LOCKED_SHARES, None, vault.fees.hwm, fees.management_bps, 0, dt)
+        .map_err(|e| anyhow!("{e:?}"))?;
+    Ok(owed + accrual.management_shares)
+}
+
 /// Reads everything the planner needs about one vault: oracles, reserves, share supply and the clock, then
 /// the whitelisted pools of every supported program and what their quotes need (vault balances, the CPMM
 /// config, the Whirlpool tick arrays around the current tick), in three batched reads, and the slot.
@@ -381,9 +397,10 @@ pub async fn load<V: ChainView>(view: &mut V, vault: Vault) -> Result<(Snapshot,
         balances.push(decode::token_amount(&reserve.data)?);
     }
     let share_mint = accounts[2 * n].as_ref().ok_or_else(|| anyhow!("share mint missing"))?;
-    let supply = decode::mint_supply(&share_mint.data)?;
+    let minted = decode::mint_supply(&share_mint.data)?;
     let clock = accounts[2 * n + 1].as_ref().ok_or_else(|| anyhow!("clock sysvar missing"))?;
     let now = decode::clock_unix_timestamp(&clock.data)?;
+    let supply = shares_outstanding(&vault, minted, now)?;
     let slot = view.slot().await?;
     // Each pool: its two mints' vaults (asset index, vault) and what else must be read for its quote.
     let mut pools: Vec<(Pubkey, PoolDraft)> = Vec::new();

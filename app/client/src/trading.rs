@@ -3,6 +3,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use anchor_spl::token::spl_token;
 use anchor_spl::token_2022::spl_token_2022;
 use ballast::instructions::*;
 use ballast::state::Vault;
@@ -17,6 +18,20 @@ pub fn poke(vault_key: &Pubkey, vault: &Vault) -> Instruction {
         ballast::accounts::Poke { vault: *vault_key, share_mint: vault.share_mint },
         ballast::instruction::Poke {},
         valuation_accounts(vault),
+    )
+}
+
+/// `accrue_fees`: accrue the running fees on fresh readings and mint the fee shares owed to the recipients
+/// (anyone).
+pub fn accrue_fees(vault_key: &Pubkey, vault: &Vault) -> Instruction {
+    let mut remaining = valuation_accounts(vault);
+    remaining.extend(
+        vault.params.fees.recipients.iter().filter(|r| r.weight_bps > 0).map(|r| AccountMeta::new(r.account, false)),
+    );
+    ix(
+        ballast::accounts::AccrueFees { vault: *vault_key, share_mint: vault.share_mint, token_program: spl_token::ID },
+        ballast::instruction::AccrueFees {},
+        remaining,
     )
 }
 

@@ -56,9 +56,13 @@ pub struct KeeperArgs {
     /// An Orca Whirlpool to quote and route through (repeatable).
     #[arg(long = "orca-pool")]
     pub orca_pools: Vec<Pubkey>,
-    /// The jobs to run: `rebalance` (pokes and trades), `settle` (deposit settlements), or both.
+    /// The jobs to run, comma-separated: `rebalance` (pokes and trades), `settle` (deposit settlements),
+    /// `fees` (accrue and distribute a vault's fees: the operator's job).
     #[arg(long, default_value = "rebalance,settle")]
     pub jobs: Jobs,
+    /// The fee job accrues a vault's fees when they were last crystallised at least this many seconds ago.
+    #[arg(long, default_value_t = 3_600)]
+    pub fee_interval_secs: u64,
 }
 
 impl KeeperArgs {
@@ -82,6 +86,7 @@ impl KeeperArgs {
             jupiter_url: self.jupiter_url,
             orca_pools: self.orca_pools,
             jobs: self.jobs,
+            fee_interval: Duration::from_secs(self.fee_interval_secs),
             ..Default::default()
         };
         (opts, self.keypair, self.metrics_addr)

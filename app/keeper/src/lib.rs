@@ -70,6 +70,8 @@ pub struct KeeperOptions {
     pub orca_pools: Vec<Pubkey>,
     /// Which jobs run.
     pub jobs: Jobs,
+    /// The fee job accrues a vault's fees when they were last crystallised at least this long ago.
+    pub fee_interval: Duration,
 }
 
 impl Default for KeeperOptions {
@@ -90,6 +92,7 @@ impl Default for KeeperOptions {
             jupiter_url: None,
             orca_pools: Vec::new(),
             jobs: Jobs::default(),
+            fee_interval: Duration::from_secs(3_600),
         }
     }
 }
@@ -185,6 +188,9 @@ impl Keeper {
         self.metrics.observe(key, &planned.valuation).await;
         if self.opts.jobs.runs(Job::Settle) && !self.opts.dry_run {
             jobs::settle::run(self, key, &planned.snapshot).await;
+        }
+        if self.opts.jobs.runs(Job::Fees) && !self.opts.dry_run {
+            jobs::fees::run(self, key, &planned.snapshot).await;
         }
         if !self.opts.jobs.runs(Job::Rebalance) {
             return Ok(None);

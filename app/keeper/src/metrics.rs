@@ -24,6 +24,18 @@ pub struct Metrics {
     pub bands: Mutex<BTreeMap<String, u64>>,
     pub rebalance: RebalanceMetrics,
     pub settle: SettleMetrics,
+    pub fees: FeeMetrics,
+}
+
+/// The fee job's counters and the fee shares vaults owe.
+#[derive(Default)]
+pub struct FeeMetrics {
+    /// `accrue_fees` transactions confirmed.
+    pub accruals: AtomicU64,
+    /// Accruals the program refused, by error name.
+    pub refusals: Mutex<BTreeMap<String, u64>>,
+    /// Fee shares owed to the recipients, per vault (last seen).
+    pub pending: Mutex<BTreeMap<String, u64>>,
 }
 
 /// The rebalance job's counters.
@@ -89,9 +101,10 @@ impl Metrics {
         counter(&mut s, "rebalances_total", "Rebalance transactions confirmed.", &r.rebalances);
         counter(&mut s, "deposits_settled_total", "Single-asset deposit requests settled.", &d.settled);
         counter(&mut s, "dry_run_trades_total", "Trades a dry run would have sent.", &r.dry_run_trades);
+        counter(&mut s, "fee_accruals_total", "accrue_fees transactions confirmed.", &self.fees.accruals);
         counter(&mut s, "errors_total", "Unexpected errors.", &self.errors);
         header(&mut s, "refusals_total", "Transactions the program refused, by job and error.", "counter");
-        for (job, map) in [("rebalance", &r.refusals), ("settle", &d.refusals)] {
+        for (job, map) in [("rebalance", &r.refusals), ("settle", &d.refusals), ("fees", &self.fees.refusals)] {
             for (k, v) in map.lock().await.iter() {
                 s.push_str(&format!("ballast_keeper_refusals_total{{job=\"{job}\",error=\"{k}\"}} {v}\n"));
             }
@@ -109,6 +122,13 @@ impl Metrics {
             ),
             ("rpc_faults_total", "Endpoint faults survived, by kind.", "kind", &self.faults, "counter"),
             ("max_drift_bps", "Largest |weight - target| seen, per vault.", "vault", &self.drift, "gauge"),
+            (
+                "fee_shares_pending",
+                "Fee shares a vault owes its recipients (fee job).",
+                "vault",
+                &self.fees.pending,
+                "gauge",
+            ),
         ];
         for (name, help, label, map, kind) in labelled {
             header(&mut s, name, help, kind);

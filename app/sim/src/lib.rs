@@ -12,6 +12,7 @@ pub mod tune;
 
 use std::io::Write;
 
+use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, Result};
 use ballast::state::{BandMode, TargetMode, VaultParams};
 use serde::Serialize;
@@ -133,6 +134,8 @@ pub struct SimConfig {
     /// Which AMM the pools are on: the reference AMM charging `fee_bps`, or the real Raydium CPMM (its
     /// mainnet config: 25 bps) or Orca Whirlpool (30 bps) programs.
     pub amm: Amm,
+    /// The vault's fees (rates only: the running fees accrue as shares owed to one recipient).
+    pub fees: ballast::state::FeeParams,
 }
 
 impl Default for SimConfig {
@@ -146,6 +149,7 @@ impl Default for SimConfig {
             slippage_cap_bps: 100,
             route: ballast_client::RouteMode::Direct,
             amm: Amm::Reference,
+            fees: Default::default(),
         }
     }
 }
@@ -161,6 +165,8 @@ pub struct StepRecord {
     pub targets_bps: Vec<u16>,
     pub cum_cost_usd: f64,
     pub rebalances: usize,
+    /// NAV per share outstanding (fee shares owed included): what a holder's share is worth.
+    pub share_price_usd: f64,
 }
 
 /// Metrics of one strategy over the path.
@@ -183,6 +189,12 @@ pub struct StrategyResult {
     /// at the time of each trade plus the bounties paid (USD). A keeper that sandwiches itself up to the
     /// floor in force would cost the vault this much on top of `total_cost_usd`'s fees and price impact.
     pub keeper_max_take_usd: f64,
+    /// The vault's running fees over the path: the fee shares accrued, valued at the final share price (USD),
+    /// and in bps of the average NAV (add it to a J score's cost for J after fees).
+    pub fees_usd: f64,
+    pub fees_bps_of_nav: f64,
+    /// The holders' return: the share price's change over the path, after every cost and fee (%).
+    pub net_return_pct: f64,
     /// Wall-clock seconds the run took on the embedded chain (setup included).
     pub elapsed_secs: f64,
     #[serde(skip)]
@@ -201,6 +213,16 @@ pub(crate) async fn market(
 ) -> Result<(VaultFixture, Vec<AnyPool>)> {
     let (mut params, band) = strategy.setup();
     params.slippage_cap_bps = cfg.slippage_cap_bps;
+    if cfg.fees.management_bps > 0 || cfg.fees.performance_bps > 0 || cfg.fees.entry_bps > 0 || cfg.fees.exit_bps > 0 {
+        // The fee shares accrue as owed to one recipient; nobody needs to mint them for the accounting.
+        params.fees = ballast_harness::fixture::fees_to(
+            Pubkey::new_unique(),
+            cfg.fees.management_bps,
+            cfg.fees.performance_bps,
+            cfg.fees.entry_bps,
+            cfg.fees.exit_bps,
+        );
+    }
     let decimals = [9u8, 8, 6];
     let specs: Vec<AssetSpec> =
         (0..3).map(|i| AssetSpec::new(SYMBOLS[i], decimals[i], mantissa(start[i]), -8, TARGETS[i], band)).collect();
@@ -248,6 +270,7 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
         targets_bps: targets.clone(),
         cum_cost_usd: 0.0,
         rebalances: 0,
+        share_price_usd: r0.nav as f64 / r0.share_supply.max(1) as f64,
     });
     for k in 1..prices.len() {
         chain.advance_time(cfg.dt_secs).await;
@@ -278,11 +301,20 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
             targets_bps: targets.clone(),
             cum_cost_usd: totals.cost,
             rebalances: totals.rebalances,
+            share_price_usd: r.nav as f64 / r.share_supply.max(1) as f64,
         });
     }
+    let end = fx.report(&mut chain).await?;
+    let fee_state = fx.state(&mut chain).await.fees;
     let mut result =
         summarise(strategy, steps, totals.cost, totals.traded, totals.rebalances, totals.refused, cfg.dt_secs);
     result.keeper_max_take_usd = totals.max_take;
+    let price = |r: &ballast_harness::fixture::Report| r.nav as f64 / r.share_supply.max(1) as f64;
+    let fee_shares = fee_state.management_total + fee_state.performance_total;
+    result.fees_usd = fee_shares as f64 * price(&end) / 1e6;
+    let avg_nav = result.steps.iter().map(|s| s.nav_usd).sum::<f64>() / result.steps.len().max(1) as f64;
+    result.fees_bps_of_nav = result.fees_usd / avg_nav * 10_000.0;
+    result.net_return_pct = (price(&end) / price(&r0) - 1.0) * 100.0;
     result.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(result)
 }
@@ -362,6 +394,9 @@ fn summarise(
         max_drawdown_pct: dd * 100.0,
         refused,
         keeper_max_take_usd: 0.0,
+        fees_usd: 0.0,
+        fees_bps_of_nav: 0.0,
+        net_return_pct: 0.0,
         elapsed_secs: 0.0,
         steps,
     }
@@ -436,6 +471,18 @@ pub async fn bench(threads: usize) -> Result<(usize, f64)> {
 }
 
 /// The comparison table.
+/// Per strategy: the fees the vault charged over the path and the holders' return after them.
+pub fn render_fees(results: &[StrategyResult]) -> String {
+    let mut s = format!("{:<16} {:>10} {:>12} {:>16}\n", "strategy", "fees $", "fees bp NAV", "net return %");
+    for r in results {
+        s.push_str(&format!(
+            "{:<16} {:>10.2} {:>12.1} {:>16.3}\n",
+            r.strategy, r.fees_usd, r.fees_bps_of_nav, r.net_return_pct
+        ));
+    }
+    s
+}
+
 pub fn render_table(results: &[StrategyResult]) -> String {
     let mut s = format!(
         "{:<16} {:>10} {:>11} {:>9} {:>9} {:>6} {:>13} {:>9} {:>8} {:>12}\n",
@@ -483,12 +530,12 @@ pub fn render_throughput(results: &[StrategyResult], secs: f64) -> String {
 /// Per-step state of every strategy as CSV.
 pub fn write_steps_csv(path: &std::path::Path, results: &[StrategyResult]) -> Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(f, "strategy,step,nav_usd,target_nav_usd,w_sol_bps,w_btc_bps,w_usdc_bps,t_sol_bps,t_btc_bps,t_usdc_bps,cum_cost_usd,rebalances")?;
+    writeln!(f, "strategy,step,nav_usd,target_nav_usd,w_sol_bps,w_btc_bps,w_usdc_bps,t_sol_bps,t_btc_bps,t_usdc_bps,cum_cost_usd,rebalances,share_price_usd")?;
     for r in results {
         for s in &r.steps {
             writeln!(
                 f,
-                "{},{},{:.6},{:.6},{},{},{},{},{},{},{:.6},{}",
+                "{},{},{:.6},{:.6},{},{},{},{},{},{},{:.6},{},{:.6}",
                 r.strategy,
                 s.step,
                 s.nav_usd,
@@ -500,7 +547,8 @@ pub fn write_steps_csv(path: &std::path::Path, results: &[StrategyResult]) -> Re
                 s.targets_bps[1],
                 s.targets_bps[2],
                 s.cum_cost_usd,
-                s.rebalances
+                s.rebalances,
+                s.share_price_usd
             )?;
         }
     }

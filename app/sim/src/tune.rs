@@ -50,6 +50,9 @@ pub struct TunePoint {
     pub objective: f64,
     /// Not dominated by another point (lower or equal cost and tracking error).
     pub on_frontier: bool,
+    /// The strategy this point ran.
+    #[serde(skip)]
+    pub setting: Option<Strategy>,
 }
 
 fn market_path(steps: usize, dt: i64, seed: u64) -> Path2 {
@@ -93,6 +96,7 @@ pub async fn tune(cfg: &TuneConfig, mut progress: impl FnMut(&str)) -> Result<Ve
             cost_bps: cost,
             objective: cost + cfg.risk_aversion * (te / 100.0).powi(2),
             on_frontier: false,
+            setting: Some(*strategy),
         });
     }
     let snapshot = points.clone();
@@ -104,6 +108,26 @@ pub async fn tune(cfg: &TuneConfig, mut progress: impl FnMut(&str)) -> Result<Ve
         });
     }
     Ok(points)
+}
+
+/// The share price along the tuner's first path for `strategy`, without and with `fees` (USD per share, one
+/// entry per step).
+pub async fn share_price_paths(
+    cfg: &TuneConfig,
+    strategy: Strategy,
+    fees: ballast::state::FeeParams,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let sim = SimConfig {
+        dt_secs: cfg.dt_secs,
+        fee_bps: cfg.fee_bps,
+        slippage_cap_bps: (cfg.fee_bps + 100).min(ballast::constants::MAX_SLIPPAGE_BPS),
+        ..Default::default()
+    };
+    let prices = market_path(cfg.steps, cfg.dt_secs, cfg.seed);
+    let without = super::run_strategy(strategy, &prices, &sim).await?;
+    let with = super::run_strategy(strategy, &prices, &SimConfig { fees, ..sim }).await?;
+    let path = |r: &super::StrategyResult| r.steps.iter().map(|s| s.share_price_usd).collect();
+    Ok((path(&without), path(&with)))
 }
 
 /// The setting with the lowest objective.

@@ -49,6 +49,13 @@ pub struct SimulateArgs {
     /// rebalance against the best route's output.
     #[arg(long, default_value_t = 0)]
     pub keepers: usize,
+    /// The vault's management fee (bps a year), accrued as shares; the run reports fees and the holders'
+    /// net return.
+    #[arg(long, default_value_t = 0)]
+    pub management_fee_bps: u16,
+    /// The vault's performance fee (bps of gains above the high-water mark).
+    #[arg(long, default_value_t = 0)]
+    pub performance_fee_bps: u16,
 }
 
 impl SimulateArgs {
@@ -66,6 +73,11 @@ impl SimulateArgs {
             slippage_cap_bps: (self.fee_bps + 100).min(ballast::constants::MAX_SLIPPAGE_BPS),
             route: self.route.into(),
             amm: self.amm.into(),
+            fees: ballast::state::FeeParams {
+                management_bps: self.management_fee_bps,
+                performance_bps: self.performance_fee_bps,
+                ..Default::default()
+            },
             ..Default::default()
         };
         if self.keepers > 0 {
@@ -126,6 +138,11 @@ impl SimulateArgs {
         let (path, dt, seed, depth) = (&self.path, self.dt_secs, self.seed, self.depth_usd);
         writeln!(stdout, "{path} path, {steps} steps of {dt} s, seed {seed}, {pools} and ${depth:.0} a side\n")?;
         write!(stdout, "{}", sim::render_table(&results))?;
+        if cfg.fees.management_bps > 0 || cfg.fees.performance_bps > 0 {
+            let (m, p) = (cfg.fees.management_bps, cfg.fees.performance_bps);
+            writeln!(stdout, "\nafter the vault's fees ({m} bps a year, {p} bps of gains above the high-water mark):")?;
+            write!(stdout, "{}", sim::render_fees(&results))?;
+        }
         std::fs::create_dir_all(&self.out)?;
         sim::write_steps_csv(&self.out.join("steps.csv"), &results)?;
         let summary = write_json(&self.out, "results.json", &results)?;

@@ -35,6 +35,12 @@ pub struct TuneArgs {
     /// Write the study's results here as JSON.
     #[arg(long)]
     pub json_out: Option<PathBuf>,
+    /// With a management fee (bps a year) and/or a performance fee (bps of gains above the high-water
+    /// mark): also print the recommended setting's share price along the first path without and with them.
+    #[arg(long, default_value_t = 0)]
+    pub management_fee_bps: u16,
+    #[arg(long, default_value_t = 0)]
+    pub performance_fee_bps: u16,
 }
 
 impl TuneArgs {
@@ -98,8 +104,24 @@ impl TuneArgs {
         let points = tune::tune(&cfg, |s| progress.step(s)).await?;
         progress.finish();
         write!(stdout, "{}", tune::render(&points))?;
-        if let Some(best) = tune::recommend(&points) {
-            writeln!(stdout, "\nrecommended: {} (objective = cost bp + {risk_aversion} × TE%²)", best.strategy)?;
+        let Some(best) = tune::recommend(&points) else { return Ok(()) };
+        writeln!(stdout, "\nrecommended: {} (objective = cost bp + {risk_aversion} × TE%²)", best.strategy)?;
+        let (m, p) = (self.management_fee_bps, self.performance_fee_bps);
+        if let (Some(strategy), true) = (best.setting, m > 0 || p > 0) {
+            let fees = ballast::state::FeeParams { management_bps: m, performance_bps: p, ..Default::default() };
+            let (without, with) = tune::share_price_paths(&cfg, strategy, fees).await?;
+            writeln!(
+                stdout,
+                "\nshare price of {} on the first path, without and with the fees ({m} bps a year, {p} bps of gains):",
+                best.strategy
+            )?;
+            writeln!(stdout, "{:>6} {:>12} {:>12} {:>9}", "step", "no fees $", "fees $", "fees %")?;
+            let every = (without.len() / 10).max(1);
+            for (i, (a, b)) in
+                without.iter().zip(&with).enumerate().filter(|(i, _)| i % every == 0 || *i + 1 == without.len())
+            {
+                writeln!(stdout, "{i:>6} {a:>12.6} {b:>12.6} {:>9.3}", (1.0 - b / a) * 100.0)?;
+            }
         }
         Ok(())
     }

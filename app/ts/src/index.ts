@@ -241,6 +241,18 @@ export class BallastClient {
       .remainingAccounts(valuationAccounts(vault));
   }
 
+  /** Accrues the management and performance fees on fresh readings and mints the fee shares owed into the
+   * recipients' share accounts (anyone; the vault's operator usually). */
+  accrueFees(vaultKey: PublicKey, vault: Vault) {
+    const recipients = vault.params.fees.recipients
+      .filter((r) => r.weightBps > 0)
+      .map((r) => ({ pubkey: r.account, isSigner: false, isWritable: true }));
+    return this.program.methods
+      .accrueFees()
+      .accountsPartial({ vault: vaultKey, shareMint: vault.shareMint })
+      .remainingAccounts([...valuationAccounts(vault), ...recipients]);
+  }
+
   /** A direct rebalance through a whitelisted reference-AMM pool (`poolVaultIn`/`Out`: the pool's token
    * accounts of the sold and the bought mint). */
   rebalance(vaultKey: PublicKey, vault: Vault, keeper: PublicKey, args: { sellIndex: number; buyIndex: number; amountIn: BN; minOut: BN },
@@ -264,6 +276,12 @@ export class BallastClient {
   }
 
   // ---- governance (each goes through the timelock where the program says so) ----
+
+  /** Lowers fee rates at once (same recipients); send after `accrueFees` in one transaction when a running
+   * fee changes. Raising a fee goes through `proposeParams` and the timelock. */
+  lowerFees(vaultKey: PublicKey, governance: PublicKey, fees: VaultParams["fees"]) {
+    return this.program.methods.lowerFees(fees).accountsPartial({ governance, vault: vaultKey });
+  }
 
   proposeParams(vaultKey: PublicKey, governance: PublicKey, params: VaultParams, assets: AssetParams[]) {
     return this.program.methods.proposeParams({ params, assets }).accountsPartial({ governance, vault: vaultKey });

@@ -86,6 +86,12 @@ test("anchor: every ballast account decodes through the IDL", async () => {
   assert.ok(vault.shareMint.equals(pda.shareMint(key)));
   assert.ok(vault.assets.every((a) => a.reserve.equals(pda.reserve(key, a.mint))));
   assert.equal(vault.assets.reduce((s, a) => s + a.params.targetBps, 0), 10_000);
+  // The fee parameters and state decode; anyone may accrue the fees (none are charged on this vault).
+  assert.equal(vault.params.fees.recipients.length, 4);
+  await client.accrueFees(key, vault).rpc();
+  const accrued = await client.fetchVault(key);
+  assert.ok(accrued.fees.lastPricedAccrual.toNumber() > 0, "accrued on fresh readings");
+  assert.equal(accrued.fees.pendingShares.toString(), "0");
 
   // A claim account and a deposit request, created through the client and decoded back.
   await client.openClaim(key, user.publicKey, user.publicKey).rpc();

@@ -79,3 +79,13 @@ pub const MIN_TRADE_COST_BPS: u16 = 1;
 pub const MAX_TRADE_COST_BPS: u16 = 1_000;
 /// Largest CPPI multiplier (10×).
 pub const MAX_CPPI_MULTIPLIER_BPS: u32 = 100_000;
+
+/// Fee bounds. The running fees: management at most 5 % a year, performance at most 30 % of the gain above
+/// the high-water mark. Entry and exit fees at most 1 % each (they stay with the vault; a holder can always
+/// leave for at most that).
+pub const MAX_MANAGEMENT_FEE_BPS: u16 = 500;
+pub const MAX_PERFORMANCE_FEE_BPS: u16 = 3_000;
+pub const MAX_ENTRY_FEE_BPS: u16 = 100;
+pub const MAX_EXIT_FEE_BPS: u16 = 100;
+/// Most fee recipients (operator, host platform, managers, …).
+pub const MAX_FEE_RECIPIENTS: usize = 4;

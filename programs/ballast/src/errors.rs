@@ -269,6 +269,20 @@ ballast_errors! {
     AmmPoolSwapDisabled,
     #[msg("This AMM adapter supports only SPL Token legs for this pool (the Whirlpool v1 swap): use a flash rebalance for Token-2022 assets")] // 6111
     AmmTokenProgramNotSupported,
+    #[msg("Fee out of bounds: management at most 500 bps a year, performance 3000 bps, entry and exit 100 bps each")] // 6112
+    FeeOutOfBounds,
+    #[msg("Fee recipients invalid: with a management or performance fee, the used recipients' weights must sum to 10000 bps, each a distinct, named account")] // 6113
+    FeeRecipientsInvalid,
+    #[msg("A fee recipient must be a share account that the vault does not own (not the locked shares, not a reserve)")] // 6114
+    FeeRecipientIsVault,
+    #[msg("The performance fee was not crystallised recently: send accrue_fees (fresh oracle readings) before an in-kind deposit")] // 6115
+    FeeAccrualStale,
+    #[msg("A fee change applies from its execution only: send accrue_fees first in the same transaction")] // 6116
+    FeeAccrualRequired,
+    #[msg("The fee recipients' share accounts must be passed in the order of the vault's fee recipients")] // 6117
+    FeeRecipientMismatch,
+    #[msg("Only a lowering of fee rates (same recipients) applies without the timelock: propose the change instead")] // 6118
+    FeeNotLowered,
 }
 
 impl BallastError {

@@ -274,3 +274,49 @@ pub fn emit_auction(vault: Pubkey, change: crate::state::AuctionChange) {
     };
     emit(AuctionEvent { vault, started_at });
 }
+
+/// Running fees accrued as shares owed to the recipients (minted to them by `accrue_fees`).
+#[event]
+pub struct FeesAccrued {
+    pub vault: Pubkey,
+    /// Fee shares of this accrual, by kind.
+    pub management: u64,
+    pub performance: u64,
+    /// Seconds of management fee charged.
+    pub elapsed_secs: u64,
+    /// Fee shares owed to the recipients after it.
+    pub pending_shares: u64,
+    /// Share price before and after the fee shares (micro-USD per share unit, 1e18 fixed point; 0 when the
+    /// accrual had no prices).
+    pub share_price_before: u128,
+    pub share_price_after: u128,
+    /// The high-water mark after it (same unit).
+    pub hwm: u128,
+}
+
+/// Owed fee shares minted into the recipients' share accounts.
+#[event]
+pub struct FeesDistributed {
+    pub vault: Pubkey,
+    pub recipients: Vec<Pubkey>,
+    pub shares: Vec<u64>,
+    /// Fee shares still owed (rounding remainders).
+    pub pending_shares: u64,
+}
+
+/// Emits `FeesAccrued` when an accrual charged anything or moved the mark.
+pub fn emit_fees(vault: Pubkey, accrual: &crate::math::fees::Accrual, elapsed_secs: u64, pending_shares: u64) {
+    if accrual.management_shares == 0 && accrual.performance_shares == 0 {
+        return;
+    }
+    emit(FeesAccrued {
+        vault,
+        management: accrual.management_shares,
+        performance: accrual.performance_shares,
+        elapsed_secs,
+        pending_shares,
+        share_price_before: accrual.price_before,
+        share_price_after: accrual.price_after,
+        hwm: accrual.hwm,
+    });
+}

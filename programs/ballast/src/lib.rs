@@ -23,7 +23,7 @@ pub mod state;
 pub mod token;
 
 use instructions::*;
-use state::AmmEntry;
+use state::{AmmEntry, FeeParams};
 
 declare_id!("34WGzzUz8ZhUbLXsmBm6HaBrjTxGP1BsfLQmLuf9F74x");
 
@@ -149,5 +149,16 @@ pub mod ballast {
     /// go to the owner's claim). Works while paused.
     pub fn withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, args: WithdrawArgs) -> Result<()> {
         Withdraw::handler(ctx, args)
+    }
+
+    /// Anyone: accrue the management and performance fees up to now on fresh readings and mint the fee
+    /// shares owed into the recipients' share accounts by weight.
+    pub fn accrue_fees<'info>(ctx: Context<'info, AccrueFees<'info>>) -> Result<()> {
+        AccrueFees::handler(ctx)
+    }
+
+    /// Governance: lower fee rates at once (same recipients; raising goes through `propose_params`).
+    pub fn lower_fees(ctx: Context<Governed>, fees: FeeParams) -> Result<()> {
+        Governed::lower_fees(ctx, fees)
     }
 }

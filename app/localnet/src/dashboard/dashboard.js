@@ -108,6 +108,12 @@ function renderVault(v) {
         ? `in <b class="countdown" data-eta="${v.pendingParams.eta}">${v.pendingParams.secondsLeft} s</b> (chain time)` : "<b>now (timelock elapsed)</b>"}</p>
        <ul>${v.pendingParams.changes.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>`
     : '<h3>Pending governance change</h3><p class="muted">none</p>';
+  const f = v.fees;
+  const fees = !f ? "" : `<h3>Fees</h3><p class="fees">management ${pct(f.managementBps)} a year, performance ${pct(f.performanceBps)}
+      above the high-water mark ($${fmt(f.hwmUsd, 6)} a share), entry ${pct(f.entryBps)} and exit ${pct(f.exitBps)} (kept by the vault).
+      Earned so far: ${fmt(f.managementShares, 4)} shares of management and ${fmt(f.performanceShares, 4)} of performance fee;
+      owed, not yet minted: ${fmt(f.pendingShares, 4)}; last accrued on fresh prices
+      ${f.secondsSincePricedAccrual >= 0 ? `${f.secondsSincePricedAccrual} s ago (chain time)` : "never"}.</p>`;
   return `<section class="vault" data-address="${v.address}">
     <h2>vault <code>${v.address}</code> <span class="badge">${esc(v.status)}</span>${paused}</h2>
     <div class="figures">
@@ -121,6 +127,7 @@ function renderVault(v) {
     <table><thead><tr><th>asset</th><th>holdings</th><th>oracle price</th><th>age</th><th>confidence</th><th>value</th><th>weight</th><th>target</th><th>band</th><th>drift</th></tr></thead><tbody>${rows}</tbody></table>
     <p class="muted">a keeper now: ${esc(v.keeperWouldDo)}</p>
     ${pending}
+    ${fees}
   </section>`;
 }
 

@@ -46,7 +46,26 @@ pub async fn vault(state: &RpcState, chain: &mut Chain, key: Pubkey, vault: Vaul
     v["maxDriftBps"] = json!(planned.valuation.max_abs_drift_bps().unwrap_or(0));
     v["assets"] = Value::Array(assets(state, &vault, &planned, now));
     v["keeperWouldDo"] = json!(decision(state, &vault, &planned));
+    v["fees"] = fees(&vault, share_decimals, now);
     v
+}
+
+/// The vault's fees: rates, fee shares owed and earned, the high-water mark, the last accrual.
+fn fees(vault: &Vault, share_decimals: u8, now: i64) -> Value {
+    let (f, s) = (vault.params.fees, vault.fees);
+    let shares = |n: u64| ui(u128::from(n), share_decimals);
+    json!({
+        "managementBps": f.management_bps, "performanceBps": f.performance_bps,
+        "entryBps": f.entry_bps, "exitBps": f.exit_bps,
+        "recipients": f.recipients.iter().filter(|r| r.weight_bps > 0)
+            .map(|r| json!({"account": r.account.to_string(), "weightBps": r.weight_bps})).collect::<Vec<_>>(),
+        "pendingShares": shares(s.pending_shares),
+        "managementShares": shares(s.management_total), "performanceShares": shares(s.performance_total),
+        // micro-USD per share unit (1e18 fixed point) = USD per whole share × 1e18.
+        "hwmUsd": s.hwm as f64 / 1e18,
+        "lastAccrual": s.last_accrual, "lastPricedAccrual": s.last_priced_accrual,
+        "secondsSincePricedAccrual": if s.last_priced_accrual > 0 { now - s.last_priced_accrual } else { -1 },
+    })
 }
 
 /// A pending parameter change: when it may execute and what it changes, field by field.

@@ -3,6 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::errors::BallastError;
 use crate::math;
+use crate::state::{FeeParams, FeeState};
 
 /// Lifecycle of a vault: assets are added while `Configuring`, then governance activates it.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
@@ -89,6 +90,8 @@ pub struct VaultParams {
     /// the trades a single-asset deposit makes the vault do. Charged to the deposit on the part of it the
     /// vault must trade back to target (`math::deposit_traded_value`), kept by the vault.
     pub trade_cost_bps: u16,
+    /// Management, performance, entry and exit fees and who receives the running ones (`state::fees`).
+    pub fees: FeeParams,
 }
 
 /// Timing and charges of single-asset deposits (fixed in each request when it is made).
@@ -176,7 +179,7 @@ impl VaultParams {
                 BallastError::CppiOutOfBounds
             );
         }
-        Ok(())
+        self.fees.check()
     }
 
     /// The parts of the parameters that shape a rebalance trade.
@@ -226,7 +229,8 @@ impl VaultParams {
 
     pub fn deposit_terms(&self) -> DepositTerms {
         DepositTerms {
-            fee_bps: self.deposit_fee_bps,
+            // The vault's entry fee applies to single-asset deposits too; both stay with the vault.
+            fee_bps: self.deposit_fee_bps.saturating_add(self.fees.entry_bps),
             trade_cost_bps: self.trade_cost_bps,
             delay_secs: self.deposit_delay_secs,
             window_secs: self.deposit_window_secs,
@@ -435,7 +439,9 @@ pub struct Vault {
     /// outside its band (`poke`, a rebalance attempt, a deposit settlement), restarted after a trade that
     /// starts the cooldown and leaves the vault out of band, closed when every asset is seen inside.
     pub auction_started_at: i64,
-    pub reserved: [u8; 120],
+    /// Fee shares owed, the share price's high-water mark and the accrual clock.
+    pub fees: FeeState,
+    pub reserved: [u8; 64],
 }
 
 /// What observing the vault's bands did to its auction.
@@ -490,7 +496,7 @@ pub struct Flight {
 }
 
 impl Vault {
-    pub const VERSION: u8 = 2;
+    pub const VERSION: u8 = 3;
 
     /// Seconds the rebalance auction has run at `now`, if one is open.
     pub fn auction_elapsed(&self, now: i64) -> Option<u64> {
@@ -652,6 +658,7 @@ impl Vault {
     /// Checks that `pending` passes everything `execute_params` and `invariant` require, as if executed now.
     pub fn check_proposal(&self, pending: &PendingParams) -> Result<()> {
         Self::check_pending(pending, self.assets.len())?;
+        self.check_fee_recipients(&pending.params.fees)?;
         let mut probe = self.clone();
         probe.pending_params = None;
         probe.apply_pending(pending.clone(), Clock::get()?.slot)?;

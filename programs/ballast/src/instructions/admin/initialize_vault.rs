@@ -6,7 +6,7 @@ use crate::create::{create_pda_account, write_account};
 use crate::errors::BallastError;
 use crate::events::VaultInitializedEvent;
 use crate::math::SHARE_DECIMALS;
-use crate::state::{Vault, VaultParams, VaultStatus};
+use crate::state::{FeeState, Vault, VaultParams, VaultStatus};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct InitializeVaultArgs {
@@ -91,8 +91,10 @@ impl InitializeVault<'_> {
             episode_bounty_paid: 0,
             flight: None,
             auction_started_at: 0,
-            reserved: [0; 120],
+            fees: FeeState::default(),
+            reserved: [0; 64],
         };
+        vault.check_fee_recipients(&vault.params.fees)?;
         vault.invariant()?;
         write_account(&a.vault.to_account_info(), &vault)?;
         crate::events::emit(VaultInitializedEvent {

@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 
 use crate::errors::BallastError;
 use crate::events::{ParamsCancelledEvent, ParamsExecutedEvent, ParamsProposedEvent};
-use crate::state::{pause, AssetParams, PendingParams, VaultParams};
+use crate::state::{pause, AssetParams, FeeParams, PendingParams, VaultParams};
 
 use super::Governed;
 
@@ -30,7 +30,22 @@ impl Governed<'_> {
         let vault = &self.vault;
         vault.require_not_paused(pause::GOVERNANCE)?;
         let pending = vault.pending_params.as_ref().ok_or(BallastError::NoParamsChangePending)?;
-        require!(Clock::get()?.unix_timestamp >= pending.eta, BallastError::TimelockNotElapsed);
+        let now = Clock::get()?.unix_timestamp;
+        require!(now >= pending.eta, BallastError::TimelockNotElapsed);
+        if vault.params.fees.running_differ(&pending.params.fees) {
+            vault.require_fees_accrued_now(now)?;
+        }
+        Ok(())
+    }
+
+    fn validate_lower_fees(&self, fees: &FeeParams) -> Result<()> {
+        let vault = &self.vault;
+        vault.require_not_paused(pause::GOVERNANCE)?;
+        fees.check()?;
+        require!(vault.params.fees.lowered_to(fees), BallastError::FeeNotLowered);
+        if vault.params.fees.running_differ(fees) {
+            vault.require_fees_accrued_now(Clock::get()?.unix_timestamp)?;
+        }
         Ok(())
     }
 
@@ -69,6 +84,26 @@ impl Governed<'_> {
             new_params: vault.params,
             old_assets,
             new_assets,
+            schedule: vault.schedule.clone(),
+        });
+        Ok(())
+    }
+
+    /// Lowers fee rates at once (same recipients): holders only gain, so no timelock. A pending proposal keeps
+    /// its own fees.
+    #[access_control(ctx.accounts.validate_lower_fees(&fees))]
+    pub fn lower_fees(ctx: Context<Governed>, fees: FeeParams) -> Result<()> {
+        let vault = &mut ctx.accounts.vault;
+        let old_params = vault.params;
+        vault.params.fees = fees;
+        vault.invariant()?;
+        let assets: Vec<AssetParams> = vault.assets.iter().map(|a| a.params).collect();
+        crate::events::emit(ParamsExecutedEvent {
+            vault: vault.key(),
+            old_params,
+            new_params: vault.params,
+            old_assets: assets.clone(),
+            new_assets: assets,
             schedule: vault.schedule.clone(),
         });
         Ok(())

@@ -96,8 +96,10 @@ impl RebalanceBegin<'_> {
     #[access_control(ctx.accounts.validate(&args))]
     pub fn handler<'info>(ctx: Context<'info, RebalanceBegin<'info>>, args: RebalanceArgs) -> Result<()> {
         let supply = ctx.accounts.share_mint.supply;
-        let trade::Prepared { valuation, mid, limits, effects, auction_elapsed, .. } =
+        let trade::Prepared { valuation, mid, limits, effects, auction_elapsed, fees, .. } =
             trade::prepare(&mut ctx.accounts.vault, ctx.remaining_accounts, supply, &args)?;
+        let vault = &ctx.accounts.vault;
+        crate::events::emit_fees(vault.key(), &fees.0, fees.1, vault.fees.pending_shares);
         // A flash rebalance cannot end without trading, so it cannot open the auction: poke (or a direct
         // rebalance attempt) does.
         let auction_elapsed = auction_elapsed.ok_or(BallastError::AuctionNotStarted)?;

@@ -1,8 +1,10 @@
+pub mod accrue_fees;
 pub mod flash;
 pub mod poke;
 pub mod rebalance;
 pub mod trade;
 
+pub use accrue_fees::*;
 pub use flash::*;
 pub use poke::*;
 pub use rebalance::*;

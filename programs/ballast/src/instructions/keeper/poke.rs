@@ -12,6 +12,7 @@ use anchor_lang::prelude::*;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::PokeEvent;
 use crate::instructions::accounts::load_valuation;
+use crate::instructions::keeper::{accrue, nav_low};
 use crate::math::{self, adaptive, Rounding};
 use crate::state::{AuctionChange, Vault};
 
@@ -34,13 +35,18 @@ impl Poke<'_> {
         let clock = Clock::get()?;
         let limits = ctx.accounts.vault.params.oracle_limits();
         let valuation = load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, clock.unix_timestamp, &limits)?;
-        let supply = ctx.accounts.share_mint.supply;
+        let minted = ctx.accounts.share_mint.supply;
         let vault = &mut ctx.accounts.vault;
         vault.finalize_schedule(clock.slot);
         let fresh = vault.params.rebalance_oracle_limits();
         let rebalance_grade = valuation.readings.iter().zip(&vault.assets).all(|(r, a)| {
             math::oracle_validity(r, clock.unix_timestamp, a.last_publish_time, &fresh) == math::OracleValidity::Valid
         });
+        // Fees first: the performance fee only on readings a rebalance could use (an old high cannot
+        // crystallise it), the management fee always.
+        let nav = if rebalance_grade { Some(nav_low(vault, &valuation)?) } else { None };
+        accrue(vault, minted, clock.unix_timestamp, nav)?;
+        let supply = vault.shares_outstanding(minted)?;
         let auction = if rebalance_grade {
             let values =
                 math::position_values(&valuation.positions(vault, |b| b.mid), Rounding::Floor).or_math_err()?;

@@ -101,8 +101,10 @@ impl Rebalance<'_> {
 
         // Prices, limits in force and the pure effects (need, size, floor, room for the bounty).
         let supply = ctx.accounts.share_mint.supply;
-        let trade::Prepared { valuation, mid, limits, effects, auction_elapsed, now } =
+        let trade::Prepared { valuation, mid, limits, effects, auction_elapsed, now, fees } =
             trade::prepare(&mut ctx.accounts.vault, valuation_accounts, supply, &args)?;
+        let vault = &ctx.accounts.vault;
+        crate::events::emit_fees(vault.key(), &fees.0, fees.1, vault.fees.pending_shares);
         let Some(auction_elapsed) = auction_elapsed else {
             // The first attempt on a vault out of band opens the auction (at fair value) and trades nothing.
             let vault = &mut ctx.accounts.vault;

@@ -33,20 +33,26 @@ pub struct Prepared {
     /// start, fair value).
     pub auction_elapsed: Option<u64>,
     pub now: i64,
+    /// The fees accrued first (and over how many seconds), for the event.
+    pub fees: (math::fees::Accrual, u64),
 }
 
-/// Prices (every oracle under the rebalance limits, recorded), the targets and bands in force, and the
-/// pure effects of `args` at the auction's current price.
+/// Prices (every oracle under the rebalance limits, recorded), the running fees accrued on them, the
+/// targets and bands in force, and the pure effects of `args` at the auction's current price.
 pub fn prepare(
     vault: &mut Vault,
     valuation_accounts: &[AccountInfo],
-    supply: u64,
+    minted: u64,
     args: &RebalanceArgs,
 ) -> Result<Prepared> {
     let clock = Clock::get()?;
     let auction_elapsed = vault.auction_elapsed(clock.unix_timestamp);
     let oracle_limits = vault.params.rebalance_oracle_limits();
     let valuation = load_valuation(vault, valuation_accounts, clock.unix_timestamp, &oracle_limits)?;
+    // Fees first, on these fresh readings (the performance fee at their low bounds).
+    let nav_low = valuation.nav(vault, |p| p.low, Rounding::Floor)?;
+    let fees = vault.accrue_fees(minted, clock.unix_timestamp, Some(nav_low))?;
+    let supply = vault.shares_outstanding(minted)?;
     let mid = valuation.positions(vault, |p| p.mid);
     let nav = valuation.nav(vault, |p| p.mid, Rounding::Floor)?;
     // Targets (fixed, scheduled or CPPI) and effective bands (fixed or volatility-scaled) in force.
@@ -60,7 +66,7 @@ pub fn prepare(
     let effects = vault
         .rebalance_effects(&mid, &valuation.bounds, &limits, &request, auction_elapsed.unwrap_or(0))
         .map_err(|r| error!(BallastError::from(r)))?;
-    Ok(Prepared { valuation, mid, limits, effects, auction_elapsed, now: clock.unix_timestamp })
+    Ok(Prepared { valuation, mid, limits, effects, auction_elapsed, now: clock.unix_timestamp, fees })
 }
 
 /// The bounty and state after a swap that paid `received`.

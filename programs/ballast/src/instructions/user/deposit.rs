@@ -1,5 +1,7 @@
 //! In-kind deposit: the depositor adds every asset in the vault's current proportions and receives
-//! shares. No oracle is needed: proportions, not prices, decide the shares.
+//! shares. No oracle is needed: proportions, not prices, decide the shares. The management fee is accrued
+//! first; with a performance fee, the deposit needs it crystallised on fresh readings just before
+//! (`accrue_fees`), so that it never pays a fee on a gain made before it came.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
@@ -8,6 +10,7 @@ use anchor_spl::token_2022::Token2022;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositEvent;
 use crate::instructions::accounts::{reload_amount, transfer_legs};
+use crate::instructions::keeper::accrue;
 use crate::math;
 use crate::state::{pause, Vault};
 use crate::token as tok;
@@ -47,6 +50,12 @@ impl Deposit<'_> {
 
     #[access_control(ctx.accounts.validate(&args))]
     pub fn handler<'info>(ctx: Context<'info, Deposit<'info>>, args: DepositArgs) -> Result<()> {
+        // Fees first: the management fee up to now; the performance fee must have been crystallised on fresh
+        // readings just before (this deposit reads no prices).
+        let now = Clock::get()?.unix_timestamp;
+        let minted = ctx.accounts.share_mint.supply;
+        accrue(&mut ctx.accounts.vault, minted, now, None)?;
+        ctx.accounts.vault.require_fresh_fee_mark(now)?;
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
         let depositor = accounts.depositor.key();
@@ -59,16 +68,18 @@ impl Deposit<'_> {
         }
 
         // Compute: shares round down, amounts in round up, against the holders' balances (owed and
-        // escrowed amounts excluded).
-        let supply = accounts.share_mint.supply;
+        // escrowed amounts excluded) and every share outstanding (fee shares owed included); the entry fee's
+        // shares are not minted (their value stays with the holders).
+        let supply = vault.shares_outstanding(minted)?;
         let balances = vault.available_balances(&legs.iter().map(|l| l.reserve_amount).collect::<Vec<_>>())?;
         let shares = match math::in_kind_shares(&args.max_amounts_in, &balances, supply) {
             Err(math::MathError::DivideByZero) => return err!(BallastError::EmptyVaultNeedsSingleDeposit),
             r => r.or_math_err()?,
         };
+        let amounts = math::in_kind_amounts_in(shares, &balances, supply).or_math_err()?;
+        let shares = math::fees::less_fee(shares, vault.params.fees.entry_bps).or_math_err()?;
         require!(shares > 0, BallastError::ZeroShares);
         require!(shares >= args.min_shares_out, BallastError::SharesBelowMinimum);
-        let amounts = math::in_kind_amounts_in(shares, &balances, supply).or_math_err()?;
 
         // CPI: pull each asset, then mint shares.
         let token_ai = accounts.token_program.to_account_info();
@@ -98,7 +109,7 @@ impl Deposit<'_> {
             depositor,
             amounts_in: amounts,
             shares_out: shares,
-            share_supply_after: supply.checked_add(shares).ok_or(BallastError::MathOverflow)?,
+            share_supply_after: minted.checked_add(shares).ok_or(BallastError::MathOverflow)?,
         });
         Ok(())
     }

@@ -11,6 +11,7 @@ use crate::create::{create_pda_account, write_account};
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositRequestedEvent;
 use crate::instructions::accounts::{load_valuation, reload_amount};
+use crate::instructions::keeper::accrue;
 use crate::math;
 use crate::state::{pause, DepositRequest, Vault};
 use crate::token as tok;
@@ -74,16 +75,20 @@ impl RequestDeposit<'_> {
         // Prices at request time (every oracle checked and recorded).
         let params = ctx.accounts.vault.params;
         let valuation = load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, now, &params.oracle_limits())?;
+        // The management fee up to now (these readings may be up to the general age limit old: the
+        // performance fee waits for settlement's fresh ones).
+        let minted = ctx.accounts.share_mint.supply;
+        accrue(&mut ctx.accounts.vault, minted, now, None)?;
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
         let asset = vault.assets[idx];
-        let supply = accounts.share_mint.supply;
+        let supply = vault.shares_outstanding(minted)?;
         let quote = valuation.deposit_quote(vault, idx, args.amount, supply)?;
         // Settlement can only mint fewer shares than the request-time quote: refuse now what could never
         // settle.
         // (The trade charge is left out here: it depends on the vault at settlement, and this check must
         // only refuse what could never settle.)
-        let best = match math::settle_deposit(&quote, &quote, vault.params.deposit_fee_bps, 0) {
+        let best = match math::settle_deposit(&quote, &quote, vault.params.deposit_terms().fee_bps, 0) {
             Err(math::MathError::DivideByZero) if supply == 0 => return err!(BallastError::FirstDepositTooSmall),
             r => r.or_math_err()?,
         };

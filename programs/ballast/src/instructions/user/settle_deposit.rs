@@ -25,6 +25,7 @@ use crate::constants::SETTLEMENT_MAX_AGE_SECS;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositSettledEvent;
 use crate::instructions::accounts::{load_valuation, PricedReserves};
+use crate::instructions::keeper::{accrue, nav_low};
 use crate::math::{self, Rounding};
 use crate::state::{pause, AuctionChange, DepositRequest, Vault};
 use crate::token as tok;
@@ -89,9 +90,14 @@ impl SettleDeposit<'_> {
             BallastError::DepositRequestTooEarly
         );
 
+        // Fees first, on these fresh readings (the performance fee at their low bounds).
+        let minted = ctx.accounts.share_mint.supply;
+        let nav = nav_low(&ctx.accounts.vault, &valuation)?;
+        accrue(&mut ctx.accounts.vault, minted, clock.unix_timestamp, Some(nav))?;
+
         // Compute: the shares, at the worse of the two valuations, minus the fee and the trade charge.
         let accounts = &ctx.accounts;
-        let supply = accounts.share_mint.supply;
+        let supply = accounts.vault.shares_outstanding(minted)?;
         let priced = price_settlement(&accounts.vault, &valuation, &request, supply, clock.slot)?;
         let out = priced.out;
         require!(out.shares.to_depositor > 0, BallastError::ZeroShares);
@@ -101,10 +107,8 @@ impl SettleDeposit<'_> {
         let (vault, share_mint) = (&accounts.vault, accounts.share_mint.to_account_info());
         tok::mint_shares(&share_mint, &accounts.locked_shares.to_account_info(), vault, out.shares.locked)?;
         tok::mint_shares(&share_mint, &accounts.shares_destination.to_account_info(), vault, out.shares.to_depositor)?;
-        let supply_after = supply
-            .checked_add(out.shares.to_depositor)
-            .and_then(|s| s.checked_add(out.shares.locked))
-            .ok_or(BallastError::MathOverflow)?;
+        let new_shares = out.shares.to_depositor.checked_add(out.shares.locked).ok_or(BallastError::MathOverflow)?;
+        let supply_after = supply.checked_add(new_shares).ok_or(BallastError::MathOverflow)?;
         let event = DepositSettledEvent {
             vault: vault.key(),
             depositor: request.depositor,
@@ -121,7 +125,7 @@ impl SettleDeposit<'_> {
             nav_at_settlement: priced.now_quote.nav,
             shares_out: out.shares.to_depositor,
             locked_shares: out.shares.locked,
-            share_supply_after: supply_after,
+            share_supply_after: minted.checked_add(new_shares).ok_or(BallastError::MathOverflow)?,
         };
 
         // Commit: the escrowed amount joins the vault's value; the auction follows the bands.

@@ -15,6 +15,7 @@ use anchor_spl::token_2022::Token2022;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::WithdrawEvent;
 use crate::instructions::accounts::{reload_amount, transfer_legs, TransferLeg};
+use crate::instructions::keeper::accrue;
 use crate::math;
 use crate::state::{Claim, Vault};
 use crate::token as tok;
@@ -61,16 +62,23 @@ impl Withdraw<'_> {
 
     #[access_control(ctx.accounts.validate(&args))]
     pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, args: WithdrawArgs) -> Result<()> {
+        // Fees first: the management fee up to now (no prices: a withdrawal never waits for an oracle).
+        let minted = ctx.accounts.share_mint.supply;
+        accrue(&mut ctx.accounts.vault, minted, Clock::get()?.unix_timestamp, None)?;
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
         let legs = transfer_legs(vault, ctx.remaining_accounts)?;
-        let skipped = |i: usize| args.skip_mask & (1 << i) != 0;
 
-        // Compute: pro-rata of what the vault holds for its holders (owed and escrowed amounts excluded),
-        // rounded down.
-        let supply = accounts.share_mint.supply;
+        // Compute: pro-rata of what the vault holds for its holders (owed and escrowed amounts excluded) over
+        // every share outstanding (fee shares owed included), less the exit fee, rounded down.
+        let supply = vault.shares_outstanding(minted)?;
         let available = vault.available_balances(&legs.iter().map(|l| l.reserve_amount).collect::<Vec<_>>())?;
-        let amounts = math::in_kind_amounts_out(args.shares, &available, supply).or_math_err()?;
+        let exit_bps = vault.params.fees.exit_bps;
+        let amounts = math::in_kind_amounts_out(args.shares, &available, supply)
+            .and_then(|a| {
+                a.into_iter().map(|x| math::fees::less_fee(x, exit_bps)).collect::<core::result::Result<Vec<_>, _>>()
+            })
+            .or_math_err()?;
         require!(amounts.iter().any(|a| *a > 0), BallastError::ZeroWithdrawal);
         for (a, min) in amounts.iter().zip(&args.min_amounts_out) {
             require!(a >= min, BallastError::AmountBelowMinimum);
@@ -88,36 +96,7 @@ impl Withdraw<'_> {
             ),
             args.shares,
         )?;
-        let signer = vault.signer();
-        let seeds = signer.seeds();
-        let token_ai = accounts.token_program.to_account_info();
-        let token_2022_ai = accounts.token_2022_program.to_account_info();
-        let vault_ai = vault.to_account_info();
-        let mut paid = vec![0u64; amounts.len()];
-        let mut owed = vec![0u64; amounts.len()];
-        for (i, ((leg, asset), amount)) in legs.iter().zip(&vault.assets).zip(&amounts).enumerate() {
-            if *amount == 0 {
-                continue;
-            }
-            if skipped(i) {
-                owed[i] = *amount;
-                continue;
-            }
-            leg.require_live_mint(asset)?;
-            leg.user_account(asset)?;
-            let program = tok::program_for(&asset.token_program, &token_ai, &token_2022_ai)?;
-            tok::transfer(
-                program,
-                leg.reserve,
-                leg.mint,
-                leg.user,
-                &vault_ai,
-                *amount,
-                asset.decimals,
-                Some(&[&seeds]),
-            )?;
-            paid[i] = *amount;
-        }
+        let (paid, owed) = pay_out(accounts, &legs, &amounts, args.skip_mask)?;
 
         // Reconcile: each reserve fell by exactly what was paid.
         reconcile(&legs, vault, &paid)?;
@@ -128,7 +107,7 @@ impl Withdraw<'_> {
             amounts_out: paid,
             skip_mask: args.skip_mask,
             amounts_owed: owed.clone(),
-            share_supply_after: supply.checked_sub(args.shares).ok_or(BallastError::MathOverflow)?,
+            share_supply_after: minted.checked_sub(args.shares).ok_or(BallastError::MathOverflow)?,
         };
 
         // Commit: skipped amounts move from the holders' pool to the owner's claim.
@@ -162,4 +141,37 @@ fn owe(claim: &mut Claim, vault: &mut Vault, owed: &[u64]) -> Result<()> {
         a.owed = a.owed.checked_add(*o).ok_or(BallastError::MathOverflow)?;
     }
     vault.invariant()
+}
+
+/// Pays every leg of `amounts` that is not skipped (`skip_mask`) from its reserve, the vault signing; returns
+/// what was paid and what is owed (the skipped amounts) per asset.
+fn pay_out<'info>(
+    accounts: &Withdraw<'info>,
+    legs: &[TransferLeg<'info>],
+    amounts: &[u64],
+    skip_mask: u16,
+) -> Result<(Vec<u64>, Vec<u64>)> {
+    let vault = &accounts.vault;
+    let signer = vault.signer();
+    let seeds = signer.seeds();
+    let token_ai = accounts.token_program.to_account_info();
+    let token_2022_ai = accounts.token_2022_program.to_account_info();
+    let vault_ai = vault.to_account_info();
+    let mut paid = vec![0u64; amounts.len()];
+    let mut owed = vec![0u64; amounts.len()];
+    for (i, ((leg, asset), amount)) in legs.iter().zip(&vault.assets).zip(amounts).enumerate() {
+        if *amount == 0 {
+            continue;
+        }
+        if skip_mask & (1 << i) != 0 {
+            owed[i] = *amount;
+            continue;
+        }
+        leg.require_live_mint(asset)?;
+        leg.user_account(asset)?;
+        let program = tok::program_for(&asset.token_program, &token_ai, &token_2022_ai)?;
+        tok::transfer(program, leg.reserve, leg.mint, leg.user, &vault_ai, *amount, asset.decimals, Some(&[&seeds]))?;
+        paid[i] = *amount;
+    }
+    Ok((paid, owed))
 }

@@ -1,0 +1,401 @@
+//! Vault fees: management and performance fees accrued as share dilution at the formula, entry and exit fees
+//! kept by the vault, and the attacks on them (accrual cranked every slot, flows around a crystallisation,
+//! old or wide readings, the vault as its own recipient, fee changes without the timelock).
+
+use anchor_lang::prelude::Pubkey;
+use ballast::errors::BallastError;
+use ballast::instructions::{DepositArgs, ProposeParamsArgs};
+use ballast::math::fees::{self as fee_math, SECONDS_PER_YEAR};
+use ballast::math::{self, Rounding, LOCKED_SHARES};
+use ballast::state::{FeeParams, VaultParams};
+use ballast_client::{self as client, pda};
+use ballast_harness::chain::{Chain, TokenProgram};
+use ballast_harness::fixture::{self, User, VaultFixture};
+use ballast_harness::pyth::PriceSpec;
+use ballast_tests::*;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+/// A vault seeded by Alice ($10 000 at target weights) whose running fees go to an operator's share account.
+struct FeeVault {
+    chain: Chain,
+    fx: VaultFixture,
+    alice: User,
+    /// The operator's share account (the only fee recipient).
+    recipient: Pubkey,
+}
+
+async fn fee_vault(management_bps: u16, performance_bps: u16, entry_bps: u16, exit_bps: u16) -> FeeVault {
+    let chain = Chain::start().await;
+    let operator = Keypair::new();
+    let recipient = fixture::future_share_account(&chain, 0, &operator.pubkey());
+    let mut params = fixture::default_params();
+    params.fees = fixture::fees_to(recipient, management_bps, performance_bps, entry_bps, exit_bps);
+    let (mut chain, fx, alice) = seeded_with(chain, params).await;
+    let created = chain.create_ata(&operator.pubkey(), &pda::share_mint(&fx.key), TokenProgram::Token).await.unwrap();
+    assert_eq!(created, recipient);
+    FeeVault { chain, fx, alice, recipient }
+}
+
+impl FeeVault {
+    /// Shares outstanding (minted and owed to the recipients).
+    async fn outstanding(&mut self) -> u64 {
+        self.fx.share_supply(&mut self.chain).await + self.fx.fee_state(&mut self.chain).await.pending_shares
+    }
+
+    /// Fee shares the recipient holds or is owed.
+    async fn fee_shares(&mut self) -> u64 {
+        self.chain.token_amount(&self.recipient).await + self.fx.fee_state(&mut self.chain).await.pending_shares
+    }
+
+    /// The vault's value at the readings' low bounds, as the performance fee measures it (micro-USD).
+    async fn nav_low(&mut self) -> u128 {
+        let (snap, _) = self.fx.snapshot(&mut self.chain).await;
+        let val = snap.value().unwrap();
+        val.positions
+            .iter()
+            .zip(&val.bounds)
+            .map(|(p, b)| math::value_of(p.balance, p.decimals, b.low, Rounding::Floor).unwrap())
+            .sum()
+    }
+
+    /// What `shares` are worth at the readings' low bounds (micro-USD).
+    async fn value_of(&mut self, shares: u64) -> f64 {
+        let nav = self.nav_low().await;
+        nav as f64 * shares as f64 / self.outstanding().await as f64
+    }
+
+    async fn accrue(&mut self) {
+        self.fx.accrue_fees(&mut self.chain).await.unwrap();
+    }
+
+    /// Moves asset `i`'s price by `pct` % (published now).
+    async fn move_price(&mut self, i: usize, pct: i64) {
+        let p = self.fx.oracle_reading(&mut self.chain, i).await.price;
+        self.fx.set_price(&mut self.chain, i, p * (100 + pct) / 100).await;
+    }
+
+    async fn propose_fees(&mut self, fees: FeeParams) -> Result<(), solana_program_test::BanksClientError> {
+        let vault = self.fx.state(&mut self.chain).await;
+        let params = VaultParams { fees, ..vault.params };
+        let args = ProposeParamsArgs { params, assets: vault.assets.iter().map(|a| a.params).collect() };
+        let gov = self.fx.governance.pubkey();
+        self.chain.send(&[client::propose_params(&gov, &self.fx.key, args)], &[&self.fx.governance]).await
+    }
+}
+
+#[tokio::test]
+async fn a_year_of_management_fee_is_the_continuously_compounded_rate_on_the_fee_base() {
+    let mut v = fee_vault(200, 0, 0, 0).await;
+    v.accrue().await;
+    let (start, before) = (v.fx.fee_state(&mut v.chain).await.last_accrual, v.fee_shares().await);
+    let base = v.outstanding().await - LOCKED_SHARES;
+    v.chain.advance_time(SECONDS_PER_YEAR as i64).await;
+    v.accrue().await;
+    let state = v.fx.fee_state(&mut v.chain).await;
+    let dt = (state.last_accrual - start) as u64;
+    let expected = fee_math::management_fee_shares(base, 200, dt).unwrap();
+    // Every fee share is minted to the recipient; none is owed any more.
+    assert_eq!(state.pending_shares, 0);
+    assert_eq!(v.chain.token_amount(&v.recipient).await - before, expected);
+    // 2 % a year compounded continuously: the recipient holds 1 − e^(−0.02·dt/year) of the fee base.
+    let share = expected as f64 / (base + expected) as f64;
+    let formula = 1.0 - (-0.02 * dt as f64 / SECONDS_PER_YEAR as f64).exp();
+    assert!((share - formula).abs() < 1e-9, "{share} vs {formula}");
+}
+
+#[tokio::test]
+async fn accruing_every_hour_for_a_week_charges_no_more_than_one_accrual() {
+    // The attack: a crank calls accrue_fees as often as it can. Continuous compounding makes the split
+    // neutral; rounding down at every accrual can only charge less (at most one share unit each).
+    let mut v = fee_vault(500, 0, 0, 0).await;
+    v.accrue().await;
+    let (start, before) = (v.fx.fee_state(&mut v.chain).await.last_accrual, v.fee_shares().await);
+    let base = v.outstanding().await - LOCKED_SHARES;
+    let accruals = 168u64;
+    for _ in 0..accruals {
+        v.chain.advance_time(3_600).await;
+        v.accrue().await;
+    }
+    let dt = (v.fx.fee_state(&mut v.chain).await.last_accrual - start) as u64;
+    let charged = v.fee_shares().await - before;
+    let once = fee_math::management_fee_shares(base, 500, dt).unwrap();
+    assert!(charged <= once, "hourly accruals charged {charged} > one accrual's {once}");
+    assert!(once - charged <= accruals, "hourly accruals charged {charged}, one accrual {once}");
+    // In bps of the fee itself: nothing gained by cranking.
+    println!("a week of 5 %/yr: {charged} hourly vs {once} at once ({} units apart)", once - charged);
+}
+
+#[tokio::test]
+async fn the_performance_fee_is_charged_only_above_the_mark_and_moves_it() {
+    let mut v = fee_vault(0, 1_000, 0, 0).await;
+    v.accrue().await;
+    let hwm0 = v.fx.fee_state(&mut v.chain).await.hwm;
+    assert!(hwm0 > 0, "the mark is set");
+    // SOL +25 %: the vault is up about 10 %.
+    v.move_price(0, 25).await;
+    let (base, outstanding, nav) = {
+        let outstanding = v.outstanding().await;
+        (outstanding - LOCKED_SHARES, outstanding, v.nav_low().await)
+    };
+    let before = v.fee_shares().await;
+    v.accrue().await;
+    let price = fee_math::share_price(nav, outstanding).unwrap();
+    let expected = fee_math::performance_fee_shares(base, 1_000, price, hwm0).unwrap();
+    assert!(expected > 0);
+    assert_eq!(v.fee_shares().await - before, expected);
+    let state = v.fx.fee_state(&mut v.chain).await;
+    assert_eq!(
+        state.hwm,
+        fee_math::share_price(nav, outstanding + expected).unwrap(),
+        "the mark is the price after the fee"
+    );
+    // 10 % of the compounded gain: the recipient's shares are worth (1 − (H/P)^0.1) of the vault.
+    let taken = expected as f64 / (outstanding + expected) as f64;
+    let gain = price as f64 / hwm0 as f64;
+    assert!((taken - (1.0 - gain.powf(-0.1)) * base as f64 / outstanding as f64).abs() < 1e-6);
+
+    // Down 20 %: no fee, the mark stays.
+    v.move_price(0, -20).await;
+    let before = v.fee_shares().await;
+    v.accrue().await;
+    assert_eq!(v.fee_shares().await, before);
+    assert_eq!(v.fx.fee_state(&mut v.chain).await.hwm, state.hwm);
+}
+
+#[tokio::test]
+async fn a_deposit_right_before_a_crystallisation_pays_no_one_elses_performance_fee() {
+    let mut v = fee_vault(0, 2_000, 0, 0).await;
+    v.accrue().await;
+    // A minute later SOL is up 30 %: a gain made before Bob comes, not yet crystallised.
+    v.chain.advance_time(60).await;
+    v.move_price(0, 30).await;
+    v.fx.refresh_prices(&mut v.chain).await;
+    let bob = v.fx.user(&mut v.chain, &[10_000_000_000, 10_000_000, 10_000_000_000]).await.unwrap();
+    let vault = v.fx.state(&mut v.chain).await;
+    let max_in = vec![10_000_000_000, 10_000_000, 10_000_000_000];
+    let ix = client::deposit(
+        &bob.keypair.pubkey(),
+        &v.fx.key,
+        &vault,
+        &bob.shares,
+        &bob.tokens,
+        DepositArgs { max_amounts_in: max_in.clone(), min_shares_out: 1 },
+    );
+    // Without the fee crystallised on fresh readings first, the in-kind deposit is refused.
+    assert_ballast_err(v.chain.send(&[ix], &[&bob.keypair]).await, BallastError::FeeAccrualStale);
+    // With it (the fixture sends accrue_fees first), Bob enters after the fee on Alice's gain was taken.
+    let fee_on_alice = {
+        let before = v.fee_shares().await;
+        v.fx.deposit(&mut v.chain, &bob, max_in, 1).await.unwrap();
+        v.fee_shares().await - before
+    };
+    assert!(fee_on_alice > 0);
+    let bob_shares = v.chain.token_amount(&bob.shares).await;
+    let bob_before = v.value_of(bob_shares).await;
+    // The next crystallisation, at the same prices, charges nothing more: Bob pays none of Alice's fee.
+    let before = v.fee_shares().await;
+    v.accrue().await;
+    let extra = v.fee_shares().await - before;
+    let bob_after = v.value_of(bob_shares).await;
+    let lost_bps = (bob_before - bob_after) / bob_before * 10_000.0;
+    println!("fee on Alice's gain {fee_on_alice} shares; after Bob's deposit {extra} more; Bob lost {lost_bps:.6} bps");
+    assert!(extra <= 1, "{extra} fee shares charged on Bob's entry");
+    assert!(lost_bps.abs() < 0.01, "Bob paid {lost_bps} bps of someone else's fee");
+}
+
+#[tokio::test]
+async fn a_withdrawal_before_a_crystallisation_leaves_the_others_paying_only_their_own_fee() {
+    let mut v = fee_vault(0, 2_000, 0, 0).await;
+    let bob = v.fx.user(&mut v.chain, &[10_000_000_000, 10_000_000, 10_000_000_000]).await.unwrap();
+    v.fx.deposit(&mut v.chain, &bob, vec![10_000_000_000, 10_000_000, 10_000_000_000], 1).await.unwrap();
+    v.accrue().await;
+    let hwm = v.fx.fee_state(&mut v.chain).await.hwm;
+    v.move_price(0, 30).await;
+    // Bob leaves before anyone crystallises the fee (a withdrawal reads no prices).
+    let bob_shares = v.chain.token_amount(&bob.shares).await;
+    v.fx.withdraw(&mut v.chain, &bob, bob_shares, vec![0; 3]).await.unwrap();
+    let outstanding = v.outstanding().await;
+    let nav = v.nav_low().await;
+    let before = v.fee_shares().await;
+    v.accrue().await;
+    let fee = v.fee_shares().await - before;
+    // The fee falls on the remaining base only: the fraction of the vault taken from Alice is exactly the
+    // formula's 1 − (H/P)^0.2 of her part, whatever Bob did.
+    let price = fee_math::share_price(nav, outstanding).unwrap();
+    assert_eq!(fee, fee_math::performance_fee_shares(outstanding - LOCKED_SHARES, 2_000, price, hwm).unwrap());
+    let alice = v.chain.token_amount(&v.alice.shares).await;
+    let taken = fee as f64 / (outstanding + fee) as f64 * outstanding as f64 / alice as f64;
+    let formula = 1.0 - (hwm as f64 / price as f64).powf(0.2);
+    assert!((taken - formula).abs() < 1e-3 * formula, "{taken} vs {formula}");
+}
+
+#[tokio::test]
+async fn an_old_reading_cannot_crystallise_the_fee_and_a_wide_one_counts_at_its_low_bound() {
+    let mut v = fee_vault(0, 2_000, 0, 0).await;
+    v.accrue().await;
+    // A high published 6 s ago (rebalance-grade readings are at most 5 s old): refused.
+    v.chain.advance_time(30).await;
+    let now = v.chain.clock().await.unix_timestamp;
+    let a = v.fx.assets[0].clone();
+    let p = v.fx.oracle_reading(&mut v.chain, 0).await.price;
+    v.chain.set_price(&a.oracle, &PriceSpec::new(a.feed_id, p * 2, a.spec.expo, now - 6)).await;
+    let vault = v.fx.state(&mut v.chain).await;
+    assert_ballast_err(v.chain.send(&[client::accrue_fees(&v.fx.key, &vault)], &[]).await, BallastError::OracleStale);
+    // A fresh high with a 0.9 % confidence: the fee is measured at price − conf.
+    let spike = PriceSpec {
+        conf: (p as u64 * 11 / 10) * 9 / 1_000,
+        ..PriceSpec::new(a.feed_id, p * 11 / 10, a.spec.expo, now)
+    };
+    v.fx.refresh_prices(&mut v.chain).await;
+    v.chain.set_price(&a.oracle, &spike).await;
+    let nav_low = v.nav_low().await;
+    let outstanding = v.outstanding().await;
+    let vault = v.fx.state(&mut v.chain).await;
+    v.chain.send(&[client::accrue_fees(&v.fx.key, &vault)], &[]).await.unwrap();
+    let state = v.fx.fee_state(&mut v.chain).await;
+    let fee = state.pending_shares + v.chain.token_amount(&v.recipient).await;
+    assert!(state.hwm <= fee_math::share_price(nav_low, outstanding).unwrap());
+    assert!(fee > 0);
+}
+
+#[tokio::test]
+async fn the_vault_cannot_be_its_own_fee_recipient() {
+    let mut v = fee_vault(100, 1_000, 0, 0).await;
+    let vault = v.fx.state(&mut v.chain).await;
+    for own in [vault.locked_shares, vault.assets[0].reserve] {
+        let fees = fixture::fees_to(own, 100, 1_000, 0, 0);
+        assert_ballast_err(v.propose_fees(fees).await, BallastError::FeeRecipientIsVault);
+    }
+    // A share account the vault PDA owns passes the proposal's address checks but is refused when minting.
+    let vault_owned = v.chain.create_ata(&v.fx.key, &pda::share_mint(&v.fx.key), TokenProgram::Token).await.unwrap();
+    v.propose_fees(fixture::fees_to(vault_owned, 100, 1_000, 0, 0)).await.unwrap();
+    v.chain.advance_time(86_401).await;
+    v.fx.refresh_prices(&mut v.chain).await;
+    let vault = v.fx.state(&mut v.chain).await;
+    let gov = v.fx.governance.pubkey();
+    let execute = client::execute_params(&gov, &v.fx.key);
+    v.chain.send(&[client::accrue_fees(&v.fx.key, &vault), execute], &[&v.fx.governance]).await.unwrap();
+    v.chain.advance_time(3_600).await;
+    assert_ballast_err(v.fx.accrue_fees(&mut v.chain).await, BallastError::FeeRecipientIsVault);
+    assert_eq!(v.chain.token_amount(&vault_owned).await, 0);
+}
+
+#[tokio::test]
+async fn recipients_must_be_passed_in_order_and_add_up() {
+    let mut v = fee_vault(100, 0, 0, 0).await;
+    v.chain.advance_time(3_600).await;
+    v.fx.refresh_prices(&mut v.chain).await;
+    let mut vault = v.fx.state(&mut v.chain).await;
+    // A stranger's share account in the recipient's place.
+    let stranger = v.fx.user(&mut v.chain, &[0, 0, 0]).await.unwrap();
+    vault.params.fees.recipients[0].account = stranger.shares;
+    assert_ballast_err(
+        v.chain.send(&[client::accrue_fees(&v.fx.key, &vault)], &[]).await,
+        BallastError::FeeRecipientMismatch,
+    );
+    // Weights that do not add up to 10 000, a fee above its bound.
+    let mut fees = fixture::fees_to(v.recipient, 100, 0, 0, 0);
+    fees.recipients[0].weight_bps = 9_000;
+    assert_ballast_err(v.propose_fees(fees).await, BallastError::FeeRecipientsInvalid);
+    for bad in [
+        fixture::fees_to(v.recipient, 501, 0, 0, 0),
+        fixture::fees_to(v.recipient, 0, 3_001, 0, 0),
+        fixture::fees_to(v.recipient, 0, 0, 101, 0),
+        fixture::fees_to(v.recipient, 0, 0, 0, 101),
+    ] {
+        assert_ballast_err(v.propose_fees(bad).await, BallastError::FeeOutOfBounds);
+    }
+}
+
+#[tokio::test]
+async fn raising_a_fee_waits_for_the_timelock_lowering_does_not_and_neither_is_retroactive() {
+    let mut v = fee_vault(100, 0, 0, 0).await;
+    v.accrue().await;
+    let gov = v.fx.governance.pubkey();
+    // Lowering at once, but only with the fees accrued at the old rate in the same transaction.
+    let lower = client::lower_fees(&gov, &v.fx.key, fixture::fees_to(v.recipient, 50, 0, 0, 0));
+    v.chain.advance_time(3_600).await;
+    v.fx.refresh_prices(&mut v.chain).await;
+    assert_ballast_err(
+        v.chain.send(std::slice::from_ref(&lower), &[&v.fx.governance]).await,
+        BallastError::FeeAccrualRequired,
+    );
+    let vault = v.fx.state(&mut v.chain).await;
+    let before = v.fee_shares().await;
+    let base = v.outstanding().await - LOCKED_SHARES;
+    let since = v.fx.fee_state(&mut v.chain).await.last_accrual;
+    v.chain.send(&[client::accrue_fees(&v.fx.key, &vault), lower], &[&v.fx.governance]).await.unwrap();
+    let now = v.fx.fee_state(&mut v.chain).await.last_accrual;
+    // The hour before the change was charged at the old 100 bps.
+    assert_eq!(
+        v.fee_shares().await - before,
+        fee_math::management_fee_shares(base, 100, (now - since) as u64).unwrap()
+    );
+    assert_eq!(v.fx.state(&mut v.chain).await.params.fees.management_bps, 50);
+    // Raising is not lowering.
+    let raise = client::lower_fees(&gov, &v.fx.key, fixture::fees_to(v.recipient, 200, 0, 0, 0));
+    assert_ballast_err(v.chain.send(&[raise], &[&v.fx.governance]).await, BallastError::FeeNotLowered);
+    // Through the timelock: not before it, and not without accruing at the old rate first.
+    v.propose_fees(fixture::fees_to(v.recipient, 200, 0, 0, 0)).await.unwrap();
+    let execute = client::execute_params(&gov, &v.fx.key);
+    assert_ballast_err(
+        v.chain.send(std::slice::from_ref(&execute), &[&v.fx.governance]).await,
+        BallastError::TimelockNotElapsed,
+    );
+    v.chain.advance_time(86_401).await;
+    v.fx.refresh_prices(&mut v.chain).await;
+    assert_ballast_err(
+        v.chain.send(std::slice::from_ref(&execute), &[&v.fx.governance]).await,
+        BallastError::FeeAccrualRequired,
+    );
+    let vault = v.fx.state(&mut v.chain).await;
+    let before = v.fee_shares().await;
+    let base = v.outstanding().await - LOCKED_SHARES;
+    let since = v.fx.fee_state(&mut v.chain).await.last_accrual;
+    v.chain.send(&[client::accrue_fees(&v.fx.key, &vault), execute], &[&v.fx.governance]).await.unwrap();
+    let now = v.fx.fee_state(&mut v.chain).await.last_accrual;
+    // The day of the timelock was charged at 50 bps, not at the new 200.
+    assert_eq!(v.fee_shares().await - before, fee_math::management_fee_shares(base, 50, (now - since) as u64).unwrap());
+    assert_eq!(v.fx.state(&mut v.chain).await.params.fees.management_bps, 200);
+}
+
+#[tokio::test]
+async fn entry_and_exit_fees_stay_with_the_remaining_holders() {
+    let mut v = fee_vault(0, 0, 50, 50).await;
+    let alice_shares = v.chain.token_amount(&v.alice.shares).await;
+    let alice_before = v.value_of(alice_shares).await;
+    let bob = v.fx.user(&mut v.chain, &[10_000_000_000, 10_000_000, 10_000_000_000]).await.unwrap();
+    let outstanding = v.outstanding().await;
+    let holdings = v.fx.holdings(&mut v.chain).await;
+    let max_in = vec![1_000_000_000, 10_000_000, 10_000_000_000];
+    let full = math::in_kind_shares(&max_in, &holdings, outstanding).unwrap();
+    v.fx.deposit(&mut v.chain, &bob, max_in, 1).await.unwrap();
+    let bob_shares = v.chain.token_amount(&bob.shares).await;
+    // 50 bps of the shares are not minted; what Bob paid for them stays with the holders.
+    assert_eq!(bob_shares, fee_math::less_fee(full, 50).unwrap());
+    assert_eq!(v.fee_shares().await, 0, "entry fees go to no recipient");
+    // Leaving: 50 bps of every amount stays in the vault.
+    let outstanding = v.outstanding().await;
+    let holdings = v.fx.holdings(&mut v.chain).await;
+    let gross = math::in_kind_amounts_out(bob_shares, &holdings, outstanding).unwrap();
+    let before: Vec<u64> = {
+        let mut b = Vec::new();
+        for t in &bob.tokens {
+            b.push(v.chain.token_amount(t).await);
+        }
+        b
+    };
+    v.fx.withdraw(&mut v.chain, &bob, bob_shares, vec![0; 3]).await.unwrap();
+    for (i, t) in bob.tokens.iter().enumerate() {
+        let got = v.chain.token_amount(t).await - before[i];
+        assert_eq!(got, fee_math::less_fee(gross[i], 50).unwrap());
+    }
+    // Alice's shares are worth more than before Bob came and went: both fees, about 50 bps of Bob's
+    // position each, stayed with her.
+    let alice_after = v.value_of(alice_shares).await;
+    let bob_value = alice_before * bob_shares as f64 / alice_shares as f64;
+    let gained = alice_after - alice_before;
+    println!("Alice gained ${:.4} on Bob's ${:.2} round trip", gained / 1e6, bob_value / 1e6);
+    assert!(gained > 0.009 * bob_value && gained < 0.011 * bob_value, "{gained} on {bob_value}");
+}
