@@ -42,6 +42,20 @@ async fn demo_rebalances_back_into_the_bands() {
     assert_eq!(v["max_drift_bps_final"].as_u64().unwrap(), r.max_abs_drift_bps);
     assert_eq!(v["refused_attempts"].as_array().unwrap().len(), out.refused.len());
     assert!(v["share_supply"].as_u64().unwrap() > ballast::math::LOCKED_SHARES);
+    // The fees: README's hand calculation of the month reproduces what the program minted, and the
+    // operator holds exactly the fee shares (all of them minted by the last accrue_fees).
+    let fees = out.fees.as_ref().expect("the demo vault charges fees");
+    assert_eq!((fees.management_bps, fees.performance_bps), (200, 1_000));
+    assert_eq!(fees.month_secs, 30 * 86_400);
+    let by_hand = fees.month_base_shares as f64 * ((0.02 * fees.month_secs as f64 / 31_536_000.0).exp_m1());
+    assert!(
+        (fees.month_management_shares as f64 - by_hand).abs() <= 1.0 && fees.month_management_shares as f64 <= by_hand,
+        "month: {} minted, {by_hand} by hand",
+        fees.month_management_shares
+    );
+    assert!(fees.performance_shares > 0, "the path rose above the high-water mark");
+    assert_eq!(fees.recipient_shares, fees.management_shares + fees.performance_shares);
+    assert_eq!(v["fees"]["month_management_shares"].as_u64(), Some(fees.month_management_shares));
 }
 
 async fn run_mode(mode: DemoMode) -> demo::DemoOutcome {
