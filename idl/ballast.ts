@@ -2515,6 +2515,18 @@ export type Ballast = {
           },
           {
             "docs": [
+              "Volatility of the asset's return relative to the portfolio's, sampled when every asset is read",
+              "together (`Vault::observe_all`)."
+            ],
+            "name": "relVol",
+            "type": {
+              "defined": {
+                "name": "relVolState"
+              }
+            }
+          },
+          {
+            "docs": [
               "Base units in the reserve owed to claims (withdrawals that skipped this asset); not the holders'."
             ],
             "name": "owed",
@@ -2539,7 +2551,7 @@ export type Ballast = {
             "type": {
               "array": [
                 "u8",
-                19
+                2
               ]
             }
           }
@@ -2708,6 +2720,10 @@ export type Ballast = {
               },
               {
                 "name": "riskAversionMilli",
+                "type": "u32"
+              },
+              {
+                "name": "checkIntervalSecs",
                 "type": "u32"
               },
               {
@@ -4105,6 +4121,30 @@ export type Ballast = {
       }
     },
     {
+      "docs": [
+        "On-chain form of `math::adaptive::RelVolState` (the exponent fits a byte: readings are checked to",
+        "`[MIN_EXPO, MAX_EXPO]`)."
+      ],
+      "name": "relVolState",
+      "type": {
+        "fields": [
+          {
+            "name": "varPerSecE18",
+            "type": "u64"
+          },
+          {
+            "name": "price",
+            "type": "i64"
+          },
+          {
+            "name": "expo",
+            "type": "i8"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
       "name": "requestDepositArgs",
       "type": {
         "fields": [
@@ -4430,11 +4470,18 @@ export type Ballast = {
             }
           },
           {
+            "docs": [
+              "Time of the last relative-volatility sample (`Asset::rel_vol`); 0 = none yet."
+            ],
+            "name": "relVolTime",
+            "type": "i64"
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                64
+                52
               ]
             }
           }

@@ -142,7 +142,8 @@ fn synthetic_vault(view: &mut MemoryView, rng: &mut Draw, v: usize) -> (Pubkey, 
         // An auction that has run its course: the planner prices every trade at the floor.
         auction_started_at: 1,
         fees: ballast::state::FeeState::default(),
-        reserved: [0; 64],
+        rel_vol_time: 0,
+        reserved: [0; 52],
     };
     let mut data = Vec::new();
     vault.try_serialize(&mut data).unwrap_or_default();
@@ -183,10 +184,11 @@ fn synthetic_asset(
         last_price: price_e8,
         last_expo: -8,
         vol: VolState::default(),
+        rel_vol: Default::default(),
         owed: 0,
         pending_in: 0,
         flags: 0,
-        reserved: [0; 19],
+        reserved: [0; 2],
     }
 }
 

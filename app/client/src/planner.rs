@@ -172,10 +172,7 @@ impl Snapshot {
         let values = math::position_values(&positions, Rounding::Floor).map_err(|e| anyhow!("{e:?}"))?;
         let nav = math::total_value(&values).map_err(|e| anyhow!("{e:?}"))?;
         let mut vault = self.vault.clone();
-        let tau = vault.params.vol_tau_secs;
-        for (asset, reading) in vault.assets.iter_mut().zip(&self.readings) {
-            asset.observe(reading, tau).map_err(|e| anyhow!("{e:?}"))?;
-        }
+        vault.observe_all(&self.readings).map_err(|e| anyhow!("{e:?}"))?;
         let limits =
             vault.prepare_rebalance(&self.readings, nav, self.supply, self.slot).map_err(|e| anyhow!("{e:?}"))?;
         Ok(Valuation { bounds, positions, limits, values, nav })

@@ -39,7 +39,8 @@ pub enum Strategy {
     VolBand { eps_bps: u16, reference_vol_bps: u16, max_bps: u16 },
     /// CPPI targets with a floor at `floor_bps` of the starting share price.
     Cppi { multiplier_bps: u32, floor_bps: u16 },
-    /// The program's cost-optimal band mode: per asset `(3·c·(target·vol)²/(4λ))^(1/3)`.
+    /// The program's cost-optimal band mode: per asset `(3·c·(t·(1 − t))²/λ)^(1/3)` less the overshoot of
+    /// the simulation's checks (one per step), see `docs/bands.md`.
     CostOptimal { cost_bps: u16, risk_aversion_milli: u32 },
 }
 
@@ -60,7 +61,8 @@ impl Strategy {
     }
 
     /// Vault parameters and the per-asset band for this strategy.
-    fn setup(&self) -> (VaultParams, u16) {
+    /// `check_interval_secs`: how often the keeper looks (the simulation's step).
+    fn setup(&self, check_interval_secs: u32) -> (VaultParams, u16) {
         let mut p = fixture::default_params();
         p.rebalance_cooldown_slots = 0;
         let band = match *self {
@@ -85,7 +87,13 @@ impl Strategy {
                 300
             }
             Strategy::CostOptimal { cost_bps, risk_aversion_milli } => {
-                p.band_mode = BandMode::CostOptimal { cost_bps, risk_aversion_milli, min_bps: 50, max_bps: 2_500 };
+                p.band_mode = BandMode::CostOptimal {
+                    cost_bps,
+                    risk_aversion_milli,
+                    check_interval_secs: check_interval_secs.min(ballast::constants::MAX_CHECK_INTERVAL_SECS),
+                    min_bps: 50,
+                    max_bps: 2_500,
+                };
                 p.vol_tau_secs = 7 * 86_400;
                 500
             }
@@ -178,6 +186,9 @@ pub struct StrategyResult {
     /// AMM fees and price impact (trade value in − value received, at oracle mid prices) plus bounties.
     pub total_cost_usd: f64,
     pub cost_bps_of_nav: f64,
+    /// The same cost as a yearly rate (bps of average NAV a year): the cost term of the objective
+    /// ([`objective`]), comparable across horizons.
+    pub cost_bps_a_year: f64,
     /// Traded value over average NAV.
     pub turnover: f64,
     pub rebalances: usize,
@@ -211,7 +222,7 @@ pub(crate) async fn market(
     start: &[f64],
     cfg: &SimConfig,
 ) -> Result<(VaultFixture, Vec<AnyPool>)> {
-    let (mut params, band) = strategy.setup();
+    let (mut params, band) = strategy.setup(u32::try_from(cfg.dt_secs).unwrap_or(u32::MAX));
     params.slippage_cap_bps = cfg.slippage_cap_bps;
     if cfg.fees.management_bps > 0 || cfg.fees.performance_bps > 0 || cfg.fees.entry_bps > 0 || cfg.fees.exit_bps > 0 {
         // The fee shares accrue as owed to one recipient; nobody needs to mint them for the accounting.
@@ -359,6 +370,13 @@ async fn keep(chain: &mut Chain, fx: &VaultFixture, keeper: &User, now: &[f64], 
     }
 }
 
+/// The holder's objective, the one the cost-optimal band minimises (`docs/bands.md`): a year's trading cost
+/// (bps of NAV) plus `risk_aversion × TE%²` (tracking error of returns against the target portfolio,
+/// annualised, in percent).
+pub fn objective(r: &StrategyResult, risk_aversion: f64) -> f64 {
+    r.cost_bps_a_year + risk_aversion * (r.tracking_error_bps / 100.0).powi(2)
+}
+
 fn summarise(
     strategy: Strategy,
     steps: Vec<StepRecord>,
@@ -387,6 +405,8 @@ fn summarise(
         tracking_error_bps: te,
         total_cost_usd: cost,
         cost_bps_of_nav: cost / avg_nav * 10_000.0,
+        cost_bps_a_year: cost / avg_nav * 10_000.0 * 31_536_000.0
+            / (dt as f64 * steps.len().saturating_sub(1).max(1) as f64),
         turnover: traded / avg_nav,
         rebalances,
         final_value_usd: steps.last().map(|s| s.nav_usd).unwrap_or(0.0),

@@ -1,6 +1,6 @@
 //! Band studies over many seeded paths, every run on the real programs (`ballast tune --compare-bands`,
-//! `ballast tune --fit-exponent`). The objective is the tuner's `J = cost_bps + λ·TE%²` (cost in bps of
-//! average NAV, TE annualised in percent).
+//! `ballast tune --fit-exponent`). The objective is the one the cost-optimal band minimises
+//! ([`super::objective`]: `J = cost bps a year + λ·TE%²`, TE annualised in percent; `docs/bands.md`).
 //!
 //! - [`compare_bands`]: per path kind (GBM, regime switching), the mean ± standard error over the seeds of
 //!   J for every fixed band of a grid, the linear volatility band and the cost-optimal band, which fixed
@@ -21,26 +21,30 @@ use paths::Path2;
 const START: [f64; 3] = [150.0, 60_000.0, 1.0];
 
 /// Which price process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub enum PathKind {
-    /// Correlated geometric Brownian motion (SOL 80 %, BTC 60 % a year, correlation 0.6).
-    Gbm,
+    /// Correlated geometric Brownian motion (SOL 80 %, BTC 60 % a year) with SOL–BTC correlation `rho`.
+    Gbm { rho: f64 },
     /// Calm (SOL 60 %, BTC 50 %) and stress regimes (3× volatility, ±8 % jumps), as `simulate --path regime`.
     Regime,
 }
 
+/// The path kinds of the band comparison: GBM with correlations 0, 0.5 and 0.8, and regime switching.
+pub const COMPARISON_KINDS: [PathKind; 4] =
+    [PathKind::Gbm { rho: 0.0 }, PathKind::Gbm { rho: 0.5 }, PathKind::Gbm { rho: 0.8 }, PathKind::Regime];
+
 impl PathKind {
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> String {
         match self {
-            PathKind::Gbm => "gbm",
-            PathKind::Regime => "regime",
+            PathKind::Gbm { rho } => format!("gbm ρ {rho:.1}"),
+            PathKind::Regime => "regime".into(),
         }
     }
 
     fn path(&self, steps: usize, dt: i64, seed: u64, vol_scale: f64) -> Path2 {
-        match self {
-            PathKind::Gbm => {
-                paths::gbm(&START, &[0.0; 3], &[0.8 * vol_scale, 0.6 * vol_scale, 0.0], 0.6, steps, dt as f64, seed)
+        match *self {
+            PathKind::Gbm { rho } => {
+                paths::gbm(&START, &[0.0; 3], &[0.8 * vol_scale, 0.6 * vol_scale, 0.0], rho, steps, dt as f64, seed)
             }
             PathKind::Regime => {
                 let vol = [0.6 * vol_scale, 0.5 * vol_scale, 0.0];
@@ -49,6 +53,9 @@ impl PathKind {
         }
     }
 }
+
+/// The GBM of the exponent fits (correlation 0.6).
+const FIT_PATHS: PathKind = PathKind::Gbm { rho: 0.6 };
 
 #[derive(Debug, Clone)]
 pub struct StudyConfig {
@@ -96,7 +103,7 @@ impl StudyConfig {
     }
 
     fn objective(&self, r: &super::StrategyResult) -> f64 {
-        r.cost_bps_of_nav + self.risk_aversion * (r.tracking_error_bps / 100.0).powi(2)
+        super::objective(r, self.risk_aversion)
     }
 }
 
@@ -130,19 +137,27 @@ pub struct BandComparison {
     pub seeds: usize,
     pub rows: Vec<StudyRow>,
     pub best_fixed: String,
-    /// The cost estimate the cost-optimal band was given (fee plus impact of a typical trade, bps).
+    /// The cost estimate the cost-optimal band was given (fee plus bounty, bps).
     pub cost_estimate_bps: u16,
     /// (mean J of cost-optimal / mean J of the best fixed band − 1) in percent.
     pub cost_optimal_vs_best_fixed_pct: f64,
     /// Mean J of the cost-optimal band below every fixed band's.
     pub cost_optimal_beats_every_fixed: bool,
+    /// Per fixed band, the cost-optimal band's J minus that band's, paired by seed (mean ± se).
+    pub cost_optimal_vs_each_fixed: Vec<(String, Stat)>,
+    /// Below every fixed band with each paired difference more than two standard errors below zero.
+    pub cost_optimal_beats_every_fixed_by_2se: bool,
+    /// The fixed band with the lowest J on each seed (hindsight per path), and the cost-optimal band's J
+    /// minus that per-seed best (an oracle no setting can beat on average).
+    pub best_fixed_per_seed: Vec<String>,
+    pub cost_optimal_vs_per_seed_best: Stat,
 }
 
-/// The cost a governance would set for the cost-optimal mode: the pool fee plus the price impact of a
-/// typical trade (5 % of the vault) against the pool's depth.
+/// The cost a governance would set for the cost-optimal mode (`docs/bands.md`, A4): the proportional cost
+/// of a trade, the pool fee plus the keeper's bounty (the default parameters' 5 bps); linear price impact
+/// costs the same a year whatever the band and is left out.
 pub fn cost_estimate_bps(cfg: &SimConfig) -> u16 {
-    let impact = cfg.vault_usd * 0.05 / cfg.pool_depth_usd * 10_000.0;
-    (f64::from(cfg.fee_bps) + impact).round().clamp(1.0, f64::from(u16::MAX)) as u16
+    cfg.fee_bps.saturating_add(ballast_client::default_params().bounty_bps).max(1)
 }
 
 /// The settings of [`compare_bands`]: the fixed grid, the linear volatility band, the cost-optimal band.
@@ -179,18 +194,29 @@ pub async fn compare_bands(
                 setting: s.name(),
                 j: stat(j),
                 te_pct: stat(&runs.iter().map(|r| r.tracking_error_bps / 100.0).collect::<Vec<_>>()),
-                cost_bps: stat(&runs.iter().map(|r| r.cost_bps_of_nav).collect::<Vec<_>>()),
+                cost_bps: stat(&runs.iter().map(|r| r.cost_bps_a_year).collect::<Vec<_>>()),
                 vs_best_fixed: stat(&j.iter().zip(&js[best]).map(|(a, b)| a - b).collect::<Vec<_>>()),
             })
             .collect();
         let cost_opt = &rows[rows.len() - 1];
+        let paired = |a: &[f64], b: &[f64]| stat(&a.iter().zip(b).map(|(x, y)| x - y).collect::<Vec<_>>());
+        let j_opt = &js[js.len() - 1];
+        let vs_each: Vec<(String, Stat)> =
+            (0..n_fixed).map(|k| (rows[k].setting.clone(), paired(j_opt, &js[k]))).collect();
+        let per_seed_best: Vec<usize> =
+            (0..cfg.seeds).map(|p| (0..n_fixed).min_by(|a, b| js[*a][p].total_cmp(&js[*b][p])).unwrap_or(0)).collect();
+        let per_seed_j: Vec<f64> = per_seed_best.iter().enumerate().map(|(p, k)| js[*k][p]).collect();
         out.push(BandComparison {
-            kind: kind.name().into(),
+            kind: kind.name(),
             seeds: cfg.seeds,
             best_fixed: rows[best].setting.clone(),
             cost_estimate_bps: cost,
             cost_optimal_vs_best_fixed_pct: (cost_opt.j.mean / rows[best].j.mean - 1.0) * 100.0,
             cost_optimal_beats_every_fixed: rows[..n_fixed].iter().all(|r| cost_opt.j.mean < r.j.mean),
+            cost_optimal_beats_every_fixed_by_2se: vs_each.iter().all(|(_, d)| d.mean + 2.0 * d.se < 0.0),
+            cost_optimal_vs_each_fixed: vs_each,
+            best_fixed_per_seed: per_seed_best.iter().map(|k| rows[*k].setting.clone()).collect(),
+            cost_optimal_vs_per_seed_best: paired(j_opt, &per_seed_j),
             rows,
         });
     }
@@ -200,7 +226,7 @@ pub async fn compare_bands(
 pub fn render_comparison(c: &BandComparison) -> String {
     let mut s = format!(
         "{} paths ({} seeds), cost-optimal given c = {} bps\n{:<22} {:>16} {:>14} {:>14} {:>18}\n",
-        c.kind, c.seeds, c.cost_estimate_bps, "setting", "J mean ± se", "TE ann.%", "cost bp", "J − best fixed"
+        c.kind, c.seeds, c.cost_estimate_bps, "setting", "J mean ± se", "TE ann.%", "cost bp/yr", "J − best fixed"
     );
     for r in &c.rows {
         s.push_str(&format!(
@@ -218,9 +244,27 @@ pub fn render_comparison(c: &BandComparison) -> String {
         ));
     }
     s.push_str(&format!(
-        "cost-optimal vs best fixed: {:+.1} % of J; lower J than every fixed band: {}\n",
+        "cost-optimal vs best fixed: {:+.1} % of J; lower J than every fixed band: {}; by more than 2 se against each: {}\n",
         c.cost_optimal_vs_best_fixed_pct,
-        if c.cost_optimal_beats_every_fixed { "yes" } else { "no" }
+        if c.cost_optimal_beats_every_fixed { "yes" } else { "no" },
+        if c.cost_optimal_beats_every_fixed_by_2se { "yes" } else { "no" },
+    ));
+    let each: Vec<String> =
+        c.cost_optimal_vs_each_fixed.iter().map(|(n, d)| format!("{n} {:+.2} ± {:.2}", d.mean, d.se)).collect();
+    s.push_str(&format!("cost-optimal − each fixed band (paired): {}\n", each.join(", ")));
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for b in &c.best_fixed_per_seed {
+        match counts.iter_mut().find(|(n, _)| n == b) {
+            Some((_, k)) => *k += 1,
+            None => counts.push((b.clone(), 1)),
+        }
+    }
+    let counts: Vec<String> = counts.iter().map(|(n, k)| format!("{n} ×{k}")).collect();
+    s.push_str(&format!(
+        "hindsight-best fixed band per seed: {}; cost-optimal − that per-seed best: {:+.2} ± {:.2}\n",
+        counts.join(", "),
+        c.cost_optimal_vs_per_seed_best.mean,
+        c.cost_optimal_vs_per_seed_best.se
     ));
     s
 }
@@ -233,7 +277,68 @@ pub struct ExponentFit {
     pub points: Vec<(f64, f64)>,
     pub slope: f64,
     pub ci95: (f64, f64),
+    /// The derivation's band at each point (bps, the mean over the three assets of
+    /// `math::adaptive::cost_optimal_band` with the paths' relative volatilities and daily checks), and the
+    /// slope of its logarithm: what the fitted slope should be (NaN where the derivation does not apply).
+    pub predicted: Vec<f64>,
     pub theory: f64,
+    /// The slope of `ln(best band + overshoot of daily checks)`, the band a continuously checked vault
+    /// would need: 1/3 against the cost under the derivation's assumptions; with its bootstrap interval.
+    pub corrected_slope: f64,
+    pub corrected_ci95: (f64, f64),
+}
+
+/// Volatility (annualised, fraction) of each asset's return against the portfolio's on the GBM paths
+/// (SOL 80 %, BTC 60 % × `vol_scale`, correlation `rho`, USDC still) at the simulator's targets 40/30/30.
+pub fn relative_vols(rho: f64, vol_scale: f64) -> [f64; 3] {
+    let v = [0.8 * vol_scale, 0.6 * vol_scale, 0.0];
+    let corr = |a: usize, b: usize| {
+        if a == b {
+            1.0
+        } else if a + b == 1 {
+            rho
+        } else {
+            0.0
+        }
+    };
+    let w = [0.4, 0.3, 0.3];
+    let mut out = [0.0; 3];
+    for (i, o) in out.iter_mut().enumerate() {
+        let e: Vec<f64> = (0..3).map(|k| if k == i { 1.0 - w[k] } else { -w[k] }).collect();
+        let var: f64 =
+            (0..3).flat_map(|a| (0..3).map(move |b| (a, b))).map(|(a, b)| e[a] * e[b] * v[a] * v[b] * corr(a, b)).sum();
+        *o = var.max(0.0).sqrt();
+    }
+    out
+}
+
+/// The derivation's band (bps) for the fit's GBM paths: the mean over the three assets of the program's
+/// `cost_optimal_band` at cost `cost_bps` (fee + bounty), checks every `dt_secs`.
+pub fn predicted_band_bps(cost_bps: u16, vol_scale: f64, risk_aversion: f64, dt_secs: i64) -> f64 {
+    let rel = relative_vols(0.6, vol_scale);
+    let lambda = (risk_aversion * 1_000.0).round() as u32;
+    let every = u32::try_from(dt_secs).unwrap_or(u32::MAX);
+    let bands: Vec<f64> = [4_000u16, 3_000, 3_000]
+        .iter()
+        .zip(rel)
+        .map(|(t, r)| {
+            let rel_bps = (r * 10_000.0).round() as u64;
+            f64::from(ballast::math::adaptive::cost_optimal_band(*t, rel_bps, cost_bps, lambda, every, 1, 2_500))
+        })
+        .collect();
+    bands.iter().sum::<f64>() / bands.len() as f64
+}
+
+/// The mean overshoot (bps) of daily-checked bands on the fit's GBM paths (the three assets' mean).
+fn overshoot_bps(vol_scale: f64, dt_secs: i64) -> f64 {
+    let rel = relative_vols(0.6, vol_scale);
+    let every = u32::try_from(dt_secs).unwrap_or(u32::MAX);
+    let o: Vec<f64> = [4_000u16, 3_000, 3_000]
+        .iter()
+        .zip(rel)
+        .map(|(t, r)| ballast::math::adaptive::overshoot_bps(*t, (r * 10_000.0).round() as u64, every) as f64)
+        .collect();
+    o.iter().sum::<f64>() / o.len() as f64
 }
 
 /// Fixed bands searched by the fits (bps), about √2 apart up to the program's 25 % maximum.
@@ -274,11 +379,13 @@ fn best_band(j: &[Vec<f64>], grid: &[u16], paths: &[usize]) -> f64 {
 const BOOTSTRAP: usize = 1_000;
 
 /// One fit: for every variant (the x value, its market and volatility scale), every band of `grid` on
-/// the same `cfg.seeds` GBM paths; then the slope of ln ε* against ln x and its bootstrap interval.
+/// the same `cfg.seeds` GBM paths; then the slope of ln ε* against ln x and its bootstrap interval, beside
+/// the derivation's prediction (`predicted_cost`: the cost estimate of a variant, `None` where the
+/// derivation does not apply).
 pub async fn fit(
     cfg: &StudyConfig,
     what: &str,
-    theory: f64,
+    predicted_cost: Option<&dyn Fn(&SimConfig) -> u16>,
     variants: &[(f64, SimConfig, f64)],
     grid: &[u16],
     progress: &mut impl FnMut(&str),
@@ -287,7 +394,7 @@ pub async fn fit(
     let mut j: Vec<Vec<Vec<f64>>> = Vec::new();
     for (x, sim, vol_scale) in variants {
         let paths: Vec<Arc<Path2>> = (0..cfg.seeds)
-            .map(|k| Arc::new(PathKind::Gbm.path(cfg.steps, cfg.dt_secs, cfg.seed + k as u64, *vol_scale)))
+            .map(|k| Arc::new(FIT_PATHS.path(cfg.steps, cfg.dt_secs, cfg.seed + k as u64, *vol_scale)))
             .collect();
         let jobs =
             grid.iter().flat_map(|e| paths.iter().map(move |p| (Strategy::Band { eps_bps: *e }, p.clone()))).collect();
@@ -295,26 +402,47 @@ pub async fn fit(
         j.push(results.chunks(cfg.seeds).map(|runs| runs.iter().map(|r| cfg.objective(r)).collect()).collect());
     }
     let xs: Vec<f64> = variants.iter().map(|v| v.0.ln()).collect();
+    let over: Vec<f64> = variants.iter().map(|v| overshoot_bps(v.2, cfg.dt_secs)).collect();
+    let slopes = |sample: &[usize]| {
+        let b: Vec<f64> = j.iter().map(|jv| best_band(jv, grid, sample)).collect();
+        let raw = ols_slope(&xs, &b.iter().map(|e| e.ln()).collect::<Vec<_>>());
+        let corrected = ols_slope(&xs, &b.iter().zip(&over).map(|(e, o)| (e + o).ln()).collect::<Vec<_>>());
+        (b, raw, corrected)
+    };
     let all: Vec<usize> = (0..cfg.seeds).collect();
-    let best: Vec<f64> = j.iter().map(|jv| best_band(jv, grid, &all)).collect();
-    let slope = ols_slope(&xs, &best.iter().map(|b| b.ln()).collect::<Vec<_>>());
+    let (best, slope, corrected_slope) = slopes(&all);
     let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed);
-    let mut replicates: Vec<f64> = (0..BOOTSTRAP)
+    let (mut raw, mut corrected): (Vec<f64>, Vec<f64>) = (0..BOOTSTRAP)
         .map(|_| {
             let sample: Vec<usize> = (0..cfg.seeds).map(|_| rng.gen_range(0..cfg.seeds)).collect();
-            let b: Vec<f64> = j.iter().map(|jv| best_band(jv, grid, &sample).ln()).collect();
-            ols_slope(&xs, &b)
+            let (_, r, c) = slopes(&sample);
+            (r, c)
         })
-        .collect();
-    replicates.sort_by(f64::total_cmp);
-    let at = |q: f64| replicates[((replicates.len() - 1) as f64 * q).round() as usize];
+        .unzip();
+    let predicted: Vec<f64> = match predicted_cost {
+        Some(cost) => variants
+            .iter()
+            .map(|(_, sim, vol)| predicted_band_bps(cost(sim), *vol, cfg.risk_aversion, cfg.dt_secs))
+            .collect(),
+        None => vec![f64::NAN; variants.len()],
+    };
     Ok(ExponentFit {
         what: what.into(),
         points: variants.iter().map(|v| v.0).zip(best).collect(),
         slope,
-        ci95: (at(0.025), at(0.975)),
-        theory,
+        ci95: interval(&mut raw),
+        theory: ols_slope(&xs, &predicted.iter().map(|p| p.ln()).collect::<Vec<_>>()),
+        predicted,
+        corrected_slope,
+        corrected_ci95: interval(&mut corrected),
     })
+}
+
+/// The 2.5 % and 97.5 % quantiles of bootstrap replicates.
+fn interval(replicates: &mut [f64]) -> (f64, f64) {
+    replicates.sort_by(f64::total_cmp);
+    let at = |q: f64| replicates[((replicates.len() - 1) as f64 * q).round() as usize];
+    (at(0.025), at(0.975))
 }
 
 /// The three fits: cost on deep pools, volatility, cost on shallow pools (impact matters).
@@ -322,28 +450,54 @@ pub async fn fit_exponents(cfg: &StudyConfig, mut progress: impl FnMut(&str)) ->
     let fees = [8u16, 20, 50, 125];
     let deep = 1e9;
     let shallow = 150_000.0;
-    let cost_deep: Vec<_> = fees.iter().map(|f| (f64::from(*f), cfg.sim(*f, deep), 1.0)).collect();
+    // The cost fits' x is the proportional cost c = fee + bounty (docs/bands.md, A4).
+    let by_cost = |f: &u16, depth: f64| {
+        let sim = cfg.sim(*f, depth);
+        (f64::from(cost_estimate_bps(&sim)), sim, 1.0)
+    };
+    let cost_deep: Vec<_> = fees.iter().map(|f| by_cost(f, deep)).collect();
     let vol: Vec<_> = [0.5, 1.0, 2.0].iter().map(|v| (*v, cfg.sim(cfg.fee_bps, deep), *v)).collect();
-    let cost_shallow: Vec<_> = fees.iter().map(|f| (f64::from(*f), cfg.sim(*f, shallow), 1.0)).collect();
+    let cost_shallow: Vec<_> = fees.iter().map(|f| by_cost(f, shallow)).collect();
+    let cost: &dyn Fn(&SimConfig) -> u16 = &cost_estimate_bps;
     Ok(vec![
-        fit(cfg, "cost, deep pools", 1.0 / 3.0, &cost_deep, &FIT_GRID, &mut progress).await?,
-        fit(cfg, "volatility, deep pools", 2.0 / 3.0, &vol, &FIT_GRID, &mut progress).await?,
-        fit(cfg, "cost, $150k pools (impact)", f64::NAN, &cost_shallow, &FIT_GRID, &mut progress).await?,
+        fit(cfg, "cost, deep pools", Some(cost), &cost_deep, &FIT_GRID, &mut progress).await?,
+        fit(cfg, "volatility, deep pools", Some(cost), &vol, &FIT_GRID, &mut progress).await?,
+        fit(cfg, "cost, $150k pools (impact)", None, &cost_shallow, &FIT_GRID, &mut progress).await?,
     ])
 }
 
 pub fn render_fit(f: &ExponentFit) -> String {
-    let pts: Vec<String> = f.points.iter().map(|(x, e)| format!("{x} → {e:.0} bps")).collect();
-    let theory =
-        if f.theory.is_nan() { "none (impact grows with the trade)".to_string() } else { format!("{:.3}", f.theory) };
+    let pts: Vec<String> = f
+        .points
+        .iter()
+        .zip(&f.predicted)
+        .map(
+            |((x, e), p)| {
+                if p.is_nan() {
+                    format!("{x} → {e:.0}")
+                } else {
+                    format!("{x} → {e:.0} (derivation {p:.0})")
+                }
+            },
+        )
+        .collect();
+    let theory = if f.theory.is_nan() {
+        "none (the auction makes trades partial: A3)".to_string()
+    } else {
+        format!("{:.3}", f.theory)
+    };
     format!(
-        "{}: best band {}; slope {:.3}, 95 % bootstrap interval [{:.3}, {:.3}]; theory {}\n",
+        "{}: best band bps {}; slope {:.3}, 95 % bootstrap interval [{:.3}, {:.3}]; derivation {}; \
+         with the daily overshoot added back {:.3} [{:.3}, {:.3}]\n",
         f.what,
         pts.join(", "),
         f.slope,
         f.ci95.0,
         f.ci95.1,
-        theory
+        theory,
+        f.corrected_slope,
+        f.corrected_ci95.0,
+        f.corrected_ci95.1,
     )
 }
 

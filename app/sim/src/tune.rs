@@ -1,6 +1,7 @@
 //! `ballast tune`: searches the band width ε (fixed bands) and the reference volatility (volatility-scaled
 //! bands) over several simulated paths, prints the cost / tracking-error frontier and recommends the
-//! setting that minimises `cost_bps + risk_aversion × TE%²` (TE annualised, in percent), and can fit how
+//! setting that minimises `cost bps a year + risk_aversion × TE%²` (TE annualised, in percent; the objective
+//! of `docs/bands.md`), and can fit how
 //! the best band grows with the proportional cost.
 
 use anyhow::Result;
@@ -46,6 +47,7 @@ pub struct TunePoint {
     pub strategy: String,
     pub eps_bps: u16,
     pub tracking_error_bps: f64,
+    /// Trading cost, bps of NAV a year.
     pub cost_bps: f64,
     pub objective: f64,
     /// Not dominated by another point (lower or equal cost and tracking error).
@@ -88,7 +90,7 @@ pub async fn tune(cfg: &TuneConfig, mut progress: impl FnMut(&str)) -> Result<Ve
             _ => strategy.name(),
         };
         let te = runs.iter().map(|r| r.tracking_error_bps).sum::<f64>() / runs.len() as f64;
-        let cost = runs.iter().map(|r| r.cost_bps_of_nav).sum::<f64>() / runs.len() as f64;
+        let cost = runs.iter().map(|r| r.cost_bps_a_year).sum::<f64>() / runs.len() as f64;
         points.push(TunePoint {
             strategy: name,
             eps_bps: *eps,
@@ -138,7 +140,7 @@ pub fn recommend(points: &[TunePoint]) -> Option<&TunePoint> {
 /// The frontier table.
 pub fn render(points: &[TunePoint]) -> String {
     let mut s =
-        format!("{:<26} {:>10} {:>10} {:>10} {:>9}\n", "setting", "TE ann.%", "cost bp", "objective", "frontier");
+        format!("{:<26} {:>10} {:>10} {:>10} {:>9}\n", "setting", "TE ann.%", "cost bp/yr", "objective", "frontier");
     for p in points {
         s.push_str(&format!(
             "{:<26} {:>10.3} {:>10.2} {:>10.3} {:>9}\n",

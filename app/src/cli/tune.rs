@@ -26,7 +26,8 @@ pub struct TuneArgs {
     #[arg(long)]
     pub fit_exponent: bool,
     /// Instead: compare the hindsight-best fixed band, the linear volatility band and the cost-optimal
-    /// band over `--seeds` GBM and regime paths of `--steps` days: J = cost bp + λ·TE%², mean ± se.
+    /// band over `--seeds` paths of `--steps` days of each kind (GBM with correlations 0, 0.5 and 0.8,
+    /// regime switching): J = cost bp a year + λ·TE%², mean ± se, paired differences.
     #[arg(long)]
     pub compare_bands: bool,
     /// Paths per setting for `--compare-bands` / `--fit-exponent`.
@@ -65,8 +66,7 @@ impl TuneArgs {
         let cfg = self.study_config();
         let started = std::time::Instant::now();
         let mut progress = crate::output::Progress::new(None);
-        let kinds = [study::PathKind::Gbm, study::PathKind::Regime];
-        let out = study::compare_bands(&cfg, &kinds, |s| progress.step(s)).await?;
+        let out = study::compare_bands(&cfg, &study::COMPARISON_KINDS, |s| progress.step(s)).await?;
         progress.finish();
         for c in &out {
             writeln!(stdout, "{}", study::render_comparison(c))?;
@@ -105,7 +105,7 @@ impl TuneArgs {
         progress.finish();
         write!(stdout, "{}", tune::render(&points))?;
         let Some(best) = tune::recommend(&points) else { return Ok(()) };
-        writeln!(stdout, "\nrecommended: {} (objective = cost bp + {risk_aversion} × TE%²)", best.strategy)?;
+        writeln!(stdout, "\nrecommended: {} (objective = cost bp a year + {risk_aversion} × TE%²)", best.strategy)?;
         let (m, p) = (self.management_fee_bps, self.performance_fee_bps);
         if let (Some(strategy), true) = (best.setting, m > 0 || p > 0) {
             let fees = ballast::state::FeeParams { management_bps: m, performance_bps: p, ..Default::default() };

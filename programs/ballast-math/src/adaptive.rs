@@ -84,28 +84,109 @@ pub fn update_vol(state: &VolState, price: i64, expo: i32, publish_time: i64, ta
     }
     let dt = (publish_time - state.last_time) as u128;
     let r = ln_ratio(price as u128, state.last_price as u128)?;
+    next.var_per_sec_e18 = ewma_step(state.var_per_sec_e18, r, dt, tau_secs)?;
+    next.last_price = price;
+    next.last_time = publish_time;
+    Ok(next)
+}
+
+/// One EWMA step of a per-second variance (× 1e18) with the log-return `r` (1e12 fixed point) observed over
+/// `dt` seconds: the sample `r²/dt`, capped at `MAX_SAMPLE_RATIO × max(old, VAR_FLOOR_E18)`, weighted by
+/// `α = min(dt/τ, 1/MAX_SAMPLE_WEIGHT_DIV)` (see [`update_vol`] for the bound this gives).
+fn ewma_step(old: u64, r: i128, dt: u128, tau_secs: u64) -> MathResult<u64> {
     // sample = r² / dt per second, × 1e18 (r is 1e12-scaled, so r² is 1e24-scaled).
     let r2 = (r.unsigned_abs()).safe_mul(r.unsigned_abs())?;
-    let old = state.var_per_sec_e18 as u128;
-    let sample = (r2 / 1_000_000 / dt).min(MAX_SAMPLE_RATIO.safe_mul(old.max(VAR_FLOOR_E18))?);
-    let tau = tau_secs as u128;
+    let old = old as u128;
+    let sample = (r2 / 1_000_000 / dt.max(1)).min(MAX_SAMPLE_RATIO.safe_mul(old.max(VAR_FLOOR_E18))?);
+    let tau = (tau_secs as u128).max(1);
     let alpha_num = dt.min(tau / MAX_SAMPLE_WEIGHT_DIV).max(1);
     let new = if sample >= old {
         old + mul_div_floor(sample - old, alpha_num, tau)?
     } else {
         old - mul_div_floor(old - sample, alpha_num, tau)?
     };
-    next.var_per_sec_e18 = u64::try_from(new).unwrap_or(u64::MAX);
-    next.last_price = price;
-    next.last_time = publish_time;
-    Ok(next)
+    Ok(u64::try_from(new).unwrap_or(u64::MAX))
+}
+
+/// One asset's estimate of the volatility of its return relative to the portfolio's (`r_i − r_p`), and
+/// its price at the vault's last relative sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RelVolState {
+    /// EWMA of `(r_i − r_p)²` per second, × 1e18.
+    pub var_per_sec_e18: u64,
+    /// Price (mantissa at `expo`) at the last sample; 0 = none yet.
+    pub price: i64,
+    pub expo: i32,
+}
+
+/// Folds one set of readings of every asset (`(price, expo)`, in the vault's asset order) into the relative
+/// volatility estimates. A sample needs every asset's price at the last sample (same exponent) and at least
+/// [`MIN_VOL_SAMPLE_SECS`] since it (`time`: the oldest publish time among the readings, so that no
+/// asset's return is credited with time it did not cover); otherwise nothing changes, or, when an asset
+/// has no usable last price, every asset's price and the sample clock restart (estimates kept).
+///
+/// `r_p = Σ weights_i · r_i / 10 000` (the target weights), and each asset's sample is `(r_i − r_p)²/Δt`,
+/// folded in exactly as [`update_vol`] folds an asset's own returns, with the same caps: whoever chooses
+/// which valid readings the vault sees moves each estimate by at most the same factors per sample. The
+/// correlation of the assets is in the estimate (SOL and BTC moving together move neither against the
+/// portfolio), which the vault does not otherwise keep.
+pub fn update_rel_vols(
+    states: &[RelVolState],
+    last_time: i64,
+    readings: &[(i64, i32)],
+    weights_bps: &[u16],
+    time: i64,
+    tau_secs: u64,
+) -> MathResult<(Vec<RelVolState>, i64)> {
+    if states.len() != readings.len() || weights_bps.len() != readings.len() {
+        return Err(MathError::LengthMismatch);
+    }
+    if readings.iter().any(|(p, _)| *p <= 0) || tau_secs == 0 {
+        return Err(MathError::DivideByZero);
+    }
+    let restart = || {
+        let next = states.iter().zip(readings).map(|(s, (p, e))| RelVolState { price: *p, expo: *e, ..*s }).collect();
+        Ok((next, time))
+    };
+    if last_time == 0 || states.iter().zip(readings).any(|(s, (_, e))| s.price <= 0 || s.expo != *e) {
+        return restart();
+    }
+    if time < last_time.saturating_add(MIN_VOL_SAMPLE_SECS) {
+        return Ok((states.to_vec(), last_time));
+    }
+    let dt = (time - last_time) as u128;
+    let returns: Vec<i128> = states
+        .iter()
+        .zip(readings)
+        .map(|(s, (p, _))| ln_ratio(*p as u128, s.price as u128))
+        .collect::<MathResult<_>>()?;
+    let portfolio = returns.iter().zip(weights_bps).try_fold(0i128, |acc, (r, w)| {
+        r.checked_mul(*w as i128).and_then(|x| acc.checked_add(x)).ok_or(MathError::Overflow)
+    })? / BPS as i128;
+    let next = states
+        .iter()
+        .zip(readings)
+        .zip(&returns)
+        .map(|((s, (p, e)), r)| {
+            Ok(RelVolState {
+                var_per_sec_e18: ewma_step(s.var_per_sec_e18, r - portfolio, dt, tau_secs)?,
+                price: *p,
+                expo: *e,
+            })
+        })
+        .collect::<MathResult<_>>()?;
+    Ok((next, time))
 }
 
 /// Annualised volatility in bps: `sqrt(var_per_sec × seconds_per_year) × 10 000`.
 pub fn annual_vol_bps(state: &VolState) -> u64 {
+    annual_bps(state.var_per_sec_e18)
+}
+
+/// Annualised volatility in bps of a per-second variance × 1e18.
+pub fn annual_bps(var_per_sec_e18: u64) -> u64 {
     // σ_bps² = var_e18 × SPY × 1e8 / 1e18 = var_e18 × SPY / 1e10
-    let v = (state.var_per_sec_e18 as u128) * SECONDS_PER_YEAR / 10_000_000_000;
-    isqrt(v)
+    isqrt((var_per_sec_e18 as u128) * SECONDS_PER_YEAR / 10_000_000_000)
 }
 
 /// How ε bands are set.
@@ -115,8 +196,8 @@ pub enum BandRule {
     Fixed,
     /// `clamp(band × vol / reference_vol, min, max)`, then `+ conf_multiplier × conf/price`.
     VolatilityScaled { reference_vol_bps: u16, min_bps: u16, max_bps: u16, conf_multiplier: u16 },
-    /// The band that minimises trading cost plus `risk_aversion × TE%²` ([`cost_optimal_band`]).
-    CostOptimal { cost_bps: u16, risk_aversion_milli: u32, min_bps: u16, max_bps: u16 },
+    /// The band that minimises a year's trading cost plus `risk_aversion × TE%²` ([`cost_optimal_band`]).
+    CostOptimal { cost_bps: u16, risk_aversion_milli: u32, check_interval_secs: u32, min_bps: u16, max_bps: u16 },
 }
 
 /// Integer cube root (floor): `r` with `r³ ≤ n < (r + 1)³`, digit by digit (no floats, no division).
@@ -137,68 +218,72 @@ pub fn icbrt(n: u128) -> u64 {
     y.cast::<u64>().unwrap_or(u64::MAX)
 }
 
-/// The band (bps) that minimises expected cost plus tracking error for an asset with target weight
-/// `target_bps` and annualised volatility `vol_bps`, trading at `cost_bps` a unit traded, for a vault that
-/// weighs tracking error by `risk_aversion` (`risk_aversion_milli / 1000`, in the tuner's objective
-/// `J = cost_bps + risk_aversion × TE%²`), clamped to `[min_bps, max_bps]` (never below 1).
+/// Siegmund's overshoot constant `β = −ζ(1/2)/√(2π) ≈ 0.5826`, in bps: a random walk with steps of standard
+/// deviation `h` checked against a barrier only at its steps crosses it by `β·h` on average, so a band
+/// checked every `Δ` seconds acts like one `β·s·√Δ` wider (Broadie, Glasserman & Kou 1997).
+pub const OVERSHOOT_BETA_BPS: u128 = 5_826;
+
+/// The band (bps) that minimises the holder's objective `J = cost_bps a year + λ·TE%²` (tracking error of the
+/// vault's returns against the target portfolio, annualised, in percent) for an asset with target weight
+/// `target_bps`, whose weight moves with volatility `rel_vol_bps` (its return relative to the portfolio's,
+/// annualised), trading back to target at `cost_bps` a unit traded, with keepers checking the band every
+/// `check_interval_secs`; `λ = risk_aversion_milli / 1000`. Clamped to `[min_bps, max_bps]` (never below 1).
+/// The derivation, with every assumption named, is `docs/bands.md`:
 ///
-/// A weight deviation with variance rate `s²` kept inside `±w` costs about `c·s²/(2w)` a year in trading and
-/// adds `w²/3` to the squared tracking error (Rogers 2004; Janeček & Shreve 2004), so
-/// `J(w) = 10⁴·(c·s²/(2w) + λ·w²/3)` is smallest at `w* = (3·c·s² / (4λ))^(1/3)`: the band grows with the
-/// cube root of the cost and with volatility to the power 2/3. Here `s = target × vol`, with `vol` the
-/// asset's volatility relative to the portfolio ([`relative_vols_bps`]). In bps:
-/// `w_bps³ = 3000 · c_bps · s_bps² / (4 · risk_aversion_milli)`.
+/// - the weight deviation `d` moves with `s = target × rel_vol` and is reset to 0 when `|d|` reaches `w`:
+///   a trade of `w` every `w²/s²` years, so costs `c·s²/w` a year; between trades `d` is spread as a
+///   triangle on `(−w, w)`, `E[d²] = w²/6`;
+/// - a deviation `d` of this asset (the others off in proportion) makes the vault's return differ from the
+///   target portfolio's by `d·(r_i − r_p)/(1 − target)`, so it adds `(w²/6)·rel_vol²/(1 − target)²` to the
+///   squared tracking error;
+/// - `J(w) = 10⁴·(c·s²/w + λ·w²·rel_vol²/(6·(1 − t)²))` is smallest at `W = (3·c·t²·(1 − t)²/λ)^(1/3)`:
+///   the volatility cancels (a wider-moving weight trades more often but each unit of deviation costs
+///   more tracking error, in the same proportion);
+/// - checks every `Δ` overshoot the band by `β·s·√Δ` on average, so the band to configure is
+///   `W − β·s·√Δ`: narrower the more volatile the asset and the rarer the checks.
+///
+/// In bps, with `q = t·(1 − t)` in bps: `W³ = 3000·c·q² / risk_aversion_milli`.
 pub fn cost_optimal_band(
     target_bps: u16,
-    vol_bps: u64,
+    rel_vol_bps: u64,
     cost_bps: u16,
     risk_aversion_milli: u32,
+    check_interval_secs: u32,
     min_bps: u16,
     max_bps: u16,
 ) -> u16 {
     let lo = min_bps.max(1);
     let hi = max_bps.max(lo);
-    let s_bps = (target_bps as u128).saturating_mul(vol_bps as u128) / BPS as u128;
-    let numerator = 3_000u128.saturating_mul(cost_bps as u128).saturating_mul(s_bps.saturating_mul(s_bps));
-    let denominator = 4u128.saturating_mul(risk_aversion_milli.max(1) as u128);
-    let w = icbrt(numerator / denominator);
-    (w as u128).clamp(lo as u128, hi as u128).cast::<u16>().unwrap_or(hi)
+    let target = (target_bps as u128).min(BPS as u128);
+    let q = target * (BPS as u128 - target) / BPS as u128;
+    let numerator = 3_000u128.saturating_mul(cost_bps as u128).saturating_mul(q * q);
+    let whole = icbrt(numerator / risk_aversion_milli.max(1) as u128) as u128;
+    whole
+        .saturating_sub(overshoot_bps(target_bps, rel_vol_bps, check_interval_secs))
+        .clamp(lo as u128, hi as u128)
+        .cast::<u16>()
+        .unwrap_or(hi)
 }
 
-/// Annualised volatility (bps) of each asset's return relative to the portfolio's, from the assets' own
-/// annualised volatilities `vols_bps` and weights `weights_bps`, taking the assets' returns as
-/// uncorrelated (the vault keeps no covariances): `var(r_i − r_p) = (1 − w_i)²·σ_i² + Σ_{j≠i} w_j²·σ_j²`.
-/// This is what a band on asset `i`'s weight has to contain: a stablecoin's own volatility is zero, yet
-/// its weight moves whenever the other assets move. Assets beyond the shorter of the two slices count as
-/// weightless and still.
-pub fn relative_vols_bps(weights_bps: &[u16], vols_bps: &[u64]) -> Vec<u64> {
-    let n = weights_bps.len().min(vols_bps.len());
-    // (w_j · σ_j)² in bps⁴; their sum, then each asset's own term corrected.
-    let weighted: Vec<u128> = (0..n)
-        .map(|j| {
-            let x = (weights_bps[j] as u128).saturating_mul(vols_bps[j] as u128);
-            x.saturating_mul(x)
-        })
-        .collect();
-    let total = weighted.iter().fold(0u128, |acc, x| acc.saturating_add(*x));
-    (0..n)
-        .map(|i| {
-            let own = ((BPS as u128).saturating_sub(weights_bps[i] as u128)).saturating_mul(vols_bps[i] as u128);
-            let var = total.saturating_sub(weighted[i]).saturating_add(own.saturating_mul(own));
-            // bps⁴ → bps²: divide by 10⁴² = 10⁸.
-            isqrt(var / (BPS as u128 * BPS as u128))
-        })
-        .collect()
+/// The mean overshoot (bps of weight) of a band checked every `check_interval_secs`: `β·s·√Δ` with
+/// `s = target × rel_vol` (annualised) and `Δ` in years, rounded up (the band is narrowed by it).
+pub fn overshoot_bps(target_bps: u16, rel_vol_bps: u64, check_interval_secs: u32) -> u128 {
+    let s_bps = (target_bps as u128).saturating_mul(rel_vol_bps as u128) / BPS as u128;
+    // (s·√Δ)² in bps² = s_bps² × Δ / year.
+    let h2 = s_bps.saturating_mul(s_bps).saturating_mul(check_interval_secs as u128) / SECONDS_PER_YEAR;
+    let root = isqrt(h2) as u128;
+    let h = if root * root < h2 { root + 1 } else { root };
+    (OVERSHOOT_BETA_BPS * h).div_ceil(BPS as u128)
 }
 
 /// Effective band of an asset (bps) with target `target_bps`. `conf_bps` is the oracle's `conf / price` in bps.
 /// `vol_bps` is the asset's own volatility for `VolatilityScaled`, its volatility relative to the portfolio
-/// ([`relative_vols_bps`]) for `CostOptimal`.
+/// ([`update_rel_vols`]) for `CostOptimal`.
 pub fn effective_band(base_bps: u16, target_bps: u16, rule: &BandRule, vol_bps: u64, conf_bps: u64) -> u16 {
     match *rule {
         BandRule::Fixed => base_bps,
-        BandRule::CostOptimal { cost_bps, risk_aversion_milli, min_bps, max_bps } => {
-            cost_optimal_band(target_bps, vol_bps, cost_bps, risk_aversion_milli, min_bps, max_bps)
+        BandRule::CostOptimal { cost_bps, risk_aversion_milli, check_interval_secs, min_bps, max_bps } => {
+            cost_optimal_band(target_bps, vol_bps, cost_bps, risk_aversion_milli, check_interval_secs, min_bps, max_bps)
         }
         BandRule::VolatilityScaled { reference_vol_bps, min_bps, max_bps, conf_multiplier } => {
             let scaled = if reference_vol_bps == 0 {
@@ -393,6 +478,73 @@ mod tests {
         assert!((est - sigma_annual).abs() / sigma_annual < 0.15, "estimated {est}, true {sigma_annual}");
     }
 
+    /// Correlated GBM (SOL 80 %, BTC 60 % a year, correlation ρ, USDC still; targets 40/30/30), sampled
+    /// every 5–15 minutes: each asset's estimated volatility against the portfolio ends within 15 % of the
+    /// true `√var(r_i − r_p)`, and with ρ = 0.6 SOL's is well below what independence would give.
+    #[test]
+    fn relative_volatility_converges_on_correlated_gbm() {
+        for rho in [0.0f64, 0.6, 0.9] {
+            let (vs, vb) = (0.8f64, 0.6f64);
+            let w = [0.4f64, 0.3, 0.3];
+            let per_sec = |v: f64| v * v / SECONDS_PER_YEAR as f64;
+            let (mut zs, mut zb) = (normals(7), normals(11));
+            let mut prices = [150_000_000f64, 60_000_000_000f64, 1_000_000f64];
+            let mut states = vec![RelVolState::default(); 3];
+            let mut last = 0i64;
+            let mut t = 1_000i64;
+            for k in 0..30_000 {
+                let (a, b) = (zs(), zb());
+                let dt = 300 + (k * 37 % 601) as i64;
+                let (es, eb) = (a, rho * a + (1.0 - rho * rho).sqrt() * b);
+                prices[0] *= (-(per_sec(vs) * dt as f64) / 2.0 + (per_sec(vs) * dt as f64).sqrt() * es).exp();
+                prices[1] *= (-(per_sec(vb) * dt as f64) / 2.0 + (per_sec(vb) * dt as f64).sqrt() * eb).exp();
+                let readings: Vec<(i64, i32)> = prices.iter().map(|p| (*p as i64, -6)).collect();
+                (states, last) =
+                    update_rel_vols(&states, last, &readings, &[4_000, 3_000, 3_000], t, 7 * 86_400).unwrap();
+                t += dt;
+            }
+            // var(r_i − r_p) with r_p = Σ w_j r_j, from the covariance matrix.
+            let cov = [[vs * vs, rho * vs * vb, 0.0], [rho * vs * vb, vb * vb, 0.0], [0.0, 0.0, 0.0]];
+            for i in 0..3 {
+                let mut e = [-w[0], -w[1], -w[2]];
+                e[i] += 1.0;
+                let var: f64 =
+                    (0..3).flat_map(|a| (0..3).map(move |b| (a, b))).map(|(a, b)| e[a] * e[b] * cov[a][b]).sum();
+                let truth = var.sqrt();
+                let est = annual_bps(states[i].var_per_sec_e18) as f64 / 10_000.0;
+                assert!((est - truth).abs() / truth < 0.15, "ρ {rho}, asset {i}: estimated {est}, true {truth}");
+                if rho == 0.6 && i == 0 {
+                    let independent = ((0.6f64 * vs).powi(2) + (0.3f64 * vb).powi(2)).sqrt();
+                    assert!(est < independent * 0.85, "independence overstates SOL: {est} vs {independent}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn relative_samples_restart_wait_and_see_only_relative_moves() {
+        let w = [5_000u16, 5_000];
+        let none = vec![RelVolState::default(); 2];
+        // The first readings only start the clock.
+        let (s, t) = update_rel_vols(&none, 0, &[(100, -2), (200, -2)], &w, 1_000, 3_600).unwrap();
+        assert_eq!((s[0].price, s[1].price, t), (100, 200, 1_000));
+        assert_eq!(s[0].var_per_sec_e18, 0);
+        // Under a minute later: nothing.
+        assert_eq!(update_rel_vols(&s, t, &[(150, -2), (200, -2)], &w, 1_059, 3_600).unwrap(), (s.clone(), t));
+        // Both assets up 20 %: the portfolio moved with them, nothing relative.
+        let (same, _) = update_rel_vols(&s, t, &[(120, -2), (240, -2)], &w, 1_060, 3_600).unwrap();
+        assert!(same.iter().all(|x| x.var_per_sec_e18 == 0));
+        // One up, one still: both move against the portfolio, by the same amount.
+        let (apart, t2) = update_rel_vols(&s, t, &[(120, -2), (200, -2)], &w, 1_060, 3_600).unwrap();
+        assert!(apart[0].var_per_sec_e18 > 0 && apart[0].var_per_sec_e18.abs_diff(apart[1].var_per_sec_e18) <= 1);
+        assert_eq!(t2, 1_060);
+        // A new exponent restarts the prices and the clock, keeping the estimates.
+        let (re, t3) = update_rel_vols(&apart, t2, &[(1_200, -3), (200, -2)], &w, 2_000, 3_600).unwrap();
+        assert_eq!((re[0].price, re[0].expo, re[0].var_per_sec_e18, t3), (1_200, -3, apart[0].var_per_sec_e18, 2_000));
+        assert_eq!(update_rel_vols(&s, t, &[(0, -2), (200, -2)], &w, 2_000, 3_600), Err(MathError::DivideByZero));
+        assert_eq!(update_rel_vols(&s, t, &[(100, -2)], &w, 2_000, 3_600), Err(MathError::LengthMismatch));
+    }
+
     proptest! {
         /// Whatever readings a poker chooses, one sample moves the variance by a factor within
         /// [1 − α, 1 + 15α], α = min(Δt/τ, 1/4).
@@ -410,6 +562,31 @@ mod tests {
                 let base = (var as f64).max(VAR_FLOOR_E18 as f64);
                 prop_assert!(n.var_per_sec_e18 as f64 <= var as f64 + 15.0 * alpha * base + 1.0);
                 prop_assert!(n.var_per_sec_e18 as f64 >= var as f64 * (1.0 - alpha) - 1.0);
+            }
+        }
+
+        /// The relative estimates obey the same bound, whatever readings are chosen.
+        #[test]
+        fn one_relative_sample_moves_each_estimate_a_bounded_factor(
+            var in proptest::collection::vec(0u64..1u64 << 50, 3), p0 in proptest::collection::vec(1i64..1_000_000_000, 3),
+            p1 in proptest::collection::vec(1i64..1_000_000_000, 3), dt in 0i64..100_000, tau in 60u64..1_000_000,
+            w0 in 0u16..=10_000, w1 in 0u16..=10_000,
+        ) {
+            let w1 = w1.min(10_000 - w0);
+            let weights = [w0, w1, 10_000 - w0 - w1];
+            let states: Vec<RelVolState> =
+                (0..3).map(|i| RelVolState { var_per_sec_e18: var[i], price: p0[i], expo: -6 }).collect();
+            let readings: Vec<(i64, i32)> = p1.iter().map(|p| (*p, -6)).collect();
+            let (next, t) = update_rel_vols(&states, 1_000, &readings, &weights, 1_000 + dt, tau).unwrap();
+            if dt < MIN_VOL_SAMPLE_SECS {
+                prop_assert_eq!((next, t), (states, 1_000));
+            } else {
+                let alpha = (dt as f64 / tau as f64).min(0.25).max(1.0 / tau as f64);
+                for i in 0..3 {
+                    let base = (var[i] as f64).max(VAR_FLOOR_E18 as f64);
+                    prop_assert!(next[i].var_per_sec_e18 as f64 <= var[i] as f64 + 15.0 * alpha * base + 1.0);
+                    prop_assert!(next[i].var_per_sec_e18 as f64 >= var[i] as f64 * (1.0 - alpha) - 1.0);
+                }
             }
         }
     }
@@ -458,58 +635,57 @@ mod tests {
     }
 
     #[test]
-    fn relative_volatility_examples() {
-        // SOL 40 % at 80 %, BTC 30 % at 60 %, USDC 30 % still.
-        let rel = relative_vols_bps(&[4_000, 3_000, 3_000], &[8_000, 6_000, 0]);
-        // SOL: √(0.6²·0.8² + 0.3²·0.6²) = √0.2628 = 51.26 %; BTC: √(0.7²·0.6² + 0.4²·0.8²) = 52.80 %;
-        // USDC: √(0.4²·0.8² + 0.3²·0.6²) = 36.72 %.
-        assert_eq!(rel, vec![5_126, 5_280, 3_671]);
-        // A single asset is the portfolio: nothing relative to it.
-        assert_eq!(relative_vols_bps(&[10_000], &[8_000]), vec![0]);
-        assert!(relative_vols_bps(&[], &[]).is_empty());
-    }
-
-    #[test]
     fn cost_optimal_band_examples() {
-        // SOL at 40 % with 80 % a year, 30 bps cost, risk aversion 1: s = 3 200 bps,
-        // w³ = 3 000 × 30 × 3 200² / 4 000 = 230 400 000 → w = 613 bps (613³ ≤ w³ < 614³).
-        assert_eq!(cost_optimal_band(4_000, 8_000, 30, 1_000, 50, 2_500), 613);
+        // SOL at 40 %, 30 bps cost, risk aversion 1, continuous checks: q = 0.4 × 0.6 = 2 400 bps,
+        // W³ = 3 000 × 30 × 2 400² / 1 000 = 518 400 000 → W = 803 bps (803³ ≤ W³ < 804³), whatever the volatility.
+        assert_eq!(cost_optimal_band(4_000, 5_126, 30, 1_000, 0, 50, 2_500), 803);
+        assert_eq!(cost_optimal_band(4_000, 0, 30, 1_000, 0, 50, 2_500), 803);
         // Eight times the cost doubles the band (cube root, within a bp of flooring).
-        assert_eq!(cost_optimal_band(4_000, 8_000, 240, 1_000, 50, 2_500), 1_226);
-        // No volatility: the minimum, never zero.
-        assert_eq!(cost_optimal_band(4_000, 0, 30, 1_000, 0, 2_500), 1);
+        assert_eq!(cost_optimal_band(4_000, 5_126, 240, 1_000, 0, 50, 2_500), 1_606);
+        // Daily checks with 51.26 % relative volatility: s = 2 050 bps, s·√(1 day) = √11 513 → 108 bps (up),
+        // overshoot 0.5826 × 108 = 63 bps (up): 803 − 63 = 740.
+        assert_eq!(overshoot_bps(4_000, 5_126, 86_400), 63);
+        assert_eq!(cost_optimal_band(4_000, 5_126, 30, 1_000, 86_400, 50, 2_500), 740);
+        // A single-asset vault never deviates: the minimum, never zero.
+        assert_eq!(cost_optimal_band(10_000, 8_000, 30, 1_000, 0, 0, 2_500), 1);
+        assert_eq!(overshoot_bps(4_000, 0, 86_400), 0);
     }
 
     proptest! {
         #[test]
-        fn relative_volatility_is_bounded_and_grows_with_any_volatility(
-            w in proptest::collection::vec(0u16..=10_000, 1..16), v in proptest::collection::vec(0u64..40_000, 16),
-            k in 0usize..16, dv in 1u64..10_000,
-        ) {
-            let rel = relative_vols_bps(&w, &v);
-            prop_assert_eq!(rel.len(), w.len());
-            let k = k % w.len();
-            let mut more = v.clone();
-            more[k] += dv;
-            let rel2 = relative_vols_bps(&w, &more);
-            for i in 0..w.len() {
-                prop_assert!(rel2[i] >= rel[i], "monotone in every volatility");
-                // Never more than the sum of every weighted volatility (weights at most 1).
-                let bound: u64 = v.iter().take(w.len()).sum::<u64>();
-                prop_assert!(rel[i] <= bound + 1);
-            }
-        }
-
-        #[test]
         fn cost_optimal_band_is_bounded_and_monotone(
             target in 1u16..=10_000, vol in 0u64..2_000_000, cost in 1u16..1_000, lambda in 1u32..1_000_000,
-            min in 1u16..500, max in 500u16..2_500, dv in 0u64..100_000, dc in 0u16..500,
+            every in 0u32..604_800, min in 1u16..500, max in 500u16..2_500, dv in 0u64..100_000, dc in 0u16..500,
+            de in 0u32..100_000,
         ) {
-            let w = cost_optimal_band(target, vol, cost, lambda, min, max);
+            let w = cost_optimal_band(target, vol, cost, lambda, every, min, max);
             prop_assert!(w >= min && w <= max && w > 0);
-            prop_assert!(cost_optimal_band(target, vol + dv, cost, lambda, min, max) >= w, "monotone in volatility");
-            prop_assert!(cost_optimal_band(target, vol, cost + dc, lambda, min, max) >= w, "monotone in cost");
-            prop_assert!(cost_optimal_band(target, vol, cost, lambda + 1, min, max) <= w, "wider with less risk aversion");
+            prop_assert!(cost_optimal_band(target, vol, cost + dc, lambda, every, min, max) >= w, "wider with cost");
+            prop_assert!(cost_optimal_band(target, vol, cost, lambda + 1, every, min, max) <= w, "narrower with risk aversion");
+            prop_assert!(cost_optimal_band(target, vol + dv, cost, lambda, every, min, max) <= w, "narrower with volatility (overshoot)");
+            prop_assert!(cost_optimal_band(target, vol, cost, lambda, every + de, min, max) <= w, "narrower with rarer checks");
+            // Continuous checks: the volatility cancels.
+            prop_assert_eq!(
+                cost_optimal_band(target, vol, cost, lambda, 0, min, max),
+                cost_optimal_band(target, vol + dv, cost, lambda, 0, min, max)
+            );
+        }
+
+        /// The integer band is the derivation's: within 3 bp below the floating-point
+        /// `(3·c·q²/λ)^(1/3) − β·s·√Δ`, never above it.
+        #[test]
+        fn cost_optimal_band_matches_the_derivation(
+            target in 100u16..=9_900, vol in 0u64..200_000, cost in 1u16..1_000, lambda in 1u32..100_000,
+            every in 0u32..604_800,
+        ) {
+            let (t, c, l) = (target as f64 / 1e4, cost as f64 / 1e4, lambda as f64 / 1e3);
+            let whole = (3.0 * c * (t * (1.0 - t)).powi(2) / l).cbrt() * 1e4;
+            let s = t * vol as f64;
+            let over = 0.5826 * s * (every as f64 / 31_536_000.0).sqrt();
+            let want = (whole - over).clamp(1.0, 2_500.0);
+            let got = cost_optimal_band(target, vol, cost, lambda, every, 1, 2_500) as f64;
+            // Rounding: the cube root down (≤ 1 bp), the overshoot up (≤ 2 bp); never wider than the formula.
+            prop_assert!(got <= want.max(1.0) + 0.5 && got >= want - 3.0, "got {got}, derivation {want}");
         }
 
         #[test]

@@ -69,6 +69,8 @@ pub const MAX_REBALANCE_CONF_BPS: u16 = 200;
 /// (thousandths).
 pub const MAX_COST_ESTIMATE_BPS: u16 = 1_000;
 pub const MAX_RISK_AVERSION_MILLI: u32 = 1_000_000;
+/// Longest band-check interval a cost-optimal band may assume (a week).
+pub const MAX_CHECK_INTERVAL_SECS: u32 = 604_800;
 /// Bounds of the rebalance auction (seconds from fair value to the slippage-cap floor): long enough for
 /// keepers to compete, short enough that a vault out of band is not left waiting.
 pub const MIN_AUCTION_SECS: u32 = 10;

@@ -200,14 +200,21 @@ async fn cppi_vault_derisks_as_value_falls_and_rerisks_as_it_rises() {
 
 #[tokio::test]
 async fn cost_optimal_bands_are_set_by_the_program_from_volatility_and_cost() {
-    use ballast::math::adaptive::{annual_vol_bps, cost_optimal_band, relative_vols_bps};
+    use ballast::math::adaptive::{annual_bps, annual_vol_bps, cost_optimal_band};
     let mut params = fixture::default_params();
     params.timelock_secs = 60;
     params.vol_tau_secs = 600;
     let mut m = Market::with(Chain::start().await, params).await;
     // Governance switches the vault to cost-optimal bands through the timelock.
     let gov = m.fx.governance.pubkey();
-    let mode = BandMode::CostOptimal { cost_bps: 30, risk_aversion_milli: 1_000, min_bps: 100, max_bps: 2_500 };
+    // Keepers checking every 10 minutes: the bands are the derivation's less the overshoot of such checks.
+    let mode = BandMode::CostOptimal {
+        cost_bps: 30,
+        risk_aversion_milli: 1_000,
+        check_interval_secs: 600,
+        min_bps: 100,
+        max_bps: 2_500,
+    };
     let assets = m.fx.state(&mut m.chain).await.assets.iter().map(|a| a.params).collect();
     let args = ballast::instructions::ProposeParamsArgs { params: VaultParams { band_mode: mode, ..params }, assets };
     m.chain.send(&[client::propose_params(&gov, &m.fx.key, args)], &[&m.fx.governance]).await.unwrap();
@@ -220,29 +227,45 @@ async fn cost_optimal_bands_are_set_by_the_program_from_volatility_and_cost() {
     }
     let vault = m.fx.state(&mut m.chain).await;
     let report = m.fx.report(&mut m.chain).await.unwrap();
-    let own: Vec<u64> = vault.assets.iter().map(|a| annual_vol_bps(&a.vol.into())).collect();
-    let relative = relative_vols_bps(&report.targets_bps, &own);
+    // The program's estimates of each asset's volatility against the portfolio, from the readings it saw.
+    let relative: Vec<u64> = vault.assets.iter().map(|a| annual_bps(a.rel_vol.var_per_sec_e18)).collect();
+    assert!(vault.rel_vol_time > 0);
     for (i, rel) in relative.iter().enumerate() {
         assert_eq!(
             report.bands_bps[i],
-            cost_optimal_band(report.targets_bps[i], *rel, 30, 1_000, 100, 2_500),
+            cost_optimal_band(report.targets_bps[i], *rel, 30, 1_000, 600, 100, 2_500),
             "asset {i}"
         );
+        // The derivation: W = (3·c·(t·(1 − t))²/λ)^(1/3) less the overshoot 0.5826·t·σ_rel·√(600 s).
+        let t = report.targets_bps[i] as f64 / 1e4;
+        let whole = (3.0 * 0.003 * (t * (1.0 - t)).powi(2)).cbrt() * 1e4;
+        let over = 0.5826 * t * *rel as f64 * (600.0f64 / 31_536_000.0).sqrt();
+        let want = whole - over;
+        assert!((report.bands_bps[i] as f64 - want).abs() <= 3.0, "asset {i}: {} vs {want}", report.bands_bps[i]);
     }
-    assert!(
-        report.bands_bps[0] > report.bands_bps[2],
-        "the volatile asset gets the wider band: {:?}",
-        report.bands_bps
-    );
-    // USDC does not move, but its weight does when SOL moves: its band is more than the minimum.
-    assert_eq!(own[2], 0);
-    assert!(relative[2] > 0 && report.bands_bps[2] > 100, "{:?} {:?}", relative, report.bands_bps);
+    // USDC does not move, but its weight does when SOL moves: it has a relative volatility, and its band is
+    // narrowed by the overshoot of 10-minute checks like SOL's.
+    assert_eq!(annual_vol_bps(&vault.assets[2].vol.into()), 0);
+    assert!(relative[0] > 0 && relative[2] > 0, "{relative:?}");
+    for i in [0, 2] {
+        let continuous = cost_optimal_band(report.targets_bps[i], relative[i], 30, 1_000, 0, 100, 2_500);
+        assert!(report.bands_bps[i] < continuous, "asset {i}: {} vs {continuous}", report.bands_bps[i]);
+    }
     // Out-of-bounds settings are refused at proposal.
-    let bad = BandMode::CostOptimal { cost_bps: 0, risk_aversion_milli: 1_000, min_bps: 100, max_bps: 2_500 };
-    let assets = vault.assets.iter().map(|a| a.params).collect();
-    let args = ballast::instructions::ProposeParamsArgs { params: VaultParams { band_mode: bad, ..params }, assets };
-    assert_ballast_err(
-        m.chain.send(&[client::propose_params(&gov, &m.fx.key, args)], &[&m.fx.governance]).await,
-        BallastError::BandModeOutOfBounds,
-    );
+    let cost_optimal = |cost_bps: u16, check_interval_secs: u32| BandMode::CostOptimal {
+        cost_bps,
+        risk_aversion_milli: 1_000,
+        check_interval_secs,
+        min_bps: 100,
+        max_bps: 2_500,
+    };
+    for bad in [cost_optimal(0, 600), cost_optimal(30, ballast::constants::MAX_CHECK_INTERVAL_SECS + 1)] {
+        let assets = vault.assets.iter().map(|a| a.params).collect();
+        let args =
+            ballast::instructions::ProposeParamsArgs { params: VaultParams { band_mode: bad, ..params }, assets };
+        assert_ballast_err(
+            m.chain.send(&[client::propose_params(&gov, &m.fx.key, args)], &[&m.fx.governance]).await,
+            BallastError::BandModeOutOfBounds,
+        );
+    }
 }

@@ -97,7 +97,7 @@ impl PricedReserves {
 }
 
 /// Checks `[oracle, reserve]` × assets, reads every oracle with all checks under `limits` and records
-/// the readings in the vault (publish times only move forward).
+/// the readings in the vault (publish times only move forward; `Vault::observe_all`).
 pub fn load_valuation(
     vault: &mut Vault,
     remaining: &[AccountInfo],
@@ -105,7 +105,6 @@ pub fn load_valuation(
     limits: &OracleLimits,
 ) -> Result<PricedReserves> {
     require!(remaining.len() == 2 * vault.assets.len(), BallastError::WrongRemainingAccounts);
-    let tau = vault.params.vol_tau_secs;
     let n = vault.assets.len();
     let (mut readings, mut reserve_amounts, mut bounds) =
         (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
@@ -114,10 +113,10 @@ pub fn load_valuation(
         bounds.push(reading.bounds().or_math_err()?);
         require_keys_eq!(chunk[1].key(), asset.reserve, BallastError::ReserveMismatch);
         let reserve = load_token_account(&chunk[1], &asset.token_program, &asset.mint)?;
-        oracle::record(asset, &reading, tau)?;
         readings.push(reading);
         reserve_amounts.push(reserve.amount);
     }
+    vault.observe_all(&readings).or_math_err()?;
     let balances = vault.available_balances(&reserve_amounts)?;
     Ok(PricedReserves { readings, balances, reserve_amounts, bounds })
 }

@@ -27,11 +27,15 @@ pub enum BandMode {
     Fixed,
     /// `clamp(band_bps × vol / reference_vol, min, max) + conf_multiplier × conf/price`.
     VolatilityScaled { reference_vol_bps: u16, min_bps: u16, max_bps: u16, conf_multiplier: u16 },
-    /// Per asset `clamp((3 · cost · (target · vol)² / (4 · risk_aversion))^(1/3), min, max)`: the band that
-    /// minimises trading cost plus `risk_aversion × TE%²` (`math::adaptive::cost_optimal_band`). `cost_bps`
-    /// is the cost of trading one unit (the route's fee plus typical price impact), `risk_aversion_milli`
-    /// the weight of tracking error (1000 = 1).
-    CostOptimal { cost_bps: u16, risk_aversion_milli: u32, min_bps: u16, max_bps: u16 },
+    /// Per asset `clamp((3 · cost · (target · (1 − target))² / risk_aversion)^(1/3) − β · s · √check_interval,
+    /// min, max)`: the band that minimises a year's trading cost plus `risk_aversion × TE%²`, TE the tracking
+    /// error of returns against the target portfolio (`math::adaptive::cost_optimal_band`, `docs/bands.md`).
+    /// `cost_bps` is the proportional cost of trading one unit (the route's fee plus the bounty: linear
+    /// price impact costs the same a year whatever the band, so it is left out),
+    /// `risk_aversion_milli` the weight of tracking error (1000 = 1), `check_interval_secs` how often the
+    /// vault's keepers check its bands (0: continuously; a band checked every Δ overshoots by about
+    /// `0.58 × s × √Δ`, `s` the weight's volatility, so it is set that much narrower).
+    CostOptimal { cost_bps: u16, risk_aversion_milli: u32, check_interval_secs: u32, min_bps: u16, max_bps: u16 },
 }
 
 /// Where target weights come from.
@@ -153,10 +157,13 @@ impl VaultParams {
             BallastError::RebalanceOracleOutOfBounds
         );
         require!((MIN_AUCTION_SECS..=MAX_AUCTION_SECS).contains(&self.auction_secs), BallastError::AuctionOutOfBounds);
-        if let BandMode::CostOptimal { cost_bps, risk_aversion_milli, min_bps, max_bps } = self.band_mode {
+        if let BandMode::CostOptimal { cost_bps, risk_aversion_milli, check_interval_secs, min_bps, max_bps } =
+            self.band_mode
+        {
             require!(
                 (1..=MAX_COST_ESTIMATE_BPS).contains(&cost_bps)
                     && (1..=MAX_RISK_AVERSION_MILLI).contains(&risk_aversion_milli)
+                    && check_interval_secs <= MAX_CHECK_INTERVAL_SECS
                     && (MIN_BAND_BPS..=MAX_BAND_BPS).contains(&min_bps)
                     && (min_bps..=MAX_BAND_BPS).contains(&max_bps),
                 BallastError::BandModeOutOfBounds
@@ -203,8 +210,14 @@ impl VaultParams {
     pub fn band_rule(&self) -> math::adaptive::BandRule {
         match self.band_mode {
             BandMode::Fixed => math::adaptive::BandRule::Fixed,
-            BandMode::CostOptimal { cost_bps, risk_aversion_milli, min_bps, max_bps } => {
-                math::adaptive::BandRule::CostOptimal { cost_bps, risk_aversion_milli, min_bps, max_bps }
+            BandMode::CostOptimal { cost_bps, risk_aversion_milli, check_interval_secs, min_bps, max_bps } => {
+                math::adaptive::BandRule::CostOptimal {
+                    cost_bps,
+                    risk_aversion_milli,
+                    check_interval_secs,
+                    min_bps,
+                    max_bps,
+                }
             }
             BandMode::VolatilityScaled { reference_vol_bps, min_bps, max_bps, conf_multiplier } => {
                 math::adaptive::BandRule::VolatilityScaled { reference_vol_bps, min_bps, max_bps, conf_multiplier }
@@ -284,13 +297,16 @@ pub struct Asset {
     pub last_expo: i32,
     /// Volatility estimate, updated on every fresh oracle reading.
     pub vol: VolState,
+    /// Volatility of the asset's return relative to the portfolio's, sampled when every asset is read
+    /// together (`Vault::observe_all`).
+    pub rel_vol: RelVolState,
     /// Base units in the reserve owed to claims (withdrawals that skipped this asset); not the holders'.
     pub owed: u64,
     /// Base units in the reserve escrowed by open deposit requests; not the holders' until settled.
     pub pending_in: u64,
     /// Bitset of `asset_flags::*`.
     pub flags: u8,
-    pub reserved: [u8; 19],
+    pub reserved: [u8; 2],
 }
 
 /// Per-asset flags.
@@ -322,6 +338,31 @@ impl Asset {
         self.last_price = reading.price;
         self.last_expo = reading.expo;
         Ok(())
+    }
+}
+
+/// On-chain form of `math::adaptive::RelVolState` (the exponent fits a byte: readings are checked to
+/// `[MIN_EXPO, MAX_EXPO]`).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, Default, InitSpace)]
+pub struct RelVolState {
+    pub var_per_sec_e18: u64,
+    pub price: i64,
+    pub expo: i8,
+}
+
+impl From<RelVolState> for math::adaptive::RelVolState {
+    fn from(v: RelVolState) -> Self {
+        math::adaptive::RelVolState { var_per_sec_e18: v.var_per_sec_e18, price: v.price, expo: v.expo as i32 }
+    }
+}
+
+impl From<math::adaptive::RelVolState> for RelVolState {
+    /// An exponent outside a byte (never a checked reading's) is stored as none: the next sample restarts.
+    fn from(v: math::adaptive::RelVolState) -> Self {
+        match i8::try_from(v.expo) {
+            Ok(expo) => RelVolState { var_per_sec_e18: v.var_per_sec_e18, price: v.price, expo },
+            Err(_) => RelVolState { var_per_sec_e18: v.var_per_sec_e18, price: 0, expo: 0 },
+        }
     }
 }
 
@@ -441,7 +482,9 @@ pub struct Vault {
     pub auction_started_at: i64,
     /// Fee shares owed, the share price's high-water mark and the accrual clock.
     pub fees: FeeState,
-    pub reserved: [u8; 64],
+    /// Time of the last relative-volatility sample (`Asset::rel_vol`); 0 = none yet.
+    pub rel_vol_time: i64,
+    pub reserved: [u8; 52],
 }
 
 /// What observing the vault's bands did to its auction.
@@ -548,6 +591,30 @@ impl Vault {
             pause::REBALANCE => err!(BallastError::RebalancePaused),
             _ => err!(BallastError::GovernancePaused),
         }
+    }
+
+    /// Folds one checked reading of every asset (vault order) into the vault: each asset's own volatility,
+    /// newest publish time and price, then the assets' volatilities relative to the portfolio (sampled at the
+    /// oldest of the readings' publish times). The program calls this on every full valuation; keepers call
+    /// it to predict the program's state.
+    pub fn observe_all(&mut self, readings: &[math::OracleReading]) -> math::MathResult<()> {
+        if readings.len() != self.assets.len() {
+            return Err(math::MathError::LengthMismatch);
+        }
+        let tau = self.params.vol_tau_secs;
+        for (asset, reading) in self.assets.iter_mut().zip(readings) {
+            asset.observe(reading, tau)?;
+        }
+        let Some(time) = readings.iter().map(|r| r.publish_time).min() else { return Ok(()) };
+        let states: Vec<math::adaptive::RelVolState> = self.assets.iter().map(|a| a.rel_vol.into()).collect();
+        let prices: Vec<(i64, i32)> = readings.iter().map(|r| (r.price, r.expo)).collect();
+        let (next, sampled_at) =
+            math::adaptive::update_rel_vols(&states, self.rel_vol_time, &prices, &self.targets(), time, tau as u64)?;
+        for (asset, state) in self.assets.iter_mut().zip(next) {
+            asset.rel_vol = state.into();
+        }
+        self.rel_vol_time = sampled_at;
+        Ok(())
     }
 
     pub fn targets(&self) -> Vec<u16> {
@@ -766,12 +833,14 @@ impl Vault {
             nav,
         )?;
         let rule = self.params.band_rule();
-        let own: Vec<u64> = self.assets.iter().map(|a| adaptive::annual_vol_bps(&a.vol.into())).collect();
         // Cost-optimal bands contain the weight's moves, which follow the asset's volatility relative to
-        // the portfolio; volatility-scaled bands follow the asset's own.
-        let vols = match rule {
-            adaptive::BandRule::CostOptimal { .. } => adaptive::relative_vols_bps(&targets, &own),
-            _ => own,
+        // the portfolio (estimated from the readings, correlations included); volatility-scaled bands follow
+        // the asset's own.
+        let vols: Vec<u64> = match rule {
+            adaptive::BandRule::CostOptimal { .. } => {
+                self.assets.iter().map(|a| adaptive::annual_bps(a.rel_vol.var_per_sec_e18)).collect()
+            }
+            _ => self.assets.iter().map(|a| adaptive::annual_vol_bps(&a.vol.into())).collect(),
         };
         Ok(self
             .assets

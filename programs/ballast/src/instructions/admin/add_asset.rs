@@ -89,6 +89,7 @@ impl AddAsset<'_> {
             last_price: 0,
             last_expo: 0,
             vol: Default::default(),
+            rel_vol: Default::default(),
             owed: 0,
             pending_in: 0,
             flags: if accounts.mint.freeze_authority.is_some() {
@@ -96,7 +97,7 @@ impl AddAsset<'_> {
             } else {
                 0
             },
-            reserved: [0; 19],
+            reserved: [0; 2],
         };
         let freeze_authority: Option<Pubkey> = accounts.mint.freeze_authority.into();
         oracle::record(&mut asset, &reading, accounts.vault.params.vol_tau_secs)?;

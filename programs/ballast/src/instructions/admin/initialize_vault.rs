@@ -92,7 +92,8 @@ impl InitializeVault<'_> {
             flight: None,
             auction_started_at: 0,
             fees: FeeState::default(),
-            reserved: [0; 64],
+            rel_vol_time: 0,
+            reserved: [0; 52],
         };
         vault.check_fee_recipients(&vault.params.fees)?;
         vault.invariant()?;
