@@ -232,6 +232,48 @@ async fn a_poker_cannot_steer_the_volatility_band() {
     assert!(quiet as f64 >= after as f64 * 0.75f64.sqrt() - 1.0, "one quiet poke moved the band {after} → {quiet}");
 }
 
+/// The cost-optimal band's relative-volatility estimate under the same attack: a poker who picks which valid
+/// readings the vault sees (a minute of ±3 % alternations) moves each asset's estimate by one sample's
+/// bounded factor at most, and the band (daily checks: the overshoot term reads the estimate) only as far as
+/// that factor allows.
+#[tokio::test]
+async fn a_poker_cannot_steer_the_relative_volatility_band() {
+    use ballast::math::adaptive::{annual_bps, cost_optimal_band, VAR_FLOOR_E18};
+    let mut params = vol_params();
+    params.band_mode = BandMode::CostOptimal {
+        cost_bps: 30,
+        risk_aversion_milli: 1_000,
+        check_interval_secs: 86_400,
+        min_bps: 100,
+        max_bps: 2_500,
+    };
+    let mut m = Market::with(Chain::start().await, params).await;
+    honest_history(&mut m).await;
+    let vault = m.fx.state(&mut m.chain).await;
+    let before: Vec<u64> = vault.assets.iter().map(|a| a.rel_vol.var_per_sec_e18).collect();
+    assert!(before.iter().all(|v| *v > 0), "an honest history gives every asset a relative volatility: {before:?}");
+    let p0 = m.fx.oracle_reading(&mut m.chain, 0).await.price;
+    for k in 0..60 {
+        m.chain.advance_time(1).await;
+        m.fx.refresh_prices(&mut m.chain).await;
+        m.fx.set_price(&mut m.chain, 0, if k % 2 == 0 { p0 * 103 / 100 } else { p0 * 97 / 100 }).await;
+        m.poke().await;
+    }
+    let vault = m.fx.state(&mut m.chain).await;
+    let report = m.fx.report(&mut m.chain).await.unwrap();
+    // The attack moved the estimate (a 3 % return in a minute is far above the cap)...
+    assert!(vault.assets[0].rel_vol.var_per_sec_e18 > before[0]);
+    // ...by one sample in the minute, α = 60/3600: at most + 15α × max(estimate, floor).
+    let alpha = 60.0 / 3_600.0;
+    for (i, a) in vault.assets.iter().enumerate() {
+        let bound = before[i] as f64 + 15.0 * alpha * (before[i].max(VAR_FLOOR_E18 as u64)) as f64 + 1.0;
+        assert!(a.rel_vol.var_per_sec_e18 as f64 <= bound, "asset {i}: {} → {}", before[i], a.rel_vol.var_per_sec_e18);
+        // The band is the program's function of the bounded estimate: no narrower than at the bound.
+        let floor = cost_optimal_band(report.targets_bps[i], annual_bps(bound as u64), 30, 1_000, 86_400, 100, 2_500);
+        assert!(report.bands_bps[i] >= floor, "asset {i}: band {} below {floor}", report.bands_bps[i]);
+    }
+}
+
 async fn bounty_market() -> Market {
     let mut params = fixture::default_params();
     // 1 % of the trade, capped at $0.50: the cap binds for a full rebalance (~$800).
