@@ -141,6 +141,10 @@ pub struct Chain {
     pub events: tokio::sync::broadcast::Sender<ChainEvent>,
     /// Processed transactions with their logs; `None` (the default) keeps the bank's plain path.
     pub ledger: Option<Ledger>,
+    /// Most slots one [`Chain::advance_time`] moves (default: no limit, 2.5 slots a second). The simulator
+    /// caps it: its vaults use nothing slot-based (no cooldown, no schedule), and each skipped slot costs
+    /// the bank's slot history and accounts index work at every warp (about a fifth of a simulated day).
+    pub max_slots_per_advance: u64,
 }
 
 /// Custom program error code of a failed transaction, if it failed with one.
@@ -211,7 +215,14 @@ impl Chain {
         crate::programs::add_to(&mut pt);
         let ctx = pt.start_with_context().await;
         crate::logs::install_event_stubs();
-        Chain { ctx, sent: HashSet::new(), known: BTreeSet::new(), events: event_channel(), ledger: None }
+        Chain {
+            ctx,
+            sent: HashSet::new(),
+            known: BTreeSet::new(),
+            events: event_channel(),
+            ledger: None,
+            max_slots_per_advance: u64::MAX,
+        }
     }
 
     pub fn payer(&self) -> Keypair {
@@ -363,10 +374,10 @@ impl Chain {
     }
 
     /// Moves the cluster clock forward by exactly `secs` seconds, and the slot by about as many slots as
-    /// that takes at 400 ms per slot.
+    /// that takes at 400 ms per slot (at most `max_slots_per_advance`).
     pub async fn advance_time(&mut self, secs: i64) {
         let before = self.clock().await;
-        let slots = (secs.max(1) as u64) * 5 / 2;
+        let slots = ((secs.max(1) as u64) * 5 / 2).min(self.max_slots_per_advance.max(1));
         self.ctx.warp_to_slot(before.slot + slots).expect("warp");
         let mut clock = self.clock().await;
         clock.unix_timestamp = before.unix_timestamp + secs;

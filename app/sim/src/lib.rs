@@ -262,10 +262,17 @@ struct Totals {
     max_take: f64,
 }
 
+/// Most slots a simulated step's clock advance moves (`Chain::max_slots_per_advance`): enough for
+/// blockhashes to change, far fewer than a day's 216 000, which the bank would otherwise walk through at
+/// every step (about a fifth of the simulator's time).
+pub const SIM_SLOTS_PER_ADVANCE: u64 = 2_500;
+
 /// Runs one strategy over `prices` (one row per step, the first row the start).
 pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -> Result<StrategyResult> {
     let started = std::time::Instant::now();
     let mut chain = Chain::start().await;
+    // No slot-based parameter is in play here (cooldown 0, no schedule): a day need not be 216 000 slots.
+    chain.max_slots_per_advance = SIM_SLOTS_PER_ADVANCE;
     let (fx, pools) = market(&mut chain, &strategy, &prices[0], cfg).await?;
     let keeper = fx.user(&mut chain, &[0, 0, 0]).await?;
     let mut steps = Vec::with_capacity(prices.len());
