@@ -141,10 +141,11 @@ pub struct Chain {
     pub events: tokio::sync::broadcast::Sender<ChainEvent>,
     /// Processed transactions with their logs; `None` (the default) keeps the bank's plain path.
     pub ledger: Option<Ledger>,
-    /// Most slots one [`Chain::advance_time`] moves (default: no limit, 2.5 slots a second). The simulator
-    /// caps it: its vaults use nothing slot-based (no cooldown, no schedule), and each skipped slot costs
-    /// the bank's slot history and accounts index work at every warp (about a fifth of a simulated day).
-    pub max_slots_per_advance: u64,
+    /// Whether [`Chain::advance_time`] moves the slot with the clock (the default: 2.5 slots a second).
+    /// The simulator turns it off: its vaults use nothing slot-based (no cooldown, no schedule), and each
+    /// warp costs the bank a new working bank (over a millisecond, a quarter of a simulated step). Off,
+    /// only the clock's time moves, and a repeated message moves one slot rather than wait for a blockhash.
+    pub slots_follow_time: bool,
 }
 
 /// Custom program error code of a failed transaction, if it failed with one.
@@ -221,7 +222,7 @@ impl Chain {
             known: BTreeSet::new(),
             events: event_channel(),
             ledger: None,
-            max_slots_per_advance: u64::MAX,
+            slots_follow_time: true,
         }
     }
 
@@ -336,7 +337,11 @@ impl Chain {
             if self.sent.insert(tx.message_data()) {
                 return tx;
             }
-            self.refresh_blockhash().await;
+            if self.slots_follow_time {
+                self.refresh_blockhash().await;
+            } else {
+                self.next_slot_same_time().await;
+            }
         }
     }
 
@@ -374,10 +379,16 @@ impl Chain {
     }
 
     /// Moves the cluster clock forward by exactly `secs` seconds, and the slot by about as many slots as
-    /// that takes at 400 ms per slot (at most `max_slots_per_advance`).
+    /// that takes at 400 ms per slot (unless `slots_follow_time` is off: then the slot stays).
     pub async fn advance_time(&mut self, secs: i64) {
         let before = self.clock().await;
-        let slots = ((secs.max(1) as u64) * 5 / 2).min(self.max_slots_per_advance.max(1));
+        if !self.slots_follow_time {
+            let mut clock = before;
+            clock.unix_timestamp += secs;
+            self.ctx.set_sysvar(&clock);
+            return;
+        }
+        let slots = (secs.max(1) as u64) * 5 / 2;
         self.ctx.warp_to_slot(before.slot + slots).expect("warp");
         let mut clock = self.clock().await;
         clock.unix_timestamp = before.unix_timestamp + secs;
@@ -400,6 +411,17 @@ impl Chain {
             self.sent.clear();
             self.ctx.last_blockhash = latest;
         }
+    }
+
+    /// One slot on, the clock's time unchanged: a new blockhash at once.
+    async fn next_slot_same_time(&mut self) {
+        let before = self.clock().await;
+        self.ctx.warp_to_slot(before.slot + 1).expect("warp");
+        let mut clock = self.clock().await;
+        clock.unix_timestamp = before.unix_timestamp;
+        self.ctx.set_sysvar(&clock);
+        self.take_latest_blockhash().await;
+        let _ = self.events.send(ChainEvent::Slot { parent: before.slot, slot: clock.slot });
     }
 
     /// Moves the slot forward by `slots` without changing the unix time more than the warp does.

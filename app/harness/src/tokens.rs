@@ -2,6 +2,7 @@
 //! associated token accounts, minting.
 
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::associated_token::{get_associated_token_address_with_program_id, spl_associated_token_account};
 use anchor_spl::token::spl_token;
@@ -112,8 +113,15 @@ impl Chain {
 
     /// Mints `amount` to `to` (payer is the mint authority of mints made by [`Chain::create_mint`]).
     pub async fn mint_to(&mut self, mint: &Pubkey, to: &Pubkey, amount: u64, program: TokenProgram) -> Result<()> {
-        let payer = self.payer();
-        let ix = spl_token_2022::instruction::mint_to(&program.id(), mint, to, &payer.pubkey(), &[], amount)?;
+        let ix = self.mint_to_ix(mint, to, amount, program)?;
         self.send(&[ix], &[]).await.map_err(|e| anyhow!("mint_to: {e}"))
+    }
+
+    /// The payer's `mint_to` instruction, to send in the same transaction as what uses the tokens: a
+    /// mint alone repeats itself (the same amount to the same account) and a repeated message waits for
+    /// the bank's next blockhash (a fifth of a second).
+    pub fn mint_to_ix(&self, mint: &Pubkey, to: &Pubkey, amount: u64, program: TokenProgram) -> Result<Instruction> {
+        let payer = self.payer();
+        Ok(spl_token_2022::instruction::mint_to(&program.id(), mint, to, &payer.pubkey(), &[], amount)?)
     }
 }

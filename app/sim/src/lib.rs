@@ -262,17 +262,17 @@ struct Totals {
     max_take: f64,
 }
 
-/// Most slots a simulated step's clock advance moves (`Chain::max_slots_per_advance`): enough for
-/// blockhashes to change, far fewer than a day's 216 000, which the bank would otherwise walk through at
-/// every step (about a fifth of the simulator's time).
-pub const SIM_SLOTS_PER_ADVANCE: u64 = 2_500;
+/// Compute units each step's poke asks for (plus the step number modulo 100 000, which makes every poke a
+/// new message: see [`Chain::slots_follow_time`]).
+const POKE_CU_LIMIT: u32 = 200_000;
 
 /// Runs one strategy over `prices` (one row per step, the first row the start).
 pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -> Result<StrategyResult> {
     let started = std::time::Instant::now();
     let mut chain = Chain::start().await;
-    // No slot-based parameter is in play here (cooldown 0, no schedule): a day need not be 216 000 slots.
-    chain.max_slots_per_advance = SIM_SLOTS_PER_ADVANCE;
+    // No slot-based parameter is in play here (cooldown 0, no schedule): the clock's time moves, the slot
+    // only when a message repeats (each step's poke names its own compute-unit limit, so it does not).
+    chain.slots_follow_time = false;
     let (fx, pools) = market(&mut chain, &strategy, &prices[0], cfg).await?;
     let keeper = fx.user(&mut chain, &[0, 0, 0]).await?;
     let mut steps = Vec::with_capacity(prices.len());
@@ -299,8 +299,9 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
             fx.arbitrage_any(&mut chain, pool).await?;
         }
         let vault = fx.state(&mut chain).await;
+        let budget = ballast_harness::dex::raydium::budget(POKE_CU_LIMIT + (k % 100_000) as u32);
         chain
-            .send(&[ballast_client::poke(&fx.key, &vault)], &[])
+            .send(&[budget, ballast_client::poke(&fx.key, &vault)], &[])
             .await
             .map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
         // The frictionless target portfolio earns the targets in force over the step.

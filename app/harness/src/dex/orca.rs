@@ -203,8 +203,8 @@ impl VaultFixture {
             .map_err(|e| anyhow!("Orca liquidity quote: {e:?}"))?;
         let (user_a, user_b) =
             (self.payer_account(chain, pool.index_a).await?, self.payer_account(chain, pool.index_b).await?);
-        chain.mint_to(&a.mint, &user_a, quote.token_max_a, a.spec.program).await?;
-        chain.mint_to(&b.mint, &user_b, quote.token_max_b, b.spec.program).await?;
+        let mint_a = chain.mint_to_ix(&a.mint, &user_a, quote.token_max_a, a.spec.program)?;
+        let mint_b = chain.mint_to_ix(&b.mint, &user_b, quote.token_max_b, b.spec.program)?;
         let position_mint = Keypair::new();
         let (position, position_bump) =
             get_position_address(&position_mint.pubkey(), None).map_err(|e| anyhow!("{e:?}"))?;
@@ -252,7 +252,7 @@ impl VaultFixture {
             token_max_b: quote.token_max_b,
         });
         chain
-            .send(&[budget(400_000), open, increase], &[&position_mint])
+            .send(&[budget(400_000), mint_a, mint_b, open, increase], &[&position_mint])
             .await
             .map_err(|e| anyhow!("Whirlpool position: {e}"))
     }
@@ -278,7 +278,7 @@ impl VaultFixture {
         let src = self.payer_account(chain, from).await?;
         let dst = self.payer_account(chain, to).await?;
         let fa = self.assets[from].clone();
-        chain.mint_to(&fa.mint, &src, amount, fa.spec.program).await?;
+        let mint = chain.mint_to_ix(&fa.mint, &src, amount, fa.spec.program)?;
         let payer = chain.payer().pubkey();
         let side = |i: usize, account| crate::client::dex::orca::SwapSide {
             mint: self.assets[i].mint,
@@ -296,7 +296,7 @@ impl VaultFixture {
             Some(target),
         )?;
         // What the swap does not use stays with the arbitrageur.
-        chain.send(&[budget(600_000), ix], &[]).await.map_err(|e| anyhow!("Whirlpool arbitrage: {e}"))
+        chain.send(&[budget(600_000), mint, ix], &[]).await.map_err(|e| anyhow!("Whirlpool arbitrage: {e}"))
     }
 
     /// A pool's kind as the keeper's planner reads it (for the swaps the tests and arbitrageurs send).

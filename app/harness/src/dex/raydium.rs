@@ -115,12 +115,12 @@ impl VaultFixture {
         let amount_1 = self.amount_for_usd(chain, i1, usd_per_side).await;
         let user_0 = self.payer_account(chain, i0).await?;
         let user_1 = self.payer_account(chain, i1).await?;
-        chain.mint_to(&a0.mint, &user_0, amount_0, a0.spec.program).await?;
-        chain.mint_to(&a1.mint, &user_1, amount_1, a1.spec.program).await?;
+        let mint_0 = chain.mint_to_ix(&a0.mint, &user_0, amount_0, a0.spec.program)?;
+        let mint_1 = chain.mint_to_ix(&a1.mint, &user_1, amount_1, a1.spec.program)?;
         let payer = chain.payer().pubkey();
         let (p0, p1) = (a0.spec.program.id(), a1.spec.program.id());
         let ix = initialize(&payer, &a0.mint, &a1.mint, &p0, &p1, &user_0, &user_1, (amount_0, amount_1));
-        chain.send(&[budget(400_000), ix], &[]).await.map_err(|e| anyhow!("CPMM initialize: {e}"))?;
+        chain.send(&[budget(400_000), mint_0, mint_1, ix], &[]).await.map_err(|e| anyhow!("CPMM initialize: {e}"))?;
         // The pool opens at the next second: swaps need the clock past it.
         chain.advance_time(2).await;
         self.refresh_prices(chain).await;
@@ -176,7 +176,7 @@ impl VaultFixture {
         let src = self.payer_account(chain, from).await?;
         let dst = self.payer_account(chain, to).await?;
         let (fa, ta) = (self.assets[from].clone(), self.assets[to].clone());
-        chain.mint_to(&fa.mint, &src, amount, fa.spec.program).await?;
+        let mint = chain.mint_to_ix(&fa.mint, &src, amount, fa.spec.program)?;
         let payer = chain.payer().pubkey();
         let leg = |mint, program: TokenProgram, account| crate::client::dex::Leg {
             mint,
@@ -193,7 +193,7 @@ impl VaultFixture {
             0,
         )
         .ok_or_else(|| anyhow!("the pool does not trade the pair"))?;
-        chain.send(&[budget(400_000), ix], &[]).await.map_err(|e| anyhow!("pool swap: {e}"))
+        chain.send(&[budget(400_000), mint, ix], &[]).await.map_err(|e| anyhow!("pool swap: {e}"))
     }
 }
 
