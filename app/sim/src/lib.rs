@@ -295,9 +295,7 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
         for (i, price) in prices[k].iter().enumerate() {
             fx.set_price(&mut chain, i, mantissa(*price)).await;
         }
-        for pool in &pools {
-            fx.arbitrage_any(&mut chain, pool).await?;
-        }
+        fx.arbitrage_all(&mut chain, &pools).await?;
         let vault = fx.state(&mut chain).await;
         let budget = ballast_harness::dex::raydium::budget(POKE_CU_LIMIT + (k % 100_000) as u32);
         chain

@@ -91,6 +91,23 @@ impl crate::fixture::VaultFixture {
         Ok(out)
     }
 
+    /// Brings every pool of `pools` back to the oracle mid prices: the reference pools' trades in one
+    /// transaction (they are independent: each pool's trade depends on its reserves and the oracles only),
+    /// the real DEXes' one transaction a pool.
+    pub async fn arbitrage_all(&self, chain: &mut crate::chain::Chain, pools: &[AnyPool]) -> anyhow::Result<()> {
+        let mut batch = Vec::new();
+        for pool in pools {
+            match pool {
+                AnyPool::Reference(p) => batch.extend(self.arbitrage_instructions(chain, p).await?),
+                other => self.arbitrage_any(chain, other).await?,
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        chain.send(&batch, &[]).await.map_err(|e| anyhow::anyhow!("pool swaps: {e}"))
+    }
+
     /// Brings `pool` back to the oracle mid prices (an arbitrageur's trade through the pool's own program).
     pub async fn arbitrage_any(&self, chain: &mut crate::chain::Chain, pool: &AnyPool) -> anyhow::Result<()> {
         match pool {
