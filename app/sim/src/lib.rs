@@ -262,8 +262,8 @@ struct Totals {
     max_take: f64,
 }
 
-/// Compute units each step's poke asks for (plus the step number modulo 100 000, which makes every poke a
-/// new message: see [`Chain::slots_follow_time`]).
+/// Compute units each step's arbitrage-and-poke transaction asks for (plus the step number modulo 100 000,
+/// which makes every poke a new message: see [`Chain::slots_follow_time`]).
 const POKE_CU_LIMIT: u32 = 200_000;
 
 /// Runs one strategy over `prices` (one row per step, the first row the start).
@@ -295,13 +295,12 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
         for (i, price) in prices[k].iter().enumerate() {
             fx.set_price(&mut chain, i, mantissa(*price)).await;
         }
-        fx.arbitrage_all(&mut chain, &pools).await?;
+        // The arbitrageur's trades, then the crank's poke, in one transaction.
+        let mut ixs = fx.arbitrage_pools(&mut chain, &pools).await?;
         let vault = fx.state(&mut chain).await;
-        let budget = ballast_harness::dex::raydium::budget(POKE_CU_LIMIT + (k % 100_000) as u32);
-        chain
-            .send(&[budget, ballast_client::poke(&fx.key, &vault)], &[])
-            .await
-            .map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
+        ixs.push(ballast_harness::dex::raydium::budget(POKE_CU_LIMIT + (k % 100_000) as u32));
+        ixs.push(ballast_client::poke(&fx.key, &vault));
+        chain.send(&ixs, &[]).await.map_err(|e| anyhow!("arbitrage and poke: {}", error_name(&e)))?;
         // The frictionless target portfolio earns the targets in force over the step.
         let growth: f64 = (0..3).map(|i| targets[i] as f64 / 10_000.0 * prices[k][i] / prices[k - 1][i]).sum();
         target_nav *= growth;

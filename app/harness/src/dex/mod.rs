@@ -91,10 +91,15 @@ impl crate::fixture::VaultFixture {
         Ok(out)
     }
 
-    /// Brings every pool of `pools` back to the oracle mid prices: the reference pools' trades in one
-    /// transaction (they are independent: each pool's trade depends on its reserves and the oracles only),
-    /// the real DEXes' one transaction a pool.
-    pub async fn arbitrage_all(&self, chain: &mut crate::chain::Chain, pools: &[AnyPool]) -> anyhow::Result<()> {
+    /// Brings every pool of `pools` back to the oracle mid prices: the real DEXes' pools at once (one
+    /// transaction a pool), the reference pools' trades returned, to send in one transaction (they are
+    /// independent: each pool's trade depends on its reserves and the oracles only) with whatever should
+    /// follow them.
+    pub async fn arbitrage_pools(
+        &self,
+        chain: &mut crate::chain::Chain,
+        pools: &[AnyPool],
+    ) -> anyhow::Result<Vec<anchor_lang::solana_program::instruction::Instruction>> {
         let mut batch = Vec::new();
         for pool in pools {
             match pool {
@@ -102,10 +107,7 @@ impl crate::fixture::VaultFixture {
                 other => self.arbitrage_any(chain, other).await?,
             }
         }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        chain.send(&batch, &[]).await.map_err(|e| anyhow::anyhow!("pool swaps: {e}"))
+        Ok(batch)
     }
 
     /// Brings `pool` back to the oracle mid prices (an arbitrageur's trade through the pool's own program).
