@@ -209,3 +209,42 @@ async fn competing_keepers_pay_the_vault_close_to_the_best_route() {
     let winners: std::collections::BTreeSet<&str> = run.trades.iter().map(|t| t.winner.as_str()).collect();
     assert!(!winners.is_empty());
 }
+
+/// `--fits volatility` runs that fit alone: three volatility scales, each point searched over the fit grid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exponent_study_runs_only_the_fits_asked_for() {
+    use ballast_sim::study::{self, FitKind, StudyConfig, FIT_GRID};
+    let cfg = StudyConfig { seeds: 2, steps: 6, threads: 2, ..Default::default() };
+    let fits = study::fit_exponents(&cfg, &[FitKind::Volatility], |_| {}).await.unwrap();
+    assert_eq!(fits.len(), 1);
+    let f = &fits[0];
+    assert_eq!(f.what, "volatility, deep pools");
+    assert_eq!(f.points.iter().map(|(x, _)| *x).collect::<Vec<_>>(), vec![0.5, 1.0, 2.0]);
+    let (lo, hi) = (f64::from(FIT_GRID[0]), f64::from(FIT_GRID[FIT_GRID.len() - 1]));
+    assert!(f.points.iter().all(|(_, e)| (lo..=hi).contains(e)), "{:?}", f.points);
+    assert_eq!(f.predicted.len(), 3);
+}
+
+/// The simulator's chain: with `slots_follow_time` off a day passes without a new slot, and a message sent
+/// twice is processed twice (the second time one slot on, with the new slot's blockhash, the clock's time
+/// unchanged).
+#[tokio::test]
+async fn a_chain_whose_slots_do_not_follow_time_moves_the_clock_only() {
+    use anchor_lang::prelude::Pubkey;
+    use solana_signer::Signer;
+    let mut chain = ballast_harness::chain::Chain::start().await;
+    chain.slots_follow_time = false;
+    let before = chain.clock().await;
+    chain.advance_time(86_400).await;
+    let after = chain.clock().await;
+    assert_eq!(after.slot, before.slot);
+    assert_eq!(after.unix_timestamp, before.unix_timestamp + 86_400);
+    let to = Pubkey::new_unique();
+    let ix = anchor_lang::solana_program::system_instruction::transfer(&chain.payer().pubkey(), &to, 1_000_000_000);
+    chain.send(std::slice::from_ref(&ix), &[]).await.unwrap();
+    chain.send(&[ix], &[]).await.unwrap();
+    assert_eq!(chain.account(&to).await.unwrap().lamports, 2_000_000_000);
+    let again = chain.clock().await;
+    assert_eq!(again.slot, after.slot + 1);
+    assert_eq!(again.unix_timestamp, after.unix_timestamp);
+}
