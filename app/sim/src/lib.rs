@@ -24,7 +24,8 @@ use paths::Path2;
 
 /// Symbols of the simulated vault (the demo's assets).
 pub const SYMBOLS: [&str; 3] = ["SOL", "BTC", "USDC"];
-const TARGETS: [u16; 3] = [4_000, 3_000, 3_000];
+/// The simulated vault's target weights (bps), in `SYMBOLS` order.
+pub(crate) const TARGETS: [u16; 3] = [4_000, 3_000, 3_000];
 
 /// A rebalancing policy to compare.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -399,6 +400,7 @@ fn summarise(
     let var = diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (diffs.len().max(2) - 1) as f64;
     let te = (var * 31_536_000.0 / dt as f64).sqrt() * 10_000.0;
     let avg_nav = steps.iter().map(|s| s.nav_usd).sum::<f64>() / steps.len() as f64;
+    let cost_bps_of_nav = cost / avg_nav * 10_000.0;
     let mut peak = f64::MIN;
     let mut dd = 0.0f64;
     for s in &steps {
@@ -409,9 +411,8 @@ fn summarise(
         strategy: strategy.name(),
         tracking_error_bps: te,
         total_cost_usd: cost,
-        cost_bps_of_nav: cost / avg_nav * 10_000.0,
-        cost_bps_a_year: cost / avg_nav * 10_000.0 * 31_536_000.0
-            / (dt as f64 * steps.len().saturating_sub(1).max(1) as f64),
+        cost_bps_of_nav,
+        cost_bps_a_year: cost_bps_of_nav * 31_536_000.0 / (dt as f64 * steps.len().saturating_sub(1).max(1) as f64),
         turnover: traded / avg_nav,
         rebalances,
         final_value_usd: steps.last().map(|s| s.nav_usd).unwrap_or(0.0),

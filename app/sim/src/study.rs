@@ -301,7 +301,7 @@ pub fn relative_vols(rho: f64, vol_scale: f64) -> [f64; 3] {
             0.0
         }
     };
-    let w = [0.4, 0.3, 0.3];
+    let w = super::TARGETS.map(|t| f64::from(t) / 10_000.0);
     let mut out = [0.0; 3];
     for (i, o) in out.iter_mut().enumerate() {
         let e: Vec<f64> = (0..3).map(|k| if k == i { 1.0 - w[k] } else { -w[k] }).collect();
@@ -312,33 +312,30 @@ pub fn relative_vols(rho: f64, vol_scale: f64) -> [f64; 3] {
     out
 }
 
+/// The mean over the simulator's three assets of `per_asset(target bps, relative volatility bps, check
+/// interval secs)` on the fit's GBM paths at `vol_scale`, checks every `dt_secs`.
+fn mean_over_assets(vol_scale: f64, dt_secs: i64, per_asset: impl Fn(u16, u64, u32) -> f64) -> f64 {
+    let every = u32::try_from(dt_secs).unwrap_or(u32::MAX);
+    let rel = relative_vols(0.6, vol_scale);
+    let each: Vec<f64> =
+        super::TARGETS.iter().zip(rel).map(|(t, r)| per_asset(*t, (r * 10_000.0).round() as u64, every)).collect();
+    each.iter().sum::<f64>() / each.len() as f64
+}
+
 /// The derivation's band (bps) for the fit's GBM paths: the mean over the three assets of the program's
 /// `cost_optimal_band` at cost `cost_bps` (fee + bounty), checks every `dt_secs`.
 pub fn predicted_band_bps(cost_bps: u16, vol_scale: f64, risk_aversion: f64, dt_secs: i64) -> f64 {
-    let rel = relative_vols(0.6, vol_scale);
     let lambda = (risk_aversion * 1_000.0).round() as u32;
-    let every = u32::try_from(dt_secs).unwrap_or(u32::MAX);
-    let bands: Vec<f64> = [4_000u16, 3_000, 3_000]
-        .iter()
-        .zip(rel)
-        .map(|(t, r)| {
-            let rel_bps = (r * 10_000.0).round() as u64;
-            f64::from(ballast::math::adaptive::cost_optimal_band(*t, rel_bps, cost_bps, lambda, every, 1, 2_500))
-        })
-        .collect();
-    bands.iter().sum::<f64>() / bands.len() as f64
+    mean_over_assets(vol_scale, dt_secs, |t, rel_bps, every| {
+        f64::from(ballast::math::adaptive::cost_optimal_band(t, rel_bps, cost_bps, lambda, every, 1, 2_500))
+    })
 }
 
 /// The mean overshoot (bps) of daily-checked bands on the fit's GBM paths (the three assets' mean).
 fn overshoot_bps(vol_scale: f64, dt_secs: i64) -> f64 {
-    let rel = relative_vols(0.6, vol_scale);
-    let every = u32::try_from(dt_secs).unwrap_or(u32::MAX);
-    let o: Vec<f64> = [4_000u16, 3_000, 3_000]
-        .iter()
-        .zip(rel)
-        .map(|(t, r)| ballast::math::adaptive::overshoot_bps(*t, (r * 10_000.0).round() as u64, every) as f64)
-        .collect();
-    o.iter().sum::<f64>() / o.len() as f64
+    mean_over_assets(vol_scale, dt_secs, |t, rel_bps, every| {
+        ballast::math::adaptive::overshoot_bps(t, rel_bps, every) as f64
+    })
 }
 
 /// Fixed bands searched by the fits (bps), about √2 apart from 3 % to the program's 25 % maximum (every
@@ -446,8 +443,7 @@ fn interval(replicates: &mut [f64]) -> (f64, f64) {
     (at(0.025), at(0.975))
 }
 
-/// The three fits: cost on deep pools, volatility, cost on shallow pools (impact matters).
-/// The exponent fits of [`fit_exponents`].
+/// The exponent fits of [`fit_exponents`] (`--fits cost,volatility,impact`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FitKind {
     /// Against the cost (fee + bounty), deep pools.
@@ -460,6 +456,19 @@ pub enum FitKind {
 
 /// Every fit, in the order they are reported.
 pub const ALL_FITS: [FitKind; 3] = [FitKind::Cost, FitKind::Volatility, FitKind::Impact];
+
+impl std::str::FromStr for FitKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "cost" => Ok(FitKind::Cost),
+            "volatility" => Ok(FitKind::Volatility),
+            "impact" => Ok(FitKind::Impact),
+            other => Err(format!("unknown fit `{other}` (cost, volatility or impact)")),
+        }
+    }
+}
 
 /// The fits in `which` (in that order).
 pub async fn fit_exponents(
@@ -548,5 +557,12 @@ mod tests {
         // At the grid's edge, the edge.
         let edge: Vec<Vec<f64>> = grid.iter().map(|e| vec![f64::from(*e)]).collect();
         assert_eq!(best_band(&edge, &grid, &[0]), 100.0);
+    }
+
+    #[test]
+    fn fit_names_parse_and_an_unknown_one_is_refused_by_name() {
+        let parsed: Vec<FitKind> = ["cost", "volatility", "impact"].iter().map(|s| s.parse().unwrap()).collect();
+        assert_eq!(parsed, ALL_FITS.to_vec());
+        assert_eq!("vol".parse::<FitKind>(), Err("unknown fit `vol` (cost, volatility or impact)".to_string()));
     }
 }

@@ -25,9 +25,11 @@ pub struct TuneArgs {
     /// 95 % bootstrap intervals.
     #[arg(long)]
     pub fit_exponent: bool,
-    /// With `--fit-exponent`: only these fits (comma-separated; default all three).
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub fits: Vec<FitArg>,
+    /// With `--fit-exponent`: only these fits, comma-separated, of `cost` (the best band against the cost,
+    /// deep pools), `volatility` (against a volatility scale ×0.5, ×1, ×2, deep pools) and `impact` (against
+    /// the cost with $150k pools); default all three.
+    #[arg(long, value_delimiter = ',')]
+    pub fits: Vec<study::FitKind>,
     /// Instead: compare the hindsight-best fixed band, the linear volatility band and the cost-optimal
     /// band over `--seeds` paths of `--steps` days of each kind (GBM with correlations 0, 0.5 and 0.8,
     /// regime switching): J = cost bp a year + λ·TE%², mean ± se, paired differences.
@@ -45,27 +47,6 @@ pub struct TuneArgs {
     pub management_fee_bps: u16,
     #[arg(long, default_value_t = 0)]
     pub performance_fee_bps: u16,
-}
-
-/// One of `--fit-exponent`'s fits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FitArg {
-    /// The best band against the cost (fee + bounty), deep pools.
-    Cost,
-    /// The best band against a volatility scale (×0.5, ×1, ×2), deep pools.
-    Volatility,
-    /// The best band against the cost with $150k pools (price impact).
-    Impact,
-}
-
-impl From<FitArg> for study::FitKind {
-    fn from(f: FitArg) -> Self {
-        match f {
-            FitArg::Cost => study::FitKind::Cost,
-            FitArg::Volatility => study::FitKind::Volatility,
-            FitArg::Impact => study::FitKind::Impact,
-        }
-    }
 }
 
 impl TuneArgs {
@@ -107,12 +88,8 @@ impl TuneArgs {
         let cfg = self.study_config();
         let started = std::time::Instant::now();
         let mut progress = crate::output::Progress::new(None);
-        let which: Vec<study::FitKind> = if self.fits.is_empty() {
-            study::ALL_FITS.to_vec()
-        } else {
-            self.fits.iter().map(|f| (*f).into()).collect()
-        };
-        let fits = study::fit_exponents(&cfg, &which, |s| progress.step(s)).await?;
+        let which = if self.fits.is_empty() { &study::ALL_FITS[..] } else { &self.fits[..] };
+        let fits = study::fit_exponents(&cfg, which, |s| progress.step(s)).await?;
         progress.finish();
         for f in &fits {
             write!(stdout, "{}", study::render_fit(f))?;
