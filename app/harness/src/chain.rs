@@ -413,15 +413,13 @@ impl Chain {
         }
     }
 
-    /// One slot on, the clock's time unchanged: a new blockhash at once.
+    /// One slot on ([`Chain::advance_slots`]), the clock's time put back: a new blockhash at once.
     async fn next_slot_same_time(&mut self) {
-        let before = self.clock().await;
-        self.ctx.warp_to_slot(before.slot + 1).expect("warp");
+        let time = self.clock().await.unix_timestamp;
+        self.advance_slots(1).await;
         let mut clock = self.clock().await;
-        clock.unix_timestamp = before.unix_timestamp;
+        clock.unix_timestamp = time;
         self.ctx.set_sysvar(&clock);
-        self.take_latest_blockhash().await;
-        let _ = self.events.send(ChainEvent::Slot { parent: before.slot, slot: clock.slot });
     }
 
     /// Moves the slot forward by `slots` without changing the unix time more than the warp does.
