@@ -21,13 +21,13 @@ pub fn sorted(a: Pubkey, b: Pubkey) -> (Pubkey, Pubkey) {
 }
 
 pub fn pool(mint_a: &Pubkey, mint_b: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(&[POOL_SEED, mint_a.as_ref(), mint_b.as_ref()], &ballast_amm::ID).0
+    crate::pda::find(&[POOL_SEED, mint_a.as_ref(), mint_b.as_ref()], &ballast_amm::ID)
 }
 pub fn pool_vault(pool: &Pubkey, mint: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(&[POOL_VAULT_SEED, pool.as_ref(), mint.as_ref()], &ballast_amm::ID).0
+    crate::pda::find(&[POOL_VAULT_SEED, pool.as_ref(), mint.as_ref()], &ballast_amm::ID)
 }
 pub fn lp_mint(pool: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(&[LP_MINT_SEED, pool.as_ref()], &ballast_amm::ID).0
+    crate::pda::find(&[LP_MINT_SEED, pool.as_ref()], &ballast_amm::ID)
 }
 
 /// `mint_a < mint_b` required.

@@ -28,23 +28,97 @@ pub use trading::*;
 pub mod pda {
     use super::*;
 
+    /// Entries [`find`] remembers per thread before it starts over (a keeper scanning thousands of vaults
+    /// derives a few addresses per vault).
+    const MEMO_CAPACITY: usize = 1 << 16;
+
+    std::thread_local! {
+        static MEMO: std::cell::RefCell<std::collections::HashMap<(Pubkey, Vec<u8>), Pubkey>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+
+    /// `Pubkey::find_program_address(seeds, program).0`, remembered: a derivation tries bumps from 255 down
+    /// and checks each candidate is off the curve (a point decompression, tens of microseconds), and the
+    /// keeper, the harness and the simulator derive the same few addresses at every step.
+    pub fn find(seeds: &[&[u8]], program: &Pubkey) -> Pubkey {
+        let mut key = Vec::with_capacity(seeds.iter().map(|s| s.len() + 1).sum());
+        for s in seeds {
+            // Each seed is at most 32 bytes: its length in one byte keeps the concatenation unambiguous.
+            key.push(s.len() as u8);
+            key.extend_from_slice(s);
+        }
+        let key = (*program, key);
+        if let Some(found) = MEMO.with(|m| m.borrow().get(&key).copied()) {
+            return found;
+        }
+        let found = Pubkey::find_program_address(seeds, program).0;
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= MEMO_CAPACITY {
+                m.clear();
+            }
+            m.insert(key, found);
+        });
+        found
+    }
+
+    /// The associated token account of `owner` for `mint` under `token_program` (remembered like [`find`]).
+    pub fn ata(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
+        find(&[owner.as_ref(), token_program.as_ref(), mint.as_ref()], &anchor_spl::associated_token::ID)
+    }
+
     pub fn vault(creator: &Pubkey, vault_id: u64) -> Pubkey {
-        Pubkey::find_program_address(&[VAULT_SEED, creator.as_ref(), &vault_id.to_le_bytes()], &ballast::ID).0
+        find(&[VAULT_SEED, creator.as_ref(), &vault_id.to_le_bytes()], &ballast::ID)
     }
     pub fn share_mint(vault: &Pubkey) -> Pubkey {
-        Pubkey::find_program_address(&[SHARE_MINT_SEED, vault.as_ref()], &ballast::ID).0
+        find(&[SHARE_MINT_SEED, vault.as_ref()], &ballast::ID)
     }
     pub fn locked_shares(vault: &Pubkey) -> Pubkey {
-        Pubkey::find_program_address(&[LOCKED_SHARES_SEED, vault.as_ref()], &ballast::ID).0
+        find(&[LOCKED_SHARES_SEED, vault.as_ref()], &ballast::ID)
     }
     pub fn reserve(vault: &Pubkey, mint: &Pubkey) -> Pubkey {
-        Pubkey::find_program_address(&[RESERVE_SEED, vault.as_ref(), mint.as_ref()], &ballast::ID).0
+        find(&[RESERVE_SEED, vault.as_ref(), mint.as_ref()], &ballast::ID)
     }
     pub fn claim(vault: &Pubkey, owner: &Pubkey) -> Pubkey {
-        Pubkey::find_program_address(&[CLAIM_SEED, vault.as_ref(), owner.as_ref()], &ballast::ID).0
+        find(&[CLAIM_SEED, vault.as_ref(), owner.as_ref()], &ballast::ID)
     }
     pub fn deposit_request(vault: &Pubkey, depositor: &Pubkey) -> Pubkey {
-        Pubkey::find_program_address(&[DEPOSIT_REQUEST_SEED, vault.as_ref(), depositor.as_ref()], &ballast::ID).0
+        find(&[DEPOSIT_REQUEST_SEED, vault.as_ref(), depositor.as_ref()], &ballast::ID)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn remembered_addresses_are_the_derived_ones() {
+            let (a, b) = (Pubkey::new_unique(), Pubkey::new_unique());
+            for _ in 0..2 {
+                assert_eq!(
+                    reserve(&a, &b),
+                    Pubkey::find_program_address(&[RESERVE_SEED, a.as_ref(), b.as_ref()], &ballast::ID).0
+                );
+                assert_eq!(
+                    ata(&a, &b, &anchor_spl::token::ID),
+                    anchor_spl::associated_token::get_associated_token_address_with_program_id(
+                        &a,
+                        &b,
+                        &anchor_spl::token::ID
+                    )
+                );
+            }
+            // Memo entries are per program and per split of the seeds, each the derivation's own answer.
+            for (seeds, program) in [
+                (&[&b"ab"[..], b"c"][..], ballast::ID),
+                (&[&b"a"[..], b"bc"][..], ballast::ID),
+                (&[&b"ab"[..], b"c"][..], ballast_amm::ID),
+            ] {
+                for _ in 0..2 {
+                    assert_eq!(find(seeds, &program), Pubkey::find_program_address(seeds, &program).0);
+                }
+            }
+            assert_ne!(find(&[b"ab", b"c"], &ballast::ID), find(&[b"ab", b"c"], &ballast_amm::ID));
+        }
     }
 }
 

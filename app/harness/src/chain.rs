@@ -148,6 +148,11 @@ pub struct Chain {
     pub slots_follow_time: bool,
 }
 
+/// The balance an SPL Token or Token-2022 account holds (0 for a missing or undecodable account).
+pub fn token_amount_of(account: Option<&solana_account::Account>) -> u64 {
+    account.and_then(|a| ballast_client::decode::token_amount(&a.data).ok()).unwrap_or(0)
+}
+
 /// Custom program error code of a failed transaction, if it failed with one.
 pub fn custom_error(err: &BanksClientError) -> Option<u32> {
     use solana_transaction::InstructionError;
@@ -228,6 +233,11 @@ impl Chain {
 
     pub fn payer(&self) -> Keypair {
         self.ctx.payer.insecure_clone()
+    }
+
+    /// The payer's address (without copying its keypair, which re-derives the public key).
+    pub fn payer_key(&self) -> Pubkey {
+        self.ctx.payer.pubkey()
     }
 
     /// Signs with the payer plus `signers` and processes the transaction. Re-sending an identical
@@ -327,12 +337,12 @@ impl Chain {
     /// Builds and signs a transaction (payer first) against the newest blockhash, moving on to a fresh
     /// one when the same message was already sent with it (so it is processed again, not deduplicated).
     pub async fn sign(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Transaction {
-        let payer = self.payer();
-        let mut all: Vec<&Keypair> = vec![&payer];
-        all.extend(signers.iter().copied().filter(|k| k.pubkey() != payer.pubkey()));
         // Messages carry their blockhash: those sent with older ones can never collide again.
         self.take_latest_blockhash().await;
         loop {
+            let payer = &self.ctx.payer;
+            let mut all: Vec<&Keypair> = vec![payer];
+            all.extend(signers.iter().copied().filter(|k| k.pubkey() != payer.pubkey()));
             let tx = Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, self.ctx.last_blockhash);
             if self.sent.insert(tx.message_data()) {
                 return tx;
@@ -364,9 +374,25 @@ impl Chain {
         self.ctx.banks_client.get_account(*key).await.ok().flatten()
     }
 
+    /// Every account of `keys` (None where missing), asked for all at once: the requests travel to the
+    /// bank together instead of one round trip each.
+    pub async fn accounts_of(&mut self, keys: &[Pubkey]) -> Vec<Option<solana_account::Account>> {
+        let client = &self.ctx.banks_client;
+        futures_util::future::join_all(keys.iter().map(|k| {
+            let client = client.clone();
+            async move { client.get_account(*k).await.ok().flatten() }
+        }))
+        .await
+    }
+
     /// Balance of an SPL Token or Token-2022 account (0 if it does not exist).
     pub async fn token_amount(&mut self, key: &Pubkey) -> u64 {
-        self.account(key).await.and_then(|acc| ballast_client::decode::token_amount(&acc.data).ok()).unwrap_or(0)
+        token_amount_of(self.account(key).await.as_ref())
+    }
+
+    /// Balances of SPL Token or Token-2022 accounts (0 for any that does not exist), read at once.
+    pub async fn token_amounts(&mut self, keys: &[Pubkey]) -> Vec<u64> {
+        self.accounts_of(keys).await.iter().map(|acc| token_amount_of(acc.as_ref())).collect()
     }
 
     /// Supply of a mint (0 if it does not exist).
@@ -437,7 +463,7 @@ impl Chain {
 
     /// Writes arbitrary account data with a rent-exempt balance.
     pub async fn set_raw_account(&mut self, address: &Pubkey, data: Vec<u8>, owner: Pubkey) {
-        let lamports = self.ctx.banks_client.get_rent().await.expect("rent").minimum_balance(data.len());
+        let lamports = self.ctx.genesis_config().rent.minimum_balance(data.len());
         let mut account = solana_account::AccountSharedData::new(lamports, data.len(), &owner);
         account.set_data_from_slice(&data);
         self.ctx.set_account(address, &account);
@@ -506,11 +532,7 @@ impl Chain {
 /// The embedded chain as the shared planner reads it.
 impl ballast_client::planner::ChainView for Chain {
     async fn accounts(&mut self, keys: &[Pubkey]) -> Result<Vec<Option<solana_account::Account>>> {
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            out.push(self.account(k).await);
-        }
-        Ok(out)
+        Ok(self.accounts_of(keys).await)
     }
 
     async fn slot(&mut self) -> Result<u64> {

@@ -4,7 +4,7 @@
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
-use anchor_spl::associated_token::{get_associated_token_address_with_program_id, spl_associated_token_account};
+use anchor_spl::associated_token::spl_associated_token_account;
 use anchor_spl::token::spl_token;
 use anchor_spl::token_2022::spl_token_2022;
 use anyhow::{anyhow, Result};
@@ -51,7 +51,7 @@ impl Chain {
             let kinds: Vec<ExtensionType> = spec.extensions.iter().map(|e| e.kind()).collect();
             ExtensionType::try_calculate_account_len::<spl_token_2022::state::Mint>(&kinds)?
         };
-        let rent = self.ctx.banks_client.get_rent().await?.minimum_balance(space);
+        let rent = self.ctx.genesis_config().rent.minimum_balance(space);
         let mut ixs = vec![anchor_lang::solana_program::system_instruction::create_account(
             &payer.pubkey(),
             &mint.pubkey(),
@@ -96,19 +96,18 @@ impl Chain {
 
     /// Creates (idempotently) the associated token account of `owner` for `mint`.
     pub async fn create_ata(&mut self, owner: &Pubkey, mint: &Pubkey, program: TokenProgram) -> Result<Pubkey> {
-        let address = get_associated_token_address_with_program_id(owner, mint, &program.id());
+        let address = ballast_client::pda::ata(owner, mint, &program.id());
         if self.account(&address).await.is_some() {
             return Ok(address);
         }
-        let payer = self.payer();
         let ix = spl_associated_token_account::instruction::create_associated_token_account_idempotent(
-            &payer.pubkey(),
+            &self.payer_key(),
             owner,
             mint,
             &program.id(),
         );
         self.send(&[ix], &[]).await.map_err(|e| anyhow!("create ata: {e}"))?;
-        Ok(get_associated_token_address_with_program_id(owner, mint, &program.id()))
+        Ok(ballast_client::pda::ata(owner, mint, &program.id()))
     }
 
     /// Mints `amount` to `to` (payer is the mint authority of mints made by [`Chain::create_mint`]).
@@ -121,7 +120,6 @@ impl Chain {
     /// mint alone repeats itself (the same amount to the same account) and a repeated message waits for
     /// the bank's next blockhash (a fifth of a second).
     pub fn mint_to_ix(&self, mint: &Pubkey, to: &Pubkey, amount: u64, program: TokenProgram) -> Result<Instruction> {
-        let payer = self.payer();
-        Ok(spl_token_2022::instruction::mint_to(&program.id(), mint, to, &payer.pubkey(), &[], amount)?)
+        Ok(spl_token_2022::instruction::mint_to(&program.id(), mint, to, &self.payer_key(), &[], amount)?)
     }
 }

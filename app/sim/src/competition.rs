@@ -220,9 +220,7 @@ pub async fn run(prices: &Path2, cfg: &SimConfig, keepers: Vec<SimKeeper>) -> Re
     let mut trades = Vec::new();
     for k in 1..prices.len() {
         chain.advance_time(cfg.dt_secs).await;
-        for (i, price) in prices[k].iter().enumerate() {
-            fx.set_price(&mut chain, i, mantissa(*price)).await;
-        }
+        fx.set_prices(&mut chain, &prices[k].iter().map(|p| mantissa(*p)).collect::<Vec<_>>()).await;
         for pool in &pools {
             fx.arbitrage_any(&mut chain, pool).await?;
         }

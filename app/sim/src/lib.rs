@@ -293,9 +293,7 @@ pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -
     });
     for k in 1..prices.len() {
         chain.advance_time(cfg.dt_secs).await;
-        for (i, price) in prices[k].iter().enumerate() {
-            fx.set_price(&mut chain, i, mantissa(*price)).await;
-        }
+        fx.set_prices(&mut chain, &prices[k].iter().map(|p| mantissa(*p)).collect::<Vec<_>>()).await;
         // The arbitrageur's trades, then the crank's poke, in one transaction.
         let mut ixs = fx.arbitrage_pools(&mut chain, &pools).await?;
         let vault = fx.state(&mut chain).await;
@@ -347,10 +345,7 @@ async fn keep(chain: &mut Chain, fx: &VaultFixture, keeper: &User, now: &[f64], 
             break;
         }
         let before = fx.holdings(chain).await;
-        let mut keeper_before = Vec::new();
-        for t in &keeper.tokens {
-            keeper_before.push(chain.token_amount(t).await);
-        }
+        let keeper_before = chain.token_amounts(&keeper.tokens).await;
         let Ok(turn) = fx.keeper_turn(chain, cfg.route, &keeper.keypair, &keeper.tokens).await else {
             totals.refused += 1;
             break;
@@ -440,6 +435,11 @@ pub fn parallelism() -> usize {
 
 /// Runs every job (a strategy over a path), up to `threads` at a time, each on its own chain; the
 /// results come back in job order. `progress` hears of each finished job.
+///
+/// Each of the `threads` workers is an OS thread with a single-threaded runtime of its own, so a
+/// simulation and its embedded chain's bank server are one thread: every call to the chain is a local
+/// hand-over, not a wake-up of another core (on a shared multi-threaded runtime those wake-ups were a
+/// third of the simulator's time).
 pub async fn run_jobs(
     jobs: Vec<(Strategy, std::sync::Arc<Path2>)>,
     cfg: &SimConfig,
@@ -447,20 +447,32 @@ pub async fn run_jobs(
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<StrategyResult>> {
     let n = jobs.len();
-    let mut pending = jobs.into_iter().enumerate();
-    let mut running = tokio::task::JoinSet::new();
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(jobs.into_iter().enumerate()));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut workers = Vec::new();
+    for _ in 0..threads.clamp(1, n.max(1)) {
+        let (queue, tx, cfg) = (queue.clone(), tx.clone(), cfg.clone());
+        workers.push(std::thread::spawn(move || -> Result<()> {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            loop {
+                let next = queue.lock().map_err(|_| anyhow!("simulation queue poisoned"))?.next();
+                let Some((i, (strategy, prices))) = next else { return Ok(()) };
+                let result = runtime.block_on(run_strategy(strategy, &prices, &cfg));
+                if tx.send((i, result)).is_err() {
+                    return Ok(());
+                }
+            }
+        }));
+    }
+    drop(tx);
     let mut results: Vec<Option<StrategyResult>> = vec![None; n];
-    loop {
-        while running.len() < threads.max(1) {
-            let Some((i, (strategy, prices))) = pending.next() else { break };
-            let cfg = cfg.clone();
-            running.spawn(async move { (i, run_strategy(strategy, &prices, &cfg).await) });
-        }
-        let Some(done) = running.join_next().await else { break };
-        let (i, result) = done.map_err(|e| anyhow!("simulation task: {e}"))?;
-        let result = result?;
+    while let Some((i, result)) = rx.recv().await {
+        let result: StrategyResult = result?;
         progress(&result.strategy);
         results[i] = Some(result);
+    }
+    for worker in workers {
+        worker.join().map_err(|_| anyhow!("a simulation thread panicked"))??;
     }
     results.into_iter().map(|r| r.ok_or_else(|| anyhow!("a simulation did not run"))).collect()
 }

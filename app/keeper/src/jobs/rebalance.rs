@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use anchor_spl::associated_token::{get_associated_token_address_with_program_id, spl_associated_token_account};
+use anchor_spl::associated_token::spl_associated_token_account;
 use anyhow::Result;
 use ballast_client::planner::{self, Candidate, Decision, Planned};
 use solana_message::AddressLookupTableAccount;
@@ -190,8 +190,7 @@ async fn choose(
     let keeper = k.payer.pubkey();
     let sell_asset = vault.assets[candidate.request.sell];
     // The keeper's account of the sold asset takes the bounty (created idempotently).
-    let bounty_account =
-        get_associated_token_address_with_program_id(&keeper, &sell_asset.mint, &sell_asset.token_program);
+    let bounty_account = ballast_client::pda::ata(&keeper, &sell_asset.mint, &sell_asset.token_program);
     let create_ata = spl_associated_token_account::instruction::create_associated_token_account_idempotent(
         &keeper,
         &keeper,
