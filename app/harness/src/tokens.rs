@@ -107,7 +107,7 @@ impl Chain {
             &program.id(),
         );
         self.send(&[ix], &[]).await.map_err(|e| anyhow!("create ata: {e}"))?;
-        Ok(ballast_client::pda::ata(owner, mint, &program.id()))
+        Ok(address)
     }
 
     /// Mints `amount` to `to` (payer is the mint authority of mints made by [`Chain::create_mint`]).
