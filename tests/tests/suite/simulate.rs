@@ -134,6 +134,20 @@ async fn simulations_run_in_parallel_give_the_same_results_in_order() {
     assert!(one[0].rebalances > one[2].rebalances, "the narrow band trades more");
 }
 
+#[tokio::test]
+async fn a_simulation_that_fails_fails_the_batch_with_its_error() {
+    // A band of 0 bps is below the program's minimum: that simulation's vault is refused at creation. The
+    // batch reports that refusal (not a hang, a panic or a missing row) while the other jobs run on their
+    // own threads.
+    let p = std::sync::Arc::new(volatile_path(5, 2));
+    let jobs: Vec<_> = [Strategy::Band { eps_bps: 300 }, Strategy::Band { eps_bps: 0 }, Strategy::BuyAndHold]
+        .into_iter()
+        .map(|s| (s, p.clone()))
+        .collect();
+    let err = sim::run_jobs(jobs, &cfg(30), 2, |_| {}).await.expect_err("a refused vault fails its simulation");
+    assert!(format!("{err:#}").contains("BandOutOfBounds"), "{err:#}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_band_comparison_reports_every_setting_against_the_best_fixed_band() {
     use ballast_sim::study::{self, PathKind, StudyConfig};
