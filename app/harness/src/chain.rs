@@ -148,6 +148,10 @@ pub struct Chain {
     pub slots_follow_time: bool,
 }
 
+/// Account requests [`Chain::accounts_of`] has in flight at once (the bank client's channel bounds what
+/// it keeps in flight; a `getProgramAccounts` scan can name thousands of addresses).
+const ACCOUNTS_AT_ONCE: usize = 256;
+
 /// The balance an SPL Token or Token-2022 account holds (0 for a missing or undecodable account).
 pub fn token_amount_of(account: Option<&solana_account::Account>) -> u64 {
     account.and_then(|a| ballast_client::decode::token_amount(&a.data).ok()).unwrap_or(0)
@@ -306,11 +310,7 @@ impl Chain {
 
     /// Lamports of each of `keys` (0 for a missing account).
     async fn balances(&mut self, keys: &[Pubkey]) -> Vec<u64> {
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            out.push(self.ctx.banks_client.get_balance(*k).await.unwrap_or(0));
-        }
-        out
+        self.accounts_of(keys).await.iter().map(|acc| acc.as_ref().map_or(0, |a| a.lamports)).collect()
     }
 
     /// The addresses a v0 transaction loads from lookup tables (writable, read-only).
@@ -359,30 +359,33 @@ impl Chain {
     /// accounts by owner), in address order.
     pub async fn program_accounts(&mut self, program: &Pubkey) -> Vec<(Pubkey, solana_account::Account)> {
         let keys: Vec<Pubkey> = self.known.iter().copied().collect();
-        let mut out = Vec::new();
-        for key in keys {
-            if let Some(acc) = self.account(&key).await {
-                if acc.owner == *program {
-                    out.push((key, acc));
-                }
-            }
-        }
-        out
+        let accounts = self.accounts_of(&keys).await;
+        keys.into_iter()
+            .zip(accounts)
+            .filter_map(|(key, acc)| Some((key, acc?)))
+            .filter(|(_, acc)| acc.owner == *program)
+            .collect()
     }
 
     pub async fn account(&mut self, key: &Pubkey) -> Option<solana_account::Account> {
         self.ctx.banks_client.get_account(*key).await.ok().flatten()
     }
 
-    /// Every account of `keys` (None where missing), asked for all at once: the requests travel to the
-    /// bank together instead of one round trip each.
+    /// Every account of `keys` (None where missing), asked for together: the requests travel to the bank
+    /// in batches of [`ACCOUNTS_AT_ONCE`] instead of one round trip each.
     pub async fn accounts_of(&mut self, keys: &[Pubkey]) -> Vec<Option<solana_account::Account>> {
-        let client = &self.ctx.banks_client;
-        futures_util::future::join_all(keys.iter().map(|k| {
-            let client = client.clone();
-            async move { client.get_account(*k).await.ok().flatten() }
-        }))
-        .await
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(ACCOUNTS_AT_ONCE) {
+            let client = &self.ctx.banks_client;
+            out.extend(
+                futures_util::future::join_all(chunk.iter().map(|k| {
+                    let client = client.clone();
+                    async move { client.get_account(*k).await.ok().flatten() }
+                }))
+                .await,
+            );
+        }
+        out
     }
 
     /// Balance of an SPL Token or Token-2022 account (0 if it does not exist).

@@ -44,7 +44,7 @@ impl Chain {
     /// again at the address of a closed mint is how a close authority re-creates it.
     pub async fn create_mint_at(&mut self, mint: &Keypair, spec: &MintSpec) -> Result<Pubkey> {
         use spl_token_2022::extension::ExtensionType;
-        let payer = self.payer();
+        let payer = self.payer_key();
         let space = if spec.extensions.is_empty() && spec.program == TokenProgram::Token {
             spl_token::state::Mint::LEN
         } else {
@@ -53,13 +53,13 @@ impl Chain {
         };
         let rent = self.ctx.genesis_config().rent.minimum_balance(space);
         let mut ixs = vec![anchor_lang::solana_program::system_instruction::create_account(
-            &payer.pubkey(),
+            &payer,
             &mint.pubkey(),
             rent,
             space as u64,
             &spec.program.id(),
         )];
-        let (id, m, who) = (spec.program.id(), mint.pubkey(), payer.pubkey());
+        let (id, m, who) = (spec.program.id(), mint.pubkey(), payer);
         for ext in &spec.extensions {
             ixs.push(match *ext {
                 MintExtension::TransferFee { bps, max_fee } => {
