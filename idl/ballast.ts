@@ -575,12 +575,12 @@ export type Ballast = {
     },
     {
       "code": 6105,
-      "msg": "No rebalance auction is open: send poke (or a direct rebalance) to open it, then trade once the auction price reaches your route",
+      "msg": "No rebalance auction is running (none open, or not seen out of band within the heartbeat): send poke to open it, then trade once the auction price reaches your route",
       "name": "auctionNotStarted"
     },
     {
       "code": 6106,
-      "msg": "Auction duration out of bounds: MIN_AUCTION_SECS (10) to MAX_AUCTION_SECS (3600) seconds",
+      "msg": "Auction duration out of bounds: 10 to 3600 seconds, and at least 2 s per bps of the slippage cap (a step of at most 0.5 bps a second)",
       "name": "auctionOutOfBounds"
     },
     {
@@ -620,12 +620,12 @@ export type Ballast = {
     },
     {
       "code": 6114,
-      "msg": "A fee recipient must be a share account that the vault does not own (not the locked shares, not a reserve)",
+      "msg": "A fee recipient may not be the vault's own account: not the vault, its share mint, its locked shares or a reserve",
       "name": "feeRecipientIsVault"
     },
     {
       "code": 6115,
-      "msg": "The performance fee was not crystallised recently: send accrue_fees (fresh oracle readings) before an in-kind deposit",
+      "msg": "With a performance fee, an in-kind deposit needs the fee crystallised in the same slot: send accrue_fees (fresh readings) first in the same transaction",
       "name": "feeAccrualStale"
     },
     {
@@ -642,6 +642,31 @@ export type Ballast = {
       "code": 6118,
       "msg": "Only a lowering of fee rates (same recipients) applies without the timelock: propose the change instead",
       "name": "feeNotLowered"
+    },
+    {
+      "code": 6119,
+      "msg": "Auction heartbeat out of bounds: longer than the rebalance readings' max age, at most 120 s and at most the auction's duration",
+      "name": "auctionHeartbeatOutOfBounds"
+    },
+    {
+      "code": 6120,
+      "msg": "Trade cost below what the auction can reach: trade_cost_bps must be at least slippage_cap_bps + bounty_bps",
+      "name": "tradeCostBelowAuction"
+    },
+    {
+      "code": 6121,
+      "msg": "EMA divergence bound out of bounds: 10..=5000 bps",
+      "name": "emaDivergenceOutOfBounds"
+    },
+    {
+      "code": 6122,
+      "msg": "A price is too far from its Pyth EMA for this step (max_ema_divergence_bps): wait for the EMA to catch up or for the print to revert",
+      "name": "oracleDivergence"
+    },
+    {
+      "code": 6123,
+      "msg": "A fee recipient must be a token account of the vault's share mint that the vault does not own: pass each recipient's account, in order",
+      "name": "feeRecipientNotShareAccount"
     }
   ],
   "events": [
@@ -3264,6 +3289,22 @@ export type Ballast = {
           },
           {
             "docs": [
+              "Slot of that accrual: an in-kind deposit into a vault with a performance fee enters only in the slot",
+              "the fee was crystallised in."
+            ],
+            "name": "lastPricedSlot",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "The share price after that accrual (the mark's unit): a change of the performance fee re-marks at it,",
+              "so the new rate applies only to gains made after the change."
+            ],
+            "name": "lastPrice",
+            "type": "u128"
+          },
+          {
+            "docs": [
               "Fee shares accrued since the vault began, by kind."
             ],
             "name": "managementTotal",
@@ -3331,6 +3372,14 @@ export type Ballast = {
             ],
             "name": "hwm",
             "type": "u128"
+          },
+          {
+            "docs": [
+              "A price was too far from its Pyth EMA (`max_ema_divergence_bps`): the performance fee was not measured",
+              "this time (it waits for readings that agree)."
+            ],
+            "name": "performanceDeferred",
+            "type": "bool"
           }
         ],
         "kind": "struct"
@@ -3427,6 +3476,24 @@ export type Ballast = {
           {
             "name": "maxBounty",
             "type": "u64"
+          },
+          {
+            "docs": [
+              "The value of a full-size trade and the auction's sold volume after this one (ppm of it)."
+            ],
+            "name": "fullValue",
+            "type": "u128"
+          },
+          {
+            "name": "soldPpmAfter",
+            "type": "u32"
+          },
+          {
+            "docs": [
+              "Oldest publish time of the readings begin planned with (renews the auction)."
+            ],
+            "name": "evidenceAt",
+            "type": "i64"
           },
           {
             "name": "driftBefore",
@@ -4451,12 +4518,27 @@ export type Ballast = {
           },
           {
             "docs": [
-              "Unix time the rebalance auction opened (0: none open). Opened when the program first sees an asset",
-              "outside its band (`poke`, a rebalance attempt, a deposit settlement), restarted after a trade that",
-              "starts the cooldown and leaves the vault out of band, closed when every asset is seen inside."
+              "Unix time the rebalance auction opened (0: none open). Opened when the program sees an asset outside",
+              "its band and none is running (`poke`, a rebalance attempt, a deposit settlement), restarted once it",
+              "has sold half a full-size trade, closed when every asset is seen inside (`math::auction::AuctionState`)."
             ],
             "name": "auctionStartedAt",
             "type": "i64"
+          },
+          {
+            "docs": [
+              "Publish time of the newest readings that showed the vault out of band while the auction ran: an",
+              "auction not seen out of band within `auction_heartbeat_secs` is stale."
+            ],
+            "name": "auctionSeenAt",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "Volume the running auction has sold, ppm of a full-size trade."
+            ],
+            "name": "auctionSoldPpm",
+            "type": "u32"
           },
           {
             "docs": [
@@ -4686,11 +4768,29 @@ export type Ballast = {
           },
           {
             "docs": [
-              "Expected cost (bps of the value traded: route fee, price impact, the auction's usual discount) of",
-              "the trades a single-asset deposit makes the vault do. Charged to the deposit on the part of it the",
-              "vault must trade back to target (`math::deposit_traded_value`), kept by the vault."
+              "What a single-asset deposit pays (bps of the value it makes the vault trade back to target,",
+              "`math::deposit_traded_value`; kept by the vault) for those trades. At least what the auction can reach",
+              "(`slippage_cap_bps + bounty_bps`): a depositor who trades the vault back himself at the auction's",
+              "floor then gains nothing from the cycle."
             ],
             "name": "tradeCostBps",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "An open rebalance auction that no valuing instruction has seen out of band (on readings a rebalance",
+              "could use) for longer than this is stale: it restarts at fair value when next seen, so its price only",
+              "relaxes while the vault is observed out of band. Keepers renew it with `poke`."
+            ],
+            "name": "auctionHeartbeatSecs",
+            "type": "u32"
+          },
+          {
+            "docs": [
+              "The performance fee's mark moves only on readings whose price is within this distance (bps) of its",
+              "Pyth EMA: a print that one publisher could move does not crystallise a fee."
+            ],
+            "name": "maxEmaDivergenceBps",
             "type": "u16"
           },
           {

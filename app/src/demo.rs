@@ -343,8 +343,9 @@ impl Demo<'_> {
             .await
             .map_err(|e| anyhow!("schedule: {}", error_name(&e)))?;
         self.chain.advance_time(61).await;
+        let vault = fx.state(&mut self.chain).await;
         self.chain
-            .send(&[client::execute_params(&gov, &fx.key)], &[&fx.governance])
+            .send(&[client::execute_pending(&gov, &fx.key, &vault)], &[&fx.governance])
             .await
             .map_err(|e| anyhow!("execute: {}", error_name(&e)))?;
         self.say("governance scheduled 40/30/30 → 20/40/40 over 600 slots (timelock passed, schedule active)".into());

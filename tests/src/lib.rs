@@ -77,11 +77,18 @@ pub async fn seeded_on(chain: Chain) -> (Chain, VaultFixture, User) {
 /// [`setup_seeded`] with the given parameters.
 pub async fn seeded_with(chain: Chain, params: ballast::state::VaultParams) -> (Chain, VaultFixture, User) {
     let (mut chain, fx) = setup_with(chain, params).await;
-    let user = fx.user(&mut chain, &[100_000_000_000, 10_000_000, 10_000_000_000]).await.expect("user");
-    for (i, amount) in [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)] {
-        fx.deposit_single(&mut chain, &user, i, amount, 1).await.expect("seed deposit");
-    }
+    let user = seed_at_targets(&mut chain, &fx).await;
     (chain, fx, user)
+}
+
+/// Seeds a [`three_assets`] vault through single-asset deposits at target weights ($4 000 SOL, $3 000 BTC,
+/// $3 000 USDC); returns the depositor.
+pub async fn seed_at_targets(chain: &mut Chain, fx: &VaultFixture) -> User {
+    let user = fx.user(chain, &[100_000_000_000, 10_000_000, 10_000_000_000]).await.expect("user");
+    for (i, amount) in [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)] {
+        fx.deposit_single(chain, &user, i, amount, 1).await.expect("seed deposit");
+    }
+    user
 }
 
 /// A seeded three-asset vault with deep reference-AMM pools for every pair (30 bps fee, $1M a side),
@@ -107,7 +114,24 @@ impl Market {
 
     /// A market whose vault has the given parameters.
     pub async fn with(chain: Chain, params: ballast::state::VaultParams) -> Market {
-        let (mut chain, fx, seed) = seeded_with(chain, params).await;
+        let (chain, fx, seed) = seeded_with(chain, params).await;
+        Self::around(chain, fx, seed).await
+    }
+
+    /// A market whose vault has [`three_assets`] with every asset's max trade size at `max_trade_bps`.
+    pub async fn with_max_trade(chain: Chain, max_trade_bps: u16) -> Market {
+        let mut specs = three_assets();
+        for s in &mut specs {
+            s.params.max_trade_bps = max_trade_bps;
+        }
+        let mut chain = chain;
+        let fx = fixture::create_vault(&mut chain, &specs, fixture::default_params()).await.expect("vault");
+        let seed = seed_at_targets(&mut chain, &fx).await;
+        Self::around(chain, fx, seed).await
+    }
+
+    /// Pools for every pair around a seeded vault, and a keeper.
+    async fn around(mut chain: Chain, fx: VaultFixture, seed: User) -> Market {
         let mut pools = Vec::new();
         for (i, j) in [(0, 2), (1, 2), (0, 1)] {
             pools.push(fx.create_pool(&mut chain, i, j, 1_000_000.0, 30).await.expect("pool"));
@@ -165,6 +189,12 @@ impl Market {
     /// as for a keeper that waited it out); prices are re-published at the new time.
     pub async fn relax_auction(&mut self) {
         self.fx.relax_auction(&mut self.chain).await.expect("poke");
+    }
+
+    /// Lets `secs` pass while keepers watch: prices re-published and the vault poked every half heartbeat
+    /// (`VaultFixture::let_auction_run`), so a running auction keeps relaxing.
+    pub async fn let_auction_run(&mut self, secs: i64) {
+        self.fx.let_auction_run(&mut self.chain, secs).await.expect("poke");
     }
 
     /// Sends `poke` (refreshes oracle readings and volatility estimates).

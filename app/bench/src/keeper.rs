@@ -139,8 +139,11 @@ fn synthetic_vault(view: &mut MemoryView, rng: &mut Draw, v: usize) -> (Pubkey, 
         cppi_floor_per_share: 0,
         episode_bounty_paid: 0,
         flight: None,
-        // An auction that has run its course: the planner prices every trade at the floor.
+        // An auction that has run its course and was seen out of band just now: the planner prices every
+        // trade at the floor.
         auction_started_at: 1,
+        auction_seen_at: NOW,
+        auction_sold_ppm: 0,
         fees: ballast::state::FeeState::default(),
         rel_vol_time: 0,
         reserved: [0; 52],

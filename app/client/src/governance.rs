@@ -1,7 +1,7 @@
 //! Builders of the vault's set-up and governance instructions.
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_spl::token::spl_token;
 use ballast::instructions::*;
 use ballast::state::AmmEntry;
@@ -58,12 +58,28 @@ fn govern(governance: &Pubkey, vault: &Pubkey) -> ballast::accounts::Governed {
     ballast::accounts::Governed { governance: *governance, vault: *vault }
 }
 
-pub fn propose_params(governance: &Pubkey, vault: &Pubkey, args: ProposeParamsArgs) -> Instruction {
-    ix(govern(governance, vault), ballast::instruction::ProposeParams { args }, vec![])
+/// The share accounts of the fee recipients with a weight, in order: what `propose_params` and
+/// `execute_params` check (each a share account the vault does not own).
+pub fn fee_recipient_metas(fees: &ballast::state::FeeParams) -> Vec<AccountMeta> {
+    fees.recipients.iter().filter(|r| r.weight_bps > 0).map(|r| AccountMeta::new_readonly(r.account, false)).collect()
 }
 
+/// `propose_params`, with the proposed fee recipients' share accounts.
+pub fn propose_params(governance: &Pubkey, vault: &Pubkey, args: ProposeParamsArgs) -> Instruction {
+    let recipients = fee_recipient_metas(&args.params.fees);
+    ix(govern(governance, vault), ballast::instruction::ProposeParams { args }, recipients)
+}
+
+/// `execute_params` of a pending change that names no fee recipient (see [`execute_pending`] otherwise).
 pub fn execute_params(governance: &Pubkey, vault: &Pubkey) -> Instruction {
     ix(govern(governance, vault), ballast::instruction::ExecuteParams {}, vec![])
+}
+
+/// `execute_params` of the change pending in `state` (the vault at `vault`), with its fee recipients' share
+/// accounts.
+pub fn execute_pending(governance: &Pubkey, vault: &Pubkey, state: &ballast::state::Vault) -> Instruction {
+    let recipients = state.pending_params.as_ref().map(|p| fee_recipient_metas(&p.params.fees)).unwrap_or_default();
+    ix(govern(governance, vault), ballast::instruction::ExecuteParams {}, recipients)
 }
 
 pub fn cancel_params(governance: &Pubkey, vault: &Pubkey) -> Instruction {

@@ -154,10 +154,12 @@ pub fn code_name(code: u32) -> String {
     }
 }
 
-/// Sensible defaults: 1 % slippage cap reached by a 60 s rebalance auction that starts at fair value,
-/// 60 s oracle age, 2 % confidence cap (rebalances: 5 s and 1 %), 1-day timelock, fixed bands and
-/// targets, 1-hour volatility time constant, single-asset deposits with a 10 bps fee plus 60 bps of the
-/// part the vault must trade, settled 6 s after the request (fresh readings only) within 60 s; no vault fees.
+/// Sensible defaults: 1 % slippage cap reached by a 200 s rebalance auction that starts at fair value and
+/// falls 0.5 bps a second while it is seen out of band at least every 10 s, 60 s oracle age, 2 % confidence
+/// cap (rebalances: 5 s and 1 %), 1-day timelock, fixed bands and targets, 1-hour volatility time constant,
+/// single-asset deposits with a 10 bps fee plus 105 bps (the cap and the bounty: what the auction can
+/// reach) of the part the vault must trade, settled 6 s after the request (fresh readings only) within
+/// 60 s; a performance fee's mark moves only on prices within 3 % of their EMA; no vault fees.
 pub fn default_params() -> VaultParams {
     VaultParams {
         slippage_cap_bps: 100,
@@ -176,8 +178,10 @@ pub fn default_params() -> VaultParams {
         rebalance_max_age_secs: 5,
         rebalance_max_conf_bps: 100,
         flash_enabled: true,
-        auction_secs: 60,
-        trade_cost_bps: 60,
+        auction_secs: 200,
+        trade_cost_bps: 105,
+        auction_heartbeat_secs: 10,
+        max_ema_divergence_bps: 300,
         fees: ballast::state::FeeParams::default(),
     }
 }

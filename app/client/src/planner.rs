@@ -14,6 +14,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::AccountMeta;
 use anchor_lang::AccountDeserialize;
 use anyhow::{anyhow, Result};
+use ballast::math::auction::{AuctionPoint, AuctionView};
 use ballast::math::rebalance::{AssetLimits, RebalancePlan, Refusal, TradePolicy, TradeRequest};
 
 use ballast::math::{self, AssetPosition, OracleReading, PriceBounds, Rounding};
@@ -230,6 +231,12 @@ pub enum DropReason {
 pub enum PokeReason {
     /// An asset is out of its band and no auction is open: `poke` opens it.
     OpenAuction,
+    /// An asset is out of its band and the open auction went stale (not seen out of band within its
+    /// heartbeat): `poke` restarts it at fair value.
+    RestartAuction,
+    /// The auction is running and half its heartbeat has passed since it was last seen out of band: `poke`
+    /// renews it, so that its price keeps relaxing towards the routes' prices.
+    RenewAuction,
     /// Every asset is back inside its band but the auction is still open: `poke` closes it, so that a later
     /// excursion starts again from fair value.
     CloseAuction,
@@ -264,7 +271,7 @@ pub fn keeper_min_out(plan: &RebalancePlan, expected_out: u64) -> u64 {
 pub fn candidates(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<(Vec<Candidate>, Vec<Dropped>)> {
     let policy = snap.policy();
     let auction = policy.auction();
-    let elapsed = snap.vault.auction_elapsed(snap.now);
+    let point = snap.vault.auction_point(snap.now).unwrap_or(AuctionPoint::START);
     let positions = &val.positions;
     let mut out = Vec::new();
     let mut dropped = Vec::new();
@@ -273,15 +280,13 @@ pub fn candidates(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<
             let (sell, buy) = (route.sides[from].0, route.sides[to].0);
             let request = TradeRequest { sell, buy, amount_in: positions[sell].balance, min_out: 0 };
             // The program's own effects, replayed at the auction's current price.
-            let effects =
-                match snap.vault.rebalance_effects(positions, &val.bounds, &val.limits, &request, elapsed.unwrap_or(0))
-                {
-                    Ok(e) => e,
-                    Err(r) => {
-                        dropped.push(Dropped { sell, buy, why: DropReason::Refused(r) });
-                        continue;
-                    }
-                };
+            let effects = match snap.vault.rebalance_effects(positions, &val.bounds, &val.limits, &request, point) {
+                Ok(e) => e,
+                Err(r) => {
+                    dropped.push(Dropped { sell, buy, why: DropReason::Refused(r) });
+                    continue;
+                }
+            };
             let plan = effects.plan;
             let expected_out = route.quote(sell, plan.amount_in).unwrap_or(0);
             let clears_after = auction.secs_until(plan.fair_out, expected_out).map_err(|e| anyhow!("{e:?}"))?;
@@ -303,7 +308,7 @@ pub fn candidates(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<
             let value = |amount: u64, i: usize| {
                 math::value_of(amount, positions[i].decimals, positions[i].price, Rounding::Floor).unwrap_or(0)
             };
-            let started = if snap.vault.auction_started_at != 0 { snap.vault.auction_started_at } else { snap.now };
+            let started = if point == AuctionPoint::START { snap.now } else { snap.vault.auction_started_at };
             out.push(Candidate {
                 request: TradeRequest {
                     amount_in: plan.amount_in,
@@ -323,20 +328,38 @@ pub fn candidates(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<
     Ok((out, dropped))
 }
 
+/// Whether the running auction should be renewed now (`poke`): half its heartbeat has passed since the
+/// vault was last seen out of band, so the next look might find it stale (restarted at fair value).
+pub fn needs_renewal(vault: &Vault, now: i64) -> bool {
+    let half = (vault.params.auction_heartbeat_secs / 2).max(1) as i64;
+    vault.auction_started_at != 0 && now.saturating_sub(vault.auction_seen_at) >= half
+}
+
 /// What to do now: the trade that removes the most drift among those whose route clears the auction's
-/// current price; otherwise wait for the first to clear, poke to open or close the auction, or hold.
+/// current price; otherwise wait for the first to clear (renewing the auction with `poke` every half
+/// heartbeat), poke to open, restart or close the auction, or hold.
 pub fn decide(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<Decision> {
     let inside = math::rebalance::all_inside(&val.values, &val.limits).map_err(|e| anyhow!("{e:?}"))?;
-    let open = snap.vault.auction_started_at != 0;
+    let view = snap.vault.auction_view(snap.now);
     if inside {
-        return Ok(if open { Decision::Poke(PokeReason::CloseAuction) } else { Decision::Hold(Hold::InsideBands) });
+        return Ok(if view == AuctionView::Closed {
+            Decision::Hold(Hold::InsideBands)
+        } else {
+            Decision::Poke(PokeReason::CloseAuction)
+        });
     }
-    if !open {
-        return Ok(Decision::Poke(PokeReason::OpenAuction));
+    match view {
+        AuctionView::Closed => return Ok(Decision::Poke(PokeReason::OpenAuction)),
+        AuctionView::Stale => return Ok(Decision::Poke(PokeReason::RestartAuction)),
+        AuctionView::Running(_) => {}
     }
     let v = &snap.vault;
     let until_slot = v.last_rebalance_slot.saturating_add(v.params.rebalance_cooldown_slots);
-    if v.last_rebalance_slot != 0 && snap.slot < until_slot {
+    let cooling = v.last_rebalance_slot != 0 && snap.slot < until_slot;
+    if cooling {
+        if needs_renewal(v, snap.now) {
+            return Ok(Decision::Poke(PokeReason::RenewAuction));
+        }
         return Ok(Decision::Hold(Hold::Cooldown { until_slot }));
     }
     let (candidates, dropped) = candidates(snap, val, routes)?;
@@ -347,6 +370,9 @@ pub fn decide(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<Deci
         return Ok(Decision::Trade(Box::new(now.swap_remove(0))));
     }
     if !later.is_empty() {
+        if needs_renewal(v, snap.now) {
+            return Ok(Decision::Poke(PokeReason::RenewAuction));
+        }
         // Wait until the first route clears; the candidate shown is the trade that removes most drift (the
         // one a route better than the whitelisted pool would take now).
         let at = later.iter().map(|c| c.clears_at).min().unwrap_or(snap.now);
@@ -389,7 +415,7 @@ pub async fn load<V: ChainView>(view: &mut V, vault: Vault) -> Result<(Snapshot,
         let u =
             PriceUpdateV2::try_deserialize(&mut &oracle.data[..]).map_err(|e| anyhow!("oracle of asset {i}: {e}"))?;
         let m = u.price_message;
-        readings.push(OracleReading { price: m.price, conf: m.conf, expo: m.exponent, publish_time: m.publish_time });
+        readings.push(ballast::oracle::reading_of(&m));
         let reserve = accounts[2 * i + 1].as_ref().ok_or_else(|| anyhow!("reserve of asset {i} missing"))?;
         balances.push(decode::token_amount(&reserve.data)?);
     }
@@ -550,6 +576,8 @@ impl std::fmt::Display for PokeReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PokeReason::OpenAuction => write!(f, "poke: open the auction (out of band)"),
+            PokeReason::RestartAuction => write!(f, "poke: restart the stale auction (out of band, not seen lately)"),
+            PokeReason::RenewAuction => write!(f, "poke: renew the running auction (heartbeat)"),
             PokeReason::CloseAuction => write!(f, "poke: close the auction (back inside bands)"),
         }
     }

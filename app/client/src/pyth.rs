@@ -15,19 +15,31 @@ pub struct PriceSpec {
     pub expo: i32,
     pub publish_time: i64,
     pub verification: VerificationLevel,
+    /// Pyth's EMA of the price and its confidence (same exponent).
+    pub ema_price: i64,
+    pub ema_conf: u64,
 }
 
 impl PriceSpec {
-    /// A fully verified price with the given mantissa and exponent and a 0.05 % confidence interval.
+    /// A fully verified price with the given mantissa and exponent and a 0.05 % confidence interval, its EMA
+    /// at the same price (a price that has held long enough for the EMA to reach it).
     pub fn new(feed_id: [u8; 32], price: i64, expo: i32, publish_time: i64) -> Self {
+        let conf = (price.unsigned_abs() / 2_000).max(1);
         Self {
             feed_id,
             price,
-            conf: (price.unsigned_abs() / 2_000).max(1),
+            conf,
             expo,
             publish_time,
             verification: VerificationLevel::Full,
+            ema_price: price,
+            ema_conf: conf,
         }
+    }
+
+    /// The same update with its EMA at `ema_price` (confidence 0.05 % of it).
+    pub fn with_ema(self, ema_price: i64) -> Self {
+        Self { ema_price, ema_conf: (ema_price.unsigned_abs() / 2_000).max(1), ..self }
     }
 }
 
@@ -43,8 +55,8 @@ pub fn encode(spec: &PriceSpec) -> Vec<u8> {
             exponent: spec.expo,
             publish_time: spec.publish_time,
             prev_publish_time: spec.publish_time.saturating_sub(1),
-            ema_price: spec.price,
-            ema_conf: spec.conf,
+            ema_price: spec.ema_price,
+            ema_conf: spec.ema_conf,
         },
         posted_slot: 0,
     };

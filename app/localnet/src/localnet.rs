@@ -136,7 +136,15 @@ impl Localnet {
             let mut chain = self.chain.lock().await;
             self.fx.state(&mut chain).await.params.auction_secs
         };
-        self.warp(secs as i64).await
+        self.let_auction_run(secs as i64).await
+    }
+
+    /// Moves the clock `secs` forward while the demo vault's auction runs (prices re-published and the vault
+    /// poked every half heartbeat, as watching keepers do), then re-prices the pools.
+    pub async fn let_auction_run(&self, secs: i64) -> Result<()> {
+        let mut chain = self.chain.lock().await;
+        self.fx.let_auction_run(&mut chain, secs).await.map_err(|e| anyhow::anyhow!("poke: {e}"))?;
+        apply_step(&mut chain, &self.fx, &self.all_pools, &[]).await
     }
 
     /// Stops the background tasks and the server.

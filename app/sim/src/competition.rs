@@ -261,7 +261,8 @@ type BestRoute = ((usize, usize, u64), String, u64);
 async fn contest(chain: &mut Chain, m: &Market<'_>, step: usize, auction_secs: u64) -> Result<Option<ContestedTrade>> {
     let (fx, keepers) = (m.fx, m.keepers);
     let mut best: Option<BestRoute> = None;
-    for _ in 0..(auction_secs + 10) {
+    // A look a second, and a poke to renew the auction every half heartbeat.
+    for _ in 0..(2 * auction_secs + 10) {
         let planned = fx.plan(chain).await;
         let c = match planned.decision {
             Decision::Trade(c) | Decision::Wait { candidate: c, .. } => c,
@@ -276,7 +277,7 @@ async fn contest(chain: &mut Chain, m: &Market<'_>, step: usize, auction_secs: u
             }
             Decision::Hold(_) => return Ok(None),
         };
-        let elapsed = planned.snapshot.vault.auction_elapsed(planned.snapshot.now).unwrap_or(0);
+        let elapsed = planned.snapshot.vault.auction_point(planned.snapshot.now).map_or(0, |p| p.elapsed_secs);
         // The best route at the moment the band was crossed (the auction's start, or the first look at this
         // trade).
         let trade = (c.request.sell, c.request.buy, c.plan.amount_in);

@@ -225,6 +225,7 @@ pub(crate) async fn market(
 ) -> Result<(VaultFixture, Vec<AnyPool>)> {
     let (mut params, band) = strategy.setup(u32::try_from(cfg.dt_secs).unwrap_or(u32::MAX));
     params.slippage_cap_bps = cfg.slippage_cap_bps;
+    params.fit_to_slippage_cap();
     if cfg.fees.management_bps > 0 || cfg.fees.performance_bps > 0 || cfg.fees.entry_bps > 0 || cfg.fees.exit_bps > 0 {
         // The fee shares accrue as owed to one recipient; nobody needs to mint them for the accounting.
         params.fees = ballast_harness::fixture::fees_to(

@@ -72,6 +72,126 @@ pub fn elapsed(started_at: i64, now: i64) -> u64 {
     u64::try_from(now.saturating_sub(started_at)).unwrap_or(0)
 }
 
+/// Parts per million of one full-size trade: the unit of an auction's sold volume.
+pub const PPM: u32 = 1_000_000;
+/// Sold volume (ppm of a full-size trade) from which the auction restarts at fair value and the cooldown
+/// starts: half a full-size trade, in one trade or in several.
+pub const RESTART_PPM: u32 = PPM / 2;
+
+/// Where a running auction stands: the price path's time and the volume it has already sold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AuctionPoint {
+    /// Seconds since the auction (re)started: the price follows them ([`AuctionRule::min_out`]).
+    pub elapsed_secs: u64,
+    /// Volume already sold at this auction's prices, in ppm of a full-size trade: what is left of one
+    /// full-size trade is all the auction still sells before it restarts at fair value.
+    pub sold_ppm: u32,
+}
+
+impl AuctionPoint {
+    /// The auction's start: fair value, nothing sold.
+    pub const START: AuctionPoint = AuctionPoint { elapsed_secs: 0, sold_ppm: 0 };
+}
+
+/// What a valuing instruction sees of the vault's auction at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuctionView {
+    /// None open.
+    Closed,
+    /// Open, but the vault has not been seen out of its band for longer than the heartbeat: the time since
+    /// is not evidence of anything, so the auction counts as not open (the next observation restarts it).
+    Stale,
+    Running(AuctionPoint),
+}
+
+/// What an observation or a trade did to the auction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuctionChange {
+    Unchanged,
+    /// Opened (or restarted) at this unix time, at fair value.
+    Opened(i64),
+    Closed,
+}
+
+/// The rebalance auction's state, as the vault stores it.
+///
+/// **What the program saw must still be true.** The auction's price relaxes with the time the vault has
+/// been *seen* out of its band: every valuing instruction that sees an asset out of band (on readings a
+/// rebalance could use) renews `seen_at` with the oldest publish time among its readings; an auction not
+/// renewed within the heartbeat is stale and restarts at fair value when next seen. So a vault that came
+/// back inside unobserved and left again, or an auction opened on a reading that reverted, starts over.
+///
+/// **No reset for pennies.** Only volume restarts a running auction: the trades it prices add up (in ppm of
+/// a full-size trade); once half a full-size trade has been sold it restarts at fair value (and the cooldown
+/// starts), and no trade may sell more than what is left of one full-size trade. Dust trades therefore
+/// consume the auction instead of selling the whole drift at one relaxed price, and nothing cheaper than
+/// real volume (a dust trade, a settlement) can hold the price at fair value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AuctionState {
+    /// Unix time the auction (re)started; 0: none open.
+    pub started_at: i64,
+    /// Publish time of the newest evidence that the vault is out of its band.
+    pub seen_at: i64,
+    /// Volume sold since the start, ppm of a full-size trade.
+    pub sold_ppm: u32,
+}
+
+impl AuctionState {
+    /// The auction at `now`, stale when not seen out of band within `heartbeat_secs`.
+    pub fn view(&self, now: i64, heartbeat_secs: u32) -> AuctionView {
+        if self.started_at == 0 {
+            AuctionView::Closed
+        } else if now.saturating_sub(self.seen_at) > heartbeat_secs as i64 {
+            AuctionView::Stale
+        } else {
+            AuctionView::Running(AuctionPoint { elapsed_secs: elapsed(self.started_at, now), sold_ppm: self.sold_ppm })
+        }
+    }
+
+    /// The auction after the program saw the vault at `now` on readings published no earlier than
+    /// `evidence_at`: closed when every asset is inside its band; opened at fair value when an asset is out
+    /// and none is running (closed or stale); otherwise renewed.
+    pub fn observe(&mut self, out_of_band: bool, now: i64, evidence_at: i64, heartbeat_secs: u32) -> AuctionChange {
+        let evidence = evidence_at.min(now);
+        match (out_of_band, self.view(now, heartbeat_secs)) {
+            (false, AuctionView::Closed) => AuctionChange::Unchanged,
+            (false, _) => {
+                *self = AuctionState::default();
+                AuctionChange::Closed
+            }
+            (true, AuctionView::Running(_)) => {
+                self.seen_at = self.seen_at.max(evidence);
+                AuctionChange::Unchanged
+            }
+            (true, _) => self.open(now, evidence),
+        }
+    }
+
+    /// (Re)starts the auction at `now` (fair value, nothing sold).
+    pub fn open(&mut self, now: i64, evidence_at: i64) -> AuctionChange {
+        // 0 means "none open"; a clock at 0 opens at 1 (one second more for keepers, never less).
+        let started_at = now.max(1);
+        *self = AuctionState { started_at, seen_at: evidence_at.min(now), sold_ppm: 0 };
+        AuctionChange::Opened(started_at)
+    }
+
+    /// The auction after a trade that brought the sold volume to `sold_ppm` (seen out of band before it, on
+    /// readings published no earlier than `evidence_at`): closed when every asset is inside its band after
+    /// it, restarted at fair value once half a full-size trade has been sold, otherwise running on.
+    pub fn after_trade(&mut self, sold_ppm: u32, inside_after: bool, now: i64, evidence_at: i64) -> AuctionChange {
+        if inside_after {
+            *self = AuctionState::default();
+            return AuctionChange::Closed;
+        }
+        if sold_ppm >= RESTART_PPM {
+            return self.open(now, evidence_at);
+        }
+        self.sold_ppm = sold_ppm;
+        self.seen_at = self.seen_at.max(evidence_at.min(now));
+        AuctionChange::Unchanged
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +220,43 @@ mod tests {
         assert_eq!(RULE.min_out(1_000_000, 17).unwrap(), 997_167);
         // Below the floor: never.
         assert_eq!(RULE.secs_until(1_000_000, 989_999).unwrap(), None);
+    }
+
+    #[test]
+    fn an_auction_not_seen_out_of_band_within_the_heartbeat_is_stale() {
+        let mut a = AuctionState::default();
+        assert_eq!(a.view(100, 10), AuctionView::Closed);
+        // Seen out of band at 100 on a reading published at 98: opened at 100.
+        assert_eq!(a.observe(true, 100, 98, 10), AuctionChange::Opened(100));
+        assert_eq!(a.view(105, 10), AuctionView::Running(AuctionPoint { elapsed_secs: 5, sold_ppm: 0 }));
+        // Renewed at 107 (reading of 106): still running at 116, stale at 117.
+        assert_eq!(a.observe(true, 107, 106, 10), AuctionChange::Unchanged);
+        assert_eq!(a.view(116, 10), AuctionView::Running(AuctionPoint { elapsed_secs: 16, sold_ppm: 0 }));
+        assert_eq!(a.view(117, 10), AuctionView::Stale);
+        // Seen out of band again after an hour: restarted at fair value, not an hour relaxed.
+        assert_eq!(a.observe(true, 3_700, 3_699, 10), AuctionChange::Opened(3_700));
+        assert_eq!(a.view(3_700, 10), AuctionView::Running(AuctionPoint::START));
+        // An old reading cannot renew it beyond its own publish time.
+        a.observe(true, 3_705, 3_600, 10);
+        assert_eq!(a.seen_at, 3_699);
+        // Seen inside: closed.
+        assert_eq!(a.observe(false, 3_706, 3_706, 10), AuctionChange::Closed);
+        assert_eq!(a, AuctionState::default());
+        assert_eq!(a.observe(false, 3_707, 3_707, 10), AuctionChange::Unchanged);
+    }
+
+    #[test]
+    fn only_volume_restarts_a_running_auction() {
+        let mut a = AuctionState::default();
+        a.open(1_000, 1_000);
+        // A dust trade renews the auction and adds its volume; the price keeps relaxing.
+        assert_eq!(a.after_trade(10_000, false, 1_030, 1_029), AuctionChange::Unchanged);
+        assert_eq!(a.view(1_031, 10), AuctionView::Running(AuctionPoint { elapsed_secs: 31, sold_ppm: 10_000 }));
+        // Half a full-size trade in all: restarted at fair value.
+        assert_eq!(a.after_trade(RESTART_PPM, false, 1_040, 1_040), AuctionChange::Opened(1_040));
+        assert_eq!(a.view(1_040, 10), AuctionView::Running(AuctionPoint::START));
+        // Every asset inside after a trade: closed.
+        assert_eq!(a.after_trade(1, true, 1_041, 1_041), AuctionChange::Closed);
     }
 
     proptest! {

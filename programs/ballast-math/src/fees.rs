@@ -86,12 +86,18 @@ pub fn management_fee_shares(base: u64, bps: u16, dt: u64) -> MathResult<u64> {
     mul_div_floor(base as u128, expm1_floor(x.min(MAX_EXP_ARG))?, ONE)?.cast()
 }
 
-/// Share price in 1e18 fixed point of micro-USD per share unit: `nav / supply`, rounded down.
+/// Share price in 1e18 fixed point of micro-USD per share unit: `nav / supply`, rounded down. Bounded
+/// scale: a price above `u128::MAX / 1e18` micro-USD per share unit (3.4e14 USD a unit, only reachable at
+/// the extreme balances and prices the vault accepts) is held at `u128::MAX`, so valuing such a vault never
+/// overflows; the performance fee then charges nothing on gains beyond that bound (never more).
 pub fn share_price(nav: u128, supply: u64) -> MathResult<u128> {
     if supply == 0 {
         return Err(MathError::DivideByZero);
     }
-    mul_div_floor(nav, ONE, supply as u128)
+    match mul_div_floor(nav, ONE, supply as u128) {
+        Err(MathError::Overflow) => Ok(u128::MAX),
+        r => r,
+    }
 }
 
 /// Performance fee shares at share price `price` over the mark `hwm` at `bps` of the gain on `base` shares:
@@ -100,9 +106,16 @@ pub fn performance_fee_shares(base: u64, bps: u16, price: u128, hwm: u128) -> Ma
     if base == 0 || bps == 0 || hwm == 0 || price <= hwm {
         return Ok(0);
     }
-    let ln = ln_floor(mul_div_floor(price, ONE, hwm)?)?;
+    // A ratio beyond u128 (only at the bounded share price's extreme) is held at its bound.
+    let ratio = match mul_div_floor(price, ONE, hwm) {
+        Err(MathError::Overflow) => u128::MAX,
+        r => r?,
+    };
+    let ln = ln_floor(ratio)?;
     let x = mul_div_floor(ln, bps as u128, BPS as u128)?;
-    mul_div_floor(base as u128, expm1_floor(x.min(MAX_EXP_ARG))?, ONE)?.cast()
+    // Held at u64::MAX (the caller bounds it by the room left in the supply): a gain large enough to
+    // need more shares than a u64 holds only happens at the extreme prices the vault accepts.
+    Ok(mul_div_floor(base as u128, expm1_floor(x.min(MAX_EXP_ARG))?, ONE)?.min(u64::MAX as u128).cast()?)
 }
 
 /// What one accrual does.
@@ -136,7 +149,8 @@ pub fn accrue(
     dt: u64,
 ) -> MathResult<Accrual> {
     let base = supply.saturating_sub(locked);
-    let management_shares = management_fee_shares(base, management_bps, dt)?;
+    // Every fee is bounded by what the supply can still hold (never more than the formula).
+    let management_shares = management_fee_shares(base, management_bps, dt)?.min(u64::MAX - supply);
     let supply_after_management = supply.safe_add(management_shares)?;
     let Some(nav) = nav.filter(|_| supply > 0) else {
         return Ok(Accrual { management_shares, hwm, ..Default::default() });
@@ -146,7 +160,9 @@ pub fn accrue(
     if hwm == 0 {
         return Ok(Accrual { management_shares, price_before, price_after: price, hwm: price, ..Default::default() });
     }
-    let performance_shares = performance_fee_shares(base.safe_add(management_shares)?, performance_bps, price, hwm)?;
+    // The fee shares are bounded by what the supply can still hold (never more than the formula).
+    let performance_shares = performance_fee_shares(base.safe_add(management_shares)?, performance_bps, price, hwm)?
+        .min(u64::MAX - supply_after_management);
     let price_after = share_price(nav, supply_after_management.safe_add(performance_shares)?)?;
     let hwm = if performance_shares > 0 { price_after } else { hwm };
     Ok(Accrual { management_shares, performance_shares, price_before, price_after, hwm })
@@ -309,4 +325,28 @@ mod tests {
             }
         }
     }
+}
+
+#[cfg(test)]
+mod extreme_tests {
+    use super::*;
+
+    /// A donation that multiplies the share price by 1e19 (u64::MAX base units at $1e12 into a $1e12
+    /// vault): the share price is held at its bound and the fee shares at what the supply can hold.
+    #[test]
+    fn an_extreme_gain_is_charged_within_the_supply() {
+        let supply = 1_000_000_000_000_000_000u64;
+        let hwm = share_price(1_000_000_000_000_000_000, supply).unwrap();
+        let nav = u64::MAX as u128 * 1_000_000_000_000 * 1_000_000;
+        let a = accrue(supply, LOCKED, Some(nav), hwm, 100, 2_000, 3_600).unwrap();
+        assert!(a.shares().unwrap() <= u64::MAX - supply);
+        // At the supply's bound, later accruals charge nothing more and never fail.
+        let full = supply + a.shares().unwrap();
+        let b = accrue(full, LOCKED, Some(nav * 2), a.hwm, 100, 2_000, 3_600).unwrap();
+        assert_eq!(b.shares().unwrap(), u64::MAX - full);
+        // A share price beyond the bounded scale is held at u128::MAX.
+        assert_eq!(share_price(u128::MAX, 1_000_000).unwrap(), u128::MAX);
+    }
+
+    const LOCKED: u64 = 1_000_000;
 }

@@ -21,7 +21,7 @@ pub mod price;
 pub mod rebalance;
 pub mod shares;
 
-pub use fixed::{mul_div_ceil, mul_div_floor, Rounding};
+pub use fixed::{mul_div_ceil, mul_div_floor, Rounding, U256};
 pub use portfolio::*;
 pub use price::*;
 pub use shares::*;

@@ -1,6 +1,6 @@
 //! Portfolio valuation, weights and drift against target.
 
-use super::{mul_div_floor, price::value_of, Cast, MathError, MathResult, Rounding, SafeMath, UsdPrice, BPS};
+use super::{mul_div_floor, price::value_of, Cast, MathError, MathResult, Rounding, SafeMath, UsdPrice, BPS, U256};
 
 /// One asset as the math sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,20 +43,20 @@ pub fn max_abs_drift_bps(drift: &[i64]) -> u64 {
 }
 
 /// Sum of absolute drifts in micro-USD: Σ |value_i − nav × target_i|. Exact (no bps rounding), used to
-/// check that a trade strictly reduced total drift.
+/// check that a trade strictly reduced total drift. The products are 256-bit: a value times a weight in bps
+/// does not fit u128 at the extreme balances and prices the vault accepts.
 pub fn total_abs_drift_value(values: &[u128], targets: &[u16]) -> MathResult<u128> {
     if values.len() != targets.len() {
         return Err(MathError::LengthMismatch);
     }
     let nav = total_value(values)?;
     // Compare value_i × BPS with nav × target_i to stay exact; result scaled back by BPS (floor).
-    let mut sum: u128 = 0;
+    let mut sum = U256::ZERO;
     for (v, t) in values.iter().zip(targets) {
-        let lhs = v.safe_mul(BPS as u128)?;
-        let rhs = nav.safe_mul(*t as u128)?;
-        sum = sum.safe_add(lhs.abs_diff(rhs))?;
+        let term = U256::mul(*v, BPS as u128).abs_diff(U256::mul(nav, *t as u128));
+        sum = sum.checked_add(term)?;
     }
-    Ok(sum / BPS as u128)
+    sum.div(BPS as u128, Rounding::Floor)
 }
 
 /// Where a position sits relative to its band `[target − band, target + band]`, judged exactly in value
@@ -68,11 +68,11 @@ pub enum BandPosition {
     Above,
 }
 
-/// Band position of a value given the portfolio's NAV.
+/// Band position of a value given the portfolio's NAV (256-bit products: exact at any balance and price).
 pub fn band_position(value: u128, nav: u128, target_bps: u16, band_bps: u16) -> MathResult<BandPosition> {
-    let v = value.safe_mul(BPS as u128)?;
-    let upper = nav.safe_mul(target_bps as u128 + band_bps as u128)?;
-    let lower = nav.safe_mul((target_bps as u128).saturating_sub(band_bps as u128))?;
+    let v = U256::mul(value, BPS as u128);
+    let upper = U256::mul(nav, target_bps as u128 + band_bps as u128);
+    let lower = U256::mul(nav, (target_bps as u128).saturating_sub(band_bps as u128));
     Ok(if v > upper {
         BandPosition::Above
     } else if v < lower {
@@ -124,7 +124,36 @@ mod tests {
         assert!(weights_bps(&[0, 0]).unwrap() == vec![0, 0]);
     }
 
+    /// Band checks and drift at the largest values the vault accepts (u64::MAX base units at 1e12 USD, a
+    /// 0-decimal token): the products with bps are 256-bit, so nothing overflows.
+    #[test]
+    fn extreme_values_compare_exactly() {
+        let huge = value_of(u64::MAX, 0, UsdPrice { mantissa: 1_000_000_000_000, expo: 0 }, Rounding::Floor).unwrap();
+        let values = [huge, huge, huge / 2];
+        let nav = total_value(&values).unwrap();
+        assert_eq!(band_position(values[0], nav, 4_000, 100).unwrap(), BandPosition::Inside);
+        assert_eq!(band_position(values[2], nav, 3_000, 500).unwrap(), BandPosition::Below);
+        let drift = total_abs_drift_value(&values, &[4_000, 3_000, 3_000]).unwrap();
+        // |0.4 − 0.4|, |0.4 − 0.3|, |0.2 − 0.3| of nav = 0.2 nav (floor, within a unit).
+        assert!(drift.abs_diff(nav / 5) <= 1, "{drift} vs {}", nav / 5);
+        assert_eq!(weights_bps(&values).unwrap(), vec![4_000, 4_000, 2_000]);
+    }
+
     proptest! {
+        /// The 256-bit band check agrees with the u128 one wherever that fits.
+        #[test]
+        fn band_position_matches_narrow_arithmetic(v in 0u128..1u128 << 100, extra in 0u128..1u128 << 100, t in 1u16..10_000, b in 1u16..2_500) {
+            let nav = v + extra;
+            let narrow = if v * 10_000 > nav * (t as u128 + b as u128) {
+                BandPosition::Above
+            } else if v * 10_000 < nav * (t as u128).saturating_sub(b as u128) {
+                BandPosition::Below
+            } else {
+                BandPosition::Inside
+            };
+            prop_assert_eq!(band_position(v, nav, t, b).unwrap(), narrow);
+        }
+
         #[test]
         fn weights_never_exceed_100_percent(values in proptest::collection::vec(0u128..=u64::MAX as u128 * 1_000_000, 1..16)) {
             let w = weights_bps(&values).unwrap();

@@ -19,6 +19,11 @@ pub struct OracleReading {
     pub conf: u64,
     pub expo: i32,
     pub publish_time: i64,
+    /// Pyth's exponentially weighted moving average of the price (about an hour, weighted by the inverse of
+    /// the confidence) and its confidence, at the same exponent: the smoothed second source of the same
+    /// account, which one print cannot move.
+    pub ema_price: i64,
+    pub ema_conf: u64,
 }
 
 /// Limits a reading must satisfy.
@@ -110,6 +115,45 @@ impl OracleReading {
     }
 }
 
+impl OracleReading {
+    /// Conservative bounds of the EMA (`ema_price ∓ ema_conf`). Fails like [`OracleReading::bounds`].
+    pub fn ema_bounds(&self) -> MathResult<PriceBounds> {
+        OracleReading { price: self.ema_price, conf: self.ema_conf, ..*self }.bounds()
+    }
+
+    /// Distance between the price and its EMA in bps of the EMA, rounded up (`u64::MAX` when the EMA is not
+    /// positive).
+    pub fn ema_divergence_bps(&self) -> u64 {
+        if self.ema_price <= 0 || self.price <= 0 {
+            return u64::MAX;
+        }
+        let diff = (self.price as u128).abs_diff(self.ema_price as u128);
+        super::mul_div_ceil(diff, BPS as u128, self.ema_price as u128)
+            .ok()
+            .and_then(|d| u64::try_from(d).ok())
+            .unwrap_or(u64::MAX)
+    }
+
+    /// Whether the price and its EMA agree within `max_bps` (a reading that one print could have moved
+    /// does not).
+    pub fn agrees_with_ema(&self, max_bps: u16) -> bool {
+        self.ema_divergence_bps() <= max_bps as u64
+    }
+
+    /// The lower of the price's and the EMA's lower confidence bounds: what a gain must be worth on both the
+    /// last print and the smoothed price to count (the performance fee's mark). Fails when neither bound is
+    /// positive.
+    pub fn low_of_spot_and_ema(&self) -> MathResult<UsdPrice> {
+        let spot = self.bounds()?.low;
+        Ok(match self.ema_bounds() {
+            Ok(ema) if ema.low.mantissa < spot.mantissa => ema.low,
+            Ok(_) => spot,
+            // No positive lower bound for the EMA: nothing is worth more than zero on it.
+            Err(_) => UsdPrice { mantissa: 0, expo: spot.expo },
+        })
+    }
+}
+
 fn check_scales(decimals: u8, price: UsdPrice) -> MathResult<()> {
     if decimals > MAX_DECIMALS {
         return Err(MathError::DecimalsOutOfRange);
@@ -160,7 +204,7 @@ mod tests {
     const LIMITS: OracleLimits = OracleLimits { max_age_secs: 60, max_conf_bps: 100 };
 
     fn reading(price: i64, conf: u64, publish_time: i64) -> OracleReading {
-        OracleReading { price, conf, expo: -8, publish_time }
+        OracleReading { price, conf, expo: -8, publish_time, ema_price: price, ema_conf: conf }
     }
 
     #[test]
@@ -202,6 +246,23 @@ mod tests {
         assert_eq!(amount_for_value(1, 19, p, Rounding::Floor), Err(MathError::DecimalsOutOfRange));
         let far = UsdPrice { mantissa: 1, expo: 13 };
         assert_eq!(value_of(1, 6, far, Rounding::Floor), Err(MathError::ExponentOutOfRange));
+    }
+
+    #[test]
+    fn the_ema_is_a_second_source() {
+        let mut r = reading(1_050, 5, 0);
+        r.ema_price = 1_000;
+        r.ema_conf = 4;
+        assert_eq!(r.ema_divergence_bps(), 500);
+        assert!(r.agrees_with_ema(500) && !r.agrees_with_ema(499));
+        // The lower of the two lower bounds: the EMA's 996 below the spike's 1 045.
+        assert_eq!(r.low_of_spot_and_ema().unwrap().mantissa, 996);
+        r.ema_price = 2_000;
+        assert_eq!(r.low_of_spot_and_ema().unwrap().mantissa, 1_045);
+        assert_eq!(r.ema_divergence_bps(), 4_750);
+        r.ema_price = 0;
+        assert_eq!(r.ema_divergence_bps(), u64::MAX);
+        assert_eq!(r.low_of_spot_and_ema().unwrap().mantissa, 0);
     }
 
     #[test]

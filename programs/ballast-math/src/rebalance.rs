@@ -1,9 +1,10 @@
 //! Rebalance planning: is a trade needed, how large may it be, what must it return, what does the
 //! keeper earn. Used by the program to decide and by keepers and the simulator to choose trades.
 
+use super::auction::{AuctionPoint, PPM, RESTART_PPM};
 use super::{
     amount_for_value, band_position, mul_div_floor, position_values, total_value, value_of, AssetPosition,
-    BandPosition, MathError, PriceBounds, Rounding, SafeMath, BPS,
+    BandPosition, Cast, MathError, PriceBounds, Rounding, SafeMath, BPS, U256,
 };
 
 /// Per-asset rebalance settings, in vault order.
@@ -31,6 +32,8 @@ pub struct TradePolicy {
     pub slippage_cap_bps: u16,
     /// Seconds the auction takes to relax from fair value to the slippage-cap floor ([`crate::auction`]).
     pub auction_secs: u32,
+    /// An auction not seen out of band for longer than this is stale ([`crate::auction::AuctionState`]).
+    pub heartbeat_secs: u32,
     pub bounty_bps: u16,
     /// Absolute bounty cap in micro-USD.
     pub bounty_cap_value: u64,
@@ -43,9 +46,14 @@ pub struct RebalancePlan {
     pub amount_in: u64,
     /// True when the request was larger than the overshoot / max-trade cap and was reduced.
     pub clamped: bool,
-    /// The largest `amount_in` the program allows now (the clamp). A trade of at least half of it starts
-    /// the cooldown; a smaller one does so only if it brings every asset inside its band.
+    /// The largest `amount_in` the program allows now (the clamp): neither asset past its target, within
+    /// what is left of one full-size trade in this auction, and an output the bought reserve can hold.
     pub cap_amount: u64,
+    /// Value of one full-size trade for this pair (micro-USD at mid: the vault's value × the smaller of the
+    /// two assets' max trade sizes): the unit of the auction's sold volume.
+    pub full_value: u128,
+    /// The auction's sold volume after this trade (ppm of a full-size trade, at most [`PPM`]).
+    pub sold_ppm_after: u32,
     /// Output of `amount_in` at the mid prices: `amount_in × p_sell_mid / p_buy_mid` (the auction's start).
     pub fair_out: u64,
     /// The program's own floor: the auction's price after the elapsed time, from `fair_out` down to
@@ -81,12 +89,13 @@ impl From<MathError> for Refusal {
     }
 }
 
-/// Value of the amount by which `value` exceeds (`over = true`) or falls short of its target share of `nav`.
+/// Value of the amount by which `value` exceeds (`over = true`) or falls short of its target share of `nav`
+/// (256-bit products: exact at any balance and price).
 fn gap_to_target(value: u128, nav: u128, target_bps: u16, over: bool) -> Result<u128, MathError> {
-    let v = value.safe_mul(BPS as u128)?;
-    let t = nav.safe_mul(target_bps as u128)?;
+    let v = U256::mul(value, BPS as u128);
+    let t = U256::mul(nav, target_bps as u128);
     let gap = if over { v.saturating_sub(t) } else { t.saturating_sub(v) };
-    Ok(gap / BPS as u128)
+    gap.div(BPS as u128, Rounding::Floor)
 }
 
 impl TradePolicy {
@@ -96,15 +105,35 @@ impl TradePolicy {
     }
 }
 
+/// The most a trade from `s` to `b` may be worth (micro-USD at mid), and a full-size trade's value: the
+/// `gap` to target (neither asset may pass it), what is left of one full-size trade (the smaller max size of
+/// the two) after the `sold_ppm` this auction already sold, and what the bought reserve can still hold.
+fn cap_value(
+    positions: &[AssetPosition],
+    limits: &[AssetLimits],
+    (s, b): (usize, usize),
+    nav: u128,
+    gap: u128,
+    sold_ppm: u32,
+) -> Result<(u128, u128), MathError> {
+    let max_trade_bps = limits[s].max_trade_bps.min(limits[b].max_trade_bps);
+    let full_value = mul_div_floor(nav, max_trade_bps as u128, BPS as u128)?;
+    let left_value = mul_div_floor(full_value, (PPM - sold_ppm.min(PPM)) as u128, PPM as u128)?;
+    let room_b = u64::MAX - positions[b].balance;
+    let room_value = value_of(room_b, positions[b].decimals, positions[b].price, Rounding::Floor)?;
+    Ok((gap.min(left_value).min(room_value), full_value))
+}
+
 /// Decides a trade. `positions` carry balances and **mid** prices; `bounds` the conservative prices;
-/// `auction_elapsed_secs` is how long the vault's rebalance auction has run (the floor follows it).
+/// `auction` is where the vault's rebalance auction stands (the floor follows its time, the size what is left
+/// of one full-size trade at its prices).
 pub fn plan(
     positions: &[AssetPosition],
     bounds: &[PriceBounds],
     limits: &[AssetLimits],
     policy: &TradePolicy,
     req: &TradeRequest,
-    auction_elapsed_secs: u64,
+    auction: AuctionPoint,
 ) -> Result<RebalancePlan, Refusal> {
     let n = positions.len();
     if bounds.len() != n || limits.len() != n {
@@ -133,10 +162,8 @@ pub fn plan(
         return Err(Refusal::NotNeeded);
     }
 
-    // Cap: neither asset may pass its target (valued at mid), nor the trade exceed either max size.
-    let max_trade_bps = limits[s].max_trade_bps.min(limits[b].max_trade_bps);
-    let max_trade_value = mul_div_floor(nav, max_trade_bps as u128, BPS as u128)?;
-    let cap_value = excess.min(deficit).min(max_trade_value);
+    let (cap_value, full_value) = cap_value(positions, limits, (s, b), nav, excess.min(deficit), auction.sold_ppm)?;
+    let sold = auction.sold_ppm.min(PPM);
     let sell_dec = positions[s].decimals;
     let cap_amount =
         amount_for_value(cap_value, sell_dec, positions[s].price, Rounding::Floor)?.min(positions[s].balance);
@@ -160,14 +187,19 @@ pub fn plan(
     // Floor: mid prices, the auction's discount after the elapsed time (at most the slippage cap).
     let trade_value = value_of(amount, sell_dec, positions[s].price, Rounding::Floor)?;
     let fair_out = amount_for_value(trade_value, positions[b].decimals, positions[b].price, Rounding::Floor)?;
-    let floor_out = policy.auction().min_out(fair_out, auction_elapsed_secs)?;
-    if floor_out == 0 {
+    let floor_out = policy.auction().min_out(fair_out, auction.elapsed_secs)?;
+    if floor_out == 0 || full_value == 0 {
         return Err(Refusal::TooSmall);
     }
+    // The volume this trade adds to the auction, rounded up.
+    let sold_now: u32 = super::mul_div_ceil(trade_value, PPM as u128, full_value)?.min(PPM as u128).cast()?;
+    let sold_ppm_after = sold.saturating_add(sold_now).min(PPM);
     Ok(RebalancePlan {
         amount_in: amount,
         clamped: amount < req.amount_in,
         cap_amount,
+        full_value,
+        sold_ppm_after,
         fair_out,
         floor_out,
         min_out: floor_out.max(req.min_out),
@@ -186,11 +218,12 @@ pub fn bounty_value(drift_removed: u128, policy: &TradePolicy, episode_paid: u64
     Ok(by_bps.min(left))
 }
 
-/// Whether a completed trade starts the cooldown: one of at least half the allowed size, or one after which
-/// every asset is inside its band. A dust trade that leaves the vault out of band therefore cannot lock
-/// other keepers out.
-pub fn starts_cooldown(amount_in: u64, cap_amount: u64, all_inside_after: bool) -> bool {
-    all_inside_after || (amount_in as u128) * 2 >= cap_amount as u128
+/// Whether a completed trade starts the cooldown: once the auction has sold half a full-size trade (in this
+/// trade or with the ones before it at the same auction), or when every asset is inside its band after it.
+/// A dust trade that leaves the vault out of band therefore cannot lock other keepers out, and dust trades
+/// together count like the one trade they add up to.
+pub fn starts_cooldown(sold_ppm_after: u32, all_inside_after: bool) -> bool {
+    all_inside_after || sold_ppm_after >= RESTART_PPM
 }
 
 /// Everything a rebalance will do, decided before the swap: the plan (need, size, floor, room for the
@@ -227,9 +260,9 @@ pub fn effects(
     limits: &[AssetLimits],
     policy: &TradePolicy,
     request: &TradeRequest,
-    auction_elapsed_secs: u64,
+    auction: AuctionPoint,
 ) -> Result<RebalanceEffects, Refusal> {
-    let plan = plan(positions, bounds, limits, policy, request, auction_elapsed_secs)?;
+    let plan = plan(positions, bounds, limits, policy, request, auction)?;
     let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
     let values_before = position_values(positions, Rounding::Floor)?;
     let drift_before = super::total_abs_drift_value(&values_before, &targets)?;
@@ -273,7 +306,7 @@ impl RebalanceEffects {
             values_after,
             drift_after,
             inside_after,
-            started_cooldown: starts_cooldown(self.plan.amount_in, self.plan.cap_amount, inside_after),
+            started_cooldown: starts_cooldown(self.plan.sold_ppm_after, inside_after),
             episode_bounty_paid,
         })
     }
@@ -311,8 +344,8 @@ pub fn suggest(positions: &[AssetPosition], limits: &[AssetLimits]) -> Result<Op
         any_out |= pos != BandPosition::Inside;
         // Distance from target in units of the band (scaled by BPS to keep integer precision).
         let band = (l.band_bps as u128).max(1);
-        let over = gap_to_target(*v, nav, l.target_bps, true)?.safe_mul(BPS as u128)? / band;
-        let under = gap_to_target(*v, nav, l.target_bps, false)?.safe_mul(BPS as u128)? / band;
+        let over = mul_div_floor(gap_to_target(*v, nav, l.target_bps, true)?, BPS as u128, band)?;
+        let under = mul_div_floor(gap_to_target(*v, nav, l.target_bps, false)?, BPS as u128, band)?;
         if over > 0 && sell.is_none_or(|(_, g)| over > g) {
             sell = Some((i, over));
         }
@@ -351,16 +384,22 @@ mod tests {
                     conf: a.price.mantissa * conf_bps / 10_000,
                     expo: a.price.expo,
                     publish_time: 0,
+                    ..Default::default()
                 };
                 r.bounds().unwrap()
             })
             .collect()
     }
 
-    const POLICY: TradePolicy =
-        TradePolicy { slippage_cap_bps: 100, auction_secs: 60, bounty_bps: 10, bounty_cap_value: 1_000_000 };
-    /// An auction that has fully relaxed: the slippage-cap floor.
-    const RELAXED: u64 = u64::MAX;
+    const POLICY: TradePolicy = TradePolicy {
+        slippage_cap_bps: 100,
+        auction_secs: 200,
+        heartbeat_secs: 10,
+        bounty_bps: 10,
+        bounty_cap_value: 1_000_000,
+    };
+    /// An auction that has fully relaxed: the slippage-cap floor, nothing sold yet.
+    const RELAXED: AuctionPoint = AuctionPoint { elapsed_secs: u64::MAX, sold_ppm: 0 };
 
     fn limits(targets: &[u16], band: u16) -> Vec<AssetLimits> {
         targets.iter().map(|t| AssetLimits { target_bps: *t, band_bps: band, max_trade_bps: 10_000 }).collect()
@@ -420,6 +459,45 @@ mod tests {
         assert_eq!(plan(&p, &b, &l, &policy, &req, RELAXED).unwrap().amount_in, 1_000_000);
     }
 
+    /// One auction sells at most one full-size trade at its prices: a trade may only take what is left of
+    /// it, and the volume adds up (dust trades included) until half of it restarts the auction.
+    #[test]
+    fn an_auction_sells_at_most_one_full_size_trade() {
+        // $600 vs $400 at 50/50, max trade 2 % of $1 000 = $20 a trade.
+        let p = [pos(60_000_000, 1_000), pos(40_000_000, 1_000)];
+        let mut l = limits(&[5_000, 5_000], 500);
+        l[0].max_trade_bps = 200;
+        let b = bounds_of(&p, 0);
+        let policy = TradePolicy { bounty_bps: 0, ..POLICY };
+        let req = TradeRequest { sell: 0, buy: 1, amount_in: u64::MAX, min_out: 0 };
+        let full = plan(&p, &b, &l, &policy, &req, RELAXED).unwrap();
+        assert_eq!((full.amount_in, full.full_value, full.sold_ppm_after), (2_000_000, 20_000_000, PPM));
+        // 45 % of a full-size trade, then the rest: 90 % sold in all restarts the auction.
+        let dust = TradeRequest { amount_in: 900_000, ..req };
+        let first = plan(&p, &b, &l, &policy, &dust, RELAXED).unwrap();
+        assert_eq!(first.sold_ppm_after, 450_000);
+        assert!(!starts_cooldown(first.sold_ppm_after, false));
+        let second = plan(&p, &b, &l, &policy, &dust, AuctionPoint { sold_ppm: 450_000, ..RELAXED }).unwrap();
+        assert!(starts_cooldown(second.sold_ppm_after, false));
+        // With 90 % sold, only the last 10 % of a full-size trade is left at this auction's prices.
+        let late = plan(&p, &b, &l, &policy, &req, AuctionPoint { sold_ppm: 900_000, ..RELAXED }).unwrap();
+        assert_eq!((late.amount_in, late.clamped, late.sold_ppm_after), (200_000, true, PPM));
+    }
+
+    /// The bought reserve cannot be paid more than a u64 holds: the trade is clamped, not overflowed.
+    #[test]
+    fn a_trade_never_pays_more_than_the_bought_reserve_can_hold() {
+        let huge = UsdPrice { mantissa: 1_000_000_000_000, expo: 0 };
+        let p = [
+            AssetPosition { balance: u64::MAX / 2, decimals: 0, price: huge },
+            AssetPosition { balance: u64::MAX - 10, decimals: 6, price: UsdPrice { mantissa: 1, expo: 0 } },
+        ];
+        let l = limits(&[1_000, 9_000], 500);
+        let b = bounds_of(&p, 0);
+        let req = TradeRequest { sell: 0, buy: 1, amount_in: u64::MAX, min_out: 0 };
+        assert_eq!(plan(&p, &b, &l, &POLICY, &req, RELAXED), Err(Refusal::TooSmall));
+    }
+
     #[test]
     fn floor_ignores_the_confidence_of_the_chosen_reading() {
         let p = [pos(60_000_000, 1_000), pos(40_000_000, 1_000)];
@@ -432,7 +510,7 @@ mod tests {
 
     #[test]
     fn bounty_follows_drift_removed_and_the_episode_cap() {
-        let policy = TradePolicy { slippage_cap_bps: 100, auction_secs: 60, bounty_bps: 100, bounty_cap_value: 1_000 };
+        let policy = TradePolicy { bounty_bps: 100, bounty_cap_value: 1_000, ..POLICY };
         assert_eq!(bounty_value(20_000, &policy, 0).unwrap(), 100);
         // Eight slices of the same drift earn what one trade earns.
         let slices: u128 = (0..8).map(|_| bounty_value(2_500, &policy, 0).unwrap()).sum();
@@ -440,7 +518,9 @@ mod tests {
         // The cap is per episode: what was paid already counts.
         assert_eq!(bounty_value(1_000_000, &policy, 900).unwrap(), 100);
         assert_eq!(bounty_value(1_000_000, &policy, 1_000).unwrap(), 0);
-        assert!(starts_cooldown(50, 100, false) && !starts_cooldown(49, 100, false) && starts_cooldown(1, 100, true));
+        assert!(
+            starts_cooldown(RESTART_PPM, false) && !starts_cooldown(RESTART_PPM - 1, false) && starts_cooldown(1, true)
+        );
     }
 
     #[test]

@@ -63,14 +63,14 @@ pub struct SettledDeposit {
 /// `max(0, a + x − t·(V + x)) − max(0, a − t·V)`, rounded up. At most `x·(1 − t)`; zero when the deposit
 /// only fills the asset's shortfall.
 pub fn deposit_traded_value(asset_value: u128, nav: u128, target_bps: u16, value_in: u128) -> MathResult<u128> {
-    use super::SafeMath;
+    use super::{SafeMath, U256};
     let bps = super::BPS as u128;
     let t = (target_bps as u128).min(bps);
-    // Excess over target, scaled by BPS: a·BPS − t·V.
-    let excess = |a: u128, v: u128| -> MathResult<u128> { Ok(a.safe_mul(bps)?.saturating_sub(v.safe_mul(t)?)) };
-    let before = excess(asset_value, nav)?;
-    let after = excess(asset_value.safe_add(value_in)?, nav.safe_add(value_in)?)?;
-    mul_div_ceil(after.saturating_sub(before), 1, bps)
+    // Excess over target, scaled by BPS: a·BPS − t·V (256-bit: exact at any balance and price).
+    let excess = |a: u128, v: u128| U256::mul(a, bps).saturating_sub(U256::mul(v, t));
+    let before = excess(asset_value, nav);
+    let after = excess(asset_value.safe_add(value_in)?, nav.safe_add(value_in)?);
+    after.saturating_sub(before).div(bps, super::Rounding::Ceil)
 }
 
 /// What the vault keeps for the trades a deposit causes: `trade_cost_bps` (the expected cost of a unit

@@ -48,6 +48,8 @@ mod tests {
             min_out,
             max_bounty: 0,
             trade_value: 0,
+            full_value: 0,
+            sold_ppm_after: 0,
         }
     }
 

@@ -75,6 +75,19 @@ pub const MAX_CHECK_INTERVAL_SECS: u32 = 604_800;
 /// keepers to compete, short enough that a vault out of band is not left waiting.
 pub const MIN_AUCTION_SECS: u32 = 10;
 pub const MAX_AUCTION_SECS: u32 = 3_600;
+/// The auction's price moves in whole seconds (the cluster clock's resolution), so its step is bounded
+/// instead: at least this many seconds per bps of the slippage cap (`auction_secs ≥ 2 × slippage_cap_bps`),
+/// i.e. at most 0.5 bps a second. A keeper acting at the second a route clears the auction therefore pays
+/// the vault at most 0.5 bps less than that route.
+pub const AUCTION_SECS_PER_CAP_BPS: u32 = 2;
+/// Bounds of the auction's heartbeat: an open auction that no valuing instruction has seen out of band
+/// for longer than this is stale and restarts at fair value (it must exceed the rebalance readings' age
+/// limit, or a valid reading could not keep it alive).
+pub const MAX_AUCTION_HEARTBEAT_SECS: u32 = 120;
+/// Bounds of the largest distance between a price and its Pyth EMA (bps of the EMA) at which the
+/// performance fee's mark may move (and, where the program needs agreement, a reading counts).
+pub const MIN_EMA_DIVERGENCE_BPS: u16 = 10;
+pub const MAX_EMA_DIVERGENCE_BPS: u16 = 5_000;
 /// Bounds of the trade cost charged to single-asset deposits (bps of the value the deposit makes the vault
 /// trade): at least 1 bps, so a deposit never makes the vault trade for free.
 pub const MIN_TRADE_COST_BPS: u16 = 1;

@@ -253,9 +253,9 @@ ballast_errors! {
     FlashDestinationNotAllowed,
 
     // ---- best execution (6105..) ----
-    #[msg("No rebalance auction is open: send poke (or a direct rebalance) to open it, then trade once the auction price reaches your route")] // 6105
+    #[msg("No rebalance auction is running (none open, or not seen out of band within the heartbeat): send poke to open it, then trade once the auction price reaches your route")] // 6105
     AuctionNotStarted,
-    #[msg("Auction duration out of bounds: MIN_AUCTION_SECS (10) to MAX_AUCTION_SECS (3600) seconds")] // 6106
+    #[msg("Auction duration out of bounds: 10 to 3600 seconds, and at least 2 s per bps of the slippage cap (a step of at most 0.5 bps a second)")] // 6106
     AuctionOutOfBounds,
 
     // ---- real AMM adapters (6107..) ----
@@ -273,9 +273,9 @@ ballast_errors! {
     FeeOutOfBounds,
     #[msg("Fee recipients invalid: with a management or performance fee, the used recipients' weights must sum to 10000 bps, each a distinct, named account")] // 6113
     FeeRecipientsInvalid,
-    #[msg("A fee recipient must be a share account that the vault does not own (not the locked shares, not a reserve)")] // 6114
+    #[msg("A fee recipient may not be the vault's own account: not the vault, its share mint, its locked shares or a reserve")] // 6114
     FeeRecipientIsVault,
-    #[msg("The performance fee was not crystallised recently: send accrue_fees (fresh oracle readings) before an in-kind deposit")] // 6115
+    #[msg("With a performance fee, an in-kind deposit needs the fee crystallised in the same slot: send accrue_fees (fresh readings) first in the same transaction")] // 6115
     FeeAccrualStale,
     #[msg("A fee change applies from its execution only: send accrue_fees first in the same transaction")] // 6116
     FeeAccrualRequired,
@@ -283,6 +283,18 @@ ballast_errors! {
     FeeRecipientMismatch,
     #[msg("Only a lowering of fee rates (same recipients) applies without the timelock: propose the change instead")] // 6118
     FeeNotLowered,
+
+    // ---- evidence and resets (6119..) ----
+    #[msg("Auction heartbeat out of bounds: longer than the rebalance readings' max age, at most 120 s and at most the auction's duration")] // 6119
+    AuctionHeartbeatOutOfBounds,
+    #[msg("Trade cost below what the auction can reach: trade_cost_bps must be at least slippage_cap_bps + bounty_bps")] // 6120
+    TradeCostBelowAuction,
+    #[msg("EMA divergence bound out of bounds: 10..=5000 bps")] // 6121
+    EmaDivergenceOutOfBounds,
+    #[msg("A price is too far from its Pyth EMA for this step (max_ema_divergence_bps): wait for the EMA to catch up or for the print to revert")] // 6122
+    OracleDivergence,
+    #[msg("A fee recipient must be a token account of the vault's share mint that the vault does not own: pass each recipient's account, in order")] // 6123
+    FeeRecipientNotShareAccount,
 }
 
 impl BallastError {

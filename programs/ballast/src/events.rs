@@ -292,6 +292,9 @@ pub struct FeesAccrued {
     pub share_price_after: u128,
     /// The high-water mark after it (same unit).
     pub hwm: u128,
+    /// A price was too far from its Pyth EMA (`max_ema_divergence_bps`): the performance fee was not measured
+    /// this time (it waits for readings that agree).
+    pub performance_deferred: bool,
 }
 
 /// Owed fee shares minted into the recipients' share accounts.
@@ -305,18 +308,20 @@ pub struct FeesDistributed {
 }
 
 /// Emits `FeesAccrued` when an accrual charged anything or moved the mark.
-pub fn emit_fees(vault: Pubkey, accrual: &crate::math::fees::Accrual, elapsed_secs: u64, pending_shares: u64) {
-    if accrual.management_shares == 0 && accrual.performance_shares == 0 {
+pub fn emit_fees(vault: Pubkey, accrued: &crate::state::Accrued, pending_shares: u64) {
+    let accrual = &accrued.accrual;
+    if accrual.management_shares == 0 && accrual.performance_shares == 0 && !accrued.performance_deferred {
         return;
     }
     emit(FeesAccrued {
         vault,
         management: accrual.management_shares,
         performance: accrual.performance_shares,
-        elapsed_secs,
+        elapsed_secs: accrued.elapsed_secs,
         pending_shares,
         share_price_before: accrual.price_before,
         share_price_after: accrual.price_after,
         hwm: accrual.hwm,
+        performance_deferred: accrued.performance_deferred,
     });
 }

@@ -21,7 +21,7 @@ pub fn check_update(
     require!(update.verification_level == VerificationLevel::Full, BallastError::OracleNotFullyVerified);
     let m = &update.price_message;
     require!(m.feed_id == *feed_id, BallastError::OracleWrongFeed);
-    let reading = OracleReading { price: m.price, conf: m.conf, expo: m.exponent, publish_time: m.publish_time };
+    let reading = reading_of(m);
     match math::oracle_validity(&reading, now, last_publish_time, limits) {
         OracleValidity::Valid => Ok(reading),
         OracleValidity::NonPositive => err!(BallastError::OracleNonPositivePrice),
@@ -30,6 +30,19 @@ pub fn check_update(
         OracleValidity::InFuture => err!(BallastError::OraclePublishTimeInFuture),
         OracleValidity::Stale => err!(BallastError::OracleStale),
         OracleValidity::TooUncertain => err!(BallastError::OracleConfidenceTooWide),
+    }
+}
+
+/// The fields of a Pyth price message the vault uses: the price, its EMA, their confidences, the exponent and
+/// the publish time (one conversion for the program, the keeper and the tools).
+pub fn reading_of(m: &pyth_solana_receiver_sdk::price_update::PriceFeedMessage) -> OracleReading {
+    OracleReading {
+        price: m.price,
+        conf: m.conf,
+        expo: m.exponent,
+        publish_time: m.publish_time,
+        ema_price: m.ema_price,
+        ema_conf: m.ema_conf,
     }
 }
 

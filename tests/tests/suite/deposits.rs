@@ -19,10 +19,10 @@ async fn first_deposit_single_locks_seed_shares() {
     let user = fx.user(&mut chain, &[0, 0, 10_000_000_000]).await.unwrap();
     // $1 000 of USDC valued at price − conf = 0.9995, minus the 10 bps deposit fee (rounded up), minus
     // the trade charge: the empty vault must trade away the 70 % of the deposit above USDC's 30 % target
-    // ($700 at mid), at 60 bps: $4.20.
+    // ($700 at mid), at 105 bps (the auction's 100 bps cap and the 5 bps bounty): $7.35.
     fx.deposit_single(&mut chain, &user, 2, 1_000_000_000, 1).await.unwrap();
     let vault = fx.state(&mut chain).await;
-    let value = 999_500_000u64 - 999_500 - 4_200_000;
+    let value = 999_500_000u64 - 999_500 - 7_350_000;
     assert_eq!(chain.token_amount(&vault.locked_shares).await, LOCKED_SHARES);
     assert_eq!(chain.token_amount(&user.shares).await, value - LOCKED_SHARES);
     assert_eq!(fx.share_supply(&mut chain).await, value);
@@ -105,11 +105,11 @@ async fn deposit_single_values_deposit_low_and_vault_high() {
     let holdings = fx.holdings(&mut chain).await;
     let report = fx.report(&mut chain).await.unwrap();
     fx.deposit_single(&mut chain, &user, 0, 1_000_000_000, 1).await.unwrap();
-    // 1 SOL at 150 × (1 − 0.0005) = 149.925 USD, minus the 10 bps fee and 60 bps of the part of the
+    // 1 SOL at 150 × (1 − 0.0005) = 149.925 USD, minus the 10 bps fee and 105 bps of the part of the
     // $150 the vault must trade back to target; vault valued at price + conf (×1.0005).
     let traded = ballast::math::deposit_traded_value(report.values[0], report.nav, 4_000, 150_000_000).unwrap();
     let charge = ballast::math::deposit_trade_charge(traded, fixture::default_params().trade_cost_bps).unwrap();
-    assert!(charge > 500_000 && charge < 600_000, "about 60 bps of $90: {charge}");
+    assert!(charge > 900_000 && charge < 1_000_000, "about 105 bps of $90: {charge}");
     let value_in = 149_925_000u128 - 149_925 - charge;
     let prices_high = [150.075f64, 60_030.0, 1.0005];
     let decimals = [9, 8, 6];
@@ -258,8 +258,11 @@ async fn inflation_attack_does_not_pay() {
         AssetSpec::new("USDT", 6, 1_00000000, -8, 5_000, 300),
     ];
     // The least trade charge (the victim's USDC deposit into a vault holding only USDC is charged for the
-    // trades it adds, a few cents at 1 bps), so that the share math is what is measured.
+    // trades it adds, a few cents at 1 bps; the charge may not be below the auction's cap plus the bounty,
+    // so both are at their least too), so that the share math is what is measured.
     let mut params = fixture::default_params();
+    params.slippage_cap_bps = ballast::constants::MIN_SLIPPAGE_BPS;
+    params.bounty_bps = 0;
     params.trade_cost_bps = ballast::constants::MIN_TRADE_COST_BPS;
     let fx = fixture::create_vault(&mut chain, &specs, params).await.unwrap();
     // Exact prices (zero confidence) so that only the share math is measured.

@@ -114,8 +114,7 @@ async fn keeper_trades(m: &mut DexMarket, mode: RouteMode) -> (Candidate, u64) {
             }
             Decision::Poke(_) => m.fx.poke(&mut m.chain).await.unwrap(),
             Decision::Wait { at, .. } => {
-                m.chain.advance_time((at - planned.snapshot.now).max(1)).await;
-                m.fx.refresh_prices(&mut m.chain).await;
+                m.fx.let_auction_run(&mut m.chain, (at - planned.snapshot.now).max(1)).await.unwrap();
             }
             Decision::Hold(Hold::Cooldown { until_slot }) => {
                 m.chain.advance_slots(until_slot - planned.snapshot.slot).await;

@@ -23,6 +23,8 @@ struct FeeVault {
     alice: User,
     /// The operator's share account (the only fee recipient).
     recipient: Pubkey,
+    /// Its owner.
+    operator: Keypair,
 }
 
 async fn fee_vault(management_bps: u16, performance_bps: u16, entry_bps: u16, exit_bps: u16) -> FeeVault {
@@ -34,7 +36,7 @@ async fn fee_vault(management_bps: u16, performance_bps: u16, entry_bps: u16, ex
     let (mut chain, fx, alice) = seeded_with(chain, params).await;
     let created = chain.create_ata(&operator.pubkey(), &pda::share_mint(&fx.key), TokenProgram::Token).await.unwrap();
     assert_eq!(created, recipient);
-    FeeVault { chain, fx, alice, recipient }
+    FeeVault { chain, fx, alice, recipient, operator }
 }
 
 impl FeeVault {
@@ -259,26 +261,77 @@ async fn an_old_reading_cannot_crystallise_the_fee_and_a_wide_one_counts_at_its_
     assert!(fee > 0);
 }
 
+/// Fee recipient attack (review: the share mint accepted as a recipient; once executed every `accrue_fees`
+/// failed and the owed fee shares could never be minted). A recipient must be, when proposed and again
+/// when executed, a token account of the share mint that the vault does not own; the vault, its share mint,
+/// its locked shares and its reserves are refused by address. An account that stops being valid after
+/// execution is skipped by `accrue_fees` (its part stays owed) instead of blocking every accrual.
 #[tokio::test]
-async fn the_vault_cannot_be_its_own_fee_recipient() {
+async fn a_fee_recipient_must_be_a_share_account_the_vault_does_not_own() {
     let mut v = fee_vault(100, 1_000, 0, 0).await;
     let vault = v.fx.state(&mut v.chain).await;
-    for own in [vault.locked_shares, vault.assets[0].reserve] {
+    for own in [v.fx.key, vault.share_mint, vault.locked_shares, vault.assets[0].reserve] {
         let fees = fixture::fees_to(own, 100, 1_000, 0, 0);
         assert_ballast_err(v.propose_fees(fees).await, BallastError::FeeRecipientIsVault);
     }
-    // A share account the vault PDA owns passes the proposal's address checks but is refused when minting.
+    // A share account the vault PDA owns, and an account that is no share account (a SOL token account).
     let vault_owned = v.chain.create_ata(&v.fx.key, &pda::share_mint(&v.fx.key), TokenProgram::Token).await.unwrap();
-    v.propose_fees(fixture::fees_to(vault_owned, 100, 1_000, 0, 0)).await.unwrap();
+    assert_ballast_err(
+        v.propose_fees(fixture::fees_to(vault_owned, 100, 1_000, 0, 0)).await,
+        BallastError::FeeRecipientIsVault,
+    );
+    let other = v.fx.user(&mut v.chain, &[0, 0, 0]).await.unwrap();
+    assert_ballast_err(
+        v.propose_fees(fixture::fees_to(other.tokens[0], 100, 1_000, 0, 0)).await,
+        BallastError::FeeRecipientNotShareAccount,
+    );
+    // A valid share account when proposed that the vault owns by execution (its owner handed it over) is
+    // refused at execution.
+    let turncoat = Keypair::new();
+    let account = v.chain.create_ata(&turncoat.pubkey(), &vault.share_mint, TokenProgram::Token).await.unwrap();
+    v.propose_fees(fixture::fees_to(account, 100, 1_000, 0, 0)).await.unwrap();
+    let hand_over = anchor_spl::token::spl_token::instruction::set_authority(
+        &anchor_spl::token::ID,
+        &account,
+        Some(&v.fx.key),
+        anchor_spl::token::spl_token::instruction::AuthorityType::AccountOwner,
+        &turncoat.pubkey(),
+        &[],
+    )
+    .unwrap();
+    v.chain.send(&[hand_over], &[&turncoat]).await.unwrap();
     v.chain.advance_time(86_401).await;
     v.fx.refresh_prices(&mut v.chain).await;
     let vault = v.fx.state(&mut v.chain).await;
     let gov = v.fx.governance.pubkey();
-    let execute = client::execute_params(&gov, &v.fx.key);
-    v.chain.send(&[client::accrue_fees(&v.fx.key, &vault), execute], &[&v.fx.governance]).await.unwrap();
+    let execute = client::execute_pending(&gov, &v.fx.key, &vault);
+    assert_ballast_err(
+        v.chain.send(&[client::accrue_fees(&v.fx.key, &vault), execute], &[&v.fx.governance]).await,
+        BallastError::FeeRecipientIsVault,
+    );
+    // The operator's own account, valid when executed, is handed to the vault afterwards: accruals go on, its
+    // part stays owed, nothing is minted to the vault.
+    v.chain.send(&[client::cancel_params(&gov, &v.fx.key)], &[&v.fx.governance]).await.unwrap();
     v.chain.advance_time(3_600).await;
-    assert_ballast_err(v.fx.accrue_fees(&mut v.chain).await, BallastError::FeeRecipientIsVault);
-    assert_eq!(v.chain.token_amount(&vault_owned).await, 0);
+    v.accrue().await;
+    assert!(v.chain.token_amount(&v.recipient).await > 0, "the operator was paid");
+    let owner = v.operator.pubkey();
+    let hand_over = anchor_spl::token::spl_token::instruction::set_authority(
+        &anchor_spl::token::ID,
+        &v.recipient,
+        Some(&v.fx.key),
+        anchor_spl::token::spl_token::instruction::AuthorityType::AccountOwner,
+        &owner,
+        &[],
+    )
+    .unwrap();
+    let operator = v.operator.insecure_clone();
+    v.chain.send(&[hand_over], &[&operator]).await.unwrap();
+    let (paid, owed) = (v.chain.token_amount(&v.recipient).await, v.fx.fee_state(&mut v.chain).await.pending_shares);
+    v.chain.advance_time(3_600).await;
+    v.accrue().await;
+    assert_eq!(v.chain.token_amount(&v.recipient).await, paid, "nothing minted to an account the vault owns");
+    assert!(v.fx.fee_state(&mut v.chain).await.pending_shares > owed, "its part stays owed");
 }
 
 #[tokio::test]
@@ -338,7 +391,7 @@ async fn raising_a_fee_waits_for_the_timelock_lowering_does_not_and_neither_is_r
     assert_ballast_err(v.chain.send(&[raise], &[&v.fx.governance]).await, BallastError::FeeNotLowered);
     // Through the timelock: not before it, and not without accruing at the old rate first.
     v.propose_fees(fixture::fees_to(v.recipient, 200, 0, 0, 0)).await.unwrap();
-    let execute = client::execute_params(&gov, &v.fx.key);
+    let execute = client::execute_pending(&gov, &v.fx.key, &v.fx.state(&mut v.chain).await);
     assert_ballast_err(
         v.chain.send(std::slice::from_ref(&execute), &[&v.fx.governance]).await,
         BallastError::TimelockNotElapsed,

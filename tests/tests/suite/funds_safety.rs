@@ -279,6 +279,7 @@ async fn bounty_market() -> Market {
     // 1 % of the trade, capped at $0.50: the cap binds for a full rebalance (~$800).
     params.bounty_bps = 100;
     params.bounty_cap_value = 500_000;
+    params.fit_to_slippage_cap();
     let mut m = Market::with(Chain::start().await, params).await;
     m.move_price(0, 40).await;
     m

@@ -9,6 +9,7 @@ mod demo;
 mod deposit_requests;
 mod deposits;
 mod dex;
+mod evidence;
 mod fees;
 mod flash;
 mod funds_safety;

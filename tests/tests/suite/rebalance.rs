@@ -59,7 +59,8 @@ async fn wrong_direction_refused() {
 
 #[tokio::test]
 async fn cooldown_enforced() {
-    let mut m = Market::new().await;
+    // Max trade 5 % of the vault: SOL +60 % needs several full-size trades.
+    let mut m = Market::with_max_trade(ballast_harness::chain::Chain::start().await, 500).await;
     m.move_price(SOL as usize, 60).await;
     // A full-size trade (clamped to the largest allowed) starts the cooldown.
     m.rebalance(SOL, USDC, u64::MAX, 0).await.unwrap();
@@ -192,6 +193,7 @@ async fn bounty_is_capped() {
     let mut params = ballast_harness::fixture::default_params();
     params.bounty_bps = 100;
     params.bounty_cap_value = 10_000; // $0.01
+    params.fit_to_slippage_cap();
     let fx = ballast_harness::fixture::create_vault(&mut chain, &three_assets(), params).await.unwrap();
     let seed = fx.user(&mut chain, &[100_000_000_000, 10_000_000, 10_000_000_000]).await.unwrap();
     for (i, amount) in [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)] {

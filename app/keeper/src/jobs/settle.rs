@@ -33,12 +33,10 @@ pub enum Settlement {
     },
 }
 
-/// Whether the readings in `snap` may settle `request` now.
+/// Whether the readings in `snap` may settle `request` now: the program's own rule
+/// (`DepositRequest::settleable`), on the request's stored window, never the vault's current parameters.
 pub fn ready(snap: &Snapshot, request: &DepositRequest) -> bool {
-    let terms = snap.vault.params.deposit_terms();
-    let oldest_reading = snap.readings.iter().map(|r| r.publish_time).min().unwrap_or(0);
-    let after_delay = oldest_reading >= request.requested_at.saturating_add(terms.delay_secs as i64);
-    after_delay && oldest_reading <= terms.expires_at(request.requested_at)
+    request.settleable(snap.now, &snap.readings).is_ok()
 }
 
 /// Settles the vault's ready requests; errors are counted and logged.

@@ -69,6 +69,12 @@ pub struct PricedReserves {
 }
 
 impl PricedReserves {
+    /// Oldest publish time among the readings: what they are evidence of is true from then on at the
+    /// latest.
+    pub fn evidence_at(&self) -> i64 {
+        self.readings.iter().map(|r| r.publish_time).min().unwrap_or(0)
+    }
+
     /// Positions priced with one side of the bounds (`|b| b.mid`, `|b| b.high`, …).
     pub fn positions(&self, vault: &Vault, price: impl Fn(&PriceBounds) -> UsdPrice) -> Vec<AssetPosition> {
         vault

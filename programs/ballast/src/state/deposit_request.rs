@@ -2,6 +2,9 @@
 
 use anchor_lang::prelude::*;
 
+use crate::constants::SETTLEMENT_MAX_AGE_SECS;
+use crate::errors::BallastError;
+
 /// PDA `[DEPOSIT_REQUEST_SEED, vault, depositor]`: one open request per depositor and vault.
 ///
 /// `request_deposit` moves the tokens into the reserve (kept aside in `Asset::pending_in`, outside the
@@ -38,4 +41,29 @@ pub struct DepositRequest {
     pub settle_from: i64,
     /// Last unix time at which it may settle; after it, only `cancel_deposit` (full refund).
     pub expires_at: i64,
+}
+
+impl DepositRequest {
+    /// Whether the request may settle at `now` on `readings` (one per asset): its own window (`settle_from`
+    /// to `expires_at`, fixed at request: no later parameter change moves it) is open, and every reading is
+    /// published at or after `settle_from` and at most `SETTLEMENT_MAX_AGE_SECS` before `now`. One pure rule:
+    /// `settle_deposit` refuses with exactly this error, and keepers ask it before sending.
+    pub fn settleable(
+        &self,
+        now: i64,
+        readings: &[crate::math::OracleReading],
+    ) -> core::result::Result<(), BallastError> {
+        if now > self.expires_at {
+            return Err(BallastError::DepositRequestExpired);
+        }
+        if now < self.settle_from || readings.iter().any(|r| r.publish_time < self.settle_from) {
+            return Err(BallastError::DepositRequestTooEarly);
+        }
+        let fresh =
+            |r: &crate::math::OracleReading| now.saturating_sub(r.publish_time) <= SETTLEMENT_MAX_AGE_SECS as i64;
+        if !readings.iter().all(fresh) {
+            return Err(BallastError::OracleStale);
+        }
+        Ok(())
+    }
 }

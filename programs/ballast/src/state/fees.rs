@@ -85,6 +85,28 @@ impl FeeParams {
     }
 }
 
+/// What the performance fee may be measured on in one accrual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeeMark {
+    /// No prices (in-kind flows): the management fee only.
+    Unpriced,
+    /// The vault's value (micro-USD) with every asset at the lower of its price and its EMA, each at its
+    /// lower confidence bound, on readings that agree with their EMA: a gain must be on both to count.
+    Agreed(u128),
+    /// A price too far from its EMA: the performance fee waits (the management fee accrues).
+    Divergent,
+}
+
+/// What one accrual did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accrued {
+    pub accrual: Accrual,
+    /// Seconds of management fee charged.
+    pub elapsed_secs: u64,
+    /// A performance fee was due to be measured but a price diverged from its EMA.
+    pub performance_deferred: bool,
+}
+
 /// What the vault keeps track of for its fees.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, Default, InitSpace)]
 pub struct FeeState {
@@ -97,6 +119,12 @@ pub struct FeeState {
     pub last_accrual: i64,
     /// Unix time of the last accrual on fresh readings (the performance fee's).
     pub last_priced_accrual: i64,
+    /// Slot of that accrual: an in-kind deposit into a vault with a performance fee enters only in the slot
+    /// the fee was crystallised in.
+    pub last_priced_slot: u64,
+    /// The share price after that accrual (the mark's unit): a change of the performance fee re-marks at it,
+    /// so the new rate applies only to gains made after the change.
+    pub last_price: u128,
     /// Fee shares accrued since the vault began, by kind.
     pub management_total: u64,
     pub performance_total: u64,
@@ -108,10 +136,14 @@ impl Vault {
         minted.checked_add(self.fees.pending_shares).ok_or_else(|| error!(BallastError::MathOverflow))
     }
 
-    /// Accrues the running fees up to `now` on `minted` shares (plus those owed): the management fee always,
-    /// the performance fee when `nav` (micro-USD at the readings' low bounds, fresh readings only) is given.
-    /// The fee shares are added to those owed; returns what was accrued and over how many seconds.
-    pub fn accrue_fees(&mut self, minted: u64, now: i64, nav: Option<u128>) -> Result<(Accrual, u64)> {
+    /// Accrues the running fees up to `now` (in `slot`) on `minted` shares (plus those owed): the management
+    /// fee always, the performance fee when `mark` values the vault ([`FeeMark::Agreed`]). The fee shares are
+    /// added to those owed; returns what was accrued.
+    pub fn accrue_fees(&mut self, minted: u64, now: i64, slot: u64, mark: FeeMark) -> Result<Accrued> {
+        let nav = match mark {
+            FeeMark::Agreed(nav) => Some(nav),
+            FeeMark::Unpriced | FeeMark::Divergent => None,
+        };
         let supply = self.shares_outstanding(minted)?;
         let fees = self.params.fees;
         let dt = if self.fees.last_accrual == 0 || supply == 0 {
@@ -134,22 +166,33 @@ impl Vault {
         state.last_accrual = now.max(state.last_accrual);
         if nav.is_some() {
             state.last_priced_accrual = now.max(state.last_priced_accrual);
+            state.last_priced_slot = slot.max(state.last_priced_slot);
+            state.last_price = accrual.price_after;
         }
-        Ok((accrual, dt))
+        let performance_deferred = matches!(mark, FeeMark::Divergent) && fees.performance_bps > 0;
+        Ok(Accrued { accrual, elapsed_secs: dt, performance_deferred })
     }
 
-    /// A deposit valued without prices (in kind) may only enter right after the performance fee was
-    /// crystallised on fresh readings: otherwise it would pay part of the fee on a gain made before it came.
-    pub fn require_fresh_fee_mark(&self, now: i64) -> Result<()> {
+    /// A deposit valued without prices (in kind) may only enter in the slot the performance fee was
+    /// crystallised in (`accrue_fees` first in the same transaction): otherwise it would pay part of the fee
+    /// on a gain made before it came.
+    pub fn require_fresh_fee_mark(&self, slot: u64) -> Result<()> {
         if self.params.fees.performance_bps == 0 {
             return Ok(());
         }
-        let age = now.saturating_sub(self.fees.last_priced_accrual);
         require!(
-            self.fees.last_priced_accrual > 0 && age <= self.params.rebalance_max_age_secs as i64,
+            self.fees.last_priced_accrual > 0 && self.fees.last_priced_slot == slot,
             BallastError::FeeAccrualStale
         );
         Ok(())
+    }
+
+    /// After a change of the performance fee (accrued at the old rate at this very second): the mark moves up
+    /// to the current share price, so the new rate is charged only on gains made after it took effect.
+    pub fn remark_after_fee_change(&mut self, old: &FeeParams) {
+        if old.performance_bps != self.params.fees.performance_bps {
+            self.fees.hwm = self.fees.hwm.max(self.fees.last_price);
+        }
     }
 
     /// A change of the running fees applies from its execution only: the fees owed so far must have been
@@ -160,9 +203,15 @@ impl Vault {
         Ok(())
     }
 
-    /// The fee recipients may not be the vault's own accounts.
-    pub fn check_fee_recipients(&self, fees: &FeeParams) -> Result<()> {
-        let own = |k: &Pubkey| *k == self.locked_shares || self.assets.iter().any(|a| a.reserve == *k);
+    /// The fee recipients may not be the vault's own accounts: the vault (`vault_key`), its share mint, its
+    /// locked shares or a reserve.
+    pub fn check_fee_recipients(&self, vault_key: &Pubkey, fees: &FeeParams) -> Result<()> {
+        let own = |k: &Pubkey| {
+            k == vault_key
+                || *k == self.share_mint
+                || *k == self.locked_shares
+                || self.assets.iter().any(|a| a.reserve == *k)
+        };
         require!(
             !fees.recipients.iter().any(|r| r.weight_bps > 0 && own(&r.account)),
             BallastError::FeeRecipientIsVault

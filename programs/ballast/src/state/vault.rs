@@ -90,10 +90,18 @@ pub struct VaultParams {
     /// (`math::auction`): the price a rebalance must pay falls linearly with the time since the auction
     /// opened, so keepers compete for the trade instead of paying the floor.
     pub auction_secs: u32,
-    /// Expected cost (bps of the value traded: route fee, price impact, the auction's usual discount) of
-    /// the trades a single-asset deposit makes the vault do. Charged to the deposit on the part of it the
-    /// vault must trade back to target (`math::deposit_traded_value`), kept by the vault.
+    /// What a single-asset deposit pays (bps of the value it makes the vault trade back to target,
+    /// `math::deposit_traded_value`; kept by the vault) for those trades. At least what the auction can reach
+    /// (`slippage_cap_bps + bounty_bps`): a depositor who trades the vault back himself at the auction's
+    /// floor then gains nothing from the cycle.
     pub trade_cost_bps: u16,
+    /// An open rebalance auction that no valuing instruction has seen out of band (on readings a rebalance
+    /// could use) for longer than this is stale: it restarts at fair value when next seen, so its price only
+    /// relaxes while the vault is observed out of band. Keepers renew it with `poke`.
+    pub auction_heartbeat_secs: u32,
+    /// The performance fee's mark moves only on readings whose price is within this distance (bps) of its
+    /// Pyth EMA: a print that one publisher could move does not crystallise a fee.
+    pub max_ema_divergence_bps: u16,
     /// Management, performance, entry and exit fees and who receives the running ones (`state::fees`).
     pub fees: FeeParams,
 }
@@ -156,7 +164,7 @@ impl VaultParams {
                 && self.rebalance_max_conf_bps <= self.oracle_max_conf_bps.min(MAX_REBALANCE_CONF_BPS),
             BallastError::RebalanceOracleOutOfBounds
         );
-        require!((MIN_AUCTION_SECS..=MAX_AUCTION_SECS).contains(&self.auction_secs), BallastError::AuctionOutOfBounds);
+        self.check_auction()?;
         if let BandMode::CostOptimal { cost_bps, risk_aversion_milli, check_interval_secs, min_bps, max_bps } =
             self.band_mode
         {
@@ -189,11 +197,44 @@ impl VaultParams {
         self.fees.check()
     }
 
+    /// The auction's bounds: its duration (a step of at most 0.5 bps a second), its heartbeat, the trade cost
+    /// single-asset deposits pay (at least what the auction can reach) and the EMA agreement the fee mark needs.
+    fn check_auction(&self) -> Result<()> {
+        require!(
+            (MIN_AUCTION_SECS..=MAX_AUCTION_SECS).contains(&self.auction_secs)
+                && self.auction_secs >= AUCTION_SECS_PER_CAP_BPS.saturating_mul(self.slippage_cap_bps as u32),
+            BallastError::AuctionOutOfBounds
+        );
+        require!(
+            self.auction_heartbeat_secs > self.rebalance_max_age_secs
+                && self.auction_heartbeat_secs <= MAX_AUCTION_HEARTBEAT_SECS.min(self.auction_secs),
+            BallastError::AuctionHeartbeatOutOfBounds
+        );
+        require!(
+            self.trade_cost_bps as u32 >= self.slippage_cap_bps as u32 + self.bounty_bps as u32,
+            BallastError::TradeCostBelowAuction
+        );
+        require!(
+            (MIN_EMA_DIVERGENCE_BPS..=MAX_EMA_DIVERGENCE_BPS).contains(&self.max_ema_divergence_bps),
+            BallastError::EmaDivergenceOutOfBounds
+        );
+        Ok(())
+    }
+
+    /// Raises the auction's duration and the single-asset trade cost to the least the slippage cap and the
+    /// bounty require (`AUCTION_SECS_PER_CAP_BPS` seconds per bps; cap plus bounty), leaving larger values.
+    pub fn fit_to_slippage_cap(&mut self) {
+        let least_secs = AUCTION_SECS_PER_CAP_BPS.saturating_mul(self.slippage_cap_bps as u32);
+        self.auction_secs = self.auction_secs.max(least_secs).min(MAX_AUCTION_SECS);
+        self.trade_cost_bps = self.trade_cost_bps.max(self.slippage_cap_bps.saturating_add(self.bounty_bps));
+    }
+
     /// The parts of the parameters that shape a rebalance trade.
     pub fn trade_policy(&self) -> math::rebalance::TradePolicy {
         math::rebalance::TradePolicy {
             slippage_cap_bps: self.slippage_cap_bps,
             auction_secs: self.auction_secs,
+            heartbeat_secs: self.auction_heartbeat_secs,
             bounty_bps: self.bounty_bps,
             bounty_cap_value: self.bounty_cap_value,
         }
@@ -476,10 +517,15 @@ pub struct Vault {
     /// A flash rebalance between `rebalance_begin` and `rebalance_end` (only ever set inside one
     /// transaction: without its end, the begin's transaction fails as a whole).
     pub flight: Option<Flight>,
-    /// Unix time the rebalance auction opened (0: none open). Opened when the program first sees an asset
-    /// outside its band (`poke`, a rebalance attempt, a deposit settlement), restarted after a trade that
-    /// starts the cooldown and leaves the vault out of band, closed when every asset is seen inside.
+    /// Unix time the rebalance auction opened (0: none open). Opened when the program sees an asset outside
+    /// its band and none is running (`poke`, a rebalance attempt, a deposit settlement), restarted once it
+    /// has sold half a full-size trade, closed when every asset is seen inside (`math::auction::AuctionState`).
     pub auction_started_at: i64,
+    /// Publish time of the newest readings that showed the vault out of band while the auction ran: an
+    /// auction not seen out of band within `auction_heartbeat_secs` is stale.
+    pub auction_seen_at: i64,
+    /// Volume the running auction has sold, ppm of a full-size trade.
+    pub auction_sold_ppm: u32,
     /// Fee shares owed, the share price's high-water mark and the accrual clock.
     pub fees: FeeState,
     /// Time of the last relative-volatility sample (`Asset::rel_vol`); 0 = none yet.
@@ -487,14 +533,7 @@ pub struct Vault {
     pub reserved: [u8; 52],
 }
 
-/// What observing the vault's bands did to its auction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuctionChange {
-    Unchanged,
-    /// Opened (or restarted) at this unix time.
-    Opened(i64),
-    Closed,
-}
+pub use crate::math::auction::AuctionChange;
 
 /// What `rebalance_begin` decided and `rebalance_end` must see: the trade, the balances before it, and the
 /// prices and limits it was planned with (so the end completes it exactly as a direct `rebalance` would).
@@ -513,6 +552,11 @@ pub struct Flight {
     /// `max(floor_out, keeper min_out)`: what the bought reserve must gain at least.
     pub min_out: u64,
     pub max_bounty: u64,
+    /// The value of a full-size trade and the auction's sold volume after this one (ppm of it).
+    pub full_value: u128,
+    pub sold_ppm_after: u32,
+    /// Oldest publish time of the readings begin planned with (renews the auction).
+    pub evidence_at: i64,
     pub drift_before: u128,
     pub share_supply_before: u64,
     /// Reserve balances (as read) and the holders' balances (owed and escrowed excluded) before the trade.
@@ -539,37 +583,74 @@ pub struct Flight {
 }
 
 impl Vault {
-    pub const VERSION: u8 = 3;
+    pub const VERSION: u8 = 4;
 
-    /// Seconds the rebalance auction has run at `now`, if one is open.
-    pub fn auction_elapsed(&self, now: i64) -> Option<u64> {
-        (self.auction_started_at != 0).then(|| math::auction::elapsed(self.auction_started_at, now))
+    /// The rebalance auction's stored state.
+    pub fn auction(&self) -> math::auction::AuctionState {
+        math::auction::AuctionState {
+            started_at: self.auction_started_at,
+            seen_at: self.auction_seen_at,
+            sold_ppm: self.auction_sold_ppm,
+        }
     }
 
-    /// Opens the auction at `now` when an asset is outside its band and none is open; closes it when every
-    /// asset is inside. `values` are the holders' values at mid, `limits` the targets and bands in force.
+    fn set_auction(&mut self, a: math::auction::AuctionState) {
+        self.auction_started_at = a.started_at;
+        self.auction_seen_at = a.seen_at;
+        self.auction_sold_ppm = a.sold_ppm;
+    }
+
+    /// The auction at `now`: closed, stale (not seen out of band within the heartbeat) or running.
+    pub fn auction_view(&self, now: i64) -> math::auction::AuctionView {
+        self.auction().view(now, self.params.auction_heartbeat_secs)
+    }
+
+    /// Where the running auction stands at `now` (`None` when closed or stale).
+    pub fn auction_point(&self, now: i64) -> Option<math::auction::AuctionPoint> {
+        match self.auction_view(now) {
+            math::auction::AuctionView::Running(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Opens the auction at `now` when an asset is outside its band and none is running, renews it when one
+    /// is, closes it when every asset is inside. `values` are the holders' values at mid, `limits` the
+    /// targets and bands in force, `evidence_at` the oldest publish time of the readings behind them.
     pub fn observe_bands(
         &mut self,
         values: &[u128],
         limits: &[math::rebalance::AssetLimits],
         now: i64,
+        evidence_at: i64,
     ) -> math::MathResult<AuctionChange> {
         let inside = math::rebalance::all_inside(values, limits)?;
-        Ok(match (inside, self.auction_started_at != 0) {
-            (true, true) => {
-                self.auction_started_at = 0;
-                AuctionChange::Closed
-            }
-            (false, false) => self.open_auction(now),
-            _ => AuctionChange::Unchanged,
-        })
+        let mut a = self.auction();
+        let change = a.observe(!inside, now, evidence_at, self.params.auction_heartbeat_secs);
+        self.set_auction(a);
+        Ok(change)
     }
 
-    /// (Re)starts the auction at `now`: the next trade starts again from fair value.
-    pub fn open_auction(&mut self, now: i64) -> AuctionChange {
-        // 0 means "none open"; a clock at 0 opens at 1 (one second more for keepers, never less).
-        self.auction_started_at = now.max(1);
-        AuctionChange::Opened(self.auction_started_at)
+    /// (Re)starts the auction at `now` on readings published no earlier than `evidence_at`: the next trade
+    /// starts again from fair value.
+    pub fn open_auction(&mut self, now: i64, evidence_at: i64) -> AuctionChange {
+        let mut a = self.auction();
+        let change = a.open(now, evidence_at);
+        self.set_auction(a);
+        change
+    }
+
+    /// The auction after a completed trade (`math::auction::AuctionState::after_trade`).
+    pub fn auction_after_trade(
+        &mut self,
+        sold_ppm: u32,
+        inside_after: bool,
+        now: i64,
+        evidence_at: i64,
+    ) -> AuctionChange {
+        let mut a = self.auction();
+        let change = a.after_trade(sold_ppm, inside_after, now, evidence_at);
+        self.set_auction(a);
+        change
     }
 
     /// Owned signer seeds of the vault PDA (`signer().seeds()` gives the slices for `invoke_signed`).
@@ -722,10 +803,11 @@ impl Vault {
         Ok(())
     }
 
-    /// Checks that `pending` passes everything `execute_params` and `invariant` require, as if executed now.
-    pub fn check_proposal(&self, pending: &PendingParams) -> Result<()> {
+    /// Checks that `pending` passes everything `execute_params` and `invariant` require, as if executed now
+    /// (the fee recipients' accounts are checked by the instruction, which has them).
+    pub fn check_proposal(&self, vault_key: &Pubkey, pending: &PendingParams) -> Result<()> {
         Self::check_pending(pending, self.assets.len())?;
-        self.check_fee_recipients(&pending.params.fees)?;
+        self.check_fee_recipients(vault_key, &pending.params.fees)?;
         let mut probe = self.clone();
         probe.pending_params = None;
         probe.apply_pending(pending.clone(), Clock::get()?.slot)?;
@@ -754,7 +836,7 @@ impl Vault {
     }
 
     /// What a rebalance of `request` will do (need, size, floor, room for the bounty, the drift it starts
-    /// from), with this vault's trade policy, `auction_elapsed_secs` into the auction. Pure: the program
+    /// from), with this vault's trade policy, at the auction's point `auction`. Pure: the program
     /// calls it between reading and swapping, keepers call it on a copy of the vault with the same inputs.
     pub fn rebalance_effects(
         &self,
@@ -762,9 +844,9 @@ impl Vault {
         bounds: &[math::PriceBounds],
         limits: &[math::rebalance::AssetLimits],
         request: &math::rebalance::TradeRequest,
-        auction_elapsed_secs: u64,
+        auction: math::auction::AuctionPoint,
     ) -> core::result::Result<math::rebalance::RebalanceEffects, math::rebalance::Refusal> {
-        math::rebalance::effects(positions, bounds, limits, &self.params.trade_policy(), request, auction_elapsed_secs)
+        math::rebalance::effects(positions, bounds, limits, &self.params.trade_policy(), request, auction)
     }
 
     /// State transitions that precede planning a rebalance at `slot`: a finished schedule is applied and

@@ -104,6 +104,9 @@ impl AddAsset<'_> {
         let vault = &mut ctx.accounts.vault;
         let index = u8::try_from(vault.assets.len()).map_err(|_| BallastError::TooManyAssets)?;
         vault.assets.push(asset);
+        // The new reserve may not be a fee recipient (its address was known before it existed).
+        let fees = vault.params.fees;
+        vault.check_fee_recipients(&vault_key, &fees)?;
         vault.invariant()?;
         crate::events::emit(AssetAddedEvent {
             vault: vault_key,

@@ -91,11 +91,13 @@ impl InitializeVault<'_> {
             episode_bounty_paid: 0,
             flight: None,
             auction_started_at: 0,
+            auction_seen_at: 0,
+            auction_sold_ppm: 0,
             fees: FeeState::default(),
             rel_vol_time: 0,
             reserved: [0; 52],
         };
-        vault.check_fee_recipients(&vault.params.fees)?;
+        vault.check_fee_recipients(&vault_key, &vault.params.fees)?;
         vault.invariant()?;
         write_account(&a.vault.to_account_info(), &vault)?;
         crate::events::emit(VaultInitializedEvent {

@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 
 use crate::errors::BallastError;
 use crate::events::{ParamsCancelledEvent, ParamsExecutedEvent, ParamsProposedEvent};
-use crate::state::{pause, AssetParams, FeeParams, PendingParams, VaultParams};
+use crate::state::{pause, AssetParams, FeeParams, FeeRecipient, PendingParams, Vault, VaultParams};
 
 use super::Governed;
 
@@ -23,7 +23,7 @@ impl Governed<'_> {
         vault.require_not_paused(pause::GOVERNANCE)?;
         require!(vault.pending_params.is_none(), BallastError::ParamsChangeAlreadyPending);
         let pending = PendingParams { params: args.params, assets: args.assets.clone(), schedule: None, eta: 0 };
-        vault.check_proposal(&pending)
+        vault.check_proposal(&vault.key(), &pending)
     }
 
     fn validate_execute(&self) -> Result<()> {
@@ -56,9 +56,12 @@ impl Governed<'_> {
     }
 
     /// Queues a parameter change that `execute_params` may apply once the current timelock elapsed.
+    /// Remaining accounts: the share account of every fee recipient with a weight, in the proposed order.
     #[access_control(ctx.accounts.validate_propose(&args))]
     pub fn propose_params(ctx: Context<Governed>, args: ProposeParamsArgs) -> Result<()> {
         let now = Clock::get()?.unix_timestamp;
+        let vault_key = ctx.accounts.vault.key();
+        check_fee_recipient_accounts(&ctx.accounts.vault, &vault_key, &args.params.fees, ctx.remaining_accounts)?;
         let vault = &mut ctx.accounts.vault;
         let eta = now.checked_add(vault.params.timelock_secs as i64).ok_or(BallastError::MathOverflow)?;
         vault.pending_params =
@@ -68,15 +71,21 @@ impl Governed<'_> {
         Ok(())
     }
 
-    /// Applies the pending change after its timelock.
+    /// Applies the pending change after its timelock. Remaining accounts: the share account of every fee
+    /// recipient with a weight, in the pending change's order (checked again: an account may have changed
+    /// since the proposal).
     #[access_control(ctx.accounts.validate_execute())]
     pub fn execute_params(ctx: Context<Governed>) -> Result<()> {
+        let vault_key = ctx.accounts.vault.key();
         let vault = &mut ctx.accounts.vault;
         let pending = vault.pending_params.take().ok_or(BallastError::NoParamsChangePending)?;
+        check_fee_recipient_accounts(vault, &vault_key, &pending.params.fees, ctx.remaining_accounts)?;
         let old_params = vault.params;
         let old_assets: Vec<AssetParams> = vault.assets.iter().map(|a| a.params).collect();
         let new_assets = pending.assets.clone();
         vault.apply_pending(pending, Clock::get()?.slot)?;
+        // A new performance fee applies only to gains made after it took effect.
+        vault.remark_after_fee_change(&old_params.fees);
         vault.invariant()?;
         crate::events::emit(ParamsExecutedEvent {
             vault: vault.key(),
@@ -96,6 +105,7 @@ impl Governed<'_> {
         let vault = &mut ctx.accounts.vault;
         let old_params = vault.params;
         vault.params.fees = fees;
+        vault.remark_after_fee_change(&old_params.fees);
         vault.invariant()?;
         let assets: Vec<AssetParams> = vault.assets.iter().map(|a| a.params).collect();
         crate::events::emit(ParamsExecutedEvent {
@@ -117,4 +127,26 @@ impl Governed<'_> {
         crate::events::emit(ParamsCancelledEvent { vault: vault.key() });
         Ok(())
     }
+}
+
+/// Every fee recipient with a weight is, right now, a token account of the vault's share mint that the vault
+/// does not own (and not one of the vault's own accounts): `accounts` are their accounts in the order of
+/// `fees.recipients`. Checked when a change naming them is proposed and again when it is executed, so that
+/// `accrue_fees` can always mint.
+fn check_fee_recipient_accounts(
+    vault: &Vault,
+    vault_key: &Pubkey,
+    fees: &FeeParams,
+    accounts: &[AccountInfo],
+) -> Result<()> {
+    vault.check_fee_recipients(vault_key, fees)?;
+    let used: Vec<&FeeRecipient> = fees.recipients.iter().filter(|r| r.weight_bps > 0).collect();
+    require!(accounts.len() == used.len(), BallastError::FeeRecipientNotShareAccount);
+    for (r, info) in used.iter().zip(accounts) {
+        require_keys_eq!(info.key(), r.account, BallastError::FeeRecipientNotShareAccount);
+        let account = crate::token::load_token_account(info, &anchor_spl::token::ID, &vault.share_mint)
+            .map_err(|_| error!(BallastError::FeeRecipientNotShareAccount))?;
+        require!(account.owner != *vault_key, BallastError::FeeRecipientIsVault);
+    }
+    Ok(())
 }

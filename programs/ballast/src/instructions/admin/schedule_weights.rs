@@ -30,7 +30,7 @@ impl Governed<'_> {
         require!(args.to_weights.len() == vault.assets.len(), BallastError::AssetCountMismatch);
         require!(math::weights_sum_to_bps(&args.to_weights), BallastError::WeightsDoNotSum);
         require!(args.end_slot > args.start_slot && args.end_slot > Clock::get()?.slot, BallastError::ScheduleInvalid);
-        vault.check_proposal(&Self::pending_schedule(vault, args))
+        vault.check_proposal(&vault.key(), &Self::pending_schedule(vault, args))
     }
 
     fn pending_schedule(vault: &crate::state::Vault, args: &ScheduleWeightsArgs) -> PendingParams {

@@ -1,7 +1,8 @@
 //! `accrue_fees` (permissionless): accrues the running fees up to now on fresh oracle readings (the
-//! performance fee is crystallised only on readings a rebalance could use, valued at their low bounds), then
-//! mints every fee share owed into the recipients' share accounts by weight. Also the shared step every
-//! valuing instruction runs first ([`accrue`]).
+//! performance fee is crystallised only on readings a rebalance could use that agree with their Pyth EMA,
+//! each asset valued at the lower of its price and its EMA at their lower confidence bounds: a one-print
+//! spike does not crystallise a fee), then mints every fee share owed into the recipients' share accounts
+//! by weight. Also the shared steps every valuing instruction runs first ([`fee_mark`], [`accrue`]).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token};
@@ -10,7 +11,7 @@ use crate::errors::{BallastError, MathResultExt};
 use crate::events::FeesDistributed;
 use crate::instructions::accounts::{load_valuation, PricedReserves};
 use crate::math::{self, Rounding};
-use crate::state::Vault;
+use crate::state::{FeeMark, Vault};
 use crate::token as tok;
 
 /// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order, then the share account of
@@ -24,16 +25,34 @@ pub struct AccrueFees<'info> {
     pub token_program: Program<'info, Token>,
 }
 
-/// The vault's value at the readings' low bounds (what the performance fee is measured on).
-pub fn nav_low(vault: &Vault, valuation: &PricedReserves) -> Result<u128> {
-    valuation.nav(vault, |b| b.low, Rounding::Floor)
+/// What the performance fee may be measured on with these readings: with a performance fee, nothing when a
+/// price is further than `max_ema_divergence_bps` from its EMA ([`FeeMark::Divergent`]); otherwise the
+/// holders' value with every asset at the lower of its price and its EMA, each at its lower confidence
+/// bound (a gain counts only once it is on both).
+pub fn fee_mark(vault: &Vault, valuation: &PricedReserves) -> Result<FeeMark> {
+    let max = vault.params.max_ema_divergence_bps;
+    if vault.params.fees.performance_bps > 0 && !valuation.readings.iter().all(|r| r.agrees_with_ema(max)) {
+        return Ok(FeeMark::Divergent);
+    }
+    let positions = vault
+        .assets
+        .iter()
+        .zip(&valuation.balances)
+        .zip(&valuation.readings)
+        .map(|((a, balance), r)| {
+            Ok(math::AssetPosition { balance: *balance, decimals: a.decimals, price: r.low_of_spot_and_ema()? })
+        })
+        .collect::<math::MathResult<Vec<_>>>()
+        .or_math_err()?;
+    let values = math::position_values(&positions, Rounding::Floor).or_math_err()?;
+    Ok(FeeMark::Agreed(math::total_value(&values).or_math_err()?))
 }
 
-/// Accrues the running fees of `vault` (with `minted` shares in the mint) up to `now`, priced when `nav` is
-/// given, and emits what was charged.
-pub fn accrue(vault: &mut Account<Vault>, minted: u64, now: i64, nav: Option<u128>) -> Result<()> {
-    let (accrual, elapsed) = vault.accrue_fees(minted, now, nav)?;
-    crate::events::emit_fees(vault.key(), &accrual, elapsed, vault.fees.pending_shares);
+/// Accrues the running fees of `vault` (with `minted` shares in the mint) up to the clock, measured on
+/// `mark`, and emits what was charged (and a deferred performance fee).
+pub fn accrue(vault: &mut Account<Vault>, minted: u64, clock: &Clock, mark: FeeMark) -> Result<()> {
+    let accrued = vault.accrue_fees(minted, clock.unix_timestamp, clock.slot, mark)?;
+    crate::events::emit_fees(vault.key(), &accrued, vault.fees.pending_shares);
     Ok(())
 }
 
@@ -51,15 +70,20 @@ impl AccrueFees<'_> {
         let fresh = ctx.accounts.vault.params.rebalance_oracle_limits();
         let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp, &fresh)?;
         let minted = ctx.accounts.share_mint.supply;
-        let nav = nav_low(&ctx.accounts.vault, &valuation)?;
-        accrue(&mut ctx.accounts.vault, minted, clock.unix_timestamp, Some(nav))?;
+        let mark = fee_mark(&ctx.accounts.vault, &valuation)?;
+        require!(mark != FeeMark::Divergent, BallastError::OracleDivergence);
+        accrue(&mut ctx.accounts.vault, minted, &clock, mark)?;
         ctx.accounts.distribute(recipients)?;
         ctx.accounts.vault.invariant()
     }
 }
 
 impl<'info> AccrueFees<'info> {
-    /// Mints the owed fee shares into the recipients' accounts by weight (rounding remainders stay owed).
+    /// Mints the owed fee shares into the recipients' accounts by weight (rounding remainders stay owed). The
+    /// accounts must be the recipients' own, in order (`FeeRecipientMismatch`); a recipient whose account is
+    /// no longer a share account the vault does not own (closed since, say) is skipped and its part stays
+    /// owed, so one recipient never blocks the others or a change of recipients (which needs this
+    /// instruction first).
     fn distribute(&mut self, accounts: &[AccountInfo<'info>]) -> Result<()> {
         let vault = &self.vault;
         let used: Vec<_> = vault.params.fees.recipients.iter().filter(|r| r.weight_bps > 0).copied().collect();
@@ -71,12 +95,16 @@ impl<'info> AccrueFees<'info> {
         let weights: Vec<u16> = used.iter().map(|r| r.weight_bps).collect();
         let parts = math::fees::split_by_weights(pending, &weights).or_math_err()?;
         let share_mint = self.share_mint.to_account_info();
+        let mut minted_parts = Vec::with_capacity(parts.len());
         for ((recipient, info), part) in used.iter().zip(accounts).zip(&parts) {
             require_keys_eq!(info.key(), recipient.account, BallastError::FeeRecipientMismatch);
-            let account = tok::load_token_account(info, &anchor_spl::token::ID, &self.share_mint.key())?;
-            require!(account.owner != vault.key(), BallastError::FeeRecipientIsVault);
-            tok::mint_shares(&share_mint, info, vault, *part)?;
+            let valid = tok::load_token_account(info, &anchor_spl::token::ID, &self.share_mint.key())
+                .is_ok_and(|account| account.owner != vault.key() && info.key() != vault.locked_shares);
+            let part = if valid { *part } else { 0 };
+            tok::mint_shares(&share_mint, info, vault, part)?;
+            minted_parts.push(part);
         }
+        let parts = minted_parts;
         let minted: u64 = parts.iter().sum();
         let vault = &mut self.vault;
         vault.fees.pending_shares = pending.checked_sub(minted).ok_or(BallastError::MathOverflow)?;

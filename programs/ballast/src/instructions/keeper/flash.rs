@@ -96,13 +96,13 @@ impl RebalanceBegin<'_> {
     #[access_control(ctx.accounts.validate(&args))]
     pub fn handler<'info>(ctx: Context<'info, RebalanceBegin<'info>>, args: RebalanceArgs) -> Result<()> {
         let supply = ctx.accounts.share_mint.supply;
-        let trade::Prepared { valuation, mid, limits, effects, auction_elapsed, fees, .. } =
+        let trade::Prepared { valuation, mid, limits, effects, auction, fees, .. } =
             trade::prepare(&mut ctx.accounts.vault, ctx.remaining_accounts, supply, &args)?;
         let vault = &ctx.accounts.vault;
-        crate::events::emit_fees(vault.key(), &fees.0, fees.1, vault.fees.pending_shares);
-        // A flash rebalance cannot end without trading, so it cannot open the auction: poke (or a direct
-        // rebalance attempt) does.
-        let auction_elapsed = auction_elapsed.ok_or(BallastError::AuctionNotStarted)?;
+        crate::events::emit_fees(vault.key(), &fees, vault.fees.pending_shares);
+        // A flash rebalance cannot end without trading, so it cannot open (or restart a stale) auction: poke
+        // (or a direct rebalance attempt) does.
+        let auction = auction.ok_or(BallastError::AuctionNotStarted)?;
         let plan = effects.plan;
         let s = effects.request.sell;
         let accounts = &ctx.accounts;
@@ -142,8 +142,11 @@ impl RebalanceBegin<'_> {
             floor_out: plan.floor_out,
             min_out: plan.min_out,
             max_bounty: plan.max_bounty,
+            full_value: plan.full_value,
+            sold_ppm_after: plan.sold_ppm_after,
+            evidence_at: valuation.evidence_at(),
             fair_out: plan.fair_out,
-            auction_elapsed_secs: auction_elapsed,
+            auction_elapsed_secs: auction.elapsed_secs,
             drift_before: effects.drift_before,
             share_supply_before: supply,
             reserves_before: valuation.reserve_amounts.clone(),
@@ -246,6 +249,7 @@ impl RebalanceEnd<'_> {
             requested_amount_in: flight.requested_amount_in,
             received,
             auction_elapsed_secs: flight.auction_elapsed_secs,
+            evidence_at: flight.evidence_at,
             prices,
             bands_bps: flight.bands.clone(),
         };
@@ -300,6 +304,8 @@ fn planned_effects(flight: &Flight, mid: &[AssetPosition]) -> Result<RebalanceEf
         min_out: flight.min_out,
         max_bounty: flight.max_bounty,
         trade_value: 0,
+        full_value: flight.full_value,
+        sold_ppm_after: flight.sold_ppm_after,
     };
     let values_before = math::position_values(mid, Rounding::Floor).map_err(|e| error!(BallastError::from(e)))?;
     let (sell, buy) = (flight.sell as usize, flight.buy as usize);

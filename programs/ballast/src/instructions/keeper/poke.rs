@@ -1,7 +1,8 @@
 //! Permissionless crank: reads every oracle (all checks) so that the vault's volatility estimates and
 //! newest publish times stay current between rebalances, and keeps the rebalance auction in step with the
-//! bands: it opens the auction when an asset is outside its band and none is open, and closes it when
-//! every asset is inside.
+//! bands: it opens the auction when an asset is outside its band and none is running, renews a running one
+//! (its price relaxes only while it is seen out of band at least every `auction_heartbeat_secs`), and
+//! closes it when every asset is inside.
 //!
 //! The auction is only opened or closed on readings that a rebalance could use (at most
 //! `rebalance_max_age_secs` old, confidence within `rebalance_max_conf_bps`): an old reading that shows
@@ -12,9 +13,9 @@ use anchor_lang::prelude::*;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::PokeEvent;
 use crate::instructions::accounts::load_valuation;
-use crate::instructions::keeper::{accrue, nav_low};
+use crate::instructions::keeper::{accrue, fee_mark};
 use crate::math::{self, adaptive, Rounding};
-use crate::state::{AuctionChange, Vault};
+use crate::state::{AuctionChange, FeeMark, Vault};
 
 /// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order.
 #[derive(Accounts)]
@@ -43,16 +44,16 @@ impl Poke<'_> {
             math::oracle_validity(r, clock.unix_timestamp, a.last_publish_time, &fresh) == math::OracleValidity::Valid
         });
         // Fees first: the performance fee only on readings a rebalance could use (an old high cannot
-        // crystallise it), the management fee always.
-        let nav = if rebalance_grade { Some(nav_low(vault, &valuation)?) } else { None };
-        accrue(vault, minted, clock.unix_timestamp, nav)?;
+        // crystallise it) that agree with their EMA, the management fee always.
+        let mark = if rebalance_grade { fee_mark(vault, &valuation)? } else { FeeMark::Unpriced };
+        accrue(vault, minted, &clock, mark)?;
         let supply = vault.shares_outstanding(minted)?;
         let auction = if rebalance_grade {
             let values =
                 math::position_values(&valuation.positions(vault, |b| b.mid), Rounding::Floor).or_math_err()?;
             let nav = math::total_value(&values).or_math_err()?;
             let limits = vault.limits_in_force(&valuation.readings, nav, supply, clock.slot).or_math_err()?;
-            vault.observe_bands(&values, &limits, clock.unix_timestamp).or_math_err()?
+            vault.observe_bands(&values, &limits, clock.unix_timestamp, valuation.evidence_at()).or_math_err()?
         } else {
             AuctionChange::Unchanged
         };

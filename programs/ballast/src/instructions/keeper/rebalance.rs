@@ -12,12 +12,14 @@
 //! The price is an auction (`math::auction`): the least output accepted starts at the fair output at
 //! the mid prices of readings at most `rebalance_max_age_secs` (≤ 10 s) old with at most
 //! `rebalance_max_conf_bps` of confidence, and falls linearly over `auction_secs` to that output minus one
-//! haircut (`slippage_cap_bps` ≤ 3 %). The auction opens when the program first sees an asset out of its
-//! band: if none is open, this instruction opens it and trades nothing (`AuctionEvent`), and a trade
-//! that starts the cooldown but leaves the vault out of band restarts it at fair value. Keepers therefore compete: the first
-//! whose route pays the current price takes the trade. The bounty is `bounty_bps` (≤ 1 %) of half the
-//! drift removed, capped per drift episode. Only a trade of at least half the allowed size, or one that
-//! brings every asset inside its band, starts the cooldown, so dust trades cannot lock other keepers out.
+//! haircut (`slippage_cap_bps` ≤ 3 %, at most 0.5 bps a second). The auction opens when the program sees an
+//! asset out of its band and none is running: if none is open (or the open one was not seen out of band
+//! within the heartbeat), this instruction opens it and trades nothing (`AuctionEvent`). One auction sells
+//! at most one full-size trade at its prices; once half of one has been sold (in one trade or several) it
+//! restarts at fair value and the cooldown starts (`math::auction::AuctionState`). Keepers therefore compete:
+//! the first whose route pays the current price takes the trade. The bounty is `bounty_bps` (≤ 1 %) of half
+//! the drift removed, capped per drift episode. Dust trades neither lock other keepers out (they start no
+//! cooldown) nor sell the drift at one relaxed price (they consume the auction).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};
@@ -101,14 +103,16 @@ impl Rebalance<'_> {
 
         // Prices, limits in force and the pure effects (need, size, floor, room for the bounty).
         let supply = ctx.accounts.share_mint.supply;
-        let trade::Prepared { valuation, mid, limits, effects, auction_elapsed, now, fees } =
+        let trade::Prepared { valuation, mid, limits, effects, auction, now, fees } =
             trade::prepare(&mut ctx.accounts.vault, valuation_accounts, supply, &args)?;
         let vault = &ctx.accounts.vault;
-        crate::events::emit_fees(vault.key(), &fees.0, fees.1, vault.fees.pending_shares);
-        let Some(auction_elapsed) = auction_elapsed else {
-            // The first attempt on a vault out of band opens the auction (at fair value) and trades nothing.
+        crate::events::emit_fees(vault.key(), &fees, vault.fees.pending_shares);
+        let evidence_at = valuation.evidence_at();
+        let Some(auction) = auction else {
+            // The first attempt on a vault out of band (no auction open, or the open one went stale) opens
+            // the auction at fair value and trades nothing.
             let vault = &mut ctx.accounts.vault;
-            let change = vault.open_auction(now);
+            let change = vault.open_auction(now, evidence_at);
             vault.invariant()?;
             crate::events::emit_auction(vault.key(), change);
             return Ok(());
@@ -153,7 +157,8 @@ impl Rebalance<'_> {
             route: RouteKind::Amm,
             requested_amount_in: args.amount_in,
             received,
-            auction_elapsed_secs: auction_elapsed,
+            auction_elapsed_secs: auction.elapsed_secs,
+            evidence_at,
             prices: (
                 valuation.readings.iter().map(|r| r.price).collect(),
                 valuation.readings.iter().map(|r| r.expo).collect(),

@@ -6,6 +6,8 @@ use anchor_lang::prelude::*;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::{RebalanceEvent, RouteKind};
 use crate::instructions::accounts::{load_valuation, PricedReserves};
+use crate::instructions::keeper::fee_mark;
+use crate::math::auction::AuctionPoint;
 use crate::math::rebalance::{AssetLimits, Completion, RebalanceEffects, TradeRequest};
 use crate::math::{self, AssetPosition, Rounding};
 use crate::state::{pause, AuctionChange, Vault};
@@ -29,12 +31,12 @@ pub struct Prepared {
     pub mid: Vec<AssetPosition>,
     pub limits: Vec<AssetLimits>,
     pub effects: RebalanceEffects,
-    /// How long the auction has run (`None`: no auction is open; the effects are then priced as at its
-    /// start, fair value).
-    pub auction_elapsed: Option<u64>,
+    /// Where the running auction stands (`None`: none is open, or it went stale; the effects are then priced
+    /// as at its start, fair value).
+    pub auction: Option<AuctionPoint>,
     pub now: i64,
-    /// The fees accrued first (and over how many seconds), for the event.
-    pub fees: (math::fees::Accrual, u64),
+    /// The fees accrued first, for the event.
+    pub fees: crate::state::Accrued,
 }
 
 /// Prices (every oracle under the rebalance limits, recorded), the running fees accrued on them, the
@@ -46,12 +48,13 @@ pub fn prepare(
     args: &RebalanceArgs,
 ) -> Result<Prepared> {
     let clock = Clock::get()?;
-    let auction_elapsed = vault.auction_elapsed(clock.unix_timestamp);
+    let auction = vault.auction_point(clock.unix_timestamp);
     let oracle_limits = vault.params.rebalance_oracle_limits();
     let valuation = load_valuation(vault, valuation_accounts, clock.unix_timestamp, &oracle_limits)?;
-    // Fees first, on these fresh readings (the performance fee at their low bounds).
-    let nav_low = valuation.nav(vault, |p| p.low, Rounding::Floor)?;
-    let fees = vault.accrue_fees(minted, clock.unix_timestamp, Some(nav_low))?;
+    // Fees first, on these fresh readings (the performance fee at the spike-resistant mark, and only on
+    // readings that agree with their EMA).
+    let mark = fee_mark(vault, &valuation)?;
+    let fees = vault.accrue_fees(minted, clock.unix_timestamp, clock.slot, mark)?;
     let supply = vault.shares_outstanding(minted)?;
     let mid = valuation.positions(vault, |p| p.mid);
     let nav = valuation.nav(vault, |p| p.mid, Rounding::Floor)?;
@@ -64,9 +67,9 @@ pub fn prepare(
         min_out: args.min_out,
     };
     let effects = vault
-        .rebalance_effects(&mid, &valuation.bounds, &limits, &request, auction_elapsed.unwrap_or(0))
+        .rebalance_effects(&mid, &valuation.bounds, &limits, &request, auction.unwrap_or(AuctionPoint::START))
         .map_err(|r| error!(BallastError::from(r)))?;
-    Ok(Prepared { valuation, mid, limits, effects, auction_elapsed, now: clock.unix_timestamp, fees })
+    Ok(Prepared { valuation, mid, limits, effects, auction, now: clock.unix_timestamp, fees })
 }
 
 /// The bounty and state after a swap that paid `received`.
@@ -93,13 +96,15 @@ pub struct Executed {
     pub auction_elapsed_secs: u64,
     pub prices: (Vec<i64>, Vec<i32>),
     pub bands_bps: Vec<u16>,
+    /// Oldest publish time of the readings the trade was planned on (its evidence that the vault was out of
+    /// band).
+    pub evidence_at: i64,
 }
 
-/// Records a completed rebalance (cooldown, episode; the auction closes when every asset is back inside
-/// its band, and restarts at fair value after a trade that starts the cooldown but leaves the vault out of
-/// band), checks the vault and builds its events. A dust trade (one that does not start the cooldown)
-/// leaves the auction running: otherwise a griefer could keep resetting the price to fair value with dust
-/// and no full trade would ever clear.
+/// Records a completed rebalance (cooldown, episode, the auction: closed when every asset is back inside
+/// its band, restarted at fair value once it has sold half a full-size trade, otherwise running on with the
+/// volume added and renewed by the trade's readings), checks the vault and builds its events. Dust trades
+/// add up: they consume the auction like the trade they add up to, and cannot reset its price for others.
 pub fn commit(
     vault: &mut Vault,
     effects: &RebalanceEffects,
@@ -112,17 +117,24 @@ pub fn commit(
         vault.last_rebalance_slot = clock.slot;
     }
     vault.episode_bounty_paid = done.episode_bounty_paid;
-    let auction = if done.inside_after {
-        vault.auction_started_at = 0;
-        AuctionChange::Closed
-    } else if done.started_cooldown {
-        vault.open_auction(clock.unix_timestamp)
-    } else {
-        AuctionChange::Unchanged
-    };
+    let auction = vault.auction_after_trade(
+        effects.plan.sold_ppm_after,
+        done.inside_after,
+        clock.unix_timestamp,
+        executed.evidence_at,
+    );
     vault.invariant()?;
-    let Executed { vault_key, keeper, route, requested_amount_in, received, auction_elapsed_secs, prices, bands_bps } =
-        executed;
+    let Executed {
+        vault_key,
+        keeper,
+        route,
+        requested_amount_in,
+        received,
+        auction_elapsed_secs,
+        prices,
+        bands_bps,
+        evidence_at: _,
+    } = executed;
     let plan = &effects.plan;
     let (s, b) = (effects.request.sell, effects.request.buy);
     let event = RebalanceEvent {

@@ -1,7 +1,7 @@
 //! In-kind deposit: the depositor adds every asset in the vault's current proportions and receives
 //! shares. No oracle is needed: proportions, not prices, decide the shares. The management fee is accrued
-//! first; with a performance fee, the deposit needs it crystallised on fresh readings just before
-//! (`accrue_fees`), so that it never pays a fee on a gain made before it came.
+//! first; with a performance fee, the deposit needs it crystallised on fresh readings in the same slot
+//! (`accrue_fees` first in the same transaction), so that it never pays a fee on a gain made before it came.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
@@ -12,7 +12,7 @@ use crate::events::DepositEvent;
 use crate::instructions::accounts::{reload_amount, transfer_legs};
 use crate::instructions::keeper::accrue;
 use crate::math;
-use crate::state::{pause, Vault};
+use crate::state::{pause, FeeMark, Vault};
 use crate::token as tok;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -52,10 +52,10 @@ impl Deposit<'_> {
     pub fn handler<'info>(ctx: Context<'info, Deposit<'info>>, args: DepositArgs) -> Result<()> {
         // Fees first: the management fee up to now; the performance fee must have been crystallised on fresh
         // readings just before (this deposit reads no prices).
-        let now = Clock::get()?.unix_timestamp;
+        let clock = Clock::get()?;
         let minted = ctx.accounts.share_mint.supply;
-        accrue(&mut ctx.accounts.vault, minted, now, None)?;
-        ctx.accounts.vault.require_fresh_fee_mark(now)?;
+        accrue(&mut ctx.accounts.vault, minted, &clock, FeeMark::Unpriced)?;
+        ctx.accounts.vault.require_fresh_fee_mark(clock.slot)?;
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
         let depositor = accounts.depositor.key();

@@ -13,7 +13,7 @@ use crate::events::DepositRequestedEvent;
 use crate::instructions::accounts::{load_valuation, reload_amount};
 use crate::instructions::keeper::accrue;
 use crate::math;
-use crate::state::{pause, DepositRequest, Vault};
+use crate::state::{pause, DepositRequest, FeeMark, Vault};
 use crate::token as tok;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -69,7 +69,8 @@ impl RequestDeposit<'_> {
 
     #[access_control(ctx.accounts.validate(&args))]
     pub fn handler<'info>(ctx: Context<'info, RequestDeposit<'info>>, args: RequestDepositArgs) -> Result<()> {
-        let now = Clock::get()?.unix_timestamp;
+        let clock = Clock::get()?;
+        let now = clock.unix_timestamp;
         let idx = args.asset_index as usize;
 
         // Prices at request time (every oracle checked and recorded).
@@ -78,7 +79,7 @@ impl RequestDeposit<'_> {
         // The management fee up to now (these readings may be up to the general age limit old: the
         // performance fee waits for settlement's fresh ones).
         let minted = ctx.accounts.share_mint.supply;
-        accrue(&mut ctx.accounts.vault, minted, now, None)?;
+        accrue(&mut ctx.accounts.vault, minted, &clock, FeeMark::Unpriced)?;
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
         let asset = vault.assets[idx];

@@ -25,9 +25,9 @@ use crate::constants::SETTLEMENT_MAX_AGE_SECS;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositSettledEvent;
 use crate::instructions::accounts::{load_valuation, PricedReserves};
-use crate::instructions::keeper::{accrue, nav_low};
+use crate::instructions::keeper::{accrue, fee_mark};
 use crate::math::{self, Rounding};
-use crate::state::{pause, AuctionChange, DepositRequest, Vault};
+use crate::state::{pause, AuctionChange, DepositRequest, FeeMark, Vault};
 use crate::token as tok;
 
 /// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order.
@@ -68,10 +68,8 @@ impl SettleDeposit<'_> {
             self.request.shares_destination,
             BallastError::SharesDestinationMismatch
         );
-        let now = Clock::get()?.unix_timestamp;
-        require!(now <= self.request.expires_at, BallastError::DepositRequestExpired);
-        require!(now >= self.request.settle_from, BallastError::DepositRequestTooEarly);
-        Ok(())
+        // The request's own window (the readings are checked against it once read).
+        self.request.settleable(Clock::get()?.unix_timestamp, &[]).map_err(Into::into)
     }
 
     #[access_control(ctx.accounts.validate())]
@@ -85,15 +83,15 @@ impl SettleDeposit<'_> {
             max_conf_bps: ctx.accounts.vault.params.oracle_max_conf_bps as u64,
         };
         let valuation = load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, clock.unix_timestamp, &fresh)?;
-        require!(
-            valuation.readings.iter().all(|r| r.publish_time >= request.settle_from),
-            BallastError::DepositRequestTooEarly
-        );
+        request.settleable(clock.unix_timestamp, &valuation.readings)?;
 
-        // Fees first, on these fresh readings (the performance fee at their low bounds).
+        // Fees first, on these fresh readings: a deposit never pays a fee on a gain made before it, so with a
+        // performance fee the readings must agree with their EMA (the fee is crystallised before the deposit
+        // joins).
         let minted = ctx.accounts.share_mint.supply;
-        let nav = nav_low(&ctx.accounts.vault, &valuation)?;
-        accrue(&mut ctx.accounts.vault, minted, clock.unix_timestamp, Some(nav))?;
+        let mark = fee_mark(&ctx.accounts.vault, &valuation)?;
+        require!(mark != FeeMark::Divergent, BallastError::OracleDivergence);
+        accrue(&mut ctx.accounts.vault, minted, &clock, mark)?;
 
         // Compute: the shares, at the worse of the two valuations, minus the fee and the trade charge.
         let accounts = &ctx.accounts;
@@ -182,8 +180,11 @@ fn price_settlement(
     Ok(Priced { now_quote, out, traded_value, mid })
 }
 
-/// The escrowed amount joins the vault's value; the auction follows the bands (a deposit that pushes an asset
-/// out of its band opens the auction itself, one that adds trades restarts it).
+/// The escrowed amount joins the vault's value; the auction follows the bands: a deposit that pushes an asset
+/// out of its band opens the auction if none is running (or renews the running one), one that brings every
+/// asset inside closes it. A settlement never restarts a running auction: the deposit has paid for its
+/// trades at least what the auction can reach (`trade_cost_bps ≥ slippage_cap_bps + bounty_bps`), so
+/// settling into a relaxed auction gains nothing, and a dust settlement cannot hold the price at fair value.
 fn commit(
     vault: &mut Vault,
     valuation: &PricedReserves,
@@ -198,12 +199,9 @@ fn commit(
     let values_after = math::position_values(&after, Rounding::Floor).or_math_err()?;
     let nav_after = math::total_value(&values_after).or_math_err()?;
     let limits_after = vault.limits_in_force(&valuation.readings, nav_after, supply_after, clock.slot).or_math_err()?;
-    let mut auction = vault.observe_bands(&values_after, &limits_after, clock.unix_timestamp).or_math_err()?;
-    if priced.traded_value > 0 && auction == AuctionChange::Unchanged && vault.auction_started_at != 0 {
-        // The deposit adds trades to an auction that may have relaxed already: they start again from fair
-        // value, or a depositor could settle into a relaxed auction and take its discount.
-        auction = vault.open_auction(clock.unix_timestamp);
-    }
+    let auction = vault
+        .observe_bands(&values_after, &limits_after, clock.unix_timestamp, valuation.evidence_at())
+        .or_math_err()?;
     let a = &mut vault.assets[idx];
     a.pending_in = a.pending_in.checked_sub(request.amount).ok_or(BallastError::MathOverflow)?;
     vault.invariant()?;

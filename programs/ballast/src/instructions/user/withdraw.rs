@@ -17,7 +17,7 @@ use crate::events::WithdrawEvent;
 use crate::instructions::accounts::{reload_amount, transfer_legs, TransferLeg};
 use crate::instructions::keeper::accrue;
 use crate::math;
-use crate::state::{Claim, Vault};
+use crate::state::{Claim, FeeMark, Vault};
 use crate::token as tok;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -64,7 +64,7 @@ impl Withdraw<'_> {
     pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, args: WithdrawArgs) -> Result<()> {
         // Fees first: the management fee up to now (no prices: a withdrawal never waits for an oracle).
         let minted = ctx.accounts.share_mint.supply;
-        accrue(&mut ctx.accounts.vault, minted, Clock::get()?.unix_timestamp, None)?;
+        accrue(&mut ctx.accounts.vault, minted, &Clock::get()?, FeeMark::Unpriced)?;
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
         let legs = transfer_legs(vault, ctx.remaining_accounts)?;
