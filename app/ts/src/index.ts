@@ -74,6 +74,14 @@ export function valuationAccounts(vault: Vault): AccountMeta[] {
   ]);
 }
 
+/** The share accounts of the fee recipients with a weight, in order, as `propose_params` and
+ * `execute_params` take them. */
+export function feeRecipientAccounts(fees: VaultParams["fees"]): AccountMeta[] {
+  return fees.recipients
+    .filter((r) => r.weightBps > 0)
+    .map((r) => ({ pubkey: r.account, isSigner: false, isWritable: false }));
+}
+
 /** The holder's associated token accounts for every asset of `vault`. */
 export function userTokenAccounts(vault: Vault, owner: PublicKey): PublicKey[] {
   return vault.assets.map((a) => ata(owner, a.mint, a.tokenProgram));
@@ -283,12 +291,23 @@ export class BallastClient {
     return this.program.methods.lowerFees(fees).accountsPartial({ governance, vault: vaultKey });
   }
 
+  /** Queues a parameter change; the proposed fee recipients' share accounts go along (the program checks
+   * each is a share account the vault does not own). */
   proposeParams(vaultKey: PublicKey, governance: PublicKey, params: VaultParams, assets: AssetParams[]) {
-    return this.program.methods.proposeParams({ params, assets }).accountsPartial({ governance, vault: vaultKey });
+    return this.program.methods
+      .proposeParams({ params, assets })
+      .accountsPartial({ governance, vault: vaultKey })
+      .remainingAccounts(feeRecipientAccounts(params.fees));
   }
 
-  executeParams(vaultKey: PublicKey, governance: PublicKey) {
-    return this.program.methods.executeParams().accountsPartial({ governance, vault: vaultKey });
+  /** Applies the change pending in `vault` (pass it, as fetched, when the change names fee recipients: their
+   * share accounts are checked again at execution). */
+  executeParams(vaultKey: PublicKey, governance: PublicKey, vault?: Vault) {
+    const fees = vault?.pendingParams?.params.fees;
+    return this.program.methods
+      .executeParams()
+      .accountsPartial({ governance, vault: vaultKey })
+      .remainingAccounts(fees ? feeRecipientAccounts(fees) : []);
   }
 
   cancelParams(vaultKey: PublicKey, governance: PublicKey) {

@@ -154,7 +154,7 @@ test("governance: a parameter change proposed, the timelock waited out, executed
   const { key, vault } = await demoVault(client);
   assert.ok(vault.governance.equals(governance.publicKey));
 
-  const params = { ...vault.params, bountyBps: vault.params.bountyBps + 1 };
+  const params = { ...vault.params, depositFeeBps: vault.params.depositFeeBps + 1 };
   const assets = vault.assets.map((a) => a.params);
   // What a multisig member would import: the proposal as an unsigned transaction paid by governance.
   const ix = await client.proposeParams(key, governance.publicKey, params, assets).instruction();
@@ -166,7 +166,7 @@ test("governance: a parameter change proposed, the timelock waited out, executed
   await client.proposeParams(key, governance.publicKey, params, assets).rpc();
   const pending = (await client.fetchVault(key)).pendingParams;
   assert.ok(pending, "the change is pending");
-  assert.equal(pending!.params.bountyBps, params.bountyBps);
+  assert.equal(pending!.params.depositFeeBps, params.depositFeeBps);
   // Executing early is refused with the program's own error.
   await assert.rejects(client.executeParams(key, governance.publicKey).rpc(), /TimelockNotElapsed/);
 
@@ -174,7 +174,7 @@ test("governance: a parameter change proposed, the timelock waited out, executed
   await client.executeParams(key, governance.publicKey).rpc();
   const after = await client.fetchVault(key);
   assert.equal(after.pendingParams, null);
-  assert.equal(after.params.bountyBps, params.bountyBps);
+  assert.equal(after.params.depositFeeBps, params.depositFeeBps);
 });
 
 test("valuation helper agrees with the vault's reserves", async () => {

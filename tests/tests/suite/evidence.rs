@@ -291,3 +291,60 @@ async fn every_valuing_instruction_values_u64_max_balances_at_1e12_without_overf
     fx.withdraw(&mut chain, &user, shares, vec![0, 0, 0]).await.unwrap();
     assert!(chain.token_amount(&user.tokens[0]).await > u64::MAX / 100);
 }
+
+/// Keeper settle window: the keeper decided from the vault's *current* settlement delay and window, the
+/// program from the request's own (review): after a parameter change it settled too early (refused) or let
+/// requests expire unsettled. Now both ask the request (`DepositRequest::settleable`): with governance
+/// lengthening the delay to 300 s and shortening the window to 10 s while a request is open, the keeper's
+/// answer and the program's agree at every second of the request's life.
+#[tokio::test]
+async fn the_keeper_settles_on_the_requests_own_window() {
+    let mut params = fixture::default_params();
+    params.timelock_secs = 2;
+    let (mut chain, fx, _seed) = seeded_with(Chain::start().await, params).await;
+    let gov = fx.governance.pubkey();
+    let mut changed = params;
+    changed.deposit_delay_secs = 300;
+    changed.deposit_window_secs = 10;
+    let assets = fx.assets.iter().map(|a| a.spec.params).collect();
+    let args = ballast::instructions::ProposeParamsArgs { params: changed, assets };
+    chain.send(&[ballast_client::propose_params(&gov, &fx.key, args)], &[&fx.governance]).await.unwrap();
+    let mut users = Vec::new();
+    for _ in 0..3 {
+        users.push(fx.user(&mut chain, &[0, 0, 1_000_000_000]).await.unwrap());
+    }
+    for u in &users {
+        fx.request_deposit(&mut chain, u, USDC, 100_000_000, 1).await.unwrap();
+    }
+    chain.advance_time(3).await;
+    chain.send(&[ballast_client::execute_params(&gov, &fx.key)], &[&fx.governance]).await.unwrap();
+    assert_eq!(fx.state(&mut chain).await.params.deposit_delay_secs, 300);
+    // Request 0 is asked at every second from +3 s until it settles; request 1 only at +40 s (inside its own
+    // 60 s window, past the vault's new 10 s one); request 2 only at +70 s (past its own expiry at +66 s).
+    let mut answers = Vec::new();
+    for t in 3..=70 {
+        fx.refresh_prices(&mut chain).await;
+        let (snap, _) = fx.snapshot(&mut chain).await;
+        let u = &users[match t {
+            40 => 1,
+            70 => 2,
+            _ => 0,
+        }];
+        if let Some(request) = fx.deposit_request(&mut chain, &u.keypair.pubkey()).await {
+            let keeper = ballast_keeper::jobs::settle::ready(&snap, &request);
+            let program = fx.settle_deposit(&mut chain, &u.keypair.pubkey()).await;
+            assert_eq!(keeper, program.is_ok(), "+{t} s: the keeper says {keeper}, the program {program:?}");
+            if let Err(e) = program {
+                let code = ballast_harness::chain::custom_error(&e);
+                let names = [BallastError::DepositRequestTooEarly, BallastError::DepositRequestExpired];
+                assert!(names.iter().any(|n| Some(u32::from(*n)) == code), "+{t} s: {e:?}");
+            }
+            answers.push((t, keeper));
+        }
+        chain.advance_time(1).await;
+    }
+    // Settled at +6 s (the request's own delay, not the vault's new 300 s) and at +40 s (inside the request's
+    // own window, not the vault's new 10 s).
+    assert_eq!(answers.iter().filter(|(_, k)| *k).map(|(t, _)| *t).collect::<Vec<_>>(), vec![6, 40]);
+    assert_eq!(answers.last(), Some(&(70, false)), "expired by its own window");
+}
