@@ -57,6 +57,25 @@ pub fn deposit(
     )
 }
 
+/// An in-kind deposit as a client sends it: with a performance fee, `accrue_fees` first in the same
+/// transaction (the program takes an in-kind deposit only in the slot the fee was crystallised in, so that it
+/// never pays a fee on a gain made before it), then `deposit`.
+pub fn deposit_with_fees(
+    depositor: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    depositor_shares: &Pubkey,
+    user_accounts: &[Pubkey],
+    args: DepositArgs,
+) -> Vec<Instruction> {
+    let mut ixs = Vec::with_capacity(2);
+    if vault.params.fees.performance_bps > 0 {
+        ixs.push(crate::accrue_fees(vault_key, vault));
+    }
+    ixs.push(deposit(depositor, vault_key, vault, depositor_shares, user_accounts, args));
+    ixs
+}
+
 /// `request_deposit`: escrow `args.amount` of one asset; shares go to `shares_destination` at settlement.
 pub fn request_deposit(
     depositor: &Pubkey,

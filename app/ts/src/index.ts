@@ -169,6 +169,16 @@ export class BallastClient {
       .remainingAccounts(transferLegs(vault, userAccounts));
   }
 
+  /** An in-kind deposit as it must be sent: with a performance fee, `accrueFees` first in the same
+   * transaction (the program takes an in-kind deposit only in the slot the fee was crystallised in, so it
+   * never pays a fee on a gain made before it). */
+  async depositWithFees(vaultKey: PublicKey, vault: Vault, depositor: PublicKey, maxAmountsIn: BN[], minSharesOut: BN,
+    userAccounts = userTokenAccounts(vault, depositor), depositorShares = ata(depositor, vault.shareMint)) {
+    const builder = this.deposit(vaultKey, vault, depositor, maxAmountsIn, minSharesOut, userAccounts, depositorShares);
+    if (vault.params.fees.performanceBps === 0) return builder;
+    return builder.preInstructions([await this.accrueFees(vaultKey, vault).instruction()]);
+  }
+
   /** Single-asset deposit, step 1: escrow `amount` of asset `assetIndex`; shares come at settlement. */
   requestDeposit(vaultKey: PublicKey, vault: Vault, depositor: PublicKey, assetIndex: number, amount: BN,
     minSharesOut: BN, sharesDestination = ata(depositor, vault.shareMint)) {

@@ -115,7 +115,7 @@ pub fn performance_fee_shares(base: u64, bps: u16, price: u128, hwm: u128) -> Ma
     let x = mul_div_floor(ln, bps as u128, BPS as u128)?;
     // Held at u64::MAX (the caller bounds it by the room left in the supply): a gain large enough to
     // need more shares than a u64 holds only happens at the extreme prices the vault accepts.
-    Ok(mul_div_floor(base as u128, expm1_floor(x.min(MAX_EXP_ARG))?, ONE)?.min(u64::MAX as u128).cast()?)
+    mul_div_floor(base as u128, expm1_floor(x.min(MAX_EXP_ARG))?, ONE)?.min(u64::MAX as u128).cast()
 }
 
 /// What one accrual does.

@@ -278,12 +278,12 @@ pub(crate) async fn share_value(m: &mut Market) -> f64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Timing {
     /// At once, in the settlement's wake: the auction's start, fair value.
-    AtOnce,
+    Now,
     /// When the auction reaches the whitelisted pool's price (the last moment before a competing keeper).
-    AtPool,
+    PoolPrice,
     /// At the end of the auction, the slippage-cap floor (where a trade no whitelisted pool can clear
     /// fills: the review's patient depositor, +2.7 bps a cycle on main).
-    AtFloor,
+    Floor,
 }
 
 /// Attack 2 (patient deposit cycle): request a single-asset SOL deposit worth half the vault, settle it and
@@ -313,9 +313,9 @@ async fn deposit_and_flash_cycles(timing: Timing) -> (f64, f64, f64) {
             let c = candidate(&mut m).await;
             let (s, b) = (c.request.sell as u8, c.request.buy as u8);
             let wait = match timing {
-                Timing::AtOnce => 0,
-                Timing::AtPool => c.clears_at - m.chain.clock().await.unix_timestamp,
-                Timing::AtFloor => auction().duration_secs as i64 - elapsed(&mut m).await as i64,
+                Timing::Now => 0,
+                Timing::PoolPrice => c.clears_at - m.chain.clock().await.unix_timestamp,
+                Timing::Floor => auction().duration_secs as i64 - elapsed(&mut m).await as i64,
             };
             if wait > 0 {
                 m.let_auction_run(wait).await;
@@ -337,7 +337,7 @@ async fn deposit_and_flash_cycles(timing: Timing) -> (f64, f64, f64) {
 
 #[tokio::test]
 async fn a_patient_deposit_cycle_does_not_pay() {
-    for timing in [Timing::AtOnce, Timing::AtPool, Timing::AtFloor] {
+    for timing in [Timing::Now, Timing::PoolPrice, Timing::Floor] {
         let (gain, deposited, holders) = deposit_and_flash_cycles(timing).await;
         println!(
             "{timing:?}: attacker {:+.2} USD ({:+.1} bps of ${deposited:.0} deposited), holders' share value {:+.2} bps",

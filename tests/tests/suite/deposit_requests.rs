@@ -79,7 +79,7 @@ async fn an_honest_depositor_pays_at_most_the_fee_the_trade_charge_and_the_confi
     let (mut chain, fx, _seed) = setup_seeded().await;
     let user = fx.user(&mut chain, &[10_000_000_000, 0, 0]).await.unwrap();
     // 10 SOL ($1 500) into a $10 000 vault at target (SOL 40 %): afterwards SOL is $5 500 of $11 500
-    // against a $4 600 target, so $900 (60 % of the deposit) must be traded, charged 60 bps: $5.40.
+    // against a $4 600 target, so $900 (60 % of the deposit) must be traded, charged 105 bps: $9.45.
     let report = fx.report(&mut chain).await.unwrap();
     let traded =
         ballast::math::deposit_traded_value(report.values[0], report.nav, 4_000, 1_500_000_000).unwrap() as f64 / 1e6;

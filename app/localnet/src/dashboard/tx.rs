@@ -78,10 +78,11 @@ fn deposit(c: &Ctx, req: &TxRequest) -> anyhow::Result<(Vec<Instruction>, Value)
         &anchor_spl::token::ID,
     );
     let args = ballast::instructions::DepositArgs { max_amounts_in: max_in, min_shares_out: less_slippage(shares) };
-    let ix = ballast_client::deposit(&c.owner, &c.key, &c.vault, &c.shares_account, &c.users, args);
+    let mut ixs = vec![create];
+    ixs.extend(ballast_client::deposit_with_fees(&c.owner, &c.key, &c.vault, &c.shares_account, &c.users, args));
     let preview = json!({"shares": shares.to_string(), "minSharesOut": less_slippage(shares).to_string(),
                          "amountsIn": amounts.iter().map(u64::to_string).collect::<Vec<_>>()});
-    Ok((vec![create, ix], preview))
+    Ok((ixs, preview))
 }
 
 /// A withdrawal in kind of the requested shares, min-outs 1 % under what they pay now.
