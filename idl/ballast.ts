@@ -1968,12 +1968,8 @@ export type Ballast = {
       ],
       "args": [
         {
-          "name": "entry",
-          "type": {
-            "defined": {
-              "name": "ammEntry"
-            }
-          }
+          "name": "pool",
+          "type": "pubkey"
         }
       ],
       "discriminator": [
@@ -1987,7 +1983,7 @@ export type Ballast = {
         37
       ],
       "docs": [
-        "Governance removes a whitelisted route."
+        "Governance removes the whitelisted route through `pool`."
       ],
       "name": "removeAmm"
     },
@@ -2419,6 +2415,18 @@ export type Ballast = {
           },
           {
             "name": "pool",
+            "type": "pubkey"
+          },
+          {
+            "docs": [
+              "The two mints the pool trades (read from it when whitelisted; default for a program without an",
+              "adapter): what lets an instruction know which whitelisted pools price a pair or an asset."
+            ],
+            "name": "mintA",
+            "type": "pubkey"
+          },
+          {
+            "name": "mintB",
             "type": "pubkey"
           }
         ],
@@ -3289,19 +3297,37 @@ export type Ballast = {
           },
           {
             "docs": [
-              "Slot of that accrual: an in-kind deposit into a vault with a performance fee enters only in the slot",
-              "the fee was crystallised in."
+              "Slot of that accrual."
             ],
             "name": "lastPricedSlot",
             "type": "u64"
           },
           {
             "docs": [
-              "The share price after that accrual (the mark's unit): a change of the performance fee re-marks at it,",
-              "so the new rate applies only to gains made after the change."
+              "The share price after that accrual, at the mark's value (`FeeNavs::mark`): a change of the performance",
+              "fee re-marks at it, so the new rate applies only to gains made after it took effect."
             ],
             "name": "lastPrice",
             "type": "u128"
+          },
+          {
+            "docs": [
+              "As of the last priced accrual (`entry_slot`): the performance fee shares the gain the mark has not",
+              "followed yet would charge if it lasted (an EMA behind the price), and the share price an entrant in that",
+              "slot pays (the vault at its own prices, mid, over the supply with those shares). An entrant buys in at a supply counting those",
+              "shares and is marked at its entry price (`math::fees::mark_after_entry`): it never pays a fee on a",
+              "gain made before it."
+            ],
+            "name": "entryPrice",
+            "type": "u128"
+          },
+          {
+            "name": "latentShares",
+            "type": "u64"
+          },
+          {
+            "name": "entrySlot",
+            "type": "u64"
           },
           {
             "docs": [
@@ -3313,6 +3339,21 @@ export type Ballast = {
           {
             "name": "performanceTotal",
             "type": "u64"
+          },
+          {
+            "docs": [
+              "Of the owed fee shares, those kept for each recipient slot (in `FeeParams::recipients` order) whose",
+              "account could not take them when `accrue_fees` last minted (closed, or handed to the vault): they stay",
+              "that recipient's, never split among the others; they are cancelled (returned to the holders) if",
+              "governance replaces the recipient."
+            ],
+            "name": "withheld",
+            "type": {
+              "array": [
+                "u64",
+                4
+              ]
+            }
           }
         ],
         "kind": "struct"
@@ -4787,11 +4828,22 @@ export type Ballast = {
           },
           {
             "docs": [
-              "The performance fee's mark moves only on readings whose price is within this distance (bps) of its",
-              "Pyth EMA: a print that one publisher could move does not crystallise a fee."
+              "The performance fee's mark moves, and the rebalance auction opens, only on readings whose every price",
+              "is within this distance (bps) of its Pyth EMA: a print that one publisher could move neither",
+              "crystallises a fee nor starts the auction's clock."
             ],
             "name": "maxEmaDivergenceBps",
             "type": "u16"
+          },
+          {
+            "docs": [
+              "Whether the vault's own whitelisted pools are a second price source: a rebalance's fair output is the",
+              "higher of the oracle's and its pair's pools' mid prices, and a single-asset deposit is valued at the",
+              "lower (the vault at the higher) of the oracle, its EMA and the pools trading the deposited asset. The",
+              "instructions then take those pools' price accounts (`math::sources`)."
+            ],
+            "name": "poolPriceBound",
+            "type": "bool"
           },
           {
             "docs": [

@@ -124,6 +124,12 @@ impl Market {
         for s in &mut specs {
             s.params.max_trade_bps = max_trade_bps;
         }
+        Self::with_specs(chain, specs).await
+    }
+
+    /// A market whose vault has these [`three_assets`]-like specs (the same prices and decimals, seeded at
+    /// the same amounts) and default parameters.
+    pub async fn with_specs(chain: Chain, specs: Vec<AssetSpec>) -> Market {
         let mut chain = chain;
         let fx = fixture::create_vault(&mut chain, &specs, fixture::default_params()).await.expect("vault");
         let seed = seed_at_targets(&mut chain, &fx).await;

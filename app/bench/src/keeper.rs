@@ -214,7 +214,7 @@ fn synthetic_pool(view: &mut MemoryView, rng: &mut Draw, stable: &Asset, asset: 
     let mut data = Vec::new();
     p.try_serialize(&mut data).unwrap_or_default();
     view.put(pool, ballast_amm::ID, data);
-    AmmEntry { program_id: ballast_amm::ID, pool }
+    AmmEntry { program_id: ballast_amm::ID, pool, mint_a: stable.mint, mint_b: asset.mint }
 }
 
 /// What the keeper bench measured.

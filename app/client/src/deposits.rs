@@ -6,7 +6,7 @@ use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_spl::token::spl_token;
 use anchor_spl::token_2022::spl_token_2022;
 use ballast::instructions::*;
-use ballast::state::{DepositRequest, Vault};
+use ballast::state::{AmmEntry, DepositRequest, Vault};
 
 use crate::{ix, pda};
 
@@ -33,6 +33,33 @@ pub fn valuation_accounts(vault: &Vault) -> Vec<AccountMeta> {
         .iter()
         .flat_map(|a| [AccountMeta::new_readonly(a.oracle, false), AccountMeta::new_readonly(a.reserve, false)])
         .collect()
+}
+
+/// The price accounts of `pools` (whitelisted entries with their asset indices, in whitelist order), as the
+/// program reads the vault's own pools as a second price source: each pool, then for a constant-product pool
+/// its vaults of mint a and mint b (derived: both the reference AMM's and Raydium CPMM's are PDAs).
+pub fn pool_price_accounts(pools: &[(AmmEntry, (usize, usize))]) -> Vec<AccountMeta> {
+    let mut metas = Vec::new();
+    for (e, _) in pools {
+        metas.push(AccountMeta::new_readonly(e.pool, false));
+        let vaults = if e.program_id == ballast_amm::ID {
+            vec![crate::amm::pool_vault(&e.pool, &e.mint_a), crate::amm::pool_vault(&e.pool, &e.mint_b)]
+        } else if e.program_id == crate::dex::raydium::ID {
+            vec![crate::dex::raydium::vault(&e.pool, &e.mint_a), crate::dex::raydium::vault(&e.pool, &e.mint_b)]
+        } else {
+            vec![]
+        };
+        metas.extend(vaults.into_iter().map(|k| AccountMeta::new_readonly(k, false)));
+    }
+    metas
+}
+
+/// `[oracle, reserve]` per asset, then the price accounts of the whitelisted pools trading asset `index`
+/// (when the vault reads pools as prices): what `request_deposit` and `settle_deposit` take.
+pub fn deposit_valuation_accounts(vault: &Vault, index: usize) -> Vec<AccountMeta> {
+    let mut metas = valuation_accounts(vault);
+    metas.extend(pool_price_accounts(&vault.asset_pools(index)));
+    metas
 }
 
 pub fn deposit(
@@ -86,6 +113,7 @@ pub fn request_deposit(
     args: RequestDepositArgs,
 ) -> Instruction {
     let asset = vault.assets[args.asset_index as usize];
+    let remaining = deposit_valuation_accounts(vault, args.asset_index as usize);
     ix(
         ballast::accounts::RequestDeposit {
             depositor: *depositor,
@@ -100,7 +128,7 @@ pub fn request_deposit(
             system_program: anchor_lang::system_program::ID,
         },
         ballast::instruction::RequestDeposit { args },
-        valuation_accounts(vault),
+        remaining,
     )
 }
 
@@ -118,7 +146,7 @@ pub fn settle_deposit(settler: &Pubkey, vault_key: &Pubkey, vault: &Vault, reque
             token_program: spl_token::ID,
         },
         ballast::instruction::SettleDeposit {},
-        valuation_accounts(vault),
+        deposit_valuation_accounts(vault, request.asset_index as usize),
     )
 }
 

@@ -4,7 +4,6 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_spl::token::spl_token;
 use ballast::instructions::*;
-use ballast::state::AmmEntry;
 
 use crate::{ix, pda};
 
@@ -124,6 +123,7 @@ pub fn add_amm(governance: &Pubkey, vault: &Pubkey, amm_program: &Pubkey, pool: 
     )
 }
 
-pub fn remove_amm(governance: &Pubkey, vault: &Pubkey, entry: AmmEntry) -> Instruction {
-    ix(govern(governance, vault), ballast::instruction::RemoveAmm { entry }, vec![])
+/// `remove_amm`: the route through `pool` leaves the whitelist (and stops being a price source).
+pub fn remove_amm(governance: &Pubkey, vault: &Pubkey, pool: Pubkey) -> Instruction {
+    ix(govern(governance, vault), ballast::instruction::RemoveAmm { pool }, vec![])
 }

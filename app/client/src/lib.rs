@@ -182,6 +182,7 @@ pub fn default_params() -> VaultParams {
         trade_cost_bps: 105,
         auction_heartbeat_secs: 10,
         max_ema_divergence_bps: 300,
+        pool_price_bound: true,
         fees: ballast::state::FeeParams::default(),
     }
 }

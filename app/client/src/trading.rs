@@ -68,7 +68,7 @@ pub fn rebalance_through(
 ) -> Instruction {
     let sell = vault.assets[args.sell_index as usize];
     let buy = vault.assets[args.buy_index as usize];
-    let mut remaining = valuation_accounts(vault);
+    let mut remaining = trade_valuation_accounts(vault, &args);
     remaining.extend(adapter_accounts);
     ix(
         ballast::accounts::Rebalance {
@@ -88,6 +88,16 @@ pub fn rebalance_through(
         ballast::instruction::Rebalance { args },
         remaining,
     )
+}
+
+/// `[oracle, reserve]` per asset, then the price accounts of the whitelisted pools of the pair (when the vault
+/// reads pools as prices): what `rebalance` (before its adapter's accounts) and `rebalance_begin` take.
+pub fn trade_valuation_accounts(vault: &Vault, args: &RebalanceArgs) -> Vec<AccountMeta> {
+    let mut metas = valuation_accounts(vault);
+    metas.extend(crate::deposits::pool_price_accounts(
+        &vault.pair_pools(args.sell_index as usize, args.buy_index as usize),
+    ));
+    metas
 }
 
 /// `rebalance_begin`: the sold asset goes to `destination` (the keeper's account for its route). Remaining
@@ -112,7 +122,7 @@ pub fn rebalance_begin(
             instructions: INSTRUCTIONS_SYSVAR,
         },
         ballast::instruction::RebalanceBegin { args },
-        valuation_accounts(vault),
+        trade_valuation_accounts(vault, &args),
     )
 }
 

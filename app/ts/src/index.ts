@@ -13,6 +13,7 @@ import { AnchorProvider, BN, BorshCoder, EventParser, Program, convertIdlToCamel
 import type { IdlAccounts, IdlEvents, IdlTypes } from "@anchor-lang/core";
 import { AccountMeta, Connection, PublicKey, SystemProgram, Transaction, TransactionInstruction } from "@solana/web3.js";
 import ballastIdl from "../../../idl/ballast.json";
+import ammIdl from "../../../idl/ballast_amm.json";
 import type { Ballast } from "../../../idl/ballast";
 
 export type { Ballast };
@@ -80,6 +81,50 @@ export function feeRecipientAccounts(fees: VaultParams["fees"]): AccountMeta[] {
   return fees.recipients
     .filter((r) => r.weightBps > 0)
     .map((r) => ({ pubkey: r.account, isSigner: false, isWritable: false }));
+}
+
+/** The reference AMM, Raydium CPMM and Orca Whirlpools: the programs ballast has adapters for (and reads as
+ * price sources). */
+export const AMM_PROGRAMS = {
+  reference: new PublicKey(ammIdl.address),
+  raydiumCpmm: new PublicKey("CPMMoo8L3F4NbTegBCKVNunggL7H1ZpdTHKxQB5qKP1C"),
+  orcaWhirlpool: new PublicKey("whirLbMiicVdio4qvUfM5KAg6Ct8VwpYzGff3uctyCc"),
+};
+
+/** The whitelisted pools the program reads as a second price source when the vault's `poolPriceBound` is
+ * on, in whitelist order, that `wanted(a, b)` selects by their assets' indices (`Vault::price_pools`). */
+export function pricePools(vault: Vault, wanted: (a: number, b: number) => boolean): AmmEntry[] {
+  if (!vault.params.poolPriceBound) return [];
+  const index = (m: PublicKey) => vault.assets.findIndex((a) => a.mint.equals(m));
+  const supported = Object.values(AMM_PROGRAMS);
+  return vault.amms.filter((e) => {
+    const [a, b] = [index(e.mintA), index(e.mintB)];
+    return supported.some((p) => p.equals(e.programId)) && a >= 0 && b >= 0 && wanted(a, b);
+  });
+}
+
+/** Each pool, then for a constant-product pool its vaults of mint a and mint b (PDAs `["pool_vault", pool,
+ * mint]` of the reference AMM and of Raydium CPMM): how the program reads pools as prices. */
+export function poolPriceAccounts(pools: AmmEntry[]): AccountMeta[] {
+  return pools.flatMap((e) => {
+    const meta = (pubkey: PublicKey) => ({ pubkey, isSigner: false, isWritable: false });
+    if (e.programId.equals(AMM_PROGRAMS.orcaWhirlpool)) return [meta(e.pool)];
+    const vault = (mint: PublicKey) => find([seed("pool_vault"), e.pool.toBuffer(), mint.toBuffer()], e.programId);
+    return [meta(e.pool), meta(vault(e.mintA)), meta(vault(e.mintB))];
+  });
+}
+
+/** `[oracle, reserve]` per asset, then the price accounts of the pools trading asset `index`: what
+ * `request_deposit` and `settle_deposit` take. */
+export function depositValuationAccounts(vault: Vault, index: number): AccountMeta[] {
+  return [...valuationAccounts(vault), ...poolPriceAccounts(pricePools(vault, (a, b) => a === index || b === index))];
+}
+
+/** `[oracle, reserve]` per asset, then the price accounts of the pools of the pair: what `rebalance` (before
+ * its adapter's accounts) and `rebalance_begin` take. */
+export function tradeValuationAccounts(vault: Vault, sell: number, buy: number): AccountMeta[] {
+  const pair = (a: number, b: number) => (a === sell && b === buy) || (a === buy && b === sell);
+  return [...valuationAccounts(vault), ...poolPriceAccounts(pricePools(vault, pair))];
 }
 
 /** The holder's associated token accounts for every asset of `vault`. */
@@ -192,7 +237,7 @@ export class BallastClient {
         depositorToken: ata(depositor, asset.mint, asset.tokenProgram), assetTokenProgram: asset.tokenProgram,
         systemProgram: SystemProgram.programId,
       })
-      .remainingAccounts(valuationAccounts(vault));
+      .remainingAccounts(depositValuationAccounts(vault, assetIndex));
   }
 
   /** Single-asset deposit, step 2 (anyone, once the settlement delay passed). */
@@ -204,7 +249,7 @@ export class BallastClient {
         depositor: request.depositor, shareMint: vault.shareMint, lockedShares: vault.lockedShares,
         sharesDestination: request.sharesDestination, tokenProgram: TOKEN_PROGRAM_ID,
       })
-      .remainingAccounts(valuationAccounts(vault));
+      .remainingAccounts(depositValuationAccounts(vault, request.assetIndex));
   }
 
   /** Refund of an expired deposit request. */
@@ -287,7 +332,7 @@ export class BallastClient {
         buyTokenProgram: buy.tokenProgram, shareMint: vault.shareMint,
       })
       .remainingAccounts([
-        ...valuationAccounts(vault),
+        ...tradeValuationAccounts(vault, args.sellIndex, args.buyIndex),
         { pubkey: amm.poolVaultIn, isSigner: false, isWritable: true },
         { pubkey: amm.poolVaultOut, isSigner: false, isWritable: true },
       ]);
@@ -345,8 +390,9 @@ export class BallastClient {
     return this.program.methods.addAmm().accountsPartial({ governance, vault: vaultKey, ammProgram, pool });
   }
 
-  removeAmm(vaultKey: PublicKey, governance: PublicKey, entry: AmmEntry) {
-    return this.program.methods.removeAmm(entry).accountsPartial({ governance, vault: vaultKey });
+  /** Removes the whitelisted route through `pool` (it stops being a price source too). */
+  removeAmm(vaultKey: PublicKey, governance: PublicKey, pool: PublicKey) {
+    return this.program.methods.removeAmm(pool).accountsPartial({ governance, vault: vaultKey });
   }
 
   activateVault(vaultKey: PublicKey, governance: PublicKey) {

@@ -671,7 +671,7 @@ mod tests {
             );
         }
 
-        /// The integer band is the derivation's: within 3 bp below the floating-point
+        /// The integer band is the derivation's: within 3.5 bp below the floating-point
         /// `(3·c·q²/λ)^(1/3) − β·s·√Δ`, never above it.
         #[test]
         fn cost_optimal_band_matches_the_derivation(
@@ -684,8 +684,10 @@ mod tests {
             let over = 0.5826 * s * (every as f64 / 31_536_000.0).sqrt();
             let want = (whole - over).clamp(1.0, 2_500.0);
             let got = cost_optimal_band(target, vol, cost, lambda, every, 1, 2_500) as f64;
-            // Rounding: the cube root down (≤ 1 bp), the overshoot up (≤ 2 bp); never wider than the formula.
-            prop_assert!(got <= want.max(1.0) + 0.5 && got >= want - 3.0, "got {got}, derivation {want}");
+            // Rounding: the cube root down (≤ 1 bp), the overshoot up (≤ 1.6 bp: its square root up, then
+            // β·h up), and t·(1 − t) down to whole bps (≤ ⅔·w/q ≤ 0.6 bp for the bands of this range); never
+            // wider than the formula. (A 3 bp bound missed the last term: target 6 297, 3.02 bp.)
+            prop_assert!(got <= want.max(1.0) + 0.5 && got >= want - 3.5, "got {got}, derivation {want}");
         }
 
         #[test]

@@ -111,6 +111,8 @@ pub enum AuctionChange {
     /// Opened (or restarted) at this unix time, at fair value.
     Opened(i64),
     Closed,
+    /// It would have opened, but the readings may not open it (a price too far from its EMA): nothing changed.
+    NotOpened,
 }
 
 /// The rebalance auction's state, as the vault stores it.
@@ -150,8 +152,16 @@ impl AuctionState {
 
     /// The auction after the program saw the vault at `now` on readings published no earlier than
     /// `evidence_at`: closed when every asset is inside its band; opened at fair value when an asset is out
-    /// and none is running (closed or stale); otherwise renewed.
-    pub fn observe(&mut self, out_of_band: bool, now: i64, evidence_at: i64, heartbeat_secs: u32) -> AuctionChange {
+    /// and none is running (closed or stale), if the readings `may_open` it (every price agrees with its
+    /// EMA); otherwise renewed.
+    pub fn observe(
+        &mut self,
+        out_of_band: bool,
+        now: i64,
+        evidence_at: i64,
+        heartbeat_secs: u32,
+        may_open: bool,
+    ) -> AuctionChange {
         let evidence = evidence_at.min(now);
         match (out_of_band, self.view(now, heartbeat_secs)) {
             (false, AuctionView::Closed) => AuctionChange::Unchanged,
@@ -163,6 +173,7 @@ impl AuctionState {
                 self.seen_at = self.seen_at.max(evidence);
                 AuctionChange::Unchanged
             }
+            (true, _) if !may_open => AuctionChange::NotOpened,
             (true, _) => self.open(now, evidence),
         }
     }
@@ -227,22 +238,25 @@ mod tests {
         let mut a = AuctionState::default();
         assert_eq!(a.view(100, 10), AuctionView::Closed);
         // Seen out of band at 100 on a reading published at 98: opened at 100.
-        assert_eq!(a.observe(true, 100, 98, 10), AuctionChange::Opened(100));
+        assert_eq!(a.observe(true, 100, 98, 10, true), AuctionChange::Opened(100));
         assert_eq!(a.view(105, 10), AuctionView::Running(AuctionPoint { elapsed_secs: 5, sold_ppm: 0 }));
         // Renewed at 107 (reading of 106): still running at 116, stale at 117.
-        assert_eq!(a.observe(true, 107, 106, 10), AuctionChange::Unchanged);
+        assert_eq!(a.observe(true, 107, 106, 10, true), AuctionChange::Unchanged);
         assert_eq!(a.view(116, 10), AuctionView::Running(AuctionPoint { elapsed_secs: 16, sold_ppm: 0 }));
         assert_eq!(a.view(117, 10), AuctionView::Stale);
         // Seen out of band again after an hour: restarted at fair value, not an hour relaxed.
-        assert_eq!(a.observe(true, 3_700, 3_699, 10), AuctionChange::Opened(3_700));
+        assert_eq!(a.observe(true, 3_700, 3_699, 10, true), AuctionChange::Opened(3_700));
         assert_eq!(a.view(3_700, 10), AuctionView::Running(AuctionPoint::START));
         // An old reading cannot renew it beyond its own publish time.
-        a.observe(true, 3_705, 3_600, 10);
+        a.observe(true, 3_705, 3_600, 10, true);
         assert_eq!(a.seen_at, 3_699);
         // Seen inside: closed.
-        assert_eq!(a.observe(false, 3_706, 3_706, 10), AuctionChange::Closed);
+        assert_eq!(a.observe(false, 3_706, 3_706, 10, true), AuctionChange::Closed);
         assert_eq!(a, AuctionState::default());
-        assert_eq!(a.observe(false, 3_707, 3_707, 10), AuctionChange::Unchanged);
+        assert_eq!(a.observe(false, 3_707, 3_707, 10, true), AuctionChange::Unchanged);
+        // Readings that may not open it (a price too far from its EMA) leave it closed.
+        assert_eq!(a.observe(true, 3_708, 3_708, 10, false), AuctionChange::NotOpened);
+        assert_eq!(a, AuctionState::default());
     }
 
     #[test]

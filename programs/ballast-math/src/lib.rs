@@ -20,6 +20,7 @@ pub mod portfolio;
 pub mod price;
 pub mod rebalance;
 pub mod shares;
+pub mod sources;
 
 pub use fixed::{mul_div_ceil, mul_div_floor, Rounding, U256};
 pub use portfolio::*;

@@ -140,6 +140,22 @@ impl OracleReading {
         self.ema_divergence_bps() <= max_bps as u64
     }
 
+    /// The lower of the price and its EMA, at mid (the performance fee's mark: a gain counts once it is on
+    /// both). Fails when the price is not positive; an EMA without a positive value counts as zero.
+    pub fn mid_of_spot_and_ema(&self) -> MathResult<UsdPrice> {
+        let spot = self.bounds()?.mid;
+        Ok(match u64::try_from(self.ema_price) {
+            Ok(ema) if ema > 0 && ema < spot.mantissa => UsdPrice { mantissa: ema, expo: spot.expo },
+            Ok(0) | Err(_) => UsdPrice { mantissa: 0, expo: spot.expo },
+            Ok(_) => spot,
+        })
+    }
+
+    /// The first of `readings` whose price is further than `max_bps` from its EMA, if any.
+    pub fn first_divergent(readings: &[OracleReading], max_bps: u16) -> Option<usize> {
+        readings.iter().position(|r| !r.agrees_with_ema(max_bps))
+    }
+
     /// The lower of the price's and the EMA's lower confidence bounds: what a gain must be worth on both the
     /// last print and the smoothed price to count (the performance fee's mark). Fails when neither bound is
     /// positive.

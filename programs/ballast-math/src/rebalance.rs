@@ -2,6 +2,7 @@
 //! keeper earn. Used by the program to decide and by keepers and the simulator to choose trades.
 
 use super::auction::{AuctionPoint, PPM, RESTART_PPM};
+use super::sources::PoolPrice;
 use super::{
     amount_for_value, band_position, mul_div_floor, position_values, total_value, value_of, AssetPosition,
     BandPosition, Cast, MathError, PriceBounds, Rounding, SafeMath, BPS, U256,
@@ -54,7 +55,8 @@ pub struct RebalancePlan {
     pub full_value: u128,
     /// The auction's sold volume after this trade (ppm of a full-size trade, at most [`PPM`]).
     pub sold_ppm_after: u32,
-    /// Output of `amount_in` at the mid prices: `amount_in × p_sell_mid / p_buy_mid` (the auction's start).
+    /// Output of `amount_in` at fair value (the auction's start): the higher of the oracle's mid prices
+    /// (`amount_in × p_sell_mid / p_buy_mid`) and the mid price of every whitelisted pool of the pair.
     pub fair_out: u64,
     /// The program's own floor: the auction's price after the elapsed time, from `fair_out` down to
     /// `fair_out × (1 − slippage_cap)` ([`crate::auction::AuctionRule::min_out`]), on mid prices only, so
@@ -105,6 +107,28 @@ impl TradePolicy {
     }
 }
 
+/// Whether a trade from `s` to `b` is needed: the sold asset overweight and the bought one underweight, and
+/// one of them outside its band. Returns the vault's value and the gap to target the trade may close (the
+/// smaller of the sold asset's excess and the bought one's shortfall).
+fn need(positions: &[AssetPosition], limits: &[AssetLimits], (s, b): (usize, usize)) -> Result<(u128, u128), Refusal> {
+    let values = position_values(positions, Rounding::Floor)?;
+    let nav = total_value(&values)?;
+    if nav == 0 {
+        return Err(Refusal::NotNeeded);
+    }
+    let excess = gap_to_target(values[s], nav, limits[s].target_bps, true)?;
+    let deficit = gap_to_target(values[b], nav, limits[b].target_bps, false)?;
+    if excess == 0 || deficit == 0 {
+        return Err(Refusal::WrongDirection);
+    }
+    let sell_pos = band_position(values[s], nav, limits[s].target_bps, limits[s].band_bps)?;
+    let buy_pos = band_position(values[b], nav, limits[b].target_bps, limits[b].band_bps)?;
+    if sell_pos != BandPosition::Above && buy_pos != BandPosition::Below {
+        return Err(Refusal::NotNeeded);
+    }
+    Ok((nav, excess.min(deficit)))
+}
+
 /// The most a trade from `s` to `b` may be worth (micro-USD at mid), and a full-size trade's value: the
 /// `gap` to target (neither asset may pass it), what is left of one full-size trade (the smaller max size of
 /// the two) after the `sold_ppm` this auction already sold, and what the bought reserve can still hold.
@@ -126,7 +150,8 @@ fn cap_value(
 
 /// Decides a trade. `positions` carry balances and **mid** prices; `bounds` the conservative prices;
 /// `auction` is where the vault's rebalance auction stands (the floor follows its time, the size what is left
-/// of one full-size trade at its prices).
+/// of one full-size trade at its prices); `pools` the mid prices of the vault's whitelisted pools of the pair
+/// (the fair output is the higher of the oracle's and theirs: [`crate::sources::fair_out`]).
 pub fn plan(
     positions: &[AssetPosition],
     bounds: &[PriceBounds],
@@ -134,6 +159,7 @@ pub fn plan(
     policy: &TradePolicy,
     req: &TradeRequest,
     auction: AuctionPoint,
+    pools: &[PoolPrice],
 ) -> Result<RebalancePlan, Refusal> {
     let n = positions.len();
     if bounds.len() != n || limits.len() != n {
@@ -146,23 +172,8 @@ pub fn plan(
         return Err(Refusal::SameAsset);
     }
     let (s, b) = (req.sell, req.buy);
-    let values = position_values(positions, Rounding::Floor)?;
-    let nav = total_value(&values)?;
-    if nav == 0 {
-        return Err(Refusal::NotNeeded);
-    }
-    let excess = gap_to_target(values[s], nav, limits[s].target_bps, true)?;
-    let deficit = gap_to_target(values[b], nav, limits[b].target_bps, false)?;
-    if excess == 0 || deficit == 0 {
-        return Err(Refusal::WrongDirection);
-    }
-    let sell_pos = band_position(values[s], nav, limits[s].target_bps, limits[s].band_bps)?;
-    let buy_pos = band_position(values[b], nav, limits[b].target_bps, limits[b].band_bps)?;
-    if sell_pos != BandPosition::Above && buy_pos != BandPosition::Below {
-        return Err(Refusal::NotNeeded);
-    }
-
-    let (cap_value, full_value) = cap_value(positions, limits, (s, b), nav, excess.min(deficit), auction.sold_ppm)?;
+    let (nav, gap) = need(positions, limits, (s, b))?;
+    let (cap_value, full_value) = cap_value(positions, limits, (s, b), nav, gap, auction.sold_ppm)?;
     let sold = auction.sold_ppm.min(PPM);
     let sell_dec = positions[s].decimals;
     let cap_amount =
@@ -186,7 +197,8 @@ pub fn plan(
 
     // Floor: mid prices, the auction's discount after the elapsed time (at most the slippage cap).
     let trade_value = value_of(amount, sell_dec, positions[s].price, Rounding::Floor)?;
-    let fair_out = amount_for_value(trade_value, positions[b].decimals, positions[b].price, Rounding::Floor)?;
+    let oracle_fair_out = amount_for_value(trade_value, positions[b].decimals, positions[b].price, Rounding::Floor)?;
+    let fair_out = crate::sources::fair_out(oracle_fair_out, s, b, amount, pools);
     let floor_out = policy.auction().min_out(fair_out, auction.elapsed_secs)?;
     if floor_out == 0 || full_value == 0 {
         return Err(Refusal::TooSmall);
@@ -261,8 +273,9 @@ pub fn effects(
     policy: &TradePolicy,
     request: &TradeRequest,
     auction: AuctionPoint,
+    pools: &[PoolPrice],
 ) -> Result<RebalanceEffects, Refusal> {
-    let plan = plan(positions, bounds, limits, policy, request, auction)?;
+    let plan = plan(positions, bounds, limits, policy, request, auction, pools)?;
     let targets: Vec<u16> = limits.iter().map(|l| l.target_bps).collect();
     let values_before = position_values(positions, Rounding::Floor)?;
     let drift_before = super::total_abs_drift_value(&values_before, &targets)?;
@@ -310,6 +323,35 @@ impl RebalanceEffects {
             episode_bounty_paid,
         })
     }
+}
+
+/// Value (micro-USD) the vault must trade back to target when an asset is out of its band: Σ of every
+/// asset's excess over its target (what the rebalances will sell), or 0 when every asset is inside its band.
+pub fn value_to_trade(values: &[u128], limits: &[AssetLimits]) -> Result<u128, MathError> {
+    if all_inside(values, limits)? {
+        return Ok(0);
+    }
+    let nav = total_value(values)?;
+    values.iter().zip(limits).try_fold(0u128, |acc, (v, l)| acc.safe_add(gap_to_target(*v, nav, l.target_bps, true)?))
+}
+
+/// Value (micro-USD) a single-asset deposit of `value_in` into asset `index` makes the vault trade (`values`
+/// the holders' values at mid before it, `limits` the targets and bands in force): the more of its own
+/// overshoot ([`crate::deposit_traded_value`]) and of what it adds to the trading the bands require — a
+/// deposit that dilutes *another* asset out of its band makes the vault trade the drift it uncovers.
+pub fn deposit_traded_value_in_bands(
+    values: &[u128],
+    limits: &[AssetLimits],
+    index: usize,
+    value_in: u128,
+) -> Result<u128, MathError> {
+    let nav = total_value(values)?;
+    let target = limits.get(index).ok_or(MathError::LengthMismatch)?.target_bps;
+    let own = crate::deposit_traded_value(values[index], nav, target, value_in)?;
+    let mut after = values.to_vec();
+    after[index] = after[index].safe_add(value_in)?;
+    let added = value_to_trade(&after, limits)?.saturating_sub(value_to_trade(values, limits)?);
+    Ok(own.max(added))
 }
 
 /// True when every asset's value is inside its band.
@@ -412,17 +454,17 @@ mod tests {
         let l = limits(&[5_000, 5_000], 500);
         let b = bounds_of(&p, 0);
         let req = TradeRequest { sell: 0, buy: 1, amount_in: 1_000_000, min_out: 0 };
-        assert_eq!(plan(&p, &b, &l, &POLICY, &req, RELAXED), Err(Refusal::NotNeeded));
+        assert_eq!(plan(&p, &b, &l, &POLICY, &req, RELAXED, &[]), Err(Refusal::NotNeeded));
         let p = [pos(60_000_000, 100), pos(40_000_000, 100)];
         let b = bounds_of(&p, 0);
         let wrong = TradeRequest { sell: 1, buy: 0, ..req };
-        assert_eq!(plan(&p, &b, &l, &POLICY, &wrong, RELAXED), Err(Refusal::WrongDirection));
+        assert_eq!(plan(&p, &b, &l, &POLICY, &wrong, RELAXED, &[]), Err(Refusal::WrongDirection));
         assert_eq!(
-            plan(&p, &b, &l, &POLICY, &TradeRequest { sell: 0, buy: 0, ..req }, RELAXED),
+            plan(&p, &b, &l, &POLICY, &TradeRequest { sell: 0, buy: 0, ..req }, RELAXED, &[]),
             Err(Refusal::SameAsset)
         );
         assert_eq!(
-            plan(&p, &b, &l, &POLICY, &TradeRequest { sell: 0, buy: 5, ..req }, RELAXED),
+            plan(&p, &b, &l, &POLICY, &TradeRequest { sell: 0, buy: 5, ..req }, RELAXED, &[]),
             Err(Refusal::IndexOutOfRange)
         );
     }
@@ -434,7 +476,7 @@ mod tests {
         let l = limits(&[5_000, 5_000], 500);
         let b = bounds_of(&p, 0);
         let req = TradeRequest { sell: 0, buy: 1, amount_in: u64::MAX, min_out: 0 };
-        let plan = plan(&p, &b, &l, &POLICY, &req, RELAXED).unwrap();
+        let plan = plan(&p, &b, &l, &POLICY, &req, RELAXED, &[]).unwrap();
         assert!(plan.clamped);
         // $600 vs $400 at $10 a token: at most 10 tokens may move, bounty included. The bounty is
         // 10 bps of the $99.90 actually traded = 9 990 units, recomputed after the reduction.
@@ -445,7 +487,7 @@ mod tests {
         assert_eq!(plan.floor_out, plan.amount_in / 100 * 99);
         assert_eq!(plan.fair_out, plan.amount_in);
         let tighter = TradeRequest { min_out: plan.floor_out + 5, ..req };
-        assert_eq!(super::plan(&p, &b, &l, &POLICY, &tighter, RELAXED).unwrap().min_out, plan.floor_out + 5);
+        assert_eq!(super::plan(&p, &b, &l, &POLICY, &tighter, RELAXED, &[]).unwrap().min_out, plan.floor_out + 5);
     }
 
     #[test]
@@ -456,7 +498,7 @@ mod tests {
         let b = bounds_of(&p, 0);
         let policy = TradePolicy { bounty_bps: 0, ..POLICY };
         let req = TradeRequest { sell: 0, buy: 1, amount_in: u64::MAX, min_out: 0 };
-        assert_eq!(plan(&p, &b, &l, &policy, &req, RELAXED).unwrap().amount_in, 1_000_000);
+        assert_eq!(plan(&p, &b, &l, &policy, &req, RELAXED, &[]).unwrap().amount_in, 1_000_000);
     }
 
     /// One auction sells at most one full-size trade at its prices: a trade may only take what is left of
@@ -470,17 +512,17 @@ mod tests {
         let b = bounds_of(&p, 0);
         let policy = TradePolicy { bounty_bps: 0, ..POLICY };
         let req = TradeRequest { sell: 0, buy: 1, amount_in: u64::MAX, min_out: 0 };
-        let full = plan(&p, &b, &l, &policy, &req, RELAXED).unwrap();
+        let full = plan(&p, &b, &l, &policy, &req, RELAXED, &[]).unwrap();
         assert_eq!((full.amount_in, full.full_value, full.sold_ppm_after), (2_000_000, 20_000_000, PPM));
         // 45 % of a full-size trade, then the rest: 90 % sold in all restarts the auction.
         let dust = TradeRequest { amount_in: 900_000, ..req };
-        let first = plan(&p, &b, &l, &policy, &dust, RELAXED).unwrap();
+        let first = plan(&p, &b, &l, &policy, &dust, RELAXED, &[]).unwrap();
         assert_eq!(first.sold_ppm_after, 450_000);
         assert!(!starts_cooldown(first.sold_ppm_after, false));
-        let second = plan(&p, &b, &l, &policy, &dust, AuctionPoint { sold_ppm: 450_000, ..RELAXED }).unwrap();
+        let second = plan(&p, &b, &l, &policy, &dust, AuctionPoint { sold_ppm: 450_000, ..RELAXED }, &[]).unwrap();
         assert!(starts_cooldown(second.sold_ppm_after, false));
         // With 90 % sold, only the last 10 % of a full-size trade is left at this auction's prices.
-        let late = plan(&p, &b, &l, &policy, &req, AuctionPoint { sold_ppm: 900_000, ..RELAXED }).unwrap();
+        let late = plan(&p, &b, &l, &policy, &req, AuctionPoint { sold_ppm: 900_000, ..RELAXED }, &[]).unwrap();
         assert_eq!((late.amount_in, late.clamped, late.sold_ppm_after), (200_000, true, PPM));
     }
 
@@ -495,7 +537,30 @@ mod tests {
         let l = limits(&[1_000, 9_000], 500);
         let b = bounds_of(&p, 0);
         let req = TradeRequest { sell: 0, buy: 1, amount_in: u64::MAX, min_out: 0 };
-        assert_eq!(plan(&p, &b, &l, &POLICY, &req, RELAXED), Err(Refusal::TooSmall));
+        assert_eq!(plan(&p, &b, &l, &POLICY, &req, RELAXED, &[]), Err(Refusal::TooSmall));
+    }
+
+    /// A deposit that fills its own asset's shortfall but dilutes another asset out of its band pays for the
+    /// drift it uncovers (review: $80 of BTC pushed USDC out of its band and $345 had to be traded, charged
+    /// nothing).
+    #[test]
+    fn a_deposit_pays_for_the_bands_it_breaks() {
+        // 44 / 28.9 / 27.1 % against 40 / 30 / 30 ± 5 / 5 / 3: inside.
+        let values = [4_400_000u128, 2_890_000, 2_710_000];
+        let l = [
+            AssetLimits { target_bps: 4_000, band_bps: 500, max_trade_bps: 2_500 },
+            AssetLimits { target_bps: 3_000, band_bps: 500, max_trade_bps: 2_500 },
+            AssetLimits { target_bps: 3_000, band_bps: 300, max_trade_bps: 2_500 },
+        ];
+        assert_eq!(value_to_trade(&values, &l).unwrap(), 0);
+        // $80 of BTC (scaled: 80 000): BTC below target, so no overshoot; USDC falls to 26.9 %.
+        let caused = deposit_traded_value_in_bands(&values, &l, 1, 80_000).unwrap();
+        assert!(caused > 300_000, "{caused}");
+        assert_eq!(crate::deposit_traded_value(values[1], 10_000_000, 3_000, 80_000).unwrap(), 0);
+        // A SOL deposit into a vault at target: its own overshoot, as before.
+        let at_target = [4_000_000u128, 3_000_000, 3_000_000];
+        let own = crate::deposit_traded_value(4_000_000, 10_000_000, 4_000, 1_000_000).unwrap();
+        assert_eq!(deposit_traded_value_in_bands(&at_target, &l, 0, 1_000_000).unwrap(), own);
     }
 
     #[test]
@@ -503,8 +568,8 @@ mod tests {
         let p = [pos(60_000_000, 1_000), pos(40_000_000, 1_000)];
         let l = limits(&[5_000, 5_000], 500);
         let req = TradeRequest { sell: 0, buy: 1, amount_in: 1_000_000, min_out: 0 };
-        let tight = plan(&p, &bounds_of(&p, 0), &l, &POLICY, &req, RELAXED).unwrap();
-        let wide = plan(&p, &bounds_of(&p, 500), &l, &POLICY, &req, RELAXED).unwrap();
+        let tight = plan(&p, &bounds_of(&p, 0), &l, &POLICY, &req, RELAXED, &[]).unwrap();
+        let wide = plan(&p, &bounds_of(&p, 500), &l, &POLICY, &req, RELAXED, &[]).unwrap();
         assert_eq!(tight.floor_out, wide.floor_out);
     }
 
@@ -529,7 +594,7 @@ mod tests {
         let l = limits(&[5_000, 5_000], 500);
         let policy = TradePolicy { slippage_cap_bps: 20_000, ..POLICY };
         let req = TradeRequest { sell: 0, buy: 1, amount_in: 1_000_000, min_out: 0 };
-        assert_eq!(plan(&p, &bounds_of(&p, 0), &l, &policy, &req, RELAXED), Err(Refusal::TooSmall));
+        assert_eq!(plan(&p, &bounds_of(&p, 0), &l, &policy, &req, RELAXED, &[]), Err(Refusal::TooSmall));
     }
 
     #[test]
@@ -568,7 +633,7 @@ mod tests {
             let l = limits(&targets, band);
             let b = bounds_of(&p, 0);
             let Some(req) = suggest(&p, &l).unwrap() else { return Ok(()); };
-            let Ok(plan) = plan(&p, &b, &l, &POLICY, &req, RELAXED) else { return Ok(()); };
+            let Ok(plan) = plan(&p, &b, &l, &POLICY, &req, RELAXED, &[]) else { return Ok(()); };
             // Execute between the floor and the fair output.
             let fair = amount_for_value(plan.trade_value, 6, b[req.buy].mid, Rounding::Floor).unwrap();
             let out = plan.floor_out.max(fair - (fair - plan.floor_out.min(fair)) * exec_bps / 100);
@@ -590,7 +655,7 @@ mod tests {
             let l = limits(&[5_000, 5_000], 500);
             let bounds = bounds_of(&p, 10);
             let req = TradeRequest { sell: 0, buy: 1, amount_in: 1_000, min_out: 0 };
-            let r = plan(&p, &bounds, &l, &POLICY, &req, RELAXED);
+            let r = plan(&p, &bounds, &l, &POLICY, &req, RELAXED, &[]);
             prop_assert!(matches!(r, Err(Refusal::NotNeeded) | Err(Refusal::WrongDirection)));
             prop_assert_eq!(suggest(&p, &l).unwrap(), None);
         }

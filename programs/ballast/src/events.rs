@@ -268,7 +268,7 @@ pub struct AuctionEvent {
 pub fn emit_auction(vault: Pubkey, change: crate::state::AuctionChange) {
     use crate::state::AuctionChange;
     let started_at = match change {
-        AuctionChange::Unchanged => return,
+        AuctionChange::Unchanged | AuctionChange::NotOpened => return,
         AuctionChange::Opened(at) => at,
         AuctionChange::Closed => 0,
     };

@@ -23,7 +23,7 @@ pub mod state;
 pub mod token;
 
 use instructions::*;
-use state::{AmmEntry, FeeParams};
+use state::FeeParams;
 
 declare_id!("34WGzzUz8ZhUbLXsmBm6HaBrjTxGP1BsfLQmLuf9F74x");
 
@@ -86,9 +86,9 @@ pub mod ballast {
         AddAmm::handler(ctx)
     }
 
-    /// Governance removes a whitelisted route.
-    pub fn remove_amm(ctx: Context<Governed>, entry: AmmEntry) -> Result<()> {
-        Governed::remove_amm(ctx, entry)
+    /// Governance removes the whitelisted route through `pool`.
+    pub fn remove_amm(ctx: Context<Governed>, pool: Pubkey) -> Result<()> {
+        Governed::remove_amm(ctx, pool)
     }
 
     /// Deposit every asset in the vault's current proportions for shares.

@@ -207,15 +207,18 @@ async fn more_parameter_bounds() {
 async fn amm_whitelist_is_bounded() {
     let (mut chain, fx) = setup().await;
     let gov = fx.governance.pubkey();
+    // A program without an adapter can be whitelisted (any of its accounts as a pool: it is never read as a
+    // price and never traded through), which makes filling the list cheap.
+    let program = anchor_spl::token::ID;
     for _ in 0..ballast::constants::MAX_AMMS {
         let pool = Pubkey::new_unique();
-        chain.set_raw_account(&pool, vec![0; 8], ballast_amm::ID).await;
-        chain.send(&[client::add_amm(&gov, &fx.key, &ballast_amm::ID, &pool)], &[&fx.governance]).await.unwrap();
+        chain.set_raw_account(&pool, vec![0; 8], program).await;
+        chain.send(&[client::add_amm(&gov, &fx.key, &program, &pool)], &[&fx.governance]).await.unwrap();
     }
     let pool = Pubkey::new_unique();
-    chain.set_raw_account(&pool, vec![0; 8], ballast_amm::ID).await;
+    chain.set_raw_account(&pool, vec![0; 8], program).await;
     assert_ballast_err(
-        chain.send(&[client::add_amm(&gov, &fx.key, &ballast_amm::ID, &pool)], &[&fx.governance]).await,
+        chain.send(&[client::add_amm(&gov, &fx.key, &program, &pool)], &[&fx.governance]).await,
         BallastError::AmmWhitelistFull,
     );
     // A program that is not executable (a plain account) cannot be an AMM.
@@ -225,7 +228,7 @@ async fn amm_whitelist_is_bounded() {
     chain.set_raw_account(&owned, vec![0; 8], fake_program).await;
     let g = &fx.governance;
     let first = fx.state(&mut chain).await.amms[0];
-    chain.send(&[client::remove_amm(&gov, &fx.key, first)], &[g]).await.unwrap();
+    chain.send(&[client::remove_amm(&gov, &fx.key, first.pool)], &[g]).await.unwrap();
     assert_ballast_err(
         chain.send(&[client::add_amm(&gov, &fx.key, &fake_program, &owned)], &[g]).await,
         BallastError::InvalidAmm,
@@ -461,8 +464,19 @@ async fn pause_flags_and_roles() {
 async fn amm_whitelist() {
     let (mut chain, fx) = setup().await;
     let gov = fx.governance.pubkey();
-    let pool = Pubkey::new_unique();
-    chain.set_raw_account(&pool, vec![0; 64], ballast_amm::ID).await;
+    // A real reference-AMM pool of SOL and USDC (not whitelisted yet), and an account of the AMM program
+    // that is no pool.
+    let (mint_a, mint_b) = ballast_client::amm::sorted(fx.assets[0].mint, fx.assets[2].mint);
+    let payer = chain.payer_key();
+    let spl = anchor_spl::token::ID;
+    chain.send(&[ballast_client::amm::create_pool(&payer, &mint_a, &mint_b, &spl, &spl, 30)], &[]).await.unwrap();
+    let pool = ballast_client::amm::pool(&mint_a, &mint_b);
+    let not_a_pool = Pubkey::new_unique();
+    chain.set_raw_account(&not_a_pool, vec![0; 64], ballast_amm::ID).await;
+    assert_ballast_err(
+        chain.send(&[client::add_amm(&gov, &fx.key, &ballast_amm::ID, &not_a_pool)], &[&fx.governance]).await,
+        BallastError::InvalidAmm,
+    );
     let foreign_pool = Pubkey::new_unique();
     chain.set_raw_account(&foreign_pool, vec![0; 64], Pubkey::new_unique()).await;
 
@@ -476,16 +490,17 @@ async fn amm_whitelist() {
         BallastError::InvalidAmm,
     );
     chain.send(&[client::add_amm(&gov, &fx.key, &ballast_amm::ID, &pool)], &[&fx.governance]).await.unwrap();
-    let entry = AmmEntry { program_id: ballast_amm::ID, pool };
+    // The entry records the pool's mints, read from the pool (which whitelisted pools price which pair).
+    let entry = AmmEntry { program_id: ballast_amm::ID, pool, mint_a, mint_b };
     assert_eq!(fx.state(&mut chain).await.amms, vec![entry]);
     assert_ballast_err(
         chain.send(&[client::add_amm(&gov, &fx.key, &ballast_amm::ID, &pool)], &[&fx.governance]).await,
         BallastError::AmmAlreadyWhitelisted,
     );
-    chain.send(&[client::remove_amm(&gov, &fx.key, entry)], &[&fx.governance]).await.unwrap();
+    chain.send(&[client::remove_amm(&gov, &fx.key, entry.pool)], &[&fx.governance]).await.unwrap();
     assert!(fx.state(&mut chain).await.amms.is_empty());
     assert_ballast_err(
-        chain.send(&[client::remove_amm(&gov, &fx.key, entry)], &[&fx.governance]).await,
+        chain.send(&[client::remove_amm(&gov, &fx.key, entry.pool)], &[&fx.governance]).await,
         BallastError::AmmNotWhitelisted,
     );
 }

@@ -271,6 +271,7 @@ async fn inflation_attack_does_not_pay() {
         for a in &fx.assets {
             let mut spec = PriceSpec::new(a.feed_id, 1_00000000, -8, now);
             spec.conf = 0;
+            spec.ema_conf = 0;
             chain.set_price(&a.oracle, &spec).await;
         }
     }

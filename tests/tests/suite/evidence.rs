@@ -177,11 +177,8 @@ async fn dust_trades_consume_the_auction() {
     let mut sold = Vec::new();
     for _ in 0..15 {
         // The floor the program will hold a trade of `dust` to at the auction's point now (its own math).
-        let (snap, _) = m.fx.snapshot(&mut m.chain).await;
-        let val = snap.value().unwrap();
-        let point = snap.vault.auction_point(snap.now).unwrap_or_default();
         let request = TradeRequest { sell: s as usize, buy: b as usize, amount_in: dust, min_out: 0 };
-        let floor = match snap.vault.rebalance_effects(&val.positions, &val.bounds, &val.limits, &request, point) {
+        let floor = match m.fx.effects_of(&mut m.chain, &request).await {
             Ok(e) => e.plan.floor_out,
             Err(_) => 1,
         };
@@ -261,11 +258,8 @@ async fn every_valuing_instruction_values_u64_max_balances_at_1e12_without_overf
     // accrue_fees: management and performance fee on the donation's gain (the share price at its bound).
     fx.accrue_fees(&mut chain).await.unwrap();
     // A flash rebalance at fair value: BIG sold for what the USDC reserve can still hold.
-    let (snap, _) = fx.snapshot(&mut chain).await;
-    let val = snap.value().unwrap();
-    let point = snap.vault.auction_point(snap.now).unwrap();
     let request = TradeRequest { sell: 0, buy: 2, amount_in: u64::MAX, min_out: 0 };
-    let effects = snap.vault.rebalance_effects(&val.positions, &val.bounds, &val.limits, &request, point).unwrap();
+    let effects = fx.effects_of(&mut chain, &request).await.unwrap();
     println!("flash: {} BIG for {} USDC units (the reserve's room)", effects.plan.amount_in, effects.plan.floor_out);
     let vault = fx.state(&mut chain).await;
     let mint = chain.mint_to_ix(&fx.assets[2].mint, &keeper.tokens[2], effects.plan.floor_out, TokenProgram::Token);

@@ -23,6 +23,8 @@ mod oracle;
 mod orca_route;
 mod pubsub;
 mod rebalance;
+mod review;
+mod second_source;
 mod simulate;
 mod spoofed_amm;
 mod ts_client;

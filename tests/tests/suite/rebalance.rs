@@ -5,7 +5,7 @@ use anchor_lang::prelude::Pubkey;
 use ballast::errors::BallastError;
 use ballast::instructions::RebalanceArgs;
 use ballast::math::rebalance::TradeRequest;
-use ballast::state::{pause, AmmEntry};
+use ballast::state::pause;
 use ballast_client as client;
 use ballast_client::planner::Decision;
 use ballast_harness::chain::custom_error;
@@ -91,8 +91,7 @@ async fn amm_must_be_whitelisted() {
     m.move_price(SOL as usize, 40).await;
     let pool = m.pool(SOL as usize, USDC as usize);
     let gov = m.fx.governance.pubkey();
-    let entry = AmmEntry { program_id: ballast_amm::ID, pool: pool.key };
-    m.chain.send(&[client::remove_amm(&gov, &m.fx.key, entry)], &[&m.fx.governance]).await.unwrap();
+    m.chain.send(&[client::remove_amm(&gov, &m.fx.key, pool.key)], &[&m.fx.governance]).await.unwrap();
     assert_ballast_err(m.rebalance(SOL, USDC, 1_000_000_000, 0).await, BallastError::AmmNotWhitelisted);
     // A different program posing as the AMM with a whitelisted pool is refused too.
     m.chain.send(&[client::add_amm(&gov, &m.fx.key, &ballast_amm::ID, &pool.key)], &[&m.fx.governance]).await.unwrap();

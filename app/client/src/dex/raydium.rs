@@ -10,6 +10,11 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 pub use ballast::amm::raydium_cpmm::{authority, AmmConfig, PoolState, ID, SWAP_BASE_INPUT_DISCRIMINATOR};
 
+/// The pool's vault of `mint`: a PDA of the CPMM program, `["pool_vault", pool, mint]`.
+pub fn vault(pool: &Pubkey, mint: &Pubkey) -> Pubkey {
+    crate::pda::find(&[b"pool_vault", pool.as_ref(), mint.as_ref()], &ID)
+}
+
 /// Millionths: the unit of CPMM fee rates.
 pub const FEE_RATE_DENOMINATOR: u128 = 1_000_000;
 

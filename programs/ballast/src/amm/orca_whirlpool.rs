@@ -119,3 +119,15 @@ pub fn swap(a: &SwapAccounts, amount_in: u64, min_out: u64, signer: &[&[&[u8]]])
     invoke_signed(&ix, &infos, signer)?;
     Ok(())
 }
+
+/// The pool's two mints (a and b).
+pub fn mints(data: &[u8]) -> Result<(Pubkey, Pubkey)> {
+    let pool = decode_pool(data).ok_or(BallastError::InvalidAmm)?;
+    Ok((pool.token_mint_a, pool.token_mint_b))
+}
+
+/// The pool's mid price: its square root of the price of a in b, Q64.64.
+pub fn mid(data: &[u8]) -> Result<crate::math::sources::PoolMid> {
+    let pool = decode_pool(data).ok_or(BallastError::InvalidAmm)?;
+    Ok(crate::math::sources::PoolMid::SqrtPriceQ64(pool.sqrt_price))
+}

@@ -215,3 +215,23 @@ pub fn swap(a: &SwapAccounts, amount_in: u64, min_out: u64, signer: &[&[&[u8]]])
     invoke_signed(&ix, &infos, signer)?;
     Ok(())
 }
+
+/// The pool's two mints (token 0 and token 1).
+pub fn mints(data: &[u8]) -> Result<(Pubkey, Pubkey)> {
+    let pool = PoolState::decode(data).ok_or(BallastError::InvalidAmm)?;
+    Ok((pool.token_0_mint, pool.token_1_mint))
+}
+
+/// The pool's mid price from its reserves (vault balances less the protocol and fund fees collected in
+/// them): `extra` are its vaults of token 0 and token 1.
+pub fn mid(data: &[u8], extra: &[AccountInfo]) -> Result<crate::math::sources::PoolMid> {
+    let pool = PoolState::decode(data).ok_or(BallastError::InvalidAmm)?;
+    require_keys_eq!(extra[0].key(), pool.token_0_vault, BallastError::AmmPoolAccountMismatch);
+    require_keys_eq!(extra[1].key(), pool.token_1_vault, BallastError::AmmPoolAccountMismatch);
+    let held_0 = super::any_token_amount(&extra[0], &pool.token_0_mint)?;
+    let held_1 = super::any_token_amount(&extra[1], &pool.token_1_mint)?;
+    Ok(crate::math::sources::PoolMid::Reserves {
+        a: held_0.saturating_sub(pool.fees_of(&pool.token_0_mint)),
+        b: held_1.saturating_sub(pool.fees_of(&pool.token_1_mint)),
+    })
+}

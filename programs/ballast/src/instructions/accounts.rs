@@ -10,9 +10,10 @@ use anchor_lang::prelude::*;
 
 use crate::checks::Balances;
 use crate::errors::{BallastError, MathResultExt};
+use crate::math::sources::PoolPrice;
 use crate::math::{self, AssetPosition, OracleLimits, OracleReading, PriceBounds, Rounding, UsdPrice};
 use crate::oracle;
-use crate::state::{Asset, Vault};
+use crate::state::{AmmEntry, Asset, Vault};
 use crate::token::load_token_account;
 
 /// One asset's accounts for an in-kind transfer. Only the keys of the mint and reserve are checked up
@@ -86,12 +87,34 @@ impl PricedReserves {
             .collect()
     }
 
-    /// A single-asset deposit of `amount` of asset `index` as settlement compares it: the deposit at
-    /// `price − conf` (rounded down), the vault at `price + conf` (rounded up), and the share supply.
-    pub fn deposit_quote(&self, vault: &Vault, index: usize, amount: u64, supply: u64) -> Result<math::DepositQuote> {
-        let nav = self.nav(vault, |b| b.high, Rounding::Ceil)?;
-        let asset = vault.assets.get(index).ok_or(BallastError::AssetIndexOutOfRange)?;
-        let value = math::value_of(amount, asset.decimals, self.bounds[index].low, Rounding::Floor).or_math_err()?;
+    /// What every asset is priced from: its reading's bounds and its EMA's.
+    pub fn sources(&self, vault: &Vault) -> Vec<math::sources::AssetSources> {
+        vault
+            .assets
+            .iter()
+            .zip(&self.readings)
+            .zip(&self.bounds)
+            .map(|((a, r), b)| math::sources::AssetSources { decimals: a.decimals, spot: *b, ema: r.ema_bounds().ok() })
+            .collect()
+    }
+
+    /// A single-asset deposit of `amount` of asset `index` as request and settlement value it: the deposit at
+    /// the least any source says (its price and its EMA at their lower confidence bounds, and every pool in
+    /// `pools` trading it), the vault at the most (`math::sources`), and the share supply. A reading a sender
+    /// held back, or a print the EMA has not followed, can therefore only value the deposit lower.
+    pub fn deposit_quote(
+        &self,
+        vault: &Vault,
+        index: usize,
+        amount: u64,
+        supply: u64,
+        pools: &[PoolPrice],
+    ) -> Result<math::DepositQuote> {
+        use math::sources::{nav_bound, value_bound, Side};
+        require!(index < vault.assets.len(), BallastError::AssetIndexOutOfRange);
+        let sources = self.sources(vault);
+        let nav = nav_bound(&self.balances, &sources, pools, Side::High).or_math_err()?;
+        let value = value_bound(index, amount, &sources, pools, Side::Low).or_math_err()?;
         Ok(math::DepositQuote { value, nav, supply })
     }
 
@@ -125,6 +148,37 @@ pub fn load_valuation(
     vault.observe_all(&readings).or_math_err()?;
     let balances = vault.available_balances(&reserve_amounts)?;
     Ok(PricedReserves { readings, balances, reserve_amounts, bounds })
+}
+
+/// Splits remaining accounts into `[oracle, reserve]` × `assets` and exactly the price accounts of `pools`.
+pub fn split_valuation<'a, 'info>(
+    assets: usize,
+    pools: &[(AmmEntry, (usize, usize))],
+    remaining: &'a [AccountInfo<'info>],
+) -> Result<(&'a [AccountInfo<'info>], &'a [AccountInfo<'info>])> {
+    require!(remaining.len() == 2 * assets + pool_price_account_count(pools), BallastError::WrongRemainingAccounts);
+    Ok(remaining.split_at(2 * assets))
+}
+
+/// How many accounts reading `pools` as prices takes: each pool, then its price accounts
+/// (`amm::price_account_count`).
+pub fn pool_price_account_count(pools: &[(AmmEntry, (usize, usize))]) -> usize {
+    pools.iter().map(|(e, _)| 1 + crate::amm::price_account_count(&e.program_id)).sum()
+}
+
+/// Reads the mid price of every pool in `pools` (whitelisted entries with their asset indices, in whitelist
+/// order) from `accounts`: each pool's account followed by its price accounts, all checked to be its own.
+pub fn load_pool_prices(pools: &[(AmmEntry, (usize, usize))], accounts: &[AccountInfo]) -> Result<Vec<PoolPrice>> {
+    require!(accounts.len() == pool_price_account_count(pools), BallastError::WrongRemainingAccounts);
+    let mut at = 0;
+    let mut prices = Vec::with_capacity(pools.len());
+    for (entry, assets) in pools {
+        let n = crate::amm::price_account_count(&entry.program_id);
+        let key = (&entry.program_id, &entry.pool);
+        prices.push(crate::amm::pool_price(key, *assets, &accounts[at], &accounts[at + 1..at + 1 + n])?);
+        at += 1 + n;
+    }
+    Ok(prices)
 }
 
 /// Every reserve's balance (read from the `[oracle, reserve]` valuation accounts, already checked by

@@ -90,11 +90,12 @@ impl FeeParams {
 pub enum FeeMark {
     /// No prices (in-kind flows): the management fee only.
     Unpriced,
-    /// The vault's value (micro-USD) with every asset at the lower of its price and its EMA, each at its
-    /// lower confidence bound, on readings that agree with their EMA: a gain must be on both to count.
-    Agreed(u128),
-    /// A price too far from its EMA: the performance fee waits (the management fee accrues).
-    Divergent,
+    /// Priced readings (rebalance grade): the values the fee is charged on and its mark set at
+    /// (`math::fees::FeeNavs`: every asset at the lower of its price and its EMA, at the lower confidence
+    /// bound and at mid), the vault at its own prices' mid (`spot`: where an entrant comes in), and whether
+    /// every price agrees with its EMA. Only agreeing readings crystallise the fee; diverging ones defer it
+    /// (the management fee accrues).
+    Priced { navs: math::fees::FeeNavs, spot: u128, agreed: bool },
 }
 
 /// What one accrual did.
@@ -119,15 +120,27 @@ pub struct FeeState {
     pub last_accrual: i64,
     /// Unix time of the last accrual on fresh readings (the performance fee's).
     pub last_priced_accrual: i64,
-    /// Slot of that accrual: an in-kind deposit into a vault with a performance fee enters only in the slot
-    /// the fee was crystallised in.
+    /// Slot of that accrual.
     pub last_priced_slot: u64,
-    /// The share price after that accrual (the mark's unit): a change of the performance fee re-marks at it,
-    /// so the new rate applies only to gains made after the change.
+    /// The share price after that accrual, at the mark's value (`FeeNavs::mark`): a change of the performance
+    /// fee re-marks at it, so the new rate applies only to gains made after it took effect.
     pub last_price: u128,
+    /// As of the last priced accrual (`entry_slot`): the performance fee shares the gain the mark has not
+    /// followed yet would charge if it lasted (an EMA behind the price), and the share price an entrant in that
+    /// slot pays (the vault at its own prices, mid, over the supply with those shares). An entrant buys in at a supply counting those
+    /// shares and is marked at its entry price (`math::fees::mark_after_entry`): it never pays a fee on a
+    /// gain made before it.
+    pub entry_price: u128,
+    pub latent_shares: u64,
+    pub entry_slot: u64,
     /// Fee shares accrued since the vault began, by kind.
     pub management_total: u64,
     pub performance_total: u64,
+    /// Of the owed fee shares, those kept for each recipient slot (in `FeeParams::recipients` order) whose
+    /// account could not take them when `accrue_fees` last minted (closed, or handed to the vault): they stay
+    /// that recipient's, never split among the others; they are cancelled (returned to the holders) if
+    /// governance replaces the recipient.
+    pub withheld: [u64; MAX_FEE_RECIPIENTS],
 }
 
 impl Vault {
@@ -140,9 +153,9 @@ impl Vault {
     /// fee always, the performance fee when `mark` values the vault ([`FeeMark::Agreed`]). The fee shares are
     /// added to those owed; returns what was accrued.
     pub fn accrue_fees(&mut self, minted: u64, now: i64, slot: u64, mark: FeeMark) -> Result<Accrued> {
-        let nav = match mark {
-            FeeMark::Agreed(nav) => Some(nav),
-            FeeMark::Unpriced | FeeMark::Divergent => None,
+        let navs = match mark {
+            FeeMark::Priced { navs, agreed: true, .. } => Some(navs),
+            _ => None,
         };
         let supply = self.shares_outstanding(minted)?;
         let fees = self.params.fees;
@@ -152,8 +165,9 @@ impl Vault {
             u64::try_from(now.saturating_sub(self.fees.last_accrual)).unwrap_or(0)
         };
         let hwm = if supply == 0 { 0 } else { self.fees.hwm };
+        let (management_bps, performance_bps) = (fees.management_bps, fees.performance_bps);
         let accrual =
-            math::fees::accrue(supply, math::LOCKED_SHARES, nav, hwm, fees.management_bps, fees.performance_bps, dt)
+            math::fees::accrue_marked(supply, math::LOCKED_SHARES, navs, hwm, management_bps, performance_bps, dt)
                 .or_math_err()?;
         let state = &mut self.fees;
         state.pending_shares =
@@ -164,35 +178,83 @@ impl Vault {
             state.performance_total.checked_add(accrual.performance_shares).ok_or(BallastError::MathOverflow)?;
         state.hwm = accrual.hwm;
         state.last_accrual = now.max(state.last_accrual);
-        if nav.is_some() {
+        if navs.is_some() {
             state.last_priced_accrual = now.max(state.last_priced_accrual);
             state.last_priced_slot = slot.max(state.last_priced_slot);
-            state.last_price = accrual.price_after;
+            state.last_price = accrual.mark_price_after;
         }
-        let performance_deferred = matches!(mark, FeeMark::Divergent) && fees.performance_bps > 0;
+        if let FeeMark::Priced { spot, .. } = mark {
+            let outstanding = self.shares_outstanding(minted)?;
+            if outstanding > 0 {
+                let latent = math::fees::latent_performance_shares(
+                    outstanding,
+                    math::LOCKED_SHARES,
+                    spot,
+                    self.fees.hwm,
+                    performance_bps,
+                )
+                .or_math_err()?;
+                // What an entrant pays a share: the vault at its prices over the supply with the latent fee
+                // shares (the price its shares are marked at).
+                let supply = outstanding.checked_add(latent).ok_or(BallastError::MathOverflow)?;
+                self.fees.entry_price = math::fees::share_price(spot, supply).or_math_err()?;
+                self.fees.latent_shares = latent;
+                self.fees.entry_slot = slot;
+            }
+        }
+        let performance_deferred = matches!(mark, FeeMark::Priced { agreed: false, .. }) && performance_bps > 0;
         Ok(Accrued { accrual, elapsed_secs: dt, performance_deferred })
     }
 
-    /// A deposit valued without prices (in kind) may only enter in the slot the performance fee was
-    /// crystallised in (`accrue_fees` first in the same transaction): otherwise it would pay part of the fee
-    /// on a gain made before it came.
+    /// A deposit valued without prices (in kind) may only enter in the slot the fees were accrued on priced
+    /// readings in (`accrue_fees` first in the same transaction): otherwise it would pay part of the fee on a
+    /// gain made before it came.
     pub fn require_fresh_fee_mark(&self, slot: u64) -> Result<()> {
         if self.params.fees.performance_bps == 0 {
             return Ok(());
         }
-        require!(
-            self.fees.last_priced_accrual > 0 && self.fees.last_priced_slot == slot,
-            BallastError::FeeAccrualStale
-        );
+        require!(self.fees.hwm > 0 && self.fees.entry_slot == slot, BallastError::FeeAccrualStale);
         Ok(())
     }
 
-    /// After a change of the performance fee (accrued at the old rate at this very second): the mark moves up
-    /// to the current share price, so the new rate is charged only on gains made after it took effect.
-    pub fn remark_after_fee_change(&mut self, old: &FeeParams) {
+    /// The share supply an entrant in `slot` buys into: every share outstanding, plus the performance fee
+    /// shares of the gain not crystallised yet (accrued in this slot) as if they were minted.
+    pub fn entry_supply(&self, minted: u64, slot: u64) -> Result<u64> {
+        let outstanding = self.shares_outstanding(minted)?;
+        if self.params.fees.performance_bps == 0 || self.fees.entry_slot != slot {
+            return Ok(outstanding);
+        }
+        outstanding.checked_add(self.fees.latent_shares).ok_or_else(|| error!(BallastError::MathOverflow))
+    }
+
+    /// Marks `new_shares` entering a vault of `outstanding` shares in `slot` at the entry price of that slot's
+    /// priced accrual (`math::fees::mark_after_entry`): a gain the mark has not followed yet (an EMA behind
+    /// the price) stays the old holders' to pay, never the entrant's.
+    pub fn mark_entry(&mut self, outstanding: u64, new_shares: u64, slot: u64) -> Result<()> {
+        if self.params.fees.performance_bps == 0 || self.fees.entry_slot != slot {
+            return Ok(());
+        }
+        self.fees.hwm = math::fees::mark_after_entry(self.fees.hwm, outstanding, self.fees.entry_price, new_shares)
+            .or_math_err()?;
+        Ok(())
+    }
+
+    /// After a change of the fees (accrued at the old rates at this very second): the mark moves up to the
+    /// current share price when the performance fee changed, so the new rate is charged only on gains made
+    /// after it took effect; shares withheld for a recipient slot whose account or weight changed are
+    /// cancelled (returned to the holders: the replaced recipient could not take them).
+    pub fn remark_after_fee_change(&mut self, old: &FeeParams) -> Result<()> {
         if old.performance_bps != self.params.fees.performance_bps {
             self.fees.hwm = self.fees.hwm.max(self.fees.last_price);
         }
+        let new = self.params.fees.recipients;
+        for (i, (o, n)) in old.recipients.iter().zip(new.iter()).enumerate() {
+            if o != n && self.fees.withheld[i] > 0 {
+                let w = core::mem::take(&mut self.fees.withheld[i]);
+                self.fees.pending_shares = self.fees.pending_shares.checked_sub(w).ok_or(BallastError::MathOverflow)?;
+            }
+        }
+        Ok(())
     }
 
     /// A change of the running fees applies from its execution only: the fees owed so far must have been

@@ -99,9 +99,15 @@ pub struct VaultParams {
     /// could use) for longer than this is stale: it restarts at fair value when next seen, so its price only
     /// relaxes while the vault is observed out of band. Keepers renew it with `poke`.
     pub auction_heartbeat_secs: u32,
-    /// The performance fee's mark moves only on readings whose price is within this distance (bps) of its
-    /// Pyth EMA: a print that one publisher could move does not crystallise a fee.
+    /// The performance fee's mark moves, and the rebalance auction opens, only on readings whose every price
+    /// is within this distance (bps) of its Pyth EMA: a print that one publisher could move neither
+    /// crystallises a fee nor starts the auction's clock.
     pub max_ema_divergence_bps: u16,
+    /// Whether the vault's own whitelisted pools are a second price source: a rebalance's fair output is the
+    /// higher of the oracle's and its pair's pools' mid prices, and a single-asset deposit is valued at the
+    /// lower (the vault at the higher) of the oracle, its EMA and the pools trading the deposited asset. The
+    /// instructions then take those pools' price accounts (`math::sources`).
+    pub pool_price_bound: bool,
     /// Management, performance, entry and exit fees and who receives the running ones (`state::fees`).
     pub fees: FeeParams,
 }
@@ -465,6 +471,17 @@ impl ScheduleState {
 pub struct AmmEntry {
     pub program_id: Pubkey,
     pub pool: Pubkey,
+    /// The two mints the pool trades (read from it when whitelisted; default for a program without an
+    /// adapter): what lets an instruction know which whitelisted pools price a pair or an asset.
+    pub mint_a: Pubkey,
+    pub mint_b: Pubkey,
+}
+
+impl AmmEntry {
+    /// The vault asset indices of the pool's two mints, when both are assets of `vault`.
+    pub fn assets(&self, vault: &Vault) -> Option<(usize, usize)> {
+        Some((vault.asset_index(&self.mint_a)?, vault.asset_index(&self.mint_b)?))
+    }
 }
 
 /// A proposed parameter change waiting for its timelock.
@@ -613,21 +630,39 @@ impl Vault {
         }
     }
 
-    /// Opens the auction at `now` when an asset is outside its band and none is running, renews it when one
-    /// is, closes it when every asset is inside. `values` are the holders' values at mid, `limits` the
-    /// targets and bands in force, `evidence_at` the oldest publish time of the readings behind them.
+    /// Closes the auction (every asset seen inside, or rebalancing paused).
+    pub fn close_auction(&mut self) {
+        self.set_auction(math::auction::AuctionState::default());
+    }
+
+    /// Opens the auction at `now` when an asset is outside its band and none is running (only on `readings`
+    /// whose every price agrees with its EMA: otherwise `AuctionChange::NotOpened`), renews it when one is,
+    /// closes it when every asset is inside. `values` are the holders' values at mid, `limits` the targets and
+    /// bands in force, `readings` the readings behind them (their oldest publish time is the evidence).
     pub fn observe_bands(
         &mut self,
         values: &[u128],
         limits: &[math::rebalance::AssetLimits],
         now: i64,
-        evidence_at: i64,
+        readings: &[math::OracleReading],
     ) -> math::MathResult<AuctionChange> {
         let inside = math::rebalance::all_inside(values, limits)?;
+        let evidence_at = readings.iter().map(|r| r.publish_time).min().unwrap_or(0);
+        if self.is_paused(pause::REBALANCE) {
+            // Nobody may trade: the auction is neither opened nor renewed (pausing closed it).
+            return Ok(AuctionChange::Unchanged);
+        }
+        let may_open = self.may_open_auction(readings);
         let mut a = self.auction();
-        let change = a.observe(!inside, now, evidence_at, self.params.auction_heartbeat_secs);
+        let change = a.observe(!inside, now, evidence_at, self.params.auction_heartbeat_secs, may_open);
         self.set_auction(a);
         Ok(change)
+    }
+
+    /// Whether `readings` may open the auction: every price within `max_ema_divergence_bps` of its Pyth EMA
+    /// (one print does not start the auction's clock).
+    pub fn may_open_auction(&self, readings: &[math::OracleReading]) -> bool {
+        math::OracleReading::first_divergent(readings, self.params.max_ema_divergence_bps).is_none()
     }
 
     /// (Re)starts the auction at `now` on readings published no earlier than `evidence_at`: the next trade
@@ -700,6 +735,25 @@ impl Vault {
 
     pub fn targets(&self) -> Vec<u16> {
         self.assets.iter().map(|a| a.params.target_bps).collect()
+    }
+
+    /// The whitelisted entry of (`program_id`, `pool`), if any.
+    pub fn amm(&self, program_id: &Pubkey, pool: &Pubkey) -> Option<&AmmEntry> {
+        self.amms.iter().find(|e| e.program_id == *program_id && e.pool == *pool)
+    }
+
+    /// The whitelisted pools a price of `wanted` reads when `pool_price_bound` is on, in whitelist order, with
+    /// their asset indices: the supported pools whose two mints are vault assets and that `wanted` selects.
+    pub fn price_pools(&self, wanted: impl Fn(usize, usize) -> bool) -> Vec<(AmmEntry, (usize, usize))> {
+        if !self.params.pool_price_bound {
+            return Vec::new();
+        }
+        self.amms
+            .iter()
+            .filter(|e| crate::amm::is_supported(&e.program_id))
+            .filter_map(|e| Some((*e, e.assets(self)?)))
+            .filter(|(_, (a, b))| wanted(*a, *b))
+            .collect()
     }
 
     pub fn asset_index(&self, mint: &Pubkey) -> Option<usize> {
@@ -800,6 +854,8 @@ impl Vault {
         if let Some(p) = &self.pending_params {
             Self::check_pending(p, self.assets.len())?;
         }
+        let withheld = self.fees.withheld.iter().try_fold(0u64, |acc, w| acc.checked_add(*w));
+        require!(withheld.is_some_and(|w| w <= self.fees.pending_shares), BallastError::MathOverflow);
         Ok(())
     }
 
@@ -845,8 +901,19 @@ impl Vault {
         limits: &[math::rebalance::AssetLimits],
         request: &math::rebalance::TradeRequest,
         auction: math::auction::AuctionPoint,
+        pools: &[math::sources::PoolPrice],
     ) -> core::result::Result<math::rebalance::RebalanceEffects, math::rebalance::Refusal> {
-        math::rebalance::effects(positions, bounds, limits, &self.params.trade_policy(), request, auction)
+        math::rebalance::effects(positions, bounds, limits, &self.params.trade_policy(), request, auction, pools)
+    }
+
+    /// The whitelisted pools of the pair (`sell`, `buy`) a rebalance reads as its second source.
+    pub fn pair_pools(&self, sell: usize, buy: usize) -> Vec<(AmmEntry, (usize, usize))> {
+        self.price_pools(|a, b| (a, b) == (sell, buy) || (a, b) == (buy, sell))
+    }
+
+    /// The whitelisted pools trading `asset` a single-asset deposit of it reads as its second source.
+    pub fn asset_pools(&self, asset: usize) -> Vec<(AmmEntry, (usize, usize))> {
+        self.price_pools(|a, b| a == asset || b == asset)
     }
 
     /// State transitions that precede planning a rebalance at `slot`: a finished schedule is applied and

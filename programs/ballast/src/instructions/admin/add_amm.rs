@@ -22,8 +22,7 @@ impl AddAmm<'_> {
         vault.require_not_paused(pause::GOVERNANCE)?;
         require!(self.amm_program.executable, BallastError::InvalidAmm);
         require_keys_eq!(*self.pool.owner, self.amm_program.key(), BallastError::InvalidAmm);
-        let entry = AmmEntry { program_id: self.amm_program.key(), pool: self.pool.key() };
-        require!(!vault.amms.contains(&entry), BallastError::AmmAlreadyWhitelisted);
+        require!(vault.amm(&self.amm_program.key(), &self.pool.key()).is_none(), BallastError::AmmAlreadyWhitelisted);
         require!(vault.amms.len() < MAX_AMMS, BallastError::AmmWhitelistFull);
         Ok(())
     }
@@ -31,7 +30,11 @@ impl AddAmm<'_> {
     /// Approves (AMM program, pool) as a rebalance route.
     #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<AddAmm>) -> Result<()> {
-        let entry = AmmEntry { program_id: ctx.accounts.amm_program.key(), pool: ctx.accounts.pool.key() };
+        let (program_id, pool) = (ctx.accounts.amm_program.key(), ctx.accounts.pool.key());
+        // The pool's mints, so that instructions know which whitelisted pools price a pair or an asset.
+        let (mint_a, mint_b) =
+            crate::amm::pool_mints(&program_id, &ctx.accounts.pool)?.unwrap_or((Pubkey::default(), Pubkey::default()));
+        let entry = AmmEntry { program_id, pool, mint_a, mint_b };
         let vault = &mut ctx.accounts.vault;
         vault.amms.push(entry);
         vault.invariant()?;

@@ -85,7 +85,7 @@ impl Governed<'_> {
         let new_assets = pending.assets.clone();
         vault.apply_pending(pending, Clock::get()?.slot)?;
         // A new performance fee applies only to gains made after it took effect.
-        vault.remark_after_fee_change(&old_params.fees);
+        vault.remark_after_fee_change(&old_params.fees)?;
         vault.invariant()?;
         crate::events::emit(ParamsExecutedEvent {
             vault: vault.key(),
@@ -105,7 +105,7 @@ impl Governed<'_> {
         let vault = &mut ctx.accounts.vault;
         let old_params = vault.params;
         vault.params.fees = fees;
-        vault.remark_after_fee_change(&old_params.fees);
+        vault.remark_after_fee_change(&old_params.fees)?;
         vault.invariant()?;
         let assets: Vec<AssetParams> = vault.assets.iter().map(|a| a.params).collect();
         crate::events::emit(ParamsExecutedEvent {

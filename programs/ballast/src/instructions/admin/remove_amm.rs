@@ -7,17 +7,19 @@ use crate::state::{pause, AmmEntry};
 use super::Governed;
 
 impl Governed<'_> {
-    fn validate_remove_amm(&self, entry: &AmmEntry) -> Result<()> {
+    fn validate_remove_amm(&self, pool: &Pubkey) -> Result<()> {
         self.vault.require_not_paused(pause::GOVERNANCE)?;
-        require!(self.vault.amms.contains(entry), BallastError::AmmNotWhitelisted);
+        require!(self.vault.amms.iter().any(|e| e.pool == *pool), BallastError::AmmNotWhitelisted);
         Ok(())
     }
 
-    /// Removes a route; takes effect immediately (removing can only make the vault safer).
-    #[access_control(ctx.accounts.validate_remove_amm(&entry))]
-    pub fn remove_amm(ctx: Context<Governed>, entry: AmmEntry) -> Result<()> {
+    /// Removes the route through `pool`; takes effect immediately (removing can only make the vault safer;
+    /// the pool is no longer a price source either).
+    #[access_control(ctx.accounts.validate_remove_amm(&pool))]
+    pub fn remove_amm(ctx: Context<Governed>, pool: Pubkey) -> Result<()> {
         let vault = &mut ctx.accounts.vault;
-        vault.amms.retain(|e| *e != entry);
+        let entry: AmmEntry = *vault.amms.iter().find(|e| e.pool == pool).ok_or(BallastError::AmmNotWhitelisted)?;
+        vault.amms.retain(|e| e.pool != pool);
         vault.invariant()?;
         crate::events::emit(AmmWhitelistChangedEvent {
             vault: vault.key(),

@@ -31,6 +31,12 @@ impl SetPause<'_> {
         let vault = &mut ctx.accounts.vault;
         let old = vault.paused;
         vault.paused = flags;
+        // Pausing rebalancing closes the auction: its price must not relax while nobody may trade at it (it
+        // reopens at fair value when next seen out of band after the pause).
+        let closed = flags & pause::REBALANCE != 0 && vault.auction_started_at != 0;
+        if closed {
+            vault.close_auction();
+        }
         vault.invariant()?;
         crate::events::emit(PauseSetEvent {
             vault: vault.key(),
@@ -38,6 +44,9 @@ impl SetPause<'_> {
             old_flags: old,
             new_flags: flags,
         });
+        if closed {
+            crate::events::emit_auction(vault.key(), crate::state::AuctionChange::Closed);
+        }
         Ok(())
     }
 }

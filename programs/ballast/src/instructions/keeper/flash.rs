@@ -41,7 +41,8 @@ fn require_top_level(ixs: &AccountInfo, discriminator: &[u8]) -> Result<usize> {
     Ok(current)
 }
 
-/// Accounts of `rebalance_begin`. Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order.
+/// Accounts of `rebalance_begin`. Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order,
+/// then (with `pool_price_bound`) the price accounts of every whitelisted pool of the pair, as `rebalance`.
 #[derive(Accounts)]
 pub struct RebalanceBegin<'info> {
     pub keeper: Signer<'info>,
@@ -96,8 +97,11 @@ impl RebalanceBegin<'_> {
     #[access_control(ctx.accounts.validate(&args))]
     pub fn handler<'info>(ctx: Context<'info, RebalanceBegin<'info>>, args: RebalanceArgs) -> Result<()> {
         let supply = ctx.accounts.share_mint.supply;
+        let (valuation_accounts, price_accounts, rest) =
+            trade::split_remaining(&ctx.accounts.vault, &args, ctx.remaining_accounts)?;
+        require!(rest.is_empty(), BallastError::WrongRemainingAccounts);
         let trade::Prepared { valuation, mid, limits, effects, auction, fees, .. } =
-            trade::prepare(&mut ctx.accounts.vault, ctx.remaining_accounts, supply, &args)?;
+            trade::prepare(&mut ctx.accounts.vault, valuation_accounts, price_accounts, supply, &args)?;
         let vault = &ctx.accounts.vault;
         crate::events::emit_fees(vault.key(), &fees, vault.fees.pending_shares);
         // A flash rebalance cannot end without trading, so it cannot open (or restart a stale) auction: poke

@@ -6,7 +6,9 @@
 //!
 //! The auction is only opened or closed on readings that a rebalance could use (at most
 //! `rebalance_max_age_secs` old, confidence within `rebalance_max_conf_bps`): an old reading that shows
-//! the vault out of band cannot start the auction's clock early.
+//! the vault out of band cannot start the auction's clock early. And it is opened only on readings whose
+//! every price is within `max_ema_divergence_bps` of its Pyth EMA: a poke that would open the auction on a
+//! print the EMA has not followed is refused (`OracleDivergence`).
 
 use anchor_lang::prelude::*;
 
@@ -53,7 +55,12 @@ impl Poke<'_> {
                 math::position_values(&valuation.positions(vault, |b| b.mid), Rounding::Floor).or_math_err()?;
             let nav = math::total_value(&values).or_math_err()?;
             let limits = vault.limits_in_force(&valuation.readings, nav, supply, clock.slot).or_math_err()?;
-            vault.observe_bands(&values, &limits, clock.unix_timestamp, valuation.evidence_at()).or_math_err()?
+            let change =
+                vault.observe_bands(&values, &limits, clock.unix_timestamp, &valuation.readings).or_math_err()?;
+            // An asset out of band and no auction running, but a price too far from its EMA: one print does
+            // not start the auction's clock (retry once the EMA agrees).
+            require!(change != AuctionChange::NotOpened, BallastError::OracleDivergence);
+            change
         } else {
             AuctionChange::Unchanged
         };

@@ -29,7 +29,7 @@ use crate::checks;
 use crate::errors::BallastError;
 use crate::events::RouteKind;
 use crate::instructions::accounts::{reload_amount, reserve_balances};
-use crate::state::{AmmEntry, Vault};
+use crate::state::Vault;
 use crate::token as tok;
 
 use super::trade;
@@ -46,8 +46,10 @@ pub struct RebalanceArgs {
     pub min_out: u64,
 }
 
-/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order, then the AMM adapter's
-/// own accounts (reference AMM: `[pool_vault_in, pool_vault_out]`).
+/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order, then (with `pool_price_bound`)
+/// the price accounts of every whitelisted pool of the pair in whitelist order (each pool, then its reserves
+/// for a constant-product pool), then the AMM adapter's own accounts (reference AMM:
+/// `[pool_vault_in, pool_vault_out]`).
 #[derive(Accounts)]
 pub struct Rebalance<'info> {
     pub keeper: Signer<'info>,
@@ -88,30 +90,29 @@ impl Rebalance<'_> {
         let (bm, br, bp) = (self.buy_mint.key(), self.buy_reserve.key(), self.buy_token_program.key());
         vault.asset_accounts(args.buy_index as usize, &bm, &br, &bp)?;
         require_keys_eq!(self.share_mint.key(), vault.share_mint, BallastError::ShareMintMismatch);
-        let route = AmmEntry { program_id: self.amm_program.key(), pool: self.pool.key() };
-        require!(vault.amms.contains(&route), BallastError::AmmNotWhitelisted);
+        require!(vault.amm(&self.amm_program.key(), &self.pool.key()).is_some(), BallastError::AmmNotWhitelisted);
         Ok(())
     }
 
     #[access_control(ctx.accounts.validate(&args))]
     pub fn handler<'info>(ctx: Context<'info, Rebalance<'info>>, args: RebalanceArgs) -> Result<()> {
         let (s, b) = (args.sell_index as usize, args.buy_index as usize);
-        let n = ctx.accounts.vault.assets.len();
-        require!(ctx.remaining_accounts.len() >= 2 * n, BallastError::WrongRemainingAccounts);
-        let (valuation_accounts, amm_accounts) = ctx.remaining_accounts.split_at(2 * n);
+        let (valuation_accounts, price_accounts, amm_accounts) =
+            trade::split_remaining(&ctx.accounts.vault, &args, ctx.remaining_accounts)?;
         check_amm_accounts(&ctx.accounts.vault, amm_accounts)?;
 
         // Prices, limits in force and the pure effects (need, size, floor, room for the bounty).
         let supply = ctx.accounts.share_mint.supply;
         let trade::Prepared { valuation, mid, limits, effects, auction, now, fees } =
-            trade::prepare(&mut ctx.accounts.vault, valuation_accounts, supply, &args)?;
+            trade::prepare(&mut ctx.accounts.vault, valuation_accounts, price_accounts, supply, &args)?;
         let vault = &ctx.accounts.vault;
         crate::events::emit_fees(vault.key(), &fees, vault.fees.pending_shares);
         let evidence_at = valuation.evidence_at();
         let Some(auction) = auction else {
             // The first attempt on a vault out of band (no auction open, or the open one went stale) opens
-            // the auction at fair value and trades nothing.
+            // the auction at fair value and trades nothing, on readings that agree with their EMA only.
             let vault = &mut ctx.accounts.vault;
+            require!(vault.may_open_auction(&valuation.readings), BallastError::OracleDivergence);
             let change = vault.open_auction(now, evidence_at);
             vault.invariant()?;
             crate::events::emit_auction(vault.key(), change);

@@ -5,7 +5,7 @@ use anchor_lang::prelude::*;
 
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::{RebalanceEvent, RouteKind};
-use crate::instructions::accounts::{load_valuation, PricedReserves};
+use crate::instructions::accounts::{load_pool_prices, load_valuation, PricedReserves};
 use crate::instructions::keeper::fee_mark;
 use crate::math::auction::AuctionPoint;
 use crate::math::rebalance::{AssetLimits, Completion, RebalanceEffects, TradeRequest};
@@ -39,11 +39,29 @@ pub struct Prepared {
     pub fees: crate::state::Accrued,
 }
 
-/// Prices (every oracle under the rebalance limits, recorded), the running fees accrued on them, the
-/// targets and bands in force, and the pure effects of `args` at the auction's current price.
+/// Splits a rebalance's remaining accounts: `[oracle, reserve]` per asset, then the price accounts of the
+/// whitelisted pools of the pair (when the vault reads pools as prices), then the rest (an adapter's).
+pub fn split_remaining<'a, 'info>(
+    vault: &Vault,
+    args: &RebalanceArgs,
+    remaining: &'a [AccountInfo<'info>],
+) -> Result<(&'a [AccountInfo<'info>], &'a [AccountInfo<'info>], &'a [AccountInfo<'info>])> {
+    let n = 2 * vault.assets.len();
+    let pools = vault.pair_pools(args.sell_index as usize, args.buy_index as usize);
+    let p = crate::instructions::accounts::pool_price_account_count(&pools);
+    require!(remaining.len() >= n + p, BallastError::WrongRemainingAccounts);
+    let (valuation, rest) = remaining.split_at(n);
+    let (prices, rest) = rest.split_at(p);
+    Ok((valuation, prices, rest))
+}
+
+/// Prices (every oracle under the rebalance limits, recorded; the pair's whitelisted pools as the second
+/// source of the fair output), the running fees accrued on them, the targets and bands in force, and the
+/// pure effects of `args` at the auction's current price.
 pub fn prepare(
     vault: &mut Vault,
     valuation_accounts: &[AccountInfo],
+    price_accounts: &[AccountInfo],
     minted: u64,
     args: &RebalanceArgs,
 ) -> Result<Prepared> {
@@ -66,8 +84,9 @@ pub fn prepare(
         amount_in: args.amount_in,
         min_out: args.min_out,
     };
+    let pools = load_pool_prices(&vault.pair_pools(request.sell, request.buy), price_accounts)?;
     let effects = vault
-        .rebalance_effects(&mid, &valuation.bounds, &limits, &request, auction.unwrap_or(AuctionPoint::START))
+        .rebalance_effects(&mid, &valuation.bounds, &limits, &request, auction.unwrap_or(AuctionPoint::START), &pools)
         .map_err(|r| error!(BallastError::from(r)))?;
     Ok(Prepared { valuation, mid, limits, effects, auction, now: clock.unix_timestamp, fees })
 }

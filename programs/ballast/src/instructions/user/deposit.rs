@@ -70,7 +70,8 @@ impl Deposit<'_> {
         // Compute: shares round down, amounts in round up, against the holders' balances (owed and
         // escrowed amounts excluded) and every share outstanding (fee shares owed included); the entry fee's
         // shares are not minted (their value stays with the holders).
-        let supply = vault.shares_outstanding(minted)?;
+        // The supply it buys into counts the fee of a gain not crystallised yet as minted (it owns none of it).
+        let supply = vault.entry_supply(minted, clock.slot)?;
         let balances = vault.available_balances(&legs.iter().map(|l| l.reserve_amount).collect::<Vec<_>>())?;
         let shares = match math::in_kind_shares(&args.max_amounts_in, &balances, supply) {
             Err(math::MathError::DivideByZero) => return err!(BallastError::EmptyVaultNeedsSingleDeposit),
@@ -104,8 +105,13 @@ impl Deposit<'_> {
                 BallastError::UnexpectedBalanceChange
             );
         }
+        // The new shares are marked at this slot's entry price: a gain the performance fee's mark has not
+        // followed yet (an EMA behind the price) stays the old holders' to pay.
+        let vault_key = vault.key();
+        let outstanding = ctx.accounts.vault.shares_outstanding(minted)?;
+        ctx.accounts.vault.mark_entry(outstanding, shares, clock.slot)?;
         crate::events::emit(DepositEvent {
-            vault: vault.key(),
+            vault: vault_key,
             depositor,
             amounts_in: amounts,
             shares_out: shares,

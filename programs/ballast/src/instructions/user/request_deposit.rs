@@ -10,7 +10,7 @@ use crate::constants::DEPOSIT_REQUEST_SEED;
 use crate::create::{create_pda_account, write_account};
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositRequestedEvent;
-use crate::instructions::accounts::{load_valuation, reload_amount};
+use crate::instructions::accounts::{load_pool_prices, load_valuation, reload_amount, split_valuation};
 use crate::instructions::keeper::accrue;
 use crate::math;
 use crate::state::{pause, DepositRequest, FeeMark, Vault};
@@ -27,7 +27,8 @@ pub struct RequestDepositArgs {
     pub min_shares_out: u64,
 }
 
-/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order.
+/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order, then (with `pool_price_bound`)
+/// the price accounts of every whitelisted pool trading the deposited asset, in whitelist order.
 #[derive(Accounts)]
 pub struct RequestDeposit<'info> {
     /// Pays the request account's rent (returned when the request settles or is cancelled).
@@ -75,7 +76,11 @@ impl RequestDeposit<'_> {
 
         // Prices at request time (every oracle checked and recorded).
         let params = ctx.accounts.vault.params;
-        let valuation = load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, now, &params.oracle_limits())?;
+        let pool_list = ctx.accounts.vault.asset_pools(idx);
+        let (valuation_accounts, price_accounts) =
+            split_valuation(ctx.accounts.vault.assets.len(), &pool_list, ctx.remaining_accounts)?;
+        let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, now, &params.oracle_limits())?;
+        let pools = load_pool_prices(&pool_list, price_accounts)?;
         // The management fee up to now (these readings may be up to the general age limit old: the
         // performance fee waits for settlement's fresh ones).
         let minted = ctx.accounts.share_mint.supply;
@@ -84,7 +89,7 @@ impl RequestDeposit<'_> {
         let vault = &accounts.vault;
         let asset = vault.assets[idx];
         let supply = vault.shares_outstanding(minted)?;
-        let quote = valuation.deposit_quote(vault, idx, args.amount, supply)?;
+        let quote = valuation.deposit_quote(vault, idx, args.amount, supply, &pools)?;
         // Settlement can only mint fewer shares than the request-time quote: refuse now what could never
         // settle.
         // (The trade charge is left out here: it depends on the vault at settlement, and this check must

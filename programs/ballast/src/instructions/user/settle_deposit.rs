@@ -24,13 +24,14 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::constants::SETTLEMENT_MAX_AGE_SECS;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositSettledEvent;
-use crate::instructions::accounts::{load_valuation, PricedReserves};
+use crate::instructions::accounts::{load_pool_prices, load_valuation, split_valuation, PricedReserves};
 use crate::instructions::keeper::{accrue, fee_mark};
 use crate::math::{self, Rounding};
-use crate::state::{pause, AuctionChange, DepositRequest, FeeMark, Vault};
+use crate::state::{pause, AuctionChange, DepositRequest, Vault};
 use crate::token as tok;
 
-/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order.
+/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order, then (with `pool_price_bound`)
+/// the price accounts of every whitelisted pool trading the deposited asset, in whitelist order.
 #[derive(Accounts)]
 pub struct SettleDeposit<'info> {
     /// Anyone (a keeper); pays only the transaction fee.
@@ -82,21 +83,24 @@ impl SettleDeposit<'_> {
             max_age_secs: SETTLEMENT_MAX_AGE_SECS,
             max_conf_bps: ctx.accounts.vault.params.oracle_max_conf_bps as u64,
         };
-        let valuation = load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, clock.unix_timestamp, &fresh)?;
+        let pool_list = ctx.accounts.vault.asset_pools(request.asset_index as usize);
+        let (valuation_accounts, price_accounts) =
+            split_valuation(ctx.accounts.vault.assets.len(), &pool_list, ctx.remaining_accounts)?;
+        let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp, &fresh)?;
         request.settleable(clock.unix_timestamp, &valuation.readings)?;
+        let pools = load_pool_prices(&pool_list, price_accounts)?;
 
-        // Fees first, on these fresh readings: a deposit never pays a fee on a gain made before it, so with a
-        // performance fee the readings must agree with their EMA (the fee is crystallised before the deposit
-        // joins).
+        // Fees first, on these fresh readings: a deposit never pays a fee on a gain made before it, so the
+        // fee is crystallised first (on readings that agree with their EMA), and the new shares are marked at
+        // this settlement's entry price (a gain the EMA has not followed yet stays the old holders').
         let minted = ctx.accounts.share_mint.supply;
         let mark = fee_mark(&ctx.accounts.vault, &valuation)?;
-        require!(mark != FeeMark::Divergent, BallastError::OracleDivergence);
         accrue(&mut ctx.accounts.vault, minted, &clock, mark)?;
 
         // Compute: the shares, at the worse of the two valuations, minus the fee and the trade charge.
         let accounts = &ctx.accounts;
-        let supply = accounts.vault.shares_outstanding(minted)?;
-        let priced = price_settlement(&accounts.vault, &valuation, &request, supply, clock.slot)?;
+        let supply = accounts.vault.entry_supply(minted, clock.slot)?;
+        let priced = price_settlement(&accounts.vault, &valuation, &pools, &request, supply, clock.slot)?;
         let out = priced.out;
         require!(out.shares.to_depositor > 0, BallastError::ZeroShares);
         require!(out.shares.to_depositor >= request.min_shares_out, BallastError::SharesBelowMinimum);
@@ -106,7 +110,6 @@ impl SettleDeposit<'_> {
         tok::mint_shares(&share_mint, &accounts.locked_shares.to_account_info(), vault, out.shares.locked)?;
         tok::mint_shares(&share_mint, &accounts.shares_destination.to_account_info(), vault, out.shares.to_depositor)?;
         let new_shares = out.shares.to_depositor.checked_add(out.shares.locked).ok_or(BallastError::MathOverflow)?;
-        let supply_after = supply.checked_add(new_shares).ok_or(BallastError::MathOverflow)?;
         let event = DepositSettledEvent {
             vault: vault.key(),
             depositor: request.depositor,
@@ -128,7 +131,9 @@ impl SettleDeposit<'_> {
 
         // Commit: the escrowed amount joins the vault's value; the auction follows the bands.
         let vault = &mut ctx.accounts.vault;
-        let auction = commit(vault, &valuation, priced, &request, supply_after, &clock)?;
+        let outstanding = vault.shares_outstanding(minted)?;
+        let supply_after = outstanding.checked_add(new_shares).ok_or(BallastError::MathOverflow)?;
+        let auction = commit(vault, &valuation, priced, &request, (outstanding, supply_after), &clock)?;
         let vault_key = vault.key();
         crate::events::emit(event);
         crate::events::emit_auction(vault_key, auction);
@@ -150,12 +155,13 @@ struct Priced {
 fn price_settlement(
     vault: &Vault,
     valuation: &PricedReserves,
+    pools: &[math::sources::PoolPrice],
     request: &DepositRequest,
     supply: u64,
     slot: u64,
 ) -> Result<Priced> {
     let idx = request.asset_index as usize;
-    let now_quote = valuation.deposit_quote(vault, idx, request.amount, supply)?;
+    let now_quote = valuation.deposit_quote(vault, idx, request.amount, supply, pools)?;
     let terms = vault.params.deposit_terms();
     let (fee_bps, trade_cost_bps) =
         (request.fee_bps.min(terms.fee_bps), request.trade_cost_bps.min(terms.trade_cost_bps));
@@ -165,8 +171,10 @@ fn price_settlement(
     let limits = vault.limits_in_force(&valuation.readings, nav, supply, slot).or_math_err()?;
     let deposit_mid =
         math::value_of(request.amount, mid[idx].decimals, mid[idx].price, Rounding::Floor).or_math_err()?;
+    // What the deposit makes the vault trade: its own overshoot, or the drift it uncovers by diluting another
+    // asset out of its band, whichever is more.
     let traded_value =
-        math::deposit_traded_value(values[idx], nav, limits[idx].target_bps, deposit_mid).or_math_err()?;
+        math::rebalance::deposit_traded_value_in_bands(&values, &limits, idx, deposit_mid).or_math_err()?;
     let trade_charge = math::deposit_trade_charge(traded_value, trade_cost_bps).or_math_err()?;
     let at_request = math::DepositQuote {
         value: request.value_at_request,
@@ -190,7 +198,7 @@ fn commit(
     valuation: &PricedReserves,
     priced: Priced,
     request: &DepositRequest,
-    supply_after: u64,
+    (supply_before, supply_after): (u64, u64),
     clock: &Clock,
 ) -> Result<AuctionChange> {
     let idx = request.asset_index as usize;
@@ -199,9 +207,10 @@ fn commit(
     let values_after = math::position_values(&after, Rounding::Floor).or_math_err()?;
     let nav_after = math::total_value(&values_after).or_math_err()?;
     let limits_after = vault.limits_in_force(&valuation.readings, nav_after, supply_after, clock.slot).or_math_err()?;
-    let auction = vault
-        .observe_bands(&values_after, &limits_after, clock.unix_timestamp, valuation.evidence_at())
-        .or_math_err()?;
+    let auction =
+        vault.observe_bands(&values_after, &limits_after, clock.unix_timestamp, &valuation.readings).or_math_err()?;
+    let new_shares = supply_after.checked_sub(supply_before).ok_or(BallastError::MathOverflow)?;
+    vault.mark_entry(supply_before, new_shares, clock.slot)?;
     let a = &mut vault.assets[idx];
     a.pending_in = a.pending_in.checked_sub(request.amount).ok_or(BallastError::MathOverflow)?;
     vault.invariant()?;

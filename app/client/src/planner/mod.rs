@@ -11,7 +11,6 @@
 //! close) the auction, or hold with the reason.
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::instruction::AccountMeta;
 use anchor_lang::AccountDeserialize;
 use anyhow::{anyhow, Result};
 use ballast::math::auction::{AuctionPoint, AuctionView};
@@ -22,7 +21,11 @@ use ballast::state::Vault;
 use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 
 use crate::decode;
-use crate::dex::{self, PoolKind};
+use crate::dex;
+
+mod routes;
+use routes::PoolDraft;
+pub use routes::{pair_prices, AmmQuote, Route};
 
 /// Reads accounts: an RPC endpoint (the keeper) or the embedded chain (harness, simulator, tests).
 #[allow(async_fn_in_trait)]
@@ -38,67 +41,6 @@ pub trait ChainView {
         program: &Pubkey,
         matching: &[(usize, &[u8])],
     ) -> Result<Vec<(Pubkey, solana_account::Account)>>;
-}
-
-/// Quotes a route: how much of the other asset `amount_in` of vault asset `sell` buys. Mirrors the
-/// program's AMM adapters (`programs/ballast/src/amm/`) with each DEX's own math.
-pub trait AmmQuote {
-    fn quote(&self, sell: usize, amount_in: u64) -> Option<u64>;
-}
-
-/// A whitelisted pool between two vault assets, with its reserves and what its quote needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    pub program_id: Pubkey,
-    pub pool: Pubkey,
-    /// (vault asset index, pool vault, pool vault balance) for the pool's two mints (a and b, or 0 and 1).
-    pub sides: [(usize, Pubkey, u64); 2],
-    pub kind: PoolKind,
-}
-
-impl Route {
-    /// The pool's vault holding vault asset `asset`.
-    pub fn vault_of(&self, asset: usize) -> Option<Pubkey> {
-        self.sides.iter().find(|s| s.0 == asset).map(|s| s.1)
-    }
-
-    /// (input side, output side) for selling vault asset `sell`.
-    fn sides_for(&self, sell: usize) -> Option<(usize, usize)> {
-        match (self.sides[0].0 == sell, self.sides[1].0 == sell) {
-            (true, _) => Some((0, 1)),
-            (_, true) => Some((1, 0)),
-            _ => None,
-        }
-    }
-
-    /// The accounts the vault's adapter takes after the pool for selling `sell` for `buy` of `vault`.
-    pub fn adapter_accounts(&self, vault: &Vault, sell: usize, buy: usize) -> Option<Vec<AccountMeta>> {
-        let (mint_in, mint_out) = (vault.assets.get(sell)?.mint, vault.assets.get(buy)?.mint);
-        dex::adapter_accounts(&self.pool, &self.kind, &mint_in, &mint_out, &self.vault_of(sell)?, &self.vault_of(buy)?)
-    }
-}
-
-impl AmmQuote for Route {
-    fn quote(&self, sell: usize, amount_in: u64) -> Option<u64> {
-        let (i, o) = self.sides_for(sell)?;
-        let (reserve_in, reserve_out) = (self.sides[i].2, self.sides[o].2);
-        match &self.kind {
-            PoolKind::Reference { fee_bps } => {
-                ballast_amm::math::swap_out(reserve_in, reserve_out, *fee_bps, amount_in)
-            }
-            PoolKind::RaydiumCpmm { trade_fee_rate, collected, .. } => dex::raydium::quote(
-                reserve_in.checked_sub(collected[i])?,
-                reserve_out.checked_sub(collected[o])?,
-                *trade_fee_rate,
-                amount_in,
-            ),
-            PoolKind::Whirlpool { state, arrays_a_to_b, arrays_b_to_a } => {
-                let a_to_b = self.sides[i].1 == state.token_vault_a;
-                let arrays = if a_to_b { arrays_a_to_b } else { arrays_b_to_a };
-                dex::orca::quote_exact_in(state, arrays, a_to_b, amount_in, 0).ok().map(|(out, _)| out)
-            }
-        }
-    }
 }
 
 /// Vault state as a keeper sees it.
@@ -208,6 +150,9 @@ pub enum Hold {
     NoRoute(Vec<Dropped>),
     /// A trade is needed but the rebalance cooldown runs until this slot.
     Cooldown { until_slot: u64 },
+    /// A trade is needed but no auction is running, and asset `asset`'s price is further than
+    /// `max_ema_divergence_bps` from its EMA: the auction opens once the EMA follows (`OracleDivergence`).
+    EmaDivergence { asset: usize },
 }
 
 /// A route and direction the planner left out, and why.
@@ -280,13 +225,15 @@ pub fn candidates(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<
             let (sell, buy) = (route.sides[from].0, route.sides[to].0);
             let request = TradeRequest { sell, buy, amount_in: positions[sell].balance, min_out: 0 };
             // The program's own effects, replayed at the auction's current price.
-            let effects = match snap.vault.rebalance_effects(positions, &val.bounds, &val.limits, &request, point) {
-                Ok(e) => e,
-                Err(r) => {
-                    dropped.push(Dropped { sell, buy, why: DropReason::Refused(r) });
-                    continue;
-                }
-            };
+            let pools = pair_prices(&snap.vault, routes, sell, buy);
+            let effects =
+                match snap.vault.rebalance_effects(positions, &val.bounds, &val.limits, &request, point, &pools) {
+                    Ok(e) => e,
+                    Err(r) => {
+                        dropped.push(Dropped { sell, buy, why: DropReason::Refused(r) });
+                        continue;
+                    }
+                };
             let plan = effects.plan;
             let expected_out = route.quote(sell, plan.amount_in).unwrap_or(0);
             let clears_after = auction.secs_until(plan.fair_out, expected_out).map_err(|e| anyhow!("{e:?}"))?;
@@ -347,6 +294,14 @@ pub fn decide(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<Deci
         } else {
             Decision::Poke(PokeReason::CloseAuction)
         });
+    }
+    if !matches!(view, AuctionView::Running(_)) {
+        // Opening (or restarting) the auction needs every price to agree with its EMA: the program refuses
+        // a poke that would open it on a print the EMA has not followed.
+        let max = snap.vault.params.max_ema_divergence_bps;
+        if let Some(asset) = OracleReading::first_divergent(&snap.readings, max) {
+            return Ok(Decision::Hold(Hold::EmaDivergence { asset }));
+        }
     }
     match view {
         AuctionView::Closed => return Ok(Decision::Poke(PokeReason::OpenAuction)),
@@ -451,85 +406,6 @@ pub async fn load<V: ChainView>(view: &mut V, vault: Vault) -> Result<(Snapshot,
     Ok((Snapshot { vault, readings, balances, supply, slot, now }, routes))
 }
 
-/// A whitelisted pool decoded, before the accounts its quote needs are read.
-enum PoolDraft {
-    Reference { pool: Box<ballast_amm::Pool>, ia: usize, ib: usize },
-    Raydium { state: Box<dex::raydium::PoolState>, i0: usize, i1: usize },
-    Whirlpool { state: Box<orca_whirlpools_client::Whirlpool>, ia: usize, ib: usize, arrays: [Pubkey; 6] },
-}
-
-impl PoolDraft {
-    fn decode(program: Pubkey, key: &Pubkey, data: &[u8], vault: &Vault) -> Option<PoolDraft> {
-        let idx = |m: &Pubkey| vault.asset_index(m);
-        if program == ballast_amm::ID {
-            let pool = ballast_amm::Pool::try_deserialize(&mut &data[..]).ok()?;
-            let (ia, ib) = (idx(&pool.mint_a)?, idx(&pool.mint_b)?);
-            Some(PoolDraft::Reference { pool: Box::new(pool), ia, ib })
-        } else if program == dex::raydium::ID {
-            let state = dex::raydium::PoolState::decode(data)?;
-            let (i0, i1) = (idx(&state.token_0_mint)?, idx(&state.token_1_mint)?);
-            Some(PoolDraft::Raydium { state: Box::new(state), i0, i1 })
-        } else {
-            let state = ballast::amm::orca_whirlpool::decode_pool(data)?;
-            let (ia, ib) = (idx(&state.token_mint_a)?, idx(&state.token_mint_b)?);
-            let down = dex::orca::tick_arrays(key, &state, true).ok()?;
-            let up = dex::orca::tick_arrays(key, &state, false).ok()?;
-            let arrays = [down[0], down[1], down[2], up[0], up[1], up[2]];
-            Some(PoolDraft::Whirlpool { state, ia, ib, arrays })
-        }
-    }
-
-    /// Accounts to read next: the two vaults, then the CPMM config or the Whirlpool tick arrays.
-    fn reads(&self) -> Vec<Pubkey> {
-        match self {
-            PoolDraft::Reference { pool, .. } => vec![pool.vault_a, pool.vault_b],
-            PoolDraft::Raydium { state, .. } => vec![state.token_0_vault, state.token_1_vault, state.amm_config],
-            PoolDraft::Whirlpool { state, arrays, .. } => {
-                let mut v = vec![state.token_vault_a, state.token_vault_b];
-                v.extend(arrays);
-                v
-            }
-        }
-    }
-
-    fn finish(self, pool: Pubkey, read: &[Option<solana_account::Account>]) -> Option<Route> {
-        let amount = |i: usize| read.get(i)?.as_ref().and_then(|a| decode::token_amount(&a.data).ok());
-        match self {
-            PoolDraft::Reference { pool: p, ia, ib } => Some(Route {
-                program_id: ballast_amm::ID,
-                pool,
-                sides: [(ia, p.vault_a, amount(0).unwrap_or(0)), (ib, p.vault_b, amount(1).unwrap_or(0))],
-                kind: PoolKind::Reference { fee_bps: p.fee_bps },
-            }),
-            PoolDraft::Raydium { state, i0, i1 } => {
-                let config = dex::raydium::AmmConfig::decode(&read.get(2)?.as_ref()?.data)?;
-                let collected = [state.fees_of(&state.token_0_mint), state.fees_of(&state.token_1_mint)];
-                Some(Route {
-                    program_id: dex::raydium::ID,
-                    pool,
-                    sides: [(i0, state.token_0_vault, amount(0)?), (i1, state.token_1_vault, amount(1)?)],
-                    kind: PoolKind::RaydiumCpmm { state, trade_fee_rate: config.trade_fee_rate, collected },
-                })
-            }
-            PoolDraft::Whirlpool { state, ia, ib, .. } => {
-                let array = |i: usize| -> Option<orca_whirlpools_core::TickArrayFacade> {
-                    let acc = read.get(i)?.as_ref()?;
-                    orca_whirlpools_client::TickArray::from_bytes(&acc.data).ok().map(Into::into)
-                };
-                // The arrays a swap can use: the leading ones that exist, up to three a direction.
-                let arrays = |from: usize| (from..from + 3).map_while(array).collect::<Vec<_>>();
-                let (arrays_a_to_b, arrays_b_to_a) = (arrays(2), arrays(5));
-                Some(Route {
-                    program_id: dex::orca::ID,
-                    pool,
-                    sides: [(ia, state.token_vault_a, amount(0)?), (ib, state.token_vault_b, amount(1)?)],
-                    kind: PoolKind::Whirlpool { state, arrays_a_to_b, arrays_b_to_a },
-                })
-            }
-        }
-    }
-}
-
 /// Reads a vault and plans it: [`load`], [`Snapshot::value`], [`decide`].
 pub async fn plan_vault<V: ChainView>(view: &mut V, vault: Vault) -> Result<Planned> {
     let (snap, routes) = load(view, vault).await?;
@@ -552,6 +428,9 @@ impl std::fmt::Display for Hold {
         match self {
             Hold::InsideBands => write!(f, "inside bands"),
             Hold::Cooldown { until_slot } => write!(f, "cooldown until slot {until_slot}"),
+            Hold::EmaDivergence { asset } => {
+                write!(f, "asset {asset}'s price is too far from its EMA to open the auction: waiting for the EMA")
+            }
             Hold::NoRoute(dropped) if dropped.is_empty() => write!(f, "no whitelisted route"),
             Hold::NoRoute(dropped) => {
                 let parts: Vec<String> = dropped.iter().map(|d| d.to_string()).collect();
