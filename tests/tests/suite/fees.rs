@@ -135,6 +135,23 @@ async fn accruing_every_hour_for_a_week_charges_no_more_than_one_accrual() {
     println!("a week of 5 %/yr: {charged} hourly vs {once} at once ({} units apart)", once - charged);
 }
 
+/// One rule, one place: the keeper's count of shares outstanding (what it sizes deposits and trades against)
+/// is the program's own accrual run on a copy, so after a day it predicts exactly the supply the next
+/// accrual leaves on chain.
+#[tokio::test]
+async fn the_keepers_share_count_is_the_supply_the_next_accrual_leaves() {
+    let mut v = fee_vault(500, 0, 0, 0).await;
+    v.accrue().await;
+    v.chain.advance_time(86_400).await;
+    let vault = v.fx.state(&mut v.chain).await;
+    let minted = v.fx.share_supply(&mut v.chain).await;
+    let now = v.chain.clock().await.unix_timestamp;
+    let predicted = client::planner::shares_outstanding(&vault, minted, now).unwrap();
+    assert!(predicted > minted + vault.fees.pending_shares, "a day of 5 % management fee adds shares");
+    v.accrue().await;
+    assert_eq!(v.outstanding().await, predicted);
+}
+
 #[tokio::test]
 async fn the_performance_fee_is_charged_only_above_the_mark_and_moves_it() {
     let mut v = fee_vault(0, 1_000, 0, 0).await;

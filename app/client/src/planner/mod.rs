@@ -338,17 +338,10 @@ pub fn decide(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<Deci
 }
 
 /// Shares outstanding at `now` as the program counts them (minted, owed to the fee recipients, and the
-/// management fee since the last accrual, which the program accrues first).
+/// management fee since the last accrual, which the program accrues first): the program's own
+/// `Vault::supply_after_accrual`.
 pub fn shares_outstanding(vault: &Vault, minted: u64, now: i64) -> Result<u64> {
-    let owed = minted.checked_add(vault.fees.pending_shares).ok_or_else(|| anyhow!("share supply overflows"))?;
-    if vault.fees.last_accrual == 0 || owed == 0 {
-        return Ok(owed);
-    }
-    let dt = u64::try_from(now.saturating_sub(vault.fees.last_accrual)).unwrap_or(0);
-    let fees = vault.params.fees;
-    let accrual = math::fees::accrue(owed, math::LOCKED_SHARES, None, vault.fees.hwm, fees.management_bps, 0, dt)
-        .map_err(|e| anyhow!("{e:?}"))?;
-    Ok(owed + accrual.management_shares)
+    vault.supply_after_accrual(minted, now).map_err(|e| anyhow!("share supply: {e}"))
 }
 
 /// Reads everything the planner needs about one vault: oracles, reserves, share supply and the clock, then

@@ -108,6 +108,16 @@ pub struct Accrued {
     pub performance_deferred: bool,
 }
 
+/// Seconds of running fees an accrual at `now` charges on `supply` shares (none before the first accrual or
+/// without shares).
+fn accrual_secs(fees: &FeeState, supply: u64, now: i64) -> u64 {
+    if fees.last_accrual == 0 || supply == 0 {
+        0
+    } else {
+        u64::try_from(now.saturating_sub(fees.last_accrual)).unwrap_or(0)
+    }
+}
+
 /// What the vault keeps track of for its fees.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, Default, InitSpace)]
 pub struct FeeState {
@@ -149,6 +159,15 @@ impl Vault {
         minted.checked_add(self.fees.pending_shares).ok_or_else(|| error!(BallastError::MathOverflow))
     }
 
+    /// The shares outstanding once the running fees are accrued up to `now` without prices (what every
+    /// instruction counts after its first step: minted, owed, and the management fee since the last
+    /// accrual). The program's own accrual on a copy: keepers ask this, never a re-implementation.
+    pub fn supply_after_accrual(&self, minted: u64, now: i64) -> Result<u64> {
+        let mut probe = self.clone();
+        probe.accrue_fees(minted, now, 0, FeeMark::Unpriced)?;
+        probe.shares_outstanding(minted)
+    }
+
     /// Accrues the running fees up to `now` (in `slot`) on `minted` shares (plus those owed): the management
     /// fee always, the performance fee when `mark` values the vault ([`FeeMark::Agreed`]). The fee shares are
     /// added to those owed; returns what was accrued.
@@ -159,11 +178,7 @@ impl Vault {
         };
         let supply = self.shares_outstanding(minted)?;
         let fees = self.params.fees;
-        let dt = if self.fees.last_accrual == 0 || supply == 0 {
-            0
-        } else {
-            u64::try_from(now.saturating_sub(self.fees.last_accrual)).unwrap_or(0)
-        };
+        let dt = accrual_secs(&self.fees, supply, now);
         let hwm = if supply == 0 { 0 } else { self.fees.hwm };
         let (management_bps, performance_bps) = (fees.management_bps, fees.performance_bps);
         let accrual =
