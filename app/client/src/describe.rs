@@ -41,9 +41,32 @@ pub fn params(p: &VaultParams) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// `amount` base units of a token with `decimals` in token units, exactly, with every decimal of the token
+/// (`1500000000, 9` → `"1.500000000"`; no thousands separators, no rounding).
+pub fn token_amount(amount: u128, decimals: u8) -> String {
+    let digits = amount.to_string();
+    let d = usize::from(decimals);
+    if d == 0 {
+        return digits;
+    }
+    let padded = format!("{digits:0>width$}", width = d + 1);
+    let (whole, frac) = padded.split_at(padded.len() - d);
+    format!("{whole}.{frac}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_amounts_keep_every_decimal_of_the_token() {
+        assert_eq!(token_amount(1_500_000_000, 9), "1.500000000");
+        assert_eq!(token_amount(5, 8), "0.00000005");
+        assert_eq!(token_amount(0, 6), "0.000000");
+        assert_eq!(token_amount(123, 0), "123");
+        assert_eq!(token_amount(60_000_123_456, 6), "60000.123456");
+        assert_eq!(token_amount(u128::from(u64::MAX), 18), "18.446744073709551615");
+    }
 
     #[test]
     fn a_changed_parameter_shows_in_the_diff() {

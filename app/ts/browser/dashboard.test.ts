@@ -82,6 +82,33 @@ test("the dashboard shows rebalances, the chain's weights and NAV, and deposits 
   });
   assert.equal(matched.p.weights.length, 3);
 
+  // Per asset the prices table shows the oracle's spot, its EMA and the divergence between them, and the
+  // price the whitelisted pools imply; every holding is in token units with the token's decimals.
+  const shown = await page.evaluate(() => [...document.querySelectorAll("section.vault tr.price-row")].map((tr) => ({
+    symbol: tr.getAttribute("data-symbol"),
+    spot: Number(tr.querySelector("td.spot")!.getAttribute("data-price")),
+    ema: Number(tr.querySelector("td.ema")!.getAttribute("data-ema")),
+    emaText: tr.querySelector("td.ema")!.textContent!.trim(),
+    divergenceText: tr.querySelector("td.ema-divergence")!.textContent!.trim(),
+    pools: [...tr.querySelectorAll(".pool-price")].map((p) => Number(p.getAttribute("data-price"))),
+  })));
+  assert.equal(shown.length, 3);
+  for (const a of shown) {
+    assert.ok(Number.isFinite(a.ema) && a.ema > 0, `${a.symbol}: an EMA price is shown`);
+    assert.match(a.emaText, /^\$[\d,]+\.\d+$/);
+    assert.match(a.divergenceText, /^[+−]?[\d,]+\.\d{2} %$/);
+  }
+  const pooled = shown.find((a) => a.pools.length > 0);
+  assert.ok(pooled, "at least one asset shows a pool price");
+  for (const price of pooled.pools) {
+    // Pools are arbitraged to the oracle: a wrong scale (decimals) would be off by powers of ten.
+    assert.ok(price > pooled.spot / 2 && price < pooled.spot * 2, `${pooled.symbol}: pool price ${price} near spot ${pooled.spot}`);
+  }
+  const listed = await client.fetchVault(key);
+  const holdings = await page.evaluate(() =>
+    [...document.querySelectorAll("section.vault tbody tr td.holdings")].map((td) => td.textContent!.trim()));
+  assert.deepEqual(holdings.map((h) => h.split(".")[1]?.length ?? 0), listed.assets.map((a) => a.decimals));
+
   // A deposit from the page's development wallet.
   await page.click("#faucet");
   await page.waitForFunction(() => document.getElementById("wallet-status")?.textContent === "funded from the faucet", null, { timeout: 30_000 });

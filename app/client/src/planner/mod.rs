@@ -23,7 +23,9 @@ use pyth_solana_receiver_sdk::price_update::PriceUpdateV2;
 use crate::decode;
 use crate::dex;
 
+mod prices;
 mod routes;
+pub use prices::{pool_usd_price, pool_usd_prices, usd_f64, PoolUsdPrice};
 use routes::PoolDraft;
 pub use routes::{pair_prices, AmmQuote, Route};
 

@@ -7,6 +7,13 @@ const $ = (id) => document.getElementById(id);
 const fmt = (x, d = 2) => Number(x).toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
 const pct = (bps) => fmt(bps / 100, 2) + " %";
 const short = (s) => s.slice(0, 4) + "…" + s.slice(-4);
+// Base units (string, number or BigInt) in token units with every decimal of the token, thousands grouped.
+function units(base, decimals) {
+  const s = BigInt(base ?? 0).toString().padStart(decimals + 1, "0");
+  const whole = s.slice(0, s.length - decimals).replace(/\B(?=(\d{3})+$)/g, ",");
+  return decimals > 0 ? whole + "." + s.slice(s.length - decimals) : whole;
+}
+const signedPct = (bps) => (bps > 0 ? "+" : bps < 0 ? "−" : "") + pct(Math.abs(bps));
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
 // ---- base58 / base64 ----
@@ -99,8 +106,7 @@ function renderVault(v) {
       <span>${pct(a.weightBps)} <span class="muted">/ ${pct(a.targetBps)} ± ${pct(a.bandBps)}</span></span></div>`;
   }).join("");
   const rows = v.assets.map((a) => `<tr data-symbol="${esc(a.symbol)}">
-      <td><b>${esc(a.symbol)}</b></td><td>${fmt(a.balance, 4)}</td><td>$${fmt(a.price, 4)}</td>
-      <td>${a.priceAgeSecs} s</td><td>${fmt(a.confBps / 100, 2)} %</td><td class="value">$${fmt(a.valueUsd)}</td>
+      <td><b>${esc(a.symbol)}</b></td><td class="holdings">${units(a.balanceBase, a.decimals)}</td><td class="value">$${fmt(a.valueUsd)}</td>
       <td class="weight">${pct(a.weightBps)}</td><td>${pct(a.targetBps)}</td><td>± ${pct(a.bandBps)}</td>
       <td class="${a.outOfBand ? "out" : "in"}">${a.driftBps > 0 ? "+" : ""}${pct(a.driftBps)}</td></tr>`).join("");
   const pending = v.pendingParams
@@ -111,34 +117,58 @@ function renderVault(v) {
   const f = v.fees;
   const fees = !f ? "" : `<h3>Fees</h3><p class="fees">management ${pct(f.managementBps)} a year, performance ${pct(f.performanceBps)}
       above the high-water mark ($${fmt(f.hwmUsd, 6)} a share), entry ${pct(f.entryBps)} and exit ${pct(f.exitBps)} (kept by the vault).
-      Earned so far: ${fmt(f.managementShares, 4)} shares of management and ${fmt(f.performanceShares, 4)} of performance fee;
-      owed, not yet minted: ${fmt(f.pendingShares, 4)}; last accrued on fresh prices
+      Earned so far: ${units(f.managementSharesBase, v.shareDecimals)} shares of management and
+      ${units(f.performanceSharesBase, v.shareDecimals)} of performance fee; owed, not yet minted: ${units(f.pendingSharesBase, v.shareDecimals)}; last accrued on fresh prices
       ${f.secondsSincePricedAccrual >= 0 ? `${f.secondsSincePricedAccrual} s ago (chain time)` : "never"}.</p>`;
   return `<section class="vault" data-address="${v.address}">
     <h2>vault <code>${v.address}</code> <span class="badge">${esc(v.status)}</span>${paused}</h2>
     <div class="figures">
       <div class="figure"><b id="nav-${v.address}" data-nav="${v.navUsd}">$${fmt(v.navUsd)}</b><span>net asset value</span></div>
       <div class="figure"><b data-share-price="${v.sharePriceUsd}">$${fmt(v.sharePriceUsd, 6)}</b><span>per share</span></div>
-      <div class="figure"><b>${fmt(v.shareSupply, 4)}</b><span>shares</span></div>
+      <div class="figure"><b>${units(v.shareSupplyBase, v.shareDecimals)}</b><span>shares</span></div>
       <div class="figure"><b class="${v.maxDriftBps > 0 ? "" : "in"}">${pct(v.maxDriftBps)}</b><span>largest drift</span></div>
       <div class="figure"><b>${esc(v.bandMode.split(" ")[0])}</b><span>band mode</span></div>
     </div>
     <h3>Weights against targets (shaded: the ε band)</h3><div class="bars">${bars}</div>
-    <table><thead><tr><th>asset</th><th>holdings</th><th>oracle price</th><th>age</th><th>confidence</th><th>value</th><th>weight</th><th>target</th><th>band</th><th>drift</th></tr></thead><tbody>${rows}</tbody></table>
+    <table><thead><tr><th>asset</th><th>holdings</th><th>value</th><th>weight</th><th>target</th><th>band</th><th>drift</th></tr></thead><tbody>${rows}</tbody></table>
+    ${renderPrices(v)}
     <p class="muted">a keeper now: ${esc(v.keeperWouldDo)}</p>
     ${pending}
     ${fees}
   </section>`;
 }
 
+// Per asset: the oracle's spot and EMA (their divergence against the vault's bound, red beyond it) and the USD
+// price each whitelisted pool trading the asset implies through the other asset's oracle (amber beyond the bound).
+function renderPrices(v) {
+  const bound = v.maxEmaDivergenceBps;
+  const rows = v.assets.map((a) => {
+    const ema = a.emaDivergenceBps === null ? "no EMA"
+      : `${a.price >= a.emaPrice ? "+" : "−"}${pct(a.emaDivergenceBps)}`;
+    const pools = a.poolPrices.map((p) => `<div class="pool-price" data-pool="${p.pool}" data-price="${p.priceUsd}">
+        $${fmt(p.priceUsd, 4)} <span class="${Math.abs(p.divergenceBps) > bound ? "warn" : "muted"}">${signedPct(p.divergenceBps)}</span>
+        <span class="muted">via ${esc(p.otherSymbol)} · ${esc(p.venue ?? "pool")} <code>${short(p.pool)}</code></span></div>`).join("")
+      || '<span class="muted">no whitelisted pool</span>';
+    return `<tr class="price-row" data-symbol="${esc(a.symbol)}"><td><b>${esc(a.symbol)}</b></td>
+      <td class="spot" data-price="${a.price}">$${fmt(a.price, 4)}</td><td>${a.priceAgeSecs} s</td><td>${fmt(a.confBps / 100, 2)} %</td>
+      <td class="ema" data-ema="${a.emaPrice}">$${fmt(a.emaPrice, 4)}</td>
+      <td class="ema-divergence ${a.emaWithinBound ? "in" : "out"}" data-bps="${a.emaDivergenceBps ?? ""}">${ema}</td>
+      <td class="pools">${pools}</td></tr>`;
+  }).join("");
+  return `<h3>Prices: oracle spot, Pyth EMA, whitelisted pools</h3>
+    <table class="prices"><thead><tr><th>asset</th><th>oracle spot</th><th>age</th><th>confidence</th><th>EMA</th>
+      <th>spot vs EMA (bound ${pct(bound)})</th><th>pool price (vs spot)</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 function renderHistory(h) {
   $("history").querySelector("tbody").innerHTML = h.rebalances.map((r) => `<tr class="rebalance">
       <td>${new Date(r.time * 1000).toISOString().slice(11, 19)}</td><td><code>${short(r.keeper)}</code></td><td>${esc(r.route)}</td>
-      <td>${fmt(r.amountIn, 6)} ${esc(r.sell)}</td><td>${fmt(r.minOut, 6)} ${esc(r.buy)}</td><td>${fmt(r.received, 6)} ${esc(r.buy)}</td>
-      <td>${fmt(r.bounty, 6)} ${esc(r.sell)} <span class="muted">($${fmt(r.bountyUsd, 4)})</span></td><td><code>${short(r.signature)}</code></td></tr>`).join("")
+      <td>${units(r.amountInBase, r.sellDecimals)} ${esc(r.sell)}</td><td>${units(r.minOutBase, r.buyDecimals)} ${esc(r.buy)}</td>
+      <td>${units(r.receivedBase, r.buyDecimals)} ${esc(r.buy)}</td>
+      <td>${units(r.bountyBase, r.sellDecimals)} ${esc(r.sell)} <span class="muted">($${fmt(r.bountyUsd, 4)})</span></td><td><code>${short(r.signature)}</code></td></tr>`).join("")
     || '<tr><td colspan="8" class="muted">no rebalance yet</td></tr>';
   $("keepers").querySelector("tbody").innerHTML = h.keepers.map((k) => `<tr><td><code>${k.keeper}</code></td><td>${k.rebalances}</td>
-      <td>$${fmt(k.bountyUsd, 4)}</td><td>${fmt(k.feesLamports / 1e9, 6)} SOL</td><td>${new Date(k.lastTime * 1000).toISOString().slice(11, 19)}</td></tr>`).join("")
+      <td>$${fmt(k.bountyUsd, 4)}</td><td>${units(k.feesLamports, 9)} SOL</td><td>${new Date(k.lastTime * 1000).toISOString().slice(11, 19)}</td></tr>`).join("")
     || '<tr><td colspan="5" class="muted">none yet</td></tr>';
   $("failed").textContent = `${h.failedTransactions} failed ballast transaction(s) on record.`;
 }
@@ -183,7 +213,7 @@ async function refreshWallet() {
   if (!state.wallet || !state.vaults.length) return;
   const v = state.vaults[0];
   const sol = await rpc("getBalance", [state.wallet.address]);
-  $("wallet-sol").textContent = `· ${fmt(sol.value / 1e9, 4)} SOL`;
+  $("wallet-sol").textContent = `· ${units(sol.value, 9)} SOL`;
   const owned = await rpc("getProgramAccounts", ["TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
     { encoding: "base64", filters: [{ dataSize: 165 }, { memcmp: { offset: 32, bytes: state.wallet.address } }] }]);
   const byMint = {};
@@ -195,9 +225,9 @@ async function refreshWallet() {
     byMint[mint] = amount;
   }
   state.walletBalances = byMint;
-  const parts = v.assets.map((a) => `${esc(a.symbol)} <b data-wallet="${esc(a.symbol)}">${fmt(Number(byMint[a.mint] ?? 0n) / 10 ** a.decimals, 4)}</b>`);
+  const parts = v.assets.map((a) => `${esc(a.symbol)} <b data-wallet="${esc(a.symbol)}">${units(byMint[a.mint] ?? 0n, a.decimals)}</b>`);
   const shares = byMint[v.shareMint] ?? 0n;
-  parts.push(`shares <b id="wallet-shares" data-base="${shares}">${fmt(Number(shares) / 10 ** v.shareDecimals, 6)}</b>`);
+  parts.push(`shares <b id="wallet-shares" data-base="${shares}">${units(shares, v.shareDecimals)}</b>`);
   $("wallet-balances").innerHTML = parts.join(" · ");
 }
 
@@ -265,7 +295,7 @@ function wire() {
     const built = await buildTx("deposit", { owner: state.wallet.address, vault: v.address, maxAmountsIn });
     const sig = await signAndSend(built.transaction);
     document.body.dataset.lastDeposit = sig;
-    return `deposit confirmed (${short(sig)}): ${fmt(Number(built.preview.shares) / 10 ** v.shareDecimals, 6)} shares`;
+    return `deposit confirmed (${short(sig)}): ${units(built.preview.shares, v.shareDecimals)} shares`;
   });
   $("withdraw").onclick = () => act($("withdraw"), "withdrawing", async () => {
     const v = state.vaults[0];

@@ -4,8 +4,11 @@
 //! `logsSubscribe` on the program) and refetches the views when something changed.
 //!
 //! - `GET /` (without a websocket upgrade): the page; `GET /api/vaults`: per vault NAV, share price,
-//!   weights against targets and bands, drift, oracle prices with age and confidence, pause flags,
-//!   pending governance changes with their countdown, and what a keeper would do now;
+//!   weights against targets and bands, drift, oracle prices with age and confidence, each price's EMA
+//!   and its divergence against the vault's `max_ema_divergence_bps`, the USD price every whitelisted pool
+//!   trading the asset implies (through the other asset's oracle) with its divergence, pause flags,
+//!   pending governance changes with their countdown, and what a keeper would do now; token amounts come
+//!   as base units (strings) next to the asset's decimals, which the page shows in token units;
 //! - `GET /api/history`: rebalances decoded from the program's events (keeper, route, amount in,
 //!   min-out, received, bounty) and per-keeper totals;
 //! - `POST /api/tx/deposit` and `POST /api/tx/withdraw`: unsigned transactions for a depositor to sign

@@ -3,6 +3,7 @@
 use anchor_lang::prelude::Pubkey;
 use ballast::events::RebalanceEvent;
 use ballast::state::{pause, Vault};
+use ballast_client::describe::token_amount;
 use ballast_client::planner::{self, Decision, Planned};
 use serde_json::{json, Value};
 
@@ -30,6 +31,7 @@ pub async fn vault(state: &RpcState, chain: &mut Chain, key: Pubkey, vault: Vaul
         "shareDecimals": share_decimals, "pendingParams": pending(&vault, now),
         "lastRebalanceSlot": vault.last_rebalance_slot, "bandMode": format!("{:?}", vault.params.band_mode),
         "auctionStartedAt": vault.auction_started_at,
+        "maxEmaDivergenceBps": vault.params.max_ema_divergence_bps,
     });
     let planned = match planner::plan_vault(chain, vault.clone()).await {
         Ok(p) => p,
@@ -42,6 +44,7 @@ pub async fn vault(state: &RpcState, chain: &mut Chain, key: Pubkey, vault: Vaul
     let supply_ui = ui(u128::from(planned.snapshot.supply), share_decimals);
     v["navUsd"] = json!(nav_usd);
     v["shareSupply"] = json!(supply_ui);
+    v["shareSupplyBase"] = json!(planned.snapshot.supply.to_string());
     v["sharePriceUsd"] = json!(if supply_ui > 0.0 { nav_usd / supply_ui } else { 0.0 });
     v["maxDriftBps"] = json!(planned.valuation.max_abs_drift_bps().unwrap_or(0));
     v["assets"] = Value::Array(assets(state, &vault, &planned, now));
@@ -61,6 +64,8 @@ fn fees(vault: &Vault, share_decimals: u8, now: i64) -> Value {
             .map(|r| json!({"account": r.account.to_string(), "weightBps": r.weight_bps})).collect::<Vec<_>>(),
         "pendingShares": shares(s.pending_shares),
         "managementShares": shares(s.management_total), "performanceShares": shares(s.performance_total),
+        "pendingSharesBase": s.pending_shares.to_string(), "managementSharesBase": s.management_total.to_string(),
+        "performanceSharesBase": s.performance_total.to_string(),
         // micro-USD per share unit (1e18 fixed point) = USD per whole share × 1e18.
         "hwmUsd": s.hwm as f64 / 1e18,
         "lastAccrual": s.last_accrual, "lastPricedAccrual": s.last_priced_accrual,
@@ -93,7 +98,8 @@ fn pending(vault: &Vault, now: i64) -> Option<Value> {
     Some(json!({"eta": p.eta, "secondsLeft": (p.eta - now).max(0), "changes": changes}))
 }
 
-/// Every asset: balance, oracle price with age and confidence, value, weight against target and band.
+/// Every asset: balance, oracle price with age and confidence, its EMA and the pools' prices, value, weight
+/// against target and band.
 fn assets(state: &RpcState, vault: &Vault, planned: &Planned, now: i64) -> Vec<Value> {
     let (snap, val) = (&planned.snapshot, &planned.valuation);
     let weights = ballast::math::weights_bps(&val.values).unwrap_or_default();
@@ -104,19 +110,48 @@ fn assets(state: &RpcState, vault: &Vault, planned: &Planned, now: i64) -> Vec<V
         .enumerate()
         .map(|(i, a)| {
             let r = &snap.readings[i];
-            let price = r.price as f64 * 10f64.powi(r.expo);
             let conf_bps = if r.price > 0 { u128::from(r.conf) * 10_000 / r.price.unsigned_abs() as u128 } else { 0 };
             let weight = weights.get(i).copied().unwrap_or(0);
             let drift = weight as i64 - i64::from(targets[i]);
-            json!({
+            let balance = val.positions[i].balance;
+            let mut v = json!({
                 "index": i, "symbol": symbol(state, &a.mint), "mint": a.mint.to_string(), "decimals": a.decimals,
-                "reserve": a.reserve.to_string(), "balance": ui(u128::from(val.positions[i].balance), a.decimals),
-                "price": price, "priceAgeSecs": now - r.publish_time, "confBps": conf_bps as u64,
+                "reserve": a.reserve.to_string(), "balance": ui(u128::from(balance), a.decimals),
+                "balanceBase": balance.to_string(), "priceAgeSecs": now - r.publish_time, "confBps": conf_bps as u64,
                 "valueUsd": val.values[i] as f64 / 1e6, "weightBps": weight, "targetBps": targets[i],
                 "bandBps": bands[i], "driftBps": drift, "outOfBand": drift.unsigned_abs() > u64::from(bands[i]),
-            })
+            });
+            prices(state, vault, planned, i, &mut v);
+            v
         })
         .collect()
+}
+
+/// Asset `i`'s prices: the oracle's spot and EMA with their divergence against the vault's bound, and the USD
+/// price every whitelisted pool trading it implies (through the other asset's oracle mid) with its divergence
+/// from the oracle.
+fn prices(state: &RpcState, vault: &Vault, planned: &Planned, i: usize, v: &mut Value) {
+    let r = &planned.snapshot.readings[i];
+    let scale = 10f64.powi(r.expo);
+    let divergence = r.ema_divergence_bps();
+    v["price"] = json!(r.price as f64 * scale);
+    v["emaPrice"] = json!(r.ema_price as f64 * scale);
+    // `null`: no positive EMA (the program counts that as beyond any bound).
+    v["emaDivergenceBps"] = json!((divergence != u64::MAX).then_some(divergence));
+    v["emaWithinBound"] = json!(r.agrees_with_ema(vault.params.max_ema_divergence_bps));
+    let pools = planner::pool_usd_prices(&planned.routes, i, &planned.valuation.positions);
+    let venue = |pool: &Pubkey| planned.routes.iter().find(|r| r.pool == *pool).map(|r| r.kind.name());
+    v["poolPrices"] = pools
+        .iter()
+        .map(|p| {
+            let other = &vault.assets[p.other];
+            json!({
+                "pool": p.pool.to_string(), "venue": venue(&p.pool), "otherIndex": p.other,
+                "otherSymbol": symbol(state, &other.mint), "priceUsd": planner::usd_f64(p.price),
+                "divergenceBps": p.divergence_bps,
+            })
+        })
+        .collect();
 }
 
 /// What a keeper would do now, in words, from the planner's typed decision.
@@ -124,7 +159,7 @@ fn decision(state: &RpcState, vault: &Vault, planned: &Planned) -> String {
     let trade = |c: &planner::Candidate| {
         format!(
             "{} {} → {}",
-            ui(u128::from(c.request.amount_in), vault.assets[c.request.sell].decimals),
+            token_amount(u128::from(c.request.amount_in), vault.assets[c.request.sell].decimals),
             symbol(state, &vault.assets[c.request.sell].mint),
             symbol(state, &vault.assets[c.request.buy].mint)
         )
@@ -152,6 +187,9 @@ pub fn rebalance(state: &RpcState, ev: &RebalanceEvent, assets: &[(Pubkey, u8)],
         "sell": symbol(state, &sell_mint), "buy": symbol(state, &buy_mint),
         "amountIn": ui(u128::from(ev.amount_in), sell_dec), "minOut": ui(u128::from(ev.min_out), buy_dec),
         "received": ui(u128::from(ev.amount_out), buy_dec), "bounty": ui(u128::from(ev.bounty), sell_dec),
+        "amountInBase": ev.amount_in.to_string(), "minOutBase": ev.min_out.to_string(),
+        "receivedBase": ev.amount_out.to_string(), "bountyBase": ev.bounty.to_string(),
+        "sellDecimals": sell_dec, "buyDecimals": buy_dec,
         "bountyUsd": ev.bounty_value as f64 / 1e6, "driftBefore": ev.drift_before.to_string(),
         "driftAfter": ev.drift_after.to_string(), "auctionSecs": ev.auction_elapsed_secs,
     })
