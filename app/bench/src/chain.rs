@@ -1,5 +1,6 @@
 //! `ballast bench`: transaction footprint of `rebalance` by asset count, and rebalance throughput of the
-//! embedded chain. Figures are printed, never asserted.
+//! embedded chain. Figures are printed, never asserted; but every transaction the bench times is a
+//! rebalance the program accepts (set up untimed on its rules), and a refused one fails the bench by name.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -10,7 +11,8 @@ use serde::Serialize;
 use serde_json::json;
 use solana_signer::Signer;
 
-use ballast_client::planner::Decision;
+use ballast_client::planner::{Candidate, Decision, Hold};
+use ballast_client::RouteMode;
 use ballast_harness::chain::{error_name, transaction_footprint, Chain, Footprint, PACKET_DATA_SIZE};
 use ballast_harness::dex::{Amm, AnyPool};
 use ballast_harness::fixture::{self, AssetSpec, PoolFixture, User, VaultFixture};
@@ -163,7 +165,8 @@ pub async fn footprint(n: usize) -> Result<SizeRow> {
     let payer = chain.payer().pubkey();
     let footprint = transaction_footprint(&payer, std::slice::from_ref(&ix), std::slice::from_ref(&table))?;
     // Prove the v0 form really executes.
-    chain.send_v0(&[ix], &[&keeper.keypair], &[table]).await?;
+    let tx = chain.sign_v0(&[ix], &[&keeper.keypair], &[table]).await?;
+    chain.process(tx).await.map_err(|e| anyhow!("v0 rebalance: {}", error_name(&e)))?;
     Ok(SizeRow {
         assets: n,
         fits_legacy: footprint.legacy_bytes <= PACKET_DATA_SIZE,
@@ -172,51 +175,150 @@ pub async fn footprint(n: usize) -> Result<SizeRow> {
     })
 }
 
-/// Rebalances per second through the embedded chain (only the rebalance transactions are timed).
-pub async fn throughput(n: usize, iterations: usize) -> Result<(usize, Duration)> {
-    let mut chain = Chain::start().await;
-    let (fx, pool, keeper) = market(&mut chain, n).await?;
-    let cooldown = fx.state(&mut chain).await.params.rebalance_cooldown_slots;
-    let mut timed = Duration::ZERO;
-    let mut done = 0;
-    for i in 0..iterations {
-        shock(&mut chain, &fx, &pool, if i % 2 == 0 { 30 } else { -25 }).await?;
-        chain.advance_slots(cooldown).await;
-        let (sell, buy) = if i % 2 == 0 { (0, 1) } else { (1, 0) };
-        let vault = fx.state(&mut chain).await;
-        let args = RebalanceArgs { sell_index: sell, buy_index: buy, amount_in: u64::MAX, min_out: 0 };
-        let ix = fx.rebalance_ix(&vault, &keeper.keypair, &keeper.tokens[sell as usize], &pool, args);
-        let tx = chain.sign(&[ix], &[&keeper.keypair]).await;
-        let start = Instant::now();
-        let result = chain.process(tx.into()).await;
-        timed += start.elapsed();
-        if result.is_ok() {
-            done += 1;
-        }
-    }
-    Ok((done, timed))
+/// What the throughput loop timed: every timed transaction is a rebalance the program accepted and that
+/// traded; the loop stops at the first one that is not.
+#[derive(Debug, Clone, Serialize)]
+pub struct Throughput {
+    /// Rebalance transactions sent and timed.
+    pub attempted: usize,
+    /// Of those, the ones that succeeded (all of them unless `first_error` is set).
+    pub succeeded: usize,
+    /// Processing time of the successful rebalance transactions only.
+    pub secs: f64,
+    /// `succeeded / secs`.
+    pub rebalances_per_sec: f64,
+    /// Why the timed rebalance that ended the loop was not a real one: the program error by name, or
+    /// `TradedNothing` (accepted without a trade: it only opened the auction).
+    pub first_error: Option<String>,
 }
 
-/// Runs both benchmarks and prints a table (or one JSON line).
+/// Keeper turns of the setup before one timed rebalance (a poke, a wait, a cooldown, with room to spare).
+const SETUP_TURNS: usize = 12;
+
+/// Untimed setup of one timed rebalance, on today's rules: asset 0's price moves by `pct` percent (the
+/// pool is arbitraged to it), then the shipped planner is followed (opening the auction with `poke`,
+/// letting it run to where the pool clears it while prices are re-published and the auction kept alive,
+/// waiting out the cooldown) until it names a trade. Returns that trade, priced on fresh readings.
+async fn ready_rebalance(chain: &mut Chain, fx: &VaultFixture, pool: &PoolFixture, pct: i64) -> Result<Candidate> {
+    chain.advance_time(1).await;
+    fx.refresh_prices(chain).await;
+    let p = fx.oracle_reading(chain, 0).await.price;
+    fx.set_price(chain, 0, p * (100 + pct) / 100).await;
+    fx.arbitrage(chain, pool).await?;
+    for _ in 0..SETUP_TURNS {
+        let planned = fx.plan(chain).await;
+        match planned.decision {
+            Decision::Trade(c) => return Ok(*c),
+            Decision::Poke(_) => fx.poke(chain).await.map_err(|e| anyhow!("bench setup: poke: {}", error_name(&e)))?,
+            Decision::Wait { at, .. } => {
+                let secs = (at - planned.snapshot.now).max(1);
+                fx.let_auction_run(chain, secs).await.map_err(|e| anyhow!("bench setup: poke: {}", error_name(&e)))?;
+            }
+            Decision::Hold(Hold::Cooldown { until_slot }) => {
+                chain.advance_slots(until_slot.saturating_sub(planned.snapshot.slot).max(1)).await;
+                fx.refresh_prices(chain).await;
+            }
+            Decision::Hold(why) => return Err(anyhow!("bench setup: the planner holds ({why:?})")),
+        }
+    }
+    Err(anyhow!("bench setup: no trade after {SETUP_TURNS} keeper turns"))
+}
+
+/// Sends `c` as `keeper` and times its processing alone (signing and the checks around it are not timed).
+/// `Err` names why it is not a real rebalance: the program error, or a success that traded nothing (an
+/// attempt that only opened the auction).
+async fn timed_rebalance(chain: &mut Chain, fx: &VaultFixture, keeper: &User, c: &Candidate) -> Result<Duration> {
+    let vault = fx.state(chain).await;
+    let (sell, buy) = (c.request.sell, c.request.buy);
+    let ixs = ballast_client::execute_along(
+        RouteMode::Direct,
+        &keeper.keypair.pubkey(),
+        &fx.key,
+        &vault,
+        &keeper.tokens[sell],
+        c,
+    )
+    .ok_or_else(|| anyhow!("bench setup: no instruction for the planned route"))?;
+    let tx = chain.sign(&ixs, &[&keeper.keypair]).await;
+    let before = fx.holdings(chain).await;
+    let start = Instant::now();
+    let result = chain.process(tx.into()).await;
+    let took = start.elapsed();
+    result.map_err(|e| anyhow!("{}", error_name(&e)))?;
+    let after = fx.holdings(chain).await;
+    if after[sell] >= before[sell] || after[buy] <= before[buy] {
+        return Err(anyhow!("TradedNothing"));
+    }
+    Ok(took)
+}
+
+/// Rebalances per second through the embedded chain: `iterations` real rebalances of an `n`-asset vault,
+/// each set up untimed by [`ready_rebalance`] (asset 0 alternately +30 % and −25 %); only the rebalance
+/// transactions are timed. Stops at the first timed rebalance that is refused or trades nothing
+/// (`first_error`).
+pub async fn throughput(n: usize, iterations: usize) -> Result<Throughput> {
+    let mut chain = Chain::start().await;
+    let (fx, pool, keeper) = market(&mut chain, n).await?;
+    let mut timed = Duration::ZERO;
+    let (mut attempted, mut succeeded, mut first_error) = (0, 0, None);
+    for i in 0..iterations {
+        let c = ready_rebalance(&mut chain, &fx, &pool, if i % 2 == 0 { 30 } else { -25 }).await?;
+        attempted += 1;
+        match timed_rebalance(&mut chain, &fx, &keeper, &c).await {
+            Ok(took) => {
+                succeeded += 1;
+                timed += took;
+            }
+            Err(e) => {
+                first_error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let secs = timed.as_secs_f64();
+    let rebalances_per_sec = if succeeded == 0 { 0.0 } else { succeeded as f64 / secs.max(1e-9) };
+    Ok(Throughput { attempted, succeeded, secs, rebalances_per_sec, first_error })
+}
+
+/// Runs both benchmarks and prints a table (or one JSON line). Fails, after printing, when a timed
+/// rebalance was refused (naming the program error).
 pub async fn run(iterations: usize, json_out: bool, out: &mut dyn Write) -> Result<()> {
     let mut rows = Vec::new();
     for n in [2, 4, 8, 16] {
         rows.push(footprint(n).await?);
     }
-    let (done, timed) = throughput(3, iterations).await?;
-    let per_sec = done as f64 / timed.as_secs_f64().max(1e-9);
+    let t = throughput(3, iterations).await?;
     let cu = dex_compute_units().await?;
     if json_out {
-        writeln!(
-            out,
-            "{}",
-            json!({ "sizes": rows, "rebalances": done, "seconds": timed.as_secs_f64(), "rebalances_per_sec": per_sec, "compute_units": cu })
-        )?;
-        return Ok(());
+        let v = json!({
+            "sizes": rows,
+            "attempted": t.attempted,
+            "succeeded": t.succeeded,
+            "rebalances": t.succeeded,
+            "seconds": t.secs,
+            "rebalances_per_sec": t.rebalances_per_sec,
+            "first_error": t.first_error,
+            "compute_units": cu,
+        });
+        writeln!(out, "{v}")?;
+    } else {
+        print_tables(&rows, &t, &cu, out)?;
     }
+    match &t.first_error {
+        Some(name) => Err(anyhow!(
+            "timed rebalance {} of {iterations} failed: {name} ({} succeeded before it)",
+            t.attempted,
+            t.succeeded
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The human-readable form of [`run`]'s figures.
+fn print_tables(rows: &[SizeRow], t: &Throughput, cu: &[CuRow], out: &mut dyn Write) -> Result<()> {
     writeln!(out, "rebalance transaction footprint (limit {PACKET_DATA_SIZE} bytes, 64 accounts)")?;
     writeln!(out, "{:>7} {:>9} {:>13} {:>13}", "assets", "accounts", "legacy bytes", "v0+ALT bytes")?;
-    for r in &rows {
+    for r in rows {
         let mark = |fits: bool| if fits { "" } else { " (too large)" };
         writeln!(
             out,
@@ -229,12 +331,16 @@ pub async fn run(iterations: usize, json_out: bool, out: &mut dyn Write) -> Resu
     }
     writeln!(
         out,
-        "\nthroughput: {done} rebalances of a 3-asset vault in {:.3} s of transaction processing = {per_sec:.0} rebalances/s (embedded chain, native programs)",
-        timed.as_secs_f64()
+        "\nthroughput: {} of {} rebalances of a 3-asset vault succeeded, {:.3} s of their transaction processing = {:.0} rebalances/s",
+        t.succeeded, t.attempted, t.secs, t.rebalances_per_sec
+    )?;
+    writeln!(
+        out,
+        "(embedded chain, native programs; each set up untimed: a price move, fresh readings, the auction run to the pool's price, the cooldown)"
     )?;
     writeln!(out, "\ncompute units (SBF VM, metered: the real DEX programs and SPL Token; ballast's own instructions run natively")?;
     writeln!(out, "here and count 1 unit each, so a rebalance's figure is its CPIs' units, not ballast's)")?;
-    for r in &cu {
+    for r in cu {
         writeln!(out, "{:>9}  {}", r.compute_units, r.what)?;
     }
     Ok(())

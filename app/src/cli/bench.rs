@@ -7,7 +7,8 @@ use anyhow::Result;
 /// `ballast bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Rebalances to time for the throughput figure.
+    /// Rebalances to time for the throughput figure (each set up untimed so the program accepts it; the
+    /// command fails, naming the program error, if one is refused).
     #[arg(long, default_value_t = 200)]
     pub iterations: usize,
     /// Print one JSON object instead of tables.

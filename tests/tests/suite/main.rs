@@ -4,6 +4,7 @@
 mod adaptive;
 mod admin;
 mod amm;
+mod bench;
 mod best_execution;
 mod demo;
 mod deposit_requests;
