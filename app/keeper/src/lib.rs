@@ -6,7 +6,8 @@
 //! [`jobs`] over every vault each iteration: discovery (`ballast_client::discover`) finds the vaults,
 //! [`snapshot`] reads each through the shared planner's `ChainView` over RPC, the planner (the one of
 //! `ballast-client`, the same the simulator runs) decides, and the settlement and rebalance jobs act on
-//! that one snapshot. What goes wrong is typed ([`errors`]): refusals by program error, faults by kind.
+//! that one snapshot. Every [`jobs::Job`] says what it did as [`Report`]s, which an iteration returns and
+//! the [`Metrics`] count. What goes wrong is typed ([`errors`]): rejections by program error, faults by kind.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -26,15 +27,14 @@ pub mod errors;
 pub mod jobs;
 pub mod jupiter;
 pub mod metrics;
-pub mod plan;
 pub mod routes;
 pub mod send;
 pub mod snapshot;
+pub mod worth;
 
 pub use cli::{init_logging, read_keypair, run_cli, KeeperArgs};
-pub use errors::{Fault, Refusal};
-pub use jobs::rebalance::{Outcome, Skip};
-pub use jobs::{Job, Jobs};
+pub use errors::{Fault, Rejection};
+pub use jobs::{Action, Idle, Job, JobKind, Jobs, Outcome, Report, Skip};
 pub use metrics::{serve_metrics, Metrics};
 
 /// Keeper settings.
@@ -150,9 +150,9 @@ impl Keeper {
         ballast_client::discover::vaults(&mut snapshot::RpcView(&self.rpc), &self.opts.vaults).await
     }
 
-    /// One pass of the jobs over every vault; the rebalance job's outcome per vault (none when it does not
-    /// run).
-    pub async fn iteration(&self) -> Result<Vec<(Pubkey, Outcome)>> {
+    /// One pass of the jobs over every vault: every report of every job, vault by vault in the jobs' order
+    /// ([`jobs::JOBS`]), each counted in the metrics (`ballast_keeper_reports_total{job,result}`).
+    pub async fn iteration(&self) -> Result<Vec<Report>> {
         self.metrics.iterations.fetch_add(1, Ordering::Relaxed);
         let vaults = match self.vaults().await {
             Ok(v) => v,
@@ -163,17 +163,17 @@ impl Keeper {
         };
         let mut out = Vec::new();
         for (key, vault) in vaults {
-            let outcome = match self.keep(&key, vault).await {
-                Ok(o) => o,
-                Err(e) => {
-                    self.metrics.error(&e).await;
-                    tracing::warn!(vault = %key, "error: {e:#}");
-                    Some(Outcome::Failed(Fault::of(&e)))
-                }
-            };
-            out.extend(outcome.map(|o| (key, o)));
+            out.extend(self.keep(&key, vault).await);
+        }
+        for report in &out {
+            self.metrics.report(report.job.name(), report.outcome.label()).await;
         }
         Ok(out)
+    }
+
+    /// The jobs that run: those `--jobs` enables, without the ones that have no dry run under `--dry-run`.
+    pub fn jobs(&self) -> impl Iterator<Item = &'static dyn Job> + '_ {
+        jobs::JOBS.into_iter().filter(|j| self.opts.jobs.runs(j.kind()) && (j.dry_runs() || !self.opts.dry_run))
     }
 
     /// The shared planner's view of one vault, read over RPC.
@@ -181,21 +181,26 @@ impl Keeper {
         planner::plan_vault(&mut snapshot::RpcView(&self.rpc), vault).await
     }
 
-    /// Plans the vault once and runs the enabled jobs on that plan: settlements first (a deposit changes
-    /// what the vault holds only once settled, and the program re-opens the auction if it adds trades).
-    async fn keep(&self, key: &Pubkey, vault: Vault) -> Result<Option<Outcome>> {
-        let planned = self.plan(vault).await?;
+    /// Plans the vault once and runs the jobs on that plan, in order: settlements first (a deposit changes
+    /// what the vault holds only once settled, and the program re-opens the auction if it adds trades). When
+    /// the vault cannot be read or planned, every job that would have run reports the failure.
+    async fn keep(&self, key: &Pubkey, vault: Vault) -> Vec<Report> {
+        let report = |job: &dyn Job, outcome| Report { job: job.kind(), vault: *key, outcome };
+        let planned = match self.plan(vault).await {
+            Ok(planned) => planned,
+            Err(e) => {
+                self.metrics.error(&e).await;
+                tracing::warn!(vault = %key, "error: {e:#}");
+                let fault = Fault::of(&e);
+                return self.jobs().map(|job| report(job, Outcome::Failed(fault))).collect();
+            }
+        };
         self.metrics.observe(key, &planned.valuation).await;
-        if self.opts.jobs.runs(Job::Settle) && !self.opts.dry_run {
-            jobs::settle::run(self, key, &planned.snapshot).await;
+        let mut out = Vec::new();
+        for job in self.jobs() {
+            out.extend(job.run(self, key, &planned).await.into_iter().map(|outcome| report(job, outcome)));
         }
-        if self.opts.jobs.runs(Job::Fees) && !self.opts.dry_run {
-            jobs::fees::run(self, key, &planned.snapshot).await;
-        }
-        if !self.opts.jobs.runs(Job::Rebalance) {
-            return Ok(None);
-        }
-        jobs::rebalance::run(self, key, &planned).await.map(Some)
+        out
     }
 
     /// Requests an airdrop when the keeper has less than 0.01 SOL (works on local and test networks).

@@ -25,6 +25,9 @@ pub struct Metrics {
     pub rebalance: RebalanceMetrics,
     pub settle: SettleMetrics,
     pub fees: FeeMetrics,
+    /// Every job's reports, by job and result (the job's name and its outcome's label, e.g. `settle`,
+    /// `done`): what the keeper did, one count per report `Keeper::iteration` returns.
+    pub reports: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 /// The fee job's counters and the fee shares vaults owe.
@@ -32,8 +35,8 @@ pub struct Metrics {
 pub struct FeeMetrics {
     /// `accrue_fees` transactions confirmed.
     pub accruals: AtomicU64,
-    /// Accruals the program refused, by error name.
-    pub refusals: Mutex<BTreeMap<String, u64>>,
+    /// Accruals the chain rejected, by error name.
+    pub rejections: Mutex<BTreeMap<String, u64>>,
     /// Fee shares owed to the recipients, per vault (last seen).
     pub pending: Mutex<BTreeMap<String, u64>>,
 }
@@ -43,8 +46,8 @@ pub struct FeeMetrics {
 pub struct RebalanceMetrics {
     pub rebalances: AtomicU64,
     pub dry_run_trades: AtomicU64,
-    /// Program refusals by error name (e.g. another keeper got there first: CooldownNotElapsed).
-    pub refusals: Mutex<BTreeMap<String, u64>>,
+    /// Rejections by error name (e.g. another keeper got there first: CooldownNotElapsed).
+    pub rejections: Mutex<BTreeMap<String, u64>>,
     /// Trades not attempted, by reason.
     pub skips: Mutex<BTreeMap<String, u64>>,
     /// Rebalances confirmed, by route kind (direct, flash, jupiter, orca; with_lookup_tables).
@@ -60,8 +63,8 @@ pub struct RebalanceMetrics {
 pub struct SettleMetrics {
     /// Deposit requests settled.
     pub settled: AtomicU64,
-    /// Settlements the program refused, by error name.
-    pub refusals: Mutex<BTreeMap<String, u64>>,
+    /// Settlements the chain rejected, by error name.
+    pub rejections: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Metrics {
@@ -93,6 +96,11 @@ impl Metrics {
         *map.lock().await.entry(key.to_string()).or_default() += 1;
     }
 
+    /// Counts one report of `job` with `result`.
+    pub async fn report(&self, job: &'static str, result: &'static str) {
+        *self.reports.lock().await.entry((job, result)).or_default() += 1;
+    }
+
     /// Prometheus text exposition format.
     pub async fn render(&self) -> String {
         let (r, d) = (&self.rebalance, &self.settle);
@@ -103,11 +111,21 @@ impl Metrics {
         counter(&mut s, "dry_run_trades_total", "Trades a dry run would have sent.", &r.dry_run_trades);
         counter(&mut s, "fee_accruals_total", "accrue_fees transactions confirmed.", &self.fees.accruals);
         counter(&mut s, "errors_total", "Unexpected errors.", &self.errors);
-        header(&mut s, "refusals_total", "Transactions the program refused, by job and error.", "counter");
-        for (job, map) in [("rebalance", &r.refusals), ("settle", &d.refusals), ("fees", &self.fees.refusals)] {
+        // Named before rejections were called so; the name stays (dashboards and alerts read it).
+        header(&mut s, "refusals_total", "Transactions the chain rejected, by job and error.", "counter");
+        for (job, map) in [("rebalance", &r.rejections), ("settle", &d.rejections), ("fees", &self.fees.rejections)] {
             for (k, v) in map.lock().await.iter() {
                 s.push_str(&format!("ballast_keeper_refusals_total{{job=\"{job}\",error=\"{k}\"}} {v}\n"));
             }
+        }
+        header(
+            &mut s,
+            "reports_total",
+            "What the jobs did, by job and result (done, dry_run, held, waited, skipped, rejected, failed).",
+            "counter",
+        );
+        for ((job, result), v) in self.reports.lock().await.iter() {
+            s.push_str(&format!("ballast_keeper_reports_total{{job=\"{job}\",result=\"{result}\"}} {v}\n"));
         }
         let labelled = [
             ("skips_total", "Trades not attempted, by reason.", "reason", &r.skips, "counter"),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, Discriminator};
 use ballast::state::Vault;
-use ballast_keeper::{Keeper, KeeperOptions, Metrics, Outcome};
+use ballast_keeper::{Action, JobKind, Keeper, KeeperOptions, Metrics, Outcome, Report};
 use ballast_localnet::localnet::Localnet;
 use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_keypair::Keypair;
@@ -150,11 +150,11 @@ async fn keeper_brings_drift_back_inside_the_bands() {
     let mut rebalanced = 0;
     let mut waited = 0;
     for _ in 0..16 {
-        for (_, outcome) in k.iteration().await.unwrap() {
-            match outcome {
-                Outcome::Rebalanced { .. } => rebalanced += 1,
+        for report in k.iteration().await.unwrap() {
+            match report.outcome {
+                Outcome::Done { action: Action::Trade { .. }, .. } => rebalanced += 1,
                 // The auction has not reached the pool's price yet: move the clock to when it does.
-                Outcome::Waiting { until } => {
+                Outcome::Waited { until } => {
                     let now = net.chain.lock().await.clock().await.unix_timestamp;
                     net.let_auction_run((until - now).max(1)).await.unwrap();
                     waited += 1;
@@ -193,9 +193,11 @@ async fn dry_run_sends_nothing() {
     let k = keeper(&net, true).await;
     for _ in 0..3 {
         let out = k.iteration().await.unwrap();
-        assert!(matches!(out[0].1, Outcome::DryRun { .. }), "{out:?}");
+        assert!(matches!(out[..], [Report { outcome: Outcome::DryRun(Action::Trade { .. }), .. }]), "{out:?}");
     }
     assert_eq!(k.metrics.rebalance.dry_run_trades.load(std::sync::atomic::Ordering::Relaxed), 3);
+    let text = k.metrics.render().await;
+    assert!(text.contains("ballast_keeper_reports_total{job=\"rebalance\",result=\"dry_run\"} 3\n"), "{text}");
     assert_eq!(k.metrics.rebalance.rebalances.load(std::sync::atomic::Ordering::Relaxed), 0);
     let mut chain = net.chain.lock().await;
     assert_eq!(net.fx.holdings(&mut chain).await, before);
@@ -216,8 +218,9 @@ async fn racing_keepers_never_sell_more_than_one_full_size_trade_at_one_price() 
     let started = { net.fx.state(&mut *net.chain.lock().await).await.auction_started_at };
     let (a, b) = (keeper(&net, false).await, keeper(&net, false).await);
     let (ra, rb) = tokio::join!(a.iteration(), b.iteration());
-    let outcomes = [ra.unwrap().remove(0).1, rb.unwrap().remove(0).1];
-    let wins = outcomes.iter().filter(|o| matches!(o, Outcome::Rebalanced { .. })).count();
+    let rebalance = |reports: Vec<Report>| reports.into_iter().find(|r| r.job == JobKind::Rebalance).unwrap();
+    let outcomes = [rebalance(ra.unwrap()), rebalance(rb.unwrap())];
+    let wins = outcomes.iter().filter(|r| r.traded()).count();
     assert!(wins >= 1, "{outcomes:?}");
     let vault = { net.fx.state(&mut *net.chain.lock().await).await };
     if vault.auction_started_at == started {
@@ -227,9 +230,15 @@ async fn racing_keepers_never_sell_more_than_one_full_size_trade_at_one_price() 
         // The auction restarted (or closed): the second trade can only have been priced by the new one.
         assert!(vault.last_rebalance_slot > 0);
     }
-    for loser in outcomes.iter().filter(|o| !matches!(o, Outcome::Rebalanced { .. })) {
+    for loser in outcomes.iter().filter(|r| !r.traded()).map(|r| &r.outcome) {
         assert!(
-            matches!(loser, Outcome::Refused(_) | Outcome::Hold(_) | Outcome::Waiting { .. } | Outcome::Poked(_)),
+            matches!(
+                loser,
+                Outcome::Rejected(_)
+                    | Outcome::Held(_)
+                    | Outcome::Waited { .. }
+                    | Outcome::Done { action: Action::Poke(_), .. }
+            ),
             "{loser:?}"
         );
     }
@@ -248,8 +257,9 @@ async fn keeper_settles_deposit_requests_once_the_delay_has_passed() {
     let owner = depositor.keypair.pubkey();
     let k = keeper(&net, false).await;
     let mut settled = false;
+    let mut reports = Vec::new();
     for _ in 0..20 {
-        k.iteration().await.unwrap();
+        reports.extend(k.iteration().await.unwrap());
         let mut chain = net.chain.lock().await;
         if net.fx.deposit_request(&mut chain, &owner).await.is_none() {
             settled = true;
@@ -266,6 +276,16 @@ async fn keeper_settles_deposit_requests_once_the_delay_has_passed() {
     drop(chain);
     let text = k.metrics.render().await;
     assert!(text.contains("ballast_keeper_deposits_settled_total 1\n"), "{text}");
+    // The settlement is reported (and counted) like every job's result.
+    let request = ballast_client::pda::deposit_request(&net.vault(), &owner);
+    let settlements: Vec<&Report> =
+        reports.iter().filter(|r| r.job == JobKind::Settle && r.vault == net.vault()).collect();
+    let settled_request = match settlements[..] {
+        [Report { outcome: Outcome::Done { action: Action::Settle { request }, .. }, .. }] => Some(*request),
+        _ => None,
+    };
+    assert_eq!(settled_request, Some(request), "{settlements:?}");
+    assert!(text.contains("ballast_keeper_reports_total{job=\"settle\",result=\"done\"} 1\n"), "{text}");
     net.stop();
 }
 
@@ -303,7 +323,7 @@ async fn the_keeper_rebalances_through_a_flash_route() {
     let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
     k.ensure_funded().await;
     let out = k.iteration().await.unwrap();
-    assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");
+    assert!(out.iter().any(Report::traded), "{out:?}");
     assert!(k.metrics.render().await.contains("ballast_keeper_rebalances_by_route_total{route=\"flash\"} 1\n"));
     let mut chain = net.chain.lock().await;
     let vault = net.fx.state(&mut chain).await;
@@ -330,7 +350,7 @@ async fn the_keeper_rebalances_through_real_dex_pools_over_rpc() {
         let kinds: Vec<&str> = planned.routes.iter().map(|r| r.kind.name()).collect();
         assert!(kinds.contains(&"raydium-cpmm") && kinds.contains(&"orca-whirlpool"), "{kinds:?}");
         let out = k.iteration().await.unwrap();
-        assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{route:?}: {out:?}");
+        assert!(out.iter().any(Report::traded), "{route:?}: {out:?}");
         let venues = k.metrics.rebalance.venues.lock().await.clone();
         assert_eq!(venues.values().sum::<u64>(), 1);
         assert!(

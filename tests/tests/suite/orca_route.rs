@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anchor_lang::prelude::Pubkey;
 use ballast_client::planner::Decision;
 use ballast_keeper::routes::{Provider, RouteContext};
-use ballast_keeper::{Keeper, KeeperOptions, Metrics, Outcome};
+use ballast_keeper::{Keeper, KeeperOptions, Metrics, Report};
 use orca_whirlpools_client::{
     FixedTickArray, Tick, Whirlpool, FIXED_TICK_ARRAY_DISCRIMINATOR, WHIRLPOOL_DISCRIMINATOR,
 };
@@ -95,6 +95,6 @@ async fn an_orca_route_is_built_from_the_pool_state_and_refused_routes_fall_back
     // The keeper ranks Orca first, the program refuses the fabricated pool in simulation, and the keeper
     // sends the pool route instead.
     let out = k.iteration().await.unwrap();
-    assert!(matches!(out[0].1, Outcome::Rebalanced { .. }), "{out:?}");
+    assert!(out.iter().any(Report::traded), "{out:?}");
     assert_eq!(k.metrics.rebalance.routes.lock().await.get("direct"), Some(&1));
 }

@@ -6,22 +6,28 @@
 use std::sync::atomic::Ordering;
 
 use anchor_lang::prelude::Pubkey;
-use ballast_client::planner::Snapshot;
+use ballast_client::planner::{Planned, Snapshot};
 
+use super::{Action, Idle, Job, JobFuture, JobKind, Outcome, Skip};
+use crate::errors::Fault;
+use crate::metrics::Metrics;
 use crate::send::{Draft, Sent};
 use crate::Keeper;
 
 /// Compute units an accrual is given.
 const ACCRUE_UNITS: u32 = 300_000;
 
-/// What the fee job did with one vault.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FeeOutcome {
-    /// The vault has no running fee, or its fees were crystallised recently.
-    NotDue,
-    Accrued,
-    Refused(crate::Refusal),
-    Unknown,
+/// The fee job: one outcome per vault.
+pub struct Fees;
+
+impl Job for Fees {
+    fn kind(&self) -> JobKind {
+        JobKind::Fees
+    }
+
+    fn run<'a>(&'a self, k: &'a Keeper, key: &'a Pubkey, planned: &'a Planned) -> JobFuture<'a> {
+        Box::pin(async move { vec![accrue(k, key, &planned.snapshot).await] })
+    }
 }
 
 /// Whether the vault's running fees are due for an accrual at `snap.now`.
@@ -33,28 +39,28 @@ pub fn due(snap: &Snapshot, interval_secs: u64) -> bool {
 }
 
 /// Accrues and distributes the vault's fees when due.
-pub async fn run(k: &Keeper, key: &Pubkey, snap: &Snapshot) -> FeeOutcome {
+async fn accrue(k: &Keeper, key: &Pubkey, snap: &Snapshot) -> Outcome {
     k.metrics.fees.pending.lock().await.insert(key.to_string(), snap.vault.fees.pending_shares);
     if !due(snap, k.opts.fee_interval.as_secs()) {
-        return FeeOutcome::NotDue;
+        return Outcome::Held(Idle::FeesNotDue);
     }
     let ix = [ballast_client::accrue_fees(key, &snap.vault)];
     match k.sender().send_once(&Draft::plain(&ix, ACCRUE_UNITS)).await {
-        Ok(Sent::Landed(sig)) => {
+        Ok(Sent::Landed(signature)) => {
             k.metrics.fees.accruals.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(vault = %key, %sig, "fees accrued and distributed");
-            FeeOutcome::Accrued
+            tracing::info!(vault = %key, %signature, "fees accrued and distributed");
+            Outcome::Done { action: Action::AccrueFees, signature }
         }
-        Ok(Sent::Refused(refusal)) => {
-            crate::Metrics::bump(&k.metrics.fees.refusals, &refusal.name()).await;
-            tracing::warn!(vault = %key, "fee accrual refused: {refusal}");
-            FeeOutcome::Refused(refusal)
+        Ok(Sent::Rejected(rejection)) => {
+            Metrics::bump(&k.metrics.fees.rejections, &rejection.name()).await;
+            tracing::warn!(vault = %key, "fee accrual rejected: {rejection}");
+            Outcome::Rejected(rejection)
         }
-        Ok(Sent::GaveUp) => FeeOutcome::Unknown,
+        Ok(Sent::GaveUp) => Outcome::Skipped(Skip::SendGaveUp),
         Err(e) => {
             k.metrics.error(&e).await;
             tracing::warn!(vault = %key, "fee accrual failed: {e:#}");
-            FeeOutcome::Unknown
+            Outcome::Failed(Fault::of(&e))
         }
     }
 }

@@ -12,63 +12,43 @@ use ballast_client::planner::{self, Candidate, Decision, Planned};
 use solana_message::AddressLookupTableAccount;
 use solana_signer::Signer;
 
+use super::{Action, Idle, Job, JobFuture, JobKind, Outcome, Skip};
+use crate::errors::{Fault, Rejection};
 use crate::metrics::Metrics;
-use crate::plan::{self, Worth};
 use crate::routes::{self, BuiltRoute, Provider, RouteContext};
 use crate::send::{self, Draft, Sent};
-use crate::{jupiter, Fault, Keeper, Refusal};
+use crate::worth;
+use crate::{jupiter, Keeper};
 
 /// Compute units a poke is given.
 const POKE_UNITS: u32 = 200_000;
 /// Compute units a route is simulated with (the most a transaction may use).
 const SIMULATION_UNITS: u32 = 1_400_000;
 
-/// What the rebalance job did with one vault in one iteration.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Hold(planner::Hold),
-    /// A `poke` opened or closed the rebalance auction.
-    Poked(planner::PokeReason),
-    /// The auction has not yet fallen to what the keeper's routes pay; they clear at unix time `until`.
-    Waiting {
-        until: i64,
-    },
-    Skipped(Skip),
-    DryRun {
-        sell: usize,
-        buy: usize,
-        amount_in: u64,
-    },
-    Rebalanced {
-        sell: usize,
-        buy: usize,
-        amount_in: u64,
-        signature: String,
-    },
-    Refused(Refusal),
-    /// The vault could not be read or planned (an endpoint fault of this kind).
-    Failed(Fault),
-}
+/// The rebalance job: one outcome per vault.
+pub struct Rebalance;
 
-/// Why a trade was not attempted.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Skip {
-    /// The bounty does not pay the fees plus the minimum profit.
-    NotWorthIt(Worth),
-    /// No provider built a route that clears the program's floor.
-    NoRoute,
-    /// Every send attempt failed and the transaction is not known to have landed.
-    SendGaveUp,
-}
+impl Job for Rebalance {
+    fn kind(&self) -> JobKind {
+        JobKind::Rebalance
+    }
 
-impl Skip {
-    /// The metrics label.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Skip::NotWorthIt(_) => "not_worth_it",
-            Skip::NoRoute => "no_route",
-            Skip::SendGaveUp => "send_gave_up",
-        }
+    fn dry_runs(&self) -> bool {
+        true
+    }
+
+    fn run<'a>(&'a self, k: &'a Keeper, key: &'a Pubkey, planned: &'a Planned) -> JobFuture<'a> {
+        Box::pin(async move {
+            let outcome = match act(k, key, planned).await {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    k.metrics.error(&e).await;
+                    tracing::warn!(vault = %key, "rebalance failed: {e:#}");
+                    Outcome::Failed(Fault::of(&e))
+                }
+            };
+            vec![outcome]
+        })
     }
 }
 
@@ -82,23 +62,23 @@ struct Chosen {
 }
 
 /// Acts on the planner's decision for vault `key`.
-pub async fn run(k: &Keeper, key: &Pubkey, planned: &Planned) -> Result<Outcome> {
+pub async fn act(k: &Keeper, key: &Pubkey, planned: &Planned) -> Result<Outcome> {
     match planned.decision.clone() {
         Decision::Hold(why) => {
             tracing::debug!(vault = %key, "hold: {why}");
-            Ok(Outcome::Hold(why))
+            Ok(Outcome::Held(Idle::Plan(why)))
         }
         Decision::Poke(reason) => poke(k, key, planned, reason).await,
         Decision::Wait { at, candidate } => {
             // The whitelisted pool clears the auction at `at`; a better route (if the keeper has another
             // provider) may clear it now.
             if providers(k, false).is_empty() {
-                return Ok(Outcome::Waiting { until: at });
+                return Ok(Outcome::Waited { until: at });
             }
             let outcome = trade(k, key, planned, &candidate, false).await?;
             if matches!(outcome, Outcome::Skipped(_)) {
                 tracing::debug!(vault = %key, at, "waiting for the auction to reach the pool's price");
-                return Ok(Outcome::Waiting { until: at });
+                return Ok(Outcome::Waited { until: at });
             }
             Ok(outcome)
         }
@@ -110,16 +90,16 @@ pub async fn run(k: &Keeper, key: &Pubkey, planned: &Planned) -> Result<Outcome>
 async fn poke(k: &Keeper, key: &Pubkey, planned: &Planned, reason: planner::PokeReason) -> Result<Outcome> {
     if k.opts.dry_run {
         tracing::info!(vault = %key, "dry run: would {reason}");
-        return Ok(Outcome::Poked(reason));
+        return Ok(Outcome::DryRun(Action::Poke(reason)));
     }
     let ix = [ballast_client::poke(key, &planned.snapshot.vault)];
     match k.sender().send_once(&Draft::plain(&ix, POKE_UNITS)).await? {
-        Sent::Landed(sig) => {
+        Sent::Landed(signature) => {
             Metrics::bump(&k.metrics.rebalance.pokes, &format!("{reason:?}")).await;
-            tracing::info!(vault = %key, %sig, "{reason}");
-            Ok(Outcome::Poked(reason))
+            tracing::info!(vault = %key, %signature, "{reason}");
+            Ok(Outcome::Done { action: Action::Poke(reason), signature })
         }
-        Sent::Refused(refusal) => Ok(refused(k, key, refusal).await),
+        Sent::Rejected(rejection) => Ok(rejected(k, key, rejection).await),
         Sent::GaveUp => Ok(Outcome::Skipped(Skip::SendGaveUp)),
     }
 }
@@ -133,7 +113,7 @@ async fn trade(k: &Keeper, key: &Pubkey, planned: &Planned, candidate: &Candidat
     let writable = [*key, snap.vault.assets[sell].reserve, snap.vault.assets[buy].reserve, candidate.route.pool];
     let o = &k.opts;
     let price = send::priority_price(&k.rpc, &writable, o.priority_percentile, o.max_priority_micro_lamports).await;
-    let worth = plan::worth_it(candidate, price, o);
+    let worth = worth::worth_it(candidate, price, o);
     tracing::debug!(
         vault = %key, sell, buy, amount_in = candidate.plan.amount_in, expected_out = candidate.expected_out,
         min_out = candidate.request.min_out, execution_cost_usd = candidate.execution_cost as f64 / 1e6,
@@ -146,7 +126,7 @@ async fn trade(k: &Keeper, key: &Pubkey, planned: &Planned, candidate: &Candidat
     }
     let chosen = match choose(k, key, planned, candidate, with_pool, price).await? {
         Ok(chosen) => chosen,
-        Err(Some(refusal)) => return Ok(refused(k, key, refusal).await),
+        Err(Some(rejection)) => return Ok(rejected(k, key, rejection).await),
         Err(None) => return Ok(skipped(k, Skip::NoRoute).await),
     };
     if !chosen.tables.is_empty() {
@@ -154,10 +134,18 @@ async fn trade(k: &Keeper, key: &Pubkey, planned: &Planned, candidate: &Candidat
     }
     let limit = ((chosen.units as u128 * 3).div_ceil(2) as u32).max(1);
     let amount_in = candidate.plan.amount_in;
+    let action = Action::Trade {
+        sell,
+        buy,
+        amount_in,
+        route: chosen.name.clone(),
+        venue: chosen.venue.clone(),
+        lookup_tables: !chosen.tables.is_empty(),
+    };
     if o.dry_run {
         k.metrics.rebalance.dry_run_trades.fetch_add(1, Ordering::Relaxed);
         tracing::info!(vault = %key, sell, buy, amount_in, min_out = candidate.request.min_out, cu_limit = limit, cu_price = price, "dry run: would rebalance");
-        return Ok(Outcome::DryRun { sell, buy, amount_in });
+        return Ok(Outcome::DryRun(action));
     }
     let draft = Draft { body: &chosen.body, price, limit, tables: &chosen.tables };
     Ok(match k.sender().send(&draft).await? {
@@ -167,9 +155,9 @@ async fn trade(k: &Keeper, key: &Pubkey, planned: &Planned, candidate: &Candidat
             Metrics::bump(&k.metrics.rebalance.venues, &chosen.venue).await;
             let (route, venue) = (&chosen.name, &chosen.venue);
             tracing::info!(vault = %key, sell, buy, amount_in, route, venue, %signature, "rebalanced");
-            Outcome::Rebalanced { sell, buy, amount_in, signature: signature.to_string() }
+            Outcome::Done { action, signature }
         }
-        Sent::Refused(refusal) => refused(k, key, refusal).await,
+        Sent::Rejected(rejection) => rejected(k, key, rejection).await,
         Sent::GaveUp => {
             k.metrics.errors.fetch_add(1, Ordering::Relaxed);
             skipped(k, Skip::SendGaveUp).await
@@ -177,7 +165,7 @@ async fn trade(k: &Keeper, key: &Pubkey, planned: &Planned, candidate: &Candidat
     })
 }
 
-/// Every provider's route for `candidate`, best first; the first that simulates, or the last refusal.
+/// Every provider's route for `candidate`, best first; the first that simulates, or the last rejection.
 async fn choose(
     k: &Keeper,
     key: &Pubkey,
@@ -185,7 +173,7 @@ async fn choose(
     candidate: &Candidate,
     with_pool: bool,
     price: u64,
-) -> Result<Result<Chosen, Option<Refusal>>> {
+) -> Result<Result<Chosen, Option<Rejection>>> {
     let vault = &planned.snapshot.vault;
     let keeper = k.payer.pubkey();
     let sell_asset = vault.assets[candidate.request.sell];
@@ -199,7 +187,7 @@ async fn choose(
     );
     let ctx =
         RouteContext { rpc: &k.rpc, keeper, vault_key: *key, vault, candidate, keeper_sell_account: bounty_account };
-    let mut last_refusal = None;
+    let mut last_rejection = None;
     for BuiltRoute { name, venue, instructions, lookup_tables: tables, .. } in
         routes::ranked(&providers(k, with_pool), &ctx).await
     {
@@ -209,13 +197,13 @@ async fn choose(
         let draft = Draft { body: &body, price, limit: SIMULATION_UNITS, tables: &tables };
         match k.sender().simulate(&draft).await? {
             Ok(units) => return Ok(Ok(Chosen { body, name, venue, tables, units })),
-            Err(refusal) => {
-                tracing::debug!(vault = %key, route = %name, venue = %venue, "route does not simulate: {refusal}");
-                last_refusal = Some(refusal);
+            Err(rejection) => {
+                tracing::debug!(vault = %key, route = %name, venue = %venue, "route does not simulate: {rejection}");
+                last_rejection = Some(rejection);
             }
         }
     }
-    Ok(Err(last_refusal))
+    Ok(Err(last_rejection))
 }
 
 /// The route providers the keeper's options enable.
@@ -238,13 +226,13 @@ async fn skipped(k: &Keeper, skip: Skip) -> Outcome {
     Outcome::Skipped(skip)
 }
 
-/// Counts and logs a refusal (quietly when another keeper was first or prices moved back).
-async fn refused(k: &Keeper, key: &Pubkey, refusal: Refusal) -> Outcome {
-    Metrics::bump(&k.metrics.rebalance.refusals, &refusal.name()).await;
-    if refusal.is_quiet() {
-        tracing::debug!(vault = %key, "refused (someone else rebalanced or prices moved): {refusal}");
+/// Counts and logs a rejection (quietly when another keeper was first or prices moved back).
+async fn rejected(k: &Keeper, key: &Pubkey, rejection: Rejection) -> Outcome {
+    Metrics::bump(&k.metrics.rebalance.rejections, &rejection.name()).await;
+    if rejection.is_quiet() {
+        tracing::debug!(vault = %key, "rejected (someone else rebalanced or prices moved): {rejection}");
     } else {
-        tracing::warn!(vault = %key, "program refused: {refusal}");
+        tracing::warn!(vault = %key, "rejected: {rejection}");
     }
-    Outcome::Refused(refusal)
+    Outcome::Rejected(rejection)
 }

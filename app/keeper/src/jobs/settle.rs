@@ -7,9 +7,11 @@ use std::sync::atomic::Ordering;
 
 use anchor_lang::prelude::Pubkey;
 use ballast::state::DepositRequest;
-use ballast_client::planner::Snapshot;
+use ballast_client::planner::{Planned, Snapshot};
 use solana_signer::Signer;
 
+use super::{Action, Job, JobFuture, JobKind, Outcome, Skip};
+use crate::errors::Fault;
 use crate::metrics::Metrics;
 use crate::send::{Draft, Sent};
 use crate::Keeper;
@@ -17,20 +19,17 @@ use crate::Keeper;
 /// Compute units a settlement is given.
 const SETTLE_UNITS: u32 = 400_000;
 
-/// What happened to one deposit request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Settlement {
-    Settled {
-        request: Pubkey,
-    },
-    Refused {
-        request: Pubkey,
-        refusal: crate::Refusal,
-    },
-    /// Not known to have landed (the next iteration finds it settled or settles it).
-    Unknown {
-        request: Pubkey,
-    },
+/// The settlement job: one outcome per deposit request it tries to settle (none when none is ready).
+pub struct Settle;
+
+impl Job for Settle {
+    fn kind(&self) -> JobKind {
+        JobKind::Settle
+    }
+
+    fn run<'a>(&'a self, k: &'a Keeper, key: &'a Pubkey, planned: &'a Planned) -> JobFuture<'a> {
+        Box::pin(settle(k, key, &planned.snapshot))
+    }
 }
 
 /// Whether the readings in `snap` may settle `request` now: the program's own rule
@@ -40,7 +39,7 @@ pub fn ready(snap: &Snapshot, request: &DepositRequest) -> bool {
 }
 
 /// Settles the vault's ready requests; errors are counted and logged.
-pub async fn run(k: &Keeper, key: &Pubkey, snap: &Snapshot) -> Vec<Settlement> {
+async fn settle(k: &Keeper, key: &Pubkey, snap: &Snapshot) -> Vec<Outcome> {
     let found = match ballast_client::discover::deposit_requests(&mut crate::snapshot::RpcView(&k.rpc), key).await {
         Ok(f) => f,
         Err(e) => {
@@ -51,25 +50,26 @@ pub async fn run(k: &Keeper, key: &Pubkey, snap: &Snapshot) -> Vec<Settlement> {
     let mut out = Vec::new();
     for (address, request) in found.into_iter().filter(|(_, r)| ready(snap, r)) {
         let ix = [ballast_client::settle_deposit(&k.payer.pubkey(), key, &snap.vault, &request)];
-        let settlement = match k.sender().send_once(&Draft::plain(&ix, SETTLE_UNITS)).await {
-            Ok(Sent::Landed(_)) => {
+        let outcome = match k.sender().send_once(&Draft::plain(&ix, SETTLE_UNITS)).await {
+            Ok(Sent::Landed(signature)) => {
                 k.metrics.settle.settled.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(vault = %key, request = %address, depositor = %request.depositor, "deposit settled");
-                Settlement::Settled { request: address }
+                Outcome::Done { action: Action::Settle { request: address }, signature }
             }
-            Ok(Sent::Refused(refusal)) => {
-                Metrics::bump(&k.metrics.settle.refusals, &refusal.name()).await;
-                tracing::debug!(vault = %key, request = %address, "settlement refused: {refusal}");
-                Settlement::Refused { request: address, refusal }
+            Ok(Sent::Rejected(rejection)) => {
+                Metrics::bump(&k.metrics.settle.rejections, &rejection.name()).await;
+                tracing::debug!(vault = %key, request = %address, "settlement rejected: {rejection}");
+                Outcome::Rejected(rejection)
             }
-            Ok(Sent::GaveUp) => Settlement::Unknown { request: address },
+            // Not known to have landed: the next iteration finds it settled or settles it.
+            Ok(Sent::GaveUp) => Outcome::Skipped(Skip::SendGaveUp),
             Err(e) => {
                 k.metrics.error(&e).await;
                 tracing::warn!(vault = %key, request = %address, "settlement failed: {e:#}");
-                Settlement::Unknown { request: address }
+                Outcome::Failed(Fault::of(&e))
             }
         };
-        out.push(settlement);
+        out.push(outcome);
     }
     out
 }
