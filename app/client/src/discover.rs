@@ -1,11 +1,11 @@
 //! Discovery, one for every reader (the keeper over JSON-RPC, the dashboard and the tests over the embedded
-//! chain): which ballast vaults exist, and which deposit requests wait on one, by the accounts'
+//! chain): which ballast vaults exist, and which deposit and withdrawal requests wait on one, by the accounts'
 //! discriminators.
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, Discriminator};
 use anyhow::{Context as _, Result};
-use ballast::state::{DepositRequest, Vault};
+use ballast::state::{DepositRequest, Vault, WithdrawRequest};
 
 use crate::planner::ChainView;
 
@@ -29,6 +29,16 @@ pub async fn deposit_requests<V: ChainView>(view: &mut V, vault: &Pubkey) -> Res
     Ok(found
         .into_iter()
         .filter_map(|(k, a)| DepositRequest::try_deserialize(&mut &a.data[..]).ok().map(|r| (k, r)))
+        .collect())
+}
+
+/// The open single-asset withdrawal requests of `vault`.
+pub async fn withdraw_requests<V: ChainView>(view: &mut V, vault: &Pubkey) -> Result<Vec<(Pubkey, WithdrawRequest)>> {
+    let found =
+        view.program_accounts(&ballast::ID, &[(0, WithdrawRequest::DISCRIMINATOR), (8, vault.as_ref())]).await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(k, a)| WithdrawRequest::try_deserialize(&mut &a.data[..]).ok().map(|r| (k, r)))
         .collect())
 }
 

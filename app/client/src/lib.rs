@@ -19,10 +19,12 @@ mod governance;
 pub mod planner;
 pub mod pyth;
 mod trading;
+mod withdrawals;
 
 pub use deposits::*;
 pub use governance::*;
 pub use trading::*;
+pub use withdrawals::*;
 
 /// PDA finders (seeds come from `ballast::constants`).
 pub mod pda {
@@ -85,6 +87,13 @@ pub mod pda {
     pub fn deposit_request(vault: &Pubkey, depositor: &Pubkey) -> Pubkey {
         find(&[DEPOSIT_REQUEST_SEED, vault.as_ref(), depositor.as_ref()], &ballast::ID)
     }
+    pub fn withdraw_request(vault: &Pubkey, owner: &Pubkey) -> Pubkey {
+        find(&[WITHDRAW_REQUEST_SEED, vault.as_ref(), owner.as_ref()], &ballast::ID)
+    }
+    /// The share account holding a withdrawal request's escrowed shares.
+    pub fn withdraw_escrow(request: &Pubkey) -> Pubkey {
+        find(&[WITHDRAW_ESCROW_SEED, request.as_ref()], &ballast::ID)
+    }
 
     #[cfg(test)]
     mod tests {
@@ -130,6 +139,11 @@ pub fn decode_vault(data: &[u8]) -> anyhow::Result<Vault> {
 /// Decodes a deposit request account (checks the discriminator).
 pub fn decode_deposit_request(data: &[u8]) -> anyhow::Result<DepositRequest> {
     Ok(DepositRequest::try_deserialize(&mut &data[..])?)
+}
+
+/// Decodes a withdrawal request account (checks the discriminator).
+pub fn decode_withdraw_request(data: &[u8]) -> anyhow::Result<ballast::state::WithdrawRequest> {
+    Ok(ballast::state::WithdrawRequest::try_deserialize(&mut &data[..])?)
 }
 
 /// Decodes a claim account (checks the discriminator).

@@ -261,6 +261,23 @@ impl Chain {
         Ok(outcome.metadata.map(|m| m.compute_units_consumed).unwrap_or(0))
     }
 
+    /// Signs and processes like [`Chain::send`] and returns the transaction's log lines whether it landed or
+    /// not (events decode from them with `ballast_client::events::decode`).
+    pub async fn send_logged(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> (Result<(), BanksClientError>, Vec<String>) {
+        let tx = self.sign(ixs, signers).await;
+        match self.ctx.banks_client.process_transaction_with_metadata(tx).await {
+            Ok(outcome) => {
+                let logs = outcome.metadata.map(|m| crate::logs::normalize(&m.log_messages)).unwrap_or_default();
+                (outcome.result.map_err(BanksClientError::TransactionError), logs)
+            }
+            Err(e) => (Err(e), Vec::new()),
+        }
+    }
+
     /// Processes any signed transaction and indexes the addresses it names. With the ledger on, the
     /// transaction is recorded with its logs, fee and balances, and announced to subscribers.
     /// Transactions are executed on the working bank directly (no status polling).

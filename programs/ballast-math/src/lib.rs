@@ -14,6 +14,7 @@
 
 pub mod adaptive;
 pub mod auction;
+pub mod exit;
 pub mod fees;
 pub mod fixed;
 pub mod portfolio;

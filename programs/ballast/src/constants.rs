@@ -12,6 +12,10 @@ pub const RESERVE_SEED: &[u8] = b"reserve";
 pub const CLAIM_SEED: &[u8] = b"claim";
 /// Seed of a pending single-asset deposit: `[DEPOSIT_REQUEST_SEED, vault, depositor]`.
 pub const DEPOSIT_REQUEST_SEED: &[u8] = b"deposit_request";
+/// Seed of a pending single-asset withdrawal: `[WITHDRAW_REQUEST_SEED, vault, owner]`.
+pub const WITHDRAW_REQUEST_SEED: &[u8] = b"withdraw_request";
+/// Seed of the share account holding a withdrawal request's shares: `[WITHDRAW_ESCROW_SEED, request]`.
+pub const WITHDRAW_ESCROW_SEED: &[u8] = b"withdraw_escrow";
 
 /// Most assets a vault can hold.
 pub const MAX_ASSETS: usize = 16;

@@ -295,6 +295,22 @@ ballast_errors! {
     OracleDivergence,
     #[msg("A fee recipient must be a token account of the vault's share mint that the vault does not own: pass each recipient's account, in order")] // 6123
     FeeRecipientNotShareAccount,
+
+    // ---- single-asset withdrawals (6124..) ----
+    #[msg("Withdrawal request cannot settle yet: wait until the settlement delay has passed; every oracle reading must be published after it")] // 6124
+    WithdrawRequestTooEarly,
+    #[msg("Withdrawal request expired: it can only be cancelled (your shares come back)")] // 6125
+    WithdrawRequestExpired,
+    #[msg("Withdrawal request has not expired yet: a keeper settles it; cancel is possible after expiry")] // 6126
+    WithdrawRequestNotExpired,
+    #[msg("A withdrawal request of yours is already open on this vault: wait for it to settle or cancel it after expiry")] // 6127
+    WithdrawRequestAlreadyOpen,
+    #[msg("The payout must go to the token account named in the withdrawal request")] // 6128
+    PayoutDestinationMismatch,
+    #[msg("Payout too large for this asset now: it would force more than one max-size rebalance trade or exceed the reserve; the program log says the largest payout possible now (withdraw fewer shares, another asset, or in kind)")] // 6129
+    WithdrawalTooLarge,
+    #[msg("Single-asset withdrawals are paused (in-kind withdraw always works)")] // 6130
+    ExitsPaused,
 }
 
 impl BallastError {

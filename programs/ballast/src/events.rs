@@ -15,6 +15,15 @@ pub fn emit<E: anchor_lang::Event>(event: E) {
     solana_sysvar::program_stubs::sol_log_data(&[&event.data()]);
 }
 
+/// Logs `message` as a `Program log:` line that clients read, on a validator and where the program runs
+/// natively (where `msg!` prints to the process's stdout instead).
+pub fn log(message: &str) {
+    #[cfg(target_os = "solana")]
+    anchor_lang::solana_program::log::sol_log(message);
+    #[cfg(not(target_os = "solana"))]
+    solana_sysvar::program_stubs::sol_log(message);
+}
+
 #[event]
 pub struct VaultInitializedEvent {
     pub vault: Pubkey,
@@ -160,6 +169,59 @@ pub struct DepositCancelledEvent {
     pub depositor: Pubkey,
     pub asset_index: u8,
     pub amount: u64,
+}
+
+#[event]
+pub struct WithdrawRequestedEvent {
+    pub vault: Pubkey,
+    pub owner: Pubkey,
+    pub asset_index: u8,
+    /// Shares escrowed (burned at settlement, returned on cancel).
+    pub shares: u64,
+    pub min_amount_out: u64,
+    /// The request-time quote: the vault at the least any source says, the share supply, and the paid
+    /// asset's price at the most (`asset_value` micro-USD for `asset_amount` base units).
+    pub nav_at_request: u128,
+    pub supply_at_request: u64,
+    pub asset_value_at_request: u128,
+    pub asset_amount_at_request: u64,
+    /// The payout the request-time quote gives, before the fee and the trade charge.
+    pub gross_at_request: u64,
+    /// Fee and trade cost (bps) fixed at request: settlement charges at most these.
+    pub fee_bps: u16,
+    pub trade_cost_bps: u16,
+    pub settle_from: i64,
+    pub expires_at: i64,
+}
+
+#[event]
+pub struct WithdrawSettledEvent {
+    pub vault: Pubkey,
+    pub owner: Pubkey,
+    pub settler: Pubkey,
+    pub asset_index: u8,
+    pub shares_burned: u64,
+    /// Payouts before charges at the request's and the settlement's quote; the smaller one is used.
+    pub gross_at_request: u64,
+    pub gross_at_settlement: u64,
+    /// The shares' value at the quote used, and what the vault kept of it (micro-USD).
+    pub value_used: u128,
+    pub fee_value: u128,
+    pub trade_charge_value: u128,
+    /// Value (micro-USD, at mid) the payout makes the vault buy back to bring it inside its bands.
+    pub traded_value: u128,
+    /// Base units sent from the reserve, and what the destination received (less with a transfer fee).
+    pub amount_out: u64,
+    pub amount_received: u64,
+    pub share_supply_after: u64,
+}
+
+#[event]
+pub struct WithdrawCancelledEvent {
+    pub vault: Pubkey,
+    pub owner: Pubkey,
+    pub asset_index: u8,
+    pub shares: u64,
 }
 
 #[event]

@@ -76,7 +76,7 @@ pub mod ballast {
         Governed::schedule_weights(ctx, args)
     }
 
-    /// Governance sets pause flags; the guardian may only add them. Withdrawals cannot be paused.
+    /// Governance sets pause flags; the guardian may only add them. In-kind withdrawals cannot be paused.
     pub fn set_pause(ctx: Context<SetPause>, flags: u8) -> Result<()> {
         SetPause::handler(ctx, flags)
     }
@@ -110,6 +110,26 @@ pub mod ballast {
     /// Refund a deposit request that expired unsettled. Works while paused.
     pub fn cancel_deposit(ctx: Context<CancelDeposit>) -> Result<()> {
         CancelDeposit::handler(ctx)
+    }
+
+    /// Single-asset withdrawal, step one: escrow the shares and record the quote at request time. Works while
+    /// deposits are paused.
+    pub fn request_withdraw<'info>(
+        ctx: Context<'info, RequestWithdraw<'info>>,
+        args: RequestWithdrawArgs,
+    ) -> Result<()> {
+        RequestWithdraw::handler(ctx, args)
+    }
+
+    /// Single-asset withdrawal, step two (anyone): burn the shares and pay the worse of the two quotes in the
+    /// chosen asset, less the fee and the cost of the trades the payout forces.
+    pub fn settle_withdraw<'info>(ctx: Context<'info, SettleWithdraw<'info>>) -> Result<()> {
+        SettleWithdraw::handler(ctx)
+    }
+
+    /// Return the shares of a withdrawal request that expired unsettled. Works while paused.
+    pub fn cancel_withdraw(ctx: Context<CancelWithdraw>) -> Result<()> {
+        CancelWithdraw::handler(ctx)
     }
 
     /// Create `owner`'s claim account (anyone may pay for it), needed to skip assets when withdrawing.

@@ -118,17 +118,17 @@ pub fn program_for<'a, 'info>(
     }
 }
 
-/// Creates a vault reserve token account at its PDA, owned by `token_program`, for `mint`, with the vault
-/// PDA as authority. Works even if someone pre-funded the address with lamports.
+/// Creates a token account at its PDA (`seeds`: a reserve, a withdrawal escrow), owned by `token_program`,
+/// for `mint`, with the vault PDA as authority. Works even if someone pre-funded the address with lamports.
 #[allow(clippy::too_many_arguments)]
-pub fn create_reserve<'info>(
+pub fn create_vault_token_account<'info>(
     payer: &AccountInfo<'info>,
-    reserve: &AccountInfo<'info>,
+    account: &AccountInfo<'info>,
     mint: &AccountInfo<'info>,
     vault: &AccountInfo<'info>,
     token_program: &AccountInfo<'info>,
     system_program: &AccountInfo<'info>,
-    reserve_seeds: &[&[u8]],
+    seeds: &[&[u8]],
 ) -> Result<()> {
     use anchor_spl::token_2022::spl_token_2022::state::Account as AccountState;
 
@@ -140,9 +140,9 @@ pub fn create_reserve<'info>(
     } else {
         anchor_spl::token::TokenAccount::LEN
     };
-    crate::create::create_pda_account(payer, reserve, space, token_program.key, reserve_seeds, system_program)?;
+    crate::create::create_pda_account(payer, account, space, token_program.key, seeds, system_program)?;
     token_interface::initialize_account3(CpiContext::new(
         token_program.key(),
-        token_interface::InitializeAccount3 { account: reserve.clone(), mint: mint.clone(), authority: vault.clone() },
+        token_interface::InitializeAccount3 { account: account.clone(), mint: mint.clone(), authority: vault.clone() },
     ))
 }

@@ -11,6 +11,7 @@ mod deposit_requests;
 mod deposits;
 mod dex;
 mod evidence;
+mod exits;
 mod fees;
 mod flash;
 mod funds_safety;

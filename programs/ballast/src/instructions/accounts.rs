@@ -3,8 +3,8 @@
 //!
 //! - transfer legs (`deposit`, `withdraw`): `[mint_i, reserve_i, user_token_account_i]` for every asset i
 //!   in vault order;
-//! - valuation (`request_deposit`, `settle_deposit`, `rebalance`, `poke`): `[oracle_i, reserve_i]` for
-//!   every asset i in vault order.
+//! - valuation (`request_deposit`, `settle_deposit`, `request_withdraw`, `settle_withdraw`, `rebalance`,
+//!   `poke`): `[oracle_i, reserve_i]` for every asset i in vault order.
 
 use anchor_lang::prelude::*;
 
@@ -116,6 +116,28 @@ impl PricedReserves {
         let nav = nav_bound(&self.balances, &sources, pools, Side::High).or_math_err()?;
         let value = value_bound(index, amount, &sources, pools, Side::Low).or_math_err()?;
         Ok(math::DepositQuote { value, nav, supply })
+    }
+
+    /// A single-asset withdrawal paid in asset `index` as request and settlement quote it: the vault at the
+    /// least any source says (its prices and EMAs at their lower confidence bounds, and every pool in `pools`),
+    /// the paid asset at the most (the holders' balance of it valued high), and the share supply. A reading a
+    /// sender held back, or a pool pushed in the same transaction, can therefore only shrink the payout.
+    pub fn exit_quote(
+        &self,
+        vault: &Vault,
+        index: usize,
+        supply: u64,
+        pools: &[PoolPrice],
+    ) -> Result<math::exit::ExitQuote> {
+        use math::sources::{nav_bound, value_bound, Side};
+        require!(index < vault.assets.len(), BallastError::AssetIndexOutOfRange);
+        let sources = self.sources(vault);
+        let nav = nav_bound(&self.balances, &sources, pools, Side::Low).or_math_err()?;
+        let asset_amount = self.balances[index];
+        // An empty reserve (or one priced at zero) pays nothing: no payout fits.
+        let asset_value = value_bound(index, asset_amount, &sources, pools, Side::High).or_math_err()?;
+        require!(asset_amount > 0 && asset_value > 0, BallastError::WithdrawalTooLarge);
+        Ok(math::exit::ExitQuote { nav, supply, asset_value, asset_amount })
     }
 
     /// The holders' value (micro-USD) at one side of the bounds with the given rounding.

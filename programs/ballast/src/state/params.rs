@@ -60,10 +60,10 @@ pub struct VaultParams {
     pub target_mode: TargetMode,
     /// Time constant of the volatility EWMA (seconds).
     pub vol_tau_secs: u32,
-    /// Fee on single-asset deposits, bps of the deposit's value, kept by the vault (at least
+    /// Fee on single-asset deposits and withdrawals, bps of the value moved, kept by the vault (at least
     /// `MIN_DEPOSIT_FEE_BPS`).
     pub deposit_fee_bps: u16,
-    /// A deposit request settles only with oracle readings published at least this long after it.
+    /// A deposit or withdrawal request settles only with oracle readings published at least this long after it.
     pub deposit_delay_secs: u32,
     /// After the delay, how long a request may wait for settlement before it can only be cancelled.
     pub deposit_window_secs: u32,
@@ -101,16 +101,16 @@ pub struct VaultParams {
     pub fees: FeeParams,
 }
 
-/// Timing and charges of single-asset deposits (fixed in each request when it is made).
+/// Timing and charges of single-asset deposits and withdrawals (fixed in each request when it is made).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DepositTerms {
+pub struct RequestTerms {
     pub fee_bps: u16,
     pub trade_cost_bps: u16,
     pub delay_secs: u32,
     pub window_secs: u32,
 }
 
-impl DepositTerms {
+impl RequestTerms {
     /// First unix time at which a request made at `requested_at` may settle (and the earliest publish
     /// time of the readings that settle it).
     pub fn settle_from(&self, requested_at: i64) -> i64 {
@@ -276,14 +276,20 @@ impl VaultParams {
         }
     }
 
-    pub fn deposit_terms(&self) -> DepositTerms {
-        DepositTerms {
+    pub fn deposit_terms(&self) -> RequestTerms {
+        RequestTerms {
             // The vault's entry fee applies to single-asset deposits too; both stay with the vault.
             fee_bps: self.deposit_fee_bps.saturating_add(self.fees.entry_bps),
             trade_cost_bps: self.trade_cost_bps,
             delay_secs: self.deposit_delay_secs,
             window_secs: self.deposit_window_secs,
         }
+    }
+
+    /// The same single-asset fee, trade cost and timing on the way out, with the vault's exit fee in place
+    /// of its entry fee (`deposit_fee_bps` is the single-asset fee both ways).
+    pub fn withdraw_terms(&self) -> RequestTerms {
+        RequestTerms { fee_bps: self.deposit_fee_bps.saturating_add(self.fees.exit_bps), ..self.deposit_terms() }
     }
 }
 

@@ -17,12 +17,14 @@ pub enum VaultStatus {
     Active,
 }
 
-/// Pause flags. Withdrawals have no flag: they can never be paused.
+/// Pause flags. In-kind withdrawals have no flag: they can never be paused.
 pub mod pause {
     pub const DEPOSITS: u8 = 1 << 0;
     pub const REBALANCE: u8 = 1 << 1;
     pub const GOVERNANCE: u8 = 1 << 2;
-    pub const ALL: u8 = DEPOSITS | REBALANCE | GOVERNANCE;
+    /// Single-asset withdrawals (requests and settlements; cancelling and in-kind `withdraw` always work).
+    pub const EXITS: u8 = 1 << 3;
+    pub const ALL: u8 = DEPOSITS | REBALANCE | GOVERNANCE | EXITS;
 }
 
 #[account]
@@ -234,6 +236,7 @@ impl Vault {
         match flag {
             pause::DEPOSITS => err!(BallastError::DepositsPaused),
             pause::REBALANCE => err!(BallastError::RebalancePaused),
+            pause::EXITS => err!(BallastError::ExitsPaused),
             _ => err!(BallastError::GovernancePaused),
         }
     }

@@ -66,7 +66,7 @@ impl AddAsset<'_> {
         let vault_key = accounts.vault.key();
         let mint_key = accounts.mint.key();
         let bump = ctx.bumps.reserve;
-        token::create_reserve(
+        token::create_vault_token_account(
             &accounts.payer.to_account_info(),
             &accounts.reserve.to_account_info(),
             &accounts.mint.to_account_info(),

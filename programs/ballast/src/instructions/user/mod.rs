@@ -1,15 +1,22 @@
 pub mod cancel_deposit;
+pub mod cancel_withdraw;
 pub mod deposit;
+pub mod exit;
 pub mod open_claim;
 pub mod redeem_claim;
 pub mod request_deposit;
+pub mod request_withdraw;
 pub mod settle_deposit;
+pub mod settle_withdraw;
 pub mod withdraw;
 
 pub use cancel_deposit::*;
+pub use cancel_withdraw::*;
 pub use deposit::*;
 pub use open_claim::*;
 pub use redeem_claim::*;
 pub use request_deposit::*;
+pub use request_withdraw::*;
 pub use settle_deposit::*;
+pub use settle_withdraw::*;
 pub use withdraw::*;
