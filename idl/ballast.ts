@@ -44,6 +44,19 @@ export type Ballast = {
         119
       ],
       "name": "vault"
+    },
+    {
+      "discriminator": [
+        186,
+        239,
+        174,
+        191,
+        189,
+        13,
+        47,
+        196
+      ],
+      "name": "withdrawRequest"
     }
   ],
   "address": "34WGzzUz8ZhUbLXsmBm6HaBrjTxGP1BsfLQmLuf9F74x",
@@ -667,6 +680,46 @@ export type Ballast = {
       "code": 6123,
       "msg": "A fee recipient must be a token account of the vault's share mint that the vault does not own: pass each recipient's account, in order",
       "name": "feeRecipientNotShareAccount"
+    },
+    {
+      "code": 6124,
+      "msg": "Withdrawal request cannot settle yet: wait until the settlement delay has passed; every oracle reading must be published after it",
+      "name": "withdrawRequestTooEarly"
+    },
+    {
+      "code": 6125,
+      "msg": "Withdrawal request expired: it can only be cancelled (your shares come back)",
+      "name": "withdrawRequestExpired"
+    },
+    {
+      "code": 6126,
+      "msg": "Withdrawal request has not expired yet: a keeper settles it; cancel is possible after expiry",
+      "name": "withdrawRequestNotExpired"
+    },
+    {
+      "code": 6127,
+      "msg": "A withdrawal request of yours is already open on this vault: wait for it to settle or cancel it after expiry",
+      "name": "withdrawRequestAlreadyOpen"
+    },
+    {
+      "code": 6128,
+      "msg": "The payout must go to the token account named in the withdrawal request",
+      "name": "payoutDestinationMismatch"
+    },
+    {
+      "code": 6129,
+      "msg": "Payout too large for this asset now: it would force more than one max-size rebalance trade or exceed the reserve; the program log says the largest payout possible now (withdraw fewer shares, another asset, or in kind)",
+      "name": "withdrawalTooLarge"
+    },
+    {
+      "code": 6130,
+      "msg": "Single-asset withdrawals are paused (in-kind withdraw always works)",
+      "name": "exitsPaused"
+    },
+    {
+      "code": 6131,
+      "msg": "The token account ended the transaction below the minimum you set: nothing happened (raise your slippage or retry)",
+      "name": "balanceBelowMinimum"
     }
   ],
   "events": [
@@ -958,6 +1011,19 @@ export type Ballast = {
     },
     {
       "discriminator": [
+        241,
+        233,
+        172,
+        53,
+        150,
+        112,
+        182,
+        194
+      ],
+      "name": "withdrawCancelledEvent"
+    },
+    {
+      "discriminator": [
         22,
         9,
         133,
@@ -968,6 +1034,32 @@ export type Ballast = {
         192
       ],
       "name": "withdrawEvent"
+    },
+    {
+      "discriminator": [
+        21,
+        86,
+        249,
+        76,
+        80,
+        238,
+        207,
+        154
+      ],
+      "name": "withdrawRequestedEvent"
+    },
+    {
+      "discriminator": [
+        84,
+        245,
+        39,
+        22,
+        255,
+        2,
+        8,
+        226
+      ],
+      "name": "withdrawSettledEvent"
     }
   ],
   "instructions": [
@@ -1193,6 +1285,37 @@ export type Ballast = {
     {
       "accounts": [
         {
+          "docs": [
+            "Any token account (SPL Token or Token-2022)."
+          ],
+          "name": "tokenAccount"
+        }
+      ],
+      "args": [
+        {
+          "name": "minBalance",
+          "type": "u64"
+        }
+      ],
+      "discriminator": [
+        121,
+        181,
+        12,
+        131,
+        255,
+        251,
+        158,
+        180
+      ],
+      "docs": [
+        "Fails unless `token_account` holds at least `min_balance`: the one overall minimum of a composed exit",
+        "(in-kind withdraw, then swaps into one token), placed last in its transaction."
+      ],
+      "name": "assertMinBalance"
+    },
+    {
+      "accounts": [
+        {
           "name": "depositor",
           "relations": [
             "request"
@@ -1280,6 +1403,92 @@ export type Ballast = {
         "Governance drops queued parameters."
       ],
       "name": "cancelParams"
+    },
+    {
+      "accounts": [
+        {
+          "name": "owner",
+          "relations": [
+            "request"
+          ],
+          "signer": true,
+          "writable": true
+        },
+        {
+          "name": "vault",
+          "relations": [
+            "request"
+          ]
+        },
+        {
+          "name": "request",
+          "writable": true
+        },
+        {
+          "name": "shareMint",
+          "relations": [
+            "vault"
+          ]
+        },
+        {
+          "name": "escrow",
+          "pda": {
+            "seeds": [
+              {
+                "kind": "const",
+                "value": [
+                  119,
+                  105,
+                  116,
+                  104,
+                  100,
+                  114,
+                  97,
+                  119,
+                  95,
+                  101,
+                  115,
+                  99,
+                  114,
+                  111,
+                  119
+                ]
+              },
+              {
+                "kind": "account",
+                "path": "request"
+              }
+            ]
+          },
+          "writable": true
+        },
+        {
+          "docs": [
+            "Receives the shares back; any share account."
+          ],
+          "name": "sharesTo",
+          "writable": true
+        },
+        {
+          "address": "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+          "name": "tokenProgram"
+        }
+      ],
+      "args": [],
+      "discriminator": [
+        112,
+        53,
+        226,
+        58,
+        158,
+        30,
+        37,
+        168
+      ],
+      "docs": [
+        "Return the shares of a withdrawal request that expired unsettled. Works while paused."
+      ],
+      "name": "cancelWithdraw"
     },
     {
       "accounts": [
@@ -2105,6 +2314,155 @@ export type Ballast = {
     {
       "accounts": [
         {
+          "docs": [
+            "Pays the rent of the request and escrow accounts (returned when the request settles or is cancelled)."
+          ],
+          "name": "owner",
+          "signer": true,
+          "writable": true
+        },
+        {
+          "name": "vault",
+          "writable": true
+        },
+        {
+          "name": "shareMint",
+          "relations": [
+            "vault"
+          ]
+        },
+        {
+          "docs": [
+            "`WithdrawRequest`; an existing request is refused in `validate`."
+          ],
+          "name": "request",
+          "pda": {
+            "seeds": [
+              {
+                "kind": "const",
+                "value": [
+                  119,
+                  105,
+                  116,
+                  104,
+                  100,
+                  114,
+                  97,
+                  119,
+                  95,
+                  114,
+                  101,
+                  113,
+                  117,
+                  101,
+                  115,
+                  116
+                ]
+              },
+              {
+                "kind": "account",
+                "path": "vault"
+              },
+              {
+                "kind": "account",
+                "path": "owner"
+              }
+            ]
+          },
+          "writable": true
+        },
+        {
+          "name": "escrow",
+          "pda": {
+            "seeds": [
+              {
+                "kind": "const",
+                "value": [
+                  119,
+                  105,
+                  116,
+                  104,
+                  100,
+                  114,
+                  97,
+                  119,
+                  95,
+                  101,
+                  115,
+                  99,
+                  114,
+                  111,
+                  119
+                ]
+              },
+              {
+                "kind": "account",
+                "path": "request"
+              }
+            ]
+          },
+          "writable": true
+        },
+        {
+          "docs": [
+            "The owner's shares."
+          ],
+          "name": "ownerShares",
+          "writable": true
+        },
+        {
+          "docs": [
+            "The paid asset's mint; must be the vault's asset at `asset_index` (checked in `validate`)."
+          ],
+          "name": "mint"
+        },
+        {
+          "docs": [
+            "Receives the payout at settlement; any owner, not the vault's reserve."
+          ],
+          "name": "destination"
+        },
+        {
+          "name": "assetTokenProgram"
+        },
+        {
+          "address": "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+          "name": "tokenProgram"
+        },
+        {
+          "address": "11111111111111111111111111111111",
+          "name": "systemProgram"
+        }
+      ],
+      "args": [
+        {
+          "name": "args",
+          "type": {
+            "defined": {
+              "name": "requestWithdrawArgs"
+            }
+          }
+        }
+      ],
+      "discriminator": [
+        137,
+        95,
+        187,
+        96,
+        250,
+        138,
+        31,
+        182
+      ],
+      "docs": [
+        "Single-asset withdrawal, step one: escrow the shares and record the quote at request time. Works while",
+        "deposits are paused."
+      ],
+      "name": "requestWithdraw"
+    },
+    {
+      "accounts": [
+        {
           "name": "governance",
           "relations": [
             "vault"
@@ -2172,7 +2530,7 @@ export type Ballast = {
         45
       ],
       "docs": [
-        "Governance sets pause flags; the guardian may only add them. Withdrawals cannot be paused."
+        "Governance sets pause flags; the guardian may only add them. In-kind withdrawals cannot be paused."
       ],
       "name": "setPause"
     },
@@ -2248,6 +2606,120 @@ export type Ballast = {
         "valuations, minus the deposit fee."
       ],
       "name": "settleDeposit"
+    },
+    {
+      "accounts": [
+        {
+          "docs": [
+            "Anyone (a keeper); pays only the transaction fee."
+          ],
+          "name": "settler",
+          "signer": true
+        },
+        {
+          "name": "vault",
+          "relations": [
+            "request"
+          ],
+          "writable": true
+        },
+        {
+          "name": "request",
+          "writable": true
+        },
+        {
+          "name": "owner",
+          "relations": [
+            "request"
+          ],
+          "writable": true
+        },
+        {
+          "name": "shareMint",
+          "relations": [
+            "vault"
+          ],
+          "writable": true
+        },
+        {
+          "docs": [
+            "The request's escrowed shares."
+          ],
+          "name": "escrow",
+          "pda": {
+            "seeds": [
+              {
+                "kind": "const",
+                "value": [
+                  119,
+                  105,
+                  116,
+                  104,
+                  100,
+                  114,
+                  97,
+                  119,
+                  95,
+                  101,
+                  115,
+                  99,
+                  114,
+                  111,
+                  119
+                ]
+              },
+              {
+                "kind": "account",
+                "path": "request"
+              }
+            ]
+          },
+          "writable": true
+        },
+        {
+          "docs": [
+            "The paid asset's mint (checked in `validate`)."
+          ],
+          "name": "mint"
+        },
+        {
+          "docs": [
+            "The vault's reserve of that asset (checked in `validate`)."
+          ],
+          "name": "reserve",
+          "writable": true
+        },
+        {
+          "docs": [
+            "The token account named in the request."
+          ],
+          "name": "destination",
+          "writable": true
+        },
+        {
+          "name": "assetTokenProgram"
+        },
+        {
+          "address": "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+          "name": "tokenProgram"
+        }
+      ],
+      "args": [],
+      "discriminator": [
+        54,
+        211,
+        155,
+        172,
+        133,
+        97,
+        12,
+        191
+      ],
+      "docs": [
+        "Single-asset withdrawal, step two (anyone): burn the shares and pay the worse of the two quotes in the",
+        "chosen asset, less the fee and the cost of the trades the payout forces."
+      ],
+      "name": "settleWithdraw"
     },
     {
       "accounts": [
@@ -4283,6 +4755,36 @@ export type Ballast = {
       }
     },
     {
+      "name": "requestWithdrawArgs",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "Index of the asset to be paid in."
+            ],
+            "name": "assetIndex",
+            "type": "u8"
+          },
+          {
+            "docs": [
+              "Shares to withdraw (escrowed now, burned at settlement)."
+            ],
+            "name": "shares",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "Fewest base units the destination must receive at settlement; below it the request cannot settle",
+              "and its shares come back with `cancel_withdraw` after expiry."
+            ],
+            "name": "minAmountOut",
+            "type": "u64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
       "docs": [
         "How a rebalance reached liquidity."
       ],
@@ -4755,7 +5257,7 @@ export type Ballast = {
           },
           {
             "docs": [
-              "Fee on single-asset deposits, bps of the deposit's value, kept by the vault (at least",
+              "Fee on single-asset deposits and withdrawals, bps of the value moved, kept by the vault (at least",
               "`MIN_DEPOSIT_FEE_BPS`)."
             ],
             "name": "depositFeeBps",
@@ -4763,7 +5265,7 @@ export type Ballast = {
           },
           {
             "docs": [
-              "A deposit request settles only with oracle readings published at least this long after it."
+              "A deposit or withdrawal request settles only with oracle readings published at least this long after it."
             ],
             "name": "depositDelaySecs",
             "type": "u32"
@@ -5000,6 +5502,30 @@ export type Ballast = {
       }
     },
     {
+      "name": "withdrawCancelledEvent",
+      "type": {
+        "fields": [
+          {
+            "name": "vault",
+            "type": "pubkey"
+          },
+          {
+            "name": "owner",
+            "type": "pubkey"
+          },
+          {
+            "name": "assetIndex",
+            "type": "u8"
+          },
+          {
+            "name": "shares",
+            "type": "u64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
       "name": "withdrawEvent",
       "type": {
         "fields": [
@@ -5036,6 +5562,270 @@ export type Ballast = {
             "type": {
               "vec": "u64"
             }
+          },
+          {
+            "name": "shareSupplyAfter",
+            "type": "u64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
+        "PDA `[WITHDRAW_REQUEST_SEED, vault, owner]`: one open single-asset withdrawal per owner and vault.",
+        "",
+        "`request_withdraw` moves the shares into an escrow share account (`[WITHDRAW_ESCROW_SEED, request]`,",
+        "owned by the vault; they stay in the supply and keep their value) and records the quote and the terms at",
+        "request time. `settle_withdraw` (anyone, typically a keeper) quotes again with fresh readings published at",
+        "least the settlement delay after the request, burns the shares and pays the **smaller** of the two",
+        "payouts from the asset's reserve, minus the fee and the cost of the trades the payout makes the vault do.",
+        "After `expires_at` the request can only be cancelled (the shares come back)."
+      ],
+      "name": "withdrawRequest",
+      "type": {
+        "fields": [
+          {
+            "name": "vault",
+            "type": "pubkey"
+          },
+          {
+            "name": "owner",
+            "type": "pubkey"
+          },
+          {
+            "name": "bump",
+            "type": "u8"
+          },
+          {
+            "name": "escrowBump",
+            "type": "u8"
+          },
+          {
+            "name": "assetIndex",
+            "type": "u8"
+          },
+          {
+            "docs": [
+              "Shares escrowed."
+            ],
+            "name": "shares",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "Fewest base units the destination must receive at settlement."
+            ],
+            "name": "minAmountOut",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "Token account of the asset that receives the payout; any owner."
+            ],
+            "name": "destination",
+            "type": "pubkey"
+          },
+          {
+            "docs": [
+              "Cluster unix time of the request."
+            ],
+            "name": "requestedAt",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "The request-time quote (`math::exit::ExitQuote`): the vault at the least any source says (micro-USD),",
+              "the share supply, and the asset at the most (`asset_value` micro-USD for `asset_amount` base units)."
+            ],
+            "name": "navAtRequest",
+            "type": "u128"
+          },
+          {
+            "name": "supplyAtRequest",
+            "type": "u64"
+          },
+          {
+            "name": "assetValueAtRequest",
+            "type": "u128"
+          },
+          {
+            "name": "assetAmountAtRequest",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "Terms in force at request time; settlement charges the lower of these and the ones in force then."
+            ],
+            "name": "feeBps",
+            "type": "u16"
+          },
+          {
+            "name": "tradeCostBps",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "First unix time at which the request may settle; every settling reading is published at or after it."
+            ],
+            "name": "settleFrom",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "Last unix time at which it may settle; after it, only `cancel_withdraw`."
+            ],
+            "name": "expiresAt",
+            "type": "i64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "name": "withdrawRequestedEvent",
+      "type": {
+        "fields": [
+          {
+            "name": "vault",
+            "type": "pubkey"
+          },
+          {
+            "name": "owner",
+            "type": "pubkey"
+          },
+          {
+            "name": "assetIndex",
+            "type": "u8"
+          },
+          {
+            "docs": [
+              "Shares escrowed (burned at settlement, returned on cancel)."
+            ],
+            "name": "shares",
+            "type": "u64"
+          },
+          {
+            "name": "minAmountOut",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "The request-time quote: the vault at the least any source says, the share supply, and the paid",
+              "asset's price at the most (`asset_value` micro-USD for `asset_amount` base units)."
+            ],
+            "name": "navAtRequest",
+            "type": "u128"
+          },
+          {
+            "name": "supplyAtRequest",
+            "type": "u64"
+          },
+          {
+            "name": "assetValueAtRequest",
+            "type": "u128"
+          },
+          {
+            "name": "assetAmountAtRequest",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "The payout the request-time quote gives, before the fee and the trade charge."
+            ],
+            "name": "grossAtRequest",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "Fee and trade cost (bps) fixed at request: settlement charges at most these."
+            ],
+            "name": "feeBps",
+            "type": "u16"
+          },
+          {
+            "name": "tradeCostBps",
+            "type": "u16"
+          },
+          {
+            "name": "settleFrom",
+            "type": "i64"
+          },
+          {
+            "name": "expiresAt",
+            "type": "i64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "name": "withdrawSettledEvent",
+      "type": {
+        "fields": [
+          {
+            "name": "vault",
+            "type": "pubkey"
+          },
+          {
+            "name": "owner",
+            "type": "pubkey"
+          },
+          {
+            "name": "settler",
+            "type": "pubkey"
+          },
+          {
+            "name": "assetIndex",
+            "type": "u8"
+          },
+          {
+            "name": "sharesBurned",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "Payouts before charges at the request's and the settlement's quote; the smaller one is used."
+            ],
+            "name": "grossAtRequest",
+            "type": "u64"
+          },
+          {
+            "name": "grossAtSettlement",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "The shares' value at the quote used, and what the vault kept of it (micro-USD)."
+            ],
+            "name": "valueUsed",
+            "type": "u128"
+          },
+          {
+            "name": "feeValue",
+            "type": "u128"
+          },
+          {
+            "name": "tradeChargeValue",
+            "type": "u128"
+          },
+          {
+            "docs": [
+              "Value (micro-USD, at mid) the payout makes the vault buy back to bring it inside its bands."
+            ],
+            "name": "tradedValue",
+            "type": "u128"
+          },
+          {
+            "docs": [
+              "Base units sent from the reserve, and what the destination received (less with a transfer fee)."
+            ],
+            "name": "amountOut",
+            "type": "u64"
+          },
+          {
+            "name": "amountReceived",
+            "type": "u64"
           },
           {
             "name": "shareSupplyAfter",

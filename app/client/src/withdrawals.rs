@@ -82,3 +82,12 @@ pub fn cancel_withdraw(owner: &Pubkey, vault_key: &Pubkey, vault: &Vault, shares
         vec![],
     )
 }
+
+/// `assert_min_balance`: the transaction fails unless `token_account` ends with at least `min_balance`.
+pub fn assert_min_balance(token_account: &Pubkey, min_balance: u64) -> Instruction {
+    ix(
+        ballast::accounts::AssertMinBalance { token_account: *token_account },
+        ballast::instruction::AssertMinBalance { min_balance },
+        vec![],
+    )
+}

@@ -311,6 +311,8 @@ ballast_errors! {
     WithdrawalTooLarge,
     #[msg("Single-asset withdrawals are paused (in-kind withdraw always works)")] // 6130
     ExitsPaused,
+    #[msg("The token account ended the transaction below the minimum you set: nothing happened (raise your slippage or retry)")] // 6131
+    BalanceBelowMinimum,
 }
 
 impl BallastError {

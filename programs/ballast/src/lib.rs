@@ -132,6 +132,12 @@ pub mod ballast {
         CancelWithdraw::handler(ctx)
     }
 
+    /// Fails unless `token_account` holds at least `min_balance`: the one overall minimum of a composed exit
+    /// (in-kind withdraw, then swaps into one token), placed last in its transaction.
+    pub fn assert_min_balance(ctx: Context<AssertMinBalance>, min_balance: u64) -> Result<()> {
+        AssertMinBalance::handler(ctx, min_balance)
+    }
+
     /// Create `owner`'s claim account (anyone may pay for it), needed to skip assets when withdrawing.
     pub fn open_claim(ctx: Context<OpenClaim>, owner: Pubkey) -> Result<()> {
         OpenClaim::handler(ctx, owner)

@@ -376,3 +376,30 @@ async fn settlement_reports_what_it_paid_and_kept() {
     assert!(ev.gross_at_settlement >= ev.amount_out && ev.gross_at_request >= ev.amount_out);
     assert!(ev.value_used > ev.fee_value + ev.trade_charge_value);
 }
+
+#[tokio::test]
+async fn a_composed_exit_lands_whole_or_not_at_all_against_its_one_minimum() {
+    let (mut chain, fx, _seed, holder) = vault_with_holder().await;
+    let owner = holder.keypair.pubkey();
+    let vault = fx.state(&mut chain).await;
+    let shares = chain.token_amount(&holder.shares).await;
+    let usdc0 = chain.token_amount(&holder.tokens[2]).await;
+    let withdraw = client::withdraw(
+        &owner,
+        &fx.key,
+        &vault,
+        &holder.shares,
+        &holder.tokens,
+        ballast::instructions::WithdrawArgs { shares, min_amounts_out: vec![0, 0, 0], skip_mask: 0 },
+    );
+    // The holder's USDC slice is about 300 USDC: asking for 301 more fails the whole transaction.
+    let too_much = client::assert_min_balance(&holder.tokens[2], usdc0 + 301_000_000);
+    assert_ballast_err(
+        chain.send(&[withdraw.clone(), too_much], &[&holder.keypair]).await,
+        BallastError::BalanceBelowMinimum,
+    );
+    assert_eq!(chain.token_amount(&holder.shares).await, shares, "nothing happened");
+    let enough = client::assert_min_balance(&holder.tokens[2], usdc0 + 299_000_000);
+    chain.send(&[withdraw, enough], &[&holder.keypair]).await.unwrap();
+    assert_eq!(chain.token_amount(&holder.shares).await, 0);
+}

@@ -1,3 +1,4 @@
+pub mod assert_min_balance;
 pub mod cancel_deposit;
 pub mod cancel_withdraw;
 pub mod deposit;
@@ -10,6 +11,7 @@ pub mod settle_deposit;
 pub mod settle_withdraw;
 pub mod withdraw;
 
+pub use assert_min_balance::*;
 pub use cancel_deposit::*;
 pub use cancel_withdraw::*;
 pub use deposit::*;
