@@ -24,8 +24,9 @@ use ballast_harness::fixture::{User, VaultFixture};
 use serde::Serialize;
 use solana_signer::Signer;
 
+use crate::ema::{self, SimPath};
 use crate::paths::Path2;
-use crate::{mantissa, SimConfig, Strategy};
+use crate::{SimConfig, Strategy, EMA_REFUSAL};
 
 /// How a simulated keeper reaches liquidity.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -122,6 +123,9 @@ pub struct Competition {
     pub max_gap_bps: f64,
     /// Profit per keeper (USD) and trades won.
     pub profit_by_keeper: Vec<(String, f64, usize)>,
+    /// Steps whose crank poke the EMA guard refused (a price too far from its Pyth EMA to open the auction):
+    /// nobody competed on those steps.
+    pub ema_refused_pokes: usize,
 }
 
 /// Base fee and a modest priority fee of one transaction, in USD at $150 a SOL.
@@ -207,8 +211,10 @@ async fn execute(
     chain.send(&ixs, &[&keeper.keypair]).await.map_err(|e| error_name(&e))
 }
 
-/// Runs the 5 % band strategy over `prices` with `keepers` competing for every rebalance.
-pub async fn run(prices: &Path2, cfg: &SimConfig, keepers: Vec<SimKeeper>) -> Result<Competition> {
+/// Runs the 5 % band strategy over `path` (prices and their Pyth EMAs) with `keepers` competing for every
+/// rebalance.
+pub async fn run(path: &(impl SimPath + ?Sized), cfg: &SimConfig, keepers: Vec<SimKeeper>) -> Result<Competition> {
+    let (prices, emas) = (path.prices(), path.emas(cfg.dt_secs));
     let mut chain = Chain::start().await;
     let strategy = Strategy::Band { eps_bps: 500 };
     let (fx, pools) = crate::market(&mut chain, &strategy, &prices[0], cfg).await?;
@@ -217,14 +223,19 @@ pub async fn run(prices: &Path2, cfg: &SimConfig, keepers: Vec<SimKeeper>) -> Re
         accounts.push(fx.user(&mut chain, &[0, 0, 0]).await?);
     }
     let auction_secs = fx.state(&mut chain).await.params.auction_secs as u64;
-    let mut trades = Vec::new();
+    let (mut trades, mut ema_refused_pokes) = (Vec::new(), 0);
     for k in 1..prices.len() {
         chain.advance_time(cfg.dt_secs).await;
-        fx.set_prices(&mut chain, &prices[k].iter().map(|p| mantissa(*p)).collect::<Vec<_>>()).await;
+        ema::publish(&mut chain, &fx, &prices[k], &emas[k]).await;
         for pool in &pools {
             fx.arbitrage_any(&mut chain, pool).await?;
         }
-        fx.poke(&mut chain).await.map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
+        match fx.poke(&mut chain).await {
+            Ok(()) => {}
+            // The auction stays closed this step: the planner holds (`Hold::EmaDivergence`) and nobody trades.
+            Err(e) if error_name(&e) == EMA_REFUSAL => ema_refused_pokes += 1,
+            Err(e) => return Err(anyhow!("poke: {}", error_name(&e))),
+        }
         let market = Market { fx: &fx, pools: &pools, keepers: &keepers, accounts: &accounts, prices };
         for _ in 0..cfg.max_trades_per_step {
             match contest(&mut chain, &market, k, auction_secs).await? {
@@ -233,7 +244,7 @@ pub async fn run(prices: &Path2, cfg: &SimConfig, keepers: Vec<SimKeeper>) -> Re
             }
         }
     }
-    Ok(summarise(keepers, trades))
+    Ok(Competition { ema_refused_pokes, ..summarise(keepers, trades) })
 }
 
 /// What the keepers compete over.
@@ -399,7 +410,15 @@ fn summarise(keepers: Vec<SimKeeper>, trades: Vec<ContestedTrade>) -> Competitio
             (k.name.clone(), won.iter().map(|t| t.keeper_profit_usd).sum(), won.len())
         })
         .collect();
-    Competition { keepers, trades, median_gap_bps: median, mean_gap_bps: mean, max_gap_bps: max, profit_by_keeper }
+    Competition {
+        keepers,
+        trades,
+        median_gap_bps: median,
+        mean_gap_bps: mean,
+        max_gap_bps: max,
+        profit_by_keeper,
+        ema_refused_pokes: 0,
+    }
 }
 
 /// The execution table: one row per contested rebalance, then the summary.
@@ -434,5 +453,9 @@ pub fn render(c: &Competition, symbols: &[&str]) -> String {
         let fees = *won as f64 * FEE_USD;
         s.push_str(&format!("  {name:<13} won {won:>3}, profit ${profit:.4} after ${fees:.4} of fees\n"));
     }
+    s.push_str(&format!(
+        "EMA guard: {} steps' pokes refused (a price too far from its Pyth EMA)\n",
+        c.ema_refused_pokes
+    ));
     s
 }

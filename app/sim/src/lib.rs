@@ -5,12 +5,16 @@
 //! fees and price impact plus the keeper bounties the program pays.
 
 pub mod competition;
+pub mod ema;
 pub mod paths;
 pub mod plots;
+mod report;
+mod simulation;
 pub mod study;
 pub mod tune;
 
-use std::io::Write;
+pub use ema::{EmaPath, SimPath};
+pub use report::{render_ema_summary, render_fees, render_table, render_throughput, write_steps_csv};
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, Result};
@@ -19,8 +23,7 @@ use serde::Serialize;
 
 use ballast_harness::chain::{error_name, Chain};
 use ballast_harness::dex::{Amm, AnyPool};
-use ballast_harness::fixture::{self, AssetSpec, Turn, User, VaultFixture};
-use paths::Path2;
+use ballast_harness::fixture::{self, AssetSpec, VaultFixture};
 
 /// Symbols of the simulated vault (the demo's assets).
 pub const SYMBOLS: [&str; 3] = ["SOL", "BTC", "USDC"];
@@ -176,6 +179,8 @@ pub struct StepRecord {
     pub rebalances: usize,
     /// NAV per share outstanding (fee shares owed included): what a holder's share is worth.
     pub share_price_usd: f64,
+    /// The EMA guard refused this step's poke or held the keeper ([`StrategyResult::ema_hold_steps`]).
+    pub ema_held: bool,
 }
 
 /// Metrics of one strategy over the path.
@@ -209,6 +214,15 @@ pub struct StrategyResult {
     pub net_return_pct: f64,
     /// Wall-clock seconds the run took on the embedded chain (setup included).
     pub elapsed_secs: f64,
+    /// The EMA guard: the program opens the rebalance auction only on prices within the vault's
+    /// `max_ema_divergence_bps` of their Pyth EMA. Crank pokes it refused (`OracleDivergence`: the step goes
+    /// on without the poke), keeper checks held for it (the planner's `Hold::EmaDivergence`, or a keeper
+    /// transaction refused with `OracleDivergence`), steps with either, and steps on which the strategy was
+    /// due to rebalance and the guard kept the auction closed (the rebalance waits for a later step).
+    pub ema_refused_pokes: usize,
+    pub ema_keeper_holds: usize,
+    pub ema_hold_steps: usize,
+    pub ema_delayed_steps: usize,
     #[serde(skip)]
     pub steps: Vec<StepRecord>,
 }
@@ -251,125 +265,26 @@ pub(crate) async fn market(
     Ok((fx, pools))
 }
 
-/// Running totals of one strategy's simulation.
-#[derive(Default)]
-struct Totals {
-    /// Execution cost so far (USD at the step's prices).
-    cost: f64,
-    /// Value traded so far (USD).
-    traded: f64,
-    rebalances: usize,
-    refused: usize,
-    /// What keepers could have kept: the auction's discount at each trade plus the bounty (USD).
-    max_take: f64,
-}
+/// The program's refusal by the EMA guard (an error's name, [`error_name`]).
+pub(crate) const EMA_REFUSAL: &str = "OracleDivergence";
 
-/// Compute units each step's arbitrage-and-poke transaction asks for (plus the step number modulo 100 000,
-/// which makes every poke a new message: see [`Chain::slots_follow_time`]).
-const POKE_CU_LIMIT: u32 = 200_000;
-
-/// Runs one strategy over `prices` (one row per step, the first row the start).
-pub async fn run_strategy(strategy: Strategy, prices: &Path2, cfg: &SimConfig) -> Result<StrategyResult> {
+/// Runs one strategy over `path` (one row per step, the first row the start): every step publishes the
+/// step's prices with their Pyth EMA ([`SimPath`]; a bare [`Path2`](paths::Path2) gets the EMA modelled on its realised
+/// volatilities, [`ema::realised_emas`]).
+pub async fn run_strategy<P: SimPath + ?Sized>(
+    strategy: Strategy,
+    path: &P,
+    cfg: &SimConfig,
+) -> Result<StrategyResult> {
     let started = std::time::Instant::now();
-    let mut chain = Chain::start().await;
-    // No slot-based parameter is in play here (cooldown 0, no schedule): the clock's time moves, the slot
-    // only when a message repeats (each step's poke names its own compute-unit limit, so it does not).
-    chain.slots_follow_time = false;
-    let (fx, pools) = market(&mut chain, &strategy, &prices[0], cfg).await?;
-    let keeper = fx.user(&mut chain, &[0, 0, 0]).await?;
-    let mut steps = Vec::with_capacity(prices.len());
-    let r0 = fx.report(&mut chain).await?;
-    let mut target_nav = r0.nav as f64 / 1e6;
-    let mut targets = r0.targets_bps.clone();
-    let mut totals = Totals::default();
-    steps.push(StepRecord {
-        step: 0,
-        nav_usd: target_nav,
-        target_nav_usd: target_nav,
-        weights_bps: r0.weights_bps.clone(),
-        targets_bps: targets.clone(),
-        cum_cost_usd: 0.0,
-        rebalances: 0,
-        share_price_usd: r0.nav as f64 / r0.share_supply.max(1) as f64,
-    });
+    let (prices, emas) = (path.prices(), path.emas(cfg.dt_secs));
+    let (mut run, r0) = simulation::Run::start(strategy, &prices[0], cfg).await?;
     for k in 1..prices.len() {
-        chain.advance_time(cfg.dt_secs).await;
-        fx.set_prices(&mut chain, &prices[k].iter().map(|p| mantissa(*p)).collect::<Vec<_>>()).await;
-        // The arbitrageur's trades, then the crank's poke, in one transaction.
-        let mut ixs = fx.arbitrage_pools(&mut chain, &pools).await?;
-        let vault = fx.state(&mut chain).await;
-        ixs.push(ballast_harness::dex::raydium::budget(POKE_CU_LIMIT + (k % 100_000) as u32));
-        ixs.push(ballast_client::poke(&fx.key, &vault));
-        chain.send(&ixs, &[]).await.map_err(|e| anyhow!("arbitrage and poke: {}", error_name(&e)))?;
-        // The frictionless target portfolio earns the targets in force over the step.
-        let growth: f64 = (0..3).map(|i| targets[i] as f64 / 10_000.0 * prices[k][i] / prices[k - 1][i]).sum();
-        target_nav *= growth;
-        if strategy.trades_at(k) {
-            keep(&mut chain, &fx, &keeper, &prices[k], cfg, &mut totals).await;
-        }
-        let r = fx.report(&mut chain).await?;
-        targets = r.targets_bps.clone();
-        steps.push(StepRecord {
-            step: k,
-            nav_usd: r.nav as f64 / 1e6,
-            target_nav_usd: target_nav,
-            weights_bps: r.weights_bps.clone(),
-            targets_bps: targets.clone(),
-            cum_cost_usd: totals.cost,
-            rebalances: totals.rebalances,
-            share_price_usd: r.nav as f64 / r.share_supply.max(1) as f64,
-        });
+        run.step(k, prices, &emas).await?;
     }
-    let end = fx.report(&mut chain).await?;
-    let fee_state = fx.state(&mut chain).await.fees;
-    let mut result =
-        summarise(strategy, steps, totals.cost, totals.traded, totals.rebalances, totals.refused, cfg.dt_secs);
-    result.keeper_max_take_usd = totals.max_take;
-    let price = |r: &ballast_harness::fixture::Report| r.nav as f64 / r.share_supply.max(1) as f64;
-    let fee_shares = fee_state.management_total + fee_state.performance_total;
-    result.fees_usd = fee_shares as f64 * price(&end) / 1e6;
-    let avg_nav = result.steps.iter().map(|s| s.nav_usd).sum::<f64>() / result.steps.len().max(1) as f64;
-    result.fees_bps_of_nav = result.fees_usd / avg_nav * 10_000.0;
-    result.net_return_pct = (price(&end) / price(&r0) - 1.0) * 100.0;
+    let mut result = run.finish(&r0).await?;
     result.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(result)
-}
-
-/// The shipped keeper's planner, reading the embedded chain, at one step (prices `now`): the poke opened the
-/// auction if an asset left its band; the keeper waits for the auction's price to reach the pool's (the
-/// clock moves on a few seconds) and trades, up to `max_trades_per_step` times.
-async fn keep(chain: &mut Chain, fx: &VaultFixture, keeper: &User, now: &[f64], cfg: &SimConfig, totals: &mut Totals) {
-    let unit = |i: usize| now[i] / 10f64.powi(fx.assets[i].spec.decimals as i32);
-    let mut trades = 0;
-    for _ in 0..(4 * cfg.max_trades_per_step + 4) {
-        if trades >= cfg.max_trades_per_step {
-            break;
-        }
-        let before = fx.holdings(chain).await;
-        let keeper_before = chain.token_amounts(&keeper.tokens).await;
-        let Ok(turn) = fx.keeper_turn(chain, cfg.route, &keeper.keypair, &keeper.tokens).await else {
-            totals.refused += 1;
-            break;
-        };
-        let candidate = match turn {
-            Turn::Traded(c) => c,
-            Turn::Held(_) => break,
-            Turn::Poked(_) | Turn::Waited(_) | Turn::CooledDown => continue,
-        };
-        let (request, plan) = (candidate.request, candidate.plan);
-        let after = fx.holdings(chain).await;
-        let sold = (before[request.sell] - after[request.sell]) as f64 * unit(request.sell);
-        let bought = (after[request.buy] - before[request.buy]) as f64 * unit(request.buy);
-        totals.cost += sold - bought;
-        totals.traded += plan.amount_in as f64 * unit(request.sell);
-        let bounty_usd = (chain.token_amount(&keeper.tokens[request.sell]).await as f64
-            - keeper_before[request.sell] as f64)
-            * unit(request.sell);
-        // What a keeper could have kept: the auction's discount at the time of the trade, plus the bounty.
-        totals.max_take += (plan.fair_out - plan.floor_out) as f64 * unit(request.buy) + bounty_usd;
-        totals.rebalances += 1;
-        trades += 1;
-    }
 }
 
 /// The holder's objective, the one the cost-optimal band minimises (`docs/bands.md`): a year's trading cost
@@ -379,15 +294,13 @@ pub fn objective(r: &StrategyResult, risk_aversion: f64) -> f64 {
     r.cost_bps_a_year + risk_aversion * (r.tracking_error_bps / 100.0).powi(2)
 }
 
-fn summarise(
+pub(crate) fn summarise(
     strategy: Strategy,
     steps: Vec<StepRecord>,
-    cost: f64,
-    traded: f64,
-    rebalances: usize,
-    refused: usize,
+    totals: &simulation::Totals,
     dt: i64,
 ) -> StrategyResult {
+    let (cost, traded) = (totals.cost, totals.traded);
     let diffs: Vec<f64> = steps
         .windows(2)
         .map(|w| (w[1].nav_usd / w[0].nav_usd).ln() - (w[1].target_nav_usd / w[0].target_nav_usd).ln())
@@ -410,16 +323,20 @@ fn summarise(
         cost_bps_of_nav,
         cost_bps_a_year: cost_bps_of_nav * 31_536_000.0 / (dt as f64 * steps.len().saturating_sub(1).max(1) as f64),
         turnover: traded / avg_nav,
-        rebalances,
+        rebalances: totals.rebalances,
         final_value_usd: steps.last().map(|s| s.nav_usd).unwrap_or(0.0),
         vs_buy_and_hold_pct: 0.0,
         max_drawdown_pct: dd * 100.0,
-        refused,
-        keeper_max_take_usd: 0.0,
+        refused: totals.refused,
+        keeper_max_take_usd: totals.max_take,
         fees_usd: 0.0,
         fees_bps_of_nav: 0.0,
         net_return_pct: 0.0,
         elapsed_secs: 0.0,
+        ema_refused_pokes: totals.ema_refused_pokes,
+        ema_keeper_holds: totals.ema_keeper_holds,
+        ema_hold_steps: totals.ema_hold_steps,
+        ema_delayed_steps: totals.ema_delayed_steps,
         steps,
     }
 }
@@ -441,8 +358,8 @@ pub fn parallelism() -> usize {
 /// simulation and its embedded chain's bank server are one thread: every call to the chain is a local
 /// hand-over, not a wake-up of another core (on a shared multi-threaded runtime those wake-ups were a
 /// third of the simulator's time).
-pub async fn run_jobs(
-    jobs: Vec<(Strategy, std::sync::Arc<Path2>)>,
+pub async fn run_jobs<P: SimPath + Send + Sync + 'static>(
+    jobs: Vec<(Strategy, std::sync::Arc<P>)>,
     cfg: &SimConfig,
     threads: usize,
     mut progress: impl FnMut(&str),
@@ -458,7 +375,7 @@ pub async fn run_jobs(
             loop {
                 let next = queue.lock().map_err(|_| anyhow!("simulation queue poisoned"))?.next();
                 let Some((i, (strategy, prices))) = next else { return Ok(()) };
-                let result = runtime.block_on(run_strategy(strategy, &prices, &cfg));
+                let result = runtime.block_on(run_strategy(strategy, &*prices, &cfg));
                 if tx.send((i, result)).is_err() {
                     return Ok(());
                 }
@@ -480,9 +397,9 @@ pub async fn run_jobs(
 
 /// Runs every strategy on the same path (in parallel, see [`parallelism`]); fills in the comparison with
 /// buy-and-hold when it is present.
-pub async fn run(
+pub async fn run<P: SimPath + Clone + Send + Sync + 'static>(
     strategies: &[Strategy],
-    prices: &Path2,
+    prices: &P,
     cfg: &SimConfig,
     progress: impl FnMut(&str),
 ) -> Result<Vec<StrategyResult>> {
@@ -501,95 +418,10 @@ pub async fn run(
 /// simulations at once. Returns (simulated steps, wall seconds).
 pub async fn bench(threads: usize) -> Result<(usize, f64)> {
     let prices =
-        std::sync::Arc::new(paths::gbm(&[150.0, 60_000.0, 1.0], &[0.0; 3], &[0.8, 0.6, 0.0], 0.6, 120, 3_600.0, 1));
+        std::sync::Arc::new(EmaPath::gbm(&[150.0, 60_000.0, 1.0], &[0.0; 3], &[0.8, 0.6, 0.0], 0.6, 120, 3_600.0, 1));
     let jobs = default_strategies().into_iter().map(|s| (s, prices.clone())).collect();
     let started = std::time::Instant::now();
     let results = run_jobs(jobs, &SimConfig::default(), threads, |_| {}).await?;
     let steps = results.iter().map(|r| r.steps.len().saturating_sub(1)).sum();
     Ok((steps, started.elapsed().as_secs_f64()))
-}
-
-/// The comparison table.
-/// Per strategy: the fees the vault charged over the path and the holders' return after them.
-pub fn render_fees(results: &[StrategyResult]) -> String {
-    let mut s = format!("{:<16} {:>10} {:>12} {:>16}\n", "strategy", "fees $", "fees bp NAV", "net return %");
-    for r in results {
-        s.push_str(&format!(
-            "{:<16} {:>10.2} {:>12.1} {:>16.3}\n",
-            r.strategy, r.fees_usd, r.fees_bps_of_nav, r.net_return_pct
-        ));
-    }
-    s
-}
-
-pub fn render_table(results: &[StrategyResult]) -> String {
-    let mut s = format!(
-        "{:<16} {:>10} {:>11} {:>9} {:>9} {:>6} {:>13} {:>9} {:>8} {:>12}\n",
-        "strategy",
-        "TE ann.%",
-        "cost $",
-        "cost bp",
-        "turnover",
-        "trades",
-        "final $",
-        "vs B&H %",
-        "max DD%",
-        "keeper max $"
-    );
-    for r in results {
-        s.push_str(&format!(
-            "{:<16} {:>10.2} {:>11.2} {:>9.2} {:>9.3} {:>6} {:>13.2} {:>+9.3} {:>8.2} {:>12.2}\n",
-            r.strategy,
-            r.tracking_error_bps / 100.0,
-            r.total_cost_usd,
-            r.cost_bps_of_nav,
-            r.turnover,
-            r.rebalances,
-            r.final_value_usd,
-            r.vs_buy_and_hold_pct,
-            r.max_drawdown_pct,
-            r.keeper_max_take_usd
-        ));
-    }
-    s
-}
-
-/// Throughput line: simulated steps and rebalance transactions per second of wall time (`secs`).
-pub fn render_throughput(results: &[StrategyResult], secs: f64) -> String {
-    let steps: usize = results.iter().map(|r| r.steps.len().saturating_sub(1)).sum();
-    let trades: usize = results.iter().map(|r| r.rebalances).sum();
-    format!(
-        "throughput: {steps} simulated steps and {trades} rebalance transactions in {secs:.1} s = {:.1} steps/s \
-         on {} threads (each step: oracle update, pool arbitrage, poke, keeper decision and any rebalances)",
-        steps as f64 / secs.max(1e-9),
-        parallelism()
-    )
-}
-
-/// Per-step state of every strategy as CSV.
-pub fn write_steps_csv(path: &std::path::Path, results: &[StrategyResult]) -> Result<()> {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(f, "strategy,step,nav_usd,target_nav_usd,w_sol_bps,w_btc_bps,w_usdc_bps,t_sol_bps,t_btc_bps,t_usdc_bps,cum_cost_usd,rebalances,share_price_usd")?;
-    for r in results {
-        for s in &r.steps {
-            writeln!(
-                f,
-                "{},{},{:.6},{:.6},{},{},{},{},{},{},{:.6},{},{:.6}",
-                r.strategy,
-                s.step,
-                s.nav_usd,
-                s.target_nav_usd,
-                s.weights_bps[0],
-                s.weights_bps[1],
-                s.weights_bps[2],
-                s.targets_bps[0],
-                s.targets_bps[1],
-                s.targets_bps[2],
-                s.cum_cost_usd,
-                s.rebalances,
-                s.share_price_usd
-            )?;
-        }
-    }
-    Ok(())
 }

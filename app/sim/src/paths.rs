@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 pub type Path2 = Vec<Vec<f64>>;
 
 /// Standard normal from two uniforms (Box–Muller).
-fn normal(rng: &mut StdRng) -> f64 {
+pub(crate) fn normal(rng: &mut StdRng) -> f64 {
     let u1: f64 = rng.gen_range(f64::MIN_POSITIVE..1.0);
     let u2: f64 = rng.gen();
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
@@ -54,31 +54,66 @@ pub fn regime(
     dt_secs: f64,
     seed: u64,
 ) -> (Path2, Vec<bool>) {
+    let switching = Switching { stress_mult, jump, jump_prob, p_calm_to_stress, p_stress_to_calm };
+    let r = regime_detailed(start, vol, &switching, steps, dt_secs, seed);
+    (r.prices, r.stress)
+}
+
+/// The regime model's parameters besides the calm volatilities (see [`regime`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Switching {
+    pub stress_mult: f64,
+    /// Size of a jump (log return, either sign).
+    pub jump: f64,
+    pub jump_prob: f64,
+    pub p_calm_to_stress: f64,
+    pub p_stress_to_calm: f64,
+}
+
+/// The regime model of `simulate --path regime` and the band studies: 3× volatility in stress, jumps of ±8 %
+/// in 10 % of stress steps, calm → stress with probability 3 % a step and stress → calm 15 %.
+pub const STRESS_AND_JUMPS: Switching =
+    Switching { stress_mult: 3.0, jump: 0.08, jump_prob: 0.1, p_calm_to_stress: 0.03, p_stress_to_calm: 0.15 };
+
+/// A regime-switching path with what drew it: the regime of each step and each step's jump per asset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegimePath {
+    pub prices: Path2,
+    /// The regime of each step (true = stress), the first row's false.
+    pub stress: Vec<bool>,
+    /// The jump (log return, 0 for none) within each step per asset, the first row's zeros.
+    pub jumps: Vec<Vec<f64>>,
+}
+
+/// [`regime`] with its regimes and jumps (the same path for the same seed).
+pub fn regime_detailed(start: &[f64], vol: &[f64], m: &Switching, steps: usize, dt_secs: f64, seed: u64) -> RegimePath {
     let mut rng = StdRng::seed_from_u64(seed);
     let dt = dt_secs / 31_536_000.0;
     let mut p = start.to_vec();
-    let mut out = vec![p.clone()];
+    let mut out = RegimePath { prices: vec![p.clone()], stress: vec![false], jumps: vec![vec![0.0; p.len()]] };
     let mut stress = false;
-    let mut regimes = vec![false];
     for _ in 0..steps {
-        stress = if stress { rng.gen::<f64>() >= p_stress_to_calm } else { rng.gen::<f64>() < p_calm_to_stress };
+        stress = if stress { rng.gen::<f64>() >= m.p_stress_to_calm } else { rng.gen::<f64>() < m.p_calm_to_stress };
         let common = normal(&mut rng);
+        let mut jumps = vec![0.0; p.len()];
         for i in 0..p.len() {
             if vol[i] == 0.0 {
                 continue;
             }
-            let s = if stress { vol[i] * stress_mult } else { vol[i] };
+            let s = if stress { vol[i] * m.stress_mult } else { vol[i] };
             let z = 0.7 * common + 0.71 * normal(&mut rng);
             let mut r = -s * s / 2.0 * dt + s * dt.sqrt() * z;
-            if stress && rng.gen::<f64>() < jump_prob {
-                r += if rng.gen::<bool>() { jump } else { -jump };
+            if stress && rng.gen::<f64>() < m.jump_prob {
+                jumps[i] = if rng.gen::<bool>() { m.jump } else { -m.jump };
+                r += jumps[i];
             }
             p[i] *= r.exp();
         }
-        out.push(p.clone());
-        regimes.push(stress);
+        out.prices.push(p.clone());
+        out.stress.push(stress);
+        out.jumps.push(jumps);
     }
-    (out, regimes)
+    out
 }
 
 /// Reads `timestamp,asset,price` rows (a header line is allowed) for the given asset symbols, in

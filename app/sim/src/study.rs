@@ -15,8 +15,7 @@ use anyhow::Result;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use super::{paths, run_jobs, SimConfig, Strategy};
-use paths::Path2;
+use super::{paths, run_jobs, EmaPath, SimConfig, Strategy};
 
 const START: [f64; 3] = [150.0, 60_000.0, 1.0];
 
@@ -41,14 +40,15 @@ impl PathKind {
         }
     }
 
-    fn path(&self, steps: usize, dt: i64, seed: u64, vol_scale: f64) -> Path2 {
+    /// The path of `seed` and the Pyth EMA beside it.
+    fn path(&self, steps: usize, dt: i64, seed: u64, vol_scale: f64) -> EmaPath {
         match *self {
             PathKind::Gbm { rho } => {
-                paths::gbm(&START, &[0.0; 3], &[0.8 * vol_scale, 0.6 * vol_scale, 0.0], rho, steps, dt as f64, seed)
+                EmaPath::gbm(&START, &[0.0; 3], &[0.8 * vol_scale, 0.6 * vol_scale, 0.0], rho, steps, dt as f64, seed)
             }
             PathKind::Regime => {
                 let vol = [0.6 * vol_scale, 0.5 * vol_scale, 0.0];
-                paths::regime(&START, &vol, 3.0, 0.08, 0.1, 0.03, 0.15, steps, dt as f64, seed).0
+                EmaPath::regime(&START, &vol, &paths::STRESS_AND_JUMPS, steps, dt as f64, seed)
             }
         }
     }
@@ -179,7 +179,7 @@ pub async fn compare_bands(
     let n_fixed = cfg.fixed_grid.len();
     let mut out = Vec::new();
     for kind in kinds {
-        let paths: Vec<Arc<Path2>> =
+        let paths: Vec<Arc<EmaPath>> =
             (0..cfg.seeds).map(|k| Arc::new(kind.path(cfg.steps, cfg.dt_secs, cfg.seed + k as u64, 1.0))).collect();
         let jobs = settings.iter().flat_map(|s| paths.iter().map(move |p| (*s, p.clone()))).collect();
         let results = run_jobs(jobs, &sim, cfg.threads, |s| progress(&format!("{}: {s}", kind.name()))).await?;
@@ -391,7 +391,7 @@ pub async fn fit(
     // j[variant][band][path]
     let mut j: Vec<Vec<Vec<f64>>> = Vec::new();
     for (x, sim, vol_scale) in variants {
-        let paths: Vec<Arc<Path2>> = (0..cfg.seeds)
+        let paths: Vec<Arc<EmaPath>> = (0..cfg.seeds)
             .map(|k| Arc::new(FIT_PATHS.path(cfg.steps, cfg.dt_secs, cfg.seed + k as u64, *vol_scale)))
             .collect();
         let jobs =

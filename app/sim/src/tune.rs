@@ -9,8 +9,7 @@ use serde::Serialize;
 
 use std::sync::Arc;
 
-use super::{parallelism, paths, run_jobs, SimConfig, Strategy};
-use paths::Path2;
+use super::{parallelism, run_jobs, EmaPath, SimConfig, Strategy};
 
 #[derive(Debug, Clone)]
 pub struct TuneConfig {
@@ -57,8 +56,9 @@ pub struct TunePoint {
     pub setting: Option<Strategy>,
 }
 
-fn market_path(steps: usize, dt: i64, seed: u64) -> Path2 {
-    paths::gbm(&[150.0, 60_000.0, 1.0], &[0.0; 3], &[1.0, 0.8, 0.0], 0.5, steps, dt as f64, seed)
+/// The tuning's GBM path of `seed` and the Pyth EMA beside it.
+fn market_path(steps: usize, dt: i64, seed: u64) -> EmaPath {
+    EmaPath::gbm(&[150.0, 60_000.0, 1.0], &[0.0; 3], &[1.0, 0.8, 0.0], 0.5, steps, dt as f64, seed)
 }
 
 /// Evaluates every setting on the same `paths` paths.
@@ -76,9 +76,9 @@ pub async fn tune(cfg: &TuneConfig, mut progress: impl FnMut(&str)) -> Result<Ve
             settings.push((Strategy::VolBand { eps_bps: *e, reference_vol_bps: *r, max_bps: 2_500 }, *e));
         }
     }
-    let paths: Vec<Arc<Path2>> =
+    let paths: Vec<Arc<EmaPath>> =
         (0..cfg.paths).map(|k| Arc::new(market_path(cfg.steps, cfg.dt_secs, cfg.seed + k as u64))).collect();
-    let jobs: Vec<(Strategy, Arc<Path2>)> =
+    let jobs: Vec<(Strategy, Arc<EmaPath>)> =
         settings.iter().flat_map(|(s, _)| paths.iter().map(move |p| (*s, p.clone()))).collect();
     let results = run_jobs(jobs, &sim, parallelism(), |s| progress(s)).await?;
     let mut points = Vec::new();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use ballast_harness::dex::Amm;
-use ballast_sim::{self as sim, paths};
+use ballast_sim::{self as sim, paths, EmaPath};
 
 use super::{AmmArg, Route};
 
@@ -62,8 +62,8 @@ impl SimulateArgs {
     pub async fn run(self) -> Result<()> {
         let prices = self.prices()?;
         if let Some(file) = &self.write_example_csv {
-            paths::write_csv(file, &sim::SYMBOLS, &prices, 1_700_000_000, self.dt_secs)?;
-            println!("wrote {} steps to {}", prices.len(), file.display());
+            paths::write_csv(file, &sim::SYMBOLS, &prices.prices, 1_700_000_000, self.dt_secs)?;
+            println!("wrote {} steps to {}", prices.prices.len(), file.display());
             return Ok(());
         }
         let cfg = sim::SimConfig {
@@ -87,19 +87,23 @@ impl SimulateArgs {
         }
     }
 
-    /// The price path asked for.
-    fn prices(&self) -> Result<paths::Path2> {
+    /// The price path asked for and the Pyth EMA published beside it (`ballast_sim::ema`: for historical
+    /// prices, modelled on their realised volatilities with `--seed`).
+    fn prices(&self) -> Result<EmaPath> {
         let start = [150.0, 60_000.0, 1.0];
         let (steps, dt, seed) = (self.steps, self.dt_secs as f64, self.seed);
         Ok(match self.path.as_str() {
-            "gbm" => paths::gbm(&start, &[0.0; 3], &[0.8, 0.6, 0.0], 0.6, steps, dt, seed),
-            "regime" => paths::regime(&start, &[0.6, 0.5, 0.0], 3.0, 0.08, 0.1, 0.03, 0.15, steps, dt, seed).0,
-            "csv" => paths::read_csv(self.csv.as_deref().context("--path csv needs --csv FILE")?, &sim::SYMBOLS)?,
+            "gbm" => EmaPath::gbm(&start, &[0.0; 3], &[0.8, 0.6, 0.0], 0.6, steps, dt, seed),
+            "regime" => EmaPath::regime(&start, &[0.6, 0.5, 0.0], &paths::STRESS_AND_JUMPS, steps, dt, seed),
+            "csv" => {
+                let file = self.csv.as_deref().context("--path csv needs --csv FILE")?;
+                EmaPath::realised(paths::read_csv(file, &sim::SYMBOLS)?, dt, seed)
+            }
             other => anyhow::bail!("unknown path {other:?}: use gbm, regime or csv"),
         })
     }
 
-    async fn competition(&self, prices: &paths::Path2, cfg: &sim::SimConfig) -> Result<()> {
+    async fn competition(&self, prices: &EmaPath, cfg: &sim::SimConfig) -> Result<()> {
         let mut stdout = crate::output::program_logs_to_stderr();
         let field = sim::competition::default_keepers(self.keepers);
         let result = sim::competition::run(prices, cfg, field).await?;
@@ -107,7 +111,7 @@ impl SimulateArgs {
             stdout,
             "{} path, {} steps of {} s, seed {}, pools {} bps fee and ${:.0} a side, 5 % bands, {} competing keepers\n",
             self.path,
-            prices.len() - 1,
+            prices.prices.len() - 1,
             self.dt_secs,
             self.seed,
             self.fee_bps,
@@ -120,11 +124,11 @@ impl SimulateArgs {
         Ok(())
     }
 
-    async fn strategies(&self, prices: &paths::Path2, cfg: &sim::SimConfig) -> Result<()> {
+    async fn strategies(&self, prices: &EmaPath, cfg: &sim::SimConfig) -> Result<()> {
         let mut stdout = crate::output::program_logs_to_stderr();
         let strategies = sim::default_strategies();
         let mut progress = crate::output::Progress::new(Some(strategies.len() as u64));
-        let steps = prices.len() - 1;
+        let steps = prices.prices.len() - 1;
         let started = std::time::Instant::now();
         let results =
             sim::run(&strategies, prices, cfg, |name| progress.step(&format!("{name}: {steps} steps"))).await?;
@@ -148,6 +152,8 @@ impl SimulateArgs {
         let summary = write_json(&self.out, "results.json", &results)?;
         let csv = self.out.join("steps.csv");
         writeln!(stdout, "\nper-step state: {}, summary: {}", csv.display(), summary.display())?;
+        let guard = ballast_client::default_params().max_ema_divergence_bps;
+        writeln!(stdout, "{}", sim::render_ema_summary(&sim::ema::divergence(prices, self.dt_secs, guard), &results))?;
         writeln!(stdout, "{}", sim::render_throughput(&results, wall_secs))?;
         // Weights chart of the 5 % band strategy (index 3 of the default set).
         match sim::plots::write_all(&self.out, &results, (3, 500.0)) {
