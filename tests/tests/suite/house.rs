@@ -1,13 +1,16 @@
 //! The house rules of the code base's shape, checked on every run: no source file under `app/` over 600
 //! lines, no function over 80 lines outside tests, no import cycle between the top-level modules of any crate,
-//! and the crate dependency rules README's "Crates" section lists (the programs depend on no off-chain crate,
-//! the keeper never links the embedded chain, the shared client links no chain, server or bot).
+//! the crate dependency rules `docs/architecture.md` lists under "Crates and their rules" (the programs depend
+//! on no off-chain crate, the keeper never links the embedded chain, the shared client links no chain, server
+//! or bot), and the documentation's shape: a README a newcomer reads in one sitting, and no relative link in
+//! it or in `docs/` that leads nowhere.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 const MAX_FILE_LINES: usize = 600;
 const MAX_FN_LINES: usize = 80;
+const MAX_README_LINES: usize = 250;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
@@ -282,5 +285,146 @@ fn crates_depend_only_as_the_readme_says() {
         for n in never {
             assert!(!reached.contains(*n), "{krate} must not depend on {n}");
         }
+    }
+}
+
+/// The anchor GitHub gives a heading: lowercase, inline link targets dropped, every character that is not a
+/// letter, a digit, `_`, `-` or a space removed, and each space turned into `-`.
+fn slug(heading: &str) -> String {
+    let mut text = String::new();
+    let mut rest = heading;
+    while let Some(at) = rest.find("](") {
+        text.push_str(&rest[..at]);
+        rest = rest[at + 2..].split_once(')').map_or("", |(_, after)| after);
+    }
+    text.push_str(rest);
+    text.to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '_' || c == '-' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The Markdown of `text` outside fenced code blocks, one paragraph at a time, with inline code removed
+/// (a code span may wrap onto the next line of its paragraph, so spans are matched per paragraph).
+fn prose(text: &str) -> Vec<String> {
+    let mut paragraphs = vec![String::new()];
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            paragraphs.push(String::new());
+        } else if !fenced && line.trim().is_empty() {
+            paragraphs.push(String::new());
+        } else if !fenced {
+            let p = paragraphs.last_mut().expect("a paragraph");
+            p.push_str(line);
+            p.push('\n');
+        }
+    }
+    paragraphs
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split('`').step_by(2).collect::<Vec<_>>().join(""))
+        .collect()
+}
+
+/// The anchors of a Markdown file's headings (a repeated heading gets `-1`, `-2`… as on GitHub).
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = BTreeSet::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        let Some(heading) = line.strip_prefix('#').filter(|_| !fenced) else { continue };
+        let heading = heading.trim_start_matches('#');
+        if !heading.starts_with(' ') {
+            continue;
+        }
+        let base = slug(heading.trim());
+        let n = seen.entry(base.clone()).or_insert(0);
+        out.insert(if *n == 0 { base.clone() } else { format!("{base}-{n}") });
+        *n += 1;
+    }
+    out
+}
+
+/// Every `[text](target)` link of `text` that stays inside the repository (not http(s) or mail), as written.
+fn relative_links(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in prose(text) {
+        for (at, _) in p.match_indices("](") {
+            let target: String = p[at + 2..].chars().take_while(|c| *c != ')' && !c.is_whitespace()).collect();
+            let web = ["http://", "https://", "mailto:"].iter().any(|s| target.starts_with(s));
+            if !target.is_empty() && !web {
+                out.push(target);
+            }
+        }
+    }
+    out
+}
+
+/// The relative links of `text` (the contents of `file`) whose file or directory does not exist, or whose
+/// `#anchor` names no heading of the Markdown file it points into.
+fn dead_links(file: &Path, text: &str) -> Vec<String> {
+    let dir = file.parent().expect("a file's directory");
+    let mut dead = Vec::new();
+    for link in relative_links(text) {
+        let (path, anchor) = match link.split_once('#') {
+            Some((path, anchor)) => (path, Some(anchor)),
+            None => (link.as_str(), None),
+        };
+        let target = if path.is_empty() { file.to_path_buf() } else { dir.join(path) };
+        if !target.exists() {
+            dead.push(format!("{}: {link} (no such file)", file.display()));
+            continue;
+        }
+        let Some(anchor) = anchor.filter(|_| target.extension().is_some_and(|e| e == "md")) else { continue };
+        let headings = if path.is_empty() { anchors(text) } else { anchors(&read(&target)) };
+        if !headings.contains(anchor) {
+            dead.push(format!("{}: {link} (no such heading)", file.display()));
+        }
+    }
+    dead
+}
+
+#[test]
+fn readme_is_short_and_no_doc_link_is_dead() {
+    let root = workspace();
+    let readme = root.join("README.md");
+    let lines = read(&readme).lines().count();
+    assert!(lines <= MAX_README_LINES, "README.md has {lines} lines: move detail into a docs/ chapter");
+    let mut docs = files(&root.join("docs"), &[".md"]);
+    assert!(docs.iter().any(|d| d.ends_with("docs/README.md")), "docs/README.md lists the chapters");
+    docs.push(readme);
+    let dead: Vec<String> = docs.iter().flat_map(|d| dead_links(d, &read(d))).collect();
+    assert!(dead.is_empty(), "dead links: {dead:#?}");
+}
+
+#[test]
+fn the_link_checker_finds_dead_files_and_anchors() {
+    assert_eq!(slug("Listing rules (`add_asset`)"), "listing-rules-add_asset");
+    assert_eq!(slug("Best execution: the rebalance auction"), "best-execution-the-rebalance-auction");
+    assert_eq!(slug("The local network's RPC server"), "the-local-networks-rpc-server");
+    assert_eq!(slug("[Link](x.md) and ε bands"), "link-and-ε-bands");
+    let readme = workspace().join("README.md");
+    let text = "# Top\n\n## Top\n\n[ok](docs/README.md), [ok](#top-1), [web](https://x.invalid/none.md),\n\
+                [`a`](docs/none.md), [b](docs/README.md#no-such-heading), [c](#nowhere)\n\n\
+                ```sh\n[not a link](none.md)\n```\n\nInline `[code](none.md)` is not a link either.\n";
+    let dead = dead_links(&readme, text);
+    let expected = [
+        "docs/none.md (no such file)",
+        "docs/README.md#no-such-heading (no such heading)",
+        "#nowhere (no such heading)",
+    ];
+    assert_eq!(dead.len(), expected.len(), "{dead:#?}");
+    for (d, e) in dead.iter().zip(expected) {
+        assert!(d.ends_with(e), "{d} should end with {e}");
     }
 }
