@@ -24,7 +24,7 @@ anchor build
 anchor deploy --provider.cluster "$CLUSTER" --provider.wallet "$WALLET"
 
 cat <<'STEPS'
-Deployed. Initialise a vault with these instructions, signed as noted (see README "Instructions"):
+Deployed. Initialise a vault with these instructions, signed as noted (see docs/instructions.md):
   1. initialize_vault { vault_id, governance = <multisig vault>, guardian, params }   signer: creator
   2. add_asset { feed_id, params } once per asset, with the asset's mint, its Pyth
      PriceUpdateV2 (sponsored feed) account and the mint's token program                signer: governance

@@ -32,7 +32,7 @@ pub const MIN_MAX_TRADE_BPS: u16 = 1;
 pub const MAX_MAX_TRADE_BPS: u16 = 10_000;
 /// Slippage cap bounds (bps). The floor is `fair output at mid × (1 − slippage cap)`, so together with the
 /// bounty (at most `MAX_BOUNTY_BPS`) a keeper can take at most 4 % of a trade against the mid of the
-/// readings it used (see the README's security model).
+/// readings it used (see docs/security.md).
 pub const MIN_SLIPPAGE_BPS: u16 = 1;
 pub const MAX_SLIPPAGE_BPS: u16 = 300;
 /// Oracle limits.

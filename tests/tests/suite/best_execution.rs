@@ -1,7 +1,7 @@
 //! Best execution (issue: the vault trades at the market's price, not at its floor, and a deposit pays for
 //! what it moves). Each attack from the outside review is replayed with its numbers; on the code before the
 //! auction, the fresh-reading settlement, the trade charge and the request's fixed terms, every one of them
-//! paid the attacker (the figures are in the README's security model).
+//! paid the attacker (the figures are in docs/best-execution.md).
 //!
 //! The market: a $10 000 vault (SOL 40 %, BTC 30 %, USDC 30 %, bands 5/5/3 %), reference-AMM pools with
 //! $1M a side at 30 bps, default parameters (1 % slippage cap reached by a 60 s auction, 5 bps bounty, 10 bps

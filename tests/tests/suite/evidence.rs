@@ -1,7 +1,7 @@
 //! What the program saw must still be true (requirement 22) and no reset for pennies (requirement 23): the
 //! attacks of the outside review on the auction's state and on the cheap actions that reset it, replayed
 //! with their numbers. On main (60 s auction, 100 bps cap, 30 bps pools, a $10 000 vault) each of them paid
-//! the attacker or froze the vault; the figures are in the comments and in the README's security model.
+//! the attacker or froze the vault; the figures are in the comments and in docs/best-execution.md and docs/fees.md.
 
 use ballast::errors::BallastError;
 use ballast::math::rebalance::TradeRequest;

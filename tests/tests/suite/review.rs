@@ -72,7 +72,7 @@ fn usd(fx: &VaultFixture, amounts: &[u64], prices: &[i64]) -> f64 {
 /// transaction, exactly as the client does: nothing is crystallised (the mark is the EMA, no gain yet).
 /// An hour later the EMA has caught up at unchanged prices and `accrue_fees` charges 20 % of the 2 % gain,
 /// on Bob's shares too: Bob pays the fee on a gain made before he came. Returns Bob's loss in bps of his
-/// deposit. With `ema_lags = false` (the README's test: EMA already at spot) the same round trip is free.
+/// deposit. With `ema_lags = false` (the documented test: EMA already at spot) the same round trip is free.
 async fn ema_lag_round_trip(ema_lags: bool) -> (f64, u64) {
     let (mut chain, fx, _alice, accounts, _owners) = fee_vault(0, 2_000, &[10_000]).await;
     fx.accrue_fees(&mut chain).await.unwrap();
@@ -121,7 +121,7 @@ async fn ema_lag_round_trip(ema_lags: bool) -> (f64, u64) {
     println!(
         "EMA {}: Bob deposited ${deposited_usd:.2} in kind (fee shares at entry {fee_at_entry}); an hour later the fee \
          took {} shares; Bob's round trip lost {lost:.2} bps",
-        if ema_lags { "lagging (old price)" } else { "at spot (README test)" },
+        if ema_lags { "lagging (old price)" } else { "at spot (documented test)" },
         fee_shares - fee_at_entry
     );
     (lost, fee_shares - fee_at_entry)
