@@ -7,11 +7,17 @@
  *   caller picks `.rpc()` (send and confirm over the websocket), `.instruction()` or `.transaction()`;
  * - `proposalTransaction`: a governance instruction as an unsigned, serialized transaction, the form a
  *   multisig (e.g. the Squads UI's transaction import) takes;
- * - account fetching/decoding and event decoding (`decodeEvents`, `onEvent`).
+ * - account fetching/decoding and event decoding (`decodeEvents`, `eventsNamed`, `onEvent`);
+ * - single-asset withdrawals (`requestWithdraw`, `settleWithdraw`, `cancelWithdraw`) and the composed exit
+ *   to one token (`exitTo`: an in-kind withdrawal, a swap of each other piece through the vault's
+ *   whitelisted reference-AMM pools and `assertMinBalance` last, so the whole exit has one minimum), with
+ *   the program's own quoting arithmetic (`supplyAfterAccrual`, `inKindAmountsOut`, `ammSwapOut`).
  */
 import { AnchorProvider, BN, BorshCoder, EventParser, Program, convertIdlToCamelCase } from "@anchor-lang/core";
 import type { IdlAccounts, IdlEvents, IdlTypes } from "@anchor-lang/core";
-import { AccountMeta, Connection, PublicKey, SystemProgram, Transaction, TransactionInstruction } from "@solana/web3.js";
+import {
+  AccountMeta, Connection, PublicKey, SYSVAR_CLOCK_PUBKEY, SystemProgram, Transaction, TransactionInstruction,
+} from "@solana/web3.js";
 import ballastIdl from "../../../idl/ballast.json";
 import ammIdl from "../../../idl/ballast_amm.json";
 import type { Ballast } from "../../../idl/ballast";
@@ -25,6 +31,7 @@ export const ASSOCIATED_TOKEN_PROGRAM_ID = new PublicKey("ATokenGPvbdGVxr1b2hvZb
 
 export type Vault = IdlAccounts<Ballast>["vault"];
 export type DepositRequest = IdlAccounts<Ballast>["depositRequest"];
+export type WithdrawRequest = IdlAccounts<Ballast>["withdrawRequest"];
 export type Claim = IdlAccounts<Ballast>["claim"];
 export type VaultParams = IdlTypes<Ballast>["vaultParams"];
 export type AssetParams = IdlTypes<Ballast>["assetParams"];
@@ -32,8 +39,9 @@ export type AmmEntry = IdlTypes<Ballast>["ammEntry"];
 export type BallastEvents = IdlEvents<Ballast>;
 export type EventName = keyof BallastEvents;
 
-/** Pause flags (`programs/ballast/src/state/vault.rs`, module `pause`); withdrawals are never paused. */
-export const PAUSE = { DEPOSITS: 1, REBALANCE: 2, GOVERNANCE: 4, ALL: 7 } as const;
+/** Pause flags (`programs/ballast/src/state/vault.rs`, module `pause`). `EXITS` stops single-asset withdrawals
+ * (requests and settlements); in-kind `withdraw` and `cancelWithdraw` are never paused. */
+export const PAUSE = { DEPOSITS: 1, REBALANCE: 2, GOVERNANCE: 4, EXITS: 8, ALL: 15 } as const;
 
 const seed = (s: string) => Buffer.from(s, "utf8");
 const find = (seeds: Buffer[], programId = PROGRAM_ID) => PublicKey.findProgramAddressSync(seeds, programId)[0];
@@ -48,6 +56,11 @@ export const pda = {
   claim: (vault: PublicKey, owner: PublicKey) => find([seed("claim"), vault.toBuffer(), owner.toBuffer()]),
   depositRequest: (vault: PublicKey, depositor: PublicKey) =>
     find([seed("deposit_request"), vault.toBuffer(), depositor.toBuffer()]),
+  /** One open single-asset withdrawal per owner and vault. */
+  withdrawRequest: (vault: PublicKey, owner: PublicKey) =>
+    find([seed("withdraw_request"), vault.toBuffer(), owner.toBuffer()]),
+  /** The vault-owned share account holding a withdrawal request's escrowed shares. */
+  withdrawEscrow: (request: PublicKey) => find([seed("withdraw_escrow"), request.toBuffer()]),
 };
 
 /** The associated token account of `owner` for `mint` under `tokenProgram`. */
@@ -115,7 +128,7 @@ export function poolPriceAccounts(pools: AmmEntry[]): AccountMeta[] {
 }
 
 /** `[oracle, reserve]` per asset, then the price accounts of the pools trading asset `index`: what
- * `request_deposit` and `settle_deposit` take. */
+ * `request_deposit`, `settle_deposit`, `request_withdraw` and `settle_withdraw` take. */
 export function depositValuationAccounts(vault: Vault, index: number): AccountMeta[] {
   return [...valuationAccounts(vault), ...poolPriceAccounts(pricePools(vault, (a, b) => a === index || b === index))];
 }
@@ -146,6 +159,12 @@ export function decodeEvents(logs: string[]): { name: string; data: any }[] {
   return [...parser.parseLogs(logs)];
 }
 
+/** The events named `name` in the logs of one transaction, typed (e.g. `eventsNamed(logs,
+ * "withdrawSettledEvent")[0].amountReceived`). */
+export function eventsNamed<E extends EventName>(logs: string[], name: E): BallastEvents[E][] {
+  return decodeEvents(logs).filter((e) => e.name === name).map((e) => e.data as BallastEvents[E]);
+}
+
 /** Value (micro-USD) and weights of a vault from its own last oracle prices and reserve balances. */
 export function valuation(vault: Vault, reserveBalances: bigint[]): { values: bigint[]; nav: bigint; weightsBps: number[] } {
   const values = vault.assets.map((a, i) => {
@@ -160,6 +179,203 @@ export function valuation(vault: Vault, reserveBalances: bigint[]): { values: bi
   const nav = values.reduce((s, v) => s + v, 0n);
   const weightsBps = values.map((v) => (nav === 0n ? 0 : Number((v * 10_000n) / nav)));
   return { values, nav, weightsBps };
+}
+
+// ---- the program's exit arithmetic, in bigint (exact ports of `programs/ballast-math` and the reference AMM) ----
+
+const U64_MAX = (1n << 64n) - 1n;
+const BPS = 10_000n;
+/** The locked first shares, outside the fee base (`math::LOCKED_SHARES`). */
+export const LOCKED_SHARES = 1_000_000n;
+/** 1.0 in the 1e18 fixed point of `math::fees`. */
+const ONE = 10n ** 18n;
+const LN2_CEIL = 693_147_180_559_945_310n;
+const MAX_EXP_ARG = 40n * ONE;
+const SECONDS_PER_YEAR = 31_536_000n;
+
+const big = (n: BN | number | bigint) => BigInt(n.toString());
+
+/** `e^x − 1` for `0 ≤ x ≤ 40` (1e18 fixed point), never above the true value (`math::fees::expm1_floor`). */
+export function expm1Floor(x: bigint): bigint {
+  if (x < 0n || x > MAX_EXP_ARG) throw new Error(`expm1Floor: ${x} out of range`);
+  const k = x / LN2_CEIL;
+  const r = x - k * LN2_CEIL;
+  let [sum, term, n] = [ONE, ONE, 1n];
+  while (term > 0n) {
+    term = (term * r) / (ONE * n);
+    sum += term;
+    n += 1n;
+  }
+  return (sum << k) - ONE;
+}
+
+/** Management fee shares for `dt` seconds at `bps` a year on `base` shares: `base · (e^(r·dt) − 1)`, rounded
+ * down (`math::fees::management_fee_shares`). */
+export function managementFeeShares(base: bigint, bps: number, dt: bigint): bigint {
+  if (base === 0n || bps === 0 || dt <= 0n) return 0n;
+  let x = (BigInt(bps) * dt * ONE) / (BPS * SECONDS_PER_YEAR);
+  if (x > MAX_EXP_ARG) x = MAX_EXP_ARG;
+  return (base * expm1Floor(x)) / ONE;
+}
+
+/** The shares outstanding once the running fees are accrued up to unix time `now` without prices, as the
+ * first step of `withdraw` and `request_withdraw` does: `minted` (the share mint's supply) plus the fee
+ * shares owed, plus the management fee since the last accrual (`Vault::supply_after_accrual`). */
+export function supplyAfterAccrual(vault: Vault, minted: bigint, now: number | bigint): bigint {
+  const supply = minted + big(vault.fees.pendingShares);
+  const last = big(vault.fees.lastAccrual);
+  const elapsed = BigInt(now) - last;
+  const dt = last === 0n || supply === 0n || elapsed < 0n ? 0n : elapsed;
+  const base = supply > LOCKED_SHARES ? supply - LOCKED_SHARES : 0n;
+  const fee = managementFeeShares(base, vault.params.fees.managementBps, dt);
+  const room = U64_MAX - supply;
+  return supply + (fee < room ? fee : room);
+}
+
+/** What the vault holds for its holders: each reserve balance minus what it owes to claims (`owed`) and
+ * what escrowed deposits hold in it (`pendingIn`), in vault order (`Vault::available_balances`). */
+export function availableBalances(vault: Vault, reserveBalances: bigint[]): bigint[] {
+  return vault.assets.map((a, i) => {
+    const available = reserveBalances[i] - big(a.owed) - big(a.pendingIn);
+    if (available < 0n) throw new Error(`reserve ${i} holds less than it owes`);
+    return available;
+  });
+}
+
+/** What burning `shares` of `supply` pays in kind: `floor(shares × available_i / supply)` per asset, less the
+ * exit fee (`exitBps`, rounded in the vault's favour): `withdraw`'s own arithmetic. */
+export function inKindAmountsOut(shares: bigint, available: bigint[], supply: bigint, exitBps: number): bigint[] {
+  if (shares > supply) throw new Error(`${shares} shares exceed the ${supply} outstanding`);
+  return available.map((b) => (((shares * b) / supply) * (BPS - BigInt(exitBps))) / BPS);
+}
+
+/** Output of an exact-in swap through a reference-AMM pool: `r_out × in' / (r_in + in')` with `in' = in ×
+ * (1 − fee)`, rounded down (`ballast_amm::math::swap_out`). */
+export function ammSwapOut(reserveIn: bigint, reserveOut: bigint, feeBps: number, amountIn: bigint): bigint {
+  const inAfterFee = amountIn * (BPS - BigInt(feeBps));
+  const den = reserveIn * BPS + inAfterFee;
+  if (den === 0n) throw new Error("ammSwapOut: empty pool");
+  return (reserveOut * inAfterFee) / den;
+}
+
+/** A reference-AMM pool account (`ballast_amm::Pool`). */
+export interface ReferencePool {
+  mintA: PublicKey;
+  mintB: PublicKey;
+  vaultA: PublicKey;
+  vaultB: PublicKey;
+  lpMint: PublicKey;
+  feeBps: number;
+}
+
+const POOL_DISCRIMINATOR = Buffer.from(ammIdl.accounts.find((a) => a.name === "Pool")!.discriminator);
+const SWAP_DISCRIMINATOR = Buffer.from(ammIdl.instructions.find((i) => i.name === "swap")!.discriminator);
+
+/** Decodes a reference-AMM pool account (checks the discriminator). */
+export function decodeReferencePool(data: Buffer): ReferencePool {
+  if (data.length < 8 + 5 * 32 + 3 || !data.subarray(0, 8).equals(POOL_DISCRIMINATOR)) {
+    throw new Error("not a reference-AMM pool account");
+  }
+  const key = (i: number) => new PublicKey(data.subarray(8 + 32 * i, 8 + 32 * (i + 1)));
+  return { mintA: key(0), mintB: key(1), vaultA: key(2), vaultB: key(3), lpMint: key(4), feeBps: data.readUInt16LE(8 + 160) };
+}
+
+/** The reference AMM's `swap`: exactly `amountIn` from `userSource` for at least `minOut` into
+ * `userDestination` (`vaultIn`/`vaultOut`: the pool's vaults of the sold and the bought mint). */
+export function referenceAmmSwap(a: {
+  user: PublicKey; pool: PublicKey; vaultIn: PublicKey; vaultOut: PublicKey; mintIn: PublicKey; mintOut: PublicKey;
+  userSource: PublicKey; userDestination: PublicKey; tokenProgramIn: PublicKey; tokenProgramOut: PublicKey;
+  amountIn: BN | bigint; minOut: BN | bigint;
+}): TransactionInstruction {
+  const meta = (pubkey: PublicKey, isWritable = false, isSigner = false) => ({ pubkey, isSigner, isWritable });
+  return new TransactionInstruction({
+    programId: AMM_PROGRAMS.reference,
+    keys: [
+      meta(a.user, false, true), meta(a.pool), meta(a.vaultIn, true), meta(a.vaultOut, true), meta(a.mintIn),
+      meta(a.mintOut), meta(a.userSource, true), meta(a.userDestination, true), meta(a.tokenProgramIn),
+      meta(a.tokenProgramOut),
+    ],
+    data: Buffer.concat([SWAP_DISCRIMINATOR, u64le(a.amountIn), u64le(a.minOut)]),
+  });
+}
+
+/** Creates `owner`'s associated token account for `mint` unless it exists (the associated token program's
+ * `CreateIdempotent`). */
+export function createAtaIdempotent(payer: PublicKey, owner: PublicKey, mint: PublicKey,
+  tokenProgram: PublicKey = TOKEN_PROGRAM_ID): TransactionInstruction {
+  return new TransactionInstruction({
+    programId: ASSOCIATED_TOKEN_PROGRAM_ID,
+    keys: [
+      { pubkey: payer, isSigner: true, isWritable: true },
+      { pubkey: ata(owner, mint, tokenProgram), isSigner: false, isWritable: true },
+      { pubkey: owner, isSigner: false, isWritable: false },
+      { pubkey: mint, isSigner: false, isWritable: false },
+      { pubkey: SystemProgram.programId, isSigner: false, isWritable: false },
+      { pubkey: tokenProgram, isSigner: false, isWritable: false },
+    ],
+    data: Buffer.from([1]),
+  });
+}
+
+/** The token amount of an SPL Token or Token-2022 account's data (`amount` at byte 64). */
+const tokenAmount = (data: Buffer) => data.readBigUInt64LE(64);
+/** The supply of a mint's data (byte 36). */
+const mintSupply = (data: Buffer) => data.readBigUInt64LE(36);
+
+/** One piece of a composed exit. */
+export interface ExitSlice {
+  index: number;
+  mint: PublicKey;
+  /** Base units of this asset the in-kind withdrawal pays at least (after the exit fee). */
+  amount: bigint;
+  /** What the piece brings in the chosen token: the amount itself for the chosen asset, the pool's exact
+   * output for a swapped one, 0 for a piece left in the owner's account. */
+  quote: bigint;
+  /** `kept`: the chosen asset; `swapped` through `pool`; `dust`: nothing to swap or a swap that would pay 0
+   * (left in the owner's account); `noRoute`: the vault whitelists no reference-AMM pool for the pair (left in
+   * the owner's account). */
+  route: "kept" | "swapped" | "dust" | "noRoute";
+  pool?: PublicKey;
+  feeBps?: number;
+}
+
+/** What `exitTo` quoted and the minimum its last instruction enforces. */
+export interface ExitPreview {
+  vault: PublicKey;
+  owner: PublicKey;
+  shares: bigint;
+  toIndex: number;
+  /** The unix time the management fee is accrued up to in the quote (the cluster clock plus the horizon). */
+  accruedTo: number;
+  /** The shares outstanding at that time (minted, owed and the management fee since the last accrual). */
+  supply: bigint;
+  exitFeeBps: number;
+  slices: ExitSlice[];
+  /** The pieces left in the owner's account (dust, no route). */
+  left: ExitSlice[];
+  /** Σ quote, in base units of the chosen token. */
+  expectedOut: bigint;
+  slippageBps: number;
+  /** `floor(expectedOut × (10 000 − slippageBps) / 10 000)`. */
+  minOut: bigint;
+  destination: PublicKey;
+  balanceBefore: bigint;
+  /** What `assertMinBalance` requires of `destination`: `balanceBefore + minOut`. */
+  minBalance: bigint;
+  /** The size of the transaction the instructions make, signed by the owner alone (legacy; at most 1232). */
+  txBytes: number;
+}
+
+/** Options of `exitTo`. */
+export interface ExitOptions {
+  /** The token account of the chosen asset that receives everything (default: the owner's associated one). */
+  destination?: PublicKey;
+  /** Pays the rent of the owner's associated token accounts that do not exist yet (default: the owner). */
+  payer?: PublicKey;
+  /** Seconds past the cluster clock the management fee is accrued to in the quote (default 90, about a
+   * blockhash's life): the program accrues it first, so a later landing pays a little less; the quoted pieces
+   * stay a floor if the transaction lands within this time. */
+  horizonSecs?: number;
 }
 
 export class BallastClient {
@@ -189,6 +405,30 @@ export class BallastClient {
 
   fetchClaim(vault: PublicKey, owner: PublicKey): Promise<Claim | null> {
     return this.program.account.claim.fetchNullable(pda.claim(vault, owner));
+  }
+
+  fetchWithdrawRequest(vault: PublicKey, owner: PublicKey): Promise<WithdrawRequest | null> {
+    return this.program.account.withdrawRequest.fetchNullable(pda.withdrawRequest(vault, owner));
+  }
+
+  /** The open deposit requests of `vault` (`getProgramAccounts`: the account's discriminator, and the vault at
+   * byte 8). */
+  depositRequests(vault: PublicKey): Promise<{ publicKey: PublicKey; account: DepositRequest }[]> {
+    return this.program.account.depositRequest.all([{ memcmp: { offset: 8, bytes: vault.toBase58() } }]);
+  }
+
+  /** The open single-asset withdrawal requests of `vault` (`getProgramAccounts`: the account's discriminator,
+   * and the vault at byte 8): what a keeper settles once their delay passed. */
+  withdrawRequests(vault: PublicKey): Promise<{ publicKey: PublicKey; account: WithdrawRequest }[]> {
+    return this.program.account.withdrawRequest.all([{ memcmp: { offset: 8, bytes: vault.toBase58() } }]);
+  }
+
+  /** The cluster's unix time (the clock sysvar; the newest block's time if the node does not serve it). */
+  async clusterTime(): Promise<number> {
+    const clock = await this.connection.getAccountInfo(SYSVAR_CLOCK_PUBKEY);
+    if (clock && clock.data.length >= 40) return Number(clock.data.readBigInt64LE(32));
+    const time = await this.connection.getBlockTime(await this.connection.getSlot());
+    return time ?? Math.floor(Date.now() / 1000);
   }
 
   /** Subscribes to one event type (over `logsSubscribe`); returns the listener id for `removeEventListener`. */
@@ -292,6 +532,189 @@ export class BallastClient {
         owner, vault: vaultKey, claim: pda.claim(vaultKey, owner), mint: asset.mint, reserve: asset.reserve,
         destination: destination ?? ata(owner, asset.mint, asset.tokenProgram), assetTokenProgram: asset.tokenProgram,
       });
+  }
+
+  /** Single-asset withdrawal, step 1: escrow `shares` (they stay outstanding), quoted now; the payout in
+   * asset `assetIndex` goes to `destination` at settlement, at least `minAmountOut` or the request cannot
+   * settle (its shares come back with `cancelWithdraw` after expiry). Stopped by `PAUSE.EXITS`. */
+  requestWithdraw(vaultKey: PublicKey, vault: Vault, owner: PublicKey, assetIndex: number, shares: BN,
+    minAmountOut: BN, destination?: PublicKey, ownerShares = ata(owner, vault.shareMint)) {
+    const asset = vault.assets[assetIndex];
+    if (!asset) throw new Error(`asset index ${assetIndex} out of range (vault has ${vault.assets.length})`);
+    const request = pda.withdrawRequest(vaultKey, owner);
+    return this.program.methods
+      .requestWithdraw({ assetIndex, shares, minAmountOut })
+      .accountsPartial({
+        owner, vault: vaultKey, shareMint: vault.shareMint, request, escrow: pda.withdrawEscrow(request),
+        ownerShares, mint: asset.mint, destination: destination ?? ata(owner, asset.mint, asset.tokenProgram),
+        assetTokenProgram: asset.tokenProgram, tokenProgram: TOKEN_PROGRAM_ID, systemProgram: SystemProgram.programId,
+      })
+      .remainingAccounts(depositValuationAccounts(vault, assetIndex));
+  }
+
+  /** Single-asset withdrawal, step 2 (anyone, once the settlement delay passed, on fresh readings): burns the
+   * escrowed shares and pays the worse of the two quotes, less the fee and the trade charge, to the request's
+   * destination; the request's and the escrow's rent go back to its owner. */
+  settleWithdraw(vaultKey: PublicKey, vault: Vault, settler: PublicKey, request: WithdrawRequest) {
+    const asset = vault.assets[request.assetIndex];
+    const key = pda.withdrawRequest(vaultKey, request.owner);
+    return this.program.methods
+      .settleWithdraw()
+      .accountsPartial({
+        settler, vault: vaultKey, request: key, owner: request.owner, shareMint: vault.shareMint,
+        escrow: pda.withdrawEscrow(key), mint: asset.mint, reserve: asset.reserve, destination: request.destination,
+        assetTokenProgram: asset.tokenProgram, tokenProgram: TOKEN_PROGRAM_ID,
+      })
+      .remainingAccounts(depositValuationAccounts(vault, request.assetIndex));
+  }
+
+  /** After a withdrawal request's expiry, its escrowed shares go back to `sharesTo` (never paused). */
+  cancelWithdraw(vaultKey: PublicKey, vault: Vault, owner: PublicKey, sharesTo = ata(owner, vault.shareMint)) {
+    const key = pda.withdrawRequest(vaultKey, owner);
+    return this.program.methods
+      .cancelWithdraw()
+      .accountsPartial({
+        owner, vault: vaultKey, request: key, shareMint: vault.shareMint, escrow: pda.withdrawEscrow(key),
+        sharesTo, tokenProgram: TOKEN_PROGRAM_ID,
+      });
+  }
+
+  /** A guard to put last in a composed transaction: it fails (`BalanceBelowMinimum`, 6131) unless
+   * `tokenAccount` (SPL Token or Token-2022) then holds at least `minBalance`. */
+  assertMinBalance(tokenAccount: PublicKey, minBalance: BN | bigint | number) {
+    return this.program.methods.assertMinBalance(new BN(minBalance.toString())).accountsPartial({ tokenAccount });
+  }
+
+  /**
+   * Leaves `vault` for one token: the instructions of one transaction, signed by `owner`, that
+   * 1. create the owner's associated token accounts of the vault's assets that do not exist yet;
+   * 2. withdraw `shares` in kind (never paused, no oracle) into the owner's associated token accounts (the
+   *    chosen asset's piece into `destination`), with each swapped asset's minimum at the amount swapped, so
+   *    a swap never spends what the owner held before (a piece that shrank since the quote fails the
+   *    withdrawal with `AmountBelowMinimum`: quote again);
+   * 3. swap every other asset's piece into asset `toIndex` through the vault's whitelisted reference-AMM pool
+   *    of the pair (exactly the quoted piece in, no per-swap minimum);
+   * 4. `assertMinBalance(destination, balanceBefore + minOut)`: one overall minimum, `minOut = Σ quote ×
+   *    (1 − slippageBps / 10 000)` over every piece, the chosen asset's own included. Below it the whole
+   *    transaction fails and nothing moves.
+   *
+   * The quote uses the program's own arithmetic on one snapshot of the accounts (`getMultipleAccounts`): the
+   * in-kind pieces are pro-rata of the available reserves (reserve − `pendingIn` − `owed`) over the shares
+   * outstanding (minted + `fees.pendingShares`), less the exit fee, rounded down; the management fee the
+   * withdrawal accrues first is mirrored exactly (`supplyAfterAccrual`) up to the cluster clock plus
+   * `horizonSecs`, so each quoted piece is at most what the withdrawal pays if the transaction lands within
+   * that time and the reserves do not move (a surplus stays in the owner's account). Swap outputs are the
+   * reference AMM's exact constant-product output on the pools' current vault balances. Pieces that quote 0
+   * (dust) or have no whitelisted reference pool are reported in `preview.left` and stay in the owner's
+   * account. Raydium CPMM and Orca pools are not routed through.
+   */
+  async exitTo(vaultKey: PublicKey, owner: PublicKey, shares: BN | bigint, toIndex: number, slippageBps: number,
+    opts: ExitOptions = {}): Promise<{ instructions: TransactionInstruction[]; preview: ExitPreview }> {
+    if (!Number.isInteger(slippageBps) || slippageBps < 0 || slippageBps > 10_000) {
+      throw new Error(`slippageBps ${slippageBps} not in 0..=10000`);
+    }
+    const first = await this.fetchVault(vaultKey);
+    const n = first.assets.length;
+    const to = first.assets[toIndex];
+    if (!to) throw new Error(`asset index ${toIndex} out of range (vault has ${n})`);
+    const sharesIn = big(shares);
+    if (sharesIn <= 0n) throw new Error("shares must be positive");
+    const destination = opts.destination ?? ata(owner, to.mint, to.tokenProgram);
+    // The in-kind legs: the owner's associated token accounts, the chosen asset's piece straight to `destination`.
+    const userAccounts = userTokenAccounts(first, owner).map((u, i) => (i === toIndex ? destination : u));
+    // The reference pool of every (asset, chosen asset) pair the vault whitelists, and its two vaults.
+    const routes = first.assets.map((a, i) => {
+      if (i === toIndex) return undefined;
+      const entry = first.amms.find((e) => e.programId.equals(AMM_PROGRAMS.reference)
+        && ((e.mintA.equals(a.mint) && e.mintB.equals(to.mint)) || (e.mintA.equals(to.mint) && e.mintB.equals(a.mint))));
+      if (!entry) return undefined;
+      const poolVault = (mint: PublicKey) =>
+        find([seed("pool_vault"), entry.pool.toBuffer(), mint.toBuffer()], AMM_PROGRAMS.reference);
+      return { pool: entry.pool, vaultIn: poolVault(a.mint), vaultOut: poolVault(to.mint) };
+    });
+    // One snapshot: the vault again, the share mint, the reserves, the owner's accounts, the pools and their
+    // vaults, the clock.
+    const keys: PublicKey[] = [
+      vaultKey, first.shareMint, ...first.assets.map((a) => a.reserve), ...userAccounts,
+      ...routes.flatMap((r) => (r ? [r.pool, r.vaultIn, r.vaultOut] : [])), SYSVAR_CLOCK_PUBKEY,
+    ];
+    const infos = await this.connection.getMultipleAccountsInfo(keys);
+    const at = (i: number) => infos[i];
+    const need = (i: number, what: string) => {
+      const info = at(i);
+      if (!info) throw new Error(`${what} ${keys[i].toBase58()} not found`);
+      return info.data;
+    };
+    const vault = this.program.coder.accounts.decode<Vault>("vault", need(0, "vault"));
+    if (vault.assets.length !== n) throw new Error("the vault's assets changed while quoting: try again");
+    const minted = mintSupply(need(1, "share mint"));
+    const reserves = vault.assets.map((_, i) => tokenAmount(need(2 + i, `reserve ${i}`)));
+    const userExists = userAccounts.map((_, i) => at(2 + n + i) !== null);
+    const destinationInfo = at(2 + n + toIndex);
+    const balanceBefore = destinationInfo ? tokenAmount(destinationInfo.data) : 0n;
+    let cursor = 2 + 2 * n;
+    const pools = routes.map((r) => {
+      if (!r) return undefined;
+      const pool = decodeReferencePool(need(cursor, "pool"));
+      const reserveIn = tokenAmount(need(cursor + 1, "pool vault"));
+      const reserveOut = tokenAmount(need(cursor + 2, "pool vault"));
+      cursor += 3;
+      return { ...r, feeBps: pool.feeBps, reserveIn, reserveOut };
+    });
+    const clock = at(cursor);
+    const now = clock && clock.data.length >= 40 ? Number(clock.data.readBigInt64LE(32)) : await this.clusterTime();
+    const accruedTo = now + (opts.horizonSecs ?? 90);
+
+    // The in-kind pieces, as `withdraw` computes them after accruing the management fee.
+    const supply = supplyAfterAccrual(vault, minted, accruedTo);
+    const exitFeeBps = vault.params.fees.exitBps;
+    const amounts = inKindAmountsOut(sharesIn, availableBalances(vault, reserves), supply, exitFeeBps);
+    if (amounts.every((a) => a === 0n)) throw new Error(`${sharesIn} shares withdraw nothing`);
+
+    const instructions: TransactionInstruction[] = [];
+    const payer = opts.payer ?? owner;
+    vault.assets.forEach((a, i) => {
+      if (userExists[i] || (amounts[i] === 0n && i !== toIndex)) return;
+      if (!userAccounts[i].equals(ata(owner, a.mint, a.tokenProgram))) {
+        throw new Error(`destination ${userAccounts[i].toBase58()} does not exist`);
+      }
+      instructions.push(createAtaIdempotent(payer, owner, a.mint, a.tokenProgram));
+    });
+    const swaps: TransactionInstruction[] = [];
+    const slices: ExitSlice[] = vault.assets.map((a, i) => {
+      const amount = amounts[i];
+      if (i === toIndex) return { index: i, mint: a.mint, amount, quote: amount, route: "kept" };
+      const p = pools[i];
+      if (!p) return { index: i, mint: a.mint, amount, quote: 0n, route: "noRoute" };
+      const quote = amount > 0n && p.reserveIn > 0n && p.reserveOut > 0n
+        ? ammSwapOut(p.reserveIn, p.reserveOut, p.feeBps, amount) : 0n;
+      const slice: ExitSlice = { index: i, mint: a.mint, amount, quote, route: quote > 0n ? "swapped" : "dust", pool: p.pool, feeBps: p.feeBps };
+      if (quote > 0n) {
+        swaps.push(referenceAmmSwap({
+          user: owner, pool: p.pool, vaultIn: p.vaultIn, vaultOut: p.vaultOut, mintIn: a.mint, mintOut: to.mint,
+          userSource: userAccounts[i], userDestination: destination, tokenProgramIn: a.tokenProgram,
+          tokenProgramOut: to.tokenProgram, amountIn: amount, minOut: 0n,
+        }));
+      }
+      return slice;
+    });
+    const minAmountsOut = slices.map((x) => new BN(x.route === "swapped" ? x.amount.toString() : 0));
+    instructions.push(await this.withdraw(vaultKey, vault, owner, new BN(sharesIn.toString()), minAmountsOut, 0,
+      userAccounts).instruction(), ...swaps);
+    const expectedOut = slices.reduce((s, x) => s + x.quote, 0n);
+    const minOut = (expectedOut * (BPS - BigInt(slippageBps))) / BPS;
+    const minBalance = balanceBefore + minOut;
+    instructions.push(await this.assertMinBalance(destination, minBalance).instruction());
+    const txBytes = new Transaction({ feePayer: owner, recentBlockhash: PublicKey.default.toBase58() })
+      .add(...instructions).serialize({ requireAllSignatures: false, verifySignatures: false }).length;
+    return {
+      instructions,
+      preview: {
+        vault: vaultKey, owner, shares: sharesIn, toIndex, accruedTo, supply, exitFeeBps, slices,
+        left: slices.filter((x) => x.amount > 0n && (x.route === "dust" || x.route === "noRoute")), expectedOut, slippageBps, minOut,
+        destination, balanceBefore, minBalance, txBytes,
+      },
+    };
   }
 
   // ---- keepers ----

@@ -1,17 +1,20 @@
 /**
  * `@solana/kit` against `ballast localnet`: its RPC and websocket subscriptions confirm an airdrop and
- * a ballast `poke` signed and sent with kit alone, and the vault it touched decodes with the IDL.
+ * a ballast `poke` signed and sent with kit alone, and the vault it touched decodes with the IDL; an
+ * instruction built by the TypeScript client (`assertMinBalance`) goes through kit, its error decoded by kit.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { BorshAccountsCoder, convertIdlToCamelCase } from "@anchor-lang/core";
+import { AnchorProvider, BorshAccountsCoder, Wallet, convertIdlToCamelCase } from "@anchor-lang/core";
 import {
-  AccountRole, address, airdropFactory, appendTransactionMessageInstruction, createSolanaRpc,
-  createSolanaRpcSubscriptions, createTransactionMessage, fetchEncodedAccount, generateKeyPairSigner,
-  getSignatureFromTransaction, lamports, pipe, sendAndConfirmTransactionFactory,
-  setTransactionMessageFeePayerSigner, setTransactionMessageLifetimeUsingBlockhash, signTransactionMessageWithSigners,
+  AccountRole, Instruction, SOLANA_ERROR__INSTRUCTION_ERROR__CUSTOM, address, airdropFactory,
+  appendTransactionMessageInstruction, createSolanaRpc, createSolanaRpcSubscriptions, createTransactionMessage,
+  fetchEncodedAccount, generateKeyPairSigner, getSignatureFromTransaction, isSolanaError, lamports, pipe,
+  sendAndConfirmTransactionFactory, setTransactionMessageFeePayerSigner, setTransactionMessageLifetimeUsingBlockhash,
+  signTransactionMessageWithSigners,
 } from "@solana/kit";
-import { IDL, PROGRAM_ID } from "../src";
+import { Connection, Keypair, TransactionInstruction } from "@solana/web3.js";
+import { BallastClient, IDL, LOCKED_SHARES, PROGRAM_ID } from "../src";
 import { Localnet, localnet } from "../support/localnet";
 
 let net: Localnet;
@@ -80,4 +83,54 @@ test("kit: airdrop and a ballast poke confirmed over subscriptions, the vault de
   const after = await fetchEncodedAccount(rpc, vaultAddress);
   assert.ok(after.exists);
   assert.equal(coder.decode("vault", Buffer.from(after.data)).vaultId.toString(), vault.vaultId.toString());
+});
+
+/** A web3.js instruction (as the client's builders make them) in kit's form (no signer accounts). */
+function toKit(ix: TransactionInstruction): Instruction {
+  return {
+    programAddress: address(ix.programId.toBase58()),
+    accounts: ix.keys.map((k) => {
+      assert.ok(!k.isSigner, "no signer accounts");
+      return { address: address(k.pubkey.toBase58()), role: k.isWritable ? AccountRole.WRITABLE : AccountRole.READONLY };
+    }),
+    data: Uint8Array.from(ix.data),
+  };
+}
+
+test("kit: the client's assertMinBalance sent with kit passes at the balance and fails above it with 6131", async () => {
+  const rpc = createSolanaRpc(net.rpcUrl);
+  const rpcSubscriptions = createSolanaRpcSubscriptions(net.wsUrl);
+  const payer = await generateKeyPairSigner();
+  await airdropFactory({ rpc, rpcSubscriptions } as any)({
+    recipientAddress: payer.address, lamports: lamports(1_000_000_000n), commitment: "confirmed",
+  });
+  // The builder needs no wallet of the sender: any provider will do.
+  const client = new BallastClient(
+    new AnchorProvider(new Connection(net.rpcUrl, "confirmed"), new Wallet(Keypair.generate()), { commitment: "confirmed" }),
+  );
+  const [{ account: vault }] = await client.vaults();
+  // The vault's locked first shares: a balance nothing ever moves.
+  const { value: held } = await rpc.getTokenAccountBalance(address(vault.lockedShares.toBase58())).send();
+  assert.equal(BigInt(held.amount), LOCKED_SHARES);
+  const send = async (min: bigint) => {
+    const instruction = toKit(await client.assertMinBalance(vault.lockedShares, min).instruction());
+    const { value: latest } = await rpc.getLatestBlockhash().send();
+    const message = pipe(
+      createTransactionMessage({ version: 0 }),
+      (m) => setTransactionMessageFeePayerSigner(payer, m),
+      (m) => setTransactionMessageLifetimeUsingBlockhash(latest, m),
+      (m) => appendTransactionMessageInstruction(instruction, m),
+    );
+    const signed = await signTransactionMessageWithSigners(message);
+    await sendAndConfirmTransactionFactory({ rpc, rpcSubscriptions } as any)(signed as any, { commitment: "confirmed" });
+    return getSignatureFromTransaction(signed);
+  };
+  const signature = await send(LOCKED_SHARES);
+  assert.equal((await rpc.getSignatureStatuses([signature]).send()).value[0]?.err, null);
+  await assert.rejects(send(LOCKED_SHARES + 1n), (e: any) => {
+    const custom = [e, e?.cause].find((x) => isSolanaError(x, SOLANA_ERROR__INSTRUCTION_ERROR__CUSTOM)) as any;
+    assert.ok(custom, `not a custom instruction error: ${e}`);
+    assert.equal(custom.context.code, 6131, "BalanceBelowMinimum");
+    return true;
+  });
 });
