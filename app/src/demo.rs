@@ -19,6 +19,10 @@ pub use ballast_harness::demo_vault::{demo_pools, demo_pools_on, seeded_demo_vau
 use ballast_harness::dex::{Amm, AnyPool};
 use ballast_harness::fixture::{self, Report, Turn, User, VaultFixture};
 
+mod render;
+use render::{holder_line, render_row, shares};
+pub use render::{render, row_header};
+
 /// Options of the demo command.
 #[derive(Debug, Clone, Default)]
 pub struct DemoOptions {
@@ -109,45 +113,6 @@ pub struct DemoOutcome {
     pub fees: Option<FeeReport>,
 }
 
-fn ui(amount: u64, decimals: u8) -> f64 {
-    amount as f64 / 10f64.powi(decimals as i32)
-}
-
-fn usd(micro: u128) -> f64 {
-    micro as f64 / 1e6
-}
-
-/// Renders a report as a table.
-pub fn render(title: &str, fx: &VaultFixture, r: &Report) -> String {
-    let mut s = format!("\n== {title} ==\n");
-    s.push_str(&format!(
-        "{:<6} {:>18} {:>12} {:>14} {:>8} {:>8} {:>6} {:>8}\n",
-        "asset", "holdings", "price $", "value $", "weight%", "target%", "band%", "drift"
-    ));
-    for i in 0..r.symbols.len() {
-        s.push_str(&format!(
-            "{:<6} {:>18.6} {:>12.4} {:>14.2} {:>8.2} {:>8.2} {:>6.2} {:>+7}bp\n",
-            r.symbols[i],
-            ui(r.holdings[i], fx.assets[i].spec.decimals),
-            r.prices[i],
-            usd(r.values[i]),
-            r.weights_bps[i] as f64 / 100.0,
-            r.targets_bps[i] as f64 / 100.0,
-            r.bands_bps[i] as f64 / 100.0,
-            r.drift_bps[i],
-        ));
-    }
-    let share_price = if r.share_supply > 0 { r.nav as f64 / r.share_supply as f64 } else { 1.0 };
-    s.push_str(&format!(
-        "NAV ${:.2}   shares {:.6}   share price ${:.6}   max |drift| {} bp\n",
-        usd(r.nav),
-        ui(r.share_supply, ballast::math::SHARE_DECIMALS),
-        share_price,
-        r.max_abs_drift_bps
-    ));
-    s
-}
-
 /// One line per listed asset: mint, token program and whether its freeze authority was acknowledged.
 async fn listing_lines(chain: &mut Chain, fx: &VaultFixture) -> Vec<String> {
     let vault = fx.state(chain).await;
@@ -180,6 +145,9 @@ pub struct StepRow {
     pub bands_bps: Vec<u16>,
     pub max_drift_bps: u64,
     pub action: String,
+    /// The trade's assets (none on a hold) and amounts in base units of each.
+    pub sell_index: Option<usize>,
+    pub buy_index: Option<usize>,
     pub amount_in: u64,
     pub min_out: u64,
     pub received: u64,
@@ -316,7 +284,7 @@ impl Demo<'_> {
         self.fx.deposit(&mut self.chain, &bob, amounts.to_vec(), 1).await.map_err(|e| anyhow!("bob deposit: {e}"))?;
         self.steps.push("bob deposit (in kind, proportional)".into());
         let bob_shares = self.chain.token_amount(&bob.shares).await;
-        self.report(&format!("after Bob's in-kind deposit ({bob_shares} shares)")).await?;
+        self.report(&format!("after Bob's in-kind deposit ({} shares)", shares(bob_shares))).await?;
         Ok(bob)
     }
 
@@ -356,22 +324,7 @@ impl Demo<'_> {
     /// Every step of the price path: the oracle moves, arbitrage re-prices the pools, the bots act.
     async fn price_path(&mut self, market: &Market) -> Result<()> {
         self.say("\n== price path: oracle moves, arbitrage re-prices the pools, keepers act ==".into());
-        self.say(format!(
-            "{:>4} {:<10} {:>8} {:>9} {:>6} {:>15} {:>15} {:>13} {:>6} {:<18} {:>12} {:>12} {:>12}",
-            "step",
-            "event",
-            "SOL $",
-            "BTC $",
-            "USDC $",
-            "weights %",
-            "targets %",
-            "bands %",
-            "drift",
-            "action",
-            "amount in",
-            "min out",
-            "received"
-        ));
+        self.say(row_header());
         let path = self.opts.mode.path();
         for (step, (asset, pct)) in path.iter().enumerate() {
             self.price_step(market, step + 1, *asset, *pct).await?;
@@ -403,7 +356,7 @@ impl Demo<'_> {
         if trades == 0 {
             self.eager_attempt(market, step).await;
             let r = self.fx.report(&mut self.chain).await?;
-            self.rows.push(row(step, &event, &r, "hold (inside bands)".into(), 0, 0, 0));
+            self.rows.push(row(step, &event, &r, "hold (inside bands)".into(), None));
         }
         let lines: Vec<String> = self.rows.iter().filter(|r| r.step == step).map(|r| render_row(&self.fx, r)).collect();
         for line in lines {
@@ -441,7 +394,9 @@ impl Demo<'_> {
             let (sold, bought) = (&self.fx.assets[request.sell].spec.symbol, &self.fx.assets[request.buy].spec.symbol);
             let action = format!("sell {sold} → {bought} ({waited} s)");
             waited = 0;
-            self.rows.push(row(step, event, &r, action, plan.amount_in, request.min_out, received));
+            let trade =
+                Trade { sell: request.sell, buy: request.buy, amount_in: plan.amount_in, min_out: request.min_out };
+            self.rows.push(row(step, event, &r, action, Some((trade, received))));
             self.eager_attempt(market, step).await;
             if trades == 3 {
                 break;
@@ -491,21 +446,23 @@ impl Demo<'_> {
             recipient_value_usd: recipient_shares as f64 / 1e6 * price,
             hwm_usd: after.hwm as f64 / 1e18,
         };
+        // What the operator's shares are worth at NAV, in micro-USD, exactly.
+        let recipient_value = u128::from(recipient_shares) * r.nav / u128::from(r.share_supply.max(1));
         self.say(format!(
             "\n== fees: {} bps a year and {} bps of gains above the high-water mark, paid in shares to the operator ==\n\
-             over the price path: {:.6} shares of management and {:.6} of performance fee (high-water mark ${:.6} a share)\n\
-             30 days later, accrue_fees: {:.6} shares × (e^(0.02 × {} s / 31 536 000 s) − 1) = {:.6} shares of management fee\n\
-             the operator holds {:.6} shares (${:.2}); entry and exit fees (10 bps) stayed with the holders",
+             over the price path: {} shares of management and {} of performance fee (high-water mark ${:.6} a share)\n\
+             30 days later, accrue_fees: {} shares × (e^(0.02 × {} s / 31 536 000 s) − 1) = {} shares of management fee\n\
+             the operator holds {} shares ({}); entry and exit fees (10 bps) stayed with the holders",
             report.management_bps,
             report.performance_bps,
-            (before.management_total) as f64 / 1e6,
-            report.performance_shares as f64 / 1e6,
+            shares(before.management_total),
+            shares(report.performance_shares),
             report.hwm_usd,
-            base as f64 / 1e6,
+            shares(base),
             report.month_secs,
-            report.month_management_shares as f64 / 1e6,
-            recipient_shares as f64 / 1e6,
-            report.recipient_value_usd,
+            shares(report.month_management_shares),
+            shares(recipient_shares),
+            client::describe::usd(i128::try_from(recipient_value).unwrap_or(i128::MAX)),
         ));
         self.steps.push("30 days pass; accrue_fees mints the fee shares to the operator".into());
         self.fees = Some(report);
@@ -540,7 +497,16 @@ impl Demo<'_> {
     }
 }
 
-fn row(step: usize, event: &str, r: &Report, action: String, amount_in: u64, min_out: u64, received: u64) -> StepRow {
+/// A trade of the table: its assets and what it offered and asked, in base units.
+struct Trade {
+    sell: usize,
+    buy: usize,
+    amount_in: u64,
+    min_out: u64,
+}
+
+/// A row of the price path: the state after it, and the trade with what it received, if one was made.
+fn row(step: usize, event: &str, r: &Report, action: String, trade: Option<(Trade, u64)>) -> StepRow {
     StepRow {
         step,
         event: event.to_string(),
@@ -550,49 +516,10 @@ fn row(step: usize, event: &str, r: &Report, action: String, amount_in: u64, min
         bands_bps: r.bands_bps.clone(),
         max_drift_bps: r.max_abs_drift_bps,
         action,
-        amount_in,
-        min_out,
-        received,
+        sell_index: trade.as_ref().map(|(t, _)| t.sell),
+        buy_index: trade.as_ref().map(|(t, _)| t.buy),
+        amount_in: trade.as_ref().map_or(0, |(t, _)| t.amount_in),
+        min_out: trade.as_ref().map_or(0, |(t, _)| t.min_out),
+        received: trade.as_ref().map_or(0, |(_, received)| *received),
     }
-}
-
-fn render_row(fx: &VaultFixture, r: &StepRow) -> String {
-    let pct = |v: &mut dyn Iterator<Item = f64>| v.map(|w| format!("{:.1}", w / 100.0)).collect::<Vec<_>>().join("/");
-    let weights = pct(&mut r.weights_bps.iter().map(|w| *w as f64));
-    let targets = pct(&mut r.targets_bps.iter().map(|w| *w as f64));
-    let bands = pct(&mut r.bands_bps.iter().map(|w| *w as f64));
-    let (sell_dec, buy_dec) = match r.action.split_once(" → ") {
-        Some((s, b)) => {
-            let find = |sym: &str| {
-                fx.assets.iter().find(|a| sym.ends_with(&a.spec.symbol)).map(|a| a.spec.decimals).unwrap_or(0)
-            };
-            (find(s), find(b))
-        }
-        None => (0, 0),
-    };
-    format!(
-        "{:>4} {:<10} {:>8.2} {:>9.2} {:>6.3} {:>15} {:>15} {:>13} {:>4}bp {:<18} {:>12.6} {:>12.6} {:>12.6}",
-        r.step,
-        r.event,
-        r.prices[0],
-        r.prices[1],
-        r.prices[2],
-        weights,
-        targets,
-        bands,
-        r.max_drift_bps,
-        r.action,
-        ui(r.amount_in, sell_dec),
-        ui(r.min_out, buy_dec),
-        ui(r.received, buy_dec),
-    )
-}
-
-async fn holder_line(name: &str, chain: &mut Chain, fx: &VaultFixture, user: &User) -> String {
-    let shares = chain.token_amount(&user.shares).await;
-    let mut parts = Vec::new();
-    for (a, t) in fx.assets.iter().zip(&user.tokens) {
-        parts.push(format!("{} {:.6}", a.spec.symbol, ui(chain.token_amount(t).await, a.spec.decimals)));
-    }
-    format!("{name}: {:.6} shares; wallet {}", ui(shares, ballast::math::SHARE_DECIMALS), parts.join(", "))
 }

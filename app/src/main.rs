@@ -10,6 +10,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "ballast", version, about)]
 struct Cli {
+    /// Say more: -v adds our info lines (and what the programs print), -vv our debug lines. BALLAST_LOG or
+    /// RUST_LOG, when set, is the filter instead.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,19 +42,20 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let done = match Cli::parse().command {
+    let cli = Cli::parse();
+    // The keeper's log is its output; every other command prints its own and logs only what goes wrong.
+    let output: &[&str] = if matches!(cli.command, Command::Keeper { .. }) { &["ballast_keeper"] } else { &[] };
+    ballast_app::logging::init(&ballast_app::logging::Verbosity::from_env(cli.verbose), output);
+    let done = match cli.command {
         Command::Demo(args) => args.run().await,
         Command::Bench(args) => args.run().await,
         Command::Localnet(args) => args.run().await,
-        Command::Keeper { args } => {
-            ballast_keeper::init_logging();
-            ballast_keeper::run_cli(args).await
-        }
+        Command::Keeper { args } => ballast_keeper::run_cli(args).await,
         Command::Simulate(args) => args.run().await,
         Command::Tune(args) => args.run().await,
         Command::Keygen { out } => ballast_app::cli::keygen(&out),
     };
     // Every program log line is out before the command's result (or error) is.
-    ballast_app::output::finish();
+    ballast_app::logging::finish();
     done
 }

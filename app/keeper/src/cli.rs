@@ -56,8 +56,8 @@ pub struct KeeperArgs {
     /// An Orca Whirlpool to quote and route through (repeatable).
     #[arg(long = "orca-pool")]
     pub orca_pools: Vec<Pubkey>,
-    /// The jobs to run, comma-separated: `rebalance` (pokes and trades), `settle` (deposit settlements),
-    /// `fees` (accrue and distribute a vault's fees: the operator's job).
+    /// The jobs to run, comma-separated: `rebalance` (pokes and trades), `settle` (deposit and withdrawal
+    /// settlements), `fees` (accrue and distribute a vault's fees: the operator's job).
     #[arg(long, default_value = "rebalance,settle")]
     pub jobs: Jobs,
     /// The fee job accrues a vault's fees when they were last crystallised at least this many seconds ago.
@@ -109,10 +109,13 @@ pub async fn run_cli(args: KeeperArgs) -> Result<()> {
         .await
 }
 
-/// Logs to stderr, filtered by `BALLAST_LOG` (default `info`), with colours only on a terminal.
+/// Logs to stderr, filtered by `BALLAST_LOG`, else `RUST_LOG`, else the keeper's own lines at info and other
+/// crates' errors (as `ballast keeper` does), with colours only on a terminal.
 pub fn init_logging() {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BALLAST_LOG").unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BALLAST_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| "error,ballast=warn,ballast_keeper=info".into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

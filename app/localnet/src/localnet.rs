@@ -239,7 +239,17 @@ async fn feed(chain: Arc<Mutex<Chain>>, fx: Arc<VaultFixture>, pools: Vec<AnyPoo
         n += 1;
         let mut c = chain.lock().await;
         match apply_step(&mut c, &fx, &pools, &moves).await {
-            Ok(()) => tracing::info!(step = n, ?moves, "prices moved"),
+            Ok(()) => {
+                let moved: Vec<String> = moves
+                    .iter()
+                    .map(|(i, bps)| format!("{} {:+.2}%", fx.assets[*i].spec.symbol, *bps as f64 / 100.0))
+                    .collect();
+                tracing::info!(
+                    step = n,
+                    "prices moved: {}",
+                    if moved.is_empty() { "none".into() } else { moved.join(", ") }
+                )
+            }
             Err(e) => tracing::warn!("price step failed: {e}"),
         }
     }

@@ -33,8 +33,9 @@ pub struct LocalnetArgs {
 
 impl LocalnetArgs {
     pub async fn run(self) -> Result<()> {
-        ballast_keeper::init_logging();
-        let mut out = crate::output::program_logs_to_stderr();
+        // The clients' refusals are answered to them over RPC; the localnet logs them at debug.
+        crate::logging::expect_every_refusal();
+        let mut out = crate::logging::capture_program_logs();
         let opts = LocalnetOptions {
             addr: self.addr,
             ws_addr: self.ws_addr,

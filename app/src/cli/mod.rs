@@ -67,8 +67,8 @@ pub struct DemoArgs {
 impl DemoArgs {
     pub async fn run(self) -> Result<()> {
         // The eager bot's refusals are the demo's point; its table lists them.
-        crate::output::expect_refusals(crate::demo::EAGER_BOT_REFUSALS.iter().map(|e| e.name()));
-        let mut out = crate::output::program_logs_to_stderr();
+        crate::logging::expect_refusals(crate::demo::EAGER_BOT_REFUSALS.iter().map(|e| e.name()));
+        let mut out = crate::logging::capture_program_logs();
         let opts = crate::demo::DemoOptions {
             json: self.json,
             mode: self.mode,

@@ -67,7 +67,7 @@ impl TuneArgs {
     }
 
     async fn compare_bands(&self) -> Result<()> {
-        let mut stdout = crate::output::program_logs_to_stderr();
+        let mut stdout = crate::logging::capture_program_logs();
         let cfg = self.study_config();
         let started = std::time::Instant::now();
         let mut progress = crate::output::Progress::new(None);
@@ -84,7 +84,7 @@ impl TuneArgs {
     }
 
     async fn fit_exponent(&self) -> Result<()> {
-        let mut stdout = crate::output::program_logs_to_stderr();
+        let mut stdout = crate::logging::capture_program_logs();
         let cfg = self.study_config();
         let started = std::time::Instant::now();
         let mut progress = crate::output::Progress::new(None);
@@ -102,7 +102,7 @@ impl TuneArgs {
     }
 
     async fn search(&self) -> Result<()> {
-        let mut stdout = crate::output::program_logs_to_stderr();
+        let mut stdout = crate::logging::capture_program_logs();
         let (paths, steps, fee_bps, risk_aversion, seed) =
             (self.paths, self.steps, self.fee_bps, self.risk_aversion, self.seed);
         let cfg = tune::TuneConfig { paths, steps, fee_bps, risk_aversion, seed, ..Default::default() };

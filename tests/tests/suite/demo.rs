@@ -129,3 +129,41 @@ async fn demo_rebalances_through_the_real_dex_programs() {
         assert!(last.trim_end().lines().last().unwrap().contains(&format!("\"amm\":\"{}\"", amm.name())));
     }
 }
+
+/// The price path's table shows every amount in token units with the token's decimals and symbol, and read
+/// back as a person reads it, what a trade received is worth about what it sold.
+#[tokio::test]
+async fn demo_trade_amounts_read_in_token_units() {
+    use ballast_client::describe::tokens;
+    let mut buf = Vec::new();
+    let out = demo::run(&DemoOptions { json: false, mode: DemoMode::Fixed, ..Default::default() }, &mut buf)
+        .await
+        .expect("demo");
+    let text = String::from_utf8(buf).unwrap();
+    let symbols = &out.report.symbols;
+    let decimals = |i: usize| match symbols[i].as_str() {
+        "SOL" => 9,
+        "BTC" => 8,
+        "USDC" => 6,
+        other => panic!("unknown demo asset {other}"),
+    };
+    let shown = |amount: u64, i: usize| tokens(amount.into(), decimals(i), &symbols[i]);
+    let number = |s: &str| s.split(' ').next().unwrap().parse::<f64>().unwrap();
+    let mut trades = 0;
+    for row in out.rows.iter().filter(|r| r.action.starts_with("sell")) {
+        let (sell, buy) = (row.sell_index.expect("a trade's sold asset"), row.buy_index.expect("its bought asset"));
+        let (amount_in, min_out, received) =
+            (shown(row.amount_in, sell), shown(row.min_out, buy), shown(row.received, buy));
+        let line = text
+            .lines()
+            .find(|l| l.contains(&row.action) && l.contains(&received))
+            .unwrap_or_else(|| panic!("no row shows {received} for {}:\n{text}", row.action));
+        assert!(line.contains(&amount_in) && line.contains(&min_out), "{line}");
+        let (sold, got) = (number(&amount_in) * row.prices[sell], number(&received) * row.prices[buy]);
+        assert!((got / sold - 1.0).abs() < 0.05, "${got:.2} received for ${sold:.2} sold: {line}");
+        trades += 1;
+    }
+    assert!(trades >= 1, "the fixed path trades");
+    let holds: Vec<&str> = text.lines().filter(|l| l.contains("hold (inside bands)")).collect();
+    assert!(holds.iter().all(|l| l.trim_end().ends_with('-')), "a hold shows no amounts: {holds:#?}");
+}
