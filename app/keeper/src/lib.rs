@@ -5,9 +5,10 @@
 //! One runtime ([`Keeper`]: the endpoint, the fee payer, the [`send::Sender`], the [`Metrics`]) runs the
 //! [`jobs`] over every vault each iteration: discovery (`ballast_client::discover`) finds the vaults,
 //! [`snapshot`] reads each through the shared planner's `ChainView` over RPC, the planner (the one of
-//! `ballast-client`, the same the simulator runs) decides, and the settlement and rebalance jobs act on
-//! that one snapshot. Every [`jobs::Job`] says what it did as [`Report`]s, which an iteration returns and
-//! the [`Metrics`] count. What goes wrong is typed ([`errors`]): rejections by program error, faults by kind.
+//! `ballast-client`, the same the simulator runs) decides, and the settlement (deposits and withdrawals),
+//! fee and rebalance jobs act on that one snapshot. Every [`jobs::Job`] says what it did as [`Report`]s, which
+//! an iteration returns and the [`Metrics`] count. What goes wrong is typed ([`errors`]): rejections by program
+//! error, faults by kind.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -103,6 +104,9 @@ pub struct Keeper {
     pub payer: Keypair,
     pub opts: KeeperOptions,
     pub metrics: Arc<Metrics>,
+    /// Settlements the chain refused for a lasting reason, held back until the vault changes or a backoff
+    /// passes (the settlement job's).
+    pub deferrals: jobs::settle::Deferrals,
 }
 
 impl Keeper {
@@ -112,7 +116,7 @@ impl Keeper {
             opts.rpc_timeout,
             CommitmentConfig::confirmed(),
         );
-        Keeper { rpc, payer, opts, metrics }
+        Keeper { rpc, payer, opts, metrics, deferrals: Default::default() }
     }
 
     /// The sender the jobs send through.

@@ -63,6 +63,8 @@ pub struct RebalanceMetrics {
 pub struct SettleMetrics {
     /// Deposit requests settled.
     pub settled: AtomicU64,
+    /// Single-asset withdrawal requests settled.
+    pub withdrawals_settled: AtomicU64,
     /// Settlements the chain rejected, by error name.
     pub rejections: Mutex<BTreeMap<String, u64>>,
 }
@@ -108,6 +110,12 @@ impl Metrics {
         counter(&mut s, "iterations_total", "Keeper loop iterations.", &self.iterations);
         counter(&mut s, "rebalances_total", "Rebalance transactions confirmed.", &r.rebalances);
         counter(&mut s, "deposits_settled_total", "Single-asset deposit requests settled.", &d.settled);
+        counter(
+            &mut s,
+            "withdrawals_settled_total",
+            "Single-asset withdrawal requests settled (shares burned, the asset paid out).",
+            &d.withdrawals_settled,
+        );
         counter(&mut s, "dry_run_trades_total", "Trades a dry run would have sent.", &r.dry_run_trades);
         counter(&mut s, "fee_accruals_total", "accrue_fees transactions confirmed.", &self.fees.accruals);
         counter(&mut s, "errors_total", "Unexpected errors.", &self.errors);

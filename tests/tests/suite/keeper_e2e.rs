@@ -1,13 +1,17 @@
 //! End to end over real HTTP on loopback: `localnet` serves the embedded chain, the Solana Rust RPC
-//! client and the keeper talk to it.
+//! client and the keeper talk to it. And the keeper's readiness rule for settlements checked against the
+//! program's on the embedded chain, at the edges of a request's window.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, Discriminator};
+use ballast::errors::BallastError;
 use ballast::state::Vault;
-use ballast_keeper::{Action, JobKind, Keeper, KeeperOptions, Metrics, Outcome, Report};
+use ballast_harness::chain::Chain;
+use ballast_harness::fixture::{User, VaultFixture};
+use ballast_keeper::{Action, JobKind, Jobs, Keeper, KeeperOptions, Metrics, Outcome, Rejection, Report, Skip};
 use ballast_localnet::localnet::Localnet;
 use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_keypair::Keypair;
@@ -287,6 +291,215 @@ async fn keeper_settles_deposit_requests_once_the_delay_has_passed() {
     assert_eq!(settled_request, Some(request), "{settlements:?}");
     assert!(text.contains("ballast_keeper_reports_total{job=\"settle\",result=\"done\"} 1\n"), "{text}");
     net.stop();
+}
+
+/// A holder who deposited `dollars` in kind into the demo vault.
+async fn holder(net: &Localnet, chain: &mut Chain, dollars: u64) -> User {
+    // The demo vault holds 26.67 SOL, 0.05 BTC and 3 000 USDC ($10 000): in kind, $1 000 is a tenth of each.
+    let most = [2_666_666_667, 500_000, 300_000_000].map(|a: u64| a * dollars / 1_000);
+    let user = net.fx.user(chain, &most.map(|a| a + a / 10)).await.unwrap();
+    net.fx.deposit(chain, &user, most.to_vec(), 1).await.unwrap();
+    user
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeper_settles_single_asset_withdrawals_once_the_delay_has_passed() {
+    let net = net(500).await;
+    let (holder, shares, usdc_before, request) = {
+        let mut chain = net.chain.lock().await;
+        let user = holder(&net, &mut chain, 1_000).await;
+        let shares = chain.token_amount(&user.shares).await;
+        net.fx.request_withdraw(&mut chain, &user, 2, shares, 1).await.unwrap();
+        let usdc = chain.token_amount(&user.tokens[2]).await;
+        let request = net.fx.withdraw_request(&mut chain, &user.keypair.pubkey()).await.unwrap();
+        (user, shares, usdc, request)
+    };
+    let owner = holder.keypair.pubkey();
+    let address = ballast_client::pda::withdraw_request(&net.vault(), &owner);
+    assert_eq!(request.shares, shares);
+    let k = keeper(&net, false).await;
+    let metrics_addr =
+        ballast_keeper::serve_metrics(k.metrics.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap().0;
+    let now = || async { net.chain.lock().await.clock().await.unix_timestamp };
+    // Before the delay has passed the keeper leaves the request alone.
+    let first = k.iteration().await.unwrap();
+    if now().await < request.settle_from {
+        assert!(first.iter().all(|r| r.job != JobKind::Settle), "{first:?}");
+        assert!(net.fx.withdraw_request(&mut *net.chain.lock().await, &owner).await.is_some());
+    }
+    let mut reports = first;
+    for _ in 0..20 {
+        if net.fx.withdraw_request(&mut *net.chain.lock().await, &owner).await.is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        reports.extend(k.iteration().await.unwrap());
+    }
+    let mut chain = net.chain.lock().await;
+    assert!(net.fx.withdraw_request(&mut chain, &owner).await.is_none(), "the keeper settled the request");
+    // The holder received the asset: their $1 000 less the fee and the buy-back charge, and no share is left.
+    let received = chain.token_amount(&holder.tokens[2]).await - usdc_before;
+    assert!((900_000_000..=1_000_000_000).contains(&received), "received {received} USDC units");
+    assert_eq!(chain.token_amount(&holder.shares).await, 0);
+    let escrow = ballast_client::pda::withdraw_escrow(&address);
+    assert!(chain.account(&escrow).await.is_none(), "the escrow is closed");
+    drop(chain);
+    assert_eq!(k.metrics.settle.withdrawals_settled.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(k.metrics.settle.settled.load(std::sync::atomic::Ordering::Relaxed), 0);
+    // Reported like every job's result, and counted on /metrics.
+    let settlements: Vec<&Report> =
+        reports.iter().filter(|r| r.job == JobKind::Settle && r.vault == net.vault()).collect();
+    let settled_request = match settlements[..] {
+        [Report { outcome: Outcome::Done { action: Action::SettleWithdrawal { request }, .. }, .. }] => Some(*request),
+        _ => None,
+    };
+    assert_eq!(settled_request, Some(address), "{settlements:?}");
+    let text = reqwest::get(format!("http://{metrics_addr}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("# TYPE ballast_keeper_withdrawals_settled_total counter\n"), "{text}");
+    assert!(text.contains("ballast_keeper_withdrawals_settled_total 1\n"), "{text}");
+    assert!(text.contains("ballast_keeper_deposits_settled_total 0\n"), "{text}");
+    assert!(text.contains("ballast_keeper_reports_total{job=\"settle\",result=\"done\"} 1\n"), "{text}");
+    net.stop();
+}
+
+/// Two withdrawals in USDC that fit one at a time but not together: the keeper settles the first, the chain
+/// refuses the second (`WithdrawalTooLarge`: it would leave USDC more than one max-size trade short). The
+/// refusal is counted, not retried every iteration, and sent again as soon as the vault's reserves change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawal_the_vault_cannot_pay_is_counted_deferred_and_settled_once_the_vault_changes() {
+    let net = net(400).await;
+    let owners = {
+        let mut chain = net.chain.lock().await;
+        // $14 000 with $4 200 of USDC: $3 000 and $1 000 of USDC fit alone, not together.
+        let (big, small) = (holder(&net, &mut chain, 3_000).await, holder(&net, &mut chain, 1_000).await);
+        for user in [&big, &small] {
+            let shares = chain.token_amount(&user.shares).await;
+            net.fx.request_withdraw(&mut chain, user, 2, shares, 1).await.unwrap();
+        }
+        [big.keypair.pubkey(), small.keypair.pubkey()]
+    };
+    let opts = KeeperOptions {
+        rpc_url: net.url(),
+        jobs: Jobs { rebalance: false, settle: true, fees: false },
+        ..Default::default()
+    };
+    let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
+    k.ensure_funded().await;
+    let too_large = Rejection::Ballast(BallastError::WithdrawalTooLarge.into());
+    let mut outcomes = Vec::new();
+    for _ in 0..20 {
+        outcomes.extend(k.iteration().await.unwrap().into_iter().map(|r| r.outcome));
+        if outcomes.contains(&Outcome::Rejected(too_large.clone())) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let done = |o: &Outcome| matches!(o, Outcome::Done { action: Action::SettleWithdrawal { .. }, .. });
+    assert_eq!(outcomes.iter().filter(|o| done(o)).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == Outcome::Rejected(too_large.clone())).count(), 1);
+    let refused = {
+        let mut chain = net.chain.lock().await;
+        let open = [
+            net.fx.withdraw_request(&mut chain, &owners[0]).await,
+            net.fx.withdraw_request(&mut chain, &owners[1]).await,
+        ];
+        assert_eq!(open.iter().filter(|r| r.is_some()).count(), 1, "one settled, one still open");
+        open.into_iter().flatten().next().unwrap()
+    };
+    // Not sent again while nothing changes: deferred, not refused again.
+    for _ in 0..3 {
+        let out = k.iteration().await.unwrap();
+        let now = net.chain.lock().await.clock().await.unix_timestamp;
+        match &out[..] {
+            [Report { outcome: Outcome::Skipped(Skip::Deferred { until }), .. }] => assert!(now < *until),
+            _ => panic!("{out:?}"),
+        }
+    }
+    let refusals = k.metrics.settle.rejections.lock().await.clone();
+    assert_eq!(refusals.get("WithdrawalTooLarge"), Some(&1), "{refusals:?}");
+    assert_eq!(k.deferrals.len(), 1);
+    let text = k.metrics.render().await;
+    assert!(text.contains("ballast_keeper_refusals_total{job=\"settle\",error=\"WithdrawalTooLarge\"} 1\n"));
+    assert!(text.contains("ballast_keeper_reports_total{job=\"settle\",result=\"skipped\"} 3\n"), "{text}");
+    // The vault changes (3 000 USDC arrive in its reserve): the keeper tries again at once, and it fits now.
+    {
+        let mut chain = net.chain.lock().await;
+        let usdc = &net.fx.assets[2];
+        let reserve = ballast_client::pda::reserve(&net.vault(), &usdc.mint);
+        chain.mint_to(&usdc.mint, &reserve, 3_000_000_000, usdc.spec.program).await.unwrap();
+        assert!(chain.clock().await.unix_timestamp <= refused.expires_at, "still open");
+    }
+    let out = k.iteration().await.unwrap();
+    assert!(matches!(out[..], [Report { outcome: Outcome::Done { action: Action::SettleWithdrawal { .. }, .. }, .. }]));
+    let mut chain = net.chain.lock().await;
+    for owner in &owners {
+        assert!(net.fx.withdraw_request(&mut chain, owner).await.is_none());
+    }
+    drop(chain);
+    assert_eq!(k.metrics.settle.withdrawals_settled.load(std::sync::atomic::Ordering::Relaxed), 2);
+    assert!(k.deferrals.is_empty());
+    net.stop();
+}
+
+/// One rule: the keeper's readiness (`ready_withdrawal`) and the program's `settle_withdraw` are fed the same
+/// state at the edges of a request's window (on the embedded chain, where the clock is set by hand) and give
+/// the same answer; when the program refuses, it refuses with the error `WithdrawRequest::settleable` names.
+#[tokio::test]
+async fn the_keeper_and_the_program_agree_when_a_withdrawal_may_settle() {
+    let (mut chain, fx, _seed) = ballast_tests::setup_seeded().await;
+    let mut users = Vec::new();
+    for _ in 0..3 {
+        let user = fx.user(&mut chain, &[10_000_000_000, 10_000_000, 1_000_000_000]).await.unwrap();
+        fx.deposit(&mut chain, &user, vec![800_000_000, 150_000, 90_000_000], 1).await.unwrap();
+        let shares = chain.token_amount(&user.shares).await;
+        fx.request_withdraw(&mut chain, &user, 2, shares, 1).await.unwrap();
+        users.push(user.keypair.pubkey());
+    }
+    let request = fx.withdraw_request(&mut chain, &users[0]).await.unwrap();
+    let (settle_from, expires_at) = (request.settle_from, request.expires_at);
+    let now = chain.clock().await.unix_timestamp;
+    assert!(now < settle_from - 1 && settle_from < expires_at);
+    use BallastError::{OracleStale, WithdrawRequestExpired as Expired, WithdrawRequestTooEarly as TooEarly};
+    // Before settle_from, fresh readings.
+    chain.advance_time(settle_from - 1 - now).await;
+    fx.refresh_prices(&mut chain).await;
+    judge(&mut chain, &fx, &users[0], "a second before settle_from", Some(TooEarly)).await;
+    // At settle_from, on readings published a second before it (fresh, but from before the delay ended).
+    chain.advance_time(1).await;
+    judge(&mut chain, &fx, &users[0], "readings a second older than settle_from", Some(TooEarly)).await;
+    let sol = fx.oracle_reading(&mut chain, 0).await.price;
+    fx.set_price(&mut chain, 0, sol).await;
+    judge(&mut chain, &fx, &users[0], "one reading from before settle_from", Some(TooEarly)).await;
+    // At settle_from, every reading published at it.
+    fx.refresh_prices(&mut chain).await;
+    judge(&mut chain, &fx, &users[0], "at settle_from", None).await;
+    // Readings two seconds old: stale.
+    chain.advance_time(2).await;
+    judge(&mut chain, &fx, &users[1], "readings two seconds old", Some(OracleStale)).await;
+    // At expires_at, on readings a second old: the last moment.
+    let now = chain.clock().await.unix_timestamp;
+    chain.advance_time(expires_at - 1 - now).await;
+    fx.refresh_prices(&mut chain).await;
+    chain.advance_time(1).await;
+    judge(&mut chain, &fx, &users[1], "at expires_at, readings a second old", None).await;
+    // A second after expires_at, fresh readings: only the owner's cancel is left.
+    chain.advance_time(1).await;
+    fx.refresh_prices(&mut chain).await;
+    judge(&mut chain, &fx, &users[2], "a second after expires_at", Some(Expired)).await;
+}
+
+/// The keeper's answer and the program's for `owner`'s request now, checked equal and against `expected`.
+async fn judge(chain: &mut Chain, fx: &VaultFixture, owner: &Pubkey, case: &str, expected: Option<BallastError>) {
+    let (snap, _) = fx.snapshot(chain).await;
+    let request = fx.withdraw_request(chain, owner).await.expect("an open request");
+    let keeper = ballast_keeper::jobs::settle::ready_withdrawal(&snap, &request);
+    let rule = request.settleable(snap.now, &snap.readings);
+    let program = fx.settle_withdraw(chain, owner).await;
+    assert_eq!(keeper, program.is_ok(), "{case}: the keeper says {keeper}, the program {program:?}");
+    let refused = program.as_ref().err().map(|e| ballast_harness::chain::custom_error(e).expect("a program error"));
+    assert_eq!(refused, rule.err().map(u32::from), "{case}: the program refuses as the rule says");
+    assert_eq!(refused, expected.map(u32::from), "{case}: {program:?}");
+    assert_eq!(fx.withdraw_request(chain, owner).await.is_none(), expected.is_none(), "{case}: settled");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

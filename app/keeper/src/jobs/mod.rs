@@ -2,8 +2,9 @@
 //! endpoint, one fee payer, one sender, one snapshot per vault per iteration), each a [`Job`]:
 //! - [`rebalance`]: opens and closes rebalance auctions (`poke`) and sends the trade that removes most drift
 //!   along the best route that clears the auction;
-//! - [`settle`]: settles single-asset deposit requests once readings at least the deposit delay newer than
-//!   the request are published;
+//! - [`settle`]: settles single-asset deposit and withdrawal requests once readings at least the settlement
+//!   delay newer than the request are published (the program's own readiness rule for each), and defers a
+//!   settlement the chain refused for a lasting reason (a payout the vault cannot make now);
 //! - [`fees`]: accrues a vault's running fees on fresh readings and mints the fee shares owed to its
 //!   recipients, every `--fee-interval-secs` (for the vault's operator: it pays transaction fees and earns
 //!   nothing itself).
@@ -77,8 +78,9 @@ pub trait Job: Sync {
     fn run<'a>(&'a self, k: &'a Keeper, key: &'a Pubkey, planned: &'a Planned) -> JobFuture<'a>;
 }
 
-/// Every job, in the order they run on a vault: settlements first (a deposit changes what the vault holds only
-/// once settled, and the program re-opens the auction if it adds trades), then fees, then the rebalance.
+/// Every job, in the order they run on a vault: settlements first (a deposit or a withdrawal changes what the
+/// vault holds only once settled, and the program re-opens the auction if it adds trades), then fees, then the
+/// rebalance.
 pub const JOBS: [&dyn Job; 3] = [&settle::Settle, &fees::Fees, &rebalance::Rebalance];
 
 /// What one job did for one vault in one iteration.
@@ -138,8 +140,10 @@ pub enum Action {
     Poke(planner::PokeReason),
     /// A rebalance trade along `route` (`direct`, `flash`, `jupiter`, `orca`) at `venue`.
     Trade { sell: usize, buy: usize, amount_in: u64, route: String, venue: String, lookup_tables: bool },
-    /// A deposit request settled.
+    /// A single-asset deposit request settled: the depositor's shares minted.
     Settle { request: Pubkey },
+    /// A single-asset withdrawal request settled: the escrowed shares burned and the asset paid out.
+    SettleWithdrawal { request: Pubkey },
     /// The vault's fees accrued and their shares minted to the recipients.
     AccrueFees,
 }
@@ -163,6 +167,9 @@ pub enum Skip {
     /// Every send attempt failed and the transaction is not known to have landed (the next iteration's
     /// snapshot shows whether it did).
     SendGaveUp,
+    /// A settlement the chain refused for a lasting reason (e.g. `WithdrawalTooLarge`) is not sent again
+    /// before the vault's reserves change or cluster unix time `until`.
+    Deferred { until: i64 },
 }
 
 impl Skip {
@@ -172,6 +179,7 @@ impl Skip {
             Skip::NotWorthIt(_) => "not_worth_it",
             Skip::NoRoute => "no_route",
             Skip::SendGaveUp => "send_gave_up",
+            Skip::Deferred { .. } => "deferred",
         }
     }
 }
