@@ -1,0 +1,374 @@
+/**
+ * `BallastClient`: typed builders for every instruction of the program, and account fetching. Each builder
+ * returns Anchor's method builder, so the caller picks `.rpc()` (send and confirm over the websocket),
+ * `.instruction()` or `.transaction()`.
+ */
+import { AnchorProvider, BN, Program } from "@anchor-lang/core";
+import type { IdlTypes } from "@anchor-lang/core";
+import { Connection, PublicKey, SYSVAR_CLOCK_PUBKEY, SystemProgram, TransactionInstruction } from "@solana/web3.js";
+import {
+  ata, depositValuationAccounts, feeRecipientAccounts, pda, tradeValuationAccounts, transferLegs, userTokenAccounts,
+  valuationAccounts,
+} from "./accounts";
+import { ExitOptions, ExitPreview, composeExit } from "./exit";
+import {
+  Ballast, BallastEvents, Claim, DepositRequest, EventName, IDL, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, Vault,
+  VaultParams, AssetParams, WithdrawRequest,
+} from "./program";
+
+export class BallastClient {
+  readonly program: Program<Ballast>;
+
+  constructor(provider: AnchorProvider) {
+    this.program = new Program<Ballast>(IDL, provider);
+  }
+
+  get connection(): Connection {
+    return this.program.provider.connection;
+  }
+
+  // ---- accounts ----
+
+  fetchVault(address: PublicKey): Promise<Vault> {
+    return this.program.account.vault.fetch(address);
+  }
+
+  async vaults(): Promise<{ publicKey: PublicKey; account: Vault }[]> {
+    return this.program.account.vault.all();
+  }
+
+  fetchDepositRequest(vault: PublicKey, depositor: PublicKey): Promise<DepositRequest | null> {
+    return this.program.account.depositRequest.fetchNullable(pda.depositRequest(vault, depositor));
+  }
+
+  fetchClaim(vault: PublicKey, owner: PublicKey): Promise<Claim | null> {
+    return this.program.account.claim.fetchNullable(pda.claim(vault, owner));
+  }
+
+  fetchWithdrawRequest(vault: PublicKey, owner: PublicKey): Promise<WithdrawRequest | null> {
+    return this.program.account.withdrawRequest.fetchNullable(pda.withdrawRequest(vault, owner));
+  }
+
+  /** The open deposit requests of `vault` (`getProgramAccounts`: the account's discriminator, and the vault at
+   * byte 8). */
+  depositRequests(vault: PublicKey): Promise<{ publicKey: PublicKey; account: DepositRequest }[]> {
+    return this.program.account.depositRequest.all([{ memcmp: { offset: 8, bytes: vault.toBase58() } }]);
+  }
+
+  /** The open single-asset withdrawal requests of `vault` (`getProgramAccounts`: the account's discriminator,
+   * and the vault at byte 8): what a keeper settles once their delay passed. */
+  withdrawRequests(vault: PublicKey): Promise<{ publicKey: PublicKey; account: WithdrawRequest }[]> {
+    return this.program.account.withdrawRequest.all([{ memcmp: { offset: 8, bytes: vault.toBase58() } }]);
+  }
+
+  /** The cluster's unix time (the clock sysvar; the newest block's time if the node does not serve it). */
+  async clusterTime(): Promise<number> {
+    const clock = await this.connection.getAccountInfo(SYSVAR_CLOCK_PUBKEY);
+    if (clock && clock.data.length >= 40) return Number(clock.data.readBigInt64LE(32));
+    const time = await this.connection.getBlockTime(await this.connection.getSlot());
+    return time ?? Math.floor(Date.now() / 1000);
+  }
+
+  /** Subscribes to one event type (over `logsSubscribe`); returns the listener id for `removeEventListener`. */
+  onEvent<E extends EventName>(name: E, cb: (event: BallastEvents[E], slot: number, signature: string) => void): number {
+    return this.program.addEventListener(name, cb);
+  }
+
+  removeEventListener(id: number): Promise<void> {
+    return this.program.removeEventListener(id);
+  }
+
+  // ---- depositors ----
+
+  /** In-kind deposit of up to `maxAmountsIn[i]` of every asset for at least `minSharesOut` shares. */
+  deposit(vaultKey: PublicKey, vault: Vault, depositor: PublicKey, maxAmountsIn: BN[], minSharesOut: BN,
+    userAccounts = userTokenAccounts(vault, depositor), depositorShares = ata(depositor, vault.shareMint)) {
+    return this.program.methods
+      .deposit({ maxAmountsIn, minSharesOut })
+      .accountsPartial({
+        depositor, vault: vaultKey, shareMint: vault.shareMint, depositorShares,
+        tokenProgram: TOKEN_PROGRAM_ID, token2022Program: TOKEN_2022_PROGRAM_ID,
+      })
+      .remainingAccounts(transferLegs(vault, userAccounts));
+  }
+
+  /** An in-kind deposit as it must be sent: with a performance fee, `accrueFees` first in the same
+   * transaction (the program takes an in-kind deposit only in the slot the fee was crystallised in, so it
+   * never pays a fee on a gain made before it). */
+  async depositWithFees(vaultKey: PublicKey, vault: Vault, depositor: PublicKey, maxAmountsIn: BN[], minSharesOut: BN,
+    userAccounts = userTokenAccounts(vault, depositor), depositorShares = ata(depositor, vault.shareMint)) {
+    const builder = this.deposit(vaultKey, vault, depositor, maxAmountsIn, minSharesOut, userAccounts, depositorShares);
+    if (vault.params.fees.performanceBps === 0) return builder;
+    return builder.preInstructions([await this.accrueFees(vaultKey, vault).instruction()]);
+  }
+
+  /** Single-asset deposit, step 1: escrow `amount` of asset `assetIndex`; shares come at settlement. */
+  requestDeposit(vaultKey: PublicKey, vault: Vault, depositor: PublicKey, assetIndex: number, amount: BN,
+    minSharesOut: BN, sharesDestination = ata(depositor, vault.shareMint)) {
+    const asset = vault.assets[assetIndex];
+    if (!asset) throw new Error(`asset index ${assetIndex} out of range (vault has ${vault.assets.length})`);
+    return this.program.methods
+      .requestDeposit({ assetIndex, amount, minSharesOut })
+      .accountsPartial({
+        depositor, vault: vaultKey, shareMint: vault.shareMint, request: pda.depositRequest(vaultKey, depositor),
+        sharesDestination, mint: asset.mint, reserve: asset.reserve,
+        depositorToken: ata(depositor, asset.mint, asset.tokenProgram), assetTokenProgram: asset.tokenProgram,
+        systemProgram: SystemProgram.programId,
+      })
+      .remainingAccounts(depositValuationAccounts(vault, assetIndex));
+  }
+
+  /** Single-asset deposit, step 2 (anyone, once the settlement delay passed). */
+  settleDeposit(vaultKey: PublicKey, vault: Vault, settler: PublicKey, request: DepositRequest) {
+    return this.program.methods
+      .settleDeposit()
+      .accountsPartial({
+        settler, vault: vaultKey, request: pda.depositRequest(vaultKey, request.depositor),
+        depositor: request.depositor, shareMint: vault.shareMint, lockedShares: vault.lockedShares,
+        sharesDestination: request.sharesDestination, tokenProgram: TOKEN_PROGRAM_ID,
+      })
+      .remainingAccounts(depositValuationAccounts(vault, request.assetIndex));
+  }
+
+  /** Refund of an expired deposit request. */
+  cancelDeposit(vaultKey: PublicKey, vault: Vault, depositor: PublicKey, request: DepositRequest,
+    refundTo?: PublicKey) {
+    const asset = vault.assets[request.assetIndex];
+    return this.program.methods
+      .cancelDeposit()
+      .accountsPartial({
+        depositor, vault: vaultKey, request: pda.depositRequest(vaultKey, depositor), mint: asset.mint,
+        reserve: asset.reserve, refundTo: refundTo ?? ata(depositor, asset.mint, asset.tokenProgram),
+        assetTokenProgram: asset.tokenProgram,
+      });
+  }
+
+  /** Burns `shares` for a pro-rata part of every reserve (assets in `skipMask` go to the owner's claim). */
+  withdraw(vaultKey: PublicKey, vault: Vault, owner: PublicKey, shares: BN, minAmountsOut: BN[], skipMask = 0,
+    destinations = userTokenAccounts(vault, owner), ownerShares = ata(owner, vault.shareMint)) {
+    return this.program.methods
+      .withdraw({ shares, minAmountsOut, skipMask })
+      .accountsPartial({
+        owner, vault: vaultKey, shareMint: vault.shareMint, ownerShares,
+        claim: skipMask !== 0 ? pda.claim(vaultKey, owner) : null,
+        tokenProgram: TOKEN_PROGRAM_ID, token2022Program: TOKEN_2022_PROGRAM_ID,
+      })
+      .remainingAccounts(transferLegs(vault, destinations));
+  }
+
+  openClaim(vaultKey: PublicKey, payer: PublicKey, owner: PublicKey) {
+    return this.program.methods
+      .openClaim(owner)
+      .accountsPartial({ payer, vault: vaultKey, claim: pda.claim(vaultKey, owner), systemProgram: SystemProgram.programId });
+  }
+
+  redeemClaim(vaultKey: PublicKey, vault: Vault, owner: PublicKey, assetIndex: number, destination?: PublicKey) {
+    const asset = vault.assets[assetIndex];
+    return this.program.methods
+      .redeemClaim(assetIndex)
+      .accountsPartial({
+        owner, vault: vaultKey, claim: pda.claim(vaultKey, owner), mint: asset.mint, reserve: asset.reserve,
+        destination: destination ?? ata(owner, asset.mint, asset.tokenProgram), assetTokenProgram: asset.tokenProgram,
+      });
+  }
+
+  /** Single-asset withdrawal, step 1: escrow `shares` (they stay outstanding), quoted now; the payout in
+   * asset `assetIndex` goes to `destination` at settlement, at least `minAmountOut` or the request cannot
+   * settle (its shares come back with `cancelWithdraw` after expiry). Stopped by `PAUSE.EXITS`. */
+  requestWithdraw(vaultKey: PublicKey, vault: Vault, owner: PublicKey, assetIndex: number, shares: BN,
+    minAmountOut: BN, destination?: PublicKey, ownerShares = ata(owner, vault.shareMint)) {
+    const asset = vault.assets[assetIndex];
+    if (!asset) throw new Error(`asset index ${assetIndex} out of range (vault has ${vault.assets.length})`);
+    const request = pda.withdrawRequest(vaultKey, owner);
+    return this.program.methods
+      .requestWithdraw({ assetIndex, shares, minAmountOut })
+      .accountsPartial({
+        owner, vault: vaultKey, shareMint: vault.shareMint, request, escrow: pda.withdrawEscrow(request),
+        ownerShares, mint: asset.mint, destination: destination ?? ata(owner, asset.mint, asset.tokenProgram),
+        assetTokenProgram: asset.tokenProgram, tokenProgram: TOKEN_PROGRAM_ID, systemProgram: SystemProgram.programId,
+      })
+      .remainingAccounts(depositValuationAccounts(vault, assetIndex));
+  }
+
+  /** Single-asset withdrawal, step 2 (anyone, once the settlement delay passed, on fresh readings): burns the
+   * escrowed shares and pays the worse of the two quotes, less the fee and the trade charge, to the request's
+   * destination; the request's and the escrow's rent go back to its owner. */
+  settleWithdraw(vaultKey: PublicKey, vault: Vault, settler: PublicKey, request: WithdrawRequest) {
+    const asset = vault.assets[request.assetIndex];
+    const key = pda.withdrawRequest(vaultKey, request.owner);
+    return this.program.methods
+      .settleWithdraw()
+      .accountsPartial({
+        settler, vault: vaultKey, request: key, owner: request.owner, shareMint: vault.shareMint,
+        escrow: pda.withdrawEscrow(key), mint: asset.mint, reserve: asset.reserve, destination: request.destination,
+        assetTokenProgram: asset.tokenProgram, tokenProgram: TOKEN_PROGRAM_ID,
+      })
+      .remainingAccounts(depositValuationAccounts(vault, request.assetIndex));
+  }
+
+  /** After a withdrawal request's expiry, its escrowed shares go back to `sharesTo` (never paused). */
+  cancelWithdraw(vaultKey: PublicKey, vault: Vault, owner: PublicKey, sharesTo = ata(owner, vault.shareMint)) {
+    const key = pda.withdrawRequest(vaultKey, owner);
+    return this.program.methods
+      .cancelWithdraw()
+      .accountsPartial({
+        owner, vault: vaultKey, request: key, shareMint: vault.shareMint, escrow: pda.withdrawEscrow(key),
+        sharesTo, tokenProgram: TOKEN_PROGRAM_ID,
+      });
+  }
+
+  /** A guard to put last in a composed transaction: it fails (`BalanceBelowMinimum`, 6131) unless
+   * `tokenAccount` (SPL Token or Token-2022) then holds at least `minBalance`. */
+  assertMinBalance(tokenAccount: PublicKey, minBalance: BN | bigint | number) {
+    return this.program.methods.assertMinBalance(new BN(minBalance.toString())).accountsPartial({ tokenAccount });
+  }
+
+  /**
+   * Leaves `vault` for one token: the instructions of one transaction, signed by `owner`, that
+   * 1. create the owner's associated token accounts of the vault's assets that do not exist yet;
+   * 2. withdraw `shares` in kind (never paused, no oracle) into the owner's associated token accounts (the
+   *    chosen asset's piece into `destination`), with each swapped asset's minimum at the amount swapped, so
+   *    a swap never spends what the owner held before (a piece that shrank since the quote fails the
+   *    withdrawal with `AmountBelowMinimum`: quote again);
+   * 3. swap every other asset's piece into asset `toIndex` through the vault's whitelisted reference-AMM pool
+   *    of the pair (exactly the quoted piece in, no per-swap minimum);
+   * 4. `assertMinBalance(destination, balanceBefore + minOut)`: one overall minimum, `minOut = Σ quote ×
+   *    (1 − slippageBps / 10 000)` over every piece, the chosen asset's own included. Below it the whole
+   *    transaction fails and nothing moves.
+   *
+   * The quote uses the program's own arithmetic on one snapshot of the accounts (`getMultipleAccounts`): the
+   * in-kind pieces are pro-rata of the available reserves (reserve − `pendingIn` − `owed`) over the shares
+   * outstanding (minted + `fees.pendingShares`), less the exit fee, rounded down; the management fee the
+   * withdrawal accrues first is mirrored exactly (`supplyAfterAccrual`) up to the cluster clock plus
+   * `horizonSecs`, so each quoted piece is at most what the withdrawal pays if the transaction lands within
+   * that time and the reserves do not move (a surplus stays in the owner's account). Swap outputs are the
+   * reference AMM's exact constant-product output on the pools' current vault balances. Pieces that quote 0
+   * (dust) or have no whitelisted reference pool are reported in `preview.left` and stay in the owner's
+   * account. Raydium CPMM and Orca pools are not routed through.
+   */
+  async exitTo(vaultKey: PublicKey, owner: PublicKey, shares: BN | bigint, toIndex: number, slippageBps: number,
+    opts: ExitOptions = {}): Promise<{ instructions: TransactionInstruction[]; preview: ExitPreview }> {
+    return composeExit(this, vaultKey, owner, shares, toIndex, slippageBps, opts);
+  }
+
+  // ---- keepers ----
+
+  /** Refreshes oracle readings and volatility estimates (anyone). */
+  poke(vaultKey: PublicKey, vault: Vault) {
+    return this.program.methods
+      .poke()
+      .accountsPartial({ vault: vaultKey, shareMint: vault.shareMint })
+      .remainingAccounts(valuationAccounts(vault));
+  }
+
+  /** Accrues the management and performance fees on fresh readings and mints the fee shares owed into the
+   * recipients' share accounts (anyone; the vault's operator usually). */
+  accrueFees(vaultKey: PublicKey, vault: Vault) {
+    const recipients = vault.params.fees.recipients
+      .filter((r) => r.weightBps > 0)
+      .map((r) => ({ pubkey: r.account, isSigner: false, isWritable: true }));
+    return this.program.methods
+      .accrueFees()
+      .accountsPartial({ vault: vaultKey, shareMint: vault.shareMint })
+      .remainingAccounts([...valuationAccounts(vault), ...recipients]);
+  }
+
+  /** A direct rebalance through a whitelisted reference-AMM pool (`poolVaultIn`/`Out`: the pool's token
+   * accounts of the sold and the bought mint). */
+  rebalance(vaultKey: PublicKey, vault: Vault, keeper: PublicKey, args: { sellIndex: number; buyIndex: number; amountIn: BN; minOut: BN },
+    amm: { program: PublicKey; pool: PublicKey; poolVaultIn: PublicKey; poolVaultOut: PublicKey },
+    keeperBountyAccount?: PublicKey) {
+    const sell = vault.assets[args.sellIndex];
+    const buy = vault.assets[args.buyIndex];
+    return this.program.methods
+      .rebalance(args)
+      .accountsPartial({
+        keeper, vault: vaultKey, sellMint: sell.mint, buyMint: buy.mint, sellReserve: sell.reserve,
+        buyReserve: buy.reserve, keeperBountyAccount: keeperBountyAccount ?? ata(keeper, sell.mint, sell.tokenProgram),
+        ammProgram: amm.program, pool: amm.pool, sellTokenProgram: sell.tokenProgram,
+        buyTokenProgram: buy.tokenProgram, shareMint: vault.shareMint,
+      })
+      .remainingAccounts([
+        ...tradeValuationAccounts(vault, args.sellIndex, args.buyIndex),
+        { pubkey: amm.poolVaultIn, isSigner: false, isWritable: true },
+        { pubkey: amm.poolVaultOut, isSigner: false, isWritable: true },
+      ]);
+  }
+
+  // ---- governance (each goes through the timelock where the program says so) ----
+
+  /** Lowers fee rates at once (same recipients); send after `accrueFees` in one transaction when a running
+   * fee changes. Raising a fee goes through `proposeParams` and the timelock. */
+  lowerFees(vaultKey: PublicKey, governance: PublicKey, fees: VaultParams["fees"]) {
+    return this.program.methods.lowerFees(fees).accountsPartial({ governance, vault: vaultKey });
+  }
+
+  /** Queues a parameter change; the proposed fee recipients' share accounts go along (the program checks
+   * each is a share account the vault does not own). */
+  proposeParams(vaultKey: PublicKey, governance: PublicKey, params: VaultParams, assets: AssetParams[]) {
+    return this.program.methods
+      .proposeParams({ params, assets })
+      .accountsPartial({ governance, vault: vaultKey })
+      .remainingAccounts(feeRecipientAccounts(params.fees));
+  }
+
+  /** Applies the change pending in `vault` (pass it, as fetched, when the change names fee recipients: their
+   * share accounts are checked again at execution). */
+  executeParams(vaultKey: PublicKey, governance: PublicKey, vault?: Vault) {
+    const fees = vault?.pendingParams?.params.fees;
+    return this.program.methods
+      .executeParams()
+      .accountsPartial({ governance, vault: vaultKey })
+      .remainingAccounts(fees ? feeRecipientAccounts(fees) : []);
+  }
+
+  cancelParams(vaultKey: PublicKey, governance: PublicKey) {
+    return this.program.methods.cancelParams().accountsPartial({ governance, vault: vaultKey });
+  }
+
+  scheduleWeights(vaultKey: PublicKey, governance: PublicKey, toWeights: number[], startSlot: BN, endSlot: BN) {
+    return this.program.methods.scheduleWeights({ toWeights, startSlot, endSlot }).accountsPartial({ governance, vault: vaultKey });
+  }
+
+  transferGovernance(vaultKey: PublicKey, governance: PublicKey, newGovernance: PublicKey) {
+    return this.program.methods.transferGovernance(newGovernance).accountsPartial({ governance, vault: vaultKey });
+  }
+
+  acceptGovernance(vaultKey: PublicKey, pendingGovernance: PublicKey) {
+    return this.program.methods.acceptGovernance().accountsPartial({ pendingGovernance, vault: vaultKey });
+  }
+
+  /** Governance sets and lifts pause flags; the guardian may only set them. */
+  setPause(vaultKey: PublicKey, authority: PublicKey, flags: number) {
+    return this.program.methods.setPause(flags).accountsPartial({ authority, vault: vaultKey });
+  }
+
+  addAmm(vaultKey: PublicKey, governance: PublicKey, ammProgram: PublicKey, pool: PublicKey) {
+    return this.program.methods.addAmm().accountsPartial({ governance, vault: vaultKey, ammProgram, pool });
+  }
+
+  /** Removes the whitelisted route through `pool` (it stops being a price source too). */
+  removeAmm(vaultKey: PublicKey, governance: PublicKey, pool: PublicKey) {
+    return this.program.methods.removeAmm(pool).accountsPartial({ governance, vault: vaultKey });
+  }
+
+  activateVault(vaultKey: PublicKey, governance: PublicKey) {
+    return this.program.methods.activateVault().accountsPartial({ governance, vault: vaultKey });
+  }
+
+  addAsset(vaultKey: PublicKey, payer: PublicKey, governance: PublicKey, mint: PublicKey, oracle: PublicKey,
+    args: IdlTypes<Ballast>["addAssetArgs"], tokenProgram = TOKEN_PROGRAM_ID) {
+    return this.program.methods.addAsset(args).accountsPartial({
+      payer, governance, vault: vaultKey, mint, reserve: pda.reserve(vaultKey, mint), oracle, tokenProgram,
+      systemProgram: SystemProgram.programId,
+    });
+  }
+
+  initializeVault(creator: PublicKey, args: IdlTypes<Ballast>["initializeVaultArgs"]) {
+    const vault = pda.vault(creator, args.vaultId);
+    return this.program.methods.initializeVault(args).accountsPartial({
+      creator, vault, shareMint: pda.shareMint(vault), lockedShares: pda.lockedShares(vault),
+      tokenProgram: TOKEN_PROGRAM_ID, systemProgram: SystemProgram.programId,
+    });
+  }
+}
