@@ -65,6 +65,23 @@ pub fn settle_withdraw(settler: &Pubkey, vault_key: &Pubkey, vault: &Vault, requ
     )
 }
 
+/// A settlement as a keeper sends it: the owner's associated token account of the asset created first if it is
+/// missing (the settler pays its rent; an owner who closed it cannot block the settlement), then
+/// `settle_withdraw`.
+pub fn settle_withdraw_ixs(
+    settler: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    request: &WithdrawRequest,
+) -> Vec<Instruction> {
+    use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
+    let asset = vault.assets[request.asset_index as usize];
+    vec![
+        create_associated_token_account_idempotent(settler, &request.owner, &asset.mint, &asset.token_program),
+        settle_withdraw(settler, vault_key, vault, request),
+    ]
+}
+
 /// `cancel_withdraw`: after expiry, the escrowed shares go back to `shares_to`.
 pub fn cancel_withdraw(owner: &Pubkey, vault_key: &Pubkey, vault: &Vault, shares_to: &Pubkey) -> Instruction {
     let key = pda::withdraw_request(vault_key, owner);

@@ -10,7 +10,7 @@ import {
   ata, depositValuationAccounts, feeRecipientAccounts, pda, tradeValuationAccounts, transferLegs, userTokenAccounts,
   valuationAccounts,
 } from "./accounts";
-import { ExitOptions, ExitPreview, composeExit } from "./exit";
+import { ExitOptions, ExitPreview, composeExit, createAtaIdempotent } from "./exit";
 import {
   Ballast, BallastEvents, Claim, DepositRequest, EventName, IDL, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, Vault,
   VaultParams, AssetParams, WithdrawRequest,
@@ -173,8 +173,10 @@ export class BallastClient {
   }
 
   /** Single-asset withdrawal, step 1: escrow `shares` (they stay outstanding), quoted now; the payout in
-   * asset `assetIndex` goes to `destination` at settlement, at least `minAmountOut` or the request cannot
-   * settle (its shares come back with `cancelWithdraw` after expiry). Stopped by `PAUSE.EXITS`. */
+   * asset `assetIndex` goes to the owner's associated token account of the asset (the program refuses any other
+   * destination: anyone can re-create that account, so nobody can block a settlement by closing it) at
+   * settlement, at least `minAmountOut` or the request cannot settle (its shares come back with
+   * `cancelWithdraw` after expiry). Stopped by `PAUSE.EXITS`. */
   requestWithdraw(vaultKey: PublicKey, vault: Vault, owner: PublicKey, assetIndex: number, shares: BN,
     minAmountOut: BN, destination?: PublicKey, ownerShares = ata(owner, vault.shareMint)) {
     const asset = vault.assets[assetIndex];
@@ -192,7 +194,8 @@ export class BallastClient {
 
   /** Single-asset withdrawal, step 2 (anyone, once the settlement delay passed, on fresh readings): burns the
    * escrowed shares and pays the worse of the two quotes, less the fee and the trade charge, to the request's
-   * destination; the request's and the escrow's rent go back to its owner. */
+   * destination (re-created first, paid by the settler, if its owner closed it); the request's and the escrow's
+   * rent go back to its owner. */
   settleWithdraw(vaultKey: PublicKey, vault: Vault, settler: PublicKey, request: WithdrawRequest) {
     const asset = vault.assets[request.assetIndex];
     const key = pda.withdrawRequest(vaultKey, request.owner);
@@ -203,6 +206,7 @@ export class BallastClient {
         escrow: pda.withdrawEscrow(key), mint: asset.mint, reserve: asset.reserve, destination: request.destination,
         assetTokenProgram: asset.tokenProgram, tokenProgram: TOKEN_PROGRAM_ID,
       })
+      .preInstructions([createAtaIdempotent(settler, request.owner, asset.mint, asset.tokenProgram)])
       .remainingAccounts(depositValuationAccounts(vault, request.assetIndex));
   }
 

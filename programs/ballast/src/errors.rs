@@ -313,6 +313,8 @@ ballast_errors! {
     ExitsPaused,
     #[msg("The token account ended the transaction below the minimum you set: nothing happened (raise your slippage or retry)")] // 6131
     BalanceBelowMinimum,
+    #[msg("A single-asset withdrawal pays your associated token account of the asset (anyone can create it, so nobody can block a settlement by closing it): pass that account")] // 6132
+    PayoutNotToOwnersTokenAccount,
 }
 
 impl BallastError {

@@ -95,7 +95,9 @@ struct Ready {
     asset: u8,
     /// What the request escrows: base units of the asset (a deposit) or shares (a withdrawal).
     escrowed: u64,
-    ix: Instruction,
+    /// The settlement's instructions (a withdrawal's starts by re-creating the owner's token account if it
+    /// was closed).
+    ixs: Vec<Instruction>,
 }
 
 impl Ready {
@@ -133,10 +135,10 @@ async fn requests(k: &Keeper, key: &Pubkey, snap: &Snapshot) -> Requests {
             for (address, r) in found {
                 out.open.iter_mut().for_each(|o| o.push((address, r.requested_at)));
                 if ready(snap, &r) {
-                    let ix = ballast_client::settle_deposit(&settler, key, &snap.vault, &r);
+                    let ixs = vec![ballast_client::settle_deposit(&settler, key, &snap.vault, &r)];
                     let (owner, asset, escrowed) = (r.depositor, r.asset_index, r.amount);
                     let (kind, requested_at) = (Kind::Deposit, r.requested_at);
-                    out.ready.push(Ready { kind, address, requested_at, owner, asset, escrowed, ix });
+                    out.ready.push(Ready { kind, address, requested_at, owner, asset, escrowed, ixs });
                 }
             }
         }
@@ -147,10 +149,10 @@ async fn requests(k: &Keeper, key: &Pubkey, snap: &Snapshot) -> Requests {
             for (address, r) in found {
                 out.open.iter_mut().for_each(|o| o.push((address, r.requested_at)));
                 if ready_withdrawal(snap, &r) {
-                    let ix = ballast_client::settle_withdraw(&settler, key, &snap.vault, &r);
+                    let ixs = ballast_client::settle_withdraw_ixs(&settler, key, &snap.vault, &r);
                     let (owner, asset, escrowed) = (r.owner, r.asset_index, r.shares);
                     let (kind, requested_at) = (Kind::Withdrawal, r.requested_at);
-                    out.ready.push(Ready { kind, address, requested_at, owner, asset, escrowed, ix });
+                    out.ready.push(Ready { kind, address, requested_at, owner, asset, escrowed, ixs });
                 }
             }
         }
@@ -206,8 +208,7 @@ async fn settle(k: &Keeper, key: &Pubkey, snap: &Snapshot) -> Vec<Outcome> {
 
 /// Sends one settlement and says how it ended; counts it.
 async fn send(k: &Keeper, key: &Pubkey, r: &Ready) -> Outcome {
-    let ix = [r.ix.clone()];
-    match k.sender().send_once(&Draft::plain(&ix, SETTLE_UNITS)).await {
+    match k.sender().send_once(&Draft::plain(&r.ixs, SETTLE_UNITS)).await {
         Ok(Sent::Landed(signature)) => {
             let settled = match r.kind {
                 Kind::Deposit => &k.metrics.settle.settled,

@@ -55,7 +55,9 @@ pub struct RequestWithdraw<'info> {
     /// The paid asset's mint; must be the vault's asset at `asset_index` (checked in `validate`).
     #[account(mint::token_program = asset_token_program)]
     pub mint: Box<InterfaceAccount<'info, AssetMint>>,
-    /// Receives the payout at settlement; any owner, not the vault's reserve.
+    /// Receives the payout at settlement: the owner's associated token account of the asset (checked in
+    /// `validate`). Anyone can create an associated token account, so a settler re-creates it if the owner
+    /// closed it: the owner cannot pick the settlement's moment by closing and re-opening the destination.
     #[account(token::mint = mint, token::token_program = asset_token_program)]
     pub destination: Box<InterfaceAccount<'info, AssetTokenAccount>>,
     pub asset_token_program: Interface<'info, TokenInterface>,
@@ -72,7 +74,12 @@ impl RequestWithdraw<'_> {
         let asset = vault.assets.get(args.asset_index as usize).ok_or(BallastError::AssetIndexOutOfRange)?;
         require_keys_eq!(self.mint.key(), asset.mint, BallastError::MintMismatch);
         require_keys_eq!(self.asset_token_program.key(), asset.token_program, BallastError::WrongTokenProgram);
-        require_keys_neq!(self.destination.key(), asset.reserve, BallastError::DuplicateAccount);
+        let owners = anchor_spl::associated_token::get_associated_token_address_with_program_id(
+            &self.owner.key(),
+            &asset.mint,
+            &asset.token_program,
+        );
+        require_keys_eq!(self.destination.key(), owners, BallastError::PayoutNotToOwnersTokenAccount);
         require!(self.request.data_is_empty(), BallastError::WithdrawRequestAlreadyOpen);
         Ok(())
     }
