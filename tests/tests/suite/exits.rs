@@ -403,3 +403,28 @@ async fn a_composed_exit_lands_whole_or_not_at_all_against_its_one_minimum() {
     chain.send(&[withdraw, enough], &[&holder.keypair]).await.unwrap();
     assert_eq!(chain.token_amount(&holder.shares).await, 0);
 }
+
+#[tokio::test]
+async fn the_payout_goes_to_the_owners_token_account_which_nobody_can_close_to_block_a_settlement() {
+    let (mut chain, fx, _seed, holder) = vault_with_holder().await;
+    let owner = holder.keypair.pubkey();
+    // Another token account of USDC the holder owns (not the associated one): refused at request.
+    let other = chain.funded_keypair(1_000_000_000).await.unwrap();
+    let stray = chain.create_ata(&other.pubkey(), &fx.assets[2].mint, fx.assets[2].spec.program).await.unwrap();
+    let vault = fx.state(&mut chain).await;
+    let args = ballast::instructions::RequestWithdrawArgs { asset_index: 2, shares: 100_000_000, min_amount_out: 1 };
+    let ix = client::request_withdraw(&owner, &fx.key, &vault, &holder.shares, &stray, args.clone());
+    assert_ballast_err(chain.send(&[ix], &[&holder.keypair]).await, BallastError::PayoutNotToOwnersTokenAccount);
+    // Requested to the associated account; then the owner empties and closes it to hold the settlement back.
+    fx.request_withdraw(&mut chain, &holder, 2, 100_000_000, 1).await.unwrap();
+    let usdc = chain.token_amount(&holder.tokens[2]).await;
+    let empty = spl_token::instruction::transfer(&spl_token::ID, &holder.tokens[2], &stray, &owner, &[], usdc).unwrap();
+    let close = spl_token::instruction::close_account(&spl_token::ID, &holder.tokens[2], &owner, &owner, &[]).unwrap();
+    chain.send(&[empty, close], &[&holder.keypair]).await.unwrap();
+    assert!(chain.account(&holder.tokens[2]).await.is_none(), "closed");
+    // Any settler re-creates it in the settlement's transaction and pays.
+    after_delay(&mut chain, &fx).await;
+    let ev = fx.settle_withdraw_reported(&mut chain, &owner).await.unwrap();
+    assert_eq!(chain.token_amount(&holder.tokens[2]).await, ev.amount_out);
+    assert!(ev.amount_out > 90_000_000);
+}
