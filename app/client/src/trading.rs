@@ -179,11 +179,31 @@ pub fn token_transfer(
     ix
 }
 
-/// A flash rebalance in which the keeper pays the vault itself: `rebalance_begin` sends `args.amount_in` of
-/// the sold asset to `keeper_sell_account`, `middle` runs (the keeper's own route, e.g. a swap into
-/// `keeper_buy_account`; empty when the keeper pays from inventory), the keeper transfers `pay` of the
-/// bought asset from `keeper_buy_account` into the vault's reserve, and `rebalance_end` reconciles. The
-/// keeper keeps whatever its route returned beyond `pay`; the program holds `pay` to the auction's price.
+/// The one flash rebalance: `rebalance_begin` (with the trade's valuation and pool price accounts) sends
+/// `args.amount_in` of the sold asset to `keeper_sell_account`, `route` runs (the keeper's own
+/// instructions: a swap paying the vault's reserve, an aggregator's setup, swap and cleanup, a transfer
+/// from inventory), and `rebalance_end` reconciles, paying the bounty to `keeper_sell_account`. Every flash
+/// route (the keeper's pool, Jupiter and Orca routes, [`execute_along`], [`flash_paying`], the simulator's
+/// keepers) is built here.
+pub fn flash(
+    keeper: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    keeper_sell_account: &Pubkey,
+    args: RebalanceArgs,
+    route: Vec<Instruction>,
+) -> Vec<Instruction> {
+    let mut ixs = Vec::with_capacity(route.len() + 2);
+    ixs.push(rebalance_begin(keeper, vault_key, vault, keeper_sell_account, args));
+    ixs.extend(route);
+    ixs.push(rebalance_end(keeper, vault_key, vault, args.sell_index, keeper_sell_account));
+    ixs
+}
+
+/// A [`flash`] rebalance in which the keeper pays the vault itself: after `middle` (the keeper's own route,
+/// e.g. a swap into `keeper_buy_account`; empty when the keeper pays from inventory) the keeper transfers
+/// `pay` of the bought asset from `keeper_buy_account` into the vault's reserve. The keeper keeps whatever
+/// its route returned beyond `pay`; the program holds `pay` to the auction's price.
 #[allow(clippy::too_many_arguments)]
 pub fn flash_paying(
     keeper: &Pubkey,
@@ -193,12 +213,10 @@ pub fn flash_paying(
     keeper_sell_account: &Pubkey,
     keeper_buy_account: &Pubkey,
     pay: u64,
-    middle: Vec<Instruction>,
+    mut middle: Vec<Instruction>,
 ) -> Vec<Instruction> {
     let buy = vault.assets[args.buy_index as usize];
-    let mut ixs = vec![rebalance_begin(keeper, vault_key, vault, keeper_sell_account, args)];
-    ixs.extend(middle);
-    ixs.push(token_transfer(
+    middle.push(token_transfer(
         &buy.token_program,
         &buy.mint,
         buy.decimals,
@@ -207,8 +225,19 @@ pub fn flash_paying(
         keeper,
         pay,
     ));
-    ixs.push(rebalance_end(keeper, vault_key, vault, args.sell_index, keeper_sell_account));
-    ixs
+    flash(keeper, vault_key, vault, keeper_sell_account, args, middle)
+}
+
+/// The `rebalance_begin` arguments of a flash rebalance of a planned candidate: its pair and planned amount,
+/// the minimum output the program's plan asks raised to `route_min_out` (the route's own minimum: the
+/// keeper's, an aggregator's or a DEX quote's).
+pub fn flash_args(candidate: &planner::Candidate, route_min_out: u64) -> RebalanceArgs {
+    RebalanceArgs {
+        sell_index: candidate.request.sell as u8,
+        buy_index: candidate.request.buy as u8,
+        amount_in: candidate.plan.amount_in,
+        min_out: candidate.plan.min_out.max(route_min_out),
+    }
 }
 
 /// How a planned trade reaches its route.
@@ -237,12 +266,7 @@ pub fn execute_along(
         RouteMode::Flash => {
             let r = &candidate.request;
             let (sell, buy) = (vault.assets.get(r.sell)?, vault.assets.get(r.buy)?);
-            let args = RebalanceArgs {
-                sell_index: r.sell as u8,
-                buy_index: r.buy as u8,
-                amount_in: candidate.plan.amount_in,
-                min_out: r.min_out,
-            };
+            let args = flash_args(candidate, r.min_out);
             let input = dex::Leg { mint: sell.mint, token_program: sell.token_program, account: *keeper_sell_account };
             let output = dex::Leg { mint: buy.mint, token_program: buy.token_program, account: buy.reserve };
             let route = &candidate.route;
@@ -255,11 +279,7 @@ pub fn execute_along(
                 candidate.plan.amount_in,
                 r.min_out,
             )?;
-            Some(vec![
-                rebalance_begin(keeper, vault_key, vault, keeper_sell_account, args),
-                swap,
-                rebalance_end(keeper, vault_key, vault, args.sell_index, keeper_sell_account),
-            ])
+            Some(flash(keeper, vault_key, vault, keeper_sell_account, args, vec![swap]))
         }
     }
 }

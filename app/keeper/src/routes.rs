@@ -14,7 +14,7 @@
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use ballast::state::Vault;
-use ballast_client::dex::orca;
+use ballast_client::dex::{orca, Leg};
 use ballast_client::planner::Candidate;
 use ballast_client::RouteMode;
 
@@ -55,20 +55,11 @@ pub enum Provider {
     Orca(Vec<Pubkey>),
 }
 
-/// `rebalance_begin` → `middle` → `rebalance_end`, the begin's min-out raised to `min_out`.
-fn flash(ctx: &RouteContext<'_>, min_out: u64, middle: Vec<Instruction>) -> Vec<Instruction> {
-    let c = ctx.candidate;
-    let args = ballast::instructions::RebalanceArgs {
-        sell_index: c.request.sell as u8,
-        buy_index: c.request.buy as u8,
-        amount_in: c.plan.amount_in,
-        min_out: c.plan.min_out.max(min_out),
-    };
-    let (keeper, vault_key, account) = (ctx.keeper, ctx.vault_key, ctx.keeper_sell_account);
-    let mut out = vec![ballast_client::rebalance_begin(&keeper, &vault_key, ctx.vault, &account, args)];
-    out.extend(middle);
-    out.push(ballast_client::rebalance_end(&keeper, &vault_key, ctx.vault, args.sell_index, &account));
-    out
+/// The flash rebalance of `ctx`'s candidate around the route's instructions, the begin's min-out raised to
+/// the route's own `min_out`: the client's one builder ([`ballast_client::flash`]), as every flash route is.
+pub fn flash(ctx: &RouteContext<'_>, min_out: u64, route: Vec<Instruction>) -> Vec<Instruction> {
+    let args = ballast_client::flash_args(ctx.candidate, min_out);
+    ballast_client::flash(&ctx.keeper, &ctx.vault_key, ctx.vault, &ctx.keeper_sell_account, args, route)
 }
 
 impl Provider {
@@ -110,25 +101,10 @@ impl Provider {
                         return None;
                     }
                 };
-                let args = ballast::instructions::RebalanceArgs {
-                    sell_index: r.sell as u8,
-                    buy_index: r.buy as u8,
-                    amount_in: c.plan.amount_in,
-                    min_out: c.plan.min_out.max(quote.other_amount_threshold),
-                };
-                let (keeper, vault_key, account) = (ctx.keeper, ctx.vault_key, ctx.keeper_sell_account);
-                let mut instructions =
-                    vec![ballast_client::rebalance_begin(&keeper, &vault_key, ctx.vault, &account, args)];
-                instructions.extend(swap.setup);
-                instructions.push(swap.swap);
-                instructions.extend(swap.cleanup);
-                instructions.push(ballast_client::rebalance_end(
-                    &keeper,
-                    &vault_key,
-                    ctx.vault,
-                    args.sell_index,
-                    &account,
-                ));
+                let mut route = swap.setup;
+                route.push(swap.swap);
+                route.extend(swap.cleanup);
+                let instructions = flash(ctx, quote.other_amount_threshold, route);
                 let lookup_tables = match crate::send::lookup_tables(ctx.rpc, &swap.lookup_tables).await {
                     Ok(t) => t,
                     Err(e) => {
@@ -187,8 +163,8 @@ async fn orca_route(ctx: &RouteContext<'_>, pools: &[Pubkey]) -> Option<BuiltRou
     if out < c.plan.min_out {
         return None;
     }
-    let input = orca::SwapSide { mint: sell.mint, token_program: sell.token_program, account: ctx.keeper_sell_account };
-    let output = orca::SwapSide { mint: buy.mint, token_program: buy.token_program, account: buy.reserve };
+    let input = Leg { mint: sell.mint, token_program: sell.token_program, account: ctx.keeper_sell_account };
+    let output = Leg { mint: buy.mint, token_program: buy.token_program, account: buy.reserve };
     // The v1 swap moves SPL Token only (and is what every Whirlpool build has); Token-2022 legs need v2.
     let spl = anchor_spl::token::ID;
     let swap = if sell.token_program == spl && buy.token_program == spl {

@@ -102,8 +102,8 @@ pub struct ContestedTrade {
     pub best_route: String,
     pub best_out_usd: f64,
     pub winner: String,
-    /// Seconds the auction had run when the trade landed.
-    pub auction_secs: u64,
+    /// Seconds the auction had run when the trade landed (not the vault's `auction_secs`, its duration).
+    pub auction_elapsed_secs: u64,
     /// What the vault received (USD at mid) and its shortfall to the best route's output (bps).
     pub paid_usd: f64,
     pub gap_bps: f64,
@@ -314,8 +314,9 @@ async fn contest(chain: &mut Chain, m: &Market<'_>, step: usize, auction_secs: u
                 return Ok(Some(t));
             }
         }
-        chain.advance_time(1).await;
-        fx.refresh_prices(chain).await;
+        // The next second, as the harness lets every auction run (prices re-published, renewed every half
+        // heartbeat).
+        fx.let_auction_run(chain, 1).await.map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
     }
     Ok(None)
 }
@@ -382,7 +383,7 @@ async fn attempt(
         best_route: best_name,
         best_out_usd: best_usd,
         winner: k.name.clone(),
-        auction_secs: elapsed,
+        auction_elapsed_secs: elapsed,
         paid_usd: paid,
         gap_bps: (best_usd - paid) / best_usd * 10_000.0,
         keeper_profit_usd: kept + bounty - FEE_USD,
@@ -425,7 +426,7 @@ fn summarise(keepers: Vec<SimKeeper>, trades: Vec<ContestedTrade>) -> Competitio
 pub fn render(c: &Competition, symbols: &[&str]) -> String {
     let mut s = format!(
         "{:>4} {:<11} {:>9} {:<13} {:>11} {:<13} {:>6} {:>11} {:>8} {:>10}\n",
-        "step", "trade", "trade $", "best route", "best out $", "winner", "secs", "paid $", "gap bp", "profit $"
+        "step", "trade", "trade $", "best route", "best out $", "winner", "ran s", "paid $", "gap bp", "profit $"
     );
     for t in &c.trades {
         s.push_str(&format!(
@@ -436,7 +437,7 @@ pub fn render(c: &Competition, symbols: &[&str]) -> String {
             t.best_route,
             t.best_out_usd,
             t.winner,
-            t.auction_secs,
+            t.auction_elapsed_secs,
             t.paid_usd,
             t.gap_bps,
             t.keeper_profit_usd

@@ -9,7 +9,6 @@
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
-use anchor_spl::token_2022::spl_token_2022;
 use ballast::errors::BallastError;
 use ballast::instructions::{InitializeVaultArgs, ProposeParamsArgs, RebalanceArgs};
 use ballast::math::auction::AuctionRule;
@@ -45,25 +44,10 @@ pub(crate) async fn elapsed(m: &mut Market) -> u64 {
     m.fx.state(&mut m.chain).await.auction_point(now).expect("an auction is running").elapsed_secs
 }
 
-/// A token transfer from `from` (owned by `owner`) to `to` of asset `i`.
-pub(crate) fn transfer(m: &Market, i: u8, from: &Pubkey, to: &Pubkey, owner: &Pubkey, amount: u64) -> Instruction {
-    let a = &m.fx.assets[i as usize];
-    spl_token_2022::instruction::transfer_checked(
-        &a.spec.program.id(),
-        from,
-        &a.mint,
-        to,
-        owner,
-        &[],
-        amount,
-        a.spec.decimals,
-    )
-    .expect("transfer instruction")
-}
-
-/// A flash rebalance in which `keeper` is its own counterparty: begin sends it `amount_in` of `sell`, it
-/// pays `pay` of `buy` into the vault's reserve from its own inventory (minted to it first when it has
-/// too little), end. Extra instructions (a settlement) may go first, in the same transaction.
+/// A flash rebalance in which `keeper` is its own counterparty (the client's `flash_paying`): begin sends
+/// it `amount_in` of `sell`, it pays `pay` of `buy` into the vault's reserve from its own inventory (minted
+/// to it first when it has too little), end. Extra instructions (a settlement) may go first, in the same
+/// transaction.
 pub(crate) async fn flash_paying(
     m: &mut Market,
     keeper: &User,
@@ -80,10 +64,9 @@ pub(crate) async fn flash_paying(
     let vault = m.fx.state(&mut m.chain).await;
     let k = keeper.keypair.pubkey();
     let args = RebalanceArgs { sell_index: sell, buy_index: buy, amount_in, min_out: 0 };
+    let (sell_account, buy_account) = (&keeper.tokens[sell as usize], &keeper.tokens[buy as usize]);
     let mut ixs = first;
-    ixs.push(client::rebalance_begin(&k, &m.fx.key, &vault, &keeper.tokens[sell as usize], args));
-    ixs.push(transfer(m, buy, &keeper.tokens[buy as usize], &vault.assets[buy as usize].reserve, &k, pay));
-    ixs.push(client::rebalance_end(&k, &m.fx.key, &vault, sell, &keeper.tokens[sell as usize]));
+    ixs.extend(client::flash_paying(&k, &m.fx.key, &vault, args, sell_account, buy_account, pay, vec![]));
     m.chain.send(&ixs, &[&keeper.keypair]).await
 }
 
@@ -240,6 +223,40 @@ async fn the_auction_opens_closes_and_restarts_where_the_program_sees_the_bands(
     } else {
         assert_eq!(v.auction_started_at, 0, "closed");
     }
+}
+
+/// One way to let the auction run (`VaultFixture::let_auction_run`; the simulator's keepers watch it a
+/// second at a time): it renews the auction on the planner's own rule (`planner::needs_renewal`: half a
+/// heartbeat since the vault was last seen out of band), so 23 s in one call and 23 calls of one second
+/// leave the same auction, last seen at the same time, and the planner never finds it due a renewal.
+#[tokio::test]
+async fn letting_the_auction_run_renews_it_on_the_planners_rule_in_steps_of_any_size() {
+    use ballast_client::planner::needs_renewal;
+    let mut runs = Vec::new();
+    for one_call in [true, false] {
+        let mut m = Market::new().await;
+        m.move_price_after(SOL as usize, 25, 2).await;
+        m.poke().await;
+        let v = m.fx.state(&mut m.chain).await;
+        let (opened, half) = (v.auction_started_at, (v.params.auction_heartbeat_secs / 2).max(1) as i64);
+        assert!(opened > 0, "poke opened the auction");
+        if one_call {
+            m.let_auction_run(23).await;
+        } else {
+            for s in 1..=23 {
+                m.let_auction_run(1).await;
+                let (v, now) = (m.fx.state(&mut m.chain).await, m.chain.clock().await.unix_timestamp);
+                assert_eq!(v.auction_seen_at - opened, s / half * half, "renewed every half heartbeat ({s} s)");
+                assert!(!needs_renewal(&v, now));
+            }
+        }
+        let (v, now) = (m.fx.state(&mut m.chain).await, m.chain.clock().await.unix_timestamp);
+        assert!(!needs_renewal(&v, now));
+        assert_eq!(v.auction_started_at, opened, "still the same auction");
+        runs.push((v.auction_seen_at - opened, elapsed(&mut m).await));
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert_eq!(runs[0], (20, 23), "the default 10 s heartbeat: last seen at 20 s");
 }
 
 /// A poke with readings older than the rebalance age limit (still valid for a poke) neither opens nor

@@ -198,3 +198,50 @@ async fn a_route_with_a_lookup_table_goes_out_as_a_v0_transaction() {
     assert_eq!(r.get("jupiter"), Some(&1), "{r:?}");
     assert_eq!(r.get("with_lookup_tables"), Some(&1), "{r:?}");
 }
+
+/// Jupiter's route is the client's one flash rebalance (`ballast_client::flash`) around Jupiter's setup,
+/// swap and cleanup instructions: fed the same vault, candidate and API answers, the keeper's route and the
+/// client's builder give the same instructions, the begin's min-out the plan's raised to Jupiter's threshold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jupiters_route_is_the_clients_flash_rebalance() {
+    use ballast_client::planner::Decision;
+    use ballast_keeper::jupiter::Jupiter;
+    use ballast_keeper::routes::{Provider, RouteContext};
+    use solana_signer::Signer;
+
+    let net = net().await;
+    let (url, _) = start_mock(net.clone(), 5).await;
+    net.shock(0, 40).await.unwrap();
+    net.relax_auction().await.unwrap();
+    let k = keeper(&net, &url).await;
+    let (key, vault) = k.vaults().await.unwrap().remove(0);
+    let Decision::Trade(c) = k.plan(vault.clone()).await.unwrap().decision else { panic!("trade needed") };
+    let keeper = k.payer.pubkey();
+    let (sell, buy) = (vault.assets[c.request.sell], vault.assets[c.request.buy]);
+    let account = get_associated_token_address(&keeper, &sell.mint);
+    let ctx = RouteContext {
+        rpc: &k.rpc,
+        keeper,
+        vault_key: key,
+        vault: &vault,
+        candidate: &c,
+        keeper_sell_account: account,
+    };
+    let built = Provider::Jupiter(Jupiter::new(&url)).build(&ctx).await.expect("a Jupiter route");
+
+    let api = Jupiter::new(&url);
+    let slippage = vault.params.slippage_cap_bps.min(50);
+    let quote = api.quote(&sell.mint, &buy.mint, c.plan.amount_in, slippage).await.unwrap();
+    assert_eq!(built.expected_out, quote.out_amount);
+    let swap = api.swap_instructions(&quote, &keeper, &buy.reserve).await.unwrap();
+    let mut route = swap.setup;
+    route.push(swap.swap);
+    route.extend(swap.cleanup);
+    let args = ballast::instructions::RebalanceArgs {
+        sell_index: c.request.sell as u8,
+        buy_index: c.request.buy as u8,
+        amount_in: c.plan.amount_in,
+        min_out: c.plan.min_out.max(quote.other_amount_threshold),
+    };
+    assert_eq!(built.instructions, ballast_client::flash(&keeper, &key, &vault, &account, args, route));
+}

@@ -98,3 +98,80 @@ async fn an_orca_route_is_built_from_the_pool_state_and_refused_routes_fall_back
     assert!(out.iter().any(Report::traded), "{out:?}");
     assert_eq!(k.metrics.rebalance.routes.lock().await.get("direct"), Some(&1));
 }
+
+/// One flash rebalance, whoever builds it: fed the same vault, candidate and pool state, the keeper's pool
+/// flash route (the client's `execute_along`), the keeper's `routes::flash` around the pool's swap and the
+/// client's `ballast_client::flash` give the same instructions; so do the keeper's Orca route and the
+/// client's builder around Orca's swap. The begin's arguments are spelled out here: the planned amount, the
+/// plan's min-out raised to the route's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keepers_flash_routes_are_the_clients_one_flash_rebalance() {
+    use ballast::instructions::RebalanceArgs;
+    use ballast_client::dex::{self, orca, Leg};
+    use orca_whirlpools_client::TickArray;
+
+    let net = ballast_tests::localnet(200).await;
+    net.shock(0, 40).await.unwrap();
+    net.relax_auction().await.unwrap();
+    let sol_price = {
+        let mut chain = net.chain.lock().await;
+        net.fx.unit_price(&mut chain, 0).await * 1e9
+    };
+    let pool = whirlpool(&net, sol_price * 1.001).await;
+    let opts = KeeperOptions { rpc_url: net.url(), iterations: Some(1), ..Default::default() };
+    let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
+    let (key, vault) = k.vaults().await.unwrap().remove(0);
+    let Decision::Trade(c) = k.plan(vault.clone()).await.unwrap().decision else { panic!("trade needed") };
+    let keeper = k.payer.pubkey();
+    let (sell, buy) = (vault.assets[c.request.sell], vault.assets[c.request.buy]);
+    let account = anchor_spl::associated_token::get_associated_token_address(&keeper, &sell.mint);
+    let ctx = RouteContext {
+        rpc: &k.rpc,
+        keeper,
+        vault_key: key,
+        vault: &vault,
+        candidate: &c,
+        keeper_sell_account: account,
+    };
+    let input = Leg { mint: sell.mint, token_program: sell.token_program, account };
+    let output = Leg { mint: buy.mint, token_program: buy.token_program, account: buy.reserve };
+    let r = &c.request;
+    // The begin's arguments: the planned amount, the plan's min-out raised to the route's.
+    let args = |min_out: u64| RebalanceArgs {
+        sell_index: r.sell as u8,
+        buy_index: r.buy as u8,
+        amount_in: c.plan.amount_in,
+        min_out: c.plan.min_out.max(min_out),
+    };
+
+    // The pool route in flash mode (the client's `execute_along`, as the harness and the simulator send it),
+    // the keeper's own flash rebalance around the same swap, and the client's builder.
+    let pool_route = Provider::Pool(ballast_client::RouteMode::Flash).build(&ctx).await.expect("a pool route");
+    let swap =
+        dex::swap_instruction(&c.route.pool, &c.route.kind, &keeper, &input, &output, c.plan.amount_in, r.min_out)
+            .expect("the pool trades the pair");
+    assert_eq!(pool_route.instructions, ballast_keeper::routes::flash(&ctx, r.min_out, vec![swap.clone()]));
+    let client = ballast_client::flash(&keeper, &key, &vault, &account, args(r.min_out), vec![swap]);
+    assert_eq!(pool_route.instructions, client);
+    assert_eq!(pool_route.instructions.len(), 3);
+
+    // The Orca route: Orca's quote over the same tick arrays, its swap, around the client's builder.
+    let orca_route = Provider::Orca(vec![pool]).build(&ctx).await.expect("an Orca route");
+    let w = Whirlpool::from_bytes(&k.rpc.get_account(&pool).await.unwrap().data).unwrap();
+    let a_to_b = sell.mint == w.token_mint_a;
+    let addresses = orca::tick_arrays(&pool, &w, a_to_b).unwrap();
+    let arrays: Vec<_> = k
+        .rpc
+        .get_multiple_accounts(&addresses)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| TickArray::from_bytes(&a.expect("tick array").data).unwrap().into())
+        .collect();
+    let slippage = vault.params.slippage_cap_bps.min(50);
+    let (out, min) = orca::quote_exact_in(&w, &arrays, a_to_b, c.plan.amount_in, slippage).unwrap();
+    assert_eq!(orca_route.expected_out, out);
+    assert_eq!((sell.token_program, buy.token_program), (anchor_spl::token::ID, anchor_spl::token::ID));
+    let swap = orca::swap_v1(&pool, &w, &keeper, &input, &output, c.plan.amount_in, min).unwrap();
+    assert_eq!(orca_route.instructions, ballast_client::flash(&keeper, &key, &vault, &account, args(min), vec![swap]));
+}

@@ -47,8 +47,9 @@ impl PoolKind {
     }
 }
 
-/// One side of a swap as the caller holds it.
-#[derive(Debug, Clone, Copy)]
+/// One side of a swap as the caller holds it, for every venue ([`swap_instruction`], [`raydium`]'s and
+/// [`orca`]'s builders).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Leg {
     pub mint: Pubkey,
     pub token_program: Pubkey,
@@ -80,13 +81,9 @@ pub fn swap_instruction(
             min_out,
         )),
         PoolKind::RaydiumCpmm { state, .. } => {
-            let side = |l: &Leg| raydium::SwapSide { mint: l.mint, token_program: l.token_program, account: l.account };
-            raydium::swap_base_input(pool, state, payer, &side(input), &side(output), amount_in, min_out)
+            raydium::swap_base_input(pool, state, payer, input, output, amount_in, min_out)
         }
-        PoolKind::Whirlpool { state, .. } => {
-            let side = |l: &Leg| orca::SwapSide { mint: l.mint, token_program: l.token_program, account: l.account };
-            orca::swap_v1(pool, state, payer, &side(input), &side(output), amount_in, min_out).ok()
-        }
+        PoolKind::Whirlpool { state, .. } => orca::swap_v1(pool, state, payer, input, output, amount_in, min_out).ok(),
     }
 }
 

@@ -11,6 +11,8 @@ use orca_whirlpools_client::{
 };
 use orca_whirlpools_core::{swap_quote_by_input_token, TickArrayFacade, TickArrays, WhirlpoolFacade};
 
+use super::Leg;
+
 /// Ticks in one Whirlpool tick array.
 pub const TICK_ARRAY_SIZE: i32 = 88;
 /// The Whirlpool program.
@@ -62,14 +64,6 @@ pub fn quote_exact_in(
     Ok((q.token_est_out, q.token_min_out))
 }
 
-/// The accounts of one side of a swap, as the keeper holds them.
-pub struct SwapSide {
-    pub mint: Pubkey,
-    pub token_program: Pubkey,
-    /// The keeper's account of the input mint, or the vault's reserve of the output mint.
-    pub account: Pubkey,
-}
-
 /// What the vault's adapter (`ballast::amm::orca_whirlpool`) takes after the pool: `[token_vault_a,
 /// token_vault_b, tick_array_0, tick_array_1, tick_array_2, oracle]` for a swap in `a_to_b`'s direction.
 pub fn adapter_accounts(pool: &Pubkey, whirlpool: &Whirlpool, a_to_b: bool) -> Result<Vec<AccountMeta>> {
@@ -91,8 +85,8 @@ pub fn swap_v1(
     pool: &Pubkey,
     whirlpool: &Whirlpool,
     payer: &Pubkey,
-    input: &SwapSide,
-    output: &SwapSide,
+    input: &Leg,
+    output: &Leg,
     amount: u64,
     min_out: u64,
 ) -> Result<Instruction> {
@@ -106,8 +100,8 @@ pub fn swap_v1_to_price(
     pool: &Pubkey,
     whirlpool: &Whirlpool,
     payer: &Pubkey,
-    input: &SwapSide,
-    output: &SwapSide,
+    input: &Leg,
+    output: &Leg,
     amount: u64,
     min_out: u64,
     sqrt_price_limit: Option<u128>,
@@ -147,8 +141,8 @@ pub fn swap_v2(
     pool: &Pubkey,
     whirlpool: &Whirlpool,
     keeper: &Pubkey,
-    input: &SwapSide,
-    output: &SwapSide,
+    input: &Leg,
+    output: &Leg,
     amount: u64,
     min_out: u64,
 ) -> Result<Instruction> {
@@ -228,8 +222,8 @@ mod tests {
         let keeper = Pubkey::new_unique();
         let (keeper_a, reserve_b) = (Pubkey::new_unique(), Pubkey::new_unique());
         let token = anchor_spl::token::ID;
-        let sell_a = SwapSide { mint: w.token_mint_a, token_program: token, account: keeper_a };
-        let buy_b = SwapSide { mint: w.token_mint_b, token_program: token, account: reserve_b };
+        let sell_a = Leg { mint: w.token_mint_a, token_program: token, account: keeper_a };
+        let buy_b = Leg { mint: w.token_mint_b, token_program: token, account: reserve_b };
         let ours = swap_v2(&pool, &w, &keeper, &sell_a, &buy_b, 1_000_000, 990_000).unwrap();
         // 88 × 64 = 5 632 ticks an array: tick 1 000 is in the array starting at 0, and a → b moves down.
         let ta = |start: i32| get_tick_array_address(&pool, start, None).unwrap().0;
@@ -262,8 +256,8 @@ mod tests {
         // b → a from a negative tick: arrays go up from the one holding it; owner accounts swap sides.
         let (pool, w) = pool_state(-100, 8);
         let (keeper_b, reserve_a) = (Pubkey::new_unique(), Pubkey::new_unique());
-        let sell_b = SwapSide { mint: w.token_mint_b, token_program: token, account: keeper_b };
-        let buy_a = SwapSide { mint: w.token_mint_a, token_program: token, account: reserve_a };
+        let sell_b = Leg { mint: w.token_mint_b, token_program: token, account: keeper_b };
+        let buy_a = Leg { mint: w.token_mint_a, token_program: token, account: reserve_a };
         let ours = swap_v2(&pool, &w, &keeper, &sell_b, &buy_a, 5, 4).unwrap();
         assert_eq!(tick_array_start(-100, 8), -704);
         let ta = |start: i32| get_tick_array_address(&pool, start, None).unwrap().0;
@@ -273,7 +267,7 @@ mod tests {
             [ours.accounts[11].pubkey, ours.accounts[12].pubkey, ours.accounts[13].pubkey],
             [ta(-704), ta(0), ta(704)]
         );
-        let other = SwapSide { mint: Pubkey::new_unique(), token_program: token, account: keeper_b };
+        let other = Leg { mint: Pubkey::new_unique(), token_program: token, account: keeper_b };
         assert!(swap_v2(&pool, &w, &keeper, &other, &buy_a, 5, 4).is_err());
     }
 }

@@ -10,6 +10,8 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 pub use ballast::amm::raydium_cpmm::{authority, AmmConfig, PoolState, ID, SWAP_BASE_INPUT_DISCRIMINATOR};
 
+use super::Leg;
+
 /// The pool's vault of `mint`: a PDA of the CPMM program, `["pool_vault", pool, mint]`.
 pub fn vault(pool: &Pubkey, mint: &Pubkey) -> Pubkey {
     crate::pda::find(&[b"pool_vault", pool.as_ref(), mint.as_ref()], &ID)
@@ -41,22 +43,14 @@ pub fn adapter_accounts(pool: &PoolState, mint_in: &Pubkey, mint_out: &Pubkey) -
     ])
 }
 
-/// The accounts of a CPMM swap.
-pub struct SwapSide {
-    pub mint: Pubkey,
-    pub token_program: Pubkey,
-    /// The payer's account of the input mint, or the receiving account of the output mint.
-    pub account: Pubkey,
-}
-
 /// `swap_base_input` of `amount_in` of `input.mint` from `payer`'s `input.account`, at least `min_out` of
 /// `output.mint` to `output.account`, in `pool_key`.
 pub fn swap_base_input(
     pool_key: &Pubkey,
     pool: &PoolState,
     payer: &Pubkey,
-    input: &SwapSide,
-    output: &SwapSide,
+    input: &Leg,
+    output: &Leg,
     amount_in: u64,
     min_out: u64,
 ) -> Option<Instruction> {

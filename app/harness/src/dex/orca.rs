@@ -280,7 +280,7 @@ impl VaultFixture {
         let fa = self.assets[from].clone();
         let mint = chain.mint_to_ix(&fa.mint, &src, amount, fa.spec.program)?;
         let payer = chain.payer().pubkey();
-        let side = |i: usize, account| crate::client::dex::orca::SwapSide {
+        let side = |i: usize, account| crate::client::dex::Leg {
             mint: self.assets[i].mint,
             token_program: self.assets[i].spec.program.id(),
             account,
