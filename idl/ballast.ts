@@ -720,6 +720,11 @@ export type Ballast = {
       "code": 6131,
       "msg": "The token account ended the transaction below the minimum you set: nothing happened (raise your slippage or retry)",
       "name": "balanceBelowMinimum"
+    },
+    {
+      "code": 6132,
+      "msg": "A single-asset withdrawal pays your associated token account of the asset (anyone can create it, so nobody can block a settlement by closing it): pass that account",
+      "name": "payoutNotToOwnersTokenAccount"
     }
   ],
   "events": [
@@ -2418,7 +2423,9 @@ export type Ballast = {
         },
         {
           "docs": [
-            "Receives the payout at settlement; any owner, not the vault's reserve."
+            "Receives the payout at settlement: the owner's associated token account of the asset (checked in",
+            "`validate`). Anyone can create an associated token account, so a settler re-creates it if the owner",
+            "closed it: the owner cannot pick the settlement's moment by closing and re-opening the destination."
           ],
           "name": "destination"
         },
@@ -3059,6 +3066,19 @@ export type Ballast = {
                 2
               ]
             }
+          },
+          {
+            "docs": [
+              "Base units the vault kept from a flow's charges (fees, trade charges), joining the holders' balance",
+              "linearly over `auction_secs` from `vesting_from` (`math::shares::vesting_left`): a deposit and withdrawal",
+              "in kind around the settlement that kept them cannot take them."
+            ],
+            "name": "vesting",
+            "type": "u64"
+          },
+          {
+            "name": "vestingFrom",
+            "type": "i64"
           }
         ],
         "kind": "struct"

@@ -3,6 +3,7 @@ use ballast_app::cli::bench::BenchArgs;
 use ballast_app::cli::localnet::LocalnetArgs;
 use ballast_app::cli::simulate::SimulateArgs;
 use ballast_app::cli::tune::TuneArgs;
+use ballast_app::cli::withdraw::WithdrawArgs;
 use ballast_app::cli::DemoArgs;
 use clap::{Parser, Subcommand};
 
@@ -38,6 +39,9 @@ enum Command {
     Tune(TuneArgs),
     /// Write a new keypair file.
     Keygen { out: std::path::PathBuf },
+    /// Leave a vault now in one transaction, ending with one asset (`--to USDC`): withdraw in kind, swap
+    /// every other slice through the vault's whitelisted pools, one overall minimum checked last.
+    Withdraw(WithdrawArgs),
 }
 
 #[tokio::main]
@@ -54,6 +58,7 @@ async fn main() -> Result<()> {
         Command::Simulate(args) => args.run().await,
         Command::Tune(args) => args.run().await,
         Command::Keygen { out } => ballast_app::cli::keygen(&out),
+        Command::Withdraw(args) => args.run().await,
     };
     // Every program log line is out before the command's result (or error) is.
     ballast_app::logging::finish();

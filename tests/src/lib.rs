@@ -88,6 +88,7 @@ pub async fn seed_at_targets(chain: &mut Chain, fx: &VaultFixture) -> User {
     for (i, amount) in [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)] {
         fx.deposit_single(chain, &user, i, amount, 1).await.expect("seed deposit");
     }
+    fx.let_charges_vest(chain).await;
     user
 }
 

@@ -192,6 +192,8 @@ fn synthetic_asset(
         pending_in: 0,
         flags: 0,
         reserved: [0; 2],
+        vesting: 0,
+        vesting_from: 0,
     }
 }
 

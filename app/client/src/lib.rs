@@ -15,6 +15,7 @@ pub mod describe;
 pub mod dex;
 pub mod discover;
 pub mod events;
+pub mod exit;
 mod governance;
 pub mod planner;
 pub mod pyth;

@@ -6,6 +6,7 @@
 
 pub mod competition;
 pub mod ema;
+pub mod flows;
 pub mod paths;
 pub mod plots;
 mod report;
@@ -14,7 +15,10 @@ pub mod study;
 pub mod tune;
 
 pub use ema::{EmaPath, SimPath};
-pub use report::{render_ema_summary, render_fees, render_table, render_throughput, write_steps_csv};
+pub use flows::{AssetPick, FlowConfig, FlowSummary};
+pub use report::{
+    render_ema_summary, render_fees, render_flows, render_table, render_throughput, write_flows_csv, write_steps_csv,
+};
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, Result};
@@ -148,6 +152,8 @@ pub struct SimConfig {
     pub amm: Amm,
     /// The vault's fees (rates only: the running fees accrue as shares owed to one recipient).
     pub fees: ballast::state::FeeParams,
+    /// Users entering and leaving in one asset each step, before the keeper looks ([`flows`]); none by default.
+    pub flows: Option<FlowConfig>,
 }
 
 impl Default for SimConfig {
@@ -162,6 +168,7 @@ impl Default for SimConfig {
             route: ballast_client::RouteMode::Direct,
             amm: Amm::Reference,
             fees: Default::default(),
+            flows: None,
         }
     }
 }
@@ -181,6 +188,9 @@ pub struct StepRecord {
     pub share_price_usd: f64,
     /// The EMA guard refused this step's poke or held the keeper ([`StrategyResult::ema_hold_steps`]).
     pub ema_held: bool,
+    /// What the step's flows added to the NAV at mid (USD; exits negative, 0 without flows). The returns
+    /// behind the tracking error and the drawdown leave it out; the target portfolio receives it too.
+    pub flow_usd: f64,
 }
 
 /// Metrics of one strategy over the path.
@@ -223,6 +233,9 @@ pub struct StrategyResult {
     pub ema_keeper_holds: usize,
     pub ema_hold_steps: usize,
     pub ema_delayed_steps: usize,
+    /// With `--flows`: what the deposits and single-asset withdrawals did and paid ([`FlowSummary`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flows: Option<FlowSummary>,
     #[serde(skip)]
     pub steps: Vec<StepRecord>,
 }
@@ -237,6 +250,16 @@ pub(crate) async fn market(
     start: &[f64],
     cfg: &SimConfig,
 ) -> Result<(VaultFixture, Vec<AnyPool>)> {
+    market_with_holder(chain, strategy, start, cfg).await.map(|(fx, pools, _)| (fx, pools))
+}
+
+/// [`market`], and the user who seeded the vault: the holder of every share, with tokens to spare.
+pub(crate) async fn market_with_holder(
+    chain: &mut Chain,
+    strategy: &Strategy,
+    start: &[f64],
+    cfg: &SimConfig,
+) -> Result<(VaultFixture, Vec<AnyPool>, ballast_harness::fixture::User)> {
     let (mut params, band) = strategy.setup(u32::try_from(cfg.dt_secs).unwrap_or(u32::MAX));
     params.slippage_cap_bps = cfg.slippage_cap_bps;
     params.fit_to_slippage_cap();
@@ -262,7 +285,7 @@ pub(crate) async fn market(
             .map_err(|e| anyhow!("seed: {}", error_name(&e)))?;
     }
     let pools = fx.create_pools(chain, cfg.amm, &[(0, 2), (1, 2), (0, 1)], cfg.pool_depth_usd, cfg.fee_bps).await?;
-    Ok((fx, pools))
+    Ok((fx, pools, depositor))
 }
 
 /// The program's refusal by the EMA guard (an error's name, [`error_name`]).
@@ -301,9 +324,13 @@ pub(crate) fn summarise(
     dt: i64,
 ) -> StrategyResult {
     let (cost, traded) = (totals.cost, totals.traded);
+    // Returns without the step's flows (which the vault and the target portfolio both received).
     let diffs: Vec<f64> = steps
         .windows(2)
-        .map(|w| (w[1].nav_usd / w[0].nav_usd).ln() - (w[1].target_nav_usd / w[0].target_nav_usd).ln())
+        .map(|w| {
+            ((w[1].nav_usd - w[1].flow_usd) / w[0].nav_usd).ln()
+                - ((w[1].target_nav_usd - w[1].flow_usd) / w[0].target_nav_usd).ln()
+        })
         .collect();
     let mean = diffs.iter().sum::<f64>() / diffs.len().max(1) as f64;
     let var = diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (diffs.len().max(2) - 1) as f64;
@@ -312,9 +339,9 @@ pub(crate) fn summarise(
     let cost_bps_of_nav = cost / avg_nav * 10_000.0;
     let mut peak = f64::MIN;
     let mut dd = 0.0f64;
-    for s in &steps {
-        peak = peak.max(s.nav_usd);
-        dd = dd.max(1.0 - s.nav_usd / peak);
+    for value in flow_free_values(&steps) {
+        peak = peak.max(value);
+        dd = dd.max(1.0 - value / peak);
     }
     StrategyResult {
         strategy: strategy.name(),
@@ -337,8 +364,23 @@ pub(crate) fn summarise(
         ema_keeper_holds: totals.ema_keeper_holds,
         ema_hold_steps: totals.ema_hold_steps,
         ema_delayed_steps: totals.ema_delayed_steps,
+        flows: None,
         steps,
     }
+}
+
+/// The NAV along the path, or with flows the NAV of a holder who neither entered nor left (the step returns
+/// without the flows, chained from the starting NAV).
+fn flow_free_values(steps: &[StepRecord]) -> Vec<f64> {
+    if steps.iter().all(|s| s.flow_usd == 0.0) {
+        return steps.iter().map(|s| s.nav_usd).collect();
+    }
+    let mut out: Vec<f64> = steps.first().map(|s| vec![s.nav_usd]).unwrap_or_default();
+    for w in steps.windows(2) {
+        let last = out[out.len() - 1];
+        out.push(last * (w[1].nav_usd - w[1].flow_usd) / w[0].nav_usd);
+    }
+    out
 }
 
 /// Simulations run at once: `BALLAST_SIM_THREADS`, else the machine's cores. Each runs on its own
@@ -406,9 +448,14 @@ pub async fn run<P: SimPath + Clone + Send + Sync + 'static>(
     let path = std::sync::Arc::new(prices.clone());
     let jobs = strategies.iter().map(|s| (*s, path.clone())).collect();
     let mut out = run_jobs(jobs, cfg, parallelism(), progress).await?;
-    if let Some(bh) = out.iter().find(|r| r.strategy == Strategy::BuyAndHold.name()).map(|r| r.final_value_usd) {
+    // With flows the final NAVs hold different net flows: compare what a share became instead.
+    let end = |r: &StrategyResult| match cfg.flows {
+        Some(_) => r.steps.last().map(|s| s.share_price_usd).unwrap_or(0.0),
+        None => r.final_value_usd,
+    };
+    if let Some(bh) = out.iter().find(|r| r.strategy == Strategy::BuyAndHold.name()).map(end) {
         for r in &mut out {
-            r.vs_buy_and_hold_pct = (r.final_value_usd / bh - 1.0) * 100.0;
+            r.vs_buy_and_hold_pct = (end(r) / bh - 1.0) * 100.0;
         }
     }
     Ok(out)

@@ -1,5 +1,5 @@
-//! What a comparison prints and writes: the table, the fees, the throughput, the EMA guard's summary and the
-//! per-step CSV.
+//! What a comparison prints and writes: the table, the fees, the flows, the throughput, the EMA guard's summary
+//! and the per-step and per-flow CSVs.
 
 use std::io::Write;
 
@@ -18,6 +18,79 @@ pub fn render_fees(results: &[StrategyResult]) -> String {
         ));
     }
     s
+}
+
+/// Per strategy, with flows (`--flows`): the value that entered and left in one asset, the drift (value out of
+/// place, `crate::flows`) the price moves added and the flows and the keeper's trades removed, the flows' share
+/// of that removal, what entrants and leavers paid (fee plus trade charge, USD and bps of their flow), and the
+/// exits refused as too large: resized (the rest in kind) or wholly in kind.
+pub fn render_flows(results: &[StrategyResult]) -> String {
+    let mut s = format!(
+        "{:<16} {:>10} {:>10} {:>11} {:>10} {:>10} {:>7} {:>10} {:>6} {:>10} {:>6} {:>8} {:>7}\n",
+        "strategy",
+        "in $",
+        "out $",
+        "drift $",
+        "by flows $",
+        "by trades $",
+        "flows %",
+        "entry paid",
+        "bp",
+        "exit paid",
+        "bp",
+        "resized",
+        "in kind"
+    );
+    for r in results {
+        let Some(f) = &r.flows else { continue };
+        s.push_str(&format!(
+            "{:<16} {:>10.0} {:>10.0} {:>11.0} {:>10.0} {:>10.0} {:>7.1} {:>10.2} {:>6.1} {:>10.2} {:>6.1} {:>8} {:>7}\n",
+            r.strategy,
+            f.deposited_usd,
+            f.withdrawn_usd + f.in_kind_usd,
+            f.drift_added_usd,
+            f.drift_removed_by_flows_usd,
+            f.drift_removed_by_trades_usd,
+            f.flows_share_pct,
+            f.entrants_paid_usd,
+            f.entrants_paid_bps,
+            f.leavers_paid_usd,
+            f.leavers_paid_bps,
+            f.exits_resized,
+            f.exits_in_kind
+        ));
+    }
+    s
+}
+
+/// Every flow of every strategy as CSV (with `--flows`).
+pub fn write_flows_csv(path: &std::path::Path, results: &[StrategyResult]) -> Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        f,
+        "strategy,step,kind,asset,value_usd,fee_usd,trade_charge_usd,traded_value_usd,amount,nav_change_usd,resized"
+    )?;
+    for r in results {
+        for x in r.flows.iter().flat_map(|f| &f.records) {
+            let asset = x.asset.map(|i| crate::SYMBOLS.get(i).copied().unwrap_or("?")).unwrap_or("");
+            writeln!(
+                f,
+                "{},{},{},{},{:.6},{:.6},{:.6},{:.6},{},{:.6},{}",
+                r.strategy,
+                x.step,
+                x.kind,
+                asset,
+                x.value_usd,
+                x.fee_usd,
+                x.trade_charge_usd,
+                x.traded_value_usd,
+                x.amount,
+                x.nav_change_usd,
+                u8::from(x.resized)
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The comparison table. `EMA holds`: steps on which the EMA guard refused the crank's poke or held the

@@ -9,8 +9,9 @@ use ballast_harness::dex::AnyPool;
 use ballast_harness::fixture::{Report, Turn, User, VaultFixture};
 
 use crate::ema;
+use crate::flows::{At, Flows};
 use crate::paths::Path2;
-use crate::{market, summarise, SimConfig, StepRecord, Strategy, StrategyResult, EMA_REFUSAL};
+use crate::{market_with_holder, summarise, SimConfig, StepRecord, Strategy, StrategyResult, EMA_REFUSAL};
 
 /// Running totals of one strategy's simulation.
 #[derive(Default)]
@@ -52,6 +53,8 @@ pub(crate) struct Run<'a> {
     /// The frictionless portfolio held at the targets in force, and those targets.
     target_nav: f64,
     targets: Vec<u16>,
+    /// Users entering and leaving each step (`SimConfig::flows`).
+    flows: Option<Flows>,
 }
 
 impl<'a> Run<'a> {
@@ -61,8 +64,12 @@ impl<'a> Run<'a> {
         // No slot-based parameter is in play here (cooldown 0, no schedule): the clock's time moves, the slot
         // only when a message repeats (each step's poke names its own compute-unit limit, so it does not).
         chain.slots_follow_time = false;
-        let (fx, pools) = market(&mut chain, &strategy, start, cfg).await?;
+        let (fx, pools, holder) = market_with_holder(&mut chain, &strategy, start, cfg).await?;
         let keeper = fx.user(&mut chain, &[0, 0, 0]).await?;
+        let flows = match cfg.flows {
+            Some(flow_cfg) => Some(Flows::new(flow_cfg, holder, &mut chain, &fx).await?),
+            None => None,
+        };
         let r0 = fx.report(&mut chain).await?;
         let (target_nav, targets) = (r0.nav as f64 / 1e6, r0.targets_bps.clone());
         let mut run = Run {
@@ -76,12 +83,13 @@ impl<'a> Run<'a> {
             steps: Vec::new(),
             target_nav,
             targets,
+            flows,
         };
-        run.record(0, &r0, false);
+        run.record(0, &r0, false, 0.0);
         Ok((run, r0))
     }
 
-    fn record(&mut self, step: usize, r: &Report, ema_held: bool) {
+    fn record(&mut self, step: usize, r: &Report, ema_held: bool, flow_usd: f64) {
         self.targets = r.targets_bps.clone();
         self.steps.push(StepRecord {
             step,
@@ -93,25 +101,34 @@ impl<'a> Run<'a> {
             rebalances: self.totals.rebalances,
             share_price_usd: share_price(r),
             ema_held,
+            flow_usd,
         });
     }
 
     /// Step `k`: the clock moves a step, the step's prices and EMAs are published, the arbitrageur trades and
-    /// the crank pokes, the keeper acts if the strategy trades at this step.
+    /// the crank pokes, users enter and leave (with flows), the keeper acts if the strategy trades at this step.
     pub(crate) async fn step(&mut self, k: usize, prices: &Path2, emas: &Path2) -> Result<()> {
         self.chain.advance_time(self.cfg.dt_secs).await;
         ema::publish(&mut self.chain, &self.fx, &prices[k], &emas[k]).await;
         let poked = self.arbitrage_and_poke(k).await?;
-        // The frictionless target portfolio earns the targets in force over the step.
+        // The frictionless target portfolio earns the targets in force over the step, and receives the flows.
         let growth: f64 = (0..3).map(|i| self.targets[i] as f64 / 10_000.0 * prices[k][i] / prices[k - 1][i]).sum();
         self.target_nav *= growth;
+        let flow_usd = match &mut self.flows {
+            Some(flows) => flows.step(&mut self.chain, &self.fx, At { k, prices: &prices[k], emas: &emas[k] }).await?,
+            None => 0.0,
+        };
+        self.target_nav += flow_usd;
         let delayed = self.strategy.trades_at(k)
             && keep(&mut self.chain, &self.fx, &self.keeper, &prices[k], self.cfg, &mut self.totals).await;
         let held = delayed || !poked;
         self.totals.ema_hold_steps += usize::from(held);
         self.totals.ema_delayed_steps += usize::from(delayed);
         let r = self.fx.report(&mut self.chain).await?;
-        self.record(k, &r, held);
+        if let Some(flows) = &mut self.flows {
+            flows.after_keeper(&r);
+        }
+        self.record(k, &r, held, flow_usd);
         Ok(())
     }
 
@@ -148,6 +165,7 @@ impl<'a> Run<'a> {
         let avg_nav = result.steps.iter().map(|s| s.nav_usd).sum::<f64>() / result.steps.len().max(1) as f64;
         result.fees_bps_of_nav = result.fees_usd / avg_nav * 10_000.0;
         result.net_return_pct = (share_price(&end) / share_price(r0) - 1.0) * 100.0;
+        result.flows = self.flows.map(Flows::finish);
         Ok(result)
     }
 }

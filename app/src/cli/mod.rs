@@ -5,6 +5,7 @@ pub mod bench;
 pub mod localnet;
 pub mod simulate;
 pub mod tune;
+pub mod withdraw;
 
 use std::path::PathBuf;
 

@@ -2,7 +2,9 @@
  * The web dashboard in headless Chromium (Debian's package, driven by playwright-core): the page loads
  * and goes live, a rebalance appears after a price move, the weights and NAV it shows match the chain
  * (read here over JSON-RPC with @anchor-lang/core), and a deposit made from the page with the local
- * development wallet lands. A screenshot is written to `target/dashboard.png` for review.
+ * development wallet lands; the wallet then leaves in USDC in one transaction ("Withdraw to": in-kind
+ * withdrawal, swaps, one minimum), deposits again and withdraws in kind. A screenshot is written to
+ * `target/dashboard.png` for review.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -45,7 +47,7 @@ function pythPrice(data: Buffer): number {
   return Number(price) * 10 ** expo;
 }
 
-test("the dashboard shows rebalances, the chain's weights and NAV, and deposits from its dev wallet", async () => {
+test("the dashboard shows rebalances, the chain's weights and NAV, and deposits and exits from its dev wallet", async () => {
   await page.goto(net.rpcUrl + "/");
   await page.waitForFunction(() => document.getElementById("status")?.textContent === "live", null, { timeout: 30_000 });
   const before = await page.locator("tr.rebalance").count();
@@ -125,10 +127,41 @@ test("the dashboard shows rebalances, the chain's weights and NAV, and deposits 
   assert.equal(tx!.meta!.err, null);
   await page.waitForFunction((s) => document.getElementById("wallet-shares")?.getAttribute("data-base") === s, shares.toString(), { timeout: 10_000 });
 
+  // Every share out in USDC in one transaction from the wallet's "Withdraw to" select: the preview (each slice,
+  // its route and quote), then the result.
+  const usdc = ata(owner, vault.assets[2].mint);
+  const usdcBefore = BigInt((await connection.getTokenAccountBalance(usdc)).value.amount);
+  await page.selectOption("#exit-to", { label: "USDC" });
+  assert.equal((await page.textContent("#exit"))!.trim(), "Withdraw all to USDC");
+  await page.click("#exit");
+  await page.waitForFunction(() => /^exit (confirmed|failed)/.test(document.getElementById("wallet-status")?.textContent ?? ""), null, { timeout: 60_000 });
+  assert.match((await page.textContent("#wallet-status"))!, /^exit confirmed \(.+\): received [\d,]+\.\d{6} USDC \(at least [\d,]+\.\d{6}\)$/);
+  const exit = await page.evaluate(() => ({
+    min: document.getElementById("exit-min")!.getAttribute("data-base")!,
+    expected: document.getElementById("exit-expected")!.getAttribute("data-base")!,
+    received: document.getElementById("exit-preview")!.dataset.received!,
+    slices: [...document.querySelectorAll("#exit-preview li")].map((li) => li.textContent!.trim()),
+  }));
+  assert.equal(exit.slices.length, 3);
+  assert.match(exit.slices[0], /^[\d,]+\.\d{9} SOL → [\d,]+\.\d{6} USDC via (reference|raydium-cpmm|orca-whirlpool) /);
+  assert.match(exit.slices[1], /^[\d,]+\.\d{8} BTC → [\d,]+\.\d{6} USDC via /);
+  assert.match(exit.slices[2], /^[\d,]+\.\d{6} USDC paid as is$/);
+  const usdcAfter = BigInt((await connection.getTokenAccountBalance(usdc)).value.amount);
+  assert.ok(usdcAfter > usdcBefore, "the wallet's USDC rose");
+  assert.equal((usdcAfter - usdcBefore).toString(), exit.received);
+  assert.ok(usdcAfter - usdcBefore >= BigInt(exit.min) && BigInt(exit.min) < BigInt(exit.expected), "at least the minimum");
+  assert.equal((await connection.getTokenAccountBalance(ata(owner, vault.shareMint))).value.amount, "0");
+  const exitTx = await connection.getTransaction((await page.evaluate(() => document.body.dataset.lastExit))!, { maxSupportedTransactionVersion: 0 });
+  assert.equal(exitTx!.meta!.err, null);
+
   fs.mkdirSync(path.join(ROOT, "target"), { recursive: true });
   await page.screenshot({ path: path.join(ROOT, "target/dashboard.png"), fullPage: true });
 
-  // And every share back out.
+  // Shares again, and every share back out in kind.
+  await page.click("#deposit");
+  await page.waitForFunction(() => /^deposit(ing)? (confirmed|failed)/.test(document.getElementById("wallet-status")?.textContent ?? ""), null, { timeout: 60_000 });
+  assert.match((await page.textContent("#wallet-status"))!, /deposit confirmed/);
+  await page.waitForFunction(() => (document.getElementById("wallet-shares")?.getAttribute("data-base") ?? "0") !== "0", null, { timeout: 10_000 });
   await page.click("#withdraw");
   await page.waitForFunction(() => /withdraw(al confirmed|ing failed)/.test(document.getElementById("wallet-status")?.textContent ?? ""), null, { timeout: 60_000 });
   assert.match((await page.textContent("#wallet-status"))!, /withdrawal confirmed/);

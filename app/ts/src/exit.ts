@@ -203,7 +203,8 @@ export async function composeExit(client: ExitClient, vaultKey: PublicKey, owner
   // The in-kind pieces, as `withdraw` computes them after accruing the management fee.
   const supply = supplyAfterAccrual(vault, minted, accruedTo);
   const exitFeeBps = vault.params.fees.exitBps;
-  const amounts = inKindAmountsOut(sharesIn, availableBalances(vault, reserves), supply, exitFeeBps);
+  // Vesting charges only shrink with time: the holders' balances now are a floor.
+  const amounts = inKindAmountsOut(sharesIn, availableBalances(vault, reserves, now), supply, exitFeeBps);
   if (amounts.every((a) => a === 0n)) throw new Error(`${sharesIn} shares withdraw nothing`);
 
   const instructions: TransactionInstruction[] = [];

@@ -34,6 +34,7 @@ export {
 export { decodeEvents, eventsNamed } from "./events";
 export {
   LOCKED_SHARES, ammSwapOut, availableBalances, expm1Floor, inKindAmountsOut, managementFeeShares, supplyAfterAccrual,
+  vestingLeft,
 } from "./quote";
 export type { ExitOptions, ExitPreview, ExitSlice, ReferencePool } from "./exit";
 export { createAtaIdempotent, decodeReferencePool, referenceAmmSwap } from "./exit";

@@ -54,11 +54,24 @@ export function supplyAfterAccrual(vault: Vault, minted: bigint, now: number | b
   return supply + (fee < room ? fee : room);
 }
 
-/** What the vault holds for its holders: each reserve balance minus what it owes to claims (`owed`) and
- * what escrowed deposits hold in it (`pendingIn`), in vault order (`Vault::available_balances`). */
-export function availableBalances(vault: Vault, reserveBalances: bigint[]): bigint[] {
+/** Of `amount` set vesting at `from`, what still vests at `now` over `periodSecs` (`math::vesting_left`:
+ * linear, rounded up, nothing once the period has passed). */
+export function vestingLeft(amount: bigint, from: number, now: number, periodSecs: number): bigint {
+  const elapsed = BigInt(Math.max(0, now - from));
+  const period = BigInt(periodSecs);
+  if (amount === 0n || elapsed >= period) return 0n;
+  const num = amount * (period - elapsed);
+  return (num + period - 1n) / period;
+}
+
+/** What the vault holds for its holders at unix time `now`: each reserve balance minus what it owes to
+ * claims (`owed`), what escrowed deposits hold in it (`pendingIn`) and the flows' charges still vesting
+ * (`vesting` from `vestingFrom` over the auction's duration), in vault order (`Vault::available_balances`). */
+export function availableBalances(vault: Vault, reserveBalances: bigint[], now: number): bigint[] {
+  const period = vault.params.auctionSecs;
   return vault.assets.map((a, i) => {
-    const available = reserveBalances[i] - big(a.owed) - big(a.pendingIn);
+    const vesting = vestingLeft(big(a.vesting), Number(big(a.vestingFrom)), now, period);
+    const available = reserveBalances[i] - big(a.owed) - big(a.pendingIn) - vesting;
     if (available < 0n) throw new Error(`reserve ${i} holds less than it owes`);
     return available;
   });

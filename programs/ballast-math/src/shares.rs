@@ -138,10 +138,70 @@ pub fn in_kind_amounts_out(shares: u64, balances: &[u64], supply: u64) -> MathRe
     balances.iter().map(|b| super::to_u64(mul_div_floor(shares as u128, *b as u128, supply as u128)?)).collect()
 }
 
+/// What a single-asset deposit worth `deposit_value` (at mid) leaves the holders of `supply` shares of a vault
+/// worth `nav` (at mid, before it) when it is paid `shares`: `deposit_value − shares × (nav + deposit_value) /
+/// (supply + shares)` (micro-USD, rounded down; 0 when it leaves nothing or for a first deposit). The fee, the
+/// trade charge, the worse of two quotes and the confidence haircut, all of it: what vests to the holders.
+pub fn deposit_left_to_holders(deposit_value: u128, nav: u128, supply: u64, shares: u64) -> MathResult<u128> {
+    if supply == 0 {
+        return Ok(0);
+    }
+    let nav_after = nav.checked_add(deposit_value).ok_or(MathError::Overflow)?;
+    let supply_after = (supply as u128).checked_add(shares as u128).ok_or(MathError::Overflow)?;
+    let paid = mul_div_ceil(shares as u128, nav_after, supply_after)?;
+    Ok(deposit_value.saturating_sub(paid))
+}
+
+/// What a single-asset withdrawal of `shares` of `supply`, from a vault worth `nav` (at mid), paid
+/// `payout_value` (at mid), leaves the holders: `shares × nav / supply − payout_value` (micro-USD, rounded
+/// down; 0 when it leaves nothing): what vests to them.
+pub fn exit_left_to_holders(shares: u64, nav: u128, supply: u64, payout_value: u128) -> MathResult<u128> {
+    if supply == 0 {
+        return Ok(0);
+    }
+    let worth = mul_div_floor(shares as u128, nav, supply as u128)?;
+    Ok(worth.saturating_sub(payout_value))
+}
+
+/// Of `amount` set vesting at `from`, what is still vesting at `now` when it vests linearly over
+/// `period_secs`: `ceil(amount × (period − elapsed) / period)`, 0 once the period has passed (and everything
+/// at once with a zero period). Rounded up: the holders never count a unit before it has vested.
+pub fn vesting_left(amount: u64, from: i64, now: i64, period_secs: u32) -> MathResult<u64> {
+    let elapsed = u64::try_from(now.saturating_sub(from)).unwrap_or(0);
+    let period = period_secs as u64;
+    if amount == 0 || elapsed >= period {
+        return Ok(0);
+    }
+    super::to_u64(mul_div_ceil(amount as u128, (period - elapsed) as u128, period as u128)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn what_a_flow_leaves_the_holders_is_its_value_less_what_it_was_paid() {
+        // $10 000 of 10 000 shares; a $1 000 deposit paid 980 shares leaves $1 000 − 980 × 11 000 / 10 980.
+        assert_eq!(deposit_left_to_holders(1_000_000_000, 10_000_000_000, 10_000_000_000, 980_000_000).unwrap(), 18_214_936);
+        assert_eq!(deposit_left_to_holders(1_000, 10_000, 10_000, 1_000).unwrap(), 0, "a fair deposit leaves nothing");
+        assert_eq!(deposit_left_to_holders(1_000, 0, 0, 1_000).unwrap(), 0, "first deposit");
+        // 1 000 shares of 10 000 in a $10 000 vault paid $990: $10 stays.
+        assert_eq!(exit_left_to_holders(1_000, 10_000_000, 10_000, 990_000).unwrap(), 10_000);
+        assert_eq!(exit_left_to_holders(1_000, 10_000_000, 10_000, 1_000_001).unwrap(), 0);
+    }
+
+    #[test]
+    fn charges_vest_linearly_and_never_early() {
+        assert_eq!(vesting_left(1_000, 100, 100, 200).unwrap(), 1_000);
+        assert_eq!(vesting_left(1_000, 100, 150, 200).unwrap(), 750);
+        assert_eq!(vesting_left(1_000, 100, 299, 200).unwrap(), 5);
+        assert_eq!(vesting_left(1_000, 100, 300, 200).unwrap(), 0);
+        assert_eq!(vesting_left(3, 0, 1, 200).unwrap(), 3, "rounded up");
+        assert_eq!(vesting_left(1_000, 100, 50, 200).unwrap(), 1_000, "a clock behind the start vests nothing");
+        assert_eq!(vesting_left(u64::MAX, 0, 1, 200).unwrap(), u64::MAX - u64::MAX / 200);
+        assert_eq!(vesting_left(1_000, 0, 0, 0).unwrap(), 0);
+    }
 
     #[test]
     fn settlement_takes_the_worse_quote_and_the_fee() {

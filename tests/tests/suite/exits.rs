@@ -2,7 +2,10 @@
 //! minus the fee and the buy-back the payout forces) → or cancel after expiry. The attacks on them, each with
 //! its bound: latency arbitrage, a settlement in the request's transaction or on an earlier reading,
 //! deposit→exit cycles in two assets, a request that empties a reserve, pauses, a frozen payout asset,
-//! 1-unit payouts, two requests by one owner, shares sent to the escrow, a redirected payout.
+//! 1-unit payouts, two requests by one owner, shares sent to the escrow, a redirected payout. The
+//! one-transaction alternative (in-kind withdrawal, swaps, one overall minimum) is tested in [`composed`].
+
+mod composed;
 
 use anchor_spl::token::spl_token;
 use ballast::errors::BallastError;

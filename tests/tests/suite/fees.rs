@@ -451,10 +451,14 @@ async fn entry_and_exit_fees_stay_with_the_remaining_holders() {
     // 50 bps of the shares are not minted; what Bob paid for them stays with the holders.
     assert_eq!(bob_shares, fee_math::less_fee(full, 50).unwrap());
     assert_eq!(v.fee_shares().await, 0, "entry fees go to no recipient");
-    // Leaving: 50 bps of every amount stays in the vault.
+    // Leaving: pro rata of the holders' balances, in which Bob's entry fee is still vesting (it is not his to
+    // take back), and 50 bps of every amount stays in the vault.
     let outstanding = v.outstanding().await;
     let holdings = v.fx.holdings(&mut v.chain).await;
-    let gross = math::in_kind_amounts_out(bob_shares, &holdings, outstanding).unwrap();
+    let now = v.chain.clock().await.unix_timestamp;
+    let available = v.fx.state(&mut v.chain).await.available_balances(&holdings, now).unwrap();
+    assert!(available.iter().zip(&holdings).all(|(a, h)| a < h), "the entry fee vests: {available:?} of {holdings:?}");
+    let gross = math::in_kind_amounts_out(bob_shares, &available, outstanding).unwrap();
     let before: Vec<u64> = {
         let mut b = Vec::new();
         for t in &bob.tokens {
@@ -468,7 +472,8 @@ async fn entry_and_exit_fees_stay_with_the_remaining_holders() {
         assert_eq!(got, fee_math::less_fee(gross[i], 50).unwrap());
     }
     // Alice's shares are worth more than before Bob came and went: both fees, about 50 bps of Bob's
-    // position each, stayed with her.
+    // position each, stayed with her once they vested.
+    v.fx.let_charges_vest(&mut v.chain).await;
     let alice_after = v.value_of(alice_shares).await;
     let bob_value = alice_before * bob_shares as f64 / alice_shares as f64;
     let gained = alice_after - alice_before;

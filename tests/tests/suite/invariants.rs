@@ -85,7 +85,9 @@ async fn accounting_holds(w: &mut World) {
 async fn holdings_of_everyone(w: &mut World) -> [f64; 3] {
     let vault = w.m.fx.state(&mut w.m.chain).await;
     let reserves = w.m.fx.holdings(&mut w.m.chain).await;
-    let available = vault.available_balances(&reserves).unwrap();
+    // Once the charges still vesting have vested (they are the holders' too).
+    let vested = w.m.chain.clock().await.unix_timestamp + vault.params.auction_secs as i64;
+    let available = vault.available_balances(&reserves, vested).unwrap();
     let supply = w.m.fx.share_supply(&mut w.m.chain).await.max(1) as f64;
     let mut units = [0f64; 3];
     let mut users: Vec<&User> = vec![&w.m.seed];

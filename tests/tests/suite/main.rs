@@ -4,6 +4,7 @@
 mod adaptive;
 mod admin;
 mod amm;
+mod attack_exits;
 mod bench;
 mod best_execution;
 mod demo;

@@ -222,6 +222,9 @@ async fn competing_keepers_pay_the_vault_close_to_the_best_route() {
     }
     let winners: std::collections::BTreeSet<&str> = run.trades.iter().map(|t| t.winner.as_str()).collect();
     assert!(!winners.is_empty());
+    // competition.json names the time each auction had run, not the vault's `auction_secs` (its duration).
+    let json = serde_json::to_value(&run.trades[0]).unwrap();
+    assert!(json.get("auction_elapsed_secs").is_some() && json.get("auction_secs").is_none(), "{json}");
 }
 
 /// `--fits volatility` runs that fit alone: three volatility scales, each point searched over the fit grid.
@@ -261,4 +264,62 @@ async fn a_chain_whose_slots_do_not_follow_time_moves_the_clock_only() {
     let again = chain.clock().await;
     assert_eq!(again.slot, after.slot + 1);
     assert_eq!(again.unix_timestamp, after.unix_timestamp);
+}
+
+/// `ballast simulate --flows`, briefly, as the command line runs it: the flows' table follows the comparison,
+/// `results.json` carries each strategy's flow figures (within their bounds: the single-asset fee at least,
+/// the fee plus the whole trade cost at most) and `flows.csv` every flow; without `--flows` neither appears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_with_flows_reports_them_in_the_table_and_the_json() {
+    use ballast_app::cli::simulate::SimulateArgs;
+    let dir = std::env::temp_dir().join(format!("ballast-simulate-flows-{}", std::process::id()));
+    let run = |flows: bool| {
+        let out = dir.join(if flows { "flows" } else { "plain" }).to_string_lossy().to_string();
+        let mut flags = vec!["--steps".to_string(), "8".into(), "--flow-pct".into(), "4".into(), "--out".into(), out];
+        if flows {
+            flags.push("--flows".into());
+        }
+        async move {
+            let mut text = Vec::new();
+            SimulateArgs::parse_flags(&flags).unwrap().run_to(&mut text).await.unwrap();
+            String::from_utf8(text).unwrap()
+        }
+    };
+    let text = run(true).await;
+    for column in ["by flows $", "by trades $", "flows %", "entry paid", "exit paid", "resized", "in kind"] {
+        assert!(text.contains(column), "{column} missing:\n{text}");
+    }
+    assert!(text.contains("asset picked mixed"), "{text}");
+    let file = dir.join("flows/results.json");
+    let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let params = ballast_client::default_params();
+    let most_bps = f64::from(params.deposit_fee_bps + params.trade_cost_bps);
+    for r in results.as_array().unwrap() {
+        let (name, f) = (r["strategy"].as_str().unwrap(), &r["flows"]);
+        let rows = text.lines().filter(|l| l.starts_with(&format!("{name} "))).count();
+        assert_eq!(rows, 2, "{name}: a row in each table\n{text}");
+        let num = |key: &str| f[key].as_f64().unwrap_or_else(|| panic!("{name}: no {key} in {f}"));
+        assert!(num("deposits") + num("exits") > 0.0, "{f}");
+        assert!(num("drift_added_usd").is_finite() && num("drift_removed_by_flows_usd").is_finite(), "{f}");
+        assert!((0.0..=100.0).contains(&num("flows_share_pct")), "{f}");
+        for side in ["entrants", "leavers"] {
+            let bps = num(&format!("{side}_paid_bps"));
+            assert!(bps >= f64::from(params.deposit_fee_bps) - 0.01 && bps <= most_bps, "{side} paid {bps} bp: {f}");
+            let parts = num(&format!("{side}_fees_usd")) + num(&format!("{side}_trade_charges_usd"));
+            assert!((num(&format!("{side}_paid_usd")) - parts).abs() < 1e-6, "{f}");
+        }
+        assert!(num("exits_resized") >= 0.0 && num("exits_in_kind") >= 0.0 && num("refused") == 0.0, "{f}");
+        if name == "buy-and-hold" {
+            // No trade removes anything: the flows did all the removing, or added drift on balance.
+            let share = if num("drift_removed_by_flows_usd") > 0.0 { 100.0 } else { 0.0 };
+            assert_eq!((num("drift_removed_by_trades_usd"), num("flows_share_pct")), (0.0, share), "{f}");
+        }
+    }
+    let csv = std::fs::read_to_string(dir.join("flows/flows.csv")).unwrap();
+    assert!(csv.starts_with("strategy,step,kind,asset,") && csv.lines().count() > 7, "{csv}");
+    let plain = run(false).await;
+    assert!(!plain.contains("by flows $"), "{plain}");
+    let results = std::fs::read_to_string(dir.join("plain/results.json")).unwrap();
+    assert!(!results.contains("\"flows\"") && !dir.join("plain/flows.csv").exists());
+    std::fs::remove_dir_all(&dir).ok();
 }

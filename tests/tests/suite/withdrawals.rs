@@ -21,6 +21,7 @@ async fn frozen_usdc_vault() -> (Chain, VaultFixture, User, User) {
     for (i, amount) in [(0u8, 26_666_666_667u64), (1, 5_000_000), (2, 3_000_000_000)] {
         fx.deposit_single(&mut chain, &seed, i, amount, 1).await.unwrap();
     }
+    fx.let_charges_vest(&mut chain).await;
     let other = fx.user(&mut chain, &[100_000_000_000, 10_000_000, 10_000_000_000]).await.unwrap();
     fx.deposit(&mut chain, &other, vec![100_000_000_000, 10_000_000, 10_000_000_000], 1).await.unwrap();
     (chain, fx, seed, other)

@@ -184,6 +184,7 @@ async function refresh() {
     if (state.ws && state.ws.readyState === 1) for (const x of v.vaults) watchVault(x.address);
     renderHistory(h);
     renderDepositInputs();
+    renderExitSelect();
     await refreshWallet();
     document.body.dataset.refreshed = String(Date.now());
   } catch (e) {
@@ -192,6 +193,18 @@ async function refresh() {
 }
 
 // ---- local development wallet ----
+// The amount of an SPL token account's data (u64 little-endian at byte 64).
+function tokenAmount(d) {
+  let amount = 0n;
+  for (let i = 7; i >= 0; i--) amount = amount * 256n + BigInt(d[64 + i]);
+  return amount;
+}
+
+async function tokenBalance(address) {
+  const info = await rpc("getAccountInfo", [address, { encoding: "base64" }]);
+  return info.value ? tokenAmount(b64decode(info.value.data[0])) : 0n;
+}
+
 async function loadWallet() {
   let stored = localStorage.getItem("ballast-dev-wallet");
   let keys;
@@ -219,10 +232,7 @@ async function refreshWallet() {
   const byMint = {};
   for (const a of owned) {
     const d = b64decode(a.account.data[0]);
-    const mint = base58(d.slice(0, 32));
-    let amount = 0n;
-    for (let i = 7; i >= 0; i--) amount = amount * 256n + BigInt(d[64 + i]);
-    byMint[mint] = amount;
+    byMint[base58(d.slice(0, 32))] = tokenAmount(d);
   }
   state.walletBalances = byMint;
   const parts = v.assets.map((a) => `${esc(a.symbol)} <b data-wallet="${esc(a.symbol)}">${units(byMint[a.mint] ?? 0n, a.decimals)}</b>`);
@@ -237,6 +247,33 @@ function renderDepositInputs() {
   const defaults = { SOL: "2", BTC: "0.01", USDC: "500" };
   $("deposit-inputs").innerHTML = "deposit at most " + v.assets.map((a) =>
     `<label>${esc(a.symbol)} <input data-asset="${a.index}" value="${defaults[a.symbol] ?? "1"}"></label>`).join(" ");
+}
+
+// "Withdraw to ▾": the vault's assets, USDC chosen first; the button names the choice.
+function renderExitSelect() {
+  const v = state.vaults[0];
+  const sel = $("exit-to");
+  if (!v || sel.childElementCount) return;
+  sel.innerHTML = v.assets.map((a) => `<option value="${a.index}">${esc(a.symbol)}</option>`).join("");
+  const usdc = v.assets.find((a) => a.symbol === "USDC");
+  if (usdc) sel.value = String(usdc.index);
+  const label = () => { $("exit").textContent = "Withdraw all to " + sel.selectedOptions[0].textContent; };
+  sel.onchange = label;
+  label();
+}
+
+// An exit's preview: each slice, the route it is sold through and its quote; the expected and least output.
+function renderExitPreview(p) {
+  const to = esc(p.toSymbol);
+  const lines = p.slices.map((s) => `<li data-asset="${s.asset}">` + (s.venue
+    ? `${units(s.swapped, s.decimals)} ${esc(s.symbol)} → ${units(s.quotedOut, p.toDecimals)} ${to} via ${esc(s.venue)} <code>${short(s.pool)}</code>`
+    : s.asset === p.to ? `${units(s.amount, s.decimals)} ${esc(s.symbol)} paid as is`
+      : `${units(s.kept, s.decimals)} ${esc(s.symbol)} kept: no pool pays for it`) + "</li>").join("");
+  const impact = p.priceImpactBps === null ? "n/a" : pct(p.priceImpactBps);
+  $("exit-preview").innerHTML = `exit of ${units(p.shares, state.vaults[0].shareDecimals)} shares to ${to}:<ul>${lines}</ul>
+    expected <b id="exit-expected" data-base="${p.expectedOut}">${units(p.expectedOut, p.toDecimals)} ${to}</b>,
+    at least <b id="exit-min" data-base="${p.minOut}">${units(p.minOut, p.toDecimals)} ${to}</b>
+    (fees and price impact ${impact}; one transaction of ${p.txBytes} bytes)`;
 }
 
 function baseUnits(text, decimals) {
@@ -304,6 +341,19 @@ function wire() {
     const built = await buildTx("withdraw", { owner: state.wallet.address, vault: v.address, shares });
     const sig = await signAndSend(built.transaction);
     return `withdrawal confirmed (${short(sig)})`;
+  });
+  $("exit").onclick = () => act($("exit"), "exit", async () => {
+    const v = state.vaults[0];
+    const shares = $("wallet-shares")?.dataset.base ?? "0";
+    if (shares === "0") throw new Error("this wallet holds no shares");
+    const built = await buildTx("exit", { owner: state.wallet.address, vault: v.address, shares, to: $("exit-to").value, slippageBps: 50 });
+    const p = built.preview;
+    renderExitPreview(p);
+    const sig = await signAndSend(built.transaction);
+    const received = (await tokenBalance(p.destination)) - BigInt(p.balanceBefore);
+    document.body.dataset.lastExit = sig;
+    $("exit-preview").dataset.received = received.toString();
+    return `exit confirmed (${short(sig)}): received ${units(received, p.toDecimals)} ${p.toSymbol} (at least ${units(p.minOut, p.toDecimals)})`;
   });
 }
 

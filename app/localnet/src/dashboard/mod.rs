@@ -11,8 +11,9 @@
 //!   as base units (strings) next to the asset's decimals, which the page shows in token units;
 //! - `GET /api/history`: rebalances decoded from the program's events (keeper, route, amount in,
 //!   min-out, received, bounty) and per-keeper totals;
-//! - `POST /api/tx/deposit` and `POST /api/tx/withdraw`: unsigned transactions for a depositor to sign
-//!   (the page's local development wallet signs them in the browser and sends them over JSON-RPC).
+//! - `POST /api/tx/deposit`, `POST /api/tx/withdraw` and `POST /api/tx/exit` (every share out in one asset,
+//!   in one transaction, with its preview): unsigned transactions for a depositor to sign (the page's local
+//!   development wallet signs them in the browser and sends them over JSON-RPC).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -143,13 +144,19 @@ pub struct TxRequest {
     /// Deposit: the most of each asset to put in (base units).
     #[serde(default)]
     pub max_amounts_in: Vec<String>,
-    /// Withdraw: shares to burn (base units).
+    /// Withdraw and exit: shares to burn (base units).
     #[serde(default)]
     pub shares: Option<String>,
+    /// Exit: the index of the asset to end with.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Exit: tolerance on the total expected output (bps; default 50).
+    #[serde(default)]
+    pub slippage_bps: Option<u16>,
 }
 
-/// `POST /api/tx/deposit` and `POST /api/tx/withdraw`: an unsigned legacy transaction (base64) with
-/// the owner as fee payer, and the preview it was built from.
+/// `POST /api/tx/deposit`, `POST /api/tx/withdraw` and `POST /api/tx/exit`: an unsigned legacy transaction
+/// (base64) with the owner as fee payer, and the preview it was built from.
 pub async fn api_tx(
     State(state): State<Arc<RpcState>>,
     axum::extract::Path(kind): axum::extract::Path<String>,

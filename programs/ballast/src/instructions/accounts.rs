@@ -168,7 +168,7 @@ pub fn load_valuation(
         reserve_amounts.push(reserve.amount);
     }
     vault.observe_all(&readings).or_math_err()?;
-    let balances = vault.available_balances(&reserve_amounts)?;
+    let balances = vault.available_balances(&reserve_amounts, now)?;
     Ok(PricedReserves { readings, balances, reserve_amounts, bounds })
 }
 

@@ -39,6 +39,11 @@ pub struct Asset {
     /// Bitset of `asset_flags::*`.
     pub flags: u8,
     pub reserved: [u8; 2],
+    /// Base units the vault kept from a flow's charges (fees, trade charges), joining the holders' balance
+    /// linearly over `auction_secs` from `vesting_from` (`math::shares::vesting_left`): a deposit and withdrawal
+    /// in kind around the settlement that kept them cannot take them.
+    pub vesting: u64,
+    pub vesting_from: i64,
 }
 
 /// Per-asset flags.
@@ -48,11 +53,25 @@ pub mod asset_flags {
 }
 
 impl Asset {
-    /// What the holders own of `reserve_amount` (the reserve's balance): owed and escrowed amounts are
-    /// excluded.
-    pub fn available(&self, reserve_amount: u64) -> math::MathResult<u64> {
+    /// What the holders own of `reserve_amount` (the reserve's balance) at `now`: owed and escrowed amounts
+    /// are excluded, and so is what is still vesting of the charges kept from flows (over `vesting_secs`).
+    pub fn available(&self, reserve_amount: u64, now: i64, vesting_secs: u32) -> math::MathResult<u64> {
         use math::SafeMath;
-        reserve_amount.safe_sub(self.owed)?.safe_sub(self.pending_in)
+        let vesting = math::vesting_left(self.vesting, self.vesting_from, now, vesting_secs)?;
+        reserve_amount.safe_sub(self.owed)?.safe_sub(self.pending_in)?.safe_sub(vesting)
+    }
+
+    /// Sets `amount` more base units vesting from `now`: what was still vesting is added to it and the whole
+    /// vests from `now` (a later charge never speeds up an earlier one).
+    pub fn vest(&mut self, amount: u64, now: i64, vesting_secs: u32) -> math::MathResult<()> {
+        use math::SafeMath;
+        if amount == 0 {
+            return Ok(());
+        }
+        let left = math::vesting_left(self.vesting, self.vesting_from, now, vesting_secs)?;
+        self.vesting = left.safe_add(amount)?;
+        self.vesting_from = now;
+        Ok(())
     }
 
     /// Folds a checked oracle reading into the asset: volatility estimate, newest publish time, price.

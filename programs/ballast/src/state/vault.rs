@@ -131,7 +131,7 @@ pub struct Flight {
 }
 
 impl Vault {
-    pub const VERSION: u8 = 4;
+    pub const VERSION: u8 = 5;
 
     /// The rebalance auction's stored state.
     pub fn auction(&self) -> math::auction::AuctionState {
@@ -292,14 +292,27 @@ impl Vault {
         self.assets.iter().position(|a| a.mint == *mint)
     }
 
-    /// Reserve balances minus owed and escrowed amounts, in vault order.
-    pub fn available_balances(&self, reserve_amounts: &[u64]) -> Result<Vec<u64>> {
+    /// Reserve balances minus owed, escrowed and still-vesting amounts at `now`, in vault order.
+    pub fn available_balances(&self, reserve_amounts: &[u64], now: i64) -> Result<Vec<u64>> {
         require!(reserve_amounts.len() == self.assets.len(), BallastError::LengthMismatch);
+        let period = self.params.auction_secs;
         self.assets
             .iter()
             .zip(reserve_amounts)
-            .map(|(a, r)| a.available(*r).map_err(|_| error!(BallastError::UnexpectedBalanceChange)))
+            .map(|(a, r)| a.available(*r, now, period).map_err(|_| error!(BallastError::UnexpectedBalanceChange)))
             .collect()
+    }
+
+    /// Sets `amounts[i]` base units of each asset vesting from `now` (charges a flow left in the vault: they
+    /// join the holders' balances over `auction_secs`, the time the trades they pay for take).
+    pub fn vest(&mut self, amounts: &[(usize, u64)], now: i64) -> Result<()> {
+        use crate::errors::MathResultExt;
+        let period = self.params.auction_secs;
+        for (i, amount) in amounts {
+            let asset = self.assets.get_mut(*i).ok_or(BallastError::AssetIndexOutOfRange)?;
+            asset.vest(*amount, now, period).or_math_err()?;
+        }
+        Ok(())
     }
 
     /// The asset at `index`, after checking that `mint`, `reserve` and `token_program` are its own.

@@ -98,6 +98,8 @@ impl AddAsset<'_> {
                 0
             },
             reserved: [0; 2],
+            vesting: 0,
+            vesting_from: 0,
         };
         let freeze_authority: Option<Pubkey> = accounts.mint.freeze_authority.into();
         oracle::record(&mut asset, &reading, accounts.vault.params.vol_tau_secs)?;

@@ -72,15 +72,18 @@ impl Deposit<'_> {
         // shares are not minted (their value stays with the holders).
         // The supply it buys into counts the fee of a gain not crystallised yet as minted (it owns none of it).
         let supply = vault.entry_supply(minted, clock.slot)?;
-        let balances = vault.available_balances(&legs.iter().map(|l| l.reserve_amount).collect::<Vec<_>>())?;
+        let reserves: Vec<u64> = legs.iter().map(|l| l.reserve_amount).collect();
+        let balances = vault.available_balances(&reserves, clock.unix_timestamp)?;
         let shares = match math::in_kind_shares(&args.max_amounts_in, &balances, supply) {
             Err(math::MathError::DivideByZero) => return err!(BallastError::EmptyVaultNeedsSingleDeposit),
             r => r.or_math_err()?,
         };
         let amounts = math::in_kind_amounts_in(shares, &balances, supply).or_math_err()?;
+        let gross_shares = shares;
         let shares = math::fees::less_fee(shares, vault.params.fees.entry_bps).or_math_err()?;
         require!(shares > 0, BallastError::ZeroShares);
         require!(shares >= args.min_shares_out, BallastError::SharesBelowMinimum);
+        let kept = entry_fee_kept(&amounts, gross_shares, shares)?;
 
         // CPI: pull each asset, then mint shares.
         let token_ai = accounts.token_program.to_account_info();
@@ -110,6 +113,8 @@ impl Deposit<'_> {
         let vault_key = vault.key();
         let outstanding = ctx.accounts.vault.shares_outstanding(minted)?;
         ctx.accounts.vault.mark_entry(outstanding, shares, clock.slot)?;
+        // The entry fee vests to the holders (a deposit and withdrawal in kind around this one cannot take it).
+        ctx.accounts.vault.vest(&kept, clock.unix_timestamp)?;
         crate::events::emit(DepositEvent {
             vault: vault_key,
             depositor,
@@ -119,4 +124,18 @@ impl Deposit<'_> {
         });
         Ok(())
     }
+}
+
+/// What the entry fee leaves with the holders, per asset: the part of each amount pulled that the unminted
+/// shares (`gross_shares − shares`) paid for, rounded down.
+fn entry_fee_kept(amounts: &[u64], gross_shares: u64, shares: u64) -> Result<Vec<(usize, u64)>> {
+    amounts
+        .iter()
+        .map(|a| {
+            math::mul_div_floor(*a as u128, gross_shares.saturating_sub(shares) as u128, gross_shares.max(1) as u128)
+                .and_then(math::to_u64)
+        })
+        .collect::<core::result::Result<Vec<u64>, _>>()
+        .or_math_err()
+        .map(|k| k.into_iter().enumerate().collect())
 }

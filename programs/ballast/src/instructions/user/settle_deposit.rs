@@ -150,6 +150,10 @@ struct Priced {
     traded_value: u128,
     /// The positions at mid prices before the deposit joins them.
     mid: Vec<math::AssetPosition>,
+    /// What the deposit leaves the holders (micro-USD at mid: `math::deposit_left_to_holders`).
+    left_to_holders: u128,
+    /// The deposit's value at mid.
+    deposit_mid: u128,
 }
 
 fn price_settlement(
@@ -185,7 +189,9 @@ fn price_settlement(
         Err(math::MathError::DivideByZero) if supply == 0 => return err!(BallastError::FirstDepositTooSmall),
         r => r.or_math_err()?,
     };
-    Ok(Priced { now_quote, out, traded_value, mid })
+    let shares = out.shares.to_depositor.checked_add(out.shares.locked).ok_or(BallastError::MathOverflow)?;
+    let left_to_holders = math::deposit_left_to_holders(deposit_mid, nav, supply, shares).or_math_err()?;
+    Ok(Priced { now_quote, out, traded_value, mid, left_to_holders, deposit_mid })
 }
 
 /// The escrowed amount joins the vault's value; the auction follows the bands: a deposit that pushes an asset
@@ -213,6 +219,17 @@ fn commit(
     vault.mark_entry(supply_before, new_shares, clock.slot)?;
     let a = &mut vault.assets[idx];
     a.pending_in = a.pending_in.checked_sub(request.amount).ok_or(BallastError::MathOverflow)?;
+    // What the deposit leaves the holders (the fee, the trade charge, the worse of two quotes, the confidence
+    // haircut) vests to them: a deposit and withdrawal in kind around this settlement cannot take it. In base
+    // units of the deposited asset: its share of the deposit's value.
+    let kept = if priced.deposit_mid == 0 {
+        0
+    } else {
+        let left = priced.left_to_holders.min(priced.deposit_mid);
+        math::to_u64(math::mul_div_floor(request.amount as u128, left, priced.deposit_mid).or_math_err()?)
+            .or_math_err()?
+    };
+    vault.vest(&[(idx, kept)], clock.unix_timestamp)?;
     vault.invariant()?;
     Ok(auction)
 }

@@ -141,6 +141,9 @@ struct PricedExit {
     out: math::exit::SettledExit,
     /// The payout (before charges) seen at mid.
     effect: ExitEffect,
+    /// The shares burned and the supply they were part of.
+    shares: u64,
+    supply: u64,
 }
 
 fn price_exit(
@@ -163,7 +166,7 @@ fn price_exit(
         (request.fee_bps.min(terms.fee_bps), request.trade_cost_bps.min(terms.trade_cost_bps));
     let charge = math::deposit_trade_charge(effect.traded_value, trade_cost_bps).or_math_err()?;
     let out = math::exit::settle_exit(&at_request, &now, request.shares, fee_bps, charge).or_math_err()?;
-    Ok(PricedExit { gross_at_request, gross_at_settlement, out, effect })
+    Ok(PricedExit { gross_at_request, gross_at_settlement, out, effect, shares: request.shares, supply })
 }
 
 impl SettleWithdraw<'_> {
@@ -232,6 +235,18 @@ fn commit(
     let limits_after = vault.limits_in_force(&valuation.readings, nav_after, supply_after, clock.slot).or_math_err()?;
     let auction =
         vault.observe_bands(&values_after, &limits_after, clock.unix_timestamp, &valuation.readings).or_math_err()?;
+    // What the exit leaves the holders (the fee, the trade charge, the worse of two quotes, the confidence
+    // haircut: the shares' value at mid less the payout's) vests to them: a deposit and withdrawal in kind around
+    // this settlement cannot take it. In base units of the paid asset, within what the holders hold of it.
+    let mid = &priced.effect.mid[idx];
+    let nav_before = math::total_value(&math::position_values(&priced.effect.mid, math::Rounding::Floor).or_math_err()?)
+        .or_math_err()?;
+    let paid = math::value_of(priced.out.amount, mid.decimals, mid.price, math::Rounding::Ceil).or_math_err()?;
+    let left = math::exit_left_to_holders(priced.shares, nav_before, priced.supply, paid).or_math_err()?;
+    let kept = math::amount_for_value(left, mid.decimals, mid.price, math::Rounding::Floor)
+        .or_math_err()?
+        .min(mid.balance.saturating_sub(priced.out.amount));
+    vault.vest(&[(idx, kept)], clock.unix_timestamp)?;
     vault.invariant()?;
     Ok(auction)
 }

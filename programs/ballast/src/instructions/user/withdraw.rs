@@ -64,6 +64,7 @@ impl Withdraw<'_> {
     pub fn handler<'info>(ctx: Context<'info, Withdraw<'info>>, args: WithdrawArgs) -> Result<()> {
         // Fees first: the management fee up to now (no prices: a withdrawal never waits for an oracle).
         let minted = ctx.accounts.share_mint.supply;
+        let now = Clock::get()?.unix_timestamp;
         accrue(&mut ctx.accounts.vault, minted, &Clock::get()?, FeeMark::Unpriced)?;
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
@@ -72,13 +73,12 @@ impl Withdraw<'_> {
         // Compute: pro-rata of what the vault holds for its holders (owed and escrowed amounts excluded) over
         // every share outstanding (fee shares owed included), less the exit fee, rounded down.
         let supply = vault.shares_outstanding(minted)?;
-        let available = vault.available_balances(&legs.iter().map(|l| l.reserve_amount).collect::<Vec<_>>())?;
+        let reserves: Vec<u64> = legs.iter().map(|l| l.reserve_amount).collect();
+        let available = vault.available_balances(&reserves, now)?;
         let exit_bps = vault.params.fees.exit_bps;
-        let amounts = math::in_kind_amounts_out(args.shares, &available, supply)
-            .and_then(|a| {
-                a.into_iter().map(|x| math::fees::less_fee(x, exit_bps)).collect::<core::result::Result<Vec<_>, _>>()
-            })
-            .or_math_err()?;
+        let gross = math::in_kind_amounts_out(args.shares, &available, supply).or_math_err()?;
+        let amounts =
+            gross.iter().map(|x| math::fees::less_fee(*x, exit_bps)).collect::<core::result::Result<Vec<_>, _>>().or_math_err()?;
         require!(amounts.iter().any(|a| *a > 0), BallastError::ZeroWithdrawal);
         for (a, min) in amounts.iter().zip(&args.min_amounts_out) {
             require!(a >= min, BallastError::AmountBelowMinimum);
@@ -110,7 +110,10 @@ impl Withdraw<'_> {
             share_supply_after: minted.checked_sub(args.shares).ok_or(BallastError::MathOverflow)?,
         };
 
-        // Commit: skipped amounts move from the holders' pool to the owner's claim.
+        // Commit: the exit fee vests to the holders who stay; skipped amounts move from the holders' pool to the
+        // owner's claim.
+        let kept: Vec<(usize, u64)> = gross.iter().zip(&amounts).map(|(g, a)| g - a).enumerate().collect();
+        ctx.accounts.vault.vest(&kept, now)?;
         if owed.iter().any(|o| *o > 0) {
             let accounts = &mut *ctx.accounts;
             let claim = accounts.claim.as_mut().ok_or(BallastError::ClaimAccountRequired)?;
