@@ -19,7 +19,9 @@ pub use ballast_harness::demo_vault::{demo_pools, demo_pools_on, seeded_demo_vau
 use ballast_harness::dex::{Amm, AnyPool};
 use ballast_harness::fixture::{self, Report, Turn, User, VaultFixture};
 
+mod exit;
 mod render;
+pub use exit::ExitReport;
 use render::{holder_line, render_row, shares};
 pub use render::{render, row_header};
 
@@ -109,8 +111,11 @@ pub struct DemoOutcome {
     pub steps: Vec<String>,
     pub rows: Vec<StepRow>,
     pub refused: Vec<Refused>,
+    /// The price path's rebalances (the keeper's buy-back after the exit is counted in `exit`).
     pub rebalances: usize,
     pub fees: Option<FeeReport>,
+    /// Bob leaving entirely in USDC, with the numbers of the payout.
+    pub exit: Option<ExitReport>,
 }
 
 /// One line per listed asset: mint, token program and whether its freeze authority was acknowledged.
@@ -171,7 +176,18 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
     let params = VaultParams { fees: fixture::fees_to(recipient, 200, 1_000, 10, 10), ..opts.mode.params() };
     let (fx, alice) = seeded_demo_vault(&mut chain, params).await?;
     chain.create_ata(&operator.pubkey(), &client::pda::share_mint(&fx.key), TokenProgram::Token).await?;
-    let mut d = Demo { opts, out, chain, fx, steps: vec![], rows: vec![], refused: vec![], rebalances: 0, fees: None };
+    let mut d = Demo {
+        opts,
+        out,
+        chain,
+        fx,
+        steps: vec![],
+        rows: vec![],
+        refused: vec![],
+        rebalances: 0,
+        fees: None,
+        exit: None,
+    };
     d.say(format!(
         "vault {} created with {} assets (SOL 40%, BTC 30%, USDC 30%), mode {:?}",
         d.fx.key,
@@ -185,9 +201,11 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
     // Alice seeded the empty vault with one single-asset deposit per asset, at target proportions: each a
     // request, settled by a keeper with prices published after it.
     d.steps.push("alice request_deposit + keeper settle_deposit x3 (seed at target weights)".into());
-    d.report(
-        "after Alice's single-asset deposits (requested, settled after the 2 s delay; first deposit locks 1 share)",
-    )
+    let delay = d.fx.state(&mut d.chain).await.params.deposit_delay_secs;
+    d.report(&format!(
+        "after Alice's single-asset deposits (requested, settled after the {delay} s delay; first deposit locks 1 \
+         share)"
+    ))
     .await?;
     let bob = d.bob_deposits().await?;
     let market = d.market().await?;
@@ -200,6 +218,8 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         .map_err(|e| anyhow!("alice withdraw: {e}"))?;
     d.steps.push("alice withdraw half (in kind)".into());
     d.report("after Alice withdraws half of her shares").await?;
+    // Bob leaves entirely in USDC: a request, settled after the delay; the keeper buys back what it took.
+    d.exit_in_usdc(&market, "Bob", &bob).await?;
     d.fees_month(recipient).await?;
     let r = d.report("30 days later, after accrue_fees").await?;
     for (name, user) in [("alice", &alice), ("bob", &bob), ("keeper (bounties)", &market.keeper)] {
@@ -210,8 +230,8 @@ pub async fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoOutcome>
         let line = d.json(&r, &listing);
         writeln!(d.out, "{line}")?;
     }
-    let Demo { steps, rows, refused, rebalances, fees, .. } = d;
-    Ok(DemoOutcome { report: r, steps, rows, refused, rebalances, fees })
+    let Demo { steps, rows, refused, rebalances, fees, exit, .. } = d;
+    Ok(DemoOutcome { report: r, steps, rows, refused, rebalances, fees, exit })
 }
 
 /// The demo in progress.
@@ -225,6 +245,7 @@ struct Demo<'a> {
     refused: Vec<Refused>,
     rebalances: usize,
     fees: Option<FeeReport>,
+    exit: Option<ExitReport>,
 }
 
 /// What the vault's fees came to (the last JSON line's `fees`).
@@ -352,7 +373,10 @@ impl Demo<'_> {
         }
         fx.poke(chain).await.map_err(|e| anyhow!("poke: {}", error_name(&e)))?;
         let event = if pct == 0 { "calm".to_string() } else { format!("{} {:+}%", fx.assets[asset].spec.symbol, pct) };
-        let trades = self.keeper_turns(market, step, &event).await?;
+        let rows = self.keeper_turns(market, step, &event, true).await?;
+        let trades = rows.len();
+        self.rebalances += trades;
+        self.rows.extend(rows);
         if trades == 0 {
             self.eager_attempt(market, step).await;
             let r = self.fx.report(&mut self.chain).await?;
@@ -367,9 +391,9 @@ impl Demo<'_> {
 
     /// The shipped keeper's planner, reading the embedded chain: it opens the auction (poke), waits for its
     /// price to fall to what a pool pays (the clock moves on), trades, and again; up to three trades. After
-    /// each, the eager bot tries again (and meets the cooldown). Returns the trades.
-    async fn keeper_turns(&mut self, market: &Market, step: usize, event: &str) -> Result<usize> {
-        let (mut trades, mut waited) = (0, 0i64);
+    /// each, with `eager`, the eager bot tries again (and meets the cooldown). Returns a row per trade.
+    async fn keeper_turns(&mut self, market: &Market, step: usize, event: &str, eager: bool) -> Result<Vec<StepRow>> {
+        let (mut trades, mut waited) = (Vec::new(), 0i64);
         for _ in 0..16 {
             let sold_before = self.fx.holdings(&mut self.chain).await;
             let turn = self
@@ -388,17 +412,17 @@ impl Demo<'_> {
             };
             let (request, plan) = (candidate.request, candidate.plan);
             let received = self.fx.holdings(&mut self.chain).await[request.buy] - sold_before[request.buy];
-            self.rebalances += 1;
-            trades += 1;
             let r = self.fx.report(&mut self.chain).await?;
             let (sold, bought) = (&self.fx.assets[request.sell].spec.symbol, &self.fx.assets[request.buy].spec.symbol);
             let action = format!("sell {sold} → {bought} ({waited} s)");
             waited = 0;
             let trade =
                 Trade { sell: request.sell, buy: request.buy, amount_in: plan.amount_in, min_out: request.min_out };
-            self.rows.push(row(step, event, &r, action, Some((trade, received))));
-            self.eager_attempt(market, step).await;
-            if trades == 3 {
+            trades.push(row(step, event, &r, action, Some((trade, received))));
+            if eager {
+                self.eager_attempt(market, step).await;
+            }
+            if trades.len() == 3 {
                 break;
             }
         }
@@ -450,7 +474,7 @@ impl Demo<'_> {
         let recipient_value = u128::from(recipient_shares) * r.nav / u128::from(r.share_supply.max(1));
         self.say(format!(
             "\n== fees: {} bps a year and {} bps of gains above the high-water mark, paid in shares to the operator ==\n\
-             over the price path: {} shares of management and {} of performance fee (high-water mark ${:.6} a share)\n\
+             before the month: {} shares of management and {} of performance fee (high-water mark ${:.6} a share)\n\
              30 days later, accrue_fees: {} shares × (e^(0.02 × {} s / 31 536 000 s) − 1) = {} shares of management fee\n\
              the operator holds {} shares ({}); entry and exit fees (10 bps) stayed with the holders",
             report.management_bps,
@@ -493,6 +517,7 @@ impl Demo<'_> {
             "path": self.rows,
             "steps": self.steps,
             "fees": self.fees,
+            "exit": self.exit,
         })
     }
 }

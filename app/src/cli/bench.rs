@@ -49,7 +49,7 @@ impl BenchArgs {
         } else if self.rpc {
             self.rpc_bench().await
         } else {
-            let mut out = crate::output::program_logs_to_stderr();
+            let mut out = crate::logging::capture_program_logs();
             ballast_bench::chain::run(self.iterations, self.json, &mut out).await
         }
     }
@@ -68,7 +68,7 @@ impl BenchArgs {
     }
 
     async fn sim_bench(&self) -> Result<()> {
-        let mut out = crate::output::program_logs_to_stderr();
+        let mut out = crate::logging::capture_program_logs();
         let threads = ballast_sim::parallelism();
         let (steps1, secs1) = ballast_sim::bench(1).await?;
         let (steps_n, secs_n) = ballast_sim::bench(threads).await?;

@@ -10,7 +10,7 @@ use ballast_harness::fixture::{Report, User, VaultFixture};
 use super::StepRow;
 
 /// A micro-USD value as the tables show it.
-fn dollars(micro: u128) -> String {
+pub fn dollars(micro: u128) -> String {
     usd(i128::try_from(micro).unwrap_or(i128::MAX))
 }
 

@@ -56,6 +56,39 @@ async fn demo_rebalances_back_into_the_bands() {
     assert!(fees.performance_shares > 0, "the path rose above the high-water mark");
     assert_eq!(fees.recipient_shares, fees.management_shares + fees.performance_shares);
     assert_eq!(v["fees"]["month_management_shares"].as_u64(), Some(fees.month_management_shares));
+    the_exit_adds_up(&out, &v);
+}
+
+/// Bob leaves entirely in USDC: the printed numbers add up. What he receives is the shares' value less the fee
+/// (20 bps of the value at the quote used), the trade charge (105 bps of the buy-back, USDC's shortfall under
+/// its target after the payout) and the confidence haircut worked out from the published intervals.
+fn the_exit_adds_up(out: &demo::DemoOutcome, v: &serde_json::Value) {
+    let e = out.exit.as_ref().expect("the demo's single-asset exit");
+    assert_eq!((e.who.as_str(), e.asset.as_str(), e.asset_index), ("Bob", "USDC", 2));
+    assert!(e.shares > 0 && e.value > 0);
+    assert_eq!(e.shares_after, 0, "Bob holds no shares afterwards");
+    assert_eq!(e.delay_secs, ballast_client::default_params().deposit_delay_secs);
+    assert_eq!(e.amount_received, e.amount_out, "USDC charges no transfer fee");
+    let by_hand = e.value as i64 - e.fee as i64 - e.trade_charge as i64 - e.haircut as i64;
+    assert!(
+        (e.received_value as i64 - by_hand).abs() <= 10_000,
+        "received ${} against ${} by hand: {e:#?}",
+        e.received_value as f64 / 1e6,
+        by_hand as f64 / 1e6
+    );
+    assert_eq!(e.trade_cost_bps, 105);
+    assert_eq!(e.trade_charge as u128, (e.traded_value as u128 * 105).div_ceil(10_000), "charge = traded × 105 bps");
+    assert_eq!((e.fee_bps, e.fee as u128), (20, (e.value_used as u128 * 20).div_ceil(10_000)), "fee = 20 bps × value");
+    assert!(e.shortfall_after > 0 && e.traded_value.abs_diff(e.shortfall_after) <= 10_000, "{e:#?}");
+    // About 0.05 % of the value twice (the vault valued low, USDC paid high); the quote used is the low one.
+    assert!((0.0009..0.0011).contains(&(e.haircut as f64 / e.value as f64)), "{e:#?}");
+    assert!(e.value_used < e.value && (e.value - e.value_used).abs_diff(e.haircut_vault) <= 1_000, "{e:#?}");
+    // The vault kept the fee and the charge, and the keeper bought USDC back.
+    assert_eq!(e.reserve_after, e.reserve_before - e.amount_out);
+    assert!(!e.buy_back.is_empty() && e.buy_back.iter().all(|r| r.buy_index == Some(2)), "{:#?}", e.buy_back);
+    assert_eq!(v["exit"]["amount_received"].as_u64(), Some(e.amount_received));
+    assert_eq!(v["exit"]["shares_after"].as_u64(), Some(0));
+    assert_eq!(v["exit"]["traded_value"].as_u64(), Some(e.traded_value));
 }
 
 async fn run_mode(mode: DemoMode) -> demo::DemoOutcome {
@@ -164,6 +197,11 @@ async fn demo_trade_amounts_read_in_token_units() {
         trades += 1;
     }
     assert!(trades >= 1, "the fixed path trades");
+    // The exit's section shows what Bob received in USDC, and the delay the vault really has.
+    let exit = out.exit.as_ref().expect("the demo's exit");
+    let received = format!("= Bob receives {}", tokens(exit.amount_received.into(), 6, "USDC"));
+    assert!(text.contains(&received), "{received} not in:\n{text}");
+    assert!(text.contains(&format!("after the {} s delay", exit.delay_secs)), "{text}");
     let holds: Vec<&str> = text.lines().filter(|l| l.contains("hold (inside bands)")).collect();
     assert!(holds.iter().all(|l| l.trim_end().ends_with('-')), "a hold shows no amounts: {holds:#?}");
 }

@@ -8,6 +8,8 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_spl::associated_token::spl_associated_token_account;
 use anyhow::Result;
+use ballast::state::Vault;
+use ballast_client::describe::token_amount;
 use ballast_client::planner::{self, Candidate, Decision, Planned};
 use solana_message::AddressLookupTableAccount;
 use solana_signer::Signer;
@@ -114,11 +116,14 @@ async fn trade(k: &Keeper, key: &Pubkey, planned: &Planned, candidate: &Candidat
     let o = &k.opts;
     let price = send::priority_price(&k.rpc, &writable, o.priority_percentile, o.max_priority_micro_lamports).await;
     let worth = worth::worth_it(candidate, price, o);
+    let (vault, amount_in) = (&snap.vault, candidate.plan.amount_in);
+    let sold = asset_amount(vault, sell, amount_in);
+    let min_out = asset_amount(vault, buy, candidate.request.min_out);
     tracing::debug!(
-        vault = %key, sell, buy, amount_in = candidate.plan.amount_in, expected_out = candidate.expected_out,
-        min_out = candidate.request.min_out, execution_cost_usd = candidate.execution_cost as f64 / 1e6,
+        vault = %key, execution_cost_usd = candidate.execution_cost as f64 / 1e6,
         drift_reduction_usd = candidate.drift_reduction as f64 / 1e6, bounty_usd = worth.bounty_usd,
-        fee_usd = worth.fee_usd, "best trade"
+        fee_usd = worth.fee_usd,
+        "best trade: {sold} for {} expected, at least {min_out}", asset_amount(vault, buy, candidate.expected_out)
     );
     if let Some(why) = &worth.skip {
         tracing::debug!(vault = %key, "skip: {why}");
@@ -133,7 +138,6 @@ async fn trade(k: &Keeper, key: &Pubkey, planned: &Planned, candidate: &Candidat
         Metrics::bump(&k.metrics.rebalance.routes, "with_lookup_tables").await;
     }
     let limit = ((chosen.units as u128 * 3).div_ceil(2) as u32).max(1);
-    let amount_in = candidate.plan.amount_in;
     let action = Action::Trade {
         sell,
         buy,
@@ -144,7 +148,9 @@ async fn trade(k: &Keeper, key: &Pubkey, planned: &Planned, candidate: &Candidat
     };
     if o.dry_run {
         k.metrics.rebalance.dry_run_trades.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(vault = %key, sell, buy, amount_in, min_out = candidate.request.min_out, cu_limit = limit, cu_price = price, "dry run: would rebalance");
+        tracing::info!(
+            vault = %key, cu_limit = limit, cu_price = price, "dry run: would rebalance {sold} for at least {min_out}"
+        );
         return Ok(Outcome::DryRun(action));
     }
     let draft = Draft { body: &chosen.body, price, limit, tables: &chosen.tables };
@@ -154,7 +160,7 @@ async fn trade(k: &Keeper, key: &Pubkey, planned: &Planned, candidate: &Candidat
             Metrics::bump(&k.metrics.rebalance.routes, &chosen.name).await;
             Metrics::bump(&k.metrics.rebalance.venues, &chosen.venue).await;
             let (route, venue) = (&chosen.name, &chosen.venue);
-            tracing::info!(vault = %key, sell, buy, amount_in, route, venue, %signature, "rebalanced");
+            tracing::info!(vault = %key, route, venue, %signature, "rebalanced {sold} for at least {min_out}");
             Outcome::Done { action, signature }
         }
         Sent::Rejected(rejection) => rejected(k, key, rejection).await,
@@ -235,4 +241,43 @@ async fn rejected(k: &Keeper, key: &Pubkey, rejection: Rejection) -> Outcome {
         tracing::warn!(vault = %key, "rejected: {rejection}");
     }
     Outcome::Rejected(rejection)
+}
+
+/// `amount` base units of asset `index` of `vault` as a person reads it: in token units with the mint's
+/// decimals, named by the asset's index and its mint's short address (no symbol is on chain), e.g.
+/// `2.252946726 of asset 0 (64dy…aLgo)`. An index the vault does not have keeps the base units.
+fn asset_amount(vault: &Vault, index: usize, amount: u64) -> String {
+    match vault.assets.get(index) {
+        Some(asset) => describe_amount(index, &asset.mint, asset.decimals, amount),
+        None => format!("{amount} base units of asset {index}"),
+    }
+}
+
+/// [`asset_amount`] of a known asset.
+fn describe_amount(index: usize, mint: &Pubkey, decimals: u8, amount: u64) -> String {
+    format!("{} of asset {index} ({})", token_amount(amount.into(), decimals), short_address(mint))
+}
+
+/// An address by its first and last four characters (`64dy…aLgo`).
+fn short_address(key: &Pubkey) -> String {
+    let s = key.to_string();
+    match (s.get(..4), s.get(s.len().saturating_sub(4)..)) {
+        (Some(head), Some(tail)) if s.len() > 8 => format!("{head}…{tail}"),
+        _ => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn amounts_read_in_token_units_named_by_index_and_mint() {
+        let mint = Pubkey::from_str("64dydqZPEKMvmDXaJ2DkhvjaG3YDrTRqNQ2jbZUxaLgo").unwrap();
+        assert_eq!(short_address(&mint), "64dy…aLgo");
+        assert_eq!(describe_amount(0, &mint, 9, 2_252_946_726), "2.252946726 of asset 0 (64dy…aLgo)");
+        assert_eq!(describe_amount(2, &mint, 6, 1), "0.000001 of asset 2 (64dy…aLgo)");
+        assert_eq!(describe_amount(1, &mint, 0, 42), "42 of asset 1 (64dy…aLgo)");
+    }
 }
