@@ -126,8 +126,7 @@ pub fn in_kind_slices(snap: &Snapshot, minted: u64, shares: u64, at: i64) -> Res
     let vault = &snap.vault;
     let supply = planner::shares_outstanding(vault, minted, at)?;
     // Vesting charges only shrink with time: the balances at the snapshot's time are a floor.
-    let available =
-        vault.available_balances(&snap.balances, snap.now).map_err(|e| anyhow!("reserve balances: {e}"))?;
+    let available = vault.available_balances(&snap.balances, snap.now).map_err(|e| anyhow!("reserve balances: {e}"))?;
     let gross = math::in_kind_amounts_out(shares, &available, supply).map_err(|e| anyhow!("{shares} shares: {e:?}"))?;
     gross
         .into_iter()

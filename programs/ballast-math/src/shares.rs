@@ -183,7 +183,10 @@ mod tests {
     #[test]
     fn what_a_flow_leaves_the_holders_is_its_value_less_what_it_was_paid() {
         // $10 000 of 10 000 shares; a $1 000 deposit paid 980 shares leaves $1 000 − 980 × 11 000 / 10 980.
-        assert_eq!(deposit_left_to_holders(1_000_000_000, 10_000_000_000, 10_000_000_000, 980_000_000).unwrap(), 18_214_936);
+        assert_eq!(
+            deposit_left_to_holders(1_000_000_000, 10_000_000_000, 10_000_000_000, 980_000_000).unwrap(),
+            18_214_936
+        );
         assert_eq!(deposit_left_to_holders(1_000, 10_000, 10_000, 1_000).unwrap(), 0, "a fair deposit leaves nothing");
         assert_eq!(deposit_left_to_holders(1_000, 0, 0, 1_000).unwrap(), 0, "first deposit");
         // 1 000 shares of 10 000 in a $10 000 vault paid $990: $10 stays.

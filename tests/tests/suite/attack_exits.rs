@@ -8,14 +8,14 @@
 //!    (`a_settler_who_holds_nothing_gains_nothing_from_squeezing_an_exit`). Bound for the leaver: its
 //!    `min_amount_out`; a large holder who settles can still squeeze an exit down to it
 //!    (`a_large_holder_can_squeeze_an_exit_no_lower_than_its_minimum`, documented in docs/security.md).
-//! 1b. The same flash in-kind deposit around an honest settlement took ~92 % of the fee and trade charge meant
+//! 2. The same flash in-kind deposit around an honest settlement took ~92 % of the fee and trade charge meant
 //!    for the holders: now none (`a_flash_in_kind_deposit_around_a_settlement_takes_none_of_the_charges`).
-//! 2. A payout that tips an asset over its band edge pays for all the trading the bands then require (the rule
+//! 3. A payout that tips an asset over its band edge pays for all the trading the bands then require (the rule
 //!    that stops a flow from making the vault trade for free): bounded by the trade cost of the drift made
 //!    tradeable and by the payout's value (`an_exit_that_tips_the_vault_out_of_band_pays_for_the_trading_it_makes_due`).
-//! 3. A settlement on a one-second-old reading just before a jump the pools have not followed: bounded by
+//! 4. A settlement on a one-second-old reading just before a jump the pools have not followed: bounded by
 //!    that second's move (`settling_on_a_one_second_old_reading_gains_at_most_that_seconds_move`).
-//! 4. The leaver closed the destination to hold every other settler back and pick the moment: fixed, the
+//! 5. The leaver closed the destination to hold every other settler back and pick the moment (enabling 4): fixed, the
 //!    payout goes to the owner's associated token account, which settlers re-create
 //!    (`a_leaver_cannot_hold_settlers_back_by_closing_the_destination`).
 

@@ -239,8 +239,9 @@ fn commit(
     // haircut: the shares' value at mid less the payout's) vests to them: a deposit and withdrawal in kind around
     // this settlement cannot take it. In base units of the paid asset, within what the holders hold of it.
     let mid = &priced.effect.mid[idx];
-    let nav_before = math::total_value(&math::position_values(&priced.effect.mid, math::Rounding::Floor).or_math_err()?)
-        .or_math_err()?;
+    let nav_before =
+        math::total_value(&math::position_values(&priced.effect.mid, math::Rounding::Floor).or_math_err()?)
+            .or_math_err()?;
     let paid = math::value_of(priced.out.amount, mid.decimals, mid.price, math::Rounding::Ceil).or_math_err()?;
     let left = math::exit_left_to_holders(priced.shares, nav_before, priced.supply, paid).or_math_err()?;
     let kept = math::amount_for_value(left, mid.decimals, mid.price, math::Rounding::Floor)

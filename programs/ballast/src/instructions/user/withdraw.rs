@@ -77,8 +77,11 @@ impl Withdraw<'_> {
         let available = vault.available_balances(&reserves, now)?;
         let exit_bps = vault.params.fees.exit_bps;
         let gross = math::in_kind_amounts_out(args.shares, &available, supply).or_math_err()?;
-        let amounts =
-            gross.iter().map(|x| math::fees::less_fee(*x, exit_bps)).collect::<core::result::Result<Vec<_>, _>>().or_math_err()?;
+        let amounts = gross
+            .iter()
+            .map(|x| math::fees::less_fee(*x, exit_bps))
+            .collect::<core::result::Result<Vec<_>, _>>()
+            .or_math_err()?;
         require!(amounts.iter().any(|a| *a > 0), BallastError::ZeroWithdrawal);
         for (a, min) in amounts.iter().zip(&args.min_amounts_out) {
             require!(a >= min, BallastError::AmountBelowMinimum);
