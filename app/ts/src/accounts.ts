@@ -5,6 +5,7 @@
  * readings, and a governance instruction as an unsigned transaction for a multisig.
  */
 import { BN } from "@anchor-lang/core";
+import { availableBalances } from "./quote";
 import { AccountMeta, PublicKey, Transaction, TransactionInstruction } from "@solana/web3.js";
 import {
   AMM_PROGRAMS, ASSOCIATED_TOKEN_PROGRAM_ID, AmmEntry, PROGRAM_ID, TOKEN_PROGRAM_ID, Vault, VaultParams,
@@ -112,12 +113,15 @@ export function proposalTransaction(ix: TransactionInstruction, feePayer: Public
   return tx.serialize({ requireAllSignatures: false, verifySignatures: false }).toString("base64");
 }
 
-/** Value (micro-USD) and weights of a vault from its own last oracle prices and reserve balances. */
-export function valuation(vault: Vault, reserveBalances: bigint[]): { values: bigint[]; nav: bigint; weightsBps: number[] } {
+/** Value (micro-USD) and weights of a vault from its own last oracle prices and reserve balances: the holders'
+ * balances (owed and escrowed amounts excluded; with `now`, the cluster's unix time, the flows' charges still
+ * vesting too, as the program counts them). */
+export function valuation(vault: Vault, reserveBalances: bigint[], now?: number): { values: bigint[]; nav: bigint; weightsBps: number[] } {
+  const holders = now === undefined ? undefined : availableBalances(vault, reserveBalances, now);
   const values = vault.assets.map((a, i) => {
     const price = BigInt(a.lastPrice.toString());
     const expo = a.lastExpo;
-    const holdings = reserveBalances[i] - BigInt(a.owed.toString()) - BigInt(a.pendingIn.toString());
+    const holdings = holders ? holders[i] : reserveBalances[i] - BigInt(a.owed.toString()) - BigInt(a.pendingIn.toString());
     // value = holdings / 10^decimals × price × 10^expo, in micro-USD (10^6).
     const scale = 6 + expo - a.decimals;
     const raw = holdings * price;
