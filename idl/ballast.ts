@@ -725,6 +725,16 @@ export type Ballast = {
       "code": 6132,
       "msg": "A single-asset withdrawal pays your associated token account of the asset (anyone can create it, so nobody can block a settlement by closing it): pass that account",
       "name": "payoutNotToOwnersTokenAccount"
+    },
+    {
+      "code": 6133,
+      "msg": "Pool divergence bound out of bounds: 10..=1000 bps",
+      "name": "poolDivergenceOutOfBounds"
+    },
+    {
+      "code": 6134,
+      "msg": "A whitelisted pool prices an asset too far from its oracle (max_pool_divergence_bps): the flow waits until the pools and the oracle agree again (the log names the pool)",
+      "name": "poolPriceDivergence"
     }
   ],
   "events": [
@@ -5366,6 +5376,17 @@ export type Ballast = {
             ],
             "name": "poolPriceBound",
             "type": "bool"
+          },
+          {
+            "docs": [
+              "Single-asset flows (requests and settlements) are refused while a whitelisted pool they read prices an",
+              "asset further than this (bps) from the oracle's mid: anyone may settle, and a pool pushed in the",
+              "settlement's transaction would otherwise lower a payout (or a deposit's shares) as far as the user's",
+              "minimum. Within it a pool still makes the price more conservative; beyond it nobody settles until the",
+              "pools and the oracle agree again."
+            ],
+            "name": "maxPoolDivergenceBps",
+            "type": "u16"
           },
           {
             "docs": [

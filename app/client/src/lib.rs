@@ -198,6 +198,7 @@ pub fn default_params() -> VaultParams {
         auction_heartbeat_secs: 10,
         max_ema_divergence_bps: 300,
         pool_price_bound: true,
+        max_pool_divergence_bps: 100,
         fees: ballast::state::FeeParams::default(),
     }
 }

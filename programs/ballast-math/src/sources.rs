@@ -169,6 +169,41 @@ pub fn value_bound(
     Ok(value)
 }
 
+/// How far (bps of the oracle's value, rounded up) `pool` prices `amount` of its asset a from the oracle: `amount`
+/// converted at the pool's mid into asset b, valued at b's oracle mid, against `amount` valued at a's oracle
+/// mid. `None` when the pool or the oracle cannot price it (an empty pool, a zero amount).
+pub fn pool_divergence_bps(pool: &PoolPrice, assets: &[AssetSources], amount: u64) -> Option<u64> {
+    let (a, b) = (assets.get(pool.asset_a)?, assets.get(pool.asset_b)?);
+    let in_b = u64::try_from(pool.convert(pool.asset_a, amount, Rounding::Floor)?.ok()?).ok()?;
+    let via_pool = value_of(in_b, b.decimals, b.spot.mid, Rounding::Floor).ok()?;
+    let direct = value_of(amount, a.decimals, a.spot.mid, Rounding::Floor).ok()?;
+    if direct == 0 {
+        return None;
+    }
+    mul_div(via_pool.abs_diff(direct), super::BPS as u128, direct, Rounding::Ceil)
+        .ok()
+        .map(|d| d.min(u64::MAX as u128) as u64)
+}
+
+/// The first of `pools` that prices its asset a further than `max_bps` from the oracles, probed with
+/// `amounts[a]` (the holders' balance; one whole token when it is zero), and how far.
+pub fn first_divergent_pool(
+    pools: &[PoolPrice],
+    assets: &[AssetSources],
+    amounts: &[u64],
+    max_bps: u16,
+) -> Option<(usize, u64)> {
+    pools.iter().enumerate().find_map(|(k, p)| {
+        let a = assets.get(p.asset_a)?;
+        let probe = match amounts.get(p.asset_a).copied().unwrap_or(0) {
+            0 => 10u64.checked_pow(a.decimals as u32)?,
+            x => x,
+        };
+        let d = pool_divergence_bps(p, assets, probe)?;
+        (d > max_bps as u64).then_some((k, d))
+    })
+}
+
 /// The vault's value (micro-USD) at `side` for `balances` (vault order): every asset at [`value_bound`].
 pub fn nav_bound(balances: &[u64], assets: &[AssetSources], pools: &[PoolPrice], side: Side) -> MathResult<u128> {
     if balances.len() != assets.len() {
@@ -235,6 +270,22 @@ mod tests {
         // bound of the other leg is used: $150), so 1 USDC is worth $0.98 at the low side.
         assert_eq!(value_bound(1, 153_000_000, &assets, &[pool], Side::Low).unwrap(), 150_000_000);
         assert_eq!(nav_bound(&[one_sol, 0], &assets, &[pool], Side::High).unwrap(), 153_000_000);
+    }
+
+    #[test]
+    fn a_pool_away_from_the_oracle_is_named_with_its_distance() {
+        let assets = [sources(150_00000000, 150_00000000, 9), sources(1_00000000, 1_00000000, 6)];
+        let one_sol = 1_000_000_000;
+        // 1 000 SOL against 153 000 USDC: 2 % above the oracle's $150.
+        let dear =
+            PoolPrice { asset_a: 0, asset_b: 1, mid: PoolMid::Reserves { a: 1_000_000_000_000, b: 153_000_000_000 } };
+        assert_eq!(pool_divergence_bps(&dear, &assets, one_sol), Some(200));
+        let fair = PoolPrice { mid: PoolMid::Reserves { a: 1_000_000_000_000, b: 150_000_000_000 }, ..dear };
+        assert_eq!(pool_divergence_bps(&fair, &assets, one_sol), Some(0));
+        assert_eq!(first_divergent_pool(&[fair, dear], &assets, &[0, 0], 100), Some((1, 200)));
+        assert_eq!(first_divergent_pool(&[fair, dear], &assets, &[0, 0], 200), None);
+        let empty = PoolPrice { mid: PoolMid::Reserves { a: 0, b: 0 }, ..dear };
+        assert_eq!(pool_divergence_bps(&empty, &assets, one_sol), None, "an empty pool says nothing");
     }
 
     proptest! {

@@ -92,6 +92,10 @@ pub const MAX_AUCTION_HEARTBEAT_SECS: u32 = 120;
 /// performance fee's mark may move (and, where the program needs agreement, a reading counts).
 pub const MIN_EMA_DIVERGENCE_BPS: u16 = 10;
 pub const MAX_EMA_DIVERGENCE_BPS: u16 = 5_000;
+/// Bounds of `max_pool_divergence_bps`: at least a pool's fee (an arbitraged pool's mid sits within it of the
+/// market), at most 10 %.
+pub const MIN_POOL_DIVERGENCE_BPS: u16 = 10;
+pub const MAX_POOL_DIVERGENCE_BPS: u16 = 1_000;
 /// Bounds of the trade cost charged to single-asset deposits (bps of the value the deposit makes the vault
 /// trade): at least 1 bps, so a deposit never makes the vault trade for free.
 pub const MIN_TRADE_COST_BPS: u16 = 1;

@@ -315,6 +315,10 @@ ballast_errors! {
     BalanceBelowMinimum,
     #[msg("A single-asset withdrawal pays your associated token account of the asset (anyone can create it, so nobody can block a settlement by closing it): pass that account")] // 6132
     PayoutNotToOwnersTokenAccount,
+    #[msg("Pool divergence bound out of bounds: 10..=1000 bps")] // 6133
+    PoolDivergenceOutOfBounds,
+    #[msg("A whitelisted pool prices an asset too far from its oracle (max_pool_divergence_bps): the flow waits until the pools and the oracle agree again (the log names the pool)")] // 6134
+    PoolPriceDivergence,
 }
 
 impl BallastError {

@@ -2,12 +2,12 @@
 //! (`RUST_LOG=error cargo test -p ballast-tests --test suite -- attack_exits:: --nocapture` prints the numbers).
 //!
 //! 1. A hostile settler pushes the whitelisted pools the settlement reads as a second source (they can only
-//!    shrink the payout) and takes the difference with a flash in-kind deposit around the settlement. Fixed for
-//!    everyone who holds nothing: the charges and whatever a settlement leaves in the vault vest to the holders
-//!    over `auction_secs`, so a flash deposit takes none of it and the settler only pays the pools' fees
-//!    (`a_settler_who_holds_nothing_gains_nothing_from_squeezing_an_exit`). Bound for the leaver: its
-//!    `min_amount_out`; a large holder who settles can still squeeze an exit down to it
-//!    (`a_large_holder_can_squeeze_an_exit_no_lower_than_its_minimum`, documented in docs/security.md).
+//!    shrink the payout) and takes the difference with a flash in-kind deposit around the settlement. Fixed:
+//!    a flow is refused while a pool it reads is more than `max_pool_divergence_bps` from the oracle, and
+//!    whatever a settlement leaves in the vault vests to the holders over `auction_secs`, so a flash deposit
+//!    takes none of it (`a_settler_who_holds_nothing_gains_nothing_from_squeezing_an_exit`,
+//!    `with_no_minimum_a_pushed_pool_cannot_squeeze_an_exit`). Bound: a large holder who settles can squeeze an
+//!    exit by at most the pool bound (`a_large_holder_can_squeeze_an_exit_by_at_most_the_pool_bound`).
 //! 2. The same flash in-kind deposit around an honest settlement took ~92 % of the fee and trade charge meant
 //!    for the holders: now none (`a_flash_in_kind_deposit_around_a_settlement_takes_none_of_the_charges`).
 //! 3. A payout that tips an asset over its band edge pays for all the trading the bands then require (the rule
@@ -111,12 +111,12 @@ struct Squeeze {
 /// BTC into the BTC/USDC pool so that each pool's price of USDC rises by `push` (fraction), settles, buys the
 /// SOL and BTC back with the USDC it got, and withdraws in kind.
 async fn squeeze(min_frac: f64, push: Option<f64>) -> Squeeze {
-    squeeze_with(min_frac, push.map(|p| (900_000.0, p))).await
+    squeeze_with(min_frac, push.map(|p| (900_000.0, p))).await.expect("the settlement lands")
 }
 
 /// [`squeeze`] with the flash deposit's size given: `attack = Some((flash_usd, push))` (a push of 0: no pool
 /// is touched, the settler only deposits in kind around an honest settlement).
-async fn squeeze_with(min_frac: f64, attack: Option<(f64, f64)>) -> Squeeze {
+async fn squeeze_with(min_frac: f64, attack: Option<(f64, f64)>) -> Result<Squeeze, u32> {
     let mut m = Market::new().await;
     let (chain, fx) = (&mut m.chain, &m.fx);
     let whale = in_kind_holder(chain, fx, 70_000.0).await;
@@ -184,7 +184,13 @@ async fn squeeze_with(min_frac: f64, attack: Option<(f64, f64)>) -> Squeeze {
             let request = fx.withdraw_request(chain, &owner).await.unwrap();
             let ix = client::settle_withdraw(&settler.keypair.pubkey(), &fx.key, &vault, &request);
             let (result, logs) = chain.send_logged(&[ix], &[&settler.keypair]).await;
-            result.unwrap_or_else(|e| panic!("squeezed settlement refused: {e:?}\n{logs:#?}"));
+            if let Err(e) = result {
+                println!(
+                    "  squeezed settlement refused: {:?}",
+                    logs.iter().find(|l| l.contains("bps from the oracle"))
+                );
+                return Err(ballast_harness::chain::custom_error(&e).unwrap_or(0));
+            }
             let ev = client::events::decode::<WithdrawSettledEvent>(&logs).pop().unwrap();
             println!(
                 "  settlement: gross at request {} / at settlement {} USDC units, paid {}; fee ${:.2}, charge ${:.2}",
@@ -218,22 +224,22 @@ async fn squeeze_with(min_frac: f64, attack: Option<(f64, f64)>) -> Squeeze {
     fx.let_charges_vest(chain).await;
     let whale_after = share_value(chain, fx, whale_shares).await;
     let min = min_amount_out as f64 / 1e6;
-    Squeeze { received, value, settler_pnl, whale_change: whale_after - whale_before, push_cost, min }
+    Ok(Squeeze { received, value, settler_pnl, whale_change: whale_after - whale_before, push_cost, min })
 }
 
 /// The leaver asks for its $20 000 in USDC with a 3 % tolerance. Honestly settled it receives $19 815
-/// (10 bps fee, 105 bps on $14 000 of buy-back, confidence). A settler who holds nothing pushes both USDC pools
-/// 1 % and settles inside a flash in-kind deposit of $900 000: the leaver gets $19 482 (167 bps of the trade
-/// less, what its 3 % tolerance allows). On the review's tree the settler netted +$418; now what the
-/// settlement leaves in the vault vests to the holders over `auction_secs`, the flash deposit leaves with none
-/// of it, and the settler is out of pocket by the pools' round trip.
+/// (10 bps fee, 105 bps on $14 000 of buy-back, confidence). On the review's tree a settler who held nothing
+/// pushed both USDC pools 1 % inside a flash in-kind deposit of $900 000 and netted +$418 (the leaver got
+/// $19 482, −167 bps). Now a settlement is refused while a pool it reads is more than `max_pool_divergence_bps`
+/// (100) from the oracle, and what a settlement leaves the holders vests: pushed 0.5 %, the leaver loses at most
+/// that much more and the settler is out of pocket by the pools' round trip.
 #[tokio::test]
 async fn a_settler_who_holds_nothing_gains_nothing_from_squeezing_an_exit() {
     let honest = squeeze(0.97, None).await;
-    let attacked = squeeze(0.97, Some(0.01)).await;
+    let attacked = squeeze(0.97, Some(0.005)).await;
     let lost = honest.received - attacked.received;
     println!(
-        "honest: received ${:.2} for ${:.2} of shares; squeezed: ${:.2} (−{:.1} bps of the trade, {:.1} bps of \
+        "honest: received ${:.2} for ${:.2} of shares; squeezed 0.5 %: ${:.2} (−{:.1} bps of the trade, {:.1} bps of \
          the $100k vault); settler {:+.2} (pool round trip cost ${:.2}); whale {:+.2} → {:+.2}",
         honest.received,
         honest.value,
@@ -246,43 +252,38 @@ async fn a_settler_who_holds_nothing_gains_nothing_from_squeezing_an_exit() {
         attacked.whale_change,
     );
     assert!(attacked.settler_pnl < 0.0, "the settler gained {:.2}", attacked.settler_pnl);
-    assert!(attacked.received >= attacked.min, "paid {:.2} under the minimum {:.2}", attacked.received, attacked.min);
+    assert!(lost / honest.value * 1e4 <= 100.0, "the squeeze took {lost:.2}");
 }
 
-/// The residual, bounded by the leaver's minimum: a holder of 70 % of the vault who settles the exit and
-/// pushes the pools keeps 70 % of what the squeeze leaves in the vault once it has vested. The leaver still gets
-/// at least its minimum; the whale's gain after the pools' round trip is printed.
+/// The residual, bounded by the pool bound: a holder of 70 % of the vault who settles the exit and pushes the
+/// pools keeps 70 % of what the squeeze leaves in the vault once it has vested. Pushed 0.5 % (inside the 100
+/// bps bound) the leaver loses under 100 bps of the trade and the whale's gain after the pools' round trip is
+/// printed; pushed 2 %, the settlement is refused (`PoolPriceDivergence`) and the leaver waits for an honest one.
 #[tokio::test]
-async fn a_large_holder_can_squeeze_an_exit_no_lower_than_its_minimum() {
+async fn a_large_holder_can_squeeze_an_exit_by_at_most_the_pool_bound() {
     let honest = squeeze(0.97, None).await;
-    let attacked = squeeze_with(0.97, Some((0.0, 0.01))).await;
+    let attacked = squeeze_with(0.97, Some((0.0, 0.005))).await.expect("within the bound");
     let whale_gain = attacked.whale_change - honest.whale_change - attacked.push_cost;
+    let lost_bps = (honest.received - attacked.received) / honest.value * 1e4;
     println!(
-        "leaver ${:.2} honest → ${:.2} squeezed (minimum ${:.2}); the whale's gain after the pools' round trip: \
-         {whale_gain:+.2}",
+        "leaver ${:.2} honest → ${:.2} squeezed 0.5 % (−{lost_bps:.1} bps; minimum ${:.2}); the whale's gain after \
+         the pools' round trip: {whale_gain:+.2}",
         honest.received, attacked.received, attacked.min
     );
-    assert!(attacked.received >= attacked.min, "paid {:.2} under the minimum {:.2}", attacked.received, attacked.min);
-    assert!(attacked.received <= honest.received);
+    assert!(lost_bps <= 100.0 && attacked.received <= honest.received);
+    let refused = squeeze_with(0.97, Some((0.0, 0.02))).await.map(|_| ());
+    assert_eq!(refused, Err(u32::from(ballast::errors::BallastError::PoolPriceDivergence)));
 }
 
-/// With `min_amount_out = 1` a 30 % push pays about $11 000 for the $20 000 exit: the minimum is the leaver's
-/// only bound against a settler who pushes the pools (clients set it from the request-time quote). A settler
-/// who holds nothing still gains nothing: the flash deposit leaves with none of what stays in the vault.
+/// With `min_amount_out = 1` a 30 % push paid $10 991 for the $20 000 exit on the review's tree (the settler
+/// netted +$6 316). Now the pools may not stray more than 100 bps from the oracle: the settlement is refused,
+/// whatever the leaver's minimum.
 #[tokio::test]
-async fn with_no_minimum_a_squeezing_settler_who_holds_nothing_still_gains_nothing() {
+async fn with_no_minimum_a_pushed_pool_cannot_squeeze_an_exit() {
+    let refused = squeeze_with(0.0, Some((900_000.0, 0.30))).await.map(|_| ());
+    assert_eq!(refused, Err(u32::from(ballast::errors::BallastError::PoolPriceDivergence)));
     let honest = squeeze(0.0, None).await;
-    let attacked = squeeze(0.0, Some(0.30)).await;
-    let lost = honest.received - attacked.received;
-    println!(
-        "honest ${:.2}; squeezed ${:.2}: −{:.0} bps of the trade; settler {:+.2} (pool cost ${:.2})",
-        honest.received,
-        attacked.received,
-        lost / honest.value * 1e4,
-        attacked.settler_pnl,
-        attacked.push_cost
-    );
-    assert!(attacked.settler_pnl < 0.0, "the settler gained {:.2}", attacked.settler_pnl);
+    assert!(honest.received > 0.98 * honest.value);
 }
 
 /// No pool, no price: a settler deposits $900 000 in kind just before an honest settlement and withdraws it
@@ -292,8 +293,8 @@ async fn with_no_minimum_a_squeezing_settler_who_holds_nothing_still_gains_nothi
 /// have without the snipe.
 #[tokio::test]
 async fn a_flash_in_kind_deposit_around_a_settlement_takes_none_of_the_charges() {
-    let honest = squeeze_with(0.97, None).await;
-    let sniped = squeeze_with(0.97, Some((900_000.0, 0.0))).await;
+    let honest = squeeze(0.97, None).await;
+    let sniped = squeeze_with(0.97, Some((900_000.0, 0.0))).await.expect("no push");
     println!(
         "leaver received ${:.2} either way (${:.2}); whale {:+.2} honest → {:+.2} sniped; settler {:+.2}",
         honest.received, sniped.received, honest.whale_change, sniped.whale_change, sniped.settler_pnl

@@ -81,8 +81,9 @@ async fn a_keeper_who_holds_back_a_newer_reading_gains_at_most_10_bps() {
 /// Older reading: a single-asset deposit requested at t₀; at t₀+7 SOL moves 5 % and the pools follow; the
 /// settler settles at t₀+7 with the t₀+6 reading (one second old, published after `settle_from`: two
 /// readings are always eligible). On main: +224.6 bps on a SOL deposit (SOL −5 %), +119 bps on a USDC deposit
-/// (SOL +5 %). Now the deposit is valued at the least and the vault at the most of the oracle, its EMA and the
-/// pools trading the deposited asset: the settler gains at most the 10 bps fee.
+/// (SOL +5 %). Now a settlement is refused while the pools it reads are more than `max_pool_divergence_bps`
+/// from the reading (here by the move), and the deposit is valued at the least and the vault at the most of
+/// the oracle, its EMA and those pools: settled on the newer reading, the depositor gains at most the 10 bps fee.
 #[tokio::test]
 async fn a_settler_who_holds_back_a_newer_reading_gains_at_most_the_fee() {
     let fee = fixture::default_params().deposit_fee_bps as f64;
@@ -98,16 +99,21 @@ async fn a_settler_who_holds_back_a_newer_reading_gains_at_most_the_fee() {
         m.fx.refresh_prices(&mut m.chain).await;
         m.chain.advance_time(1).await;
         pools_move_oracle_held(&mut m, pct).await;
-        m.fx.settle_deposit(&mut m.chain, &user.keypair.pubkey()).await.unwrap();
-        // The market has moved: everything is worth the new price now.
+        // With the held-back reading the pools disagree with the oracle by the move: refused.
+        assert_ballast_err(
+            m.fx.settle_deposit(&mut m.chain, &user.keypair.pubkey()).await,
+            BallastError::PoolPriceDivergence,
+        );
+        // The market has moved: the newer reading is published and settles; everything is worth it now.
         let p = m.fx.oracle_reading(&mut m.chain, SOL as usize).await.price;
         m.fx.set_price(&mut m.chain, SOL as usize, p * (100 + pct) / 100).await;
+        m.fx.settle_deposit(&mut m.chain, &user.keypair.pubkey()).await.unwrap();
         let shares = m.chain.token_amount(&user.shares).await;
         m.fx.withdraw(&mut m.chain, &user, shares, vec![0, 0, 0]).await.unwrap();
         let out = wealth(&mut m, &user).await;
         let held = amount as f64 * m.fx.unit_price(&mut m.chain, asset as usize).await;
         let gain = bps(out - held, held);
-        println!("asset {asset} deposit, SOL {pct:+} % at +7 s, settled with the +6 s reading: {gain:+.1} bps (main: +224.6 / +119)");
+        println!("asset {asset} deposit, SOL {pct:+} % at +7 s: the +6 s reading refused, settled on the newer one: {gain:+.1} bps (main, on the +6 s reading: +224.6 / +119)");
         assert!(gain <= fee, "gained {gain:.1} bps");
     }
 }
@@ -150,10 +156,25 @@ async fn a_manipulated_pool_never_lowers_a_floor_or_raises_a_deposits_value() {
         m.fx.request_deposit(&mut m.chain, &user, SOL, amount, 1).await.unwrap();
         m.chain.advance_time(6).await;
         m.fx.refresh_prices(&mut m.chain).await;
-        match push {
-            -1 => m.fx.payer_swap(&mut m.chain, SOL as usize, USDC as usize, 300_000_000_000).await.unwrap(),
-            1 => m.fx.payer_swap(&mut m.chain, USDC as usize, SOL as usize, 50_000_000_000).await.unwrap(),
-            _ => {}
+        // Pushed about 0.4 % either way (inside the 100 bps `max_pool_divergence_bps`): the pool still only makes
+        // the valuation more conservative. Pushed 9 % or 5 %: the settlement is refused until the pools agree.
+        let (small, large) = match push {
+            -1 => (Some((SOL, USDC, 13_000_000_000)), Some((SOL, USDC, 300_000_000_000))),
+            1 => (Some((USDC, SOL, 2_000_000_000)), Some((USDC, SOL, 50_000_000_000))),
+            _ => (None, None),
+        };
+        if let Some((sell, buy, amount)) = large {
+            m.fx.payer_swap(&mut m.chain, sell as usize, buy as usize, amount).await.unwrap();
+            assert_ballast_err(
+                m.fx.settle_deposit(&mut m.chain, &user.keypair.pubkey()).await,
+                BallastError::PoolPriceDivergence,
+            );
+            for pool in m.pools.clone() {
+                m.fx.arbitrage(&mut m.chain, &pool).await.unwrap();
+            }
+        }
+        if let Some((sell, buy, amount)) = small {
+            m.fx.payer_swap(&mut m.chain, sell as usize, buy as usize, amount).await.unwrap();
         }
         m.fx.settle_deposit(&mut m.chain, &user.keypair.pubkey()).await.unwrap();
         shares.push(m.chain.token_amount(&user.shares).await);

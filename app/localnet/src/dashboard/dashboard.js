@@ -139,14 +139,16 @@ function renderVault(v) {
 }
 
 // Per asset: the oracle's spot and EMA (their divergence against the vault's bound, red beyond it) and the USD
-// price each whitelisted pool trading the asset implies through the other asset's oracle (amber beyond the bound).
+// price each whitelisted pool trading the asset implies through the other asset's oracle (amber beyond the vault's
+// pool bound, where single-asset flows wait).
 function renderPrices(v) {
   const bound = v.maxEmaDivergenceBps;
+  const poolBound = v.maxPoolDivergenceBps;
   const rows = v.assets.map((a) => {
     const ema = a.emaDivergenceBps === null ? "no EMA"
       : `${a.price >= a.emaPrice ? "+" : "−"}${pct(a.emaDivergenceBps)}`;
     const pools = a.poolPrices.map((p) => `<div class="pool-price" data-pool="${p.pool}" data-price="${p.priceUsd}">
-        $${fmt(p.priceUsd, 4)} <span class="${Math.abs(p.divergenceBps) > bound ? "warn" : "muted"}">${signedPct(p.divergenceBps)}</span>
+        $${fmt(p.priceUsd, 4)} <span class="${Math.abs(p.divergenceBps) > poolBound ? "warn" : "muted"}">${signedPct(p.divergenceBps)}</span>
         <span class="muted">via ${esc(p.otherSymbol)} · ${esc(p.venue ?? "pool")} <code>${short(p.pool)}</code></span></div>`).join("")
       || '<span class="muted">no whitelisted pool</span>';
     return `<tr class="price-row" data-symbol="${esc(a.symbol)}"><td><b>${esc(a.symbol)}</b></td>
@@ -157,7 +159,7 @@ function renderPrices(v) {
   }).join("");
   return `<h3>Prices: oracle spot, Pyth EMA, whitelisted pools</h3>
     <table class="prices"><thead><tr><th>asset</th><th>oracle spot</th><th>age</th><th>confidence</th><th>EMA</th>
-      <th>spot vs EMA (bound ${pct(bound)})</th><th>pool price (vs spot)</th></tr></thead><tbody>${rows}</tbody></table>`;
+      <th>spot vs EMA (bound ${pct(bound)})</th><th>pool price (vs spot, bound ${pct(poolBound)})</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function renderHistory(h) {

@@ -32,6 +32,7 @@ pub async fn vault(state: &RpcState, chain: &mut Chain, key: Pubkey, vault: Vaul
         "lastRebalanceSlot": vault.last_rebalance_slot, "bandMode": format!("{:?}", vault.params.band_mode),
         "auctionStartedAt": vault.auction_started_at,
         "maxEmaDivergenceBps": vault.params.max_ema_divergence_bps,
+        "maxPoolDivergenceBps": vault.params.max_pool_divergence_bps,
     });
     let planned = match planner::plan_vault(chain, vault.clone()).await {
         Ok(p) => p,

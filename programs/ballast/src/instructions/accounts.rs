@@ -203,6 +203,26 @@ pub fn load_pool_prices(pools: &[(AmmEntry, (usize, usize))], accounts: &[Accoun
     Ok(prices)
 }
 
+/// Refuses a single-asset flow (`PoolPriceDivergence`) while one of the whitelisted `pools` it reads prices its
+/// asset further than the vault's `max_pool_divergence_bps` from the oracle, and names that pool in the log.
+/// Anyone may settle, and a pool pushed inside the settlement's transaction could otherwise lower what the
+/// user gets as far as their minimum; a held-back reading, which the pools would correct, is refused too.
+pub fn require_pools_agree(
+    valuation: &PricedReserves,
+    vault: &Vault,
+    pool_list: &[(AmmEntry, (usize, usize))],
+    pools: &[PoolPrice],
+) -> Result<()> {
+    let sources = valuation.sources(vault);
+    let bound = vault.params.max_pool_divergence_bps;
+    if let Some((k, bps)) = math::sources::first_divergent_pool(pools, &sources, &valuation.balances, bound) {
+        let pool = pool_list.get(k).map(|(e, _)| e.pool).unwrap_or_default();
+        crate::events::log(&format!("pool {pool} prices its asset {bps} bps from the oracle (bound {bound} bps)"));
+        return err!(BallastError::PoolPriceDivergence);
+    }
+    Ok(())
+}
+
 /// Every reserve's balance (read from the `[oracle, reserve]` valuation accounts, already checked by
 /// `load_valuation`) and the share mint's supply, after a CPI.
 pub fn reserve_balances(vault: &Vault, valuation: &[AccountInfo], share_mint: &AccountInfo) -> Result<Balances> {

@@ -97,6 +97,12 @@ pub struct VaultParams {
     /// lower (the vault at the higher) of the oracle, its EMA and the pools trading the deposited asset. The
     /// instructions then take those pools' price accounts (`math::sources`).
     pub pool_price_bound: bool,
+    /// Single-asset flows (requests and settlements) are refused while a whitelisted pool they read prices an
+    /// asset further than this (bps) from the oracle's mid: anyone may settle, and a pool pushed in the
+    /// settlement's transaction would otherwise lower a payout (or a deposit's shares) as far as the user's
+    /// minimum. Within it a pool still makes the price more conservative; beyond it nobody settles until the
+    /// pools and the oracle agree again.
+    pub max_pool_divergence_bps: u16,
     /// Management, performance, entry and exit fees and who receives the running ones (`state::fees`).
     pub fees: FeeParams,
 }
@@ -212,6 +218,10 @@ impl VaultParams {
         require!(
             (MIN_EMA_DIVERGENCE_BPS..=MAX_EMA_DIVERGENCE_BPS).contains(&self.max_ema_divergence_bps),
             BallastError::EmaDivergenceOutOfBounds
+        );
+        require!(
+            (MIN_POOL_DIVERGENCE_BPS..=MAX_POOL_DIVERGENCE_BPS).contains(&self.max_pool_divergence_bps),
+            BallastError::PoolDivergenceOutOfBounds
         );
         Ok(())
     }

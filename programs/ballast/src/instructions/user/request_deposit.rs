@@ -10,7 +10,9 @@ use crate::constants::DEPOSIT_REQUEST_SEED;
 use crate::create::{create_pda_account, write_account};
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositRequestedEvent;
-use crate::instructions::accounts::{load_pool_prices, load_valuation, reload_amount, split_valuation};
+use crate::instructions::accounts::{
+    load_pool_prices, load_valuation, reload_amount, require_pools_agree, split_valuation,
+};
 use crate::instructions::keeper::accrue;
 use crate::math;
 use crate::state::{pause, DepositRequest, FeeMark, Vault};
@@ -81,6 +83,7 @@ impl RequestDeposit<'_> {
             split_valuation(ctx.accounts.vault.assets.len(), &pool_list, ctx.remaining_accounts)?;
         let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, now, &params.oracle_limits())?;
         let pools = load_pool_prices(&pool_list, price_accounts)?;
+        require_pools_agree(&valuation, &ctx.accounts.vault, &pool_list, &pools)?;
         // The management fee up to now (these readings may be up to the general age limit old: the
         // performance fee waits for settlement's fresh ones).
         let minted = ctx.accounts.share_mint.supply;

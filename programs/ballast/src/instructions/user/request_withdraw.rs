@@ -14,7 +14,7 @@ use crate::constants::{WITHDRAW_ESCROW_SEED, WITHDRAW_REQUEST_SEED};
 use crate::create::{create_pda_account, write_account};
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::WithdrawRequestedEvent;
-use crate::instructions::accounts::{load_pool_prices, load_valuation, split_valuation};
+use crate::instructions::accounts::{load_pool_prices, load_valuation, require_pools_agree, split_valuation};
 use crate::instructions::keeper::accrue;
 use crate::instructions::user::exit::ExitEffect;
 use crate::math;
@@ -97,6 +97,7 @@ impl RequestWithdraw<'_> {
         let valuation =
             load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp, &params.oracle_limits())?;
         let pools = load_pool_prices(&pool_list, price_accounts)?;
+        require_pools_agree(&valuation, &ctx.accounts.vault, &pool_list, &pools)?;
         // The management fee up to now (the performance fee waits for settlement's fresh readings).
         let minted = ctx.accounts.share_mint.supply;
         accrue(&mut ctx.accounts.vault, minted, &clock, FeeMark::Unpriced)?;

@@ -24,7 +24,9 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::constants::SETTLEMENT_MAX_AGE_SECS;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositSettledEvent;
-use crate::instructions::accounts::{load_pool_prices, load_valuation, split_valuation, PricedReserves};
+use crate::instructions::accounts::{
+    load_pool_prices, load_valuation, require_pools_agree, split_valuation, PricedReserves,
+};
 use crate::instructions::keeper::{accrue, fee_mark};
 use crate::math::{self, Rounding};
 use crate::state::{pause, AuctionChange, DepositRequest, Vault};
@@ -89,6 +91,7 @@ impl SettleDeposit<'_> {
         let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp, &fresh)?;
         request.settleable(clock.unix_timestamp, &valuation.readings)?;
         let pools = load_pool_prices(&pool_list, price_accounts)?;
+        require_pools_agree(&valuation, &ctx.accounts.vault, &pool_list, &pools)?;
 
         // Fees first, on these fresh readings: a deposit never pays a fee on a gain made before it, so the
         // fee is crystallised first (on readings that agree with their EMA), and the new shares are marked at

@@ -18,7 +18,9 @@ use anchor_spl::token_interface::{Mint as AssetMint, TokenAccount as AssetTokenA
 use crate::constants::{SETTLEMENT_MAX_AGE_SECS, WITHDRAW_ESCROW_SEED};
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::WithdrawSettledEvent;
-use crate::instructions::accounts::{load_pool_prices, load_valuation, reload_amount, split_valuation, PricedReserves};
+use crate::instructions::accounts::{
+    load_pool_prices, load_valuation, reload_amount, require_pools_agree, split_valuation, PricedReserves,
+};
 use crate::instructions::keeper::{accrue, fee_mark};
 use crate::instructions::user::exit::ExitEffect;
 use crate::math;
@@ -91,6 +93,7 @@ impl SettleWithdraw<'_> {
         let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp, &fresh)?;
         request.settleable(clock.unix_timestamp, &valuation.readings)?;
         let pools = load_pool_prices(&pool_list, price_accounts)?;
+        require_pools_agree(&valuation, &ctx.accounts.vault, &pool_list, &pools)?;
 
         // Fees first, on these fresh readings: the leaver pays the fees of the time they held the shares.
         let minted = ctx.accounts.share_mint.supply;
