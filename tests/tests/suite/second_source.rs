@@ -254,6 +254,23 @@ async fn the_second_sources_are_governed_and_bounded() {
             r.unwrap();
         }
     }
+    // The pool bound of single-asset flows: 10..=1000 bps.
+    for (id, (bps, err)) in [(9u16, true), (1_001, true), (10, false), (1_000, false)].into_iter().enumerate() {
+        let mut params = fixture::default_params();
+        params.max_pool_divergence_bps = bps;
+        let args = ballast::instructions::InitializeVaultArgs {
+            vault_id: 100 + id as u64,
+            governance: payer.pubkey(),
+            guardian: anchor_lang::prelude::Pubkey::default(),
+            params,
+        };
+        let r = chain.send(&[ballast_client::initialize_vault(&payer.pubkey(), args)], &[]).await;
+        if err {
+            assert_ballast_err(r, BallastError::PoolDivergenceOutOfBounds);
+        } else {
+            r.unwrap();
+        }
+    }
     // Without the pool bound a rebalance takes no pool price accounts and the floor is the oracle's alone.
     let mut params = fixture::default_params();
     params.pool_price_bound = false;
