@@ -182,7 +182,7 @@ pub fn pool_divergence_bps(pool: &PoolPrice, assets: &[AssetSources], amount: u6
     }
     mul_div(via_pool.abs_diff(direct), super::BPS as u128, direct, Rounding::Ceil)
         .ok()
-        .map(|d| d.min(u64::MAX as u128) as u64)
+        .map(|d| u64::try_from(d).unwrap_or(u64::MAX))
 }
 
 /// The first of `pools` that prices its asset a further than `max_bps` from the oracles, probed with
