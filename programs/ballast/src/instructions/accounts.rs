@@ -203,11 +203,41 @@ pub fn load_pool_prices(pools: &[(AmmEntry, (usize, usize))], accounts: &[Accoun
     Ok(prices)
 }
 
+/// The prices of a single-asset flow in asset `index` (a deposit or withdrawal request, or its settlement):
+/// `[oracle, reserve]` × assets read with every check under `limits` and recorded (`load_valuation`), then
+/// `check` on the readings (a settlement's window), then the whitelisted pools trading the asset, which must
+/// agree with the oracle (`require_pools_agree`). `remaining`: the valuation accounts, then the pools' price
+/// accounts.
+pub fn load_flow_valuation(
+    vault: &mut Vault,
+    index: usize,
+    remaining: &[AccountInfo],
+    now: i64,
+    limits: &OracleLimits,
+    check: impl FnOnce(&[OracleReading]) -> Result<()>,
+) -> Result<(PricedReserves, Vec<PoolPrice>)> {
+    let pool_list = vault.asset_pools(index);
+    let (valuation_accounts, price_accounts) = split_valuation(vault.assets.len(), &pool_list, remaining)?;
+    let valuation = load_valuation(vault, valuation_accounts, now, limits)?;
+    check(&valuation.readings)?;
+    let pools = load_pool_prices(&pool_list, price_accounts)?;
+    require_pools_agree(&valuation, vault, &pool_list, &pools)?;
+    Ok((valuation, pools))
+}
+
+/// The limits of a settlement's readings: at most `SETTLEMENT_MAX_AGE_SECS` old, the vault's confidence cap.
+pub fn settlement_limits(vault: &Vault) -> OracleLimits {
+    OracleLimits {
+        max_age_secs: crate::constants::SETTLEMENT_MAX_AGE_SECS,
+        max_conf_bps: vault.params.oracle_max_conf_bps as u64,
+    }
+}
+
 /// Refuses a single-asset flow (`PoolPriceDivergence`) while one of the whitelisted `pools` it reads prices its
 /// asset further than the vault's `max_pool_divergence_bps` from the oracle, and names that pool in the log.
 /// Anyone may settle, and a pool pushed inside the settlement's transaction could otherwise lower what the
 /// user gets as far as their minimum; a held-back reading, which the pools would correct, is refused too.
-pub fn require_pools_agree(
+fn require_pools_agree(
     valuation: &PricedReserves,
     vault: &Vault,
     pool_list: &[(AmmEntry, (usize, usize))],

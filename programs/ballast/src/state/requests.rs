@@ -52,11 +52,8 @@ impl DepositRequest {
         now: i64,
         readings: &[crate::math::OracleReading],
     ) -> core::result::Result<(), BallastError> {
-        window(self.settle_from, self.expires_at, now, readings).map_err(|w| match w {
-            Window::TooEarly => BallastError::DepositRequestTooEarly,
-            Window::Expired => BallastError::DepositRequestExpired,
-            Window::Stale => BallastError::OracleStale,
-        })
+        window(self.settle_from, self.expires_at, now, readings)
+            .map_err(|w| w.error(BallastError::DepositRequestTooEarly, BallastError::DepositRequestExpired))
     }
 }
 
@@ -69,6 +66,17 @@ pub enum Window {
     Expired,
     /// A reading more than `SETTLEMENT_MAX_AGE_SECS` old.
     Stale,
+}
+
+impl Window {
+    /// The error a request kind refuses with: its own for the window's ends, `OracleStale` for a reading.
+    pub fn error(self, too_early: BallastError, expired: BallastError) -> BallastError {
+        match self {
+            Window::TooEarly => too_early,
+            Window::Expired => expired,
+            Window::Stale => BallastError::OracleStale,
+        }
+    }
 }
 
 /// A request's own window (`settle_from` to `expires_at`, fixed at request: no later parameter change moves
@@ -139,11 +147,8 @@ impl WithdrawRequest {
         now: i64,
         readings: &[crate::math::OracleReading],
     ) -> core::result::Result<(), BallastError> {
-        window(self.settle_from, self.expires_at, now, readings).map_err(|w| match w {
-            Window::TooEarly => BallastError::WithdrawRequestTooEarly,
-            Window::Expired => BallastError::WithdrawRequestExpired,
-            Window::Stale => BallastError::OracleStale,
-        })
+        window(self.settle_from, self.expires_at, now, readings)
+            .map_err(|w| w.error(BallastError::WithdrawRequestTooEarly, BallastError::WithdrawRequestExpired))
     }
 
     /// The request-time quote.

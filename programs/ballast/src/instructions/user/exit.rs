@@ -11,8 +11,10 @@ use crate::state::Vault;
 
 /// A payout of `amount` base units of asset `index`, seen at mid prices.
 pub struct ExitEffect {
-    /// The holders' positions at mid before the payout.
+    /// The holders' positions at mid before the payout, their values and the vault's (micro-USD).
     pub mid: Vec<math::AssetPosition>,
+    pub values: Vec<u128>,
+    pub nav: u128,
     /// The limits in force (targets, bands, max trades) for the vault before the payout.
     pub limits: Vec<math::rebalance::AssetLimits>,
     /// The payout's value at mid (micro-USD; above the asset's whole value when it exceeds the reserve).
@@ -39,21 +41,16 @@ impl ExitEffect {
         let value = if amount > mid[index].balance { value.max(values[index].saturating_add(1)) } else { value };
         let traded_value =
             math::exit::exit_traded_value_in_bands(&values, &limits, index, value.min(values[index])).or_math_err()?;
-        Ok(ExitEffect { mid, limits, value, traded_value })
-    }
-
-    fn values(&self) -> Result<Vec<u128>> {
-        math::position_values(&self.mid, Rounding::Floor).or_math_err()
+        Ok(ExitEffect { mid, values, nav, limits, value, traded_value })
     }
 
     /// Refuses a payout that does not fit ([`math::exit::exit_fits`]) with `WithdrawalTooLarge`, after logging
     /// the largest payout that fits now, in base units and in shares of the request (`shares` for `amount`).
     pub fn require_fits(&self, index: usize, amount: u64, shares: u64) -> Result<()> {
-        let values = self.values()?;
-        if math::exit::exit_fits(&values, &self.limits, index, self.value).or_math_err()? {
+        if math::exit::exit_fits(&self.values, &self.limits, index, self.value).or_math_err()? {
             return Ok(());
         }
-        let largest = math::exit::largest_exit_value(&values, &self.limits, index).or_math_err()?;
+        let largest = math::exit::largest_exit_value(&self.values, &self.limits, index).or_math_err()?;
         let p = &self.mid[index];
         let largest_amount = math::amount_for_value(largest, p.decimals, p.price, Rounding::Floor).or_math_err()?;
         let largest_shares =

@@ -10,9 +10,7 @@ use crate::constants::DEPOSIT_REQUEST_SEED;
 use crate::create::{create_pda_account, write_account};
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositRequestedEvent;
-use crate::instructions::accounts::{
-    load_pool_prices, load_valuation, reload_amount, require_pools_agree, split_valuation,
-};
+use crate::instructions::accounts::{load_flow_valuation, reload_amount};
 use crate::instructions::keeper::accrue;
 use crate::math;
 use crate::state::{pause, DepositRequest, FeeMark, Vault};
@@ -77,13 +75,9 @@ impl RequestDeposit<'_> {
         let idx = args.asset_index as usize;
 
         // Prices at request time (every oracle checked and recorded).
-        let params = ctx.accounts.vault.params;
-        let pool_list = ctx.accounts.vault.asset_pools(idx);
-        let (valuation_accounts, price_accounts) =
-            split_valuation(ctx.accounts.vault.assets.len(), &pool_list, ctx.remaining_accounts)?;
-        let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, now, &params.oracle_limits())?;
-        let pools = load_pool_prices(&pool_list, price_accounts)?;
-        require_pools_agree(&valuation, &ctx.accounts.vault, &pool_list, &pools)?;
+        let limits = ctx.accounts.vault.params.oracle_limits();
+        let (valuation, pools) =
+            load_flow_valuation(&mut ctx.accounts.vault, idx, ctx.remaining_accounts, now, &limits, |_| Ok(()))?;
         // The management fee up to now (these readings may be up to the general age limit old: the
         // performance fee waits for settlement's fresh ones).
         let minted = ctx.accounts.share_mint.supply;

@@ -21,12 +21,9 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use crate::constants::SETTLEMENT_MAX_AGE_SECS;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::DepositSettledEvent;
-use crate::instructions::accounts::{
-    load_pool_prices, load_valuation, require_pools_agree, split_valuation, PricedReserves,
-};
+use crate::instructions::accounts::{load_flow_valuation, settlement_limits, PricedReserves};
 use crate::instructions::keeper::{accrue, fee_mark};
 use crate::math::{self, Rounding};
 use crate::state::{pause, AuctionChange, DepositRequest, Vault};
@@ -81,17 +78,15 @@ impl SettleDeposit<'_> {
         let request = (*ctx.accounts.request).clone();
 
         // Prices: every reading checked, fresh, and published after the settlement delay.
-        let fresh = math::OracleLimits {
-            max_age_secs: SETTLEMENT_MAX_AGE_SECS,
-            max_conf_bps: ctx.accounts.vault.params.oracle_max_conf_bps as u64,
-        };
-        let pool_list = ctx.accounts.vault.asset_pools(request.asset_index as usize);
-        let (valuation_accounts, price_accounts) =
-            split_valuation(ctx.accounts.vault.assets.len(), &pool_list, ctx.remaining_accounts)?;
-        let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp, &fresh)?;
-        request.settleable(clock.unix_timestamp, &valuation.readings)?;
-        let pools = load_pool_prices(&pool_list, price_accounts)?;
-        require_pools_agree(&valuation, &ctx.accounts.vault, &pool_list, &pools)?;
+        let (now, fresh) = (clock.unix_timestamp, settlement_limits(&ctx.accounts.vault));
+        let (valuation, pools) = load_flow_valuation(
+            &mut ctx.accounts.vault,
+            request.asset_index as usize,
+            ctx.remaining_accounts,
+            now,
+            &fresh,
+            |readings| request.settleable(now, readings).map_err(Into::into),
+        )?;
 
         // Fees first, on these fresh readings: a deposit never pays a fee on a gain made before it, so the
         // fee is crystallised first (on readings that agree with their EMA), and the new shares are marked at

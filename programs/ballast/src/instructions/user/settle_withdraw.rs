@@ -15,12 +15,10 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Burn, CloseAccount, Mint, Token, TokenAccount};
 use anchor_spl::token_interface::{Mint as AssetMint, TokenAccount as AssetTokenAccount, TokenInterface};
 
-use crate::constants::{SETTLEMENT_MAX_AGE_SECS, WITHDRAW_ESCROW_SEED};
+use crate::constants::WITHDRAW_ESCROW_SEED;
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::WithdrawSettledEvent;
-use crate::instructions::accounts::{
-    load_pool_prices, load_valuation, reload_amount, require_pools_agree, split_valuation, PricedReserves,
-};
+use crate::instructions::accounts::{load_flow_valuation, reload_amount, settlement_limits, PricedReserves};
 use crate::instructions::keeper::{accrue, fee_mark};
 use crate::instructions::user::exit::ExitEffect;
 use crate::math;
@@ -83,17 +81,11 @@ impl SettleWithdraw<'_> {
         let idx = request.asset_index as usize;
 
         // Prices: every reading checked, fresh, and published after the settlement delay.
-        let fresh = math::OracleLimits {
-            max_age_secs: SETTLEMENT_MAX_AGE_SECS,
-            max_conf_bps: ctx.accounts.vault.params.oracle_max_conf_bps as u64,
-        };
-        let pool_list = ctx.accounts.vault.asset_pools(idx);
-        let (valuation_accounts, price_accounts) =
-            split_valuation(ctx.accounts.vault.assets.len(), &pool_list, ctx.remaining_accounts)?;
-        let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp, &fresh)?;
-        request.settleable(clock.unix_timestamp, &valuation.readings)?;
-        let pools = load_pool_prices(&pool_list, price_accounts)?;
-        require_pools_agree(&valuation, &ctx.accounts.vault, &pool_list, &pools)?;
+        let (now, fresh) = (clock.unix_timestamp, settlement_limits(&ctx.accounts.vault));
+        let (valuation, pools) =
+            load_flow_valuation(&mut ctx.accounts.vault, idx, ctx.remaining_accounts, now, &fresh, |readings| {
+                request.settleable(now, readings).map_err(Into::into)
+            })?;
 
         // Fees first, on these fresh readings: the leaver pays the fees of the time they held the shares.
         let minted = ctx.accounts.share_mint.supply;
@@ -242,11 +234,8 @@ fn commit(
     // haircut: the shares' value at mid less the payout's) vests to them: a deposit and withdrawal in kind around
     // this settlement cannot take it. In base units of the paid asset, within what the holders hold of it.
     let mid = &priced.effect.mid[idx];
-    let nav_before =
-        math::total_value(&math::position_values(&priced.effect.mid, math::Rounding::Floor).or_math_err()?)
-            .or_math_err()?;
     let paid = math::value_of(priced.out.amount, mid.decimals, mid.price, math::Rounding::Ceil).or_math_err()?;
-    let left = math::exit_left_to_holders(priced.shares, nav_before, priced.supply, paid).or_math_err()?;
+    let left = math::exit_left_to_holders(priced.shares, priced.effect.nav, priced.supply, paid).or_math_err()?;
     let kept = math::amount_for_value(left, mid.decimals, mid.price, math::Rounding::Floor)
         .or_math_err()?
         .min(mid.balance.saturating_sub(priced.out.amount));
