@@ -431,3 +431,69 @@ async fn the_payout_goes_to_the_owners_token_account_which_nobody_can_close_to_b
     assert_eq!(chain.token_amount(&holder.tokens[2]).await, ev.amount_out);
     assert!(ev.amount_out > 90_000_000);
 }
+
+/// The Anchor constraint error code a refused transaction carries.
+fn anchor_code(err: solana_program_test::BanksClientError) -> Option<u32> {
+    ballast_harness::chain::custom_error(&err)
+}
+
+#[tokio::test]
+async fn a_request_is_refused_by_name_for_what_could_never_settle() {
+    let (mut chain, fx, seed, holder) = vault_with_holder().await;
+    let owner = holder.keypair.pubkey();
+    // No shares.
+    assert_ballast_err(fx.request_withdraw(&mut chain, &holder, 2, 0, 1).await, BallastError::ZeroAmount);
+    // A minimum even the request-time quote (no trade charge) cannot pay: ~$100 of shares for 200 USDC.
+    assert_ballast_err(
+        fx.request_withdraw(&mut chain, &holder, 2, 100_000_000, 200_000_000).await,
+        BallastError::AmountBelowMinimum,
+    );
+    // An asset the vault does not have (the index patched in the instruction's data).
+    let vault = fx.state(&mut chain).await;
+    let args = ballast::instructions::RequestWithdrawArgs { asset_index: 2, shares: 100_000_000, min_amount_out: 1 };
+    let mut ix = client::request_withdraw(&owner, &fx.key, &vault, &holder.shares, &holder.tokens[2], args.clone());
+    ix.data[8] = 9;
+    assert_ballast_err(chain.send(&[ix], &[&holder.keypair]).await, BallastError::AssetIndexOutOfRange);
+    // Someone else's shares: the share account must be the signer's.
+    let steal = client::request_withdraw(&owner, &fx.key, &vault, &seed.shares, &holder.tokens[2], args);
+    let err = chain.send(&[steal], &[&holder.keypair]).await.unwrap_err();
+    assert_eq!(anchor_code(err), Some(anchor_lang::error::ErrorCode::ConstraintTokenOwner as u32));
+}
+
+#[tokio::test]
+async fn a_settlement_below_the_minimum_is_refused_and_only_the_owner_cancels() {
+    let (mut chain, fx, seed, holder) = vault_with_holder().await;
+    let owner = holder.keypair.pubkey();
+    // $500 of shares in SOL, at least 99 % of the request-time quote's SOL; SOL then rises 5 %.
+    let shares = (500.0 / share_value(&mut chain, &fx, 1_000_000).await * 1_000_000.0) as u64;
+    let sol = (500.0 / fx.unit_price(&mut chain, 0).await * 0.99) as u64;
+    let held = chain.token_amount(&holder.shares).await;
+    fx.request_withdraw(&mut chain, &holder, 0, shares, sol).await.unwrap();
+    let p = fx.oracle_reading(&mut chain, 0).await.price;
+    fx.set_price(&mut chain, 0, p * 105 / 100).await;
+    after_delay(&mut chain, &fx).await;
+    assert_ballast_err(fx.settle_withdraw(&mut chain, &owner).await, BallastError::AmountBelowMinimum);
+    // After expiry only the owner may take the shares back.
+    chain.advance_time(fixture::default_params().deposit_window_secs as i64 + 1).await;
+    let vault = fx.state(&mut chain).await;
+    let mut thief = client::cancel_withdraw(&seed.keypair.pubkey(), &fx.key, &vault, &seed.shares);
+    thief.accounts[2].pubkey = pda::withdraw_request(&fx.key, &owner);
+    thief.accounts[4].pubkey = pda::withdraw_escrow(&pda::withdraw_request(&fx.key, &owner));
+    let err = chain.send(&[thief], &[&seed.keypair]).await.unwrap_err();
+    assert_eq!(anchor_code(err), Some(anchor_lang::error::ErrorCode::ConstraintHasOne as u32));
+    fx.cancel_withdraw(&mut chain, &holder).await.unwrap();
+    assert_eq!(chain.token_amount(&holder.shares).await, held, "every share back");
+}
+
+#[tokio::test]
+async fn prefunded_request_and_escrow_addresses_do_not_block_an_exit() {
+    let (mut chain, fx, _seed, holder) = vault_with_holder().await;
+    let payer = chain.payer().pubkey();
+    let request = pda::withdraw_request(&fx.key, &holder.keypair.pubkey());
+    for target in [request, pda::withdraw_escrow(&request)] {
+        let fund = anchor_lang::solana_program::system_instruction::transfer(&payer, &target, 1_000_000);
+        chain.send(&[fund], &[]).await.unwrap();
+    }
+    fx.withdraw_single(&mut chain, &holder, 2, 100_000_000, 1).await.unwrap();
+    assert!(fx.withdraw_request(&mut chain, &holder.keypair.pubkey()).await.is_none());
+}
