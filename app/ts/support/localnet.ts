@@ -8,7 +8,9 @@ import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Keypair } from "@solana/web3.js";
+import { AnchorProvider, Wallet } from "@anchor-lang/core";
+import { Connection, Keypair, PublicKey } from "@solana/web3.js";
+import { BallastClient } from "../src";
 
 export interface Localnet {
   rpcUrl: string;
@@ -87,4 +89,15 @@ export async function eventually<T>(what: string, ms: number, poll: () => Promis
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A ballast client that signs as `kp` over `connection`, confirming at "confirmed". */
+export function clientFor(connection: Connection, kp: Keypair): BallastClient {
+  return new BallastClient(new AnchorProvider(connection, new Wallet(kp), { commitment: "confirmed" }));
+}
+
+/** A token account's balance (0 when the account does not exist). */
+export async function tokenBalance(connection: Connection, account: PublicKey): Promise<bigint> {
+  const info = await connection.getAccountInfo(account);
+  return info ? info.data.readBigUInt64LE(64) : 0n;
 }

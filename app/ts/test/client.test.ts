@@ -6,12 +6,12 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { AnchorProvider, BN, Wallet } from "@anchor-lang/core";
+import { BN } from "@anchor-lang/core";
 import {
   Connection, Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction, sendAndConfirmTransaction,
 } from "@solana/web3.js";
 import { BallastClient, PROGRAM_ID, Vault, ata, decodeEvents, pda, proposalTransaction, userTokenAccounts, valuation } from "../src";
-import { Localnet, dev, eventually, localnet, readKeypair } from "../support/localnet";
+import { Localnet, clientFor, dev, localnet, readKeypair } from "../support/localnet";
 
 let net: Localnet;
 let connection: Connection;
@@ -22,10 +22,6 @@ before(async () => {
 });
 
 after(() => net?.stop());
-
-function clientFor(kp: Keypair): BallastClient {
-  return new BallastClient(new AnchorProvider(connection, new Wallet(kp), { commitment: "confirmed" }));
-}
 
 async function demoVault(client: BallastClient): Promise<{ key: PublicKey; vault: Vault }> {
   const all = await client.vaults();
@@ -80,7 +76,7 @@ test("web3.js: sendAndConfirmTransaction, onSlotChange and the explorer's histor
 test("anchor: every ballast account decodes through the IDL", async () => {
   const user = Keypair.generate();
   await dev(net.rpcUrl, "ballast_faucet", [user.publicKey.toBase58()]);
-  const client = clientFor(user);
+  const client = clientFor(connection, user);
   const { key, vault } = await demoVault(client);
   assert.equal(vault.assets.length, 3);
   assert.ok(vault.shareMint.equals(pda.shareMint(key)));
@@ -108,7 +104,7 @@ test("anchor: every ballast account decodes through the IDL", async () => {
 test("deposit, a keeper's rebalance seen through an event subscription, withdraw: all through .rpc()", async () => {
   const user = Keypair.generate();
   await dev(net.rpcUrl, "ballast_faucet", [user.publicKey.toBase58()]);
-  const client = clientFor(user);
+  const client = clientFor(connection, user);
   let { key, vault } = await demoVault(client);
   const shares = ata(user.publicKey, vault.shareMint);
 
@@ -150,7 +146,7 @@ test("deposit, a keeper's rebalance seen through an event subscription, withdraw
 
 test("governance: a parameter change proposed, the timelock waited out, executed", async () => {
   const governance = readKeypair(path.join(net.keysDir, "governance.json"));
-  const client = clientFor(governance);
+  const client = clientFor(connection, governance);
   const { key, vault } = await demoVault(client);
   assert.ok(vault.governance.equals(governance.publicKey));
 
@@ -178,7 +174,7 @@ test("governance: a parameter change proposed, the timelock waited out, executed
 });
 
 test("valuation helper agrees with the vault's reserves", async () => {
-  const client = clientFor(Keypair.generate());
+  const client = clientFor(connection, Keypair.generate());
   const { vault } = await demoVault(client);
   const balances = await Promise.all(vault.assets.map((a) => tokenBalance(a.reserve)));
   const { nav, weightsBps } = valuation(vault, balances);

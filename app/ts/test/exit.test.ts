@@ -6,13 +6,13 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { AnchorProvider, BN, Wallet } from "@anchor-lang/core";
+import { BN } from "@anchor-lang/core";
 import { Connection, Keypair, PublicKey, Transaction } from "@solana/web3.js";
 import {
   BallastClient, PAUSE, Vault, ammSwapOut, ata, eventsNamed, expm1Floor, inKindAmountsOut, managementFeeShares, pda,
   supplyAfterAccrual, userTokenAccounts, valuation,
 } from "../src";
-import { Localnet, dev, localnet } from "../support/localnet";
+import { Localnet, clientFor, dev, localnet, tokenBalance } from "../support/localnet";
 
 let net: Localnet;
 let connection: Connection;
@@ -24,26 +24,17 @@ before(async () => {
 
 after(() => net?.stop());
 
-function clientFor(kp: Keypair): BallastClient {
-  return new BallastClient(new AnchorProvider(connection, new Wallet(kp), { commitment: "confirmed" }));
-}
-
-async function tokenBalance(account: PublicKey): Promise<bigint> {
-  const info = await connection.getAccountInfo(account);
-  return info ? info.data.readBigUInt64LE(64) : 0n;
-}
-
 /** A funded holder of the demo vault with the shares of an in-kind deposit (about $900). */
 async function holder(): Promise<{ user: Keypair; client: BallastClient; key: PublicKey; vault: Vault; shares: bigint }> {
   const user = Keypair.generate();
   await dev(net.rpcUrl, "ballast_faucet", [user.publicKey.toBase58()]);
-  const client = clientFor(user);
+  const client = clientFor(connection, user);
   const [{ publicKey: key, account }] = await client.vaults();
   await client
     .depositWithFees(key, account, user.publicKey, [new BN(2_000_000_000), new BN(500_000), new BN(300_000_000)], new BN(1))
     .then((b) => b.rpc());
   const vault = await client.fetchVault(key);
-  const shares = await tokenBalance(ata(user.publicKey, vault.shareMint));
+  const shares = await tokenBalance(connection, ata(user.publicKey, vault.shareMint));
   assert.ok(shares > 0n, "the deposit minted shares");
   return { user, client, key, vault, shares };
 }
@@ -51,7 +42,7 @@ async function holder(): Promise<{ user: Keypair; client: BallastClient; key: Pu
 /** What `shares` are worth at the vault's last prices (micro-USD: base units of USDC at $1). */
 async function worth(client: BallastClient, key: PublicKey, shares: bigint): Promise<bigint> {
   const vault = await client.fetchVault(key);
-  const { nav } = valuation(vault, await Promise.all(vault.assets.map((a) => tokenBalance(a.reserve))));
+  const { nav } = valuation(vault, await Promise.all(vault.assets.map((a) => tokenBalance(connection, a.reserve))));
   const minted = BigInt((await connection.getTokenSupply(vault.shareMint)).value.amount);
   return (nav * shares) / (minted + BigInt(vault.fees.pendingShares.toString()));
 }
@@ -93,7 +84,7 @@ test("single-asset withdrawal: requested, listed, settled after the delay and pa
   const owner = user.publicKey;
   const usdc = ata(owner, vault.assets[2].mint, vault.assets[2].tokenProgram);
   const escrowed = shares / 2n;
-  const before = await tokenBalance(usdc);
+  const before = await tokenBalance(connection, usdc);
   const value = await worth(client, key, escrowed);
 
   const sig = await client.requestWithdraw(key, vault, owner, 2, new BN(escrowed.toString()), new BN(1)).rpc();
@@ -104,8 +95,8 @@ test("single-asset withdrawal: requested, listed, settled after the delay and pa
   assert.ok(request, "the request is open");
   assert.ok(request!.destination.equals(usdc));
   assert.equal(request!.assetIndex, 2);
-  assert.equal(await tokenBalance(pda.withdrawEscrow(pda.withdrawRequest(key, owner))), escrowed, "shares escrowed");
-  assert.equal(await tokenBalance(ata(owner, vault.shareMint)), shares - escrowed);
+  assert.equal(await tokenBalance(connection, pda.withdrawEscrow(pda.withdrawRequest(key, owner))), escrowed, "shares escrowed");
+  assert.equal(await tokenBalance(connection, ata(owner, vault.shareMint)), shares - escrowed);
   const listed = await client.withdrawRequests(key);
   assert.ok(listed.some((r) => r.publicKey.equals(pda.withdrawRequest(key, owner)) && r.account.owner.equals(owner)));
   // Settling before the delay is refused with the program's error.
@@ -124,7 +115,7 @@ test("single-asset withdrawal: requested, listed, settled after the delay and pa
     if (await client.fetchWithdrawRequest(key, owner)) throw e;
     t.diagnostic("a keeper settled the request first");
   }
-  const got = (await tokenBalance(usdc)) - before;
+  const got = (await tokenBalance(connection, usdc)) - before;
   assert.ok(got > 0n, "the owner received USDC");
   if (settled) assert.equal(got.toString(), settled.amountReceived.toString());
   // What the shares are worth, less the fee and the buy-back charge (at most a few percent).
@@ -144,7 +135,7 @@ test("single-asset withdrawal: cancelled after expiry, the shares come back", as
   const sig = await client.cancelWithdraw(key, vault, owner).rpc();
   const [cancelled] = eventsNamed(await logs(sig), "withdrawCancelledEvent");
   assert.equal(cancelled.shares.toString(), (shares / 4n).toString());
-  assert.equal(await tokenBalance(ata(owner, vault.shareMint)), shares, "every share is back");
+  assert.equal(await tokenBalance(connection, ata(owner, vault.shareMint)), shares, "every share is back");
   assert.equal(await client.fetchWithdrawRequest(key, owner), null);
 });
 
@@ -152,7 +143,7 @@ test("exitTo: in kind, swapped to USDC through the whitelisted pools, checked on
   const { user, client, key, vault, shares } = await holder();
   const owner = user.publicKey;
   const accounts = userTokenAccounts(vault, owner);
-  const before = await Promise.all(accounts.map(tokenBalance));
+  const before = await Promise.all(accounts.map((a) => tokenBalance(connection, a)));
   const value = await worth(client, key, shares);
   const { instructions, preview } = await client.exitTo(key, owner, shares, 2, 100);
 
@@ -177,8 +168,8 @@ test("exitTo: in kind, swapped to USDC through the whitelisted pools, checked on
   const [withdrawn] = eventsNamed(await logs(sig), "withdrawEvent");
   assert.deepEqual(withdrawn.amountsOut.map((a) => BigInt(a.toString()) >= 0n), [true, true, true]);
   preview.slices.forEach((s, i) => assert.ok(BigInt(withdrawn.amountsOut[i].toString()) >= s.amount, `piece ${i} quoted above paid`));
-  assert.equal(await tokenBalance(ata(owner, vault.shareMint)), 0n, "every share burned");
-  const afterBalances = await Promise.all(accounts.map(tokenBalance));
+  assert.equal(await tokenBalance(connection, ata(owner, vault.shareMint)), 0n, "every share burned");
+  const afterBalances = await Promise.all(accounts.map((a) => tokenBalance(connection, a)));
   const gained = afterBalances[2] - before[2];
   assert.ok(gained >= preview.minOut, `gained ${gained} < min ${preview.minOut}`);
   // Each swapped piece was at most what the withdrawal paid: the rest (rounding of the horizon) stays.
@@ -189,7 +180,7 @@ test("exitTo: a piece no pool pays anything for is reported and left in the owne
   const { user, client, key, vault, shares } = await holder();
   const owner = user.publicKey;
   const accounts = userTokenAccounts(vault, owner);
-  const before = await Promise.all(accounts.map(tokenBalance));
+  const before = await Promise.all(accounts.map((a) => tokenBalance(connection, a)));
   // Two shares: a few lamports of SOL (worth less than one USDC unit), no BTC, no USDC.
   const { instructions, preview } = await client.exitTo(key, owner, 2n, 2, 100);
   const sol = preview.slices[0];
@@ -197,8 +188,8 @@ test("exitTo: a piece no pool pays anything for is reported and left in the owne
   assert.deepEqual(preview.left.map((x) => x.index), [0]);
   assert.equal(preview.expectedOut, preview.slices[2].amount);
   await client.program.provider.sendAndConfirm!(new Transaction().add(...instructions), []);
-  assert.equal(await tokenBalance(ata(owner, vault.shareMint)), shares - 2n);
-  const afterBalances = await Promise.all(accounts.map(tokenBalance));
+  assert.equal(await tokenBalance(connection, ata(owner, vault.shareMint)), shares - 2n);
+  const afterBalances = await Promise.all(accounts.map((a) => tokenBalance(connection, a)));
   assert.ok(afterBalances[0] >= before[0] + sol.amount, "the dust stayed with the owner");
   assert.ok(afterBalances[2] >= preview.minBalance);
 });
@@ -207,7 +198,7 @@ test("exitTo: a minimum it cannot meet fails the whole transaction with BalanceB
   const { user, client, key, vault, shares } = await holder();
   const owner = user.publicKey;
   const accounts = userTokenAccounts(vault, owner);
-  const before = await Promise.all(accounts.map(tokenBalance));
+  const before = await Promise.all(accounts.map((a) => tokenBalance(connection, a)));
   const { instructions, preview } = await client.exitTo(key, owner, shares, 2, 50);
   // The same exit, its guard asking twice what it can bring.
   const tooMuch = await client.assertMinBalance(preview.destination, preview.balanceBefore + 2n * preview.expectedOut).instruction();
@@ -217,6 +208,6 @@ test("exitTo: a minimum it cannot meet fails the whole transaction with BalanceB
     assert.match(text, /BalanceBelowMinimum|Error Number: 6131|0x17f3/, text);
     return true;
   });
-  assert.equal(await tokenBalance(ata(owner, vault.shareMint)), shares, "no share burned");
-  assert.deepEqual(await Promise.all(accounts.map(tokenBalance)), before, "no token moved");
+  assert.equal(await tokenBalance(connection, ata(owner, vault.shareMint)), shares, "no share burned");
+  assert.deepEqual(await Promise.all(accounts.map((a) => tokenBalance(connection, a))), before, "no token moved");
 });
