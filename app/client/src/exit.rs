@@ -127,11 +127,9 @@ pub fn in_kind_slices(snap: &Snapshot, minted: u64, shares: u64, at: i64) -> Res
     let supply = planner::shares_outstanding(vault, minted, at)?;
     // Vesting charges only shrink with time: the balances at the snapshot's time are a floor.
     let available = vault.available_balances(&snap.balances, snap.now).map_err(|e| anyhow!("reserve balances: {e}"))?;
-    let gross = math::in_kind_amounts_out(shares, &available, supply).map_err(|e| anyhow!("{shares} shares: {e:?}"))?;
-    gross
-        .into_iter()
-        .map(|x| math::fees::less_fee(x, vault.params.fees.exit_bps).map_err(|e| anyhow!("exit fee: {e:?}")))
-        .collect()
+    math::in_kind_payout(shares, &available, supply, vault.params.fees.exit_bps)
+        .map(|p| p.net)
+        .map_err(|e| anyhow!("{shares} shares: {e:?}"))
 }
 
 /// `expected × (1 − slippage_bps)`, rounded down.

@@ -138,6 +138,21 @@ pub fn in_kind_amounts_out(shares: u64, balances: &[u64], supply: u64) -> MathRe
     balances.iter().map(|b| super::to_u64(mul_div_floor(shares as u128, *b as u128, supply as u128)?)).collect()
 }
 
+/// What an in-kind withdrawal of `shares` of `supply` pays: pro rata of the holders' `available` balances,
+/// rounded down (`gross`), each less the exit fee of `exit_bps` (`net`, what is paid; the fee stays in the vault).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InKindPayout {
+    pub gross: Vec<u64>,
+    pub net: Vec<u64>,
+}
+
+/// [`InKindPayout`] for `shares`: `withdraw`'s rule, which clients quote with.
+pub fn in_kind_payout(shares: u64, available: &[u64], supply: u64, exit_bps: u16) -> MathResult<InKindPayout> {
+    let gross = in_kind_amounts_out(shares, available, supply)?;
+    let net = gross.iter().map(|x| super::fees::less_fee(*x, exit_bps)).collect::<MathResult<Vec<_>>>()?;
+    Ok(InKindPayout { gross, net })
+}
+
 /// What a single-asset deposit worth `deposit_value` (at mid) leaves the holders of `supply` shares of a vault
 /// worth `nav` (at mid, before it) when it is paid `shares`: `deposit_value − shares × (nav + deposit_value) /
 /// (supply + shares)` (micro-USD, rounded down; 0 when it leaves nothing or for a first deposit). The fee, the

@@ -75,13 +75,8 @@ impl Withdraw<'_> {
         let supply = vault.shares_outstanding(minted)?;
         let reserves: Vec<u64> = legs.iter().map(|l| l.reserve_amount).collect();
         let available = vault.available_balances(&reserves, now)?;
-        let exit_bps = vault.params.fees.exit_bps;
-        let gross = math::in_kind_amounts_out(args.shares, &available, supply).or_math_err()?;
-        let amounts = gross
-            .iter()
-            .map(|x| math::fees::less_fee(*x, exit_bps))
-            .collect::<core::result::Result<Vec<_>, _>>()
-            .or_math_err()?;
+        let math::InKindPayout { gross, net: amounts } =
+            math::in_kind_payout(args.shares, &available, supply, vault.params.fees.exit_bps).or_math_err()?;
         require!(amounts.iter().any(|a| *a > 0), BallastError::ZeroWithdrawal);
         for (a, min) in amounts.iter().zip(&args.min_amounts_out) {
             require!(a >= min, BallastError::AmountBelowMinimum);
