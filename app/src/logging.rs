@@ -7,9 +7,9 @@
 //!   command provokes on purpose.
 //! - `BALLAST_LOG` or `RUST_LOG`: exactly that filter (`RUST_LOG=debug` shows everything, dependencies too).
 //!
-//! Natively loaded programs print with `println!` to fd 1, which [`crate::output`] points at a pipe;
-//! [`capture_program_logs`] reads that pipe instead and turns each line into a log event under the target
-//! [`PROGRAMS`]: a refusal the command expects at debug, anything else a program printed at info, and an
+//! Natively loaded programs print with `println!` to fd 1: [`capture_program_logs`] points fd 1 at a pipe,
+//! hands the command the original stdout ([`crate::output::Out`]) and turns each line of the pipe into a log
+//! event under the target [`PROGRAMS`]: a refusal the command expects at debug, anything else a program printed at info, and an
 //! unexpected program error once more as an error with its name.
 
 use std::collections::BTreeSet;
@@ -99,16 +99,14 @@ pub struct Expected {
 static EXPECTED: RwLock<Expected> = RwLock::new(Expected { all: false, names: BTreeSet::new() });
 /// The thread turning program lines into log events, joined by [`finish`].
 static FORWARDER: Mutex<Option<std::thread::JoinHandle<()>>> = Mutex::new(None);
-static CAPTURED: OnceLock<()> = OnceLock::new();
+/// The original stdout, once fd 1 was pointed at the program-log pipe (negative: it could not be).
+static SAVED_STDOUT: OnceLock<i32> = OnceLock::new();
 
 /// Refusals (error names) the command provokes on purpose and reports itself: logged at debug.
 pub fn expect_refusals(names: impl IntoIterator<Item = String>) {
-    let names: Vec<String> = names.into_iter().collect();
     if let Ok(mut e) = EXPECTED.write() {
-        e.names.extend(names.iter().cloned());
+        e.names.extend(names);
     }
-    // The same list for the plain pipe, in case fd 1 could not be taken over.
-    crate::output::expect_refusals(names);
 }
 
 /// Every program error is expected (a server: a client's refusal is the client's answer, not the server's news).
@@ -163,68 +161,68 @@ pub fn emit(line: &str, expected: &Expected) {
     }
 }
 
-/// The identity of what fd 1 is open on.
-fn stdout_identity() -> Option<(libc::dev_t, libc::ino_t)> {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: fstat fills the struct when it returns 0, and only then is it read.
-    unsafe { (libc::fstat(1, st.as_mut_ptr()) == 0).then(|| st.assume_init()) }.map(|st| (st.st_dev, st.st_ino))
-}
-
-/// The command's output handle (the original stdout, as [`crate::output::program_logs_to_stderr`] gives it),
-/// with what the programs print on fd 1 logged as the module documentation says. Call [`finish`] before the
-/// command's result is printed.
+/// The command's output handle: the original stdout, with what the programs print on fd 1 logged as the
+/// module documentation says (plain stdout if the descriptors cannot be duplicated). Call [`finish`] before
+/// the command's result is printed.
 pub fn capture_program_logs() -> crate::output::Out {
-    let before = stdout_identity();
-    let out = crate::output::program_logs_to_stderr();
-    // Only when fd 1 now is the output module's pipe (it could fall back to plain stdout, which stays ours).
-    if before != stdout_identity() && CAPTURED.set(()).is_ok() {
-        if let (Some(handle), Ok(mut f)) = (take_over_stdout(), FORWARDER.lock()) {
-            *f = Some(handle);
-        }
-    }
-    out
-}
-
-/// Points fd 1 at a new pipe (closing the output module's, whose reader then ends) and starts the thread
-/// that logs its lines. fd 1 is left alone unless that thread runs.
-fn take_over_stdout() -> Option<std::thread::JoinHandle<()>> {
     use std::os::fd::FromRawFd;
     io::stdout().flush().ok();
+    let saved = *SAVED_STDOUT.get_or_init(|| redirect().unwrap_or(-1));
+    // SAFETY: plain descriptor duplication; the duplicate is a fresh descriptor owned by the returned File.
+    let mine = if saved < 0 { -1 } else { unsafe { libc::dup(saved) } };
+    if mine < 0 {
+        return crate::output::Out(Box::new(io::stdout()));
+    }
+    // SAFETY: `mine` is a valid descriptor nobody else owns.
+    crate::output::Out(Box::new(unsafe { File::from_raw_fd(mine) }))
+}
+
+/// Saves stdout, points fd 1 at a pipe and starts the thread that logs its lines; returns the saved stdout.
+fn redirect() -> Option<i32> {
+    use std::os::fd::FromRawFd;
     let mut fds = [0i32; 2];
     // SAFETY: plain descriptor calls on descriptors this function owns; the reader owns the read end.
     unsafe {
-        if libc::pipe(fds.as_mut_ptr()) < 0 {
+        let saved = libc::dup(1);
+        if saved < 0 || libc::pipe(fds.as_mut_ptr()) < 0 {
             return None;
         }
-        let reader = io::BufReader::new(File::from_raw_fd(fds[0]));
-        let spawned = std::thread::Builder::new().name("program-logs".into()).spawn(move || {
-            for line in reader.lines().map_while(Result::ok) {
-                match EXPECTED.read() {
-                    Ok(expected) => emit(&line, &expected),
-                    Err(_) => emit(&line, &Expected::default()),
-                }
-            }
-        });
-        // Without a reader (the read end went with the closure) or once fd 1 has its copy, the write end goes;
-        // a failed dup2 leaves fd 1 as it was and the reader at its end.
-        let pointed = spawned.is_ok() && libc::dup2(fds[1], 1) >= 0;
+        if libc::dup2(fds[1], 1) < 0 {
+            return None;
+        }
         libc::close(fds[1]);
-        spawned.ok().filter(|_| pointed)
+        let reader = io::BufReader::new(File::from_raw_fd(fds[0]));
+        let handle = std::thread::Builder::new()
+            .name("program-logs".into())
+            .spawn(move || {
+                for line in reader.lines().map_while(Result::ok) {
+                    match EXPECTED.read() {
+                        Ok(expected) => emit(&line, &expected),
+                        Err(_) => emit(&line, &Expected::default()),
+                    }
+                }
+            })
+            .ok()?;
+        if let Ok(mut f) = FORWARDER.lock() {
+            *f = Some(handle);
+        }
+        Some(saved)
     }
 }
 
 /// Logs what the programs printed before the command ends: fd 1 goes back to stderr, the pipe closes and its
-/// reader drains it; then the output module finishes likewise.
+/// reader drains it.
 pub fn finish() {
     io::stdout().flush().ok();
-    if let Some(handle) = FORWARDER.lock().ok().and_then(|mut f| f.take()) {
+    if SAVED_STDOUT.get().is_some_and(|fd| *fd >= 0) {
         // SAFETY: replaces fd 1 (the pipe's only write end) with a copy of stderr.
         unsafe {
             libc::dup2(2, 1);
         }
+    }
+    if let Some(handle) = FORWARDER.lock().ok().and_then(|mut f| f.take()) {
         let _ = handle.join();
     }
-    crate::output::finish();
 }
 
 #[cfg(test)]
