@@ -138,8 +138,8 @@ impl FlowConfig {
 /// The value out of place as a share of NAV: `½·Σ|vᵢ − tᵢ·NAV| / NAV`, and the NAV (USD).
 pub(crate) fn drift(r: &Report) -> (f64, f64) {
     let nav = r.nav as f64;
-    let out: f64 =
-        r.values.iter().zip(&r.targets_bps).map(|(v, t)| (*v as f64 - *t as f64 / 10_000.0 * nav).abs()).sum();
+    // The program's own sum of absolute drifts (exact, micro-USD).
+    let out = ballast::math::total_abs_drift_value(&r.values, &r.targets_bps).unwrap_or(0) as f64;
     (if nav > 0.0 { out / 2.0 / nav } else { 0.0 }, nav / 1e6)
 }
 
