@@ -34,6 +34,19 @@ export type Ballast = {
     },
     {
       "discriminator": [
+        66,
+        230,
+        98,
+        96,
+        233,
+        39,
+        216,
+        218
+      ],
+      "name": "valuationCache"
+    },
+    {
+      "discriminator": [
         211,
         8,
         232,
@@ -735,6 +748,31 @@ export type Ballast = {
       "code": 6134,
       "msg": "A whitelisted pool prices an asset too far from its oracle (max_pool_divergence_bps): the flow waits until the pools and the oracle agree again (the log names the pool)",
       "name": "poolPriceDivergence"
+    },
+    {
+      "code": 6135,
+      "msg": "A valuation cache entry was not refreshed in this slot: send refresh_valuation for every asset in the same slot as the instruction (the log names the asset)",
+      "name": "valuationStale"
+    },
+    {
+      "code": 6136,
+      "msg": "The vault changed after the valuation cache was refreshed (a deposit, withdrawal, trade or other update in between): refresh again (the log names the asset)",
+      "name": "valuationOutdated"
+    },
+    {
+      "code": 6137,
+      "msg": "refresh_valuation must be a top-level instruction of its transaction, not called by another program",
+      "name": "refreshByCpi"
+    },
+    {
+      "code": 6138,
+      "msg": "Assets out of range for a refresh: first + count must not exceed the vault's assets, and count must be at least 1",
+      "name": "refreshOutOfRange"
+    },
+    {
+      "code": 6139,
+      "msg": "The valuation cache passed belongs to another vault",
+      "name": "valuationCacheMismatch"
     }
   ],
   "events": [
@@ -984,6 +1022,32 @@ export type Ballast = {
         75
       ],
       "name": "rebalanceEvent"
+    },
+    {
+      "discriminator": [
+        8,
+        21,
+        138,
+        67,
+        72,
+        197,
+        6,
+        55
+      ],
+      "name": "valuationCacheCreatedEvent"
+    },
+    {
+      "discriminator": [
+        114,
+        142,
+        246,
+        91,
+        164,
+        104,
+        166,
+        23
+      ],
+      "name": "valuationRefreshedEvent"
     },
     {
       "discriminator": [
@@ -1596,6 +1660,63 @@ export type Ballast = {
     {
       "accounts": [
         {
+          "name": "payer",
+          "signer": true,
+          "writable": true
+        },
+        {
+          "name": "vault"
+        },
+        {
+          "name": "cache",
+          "pda": {
+            "seeds": [
+              {
+                "kind": "const",
+                "value": [
+                  118,
+                  97,
+                  108,
+                  117,
+                  97,
+                  116,
+                  105,
+                  111,
+                  110
+                ]
+              },
+              {
+                "kind": "account",
+                "path": "vault"
+              }
+            ]
+          },
+          "writable": true
+        },
+        {
+          "address": "11111111111111111111111111111111",
+          "name": "systemProgram"
+        }
+      ],
+      "args": [],
+      "discriminator": [
+        208,
+        254,
+        140,
+        175,
+        232,
+        132,
+        13,
+        240
+      ],
+      "docs": [
+        "Anyone creates a vault's valuation cache (pays its rent once)."
+      ],
+      "name": "initValuationCache"
+    },
+    {
+      "accounts": [
+        {
           "name": "creator",
           "signer": true,
           "writable": true
@@ -2175,6 +2296,64 @@ export type Ballast = {
         "Pay out what a claim holds for one asset. Works while paused."
       ],
       "name": "redeemClaim"
+    },
+    {
+      "accounts": [
+        {
+          "name": "vault"
+        },
+        {
+          "name": "cache",
+          "pda": {
+            "seeds": [
+              {
+                "kind": "const",
+                "value": [
+                  118,
+                  97,
+                  108,
+                  117,
+                  97,
+                  116,
+                  105,
+                  111,
+                  110
+                ]
+              },
+              {
+                "kind": "account",
+                "path": "vault"
+              }
+            ]
+          },
+          "writable": true
+        }
+      ],
+      "args": [
+        {
+          "name": "args",
+          "type": {
+            "defined": {
+              "name": "refreshValuationArgs"
+            }
+          }
+        }
+      ],
+      "discriminator": [
+        187,
+        6,
+        230,
+        120,
+        85,
+        13,
+        13,
+        209
+      ],
+      "docs": [
+        "Anyone records a batch of assets' checked readings and reserve balances in the vault's valuation cache",
+        "for this slot (top-level only)."
+      ],
+      "name": "refreshValuation"
     },
     {
       "accounts": [
@@ -3079,15 +3258,20 @@ export type Ballast = {
           },
           {
             "docs": [
-              "Base units the vault kept from a flow's charges (fees, trade charges), joining the holders' balance",
-              "linearly over `auction_secs` from `vesting_from` (`math::shares::vesting_left`): a deposit and withdrawal",
-              "in kind around the settlement that kept them cannot take them."
+              "Base units the vault kept from flows' charges (fees, trade charges), joining the holders' balance",
+              "linearly from `vesting_from` until `vesting_until` (`math::shares::vesting_left`): a deposit and",
+              "withdrawal in kind around the settlement that kept them cannot take them. Each charge vests over",
+              "`auction_secs`, added to what is still vesting at the amount-weighted end (`math::vesting_until`)."
             ],
             "name": "vesting",
             "type": "u64"
           },
           {
             "name": "vestingFrom",
+            "type": "i64"
+          },
+          {
+            "name": "vestingUntil",
             "type": "i64"
           }
         ],
@@ -3273,6 +3457,75 @@ export type Ballast = {
             "name": "costOptimal"
           }
         ]
+      }
+    },
+    {
+      "docs": [
+        "One asset's cached valuation inputs."
+      ],
+      "name": "cacheEntry",
+      "repr": {
+        "kind": "c"
+      },
+      "serialization": "bytemuck",
+      "type": {
+        "fields": [
+          {
+            "name": "price",
+            "type": "i64"
+          },
+          {
+            "name": "conf",
+            "type": "u64"
+          },
+          {
+            "name": "emaPrice",
+            "type": "i64"
+          },
+          {
+            "name": "emaConf",
+            "type": "u64"
+          },
+          {
+            "name": "publishTime",
+            "type": "i64"
+          },
+          {
+            "docs": [
+              "The reserve's token balance when refreshed."
+            ],
+            "name": "reserveAmount",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "Slot of the refresh (0: never refreshed)."
+            ],
+            "name": "slot",
+            "type": "u64"
+          },
+          {
+            "docs": [
+              "The vault's `valuation_seq` when refreshed."
+            ],
+            "name": "seq",
+            "type": "u64"
+          },
+          {
+            "name": "expo",
+            "type": "i32"
+          },
+          {
+            "name": "padding",
+            "type": {
+              "array": [
+                "u8",
+                4
+              ]
+            }
+          }
+        ],
+        "kind": "struct"
       }
     },
     {
@@ -4731,6 +4984,22 @@ export type Ballast = {
       }
     },
     {
+      "name": "refreshValuationArgs",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "Index of the first asset refreshed; the remaining accounts give `[oracle, reserve]` for it and the",
+              "assets after it, in vault order."
+            ],
+            "name": "first",
+            "type": "u16"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
       "docs": [
         "On-chain form of `math::adaptive::RelVolState` (the exponent fits a byte: readings are checked to",
         "`[MIN_EXPO, MAX_EXPO]`)."
@@ -4928,6 +5197,112 @@ export type Ballast = {
             "name": "cppi"
           }
         ]
+      }
+    },
+    {
+      "docs": [
+        "PDA `[VALUATION_SEED, vault]`."
+      ],
+      "name": "valuationCache",
+      "repr": {
+        "kind": "c"
+      },
+      "serialization": "bytemuck",
+      "type": {
+        "fields": [
+          {
+            "name": "vault",
+            "type": "pubkey"
+          },
+          {
+            "name": "bump",
+            "type": "u8"
+          },
+          {
+            "name": "padding",
+            "type": {
+              "array": [
+                "u8",
+                7
+              ]
+            }
+          },
+          {
+            "name": "entries",
+            "type": {
+              "array": [
+                {
+                  "defined": {
+                    "name": "cacheEntry"
+                  }
+                },
+                128
+              ]
+            }
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
+        "A vault's valuation cache was created."
+      ],
+      "name": "valuationCacheCreatedEvent",
+      "type": {
+        "fields": [
+          {
+            "name": "vault",
+            "type": "pubkey"
+          },
+          {
+            "name": "cache",
+            "type": "pubkey"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "docs": [
+        "`refresh_valuation` recorded the assets in `refreshed` at `slot` with the vault at `seq`, and skipped each",
+        "of `skipped_assets` for the error in `skipped_errors` (same order)."
+      ],
+      "name": "valuationRefreshedEvent",
+      "type": {
+        "fields": [
+          {
+            "name": "vault",
+            "type": "pubkey"
+          },
+          {
+            "name": "slot",
+            "type": "u64"
+          },
+          {
+            "name": "seq",
+            "type": "u64"
+          },
+          {
+            "name": "refreshed",
+            "type": {
+              "vec": "u16"
+            }
+          },
+          {
+            "name": "skippedAssets",
+            "type": {
+              "vec": "u16"
+            }
+          },
+          {
+            "name": "skippedErrors",
+            "type": {
+              "vec": "u32"
+            }
+          }
+        ],
+        "kind": "struct"
       }
     },
     {
@@ -5132,11 +5507,19 @@ export type Ballast = {
             "type": "i64"
           },
           {
+            "docs": [
+              "Changes with every instruction that changes the vault (`Vault::seal`): a valuation cache entry is",
+              "only used while it still equals the entry's (`ValuationCache`)."
+            ],
+            "name": "valuationSeq",
+            "type": "u64"
+          },
+          {
             "name": "reserved",
             "type": {
               "array": [
                 "u8",
-                52
+                44
               ]
             }
           }

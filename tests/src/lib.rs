@@ -364,3 +364,39 @@ impl Rng {
         self.range(0, n)
     }
 }
+
+/// A program that forwards its instruction to ballast by CPI: accounts[0] is ballast's program account, the
+/// rest are the ballast instruction's accounts, the data is ballast's. Start a chain with it by
+/// `Chain::start_with_program::<Relay>("relay", RELAY_ID)` and wrap instructions in [`relayed`].
+pub struct Relay;
+
+pub const RELAY_ID: anchor_lang::prelude::Pubkey =
+    anchor_lang::prelude::Pubkey::from_str_const("Re1ay11111111111111111111111111111111111111");
+
+impl chain::NativeProgram for Relay {
+    fn process(
+        _: &anchor_lang::prelude::Pubkey,
+        accounts: &[anchor_lang::prelude::AccountInfo],
+        data: &[u8],
+    ) -> Result<(), anchor_lang::solana_program::program_error::ProgramError> {
+        use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+        let metas = accounts[1..]
+            .iter()
+            .map(|a| AccountMeta { pubkey: *a.key, is_signer: a.is_signer, is_writable: a.is_writable })
+            .collect();
+        anchor_lang::solana_program::program::invoke(
+            &Instruction { program_id: ballast::ID, accounts: metas, data: data.to_vec() },
+            accounts,
+        )
+    }
+}
+
+/// `ix` sent through [`Relay`] (ballast reached by CPI).
+pub fn relayed(
+    ix: anchor_lang::solana_program::instruction::Instruction,
+) -> anchor_lang::solana_program::instruction::Instruction {
+    use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+    let mut accounts = vec![AccountMeta::new_readonly(ballast::ID, false)];
+    accounts.extend(ix.accounts);
+    Instruction { program_id: RELAY_ID, accounts, data: ix.data }
+}

@@ -146,7 +146,8 @@ fn synthetic_vault(view: &mut MemoryView, rng: &mut Draw, v: usize) -> (Pubkey, 
         auction_sold_ppm: 0,
         fees: ballast::state::FeeState::default(),
         rel_vol_time: 0,
-        reserved: [0; 52],
+        valuation_seq: 0,
+        reserved: [0; 44],
     };
     let mut data = Vec::new();
     vault.try_serialize(&mut data).unwrap_or_default();
@@ -194,6 +195,7 @@ fn synthetic_asset(
         reserved: [0; 2],
         vesting: 0,
         vesting_from: 0,
+        vesting_until: 0,
     }
 }
 

@@ -21,6 +21,53 @@ pub fn poke(vault_key: &Pubkey, vault: &Vault) -> Instruction {
     )
 }
 
+/// The vault's valuation cache (PDA `["valuation", vault]`).
+pub fn valuation_cache_address(vault_key: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[ballast::constants::VALUATION_SEED, vault_key.as_ref()], &ballast::ID).0
+}
+
+/// `init_valuation_cache`: create the vault's valuation cache (anyone; `payer` pays its rent).
+pub fn init_valuation_cache(payer: &Pubkey, vault_key: &Pubkey) -> Instruction {
+    ix(
+        ballast::accounts::InitValuationCache {
+            payer: *payer,
+            vault: *vault_key,
+            cache: valuation_cache_address(vault_key),
+            system_program: anchor_lang::system_program::ID,
+        },
+        ballast::instruction::InitValuationCache {},
+        vec![],
+    )
+}
+
+/// `refresh_valuation` of assets `first .. first + count` (anyone; top-level only).
+pub fn refresh_valuation(vault_key: &Pubkey, vault: &Vault, first: usize, count: usize) -> Instruction {
+    let remaining = valuation_accounts(vault).into_iter().skip(2 * first).take(2 * count).collect();
+    ix(
+        ballast::accounts::RefreshValuation { vault: *vault_key, cache: valuation_cache_address(vault_key) },
+        ballast::instruction::RefreshValuation {
+            args: RefreshValuationArgs { first: u16::try_from(first).unwrap_or(u16::MAX) },
+        },
+        remaining,
+    )
+}
+
+/// `refresh_valuation` of every asset in batches of at most `batch` (one instruction each).
+pub fn refresh_valuation_batches(vault_key: &Pubkey, vault: &Vault, batch: usize) -> Vec<Instruction> {
+    let n = vault.assets.len();
+    (0..n).step_by(batch.max(1)).map(|first| refresh_valuation(vault_key, vault, first, batch.min(n - first))).collect()
+}
+
+/// `poke` valued from the vault's valuation cache (refreshed in the same slot) instead of every
+/// `[oracle, reserve]`.
+pub fn poke_cached(vault_key: &Pubkey, vault: &Vault) -> Instruction {
+    ix(
+        ballast::accounts::Poke { vault: *vault_key, share_mint: vault.share_mint },
+        ballast::instruction::Poke {},
+        vec![AccountMeta::new_readonly(valuation_cache_address(vault_key), false)],
+    )
+}
+
 /// `accrue_fees`: accrue the running fees on fresh readings and mint the fee shares owed to the recipients
 /// (anyone).
 pub fn accrue_fees(vault_key: &Pubkey, vault: &Vault) -> Instruction {

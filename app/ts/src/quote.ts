@@ -54,23 +54,22 @@ export function supplyAfterAccrual(vault: Vault, minted: bigint, now: number | b
   return supply + (fee < room ? fee : room);
 }
 
-/** Of `amount` set vesting at `from`, what still vests at `now` over `periodSecs` (`math::vesting_left`:
- * linear, rounded up, nothing once the period has passed). */
-export function vestingLeft(amount: bigint, from: number, now: number, periodSecs: number): bigint {
-  const elapsed = BigInt(Math.max(0, now - from));
-  const period = BigInt(periodSecs);
-  if (amount === 0n || elapsed >= period) return 0n;
-  const num = amount * (period - elapsed);
-  return (num + period - 1n) / period;
+/** Of `amount` set vesting at `from`, what still vests at `now` when it vests linearly until `until`
+ * (`math::vesting_left`: rounded up, all of it before `from`, nothing from `until` on). */
+export function vestingLeft(amount: bigint, from: number, until: number, now: number): bigint {
+  if (amount === 0n || now >= until) return 0n;
+  if (now <= from) return amount;
+  const left = BigInt(until - now);
+  const span = BigInt(until - from);
+  return (amount * left + span - 1n) / span;
 }
 
 /** What the vault holds for its holders at unix time `now`: each reserve balance minus what it owes to
  * claims (`owed`), what escrowed deposits hold in it (`pendingIn`) and the flows' charges still vesting
- * (`vesting` from `vestingFrom` over the auction's duration), in vault order (`Vault::available_balances`). */
+ * (`vesting` from `vestingFrom` until `vestingUntil`), in vault order (`Vault::available_balances`). */
 export function availableBalances(vault: Vault, reserveBalances: bigint[], now: number): bigint[] {
-  const period = vault.params.auctionSecs;
   return vault.assets.map((a, i) => {
-    const vesting = vestingLeft(big(a.vesting), Number(big(a.vestingFrom)), now, period);
+    const vesting = vestingLeft(big(a.vesting), Number(big(a.vestingFrom)), Number(big(a.vestingUntil)), now);
     const available = reserveBalances[i] - big(a.owed) - big(a.pendingIn) - vesting;
     if (available < 0n) throw new Error(`reserve ${i} holds less than it owes`);
     return available;

@@ -178,16 +178,39 @@ pub fn exit_left_to_holders(shares: u64, nav: u128, supply: u64, payout_value: u
     Ok(worth.saturating_sub(payout_value))
 }
 
-/// Of `amount` set vesting at `from`, what is still vesting at `now` when it vests linearly over
-/// `period_secs`: `ceil(amount × (period − elapsed) / period)`, 0 once the period has passed (and everything
-/// at once with a zero period). Rounded up: the holders never count a unit before it has vested.
-pub fn vesting_left(amount: u64, from: i64, now: i64, period_secs: u32) -> MathResult<u64> {
-    let elapsed = u64::try_from(now.saturating_sub(from)).unwrap_or(0);
-    let period = period_secs as u64;
-    if amount == 0 || elapsed >= period {
+/// Of `amount` set vesting at `from`, what is still vesting at `now` when it vests linearly until `until`:
+/// `ceil(amount × (until − now) / (until − from))`; all of it before `from`, nothing from `until` on. Rounded
+/// up: the holders never count a unit before it has vested.
+pub fn vesting_left(amount: u64, from: i64, until: i64, now: i64) -> MathResult<u64> {
+    if amount == 0 || now >= until {
         return Ok(0);
     }
-    super::to_u64(mul_div_ceil(amount as u128, (period - elapsed) as u128, period as u128)?)
+    if now <= from {
+        return Ok(amount);
+    }
+    let (left, span) = ((until as i128 - now as i128) as u128, (until as i128 - from as i128) as u128);
+    super::to_u64(mul_div_ceil(amount as u128, left, span)?)
+}
+
+/// When a vesting ends after `amount` more base units start vesting at `now` over `period_secs`, on top of
+/// `left` still vesting until `until`: the amount-weighted average of the two ends, and never before `until`
+/// (rounded down to the second: rounding up would let every dust charge push the end a second later). A dust charge moves the end by a dust fraction of the period (a stream of them cannot keep
+/// everyone else's charges vesting), a charge much larger than what is left ends near `now + period`, and what
+/// was vesting never vests faster than it would have alone. The end is fixed when the charge is added: a later
+/// change of the period does not move it.
+pub fn vesting_until(left: u64, until: i64, amount: u64, now: i64, period_secs: u32) -> MathResult<i64> {
+    let new_end = (now as i128).checked_add(period_secs as i128).ok_or(MathError::Overflow)?;
+    if left == 0 || until <= now {
+        return i64::try_from(new_end).map_err(|_| MathError::Overflow);
+    }
+    let total = (left as u128).checked_add(amount as u128).ok_or(MathError::Overflow)?;
+    let weighted = (left as u128)
+        .checked_mul((until as i128 - now as i128) as u128)
+        .and_then(|x| x.checked_add((amount as u128).checked_mul(period_secs as u128)?))
+        .ok_or(MathError::Overflow)?;
+    let offset = weighted / total;
+    let end = (now as i128).checked_add(offset as i128).ok_or(MathError::Overflow)?.max(until as i128);
+    i64::try_from(end).map_err(|_| MathError::Overflow)
 }
 
 #[cfg(test)]
@@ -211,14 +234,30 @@ mod tests {
 
     #[test]
     fn charges_vest_linearly_and_never_early() {
-        assert_eq!(vesting_left(1_000, 100, 100, 200).unwrap(), 1_000);
-        assert_eq!(vesting_left(1_000, 100, 150, 200).unwrap(), 750);
-        assert_eq!(vesting_left(1_000, 100, 299, 200).unwrap(), 5);
-        assert_eq!(vesting_left(1_000, 100, 300, 200).unwrap(), 0);
-        assert_eq!(vesting_left(3, 0, 1, 200).unwrap(), 3, "rounded up");
-        assert_eq!(vesting_left(1_000, 100, 50, 200).unwrap(), 1_000, "a clock behind the start vests nothing");
-        assert_eq!(vesting_left(u64::MAX, 0, 1, 200).unwrap(), u64::MAX - u64::MAX / 200);
-        assert_eq!(vesting_left(1_000, 0, 0, 0).unwrap(), 0);
+        assert_eq!(vesting_left(1_000, 100, 300, 100).unwrap(), 1_000);
+        assert_eq!(vesting_left(1_000, 100, 300, 150).unwrap(), 750);
+        assert_eq!(vesting_left(1_000, 100, 300, 299).unwrap(), 5);
+        assert_eq!(vesting_left(1_000, 100, 300, 300).unwrap(), 0);
+        assert_eq!(vesting_left(3, 0, 200, 1).unwrap(), 3, "rounded up");
+        assert_eq!(vesting_left(1_000, 100, 300, 50).unwrap(), 1_000, "a clock behind the start vests nothing");
+        assert_eq!(vesting_left(u64::MAX, 0, 200, 1).unwrap(), u64::MAX - u64::MAX / 200);
+        assert_eq!(vesting_left(1_000, 0, 0, 0).unwrap(), 0, "a zero period vests at once");
+        assert_eq!(vesting_left(1_000, i64::MIN, i64::MAX, 0).unwrap(), 500, "no overflow at the extremes");
+    }
+
+    #[test]
+    fn a_new_charge_moves_the_end_by_its_weight() {
+        // Nothing left: the period from now.
+        assert_eq!(vesting_until(0, 50, 1_000, 100, 200).unwrap(), 300);
+        // 1 000 left for 100 s more and 1 000 new over 200 s: ends 150 s from now.
+        assert_eq!(vesting_until(1_000, 200, 1_000, 100, 200).unwrap(), 250);
+        // Dust on a large remainder barely moves it (the griefing this replaces restarted it at now + 200).
+        assert_eq!(vesting_until(1_000_000, 110, 1, 100, 200).unwrap(), 110);
+        assert_eq!(vesting_until(1_000_000, 110, 100_000, 100, 200).unwrap(), 127);
+        // Never before the old end (a shortened period does not speed up what was vesting).
+        assert_eq!(vesting_until(1_000, 500, 1_000, 100, 10).unwrap(), 500);
+        assert_eq!(vesting_until(1_000, 50, 0, 100, 200).unwrap(), 300, "a finished vesting starts over");
+        assert!(vesting_until(u64::MAX, i64::MAX, u64::MAX, 0, u32::MAX).is_ok());
     }
 
     #[test]
@@ -235,6 +274,29 @@ mod tests {
         let empty = DepositQuote { value: 5_000_000, nav: 0, supply: 0 };
         let s = settle_deposit(&empty, &empty, 100, 0).unwrap();
         assert_eq!(s.shares, SharesOut { to_depositor: 5_000_000 - 50_000 - LOCKED_SHARES, locked: LOCKED_SHARES });
+    }
+
+    proptest! {
+        /// What was vesting never vests faster for a new charge, the new charge vests nothing at once, and a
+        /// charge of at most 1/1000 of what is left moves the end by at most 1/1000 of the period (+1 s).
+        #[test]
+        fn adding_a_charge_never_speeds_up_the_vesting(
+            left in 1u64..1u64 << 60, remaining in 1i64..100_000, amount in 0u64..1u64 << 60,
+            period in 1u32..100_000, since in 0i64..100_000, t in 0i64..300_000,
+        ) {
+            let now = 1_000_000i64;
+            let (from, until) = (now - since, now + remaining);
+            let left_now = vesting_left(left, from, until, now).unwrap();
+            let end = vesting_until(left_now, until, amount, now, period).unwrap();
+            let total = left_now + amount;
+            prop_assert!(end >= until);
+            prop_assert_eq!(vesting_left(total, now, end, now).unwrap(), total);
+            let at = now + t;
+            prop_assert!(vesting_left(total, now, end, at).unwrap() >= vesting_left(left, from, until, at).unwrap());
+            if amount <= left_now / 1000 {
+                prop_assert!(end - until <= period as i64 / 1000 + 1);
+            }
+        }
     }
 
     proptest! {

@@ -13,7 +13,7 @@
 //! Whoever moves a pool can therefore only hurt himself.
 
 use super::fixed::mul_div;
-use super::{value_of, MathError, MathResult, PriceBounds, Rounding, UsdPrice};
+use super::{amount_for_value, value_of, MathError, MathResult, PriceBounds, Rounding, UsdPrice};
 
 /// A pool's mid price, without fee or impact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,8 +185,14 @@ pub fn pool_divergence_bps(pool: &PoolPrice, assets: &[AssetSources], amount: u6
         .map(|d| u64::try_from(d).unwrap_or(u64::MAX))
 }
 
+/// The smallest amount a pool is probed with: worth $1 000 at the oracle's mid, so that valuing it in whole
+/// micro-dollars is exact to 0.01 bps whatever the holders hold of the asset (a dust balance would be valued
+/// at nothing, and the pool skipped, while [`value_bound`] still reads it for its other asset).
+pub const DIVERGENCE_PROBE_VALUE: u128 = 1_000_000_000;
+
 /// The first of `pools` that prices its asset a further than `max_bps` from the oracles, probed with
-/// `amounts[a]` (the holders' balance; one whole token when it is zero), and how far.
+/// `amounts[a]` (the holders' balance) or [`DIVERGENCE_PROBE_VALUE`] of the asset, whichever is larger, and how
+/// far.
 pub fn first_divergent_pool(
     pools: &[PoolPrice],
     assets: &[AssetSources],
@@ -195,10 +201,8 @@ pub fn first_divergent_pool(
 ) -> Option<(usize, u64)> {
     pools.iter().enumerate().find_map(|(k, p)| {
         let a = assets.get(p.asset_a)?;
-        let probe = match amounts.get(p.asset_a).copied().unwrap_or(0) {
-            0 => 10u64.checked_pow(a.decimals as u32)?,
-            x => x,
-        };
+        let least = amount_for_value(DIVERGENCE_PROBE_VALUE, a.decimals, a.spot.mid, Rounding::Ceil).ok()?;
+        let probe = amounts.get(p.asset_a).copied().unwrap_or(0).max(least);
         let d = pool_divergence_bps(p, assets, probe)?;
         (d > max_bps as u64).then_some((k, d))
     })

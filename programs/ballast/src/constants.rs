@@ -6,6 +6,8 @@ pub const VAULT_SEED: &[u8] = b"vault";
 pub const SHARE_MINT_SEED: &[u8] = b"shares";
 /// Seed of the locked-shares token account: `[LOCKED_SHARES_SEED, vault]`.
 pub const LOCKED_SHARES_SEED: &[u8] = b"locked_shares";
+/// Seed of a vault's valuation cache: `[VALUATION_SEED, vault]`.
+pub const VALUATION_SEED: &[u8] = b"valuation";
 /// Seed of a per-asset reserve token account: `[RESERVE_SEED, vault, mint]`.
 pub const RESERVE_SEED: &[u8] = b"reserve";
 /// Seed of a holder's claim account: `[CLAIM_SEED, vault, owner]`.

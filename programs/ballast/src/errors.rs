@@ -319,6 +319,16 @@ ballast_errors! {
     PoolDivergenceOutOfBounds,
     #[msg("A whitelisted pool prices an asset too far from its oracle (max_pool_divergence_bps): the flow waits until the pools and the oracle agree again (the log names the pool)")] // 6134
     PoolPriceDivergence,
+    #[msg("A valuation cache entry was not refreshed in this slot: send refresh_valuation for every asset in the same slot as the instruction (the log names the asset)")] // 6135
+    ValuationStale,
+    #[msg("The vault changed after the valuation cache was refreshed (a deposit, withdrawal, trade or other update in between): refresh again (the log names the asset)")] // 6136
+    ValuationOutdated,
+    #[msg("refresh_valuation must be a top-level instruction of its transaction, not called by another program")] // 6137
+    RefreshByCpi,
+    #[msg("Assets out of range for a refresh: first + count must not exceed the vault's assets, and count must be at least 1")] // 6138
+    RefreshOutOfRange,
+    #[msg("The valuation cache passed belongs to another vault")] // 6139
+    ValuationCacheMismatch,
 }
 
 impl BallastError {

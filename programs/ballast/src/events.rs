@@ -310,6 +310,25 @@ pub struct WeightScheduleProposedEvent {
     pub eta: i64,
 }
 
+/// A vault's valuation cache was created.
+#[event]
+pub struct ValuationCacheCreatedEvent {
+    pub vault: Pubkey,
+    pub cache: Pubkey,
+}
+
+/// `refresh_valuation` recorded the assets in `refreshed` at `slot` with the vault at `seq`, and skipped each
+/// of `skipped_assets` for the error in `skipped_errors` (same order).
+#[event]
+pub struct ValuationRefreshedEvent {
+    pub vault: Pubkey,
+    pub slot: u64,
+    pub seq: u64,
+    pub refreshed: Vec<u16>,
+    pub skipped_assets: Vec<u16>,
+    pub skipped_errors: Vec<u32>,
+}
+
 #[event]
 pub struct PokeEvent {
     pub vault: Pubkey,

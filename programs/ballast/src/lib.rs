@@ -166,6 +166,20 @@ pub mod ballast {
         RebalanceEnd::handler(ctx)
     }
 
+    /// Anyone creates a vault's valuation cache (pays its rent once).
+    pub fn init_valuation_cache(ctx: Context<InitValuationCache>) -> Result<()> {
+        InitValuationCache::handler(ctx)
+    }
+
+    /// Anyone records a batch of assets' checked readings and reserve balances in the vault's valuation cache
+    /// for this slot (top-level only).
+    pub fn refresh_valuation<'info>(
+        ctx: Context<'info, RefreshValuation<'info>>,
+        args: RefreshValuationArgs,
+    ) -> Result<()> {
+        RefreshValuation::handler(ctx, args)
+    }
+
     /// Anyone: refresh the vault's oracle readings and volatility estimates.
     pub fn poke<'info>(ctx: Context<'info, Poke<'info>>) -> Result<()> {
         Poke::handler(ctx)

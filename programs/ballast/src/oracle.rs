@@ -18,12 +18,23 @@ pub fn check_update(
     limits: &OracleLimits,
     now: i64,
 ) -> Result<OracleReading> {
+    let reading = verified_reading(update, feed_id)?;
+    check_reading(&reading, last_publish_time, limits, now)?;
+    Ok(reading)
+}
+
+/// The reading of a fully verified update of `feed_id`; no limits applied yet.
+pub fn verified_reading(update: &PriceUpdateV2, feed_id: &[u8; 32]) -> Result<OracleReading> {
     require!(update.verification_level == VerificationLevel::Full, BallastError::OracleNotFullyVerified);
     let m = &update.price_message;
     require!(m.feed_id == *feed_id, BallastError::OracleWrongFeed);
-    let reading = reading_of(m);
-    match math::oracle_validity(&reading, now, last_publish_time, limits) {
-        OracleValidity::Valid => Ok(reading),
+    Ok(reading_of(m))
+}
+
+/// The checks of a reading under `limits` at `now` (`math::oracle_validity`), each failure by its own error.
+pub fn check_reading(reading: &OracleReading, last_publish_time: i64, limits: &OracleLimits, now: i64) -> Result<()> {
+    match math::oracle_validity(reading, now, last_publish_time, limits) {
+        OracleValidity::Valid => Ok(()),
         OracleValidity::NonPositive => err!(BallastError::OracleNonPositivePrice),
         OracleValidity::ExponentOutOfRange => err!(BallastError::OracleExponentOutOfRange),
         OracleValidity::WentBackInTime => err!(BallastError::OraclePublishTimeWentBack),
@@ -48,11 +59,19 @@ pub fn reading_of(m: &pyth_solana_receiver_sdk::price_update::PriceFeedMessage) 
 
 /// Reads the asset's pinned oracle from an account passed by the caller.
 pub fn read_asset_price(info: &AccountInfo, asset: &Asset, limits: &OracleLimits, now: i64) -> Result<OracleReading> {
+    let reading = read_asset_reading(info, asset)?;
+    check_reading(&reading, asset.last_publish_time, limits, now)?;
+    Ok(reading)
+}
+
+/// The asset's pinned oracle's reading, with every account-level check (pinned key, owner, layout,
+/// verification level, feed id) and no limits applied yet.
+pub fn read_asset_reading(info: &AccountInfo, asset: &Asset) -> Result<OracleReading> {
     require_keys_eq!(info.key(), asset.oracle, BallastError::OracleAccountMismatch);
     require_keys_eq!(*info.owner, pyth_solana_receiver_sdk::ID, BallastError::OracleWrongOwner);
     let data = info.try_borrow_data()?;
     let update = PriceUpdateV2::try_deserialize(&mut &data[..]).map_err(|_| error!(BallastError::OracleInvalidData))?;
-    check_update(&update, &asset.feed_id, asset.last_publish_time, limits, now)
+    verified_reading(&update, &asset.feed_id)
 }
 
 /// Records a reading as the asset's newest (publish time never goes back: checked above) and folds it

@@ -1,15 +1,13 @@
 //! Flash rebalance (`rebalance_begin` … keeper's instructions … `rebalance_end`): the happy path through the
 //! reference AMM, equality with the direct route, and every refusal with nothing moved.
 
-use anchor_lang::prelude::{AccountInfo, Pubkey};
-use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
-use anchor_lang::solana_program::program::invoke;
-use anchor_lang::solana_program::program_error::ProgramError;
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
 use ballast::errors::BallastError;
 use ballast::instructions::{ProposeParamsArgs, RebalanceArgs, WithdrawArgs};
 use ballast_client::planner::Decision;
 use ballast_client::{self as client};
-use ballast_harness::chain::{Chain, NativeProgram};
+use ballast_harness::chain::Chain;
 use ballast_tests::*;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
@@ -268,28 +266,6 @@ async fn governance_can_turn_flash_rebalancing_off() {
     nothing_moved(&mut m, &h, r, BallastError::FlashRebalanceDisabled).await;
     // The direct route stays.
     m.rebalance(SOL, USDC, amount, 0).await.unwrap();
-}
-
-/// A program that forwards its instruction to ballast by CPI: accounts[0] is ballast's program account,
-/// the rest are the ballast instruction's accounts, the data is ballast's.
-struct Relay;
-
-const RELAY_ID: Pubkey = Pubkey::from_str_const("Re1ay11111111111111111111111111111111111111");
-
-impl NativeProgram for Relay {
-    fn process(_: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> Result<(), ProgramError> {
-        let metas = accounts[1..]
-            .iter()
-            .map(|a| AccountMeta { pubkey: *a.key, is_signer: a.is_signer, is_writable: a.is_writable })
-            .collect();
-        invoke(&Instruction { program_id: ballast::ID, accounts: metas, data: data.to_vec() }, accounts)
-    }
-}
-
-fn relayed(ix: Instruction) -> Instruction {
-    let mut accounts = vec![AccountMeta::new_readonly(ballast::ID, false)];
-    accounts.extend(ix.accounts);
-    Instruction { program_id: RELAY_ID, accounts, data: ix.data }
 }
 
 #[tokio::test]

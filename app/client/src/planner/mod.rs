@@ -109,7 +109,7 @@ impl Snapshot {
             .zip(&self.balances)
             .zip(&bounds)
             .map(|((a, bal), b)| AssetPosition {
-                balance: a.available(*bal, self.now, self.vault.params.auction_secs).unwrap_or(0),
+                balance: a.available(*bal, self.now).unwrap_or(0),
                 decimals: a.decimals,
                 price: b.mid,
             })

@@ -43,9 +43,8 @@ pub async fn build(state: &RpcState, kind: &str, req: TxRequest) -> anyhow::Resu
     let acc = chain.account(&key).await.ok_or_else(|| anyhow::anyhow!("no vault at {key}"))?;
     let vault = Vault::try_deserialize(&mut &acc.data[..]).map_err(|e| anyhow::anyhow!("not a vault: {e}"))?;
     let (snap, routes) = planner::load(&mut *chain, vault.clone()).await?;
-    let period = vault.params.auction_secs;
     let balances =
-        vault.assets.iter().zip(&snap.balances).map(|(a, b)| a.available(*b, snap.now, period).unwrap_or(0)).collect();
+        vault.assets.iter().zip(&snap.balances).map(|(a, b)| a.available(*b, snap.now).unwrap_or(0)).collect();
     let users = vault.assets.iter().map(|a| ata(&owner, &a.mint, &a.token_program)).collect();
     let shares_account = ata(&owner, &vault.share_mint, &anchor_spl::token::ID);
     let ctx = Ctx { key, vault, owner, balances, supply: snap.supply, users, shares_account };

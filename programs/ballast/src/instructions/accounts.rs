@@ -157,16 +157,53 @@ pub fn load_valuation(
 ) -> Result<PricedReserves> {
     require!(remaining.len() == 2 * vault.assets.len(), BallastError::WrongRemainingAccounts);
     let n = vault.assets.len();
-    let (mut readings, mut reserve_amounts, mut bounds) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    for (asset, chunk) in vault.assets.iter_mut().zip(remaining.chunks_exact(2)) {
+    let (mut readings, mut reserve_amounts) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for (asset, chunk) in vault.assets.iter().zip(remaining.chunks_exact(2)) {
         let reading = oracle::read_asset_price(&chunk[0], asset, limits, now)?;
-        bounds.push(reading.bounds().or_math_err()?);
         require_keys_eq!(chunk[1].key(), asset.reserve, BallastError::ReserveMismatch);
         let reserve = load_token_account(&chunk[1], &asset.token_program, &asset.mint)?;
         readings.push(reading);
         reserve_amounts.push(reserve.amount);
     }
+    priced_reserves(vault, readings, reserve_amounts, now)
+}
+
+/// What [`load_valuation`] returns, from the vault's valuation cache (`state::valuation`) instead of the
+/// `[oracle, reserve]` accounts: every asset's entry must have been refreshed in `slot` with the vault as it
+/// is now (`ValuationStale`, `ValuationOutdated`, the log names the asset), and its reading passes `limits`
+/// here as a direct read would.
+pub fn load_cached_valuation<'info>(
+    vault: &mut Vault,
+    vault_key: &Pubkey,
+    cache: &'info AccountInfo<'info>,
+    now: i64,
+    slot: u64,
+    limits: &OracleLimits,
+) -> Result<PricedReserves> {
+    let loader = AccountLoader::<crate::state::ValuationCache>::try_from(cache)?;
+    let cache = loader.load()?;
+    require_keys_eq!(cache.vault, *vault_key, BallastError::ValuationCacheMismatch);
+    let n = vault.assets.len();
+    let (mut readings, mut reserve_amounts) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for (i, (asset, entry)) in vault.assets.iter().zip(cache.entries.iter()).enumerate() {
+        let (reading, reserve) = entry.fresh(slot, vault.valuation_seq).inspect_err(|_| {
+            crate::events::log(&format!("valuation cache entry of asset {i} is from slot {}", entry.slot));
+        })?;
+        oracle::check_reading(&reading, asset.last_publish_time, limits, now)?;
+        readings.push(reading);
+        reserve_amounts.push(reserve);
+    }
+    priced_reserves(vault, readings, reserve_amounts, now)
+}
+
+/// Records `readings` in the vault (`Vault::observe_all`) and prices them with the reserves' balances.
+fn priced_reserves(
+    vault: &mut Vault,
+    readings: Vec<OracleReading>,
+    reserve_amounts: Vec<u64>,
+    now: i64,
+) -> Result<PricedReserves> {
+    let bounds = readings.iter().map(|r| r.bounds().or_math_err()).collect::<Result<Vec<_>>>()?;
     vault.observe_all(&readings).or_math_err()?;
     let balances = vault.available_balances(&reserve_amounts, now)?;
     Ok(PricedReserves { readings, balances, reserve_amounts, bounds })

@@ -39,11 +39,13 @@ pub struct Asset {
     /// Bitset of `asset_flags::*`.
     pub flags: u8,
     pub reserved: [u8; 2],
-    /// Base units the vault kept from a flow's charges (fees, trade charges), joining the holders' balance
-    /// linearly over `auction_secs` from `vesting_from` (`math::shares::vesting_left`): a deposit and withdrawal
-    /// in kind around the settlement that kept them cannot take them.
+    /// Base units the vault kept from flows' charges (fees, trade charges), joining the holders' balance
+    /// linearly from `vesting_from` until `vesting_until` (`math::shares::vesting_left`): a deposit and
+    /// withdrawal in kind around the settlement that kept them cannot take them. Each charge vests over
+    /// `auction_secs`, added to what is still vesting at the amount-weighted end (`math::vesting_until`).
     pub vesting: u64,
     pub vesting_from: i64,
+    pub vesting_until: i64,
 }
 
 /// Per-asset flags.
@@ -54,21 +56,27 @@ pub mod asset_flags {
 
 impl Asset {
     /// What the holders own of `reserve_amount` (the reserve's balance) at `now`: owed and escrowed amounts
-    /// are excluded, and so is what is still vesting of the charges kept from flows (over `vesting_secs`).
-    pub fn available(&self, reserve_amount: u64, now: i64, vesting_secs: u32) -> math::MathResult<u64> {
+    /// are excluded, and so is what is still vesting of the charges kept from flows.
+    pub fn available(&self, reserve_amount: u64, now: i64) -> math::MathResult<u64> {
         use math::SafeMath;
-        let vesting = math::vesting_left(self.vesting, self.vesting_from, now, vesting_secs)?;
+        let vesting = self.vesting_left(now)?;
         reserve_amount.safe_sub(self.owed)?.safe_sub(self.pending_in)?.safe_sub(vesting)
     }
 
-    /// Sets `amount` more base units vesting from `now`: what was still vesting is added to it and the whole
-    /// vests from `now` (a later charge never speeds up an earlier one).
+    /// Base units still vesting at `now`.
+    pub fn vesting_left(&self, now: i64) -> math::MathResult<u64> {
+        math::vesting_left(self.vesting, self.vesting_from, self.vesting_until, now)
+    }
+
+    /// Sets `amount` more base units vesting from `now` over `vesting_secs`: what was still vesting joins it
+    /// and the whole vests until the amount-weighted end of the two (`math::vesting_until`).
     pub fn vest(&mut self, amount: u64, now: i64, vesting_secs: u32) -> math::MathResult<()> {
         use math::SafeMath;
         if amount == 0 {
             return Ok(());
         }
-        let left = math::vesting_left(self.vesting, self.vesting_from, now, vesting_secs)?;
+        let left = self.vesting_left(now)?;
+        self.vesting_until = math::vesting_until(left, self.vesting_until, amount, now, vesting_secs)?;
         self.vesting = left.safe_add(amount)?;
         self.vesting_from = now;
         Ok(())

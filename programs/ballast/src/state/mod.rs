@@ -4,6 +4,7 @@ pub mod fees;
 pub mod params;
 pub mod requests;
 pub mod targets;
+pub mod valuation;
 pub mod vault;
 
 pub use asset::*;
@@ -11,4 +12,5 @@ pub use claim::*;
 pub use fees::*;
 pub use params::*;
 pub use requests::*;
+pub use valuation::*;
 pub use vault::*;

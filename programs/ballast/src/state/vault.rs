@@ -78,7 +78,10 @@ pub struct Vault {
     pub fees: FeeState,
     /// Time of the last relative-volatility sample (`Asset::rel_vol`); 0 = none yet.
     pub rel_vol_time: i64,
-    pub reserved: [u8; 52],
+    /// Changes with every instruction that changes the vault (`Vault::seal`): a valuation cache entry is
+    /// only used while it still equals the entry's (`ValuationCache`).
+    pub valuation_seq: u64,
+    pub reserved: [u8; 44],
 }
 
 pub use crate::math::auction::AuctionChange;
@@ -131,7 +134,7 @@ pub struct Flight {
 }
 
 impl Vault {
-    pub const VERSION: u8 = 5;
+    pub const VERSION: u8 = 6;
 
     /// The rebalance auction's stored state.
     pub fn auction(&self) -> math::auction::AuctionState {
@@ -295,16 +298,16 @@ impl Vault {
     /// Reserve balances minus owed, escrowed and still-vesting amounts at `now`, in vault order.
     pub fn available_balances(&self, reserve_amounts: &[u64], now: i64) -> Result<Vec<u64>> {
         require!(reserve_amounts.len() == self.assets.len(), BallastError::LengthMismatch);
-        let period = self.params.auction_secs;
         self.assets
             .iter()
             .zip(reserve_amounts)
-            .map(|(a, r)| a.available(*r, now, period).map_err(|_| error!(BallastError::UnexpectedBalanceChange)))
+            .map(|(a, r)| a.available(*r, now).map_err(|_| error!(BallastError::UnexpectedBalanceChange)))
             .collect()
     }
 
     /// Sets `amounts[i]` base units of each asset vesting from `now` (charges a flow left in the vault: they
-    /// join the holders' balances over `auction_secs`, the time the trades they pay for take).
+    /// join the holders' balances over `auction_secs`, the time the trades they pay for take; the end is
+    /// fixed now, so a later change of `auction_secs` does not un-vest them).
     pub fn vest(&mut self, amounts: &[(usize, u64)], now: i64) -> Result<()> {
         use crate::errors::MathResultExt;
         let period = self.params.auction_secs;
@@ -336,6 +339,13 @@ impl Vault {
     }
 
     /// Every state rule in one place; called after each mutation.
+    /// Marks the vault changed (valuation cache entries refreshed before are no longer used) and checks the
+    /// invariants: the last step of every instruction that changes the vault.
+    pub fn seal(&mut self) -> Result<()> {
+        self.valuation_seq = self.valuation_seq.wrapping_add(1);
+        self.invariant()
+    }
+
     pub fn invariant(&self) -> Result<()> {
         require!(self.assets.len() <= MAX_ASSETS, BallastError::TooManyAssets);
         require!(self.amms.len() <= MAX_AMMS, BallastError::AmmWhitelistFull);

@@ -22,7 +22,7 @@ impl Governed<'_> {
     pub fn activate(ctx: Context<Governed>) -> Result<()> {
         let vault = &mut ctx.accounts.vault;
         vault.status = VaultStatus::Active;
-        vault.invariant()?;
+        vault.seal()?;
         crate::events::emit(VaultActivatedEvent {
             vault: vault.key(),
             asset_count: u8::try_from(vault.assets.len()).map_err(|_| BallastError::TooManyAssets)?,

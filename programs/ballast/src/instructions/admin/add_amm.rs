@@ -37,7 +37,7 @@ impl AddAmm<'_> {
         let entry = AmmEntry { program_id, pool, mint_a, mint_b };
         let vault = &mut ctx.accounts.vault;
         vault.amms.push(entry);
-        vault.invariant()?;
+        vault.seal()?;
         crate::events::emit(AmmWhitelistChangedEvent {
             vault: vault.key(),
             program_id: entry.program_id,

@@ -100,6 +100,7 @@ impl AddAsset<'_> {
             reserved: [0; 2],
             vesting: 0,
             vesting_from: 0,
+            vesting_until: 0,
         };
         let freeze_authority: Option<Pubkey> = accounts.mint.freeze_authority.into();
         oracle::record(&mut asset, &reading, accounts.vault.params.vol_tau_secs)?;
@@ -109,7 +110,7 @@ impl AddAsset<'_> {
         // The new reserve may not be a fee recipient (its address was known before it existed).
         let fees = vault.params.fees;
         vault.check_fee_recipients(&vault_key, &fees)?;
-        vault.invariant()?;
+        vault.seal()?;
         crate::events::emit(AssetAddedEvent {
             vault: vault_key,
             index,

@@ -95,7 +95,8 @@ impl InitializeVault<'_> {
             auction_sold_ppm: 0,
             fees: FeeState::default(),
             rel_vol_time: 0,
-            reserved: [0; 52],
+            valuation_seq: 0,
+            reserved: [0; 44],
         };
         vault.check_fee_recipients(&vault_key, &vault.params.fees)?;
         vault.invariant()?;

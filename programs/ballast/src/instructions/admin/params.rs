@@ -66,7 +66,7 @@ impl Governed<'_> {
         let eta = now.checked_add(vault.params.timelock_secs as i64).ok_or(BallastError::MathOverflow)?;
         vault.pending_params =
             Some(PendingParams { params: args.params, assets: args.assets.clone(), schedule: None, eta });
-        vault.invariant()?;
+        vault.seal()?;
         crate::events::emit(ParamsProposedEvent { vault: vault.key(), params: args.params, assets: args.assets, eta });
         Ok(())
     }
@@ -86,7 +86,7 @@ impl Governed<'_> {
         vault.apply_pending(pending, Clock::get()?.slot)?;
         // A new performance fee applies only to gains made after it took effect.
         vault.remark_after_fee_change(&old_params.fees)?;
-        vault.invariant()?;
+        vault.seal()?;
         crate::events::emit(ParamsExecutedEvent {
             vault: vault.key(),
             old_params,
@@ -106,7 +106,7 @@ impl Governed<'_> {
         let old_params = vault.params;
         vault.params.fees = fees;
         vault.remark_after_fee_change(&old_params.fees)?;
-        vault.invariant()?;
+        vault.seal()?;
         let assets: Vec<AssetParams> = vault.assets.iter().map(|a| a.params).collect();
         crate::events::emit(ParamsExecutedEvent {
             vault: vault.key(),

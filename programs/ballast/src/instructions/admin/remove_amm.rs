@@ -20,7 +20,7 @@ impl Governed<'_> {
         let vault = &mut ctx.accounts.vault;
         let entry: AmmEntry = *vault.amms.iter().find(|e| e.pool == pool).ok_or(BallastError::AmmNotWhitelisted)?;
         vault.amms.retain(|e| e.pool != pool);
-        vault.invariant()?;
+        vault.seal()?;
         crate::events::emit(AmmWhitelistChangedEvent {
             vault: vault.key(),
             program_id: entry.program_id,

@@ -55,7 +55,7 @@ impl Governed<'_> {
         let vault = &mut ctx.accounts.vault;
         let eta = now.checked_add(vault.params.timelock_secs as i64).ok_or(BallastError::MathOverflow)?;
         vault.pending_params = Some(PendingParams { eta, ..Self::pending_schedule(vault, &args) });
-        vault.invariant()?;
+        vault.seal()?;
         crate::events::emit(WeightScheduleProposedEvent {
             vault: vault.key(),
             to_weights: args.to_weights,

@@ -37,7 +37,7 @@ impl SetPause<'_> {
         if closed {
             vault.close_auction();
         }
-        vault.invariant()?;
+        vault.seal()?;
         crate::events::emit(PauseSetEvent {
             vault: vault.key(),
             by: ctx.accounts.authority.key(),

@@ -80,7 +80,7 @@ impl AccrueFees<'_> {
         let mark = fee_mark(&ctx.accounts.vault, &valuation)?;
         accrue(&mut ctx.accounts.vault, minted, &clock, mark)?;
         ctx.accounts.distribute(recipients)?;
-        ctx.accounts.vault.invariant()
+        ctx.accounts.vault.seal()
     }
 }
 

@@ -164,7 +164,7 @@ impl RebalanceBegin<'_> {
         };
         let vault = &mut ctx.accounts.vault;
         vault.flight = Some(flight);
-        vault.invariant()
+        vault.seal()
     }
 }
 

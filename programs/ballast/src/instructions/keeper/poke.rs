@@ -9,17 +9,20 @@
 //! the vault out of band cannot start the auction's clock early. And it is opened only on readings whose
 //! every price is within `max_ema_divergence_bps` of its Pyth EMA: a poke that would open the auction on a
 //! print the EMA has not followed is refused (`OracleDivergence`).
+//!
+//! The readings and balances come from every asset's `[oracle, reserve]` or, when the only remaining account
+//! is the vault's valuation cache, from its entries refreshed in the same slot (`load_cached_valuation`).
 
 use anchor_lang::prelude::*;
 
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::PokeEvent;
-use crate::instructions::accounts::load_valuation;
+use crate::instructions::accounts::{load_cached_valuation, load_valuation};
 use crate::instructions::keeper::{accrue, fee_mark};
 use crate::math::{self, adaptive, Rounding};
 use crate::state::{AuctionChange, FeeMark, Vault};
 
-/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order.
+/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order, or the vault's valuation cache.
 #[derive(Accounts)]
 pub struct Poke<'info> {
     #[account(mut, has_one = share_mint, constraint = vault.flight.is_none() @ BallastError::VaultInFlight)]
@@ -37,7 +40,18 @@ impl Poke<'_> {
     pub fn handler<'info>(ctx: Context<'info, Poke<'info>>) -> Result<()> {
         let clock = Clock::get()?;
         let limits = ctx.accounts.vault.params.oracle_limits();
-        let valuation = load_valuation(&mut ctx.accounts.vault, ctx.remaining_accounts, clock.unix_timestamp, &limits)?;
+        let vault_key = ctx.accounts.vault.key();
+        let valuation = match ctx.remaining_accounts {
+            [cache] => load_cached_valuation(
+                &mut ctx.accounts.vault,
+                &vault_key,
+                cache,
+                clock.unix_timestamp,
+                clock.slot,
+                &limits,
+            )?,
+            accounts => load_valuation(&mut ctx.accounts.vault, accounts, clock.unix_timestamp, &limits)?,
+        };
         let minted = ctx.accounts.share_mint.supply;
         let vault = &mut ctx.accounts.vault;
         vault.finalize_schedule(clock.slot);
@@ -64,7 +78,7 @@ impl Poke<'_> {
         } else {
             AuctionChange::Unchanged
         };
-        vault.invariant()?;
+        vault.seal()?;
         crate::events::emit(PokeEvent {
             vault: vault.key(),
             vol_bps: vault.assets.iter().map(|a| adaptive::annual_vol_bps(&a.vol.into())).collect(),

@@ -114,7 +114,7 @@ impl Rebalance<'_> {
             let vault = &mut ctx.accounts.vault;
             require!(vault.may_open_auction(&valuation.readings), BallastError::OracleDivergence);
             let change = vault.open_auction(now, evidence_at);
-            vault.invariant()?;
+            vault.seal()?;
             crate::events::emit_auction(vault.key(), change);
             return Ok(());
         };

@@ -142,7 +142,7 @@ pub fn commit(
         clock.unix_timestamp,
         executed.evidence_at,
     );
-    vault.invariant()?;
+    vault.seal()?;
     let Executed {
         vault_key,
         keeper,

@@ -73,7 +73,7 @@ impl CancelDeposit<'_> {
         let vault = &mut ctx.accounts.vault;
         let a = &mut vault.assets[idx];
         a.pending_in = a.pending_in.checked_sub(amount).ok_or(BallastError::MathOverflow)?;
-        vault.invariant()?;
+        vault.seal()?;
         crate::events::emit(event);
         Ok(())
     }

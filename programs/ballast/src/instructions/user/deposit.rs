@@ -115,6 +115,7 @@ impl Deposit<'_> {
         ctx.accounts.vault.mark_entry(outstanding, shares, clock.slot)?;
         // The entry fee vests to the holders (a deposit and withdrawal in kind around this one cannot take it).
         ctx.accounts.vault.vest(&kept, clock.unix_timestamp)?;
+        ctx.accounts.vault.seal()?;
         crate::events::emit(DepositEvent {
             vault: vault_key,
             depositor,

@@ -64,7 +64,7 @@ impl RedeemClaim<'_> {
         let vault = &mut ctx.accounts.vault;
         let a = &mut vault.assets[i];
         a.owed = a.owed.checked_sub(amount).ok_or(BallastError::MathOverflow)?;
-        vault.invariant()?;
+        vault.seal()?;
         crate::events::emit(ClaimRedeemedEvent { vault: vault_key, owner, asset_index, amount });
         Ok(())
     }

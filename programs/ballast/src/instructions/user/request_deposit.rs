@@ -129,7 +129,7 @@ impl RequestDeposit<'_> {
         let vault = &mut ctx.accounts.vault;
         let a = &mut vault.assets[idx];
         a.pending_in = a.pending_in.checked_add(args.amount).ok_or(BallastError::MathOverflow)?;
-        vault.invariant()?;
+        vault.seal()?;
         crate::events::emit(DepositRequestedEvent {
             vault: vault_key,
             depositor,

@@ -142,7 +142,7 @@ impl RequestWithdraw<'_> {
             expires_at: terms.expires_at(clock.unix_timestamp),
         };
         accounts.open_request(&request)?;
-        ctx.accounts.vault.invariant()?;
+        ctx.accounts.vault.seal()?;
         crate::events::emit(WithdrawRequestedEvent {
             vault: request.vault,
             owner: request.owner,

@@ -228,6 +228,6 @@ fn commit(
             .or_math_err()?
     };
     vault.vest(&[(idx, kept)], clock.unix_timestamp)?;
-    vault.invariant()?;
+    vault.seal()?;
     Ok(auction)
 }

@@ -240,6 +240,6 @@ fn commit(
         .or_math_err()?
         .min(mid.balance.saturating_sub(priced.out.amount));
     vault.vest(&[(idx, kept)], clock.unix_timestamp)?;
-    vault.invariant()?;
+    vault.seal()?;
     Ok(auction)
 }

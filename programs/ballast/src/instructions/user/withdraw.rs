@@ -141,7 +141,7 @@ fn owe(claim: &mut Claim, vault: &mut Vault, owed: &[u64]) -> Result<()> {
     for (a, o) in vault.assets.iter_mut().zip(owed) {
         a.owed = a.owed.checked_add(*o).ok_or(BallastError::MathOverflow)?;
     }
-    vault.invariant()
+    vault.seal()
 }
 
 /// Pays every leg of `amounts` that is not skipped (`skip_mask`) from its reserve, the vault signing; returns

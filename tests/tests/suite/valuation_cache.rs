@@ -1,0 +1,185 @@
+//! The valuation cache (`refresh_valuation`, `poke` valued from the cache): what a cached valuation may be
+//! used for, and every way to feed it something a direct read would not have seen. Attacks first: an entry
+//! from another slot, an asset left out, the vault changed between refresh and use, a refresh by CPI, a
+//! refresh naming another asset's oracle or reserve, another vault's cache, a batch with a failing entry.
+
+use ballast::errors::BallastError;
+use ballast::events::ValuationRefreshedEvent;
+use ballast_client::{self as client};
+use ballast_harness::chain::Chain;
+use ballast_harness::fixture::{self, VaultFixture};
+use ballast_harness::pyth::PriceSpec;
+use ballast_tests::*;
+
+/// A seeded vault with its valuation cache.
+async fn cached_on(chain: Chain) -> (Chain, VaultFixture) {
+    let (mut chain, fx, _seed) = seeded_on(chain).await;
+    chain.send(&[client::init_valuation_cache(&chain.payer_key(), &fx.key)], &[]).await.expect("cache");
+    (chain, fx)
+}
+
+async fn cached() -> (Chain, VaultFixture) {
+    cached_on(Chain::start().await).await
+}
+
+/// Every asset refreshed in one instruction, then `poke` valued from the cache, in one transaction.
+async fn refresh_and_poke(chain: &mut Chain, fx: &VaultFixture) -> Result<(), solana_program_test::BanksClientError> {
+    let vault = fx.state(chain).await;
+    let n = vault.assets.len();
+    chain.send(&[client::refresh_valuation(&fx.key, &vault, 0, n), client::poke_cached(&fx.key, &vault)], &[]).await
+}
+
+async fn poke_cached(chain: &mut Chain, fx: &VaultFixture) -> Result<(), solana_program_test::BanksClientError> {
+    let vault = fx.state(chain).await;
+    chain.send(&[client::poke_cached(&fx.key, &vault)], &[]).await
+}
+
+/// Writes asset `i`'s price with the fixture's feed at `price_pct` % of its spec, published `age` s ago.
+async fn set_price(chain: &mut Chain, fx: &VaultFixture, i: usize, price_pct: i64, age: i64) {
+    let now = chain.clock().await.unix_timestamp;
+    let a = &fx.assets[i];
+    let spec = PriceSpec::new(a.feed_id, a.spec.price * price_pct / 100, a.spec.expo, now - age);
+    chain.set_price(&a.oracle, &spec).await;
+}
+
+/// The cached path values the vault as the direct one does: SOL up 40 % takes it out of its band, and a
+/// poke from a cache refreshed in the same slot opens the auction and records the new readings.
+#[tokio::test]
+async fn a_poke_from_a_cache_refreshed_in_the_same_slot_values_the_vault() {
+    let (mut chain, fx) = cached().await;
+    chain.advance_time(2).await;
+    fx.refresh_prices(&mut chain).await;
+    set_price(&mut chain, &fx, 0, 140, 0).await;
+    let before = fx.state(&mut chain).await;
+    assert_eq!(before.auction_started_at, 0);
+    refresh_and_poke(&mut chain, &fx).await.expect("cached poke");
+    let after = fx.state(&mut chain).await;
+    let now = chain.clock().await.unix_timestamp;
+    assert_ne!(after.auction_started_at, 0, "the auction opened on the cached valuation");
+    assert!(after.assets.iter().all(|a| a.last_publish_time == now), "readings recorded");
+    assert!(after.valuation_seq > before.valuation_seq, "the poke changed the vault: entries are spent");
+    // The same entries cannot serve a second time: the poke itself changed the vault.
+    assert_ballast_err(poke_cached(&mut chain, &fx).await, BallastError::ValuationOutdated);
+}
+
+/// Refresh and use reordered across slots: an entry from the previous slot is refused, whatever its age in
+/// seconds (the clock does not move here).
+#[tokio::test]
+async fn an_entry_from_an_earlier_slot_is_refused() {
+    let (mut chain, fx) = cached().await;
+    let vault = fx.state(&mut chain).await;
+    chain.send(&[client::refresh_valuation(&fx.key, &vault, 0, 3)], &[]).await.unwrap();
+    chain.advance_slots(1).await;
+    assert_ballast_err(poke_cached(&mut chain, &fx).await, BallastError::ValuationStale);
+    // A never-refreshed cache is refused the same way.
+    let (mut chain, fx) = cached().await;
+    assert_ballast_err(poke_cached(&mut chain, &fx).await, BallastError::ValuationStale);
+}
+
+/// An asset left out of the refresh (assets 0 and 1 refreshed, 2 not) is refused, not valued at an old
+/// entry.
+#[tokio::test]
+async fn an_asset_left_out_of_the_refresh_is_refused() {
+    let (mut chain, fx) = cached().await;
+    let vault = fx.state(&mut chain).await;
+    let (r, logs) = chain
+        .send_logged(&[client::refresh_valuation(&fx.key, &vault, 0, 2), client::poke_cached(&fx.key, &vault)], &[])
+        .await;
+    assert_ballast_err(r, BallastError::ValuationStale);
+    assert!(logs.iter().any(|l| l.contains("valuation cache entry of asset 2")), "{logs:#?}");
+}
+
+/// A deposit between refresh and use, in the same slot: the cached reserves no longer hold, and the poke is
+/// refused (`ValuationOutdated`) instead of valuing the vault without the deposit.
+#[tokio::test]
+async fn a_deposit_between_refresh_and_use_is_refused() {
+    let (mut chain, fx) = cached().await;
+    let vault = fx.state(&mut chain).await;
+    let slot = chain.clock().await.slot;
+    chain.send(&[client::refresh_valuation(&fx.key, &vault, 0, 3)], &[]).await.unwrap();
+    let user = fx.user(&mut chain, &[1_000_000_000, 1_000_000, 1_000_000_000]).await.unwrap();
+    fx.deposit(&mut chain, &user, vec![1_000_000_000, 1_000_000, 1_000_000_000], 1).await.unwrap();
+    assert_eq!(chain.clock().await.slot, slot, "same slot");
+    assert_ballast_err(poke_cached(&mut chain, &fx).await, BallastError::ValuationOutdated);
+    // Refreshed again after the deposit, the same slot works.
+    refresh_and_poke(&mut chain, &fx).await.expect("refreshed after the deposit");
+}
+
+/// A refresh reached by CPI is refused: only a top-level instruction may refresh.
+#[tokio::test]
+async fn a_refresh_by_cpi_is_refused() {
+    let (mut chain, fx) = cached_on(Chain::start_with_program::<Relay>("relay", RELAY_ID).await).await;
+    let vault = fx.state(&mut chain).await;
+    let r = chain.send(&[relayed(client::refresh_valuation(&fx.key, &vault, 0, 3))], &[]).await;
+    assert_ballast_err(r, BallastError::RefreshByCpi);
+    chain.send(&[client::refresh_valuation(&fx.key, &vault, 0, 3)], &[]).await.expect("top level");
+}
+
+/// A refresh naming another asset's oracle or reserve fails the whole transaction, in a batch too (a wrong
+/// account is never merely skipped).
+#[tokio::test]
+async fn a_refresh_reading_another_assets_oracle_or_reserve_fails() {
+    let (mut chain, fx) = cached().await;
+    let vault = fx.state(&mut chain).await;
+    let mut ix = client::refresh_valuation(&fx.key, &vault, 0, 3);
+    // Remaining accounts start after vault and cache: [oracle_0, reserve_0, oracle_1, reserve_1, ...].
+    ix.accounts[2].pubkey = vault.assets[1].oracle;
+    assert_ballast_err(chain.send(&[ix], &[]).await, BallastError::OracleAccountMismatch);
+    let mut ix = client::refresh_valuation(&fx.key, &vault, 1, 1);
+    ix.accounts[3].pubkey = vault.assets[2].reserve;
+    assert_ballast_err(chain.send(&[ix], &[]).await, BallastError::ReserveMismatch);
+    // More assets than the vault has.
+    let mut ix = client::refresh_valuation(&fx.key, &vault, 2, 1);
+    ix.data = anchor_lang::InstructionData::data(&ballast::instruction::RefreshValuation {
+        args: ballast::instructions::RefreshValuationArgs { first: 3 },
+    });
+    assert_ballast_err(chain.send(&[ix], &[]).await, BallastError::RefreshOutOfRange);
+}
+
+/// Another vault's cache, refreshed in the same slot, is refused by the poke (`ValuationCacheMismatch`); a
+/// refresh of one vault cannot write another's cache (its address is the vault's PDA).
+#[tokio::test]
+async fn another_vaults_cache_is_refused() {
+    let (mut chain, fx) = cached().await;
+    let other =
+        fixture::create_vault_numbered(&mut chain, 1, &three_assets(), fixture::default_params()).await.unwrap();
+    seed_at_targets(&mut chain, &other).await;
+    chain.send(&[client::init_valuation_cache(&chain.payer_key(), &other.key)], &[]).await.unwrap();
+    let mine = fx.state(&mut chain).await;
+    let theirs = other.state(&mut chain).await;
+    let mut poke = client::poke_cached(&fx.key, &mine);
+    poke.accounts[2].pubkey = client::valuation_cache_address(&other.key);
+    let r = chain.send(&[client::refresh_valuation(&other.key, &theirs, 0, 3), poke], &[]).await;
+    assert_ballast_err(r, BallastError::ValuationCacheMismatch);
+    let mut refresh = client::refresh_valuation(&fx.key, &mine, 0, 3);
+    refresh.accounts[1].pubkey = client::valuation_cache_address(&other.key);
+    let r = chain.send(&[refresh], &[]).await;
+    assert_eq!(
+        ballast_harness::chain::custom_error(&r.unwrap_err()),
+        Some(anchor_lang::error::ErrorCode::ConstraintSeeds as u32)
+    );
+}
+
+/// A batch with a stale oracle: the asset is skipped and reported (the event names it and the error), the
+/// others are refreshed, and the poke is refused for the skipped asset. Alone, the same refresh fails with
+/// the oracle's own error.
+#[tokio::test]
+async fn a_batch_skips_a_failing_entry_and_a_lone_one_fails() {
+    let (mut chain, fx) = cached().await;
+    chain.advance_time(61).await;
+    fx.refresh_prices(&mut chain).await;
+    set_price(&mut chain, &fx, 1, 100, 61).await;
+    let vault = fx.state(&mut chain).await;
+    let (r, logs) = chain.send_logged(&[client::refresh_valuation(&fx.key, &vault, 0, 3)], &[]).await;
+    r.expect("the batch lands");
+    let events = client::events::decode::<ValuationRefreshedEvent>(&logs);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].refreshed, vec![0, 2]);
+    assert_eq!(events[0].skipped_assets, vec![1]);
+    assert_eq!(events[0].skipped_errors, vec![u32::from(BallastError::OracleStale)]);
+    let (r, logs) = chain.send_logged(&[client::poke_cached(&fx.key, &vault)], &[]).await;
+    assert_ballast_err(r, BallastError::ValuationStale);
+    assert!(logs.iter().any(|l| l.contains("valuation cache entry of asset 1")), "{logs:#?}");
+    let r = chain.send(&[client::refresh_valuation(&fx.key, &vault, 1, 1)], &[]).await;
+    assert_ballast_err(r, BallastError::OracleStale);
+}
