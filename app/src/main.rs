@@ -23,8 +23,8 @@ struct Cli {
 enum Command {
     /// Run the whole flow on an embedded in-process chain and print holdings, weights and drift.
     Demo(DemoArgs),
-    /// Print rebalance transaction sizes (2–16 assets, legacy and with a lookup table) and the embedded
-    /// chain's rebalance throughput.
+    /// Print rebalance transaction sizes (2–16 assets, legacy and with a lookup table), the footprint of
+    /// valuing 16–128-asset vaults from the valuation cache, and the embedded chain's rebalance throughput.
     Bench(BenchArgs),
     /// Serve the embedded chain with the demo vault over Solana JSON-RPC, moving oracle prices.
     Localnet(LocalnetArgs),

@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use anchor_lang::prelude::Pubkey;
 use anyhow::{anyhow, Result};
 use ballast::instructions::RebalanceArgs;
 use serde::Serialize;
@@ -13,7 +14,9 @@ use solana_signer::Signer;
 
 use ballast_client::planner::{Candidate, Decision, Hold};
 use ballast_client::RouteMode;
-use ballast_harness::chain::{error_name, transaction_footprint, Chain, Footprint, PACKET_DATA_SIZE};
+use ballast_harness::chain::{
+    error_name, transaction_footprint, Chain, Footprint, LookupTable, MAX_TX_ACCOUNTS, PACKET_DATA_SIZE,
+};
 use ballast_harness::dex::{Amm, AnyPool};
 use ballast_harness::fixture::{self, AssetSpec, PoolFixture, User, VaultFixture};
 
@@ -175,6 +178,52 @@ pub async fn footprint(n: usize) -> Result<SizeRow> {
     })
 }
 
+/// Assets one `refresh_valuation` transaction refreshes: `[oracle, reserve]` each, with the payer, the vault,
+/// the cache and the program within [`MAX_TX_ACCOUNTS`].
+pub const REFRESH_BATCH: usize = (MAX_TX_ACCOUNTS - 4) / 2;
+
+/// Footprint of valuing a vault of `assets` assets from its valuation cache: the refresh transactions
+/// (batches of [`REFRESH_BATCH`], through lookup tables of 256 addresses) and the cached `poke`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheRow {
+    pub assets: usize,
+    pub refresh_transactions: usize,
+    /// The largest refresh transaction.
+    pub refresh: Footprint,
+    pub poke: Footprint,
+    pub fits: bool,
+}
+
+/// [`CacheRow`] for `n` assets, compiled as the cluster would receive it. Vaults of more than 16 assets
+/// cannot be created yet, so the vault is synthetic (its assets' oracle and reserve addresses are distinct).
+pub fn cache_footprint(n: usize) -> Result<CacheRow> {
+    let (_, vaults) = crate::keeper::synthetic(1, 7);
+    let (key, mut vault) = vaults.into_iter().next().ok_or_else(|| anyhow!("no synthetic vault"))?;
+    let template = vault.assets[0];
+    vault.assets = (0..n)
+        .map(|_| ballast::state::Asset { oracle: Pubkey::new_unique(), reserve: Pubkey::new_unique(), ..template })
+        .collect();
+    let cache = ballast_client::valuation_cache_address(&key);
+    let mut addresses = vec![ballast::ID, key, cache, vault.share_mint];
+    addresses.extend(vault.assets.iter().flat_map(|a| [a.oracle, a.reserve]));
+    let tables: Vec<LookupTable> =
+        addresses.chunks(256).map(|c| LookupTable { key: Pubkey::new_unique(), addresses: c.to_vec() }).collect();
+    let payer = Pubkey::new_unique();
+    let refreshes = ballast_client::refresh_valuation_batches(&key, &vault, REFRESH_BATCH);
+    let mut refresh = Footprint { accounts: 0, legacy_bytes: 0, v0_bytes: 0 };
+    for ix in &refreshes {
+        let f = transaction_footprint(&payer, std::slice::from_ref(ix), &tables)?;
+        refresh = Footprint {
+            accounts: refresh.accounts.max(f.accounts),
+            legacy_bytes: refresh.legacy_bytes.max(f.legacy_bytes),
+            v0_bytes: refresh.v0_bytes.max(f.v0_bytes),
+        };
+    }
+    let poke = transaction_footprint(&payer, &[ballast_client::poke_cached(&key, &vault)], &tables)?;
+    let fits = [refresh, poke].iter().all(|f| f.accounts <= MAX_TX_ACCOUNTS && f.v0_bytes <= PACKET_DATA_SIZE);
+    Ok(CacheRow { assets: n, refresh_transactions: refreshes.len(), refresh, poke, fits })
+}
+
 /// What the throughput loop timed: every timed transaction is a rebalance the program accepted and that
 /// traded; the loop stops at the first one that is not.
 #[derive(Debug, Clone, Serialize)]
@@ -287,11 +336,13 @@ pub async fn run(iterations: usize, json_out: bool, out: &mut dyn Write) -> Resu
     for n in [2, 4, 8, 16] {
         rows.push(footprint(n).await?);
     }
+    let cache = [16, 32, 64, 128].into_iter().map(cache_footprint).collect::<Result<Vec<_>>>()?;
     let t = throughput(3, iterations).await?;
     let cu = dex_compute_units().await?;
     if json_out {
         let v = json!({
             "sizes": rows,
+            "cache": cache,
             "attempted": t.attempted,
             "succeeded": t.succeeded,
             "rebalances": t.succeeded,
@@ -302,7 +353,7 @@ pub async fn run(iterations: usize, json_out: bool, out: &mut dyn Write) -> Resu
         });
         writeln!(out, "{v}")?;
     } else {
-        print_tables(&rows, &t, &cu, out)?;
+        print_tables(&rows, &cache, &t, &cu, out)?;
     }
     match &t.first_error {
         Some(name) => Err(anyhow!(
@@ -315,7 +366,7 @@ pub async fn run(iterations: usize, json_out: bool, out: &mut dyn Write) -> Resu
 }
 
 /// The human-readable form of [`run`]'s figures.
-fn print_tables(rows: &[SizeRow], t: &Throughput, cu: &[CuRow], out: &mut dyn Write) -> Result<()> {
+fn print_tables(rows: &[SizeRow], cache: &[CacheRow], t: &Throughput, cu: &[CuRow], out: &mut dyn Write) -> Result<()> {
     writeln!(out, "rebalance transaction footprint (limit {PACKET_DATA_SIZE} bytes, 64 accounts)")?;
     writeln!(out, "{:>7} {:>9} {:>13} {:>13}", "assets", "accounts", "legacy bytes", "v0+ALT bytes")?;
     for r in rows {
@@ -327,6 +378,24 @@ fn print_tables(rows: &[SizeRow], t: &Throughput, cu: &[CuRow], out: &mut dyn Wr
             r.footprint.accounts,
             format!("{}{}", r.footprint.legacy_bytes, mark(r.fits_legacy)),
             format!("{}{}", r.footprint.v0_bytes, mark(r.fits_v0)),
+        )?;
+    }
+    writeln!(
+        out,
+        "\nvalued from the valuation cache (refresh batches of {REFRESH_BATCH} assets in one slot, then the cached poke;"
+    )?;
+    writeln!(out, "lookup tables of 256 addresses; vaults over 16 assets are synthetic: they cannot be created yet)")?;
+    writeln!(
+        out,
+        "{:>7} {:>12} {:>17} {:>15} {:>14} {:>11}",
+        "assets", "refresh txs", "largest: accounts", "largest: bytes", "poke accounts", "poke bytes"
+    )?;
+    for r in cache {
+        let mark = if r.fits { "" } else { " (too large)" };
+        writeln!(
+            out,
+            "{:>7} {:>12} {:>17} {:>15} {:>14} {:>11}{mark}",
+            r.assets, r.refresh_transactions, r.refresh.accounts, r.refresh.v0_bytes, r.poke.accounts, r.poke.v0_bytes
         )?;
     }
     writeln!(

@@ -89,6 +89,11 @@ pub struct Footprint {
 /// Largest serialized transaction the network accepts.
 pub const PACKET_DATA_SIZE: usize = 1232;
 
+/// Most accounts one transaction may name (lookup tables included).
+pub const MAX_TX_ACCOUNTS: usize = 64;
+
+pub use solana_message::AddressLookupTableAccount as LookupTable;
+
 /// A Token-2022 mint extension the test and demo tooling can create.
 #[derive(Debug, Clone, Copy)]
 pub enum MintExtension {

@@ -21,5 +21,21 @@ async fn the_json_line_carries_attempts_and_successes() {
     assert!(v["first_error"].is_null(), "{v}");
     assert!(v["rebalances_per_sec"].as_f64().unwrap() > 0.0);
     assert_eq!(v["sizes"].as_array().unwrap().len(), 4);
+    assert_eq!(v["cache"].as_array().unwrap().len(), 4);
     assert!(!v["compute_units"].as_array().unwrap().is_empty());
+}
+
+/// Valuing a 128-asset vault from the cache takes five refresh transactions of at most 30 assets, each
+/// within 64 accounts and 1 232 bytes through lookup tables, and a cached poke of 5 accounts.
+#[test]
+fn a_128_asset_valuation_fits_five_refresh_transactions() {
+    use ballast_bench::chain::{cache_footprint, REFRESH_BATCH};
+    assert_eq!(REFRESH_BATCH, 30);
+    for (n, txs) in [(16, 1), (32, 2), (64, 3), (128, 5)] {
+        let row = cache_footprint(n).expect("footprint");
+        assert_eq!(row.refresh_transactions, txs, "{row:?}");
+        assert!(row.fits, "{row:?}");
+        assert!(row.refresh.accounts <= 64 && row.refresh.v0_bytes <= 1_232, "{row:?}");
+        assert_eq!(row.poke.accounts, 5, "payer, vault, share mint, cache and the program: {row:?}");
+    }
 }
