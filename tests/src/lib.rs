@@ -325,6 +325,64 @@ impl DexMarket {
     }
 
     /// The pool trading assets `i` and `j`.
+    /// Lets the keeper's planner act (poke to open the auction, wait for it, sit out the cooldown) until it
+    /// names a trade, and returns it.
+    pub async fn until_trade(&mut self) -> ballast_client::planner::Candidate {
+        use ballast_client::planner::{Decision, Hold};
+        for _ in 0..12 {
+            let planned = self.fx.plan(&mut self.chain).await;
+            match planned.decision {
+                Decision::Trade(c) => return *c,
+                Decision::Poke(_) => self.fx.poke(&mut self.chain).await.unwrap(),
+                Decision::Wait { at, .. } => {
+                    self.fx.let_auction_run(&mut self.chain, (at - planned.snapshot.now).max(1)).await.unwrap();
+                }
+                Decision::Hold(Hold::Cooldown { until_slot }) => {
+                    self.chain.advance_slots(until_slot - planned.snapshot.slot).await;
+                    self.fx.refresh_prices(&mut self.chain).await;
+                }
+                Decision::Hold(why) => panic!("the keeper holds: {why}"),
+            }
+        }
+        panic!("no trade after twelve turns");
+    }
+
+    /// The instructions of `c` along `mode`, and with `cached` valued from the vault's valuation cache
+    /// refreshed in the same transaction.
+    pub async fn trade_ixs(
+        &mut self,
+        mode: ballast_client::RouteMode,
+        c: &ballast_client::planner::Candidate,
+        cached: bool,
+    ) -> Vec<anchor_lang::solana_program::instruction::Instruction> {
+        use solana_signer::Signer;
+        let vault = self.fx.state(&mut self.chain).await;
+        let key = self.fx.key;
+        let account = self.keeper_accounts[c.request.sell];
+        let ixs = ballast_client::execute_along(mode, &self.keeper.pubkey(), &key, &vault, &account, c).unwrap();
+        if !cached {
+            return ixs;
+        }
+        std::iter::once(ballast_client::refresh_valuation(&key, &vault, 0, vault.assets.len()))
+            .chain(ixs.into_iter().map(|ix| ballast_client::valued_from_cache(ix, &key, &vault)))
+            .collect()
+    }
+
+    /// Lets the keeper's planner act until it trades ([`DexMarket::until_trade`]), sends the trade along
+    /// `mode` ([`DexMarket::trade_ixs`]) and returns it with what the vault received.
+    pub async fn keeper_trades(
+        &mut self,
+        mode: ballast_client::RouteMode,
+        cached: bool,
+    ) -> (ballast_client::planner::Candidate, u64) {
+        let c = self.until_trade().await;
+        let before = self.fx.holdings(&mut self.chain).await[c.request.buy];
+        let ixs = self.trade_ixs(mode, &c, cached).await;
+        self.chain.send(&ixs, &[&self.keeper]).await.unwrap();
+        let received = self.fx.holdings(&mut self.chain).await[c.request.buy] - before;
+        (c, received)
+    }
+
     pub fn pool(&self, i: usize, j: usize) -> ballast_harness::dex::AnyPool {
         *self.pools.iter().find(|p| p.assets() == (i, j) || p.assets() == (j, i)).expect("pool for pair")
     }

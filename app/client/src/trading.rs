@@ -58,14 +58,22 @@ pub fn refresh_valuation_batches(vault_key: &Pubkey, vault: &Vault, batch: usize
     (0..n).step_by(batch.max(1)).map(|first| refresh_valuation(vault_key, vault, first, batch.min(n - first))).collect()
 }
 
-/// `poke` valued from the vault's valuation cache (refreshed in the same slot) instead of every
-/// `[oracle, reserve]`.
+/// `ix` (any instruction that takes `[oracle, reserve]` per asset: `poke`, `accrue_fees`, `rebalance`,
+/// `rebalance_begin`, the deposit and withdrawal requests and settlements) valued from the vault's valuation
+/// cache instead: the `[oracle, reserve]` block replaced by the cache, which must then be refreshed in the same
+/// slot ([`refresh_valuation`]) with no change to the vault in between.
+pub fn valued_from_cache(mut ix: Instruction, vault_key: &Pubkey, vault: &Vault) -> Instruction {
+    let n = vault.assets.len();
+    let block = vault.assets.first().and_then(|a| ix.accounts.iter().position(|m| m.pubkey == a.oracle));
+    if let Some(at) = block.filter(|at| at + 2 * n <= ix.accounts.len()) {
+        ix.accounts.splice(at..at + 2 * n, [AccountMeta::new_readonly(valuation_cache_address(vault_key), false)]);
+    }
+    ix
+}
+
+/// `poke` valued from the vault's valuation cache ([`valued_from_cache`]).
 pub fn poke_cached(vault_key: &Pubkey, vault: &Vault) -> Instruction {
-    ix(
-        ballast::accounts::Poke { vault: *vault_key, share_mint: vault.share_mint },
-        ballast::instruction::Poke {},
-        vec![AccountMeta::new_readonly(valuation_cache_address(vault_key), false)],
-    )
+    valued_from_cache(poke(vault_key, vault), vault_key, vault)
 }
 
 /// `accrue_fees`: accrue the running fees on fresh readings and mint the fee shares owed to the recipients

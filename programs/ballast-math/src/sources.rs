@@ -185,24 +185,20 @@ pub fn pool_divergence_bps(pool: &PoolPrice, assets: &[AssetSources], amount: u6
         .map(|d| u64::try_from(d).unwrap_or(u64::MAX))
 }
 
-/// The smallest amount a pool is probed with: worth $1 000 at the oracle's mid, so that valuing it in whole
-/// micro-dollars is exact to 0.01 bps whatever the holders hold of the asset (a dust balance would be valued
-/// at nothing, and the pool skipped, while [`value_bound`] still reads it for its other asset).
+/// What a pool is probed with: $1 000 of its asset a at the oracle's mid, so that valuing it in whole
+/// micro-dollars is exact to 0.01 bps whatever the holders hold (a dust balance would be valued at nothing and
+/// the pool skipped, while [`value_bound`] still reads it for its other asset; a large one could overflow the
+/// conversion into a low-priced asset b). A pool's mid price is linear in the amount, so the size of the probe
+/// does not change the divergence.
 pub const DIVERGENCE_PROBE_VALUE: u128 = 1_000_000_000;
 
-/// The first of `pools` that prices its asset a further than `max_bps` from the oracles, probed with
-/// `amounts[a]` (the holders' balance) or [`DIVERGENCE_PROBE_VALUE`] of the asset, whichever is larger, and how
-/// far.
-pub fn first_divergent_pool(
-    pools: &[PoolPrice],
-    assets: &[AssetSources],
-    amounts: &[u64],
-    max_bps: u16,
-) -> Option<(usize, u64)> {
+/// The first of `pools` that prices its asset a further than `max_bps` from the oracles (probed with
+/// [`DIVERGENCE_PROBE_VALUE`] of the asset), and how far. A pool that cannot be read as a price (empty) is not
+/// read by [`value_bound`] either.
+pub fn first_divergent_pool(pools: &[PoolPrice], assets: &[AssetSources], max_bps: u16) -> Option<(usize, u64)> {
     pools.iter().enumerate().find_map(|(k, p)| {
         let a = assets.get(p.asset_a)?;
-        let least = amount_for_value(DIVERGENCE_PROBE_VALUE, a.decimals, a.spot.mid, Rounding::Ceil).ok()?;
-        let probe = amounts.get(p.asset_a).copied().unwrap_or(0).max(least);
+        let probe = amount_for_value(DIVERGENCE_PROBE_VALUE, a.decimals, a.spot.mid, Rounding::Ceil).ok()?;
         let d = pool_divergence_bps(p, assets, probe)?;
         (d > max_bps as u64).then_some((k, d))
     })
@@ -286,8 +282,8 @@ mod tests {
         assert_eq!(pool_divergence_bps(&dear, &assets, one_sol), Some(200));
         let fair = PoolPrice { mid: PoolMid::Reserves { a: 1_000_000_000_000, b: 150_000_000_000 }, ..dear };
         assert_eq!(pool_divergence_bps(&fair, &assets, one_sol), Some(0));
-        assert_eq!(first_divergent_pool(&[fair, dear], &assets, &[0, 0], 100), Some((1, 200)));
-        assert_eq!(first_divergent_pool(&[fair, dear], &assets, &[0, 0], 200), None);
+        assert_eq!(first_divergent_pool(&[fair, dear], &assets, 100), Some((1, 200)));
+        assert_eq!(first_divergent_pool(&[fair, dear], &assets, 200), None);
         let empty = PoolPrice { mid: PoolMid::Reserves { a: 0, b: 0 }, ..dear };
         assert_eq!(pool_divergence_bps(&empty, &assets, one_sol), None, "an empty pool says nothing");
     }

@@ -8,7 +8,7 @@ use anchor_lang::solana_program::instruction::AccountMeta;
 use ballast::errors::BallastError;
 use ballast::instructions::RebalanceArgs;
 use ballast_client::dex::{self, Leg, PoolKind};
-use ballast_client::planner::{self, AmmQuote as _, Candidate, Decision, Hold};
+use ballast_client::planner::{self, AmmQuote as _};
 use ballast_client::{self as client, RouteMode};
 use ballast_harness::dex::{Amm, AnyPool};
 use ballast_tests::*;
@@ -99,33 +99,6 @@ mod sha2_like {
     }
 }
 
-/// Lets the keeper's planner act until it trades (opening the auction, waiting for it): sends the planned
-/// candidate along `mode` and returns it with what the vault received.
-async fn keeper_trades(m: &mut DexMarket, mode: RouteMode) -> (Candidate, u64) {
-    for _ in 0..12 {
-        let planned = m.fx.plan(&mut m.chain).await;
-        match planned.decision {
-            Decision::Trade(c) => {
-                let before = m.fx.holdings(&mut m.chain).await[c.request.buy];
-                let account = m.keeper_accounts[c.request.sell];
-                m.fx.send_candidate_via(&mut m.chain, mode, &m.keeper, &account, &c).await.unwrap();
-                let received = m.fx.holdings(&mut m.chain).await[c.request.buy] - before;
-                return (*c, received);
-            }
-            Decision::Poke(_) => m.fx.poke(&mut m.chain).await.unwrap(),
-            Decision::Wait { at, .. } => {
-                m.fx.let_auction_run(&mut m.chain, (at - planned.snapshot.now).max(1)).await.unwrap();
-            }
-            Decision::Hold(Hold::Cooldown { until_slot }) => {
-                m.chain.advance_slots(until_slot - planned.snapshot.slot).await;
-                m.fx.refresh_prices(&mut m.chain).await;
-            }
-            Decision::Hold(why) => panic!("the keeper holds: {why}"),
-        }
-    }
-    panic!("no trade after twelve turns");
-}
-
 /// Direct `rebalance` through each real DEX's adapter and a flash rebalance through its pool: the
 /// planner picks the real pool, the program's adapter swaps through it, reconciliation passes, and the
 /// vault receives what the keeper quoted: exactly for CPMM, within one unit for Whirlpools.
@@ -135,7 +108,7 @@ async fn the_vault_rebalances_through_the_real_raydium_and_orca_programs() {
         for mode in [RouteMode::Direct, RouteMode::Flash] {
             let mut m = DexMarket::new(amm).await;
             m.move_price(SOL, 25).await;
-            let (c, received) = keeper_trades(&mut m, mode).await;
+            let (c, received) = m.keeper_trades(mode, false).await;
             let program = c.route.program_id;
             assert_eq!(program, if amm == Amm::Raydium { dex::raydium::ID } else { dex::orca::ID }, "{amm:?}");
             assert_eq!((c.request.sell, c.request.buy), (SOL, USDC));
@@ -158,7 +131,7 @@ async fn direct_and_flash_through_a_real_pool_pay_the_same() {
     for mode in [RouteMode::Direct, RouteMode::Flash] {
         let mut m = DexMarket::new(Amm::Raydium).await;
         m.move_price(SOL, 25).await;
-        outs.push(keeper_trades(&mut m, mode).await.1);
+        outs.push(m.keeper_trades(mode, false).await.1);
     }
     assert_eq!(outs[0], outs[1]);
 }
@@ -397,7 +370,7 @@ async fn a_cpmm_pool_with_a_token_2022_leg_rebalances() {
     let keeper = fx.user(&mut chain, &[0, 0, 0]).await.unwrap();
     let mut m = DexMarket { chain, fx, pools, keeper: keeper.keypair, keeper_accounts: keeper.tokens };
     m.move_price(SOL, 25).await;
-    let (c, received) = keeper_trades(&mut m, RouteMode::Direct).await;
+    let (c, received) = m.keeper_trades(RouteMode::Direct, false).await;
     assert_eq!((c.request.sell, c.request.buy), (SOL, USDC));
     assert_eq!(received, c.expected_out);
     assert_eq!(m.fx.state(&mut m.chain).await.assets[USDC].token_program, TokenProgram::Token2022.id());

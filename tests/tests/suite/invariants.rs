@@ -314,6 +314,13 @@ async fn sandwich_push(w: &mut World, to: usize, from: usize, usd: u64) {
 /// Successful steps by kind over a sequence (deposit, withdraw, rebalance, other).
 type Tally = [usize; 4];
 
+/// The vault account's data, its reserves' balances and its share supply.
+async fn vault_state(w: &mut World) -> (Vec<u8>, Vec<u64>, u64) {
+    let data = w.m.chain.account(&w.m.fx.key).await.expect("vault").data;
+    let reserves = w.m.fx.holdings(&mut w.m.chain).await;
+    (data, reserves, w.m.fx.share_supply(&mut w.m.chain).await)
+}
+
 async fn run_sequence(seed: u64, steps: usize) -> Tally {
     let mut tally = [0usize; 4];
     let mut m = Market::new().await;
@@ -328,7 +335,15 @@ async fn run_sequence(seed: u64, steps: usize) -> Tally {
     for k in 0..steps {
         let (nav0, supply0) = nav_and_supply(&mut w).await;
         let units0 = holdings_of_everyone(&mut w).await;
+        let state0 = vault_state(&mut w).await;
         let (kind, ok) = step(&mut w, &mut rng).await;
+        // Whatever changed the vault, its reserves or its share supply moved its valuation sequence: a
+        // valuation cache entry refreshed before the step is never used after it (`Vault::seal`).
+        let state1 = vault_state(&mut w).await;
+        if state1 != state0 {
+            let seq = |d: &[u8]| ballast_client::decode_vault(d).expect("vault").valuation_seq;
+            assert_ne!(seq(&state0.0), seq(&state1.0), "seed {seed} step {k} ({kind:?}) changed the vault unsealed");
+        }
         if ok {
             tally[kind as usize] += 1;
         }

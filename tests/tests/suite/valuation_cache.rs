@@ -105,6 +105,22 @@ async fn a_deposit_between_refresh_and_use_is_refused() {
     refresh_and_poke(&mut chain, &fx).await.expect("refreshed after the deposit");
 }
 
+/// An in-kind withdrawal between refresh and use (found by the outside review: `withdraw` sealed the vault only
+/// when it owed a claim). The cached reserves were the vault before the withdrawal while the share supply was
+/// after it: a $1M deposit in kind, refresh, withdraw it, cached poke valued a $1M vault at ~2× its share price
+/// and crystallised a 20 % performance fee on the fake gain (1 293 bps of the vault to the fee recipients).
+/// Now every withdrawal moves the sequence and the poke is refused.
+#[tokio::test]
+async fn a_withdrawal_between_refresh_and_use_is_refused() {
+    let (mut chain, fx, seed) = seeded_on(Chain::start().await).await;
+    chain.send(&[client::init_valuation_cache(&chain.payer_key(), &fx.key)], &[]).await.unwrap();
+    let vault = fx.state(&mut chain).await;
+    chain.send(&[client::refresh_valuation(&fx.key, &vault, 0, 3)], &[]).await.unwrap();
+    let shares = chain.token_amount(&seed.shares).await / 2;
+    fx.withdraw(&mut chain, &seed, shares, vec![0, 0, 0]).await.unwrap();
+    assert_ballast_err(poke_cached(&mut chain, &fx).await, BallastError::ValuationOutdated);
+}
+
 /// A refresh reached by CPI is refused: only a top-level instruction may refresh.
 #[tokio::test]
 async fn a_refresh_by_cpi_is_refused() {
@@ -182,4 +198,49 @@ async fn a_batch_skips_a_failing_entry_and_a_lone_one_fails() {
     assert!(logs.iter().any(|l| l.contains("valuation cache entry of asset 1")), "{logs:#?}");
     let r = chain.send(&[client::refresh_valuation(&fx.key, &vault, 1, 1)], &[]).await;
     assert_ballast_err(r, BallastError::OracleStale);
+}
+
+/// A rebalance valued from the cache (refresh and trade in one transaction), direct and flash, through the
+/// reference AMM and the real Raydium CPMM program: it trades what the planner quoted, to the unit, as the
+/// direct path does (`dex.rs::the_vault_rebalances_through_the_real_raydium_and_orca_programs`).
+#[tokio::test]
+async fn a_rebalance_valued_from_the_cache_trades_through_the_reference_amm_and_a_real_cpmm_pool() {
+    use ballast_client::RouteMode;
+    use ballast_harness::dex::Amm;
+    for amm in [Amm::Reference, Amm::Raydium] {
+        for mode in [RouteMode::Direct, RouteMode::Flash] {
+            let mut m = DexMarket::new(amm).await;
+            m.chain.send(&[client::init_valuation_cache(&m.chain.payer_key(), &m.fx.key)], &[]).await.unwrap();
+            m.move_price(0, 25).await;
+            let seq = m.fx.state(&mut m.chain).await.valuation_seq;
+            let (c, received) = m.keeper_trades(mode, true).await;
+            assert_eq!((c.request.sell, c.request.buy), (0, 2), "{amm:?} {mode:?}");
+            assert_eq!(received, c.expected_out, "{amm:?} {mode:?}: the quote, to the unit");
+            assert!(received >= c.plan.floor_out);
+            let vault = m.fx.state(&mut m.chain).await;
+            assert!(vault.last_rebalance_slot > 0 && vault.flight.is_none());
+            assert!(vault.valuation_seq > seq);
+        }
+    }
+}
+
+/// A trade valued from a cache refreshed before the vault changed (here a poke in between, in the same slot)
+/// is refused, and nothing moves.
+#[tokio::test]
+async fn a_rebalance_on_an_outdated_cache_is_refused() {
+    let mut m = DexMarket::new(ballast_harness::dex::Amm::Raydium).await;
+    m.chain.send(&[client::init_valuation_cache(&m.chain.payer_key(), &m.fx.key)], &[]).await.unwrap();
+    m.move_price(0, 25).await;
+    let c = m.until_trade().await;
+    let holdings = m.fx.holdings(&mut m.chain).await;
+    let mut ixs = m.trade_ixs(client::RouteMode::Direct, &c, true).await;
+    // Between the refresh (first) and the trade: a direct poke, which changes the vault.
+    let vault = m.fx.state(&mut m.chain).await;
+    ixs.insert(1, client::poke(&m.fx.key, &vault));
+    let keeper = m.keeper.insecure_clone();
+    assert_ballast_err(m.chain.send(&ixs, &[&keeper]).await, BallastError::ValuationOutdated);
+    assert_eq!(m.fx.holdings(&mut m.chain).await, holdings);
+    // Without it, the same trade lands.
+    ixs.remove(1);
+    m.chain.send(&ixs, &[&keeper]).await.expect("trades");
 }

@@ -8,7 +8,6 @@
 
 use anchor_lang::prelude::*;
 
-use crate::checks::Balances;
 use crate::errors::{BallastError, MathResultExt};
 use crate::math::sources::PoolPrice;
 use crate::math::{self, AssetPosition, OracleLimits, OracleReading, PriceBounds, Rounding, UsdPrice};
@@ -168,20 +167,90 @@ pub fn load_valuation(
     priced_reserves(vault, readings, reserve_amounts, now)
 }
 
+/// Where an instruction's readings and reserve balances come from: every asset's `[oracle, reserve]`, or the
+/// vault's valuation cache (`state::valuation`) refreshed in the same slot.
+#[derive(Clone, Copy)]
+pub enum ValuationSource<'a, 'info> {
+    Accounts(&'a [AccountInfo<'info>]),
+    Cache(&'a AccountInfo<'info>),
+}
+
+impl<'a, 'info> ValuationSource<'a, 'info> {
+    /// Splits the valuation off the front of `remaining`: the cache when the first account is this program's
+    /// (an oracle is the Pyth receiver's), otherwise `[oracle, reserve]` × `assets`; and the rest.
+    pub fn split(assets: usize, remaining: &'a [AccountInfo<'info>]) -> Result<(Self, &'a [AccountInfo<'info>])> {
+        match remaining.split_first() {
+            Some((first, rest)) if *first.owner == crate::ID => Ok((ValuationSource::Cache(first), rest)),
+            _ => {
+                require!(remaining.len() >= 2 * assets, BallastError::WrongRemainingAccounts);
+                let (accounts, rest) = remaining.split_at(2 * assets);
+                Ok((ValuationSource::Accounts(accounts), rest))
+            }
+        }
+    }
+
+    /// The readings (checked under `limits`, recorded in the vault) and balances, from this source.
+    pub fn load(self, vault: &mut Vault, vault_key: &Pubkey, limits: &OracleLimits) -> Result<PricedReserves> {
+        let clock = Clock::get()?;
+        match self {
+            ValuationSource::Accounts(accounts) => load_valuation(vault, accounts, clock.unix_timestamp, limits),
+            ValuationSource::Cache(cache) => {
+                load_cached_valuation(vault, vault_key, cache, clock.unix_timestamp, clock.slot, limits)
+            }
+        }
+    }
+
+    /// Every reserve's balance after a CPI that may only have moved the reserves `moved` (their accounts as
+    /// passed to the instruction). From `[oracle, reserve]` accounts every reserve is re-read; from the cache
+    /// the others are as before (no other reserve was passed to the CPI, so none can have moved).
+    pub fn reserves_after(
+        self,
+        vault: &Vault,
+        before: &[u64],
+        moved: &[(usize, &AccountInfo<'info>)],
+    ) -> Result<Vec<u64>> {
+        match self {
+            ValuationSource::Accounts(accounts) => vault
+                .assets
+                .iter()
+                .zip(accounts.chunks_exact(2))
+                .map(|(a, chunk)| reload_amount(&chunk[1], &a.token_program, &a.mint))
+                .collect(),
+            ValuationSource::Cache(_) => {
+                let mut after = before.to_vec();
+                for (i, info) in moved {
+                    let asset = vault.assets.get(*i).ok_or(BallastError::AssetIndexOutOfRange)?;
+                    require_keys_eq!(info.key(), asset.reserve, BallastError::ReserveMismatch);
+                    *after.get_mut(*i).ok_or(BallastError::AssetIndexOutOfRange)? =
+                        reload_amount(info, &asset.token_program, &asset.mint)?;
+                }
+                Ok(after)
+            }
+        }
+    }
+}
+
 /// What [`load_valuation`] returns, from the vault's valuation cache (`state::valuation`) instead of the
 /// `[oracle, reserve]` accounts: every asset's entry must have been refreshed in `slot` with the vault as it
 /// is now (`ValuationStale`, `ValuationOutdated`, the log names the asset), and its reading passes `limits`
 /// here as a direct read would.
-pub fn load_cached_valuation<'info>(
+pub fn load_cached_valuation(
     vault: &mut Vault,
     vault_key: &Pubkey,
-    cache: &'info AccountInfo<'info>,
+    cache: &AccountInfo,
     now: i64,
     slot: u64,
     limits: &OracleLimits,
 ) -> Result<PricedReserves> {
-    let loader = AccountLoader::<crate::state::ValuationCache>::try_from(cache)?;
-    let cache = loader.load()?;
+    use crate::state::ValuationCache;
+    use anchor_lang::Discriminator;
+    require_keys_eq!(*cache.owner, crate::ID, ErrorCode::AccountOwnedByWrongProgram);
+    let data = cache.try_borrow_data()?;
+    let body = data
+        .strip_prefix(ValuationCache::DISCRIMINATOR)
+        .and_then(|b| b.get(..std::mem::size_of::<ValuationCache>()))
+        .ok_or(ErrorCode::AccountDiscriminatorMismatch)?;
+    let cache: &ValuationCache = bytemuck::try_from_bytes(body).map_err(|_| ErrorCode::AccountDidNotDeserialize)?;
     require_keys_eq!(cache.vault, *vault_key, BallastError::ValuationCacheMismatch);
     let n = vault.assets.len();
     let (mut readings, mut reserve_amounts) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -209,14 +278,16 @@ fn priced_reserves(
     Ok(PricedReserves { readings, balances, reserve_amounts, bounds })
 }
 
-/// Splits remaining accounts into `[oracle, reserve]` × `assets` and exactly the price accounts of `pools`.
+/// Splits remaining accounts into the valuation (`[oracle, reserve]` × `assets`, or the valuation cache) and
+/// exactly the price accounts of `pools`.
 pub fn split_valuation<'a, 'info>(
     assets: usize,
     pools: &[(AmmEntry, (usize, usize))],
     remaining: &'a [AccountInfo<'info>],
-) -> Result<(&'a [AccountInfo<'info>], &'a [AccountInfo<'info>])> {
-    require!(remaining.len() == 2 * assets + pool_price_account_count(pools), BallastError::WrongRemainingAccounts);
-    Ok(remaining.split_at(2 * assets))
+) -> Result<(ValuationSource<'a, 'info>, &'a [AccountInfo<'info>])> {
+    let (source, prices) = ValuationSource::split(assets, remaining)?;
+    require!(prices.len() == pool_price_account_count(pools), BallastError::WrongRemainingAccounts);
+    Ok((source, prices))
 }
 
 /// How many accounts reading `pools` as prices takes: each pool, then its price accounts
@@ -241,21 +312,22 @@ pub fn load_pool_prices(pools: &[(AmmEntry, (usize, usize))], accounts: &[Accoun
 }
 
 /// The prices of a single-asset flow in asset `index` (a deposit or withdrawal request, or its settlement):
-/// `[oracle, reserve]` × assets read with every check under `limits` and recorded (`load_valuation`), then
+/// `[oracle, reserve]` × assets (or the valuation cache) read with every check under `limits` and recorded
+/// (`ValuationSource::load`), then
 /// `check` on the readings (a settlement's window), then the whitelisted pools trading the asset, which must
 /// agree with the oracle (`require_pools_agree`). `remaining`: the valuation accounts, then the pools' price
 /// accounts.
 pub fn load_flow_valuation(
     vault: &mut Vault,
+    vault_key: &Pubkey,
     index: usize,
     remaining: &[AccountInfo],
-    now: i64,
     limits: &OracleLimits,
     check: impl FnOnce(&[OracleReading]) -> Result<()>,
 ) -> Result<(PricedReserves, Vec<PoolPrice>)> {
     let pool_list = vault.asset_pools(index);
-    let (valuation_accounts, price_accounts) = split_valuation(vault.assets.len(), &pool_list, remaining)?;
-    let valuation = load_valuation(vault, valuation_accounts, now, limits)?;
+    let (source, price_accounts) = split_valuation(vault.assets.len(), &pool_list, remaining)?;
+    let valuation = source.load(vault, vault_key, limits)?;
     check(&valuation.readings)?;
     let pools = load_pool_prices(&pool_list, price_accounts)?;
     require_pools_agree(&valuation, vault, &pool_list, &pools)?;
@@ -282,7 +354,7 @@ fn require_pools_agree(
 ) -> Result<()> {
     let sources = valuation.sources(vault);
     let bound = vault.params.max_pool_divergence_bps;
-    if let Some((k, bps)) = math::sources::first_divergent_pool(pools, &sources, &valuation.balances, bound) {
+    if let Some((k, bps)) = math::sources::first_divergent_pool(pools, &sources, bound) {
         let pool = pool_list.get(k).map(|(e, _)| e.pool).unwrap_or_default();
         crate::events::log(&format!("pool {pool} prices its asset {bps} bps from the oracle (bound {bound} bps)"));
         return err!(BallastError::PoolPriceDivergence);
@@ -290,18 +362,10 @@ fn require_pools_agree(
     Ok(())
 }
 
-/// Every reserve's balance (read from the `[oracle, reserve]` valuation accounts, already checked by
-/// `load_valuation`) and the share mint's supply, after a CPI.
-pub fn reserve_balances(vault: &Vault, valuation: &[AccountInfo], share_mint: &AccountInfo) -> Result<Balances> {
+/// The share mint's supply (after a CPI).
+pub fn share_supply(share_mint: &AccountInfo) -> Result<u64> {
     use anchor_lang::AccountDeserialize;
-    let reserves = vault
-        .assets
-        .iter()
-        .zip(valuation.chunks_exact(2))
-        .map(|(a, chunk)| reload_amount(&chunk[1], &a.token_program, &a.mint))
-        .collect::<Result<Vec<u64>>>()?;
-    let share_supply = anchor_spl::token::Mint::try_deserialize(&mut &share_mint.try_borrow_data()?[..])?.supply;
-    Ok(Balances { reserves, share_supply })
+    Ok(anchor_spl::token::Mint::try_deserialize(&mut &share_mint.try_borrow_data()?[..])?.supply)
 }
 
 /// Current amount of a token account (after a CPI).

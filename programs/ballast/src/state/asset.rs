@@ -41,8 +41,9 @@ pub struct Asset {
     pub reserved: [u8; 2],
     /// Base units the vault kept from flows' charges (fees, trade charges), joining the holders' balance
     /// linearly from `vesting_from` until `vesting_until` (`math::shares::vesting_left`): a deposit and
-    /// withdrawal in kind around the settlement that kept them cannot take them. Each charge vests over
-    /// `auction_secs`, added to what is still vesting at the amount-weighted end (`math::vesting_until`).
+    /// withdrawal in kind around the settlement that kept them cannot take them. A charge vests over
+    /// `auction_secs` when nothing else is vesting; one added to what still is joins it at the amount-weighted
+    /// end of the two (`math::vesting_until`), so it may finish sooner, never in the slot it was added.
     pub vesting: u64,
     pub vesting_from: i64,
     pub vesting_until: i64,

@@ -124,6 +124,7 @@ impl Governed<'_> {
     pub fn cancel_params(ctx: Context<Governed>) -> Result<()> {
         let vault = &mut ctx.accounts.vault;
         vault.pending_params = None;
+        vault.seal()?;
         crate::events::emit(ParamsCancelledEvent { vault: vault.key() });
         Ok(())
     }

@@ -9,7 +9,7 @@ use anchor_spl::token::{Mint, Token};
 
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::FeesDistributed;
-use crate::instructions::accounts::{load_valuation, PricedReserves};
+use crate::instructions::accounts::{PricedReserves, ValuationSource};
 use crate::math::{self, Rounding};
 use crate::state::{FeeMark, Vault};
 use crate::token as tok;
@@ -70,10 +70,10 @@ impl AccrueFees<'_> {
     pub fn handler<'info>(ctx: Context<'info, AccrueFees<'info>>) -> Result<()> {
         let clock = Clock::get()?;
         let n = ctx.accounts.vault.assets.len();
-        require!(ctx.remaining_accounts.len() >= 2 * n, BallastError::WrongRemainingAccounts);
-        let (valuation_accounts, recipients) = ctx.remaining_accounts.split_at(2 * n);
+        let vault_key = ctx.accounts.vault.key();
+        let (source, recipients) = ValuationSource::split(n, ctx.remaining_accounts)?;
         let fresh = ctx.accounts.vault.params.rebalance_oracle_limits();
-        let valuation = load_valuation(&mut ctx.accounts.vault, valuation_accounts, clock.unix_timestamp, &fresh)?;
+        let valuation = source.load(&mut ctx.accounts.vault, &vault_key, &fresh)?;
         let minted = ctx.accounts.share_mint.supply;
         // On readings that do not agree with their EMA the performance fee is deferred (`FeesAccrued` says
         // so); in-kind deposits still enter, marked at the entry price of these readings.

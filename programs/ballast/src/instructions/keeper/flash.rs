@@ -97,11 +97,12 @@ impl RebalanceBegin<'_> {
     #[access_control(ctx.accounts.validate(&args))]
     pub fn handler<'info>(ctx: Context<'info, RebalanceBegin<'info>>, args: RebalanceArgs) -> Result<()> {
         let supply = ctx.accounts.share_mint.supply;
-        let (valuation_accounts, price_accounts, rest) =
+        let (source, price_accounts, rest) =
             trade::split_remaining(&ctx.accounts.vault, &args, ctx.remaining_accounts)?;
+        let vault_key = ctx.accounts.vault.key();
         require!(rest.is_empty(), BallastError::WrongRemainingAccounts);
         let trade::Prepared { valuation, mid, limits, effects, auction, fees, .. } =
-            trade::prepare(&mut ctx.accounts.vault, valuation_accounts, price_accounts, supply, &args)?;
+            trade::prepare(&mut ctx.accounts.vault, &vault_key, source, price_accounts, supply, &args)?;
         let vault = &ctx.accounts.vault;
         crate::events::emit_fees(vault.key(), &fees, vault.fees.pending_shares);
         // A flash rebalance cannot end without trading, so it cannot open (or restart a stale) auction: poke

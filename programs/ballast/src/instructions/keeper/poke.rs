@@ -11,13 +11,13 @@
 //! print the EMA has not followed is refused (`OracleDivergence`).
 //!
 //! The readings and balances come from every asset's `[oracle, reserve]` or, when the only remaining account
-//! is the vault's valuation cache, from its entries refreshed in the same slot (`load_cached_valuation`).
+//! is the vault's valuation cache, from its entries refreshed in the same slot (`ValuationSource`).
 
 use anchor_lang::prelude::*;
 
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::PokeEvent;
-use crate::instructions::accounts::{load_cached_valuation, load_valuation};
+use crate::instructions::accounts::ValuationSource;
 use crate::instructions::keeper::{accrue, fee_mark};
 use crate::math::{self, adaptive, Rounding};
 use crate::state::{AuctionChange, FeeMark, Vault};
@@ -41,17 +41,10 @@ impl Poke<'_> {
         let clock = Clock::get()?;
         let limits = ctx.accounts.vault.params.oracle_limits();
         let vault_key = ctx.accounts.vault.key();
-        let valuation = match ctx.remaining_accounts {
-            [cache] => load_cached_valuation(
-                &mut ctx.accounts.vault,
-                &vault_key,
-                cache,
-                clock.unix_timestamp,
-                clock.slot,
-                &limits,
-            )?,
-            accounts => load_valuation(&mut ctx.accounts.vault, accounts, clock.unix_timestamp, &limits)?,
-        };
+        let n = ctx.accounts.vault.assets.len();
+        let (source, rest) = ValuationSource::split(n, ctx.remaining_accounts)?;
+        require!(rest.is_empty(), BallastError::WrongRemainingAccounts);
+        let valuation = source.load(&mut ctx.accounts.vault, &vault_key, &limits)?;
         let minted = ctx.accounts.share_mint.supply;
         let vault = &mut ctx.accounts.vault;
         vault.finalize_schedule(clock.slot);

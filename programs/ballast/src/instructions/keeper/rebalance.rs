@@ -28,7 +28,7 @@ use crate::amm::{self, SwapAccounts};
 use crate::checks;
 use crate::errors::BallastError;
 use crate::events::RouteKind;
-use crate::instructions::accounts::{reload_amount, reserve_balances};
+use crate::instructions::accounts::{reload_amount, share_supply};
 use crate::state::Vault;
 use crate::token as tok;
 
@@ -46,7 +46,8 @@ pub struct RebalanceArgs {
     pub min_out: u64,
 }
 
-/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order, then (with `pool_price_bound`)
+/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order (or the vault's valuation cache,
+/// refreshed in the same slot), then (with `pool_price_bound`)
 /// the price accounts of every whitelisted pool of the pair in whitelist order (each pool, then its reserves
 /// for a constant-product pool), then the AMM adapter's own accounts (reference AMM:
 /// `[pool_vault_in, pool_vault_out]`).
@@ -97,14 +98,15 @@ impl Rebalance<'_> {
     #[access_control(ctx.accounts.validate(&args))]
     pub fn handler<'info>(ctx: Context<'info, Rebalance<'info>>, args: RebalanceArgs) -> Result<()> {
         let (s, b) = (args.sell_index as usize, args.buy_index as usize);
-        let (valuation_accounts, price_accounts, amm_accounts) =
+        let (source, price_accounts, amm_accounts) =
             trade::split_remaining(&ctx.accounts.vault, &args, ctx.remaining_accounts)?;
         check_amm_accounts(&ctx.accounts.vault, amm_accounts)?;
 
         // Prices, limits in force and the pure effects (need, size, floor, room for the bounty).
         let supply = ctx.accounts.share_mint.supply;
+        let vault_key = ctx.accounts.vault.key();
         let trade::Prepared { valuation, mid, limits, effects, auction, now, fees } =
-            trade::prepare(&mut ctx.accounts.vault, valuation_accounts, price_accounts, supply, &args)?;
+            trade::prepare(&mut ctx.accounts.vault, &vault_key, source, price_accounts, supply, &args)?;
         let vault = &ctx.accounts.vault;
         crate::events::emit_fees(vault.key(), &fees, vault.fees.pending_shares);
         let evidence_at = valuation.evidence_at();
@@ -128,12 +130,14 @@ impl Rebalance<'_> {
         let seeds = signer.seeds();
         let vault_ai = vault.to_account_info();
         let sell_reserve = accounts.sell_reserve.to_account_info();
+        let buy_reserve = accounts.buy_reserve.to_account_info();
         let sell_mint = accounts.sell_mint.to_account_info();
         let sell_program = accounts.sell_token_program.to_account_info();
         accounts.swap(amm_accounts, plan.amount_in, plan.min_out, &[&seeds])?;
 
         // Reconcile: every reserve and the share supply against what the swap may change.
-        let after = reserve_balances(vault, valuation_accounts, &accounts.share_mint.to_account_info())?;
+        let reserves = source.reserves_after(vault, &before.reserves, &[(s, &sell_reserve), (b, &buy_reserve)])?;
+        let after = checks::Balances { reserves, share_supply: share_supply(&accounts.share_mint.to_account_info())? };
         let received = checks::post_swap(&before, &after, s, b, &plan)?;
 
         // Bounty: a share of the drift this trade removed, within what is left of the episode's cap.

@@ -5,7 +5,7 @@ use anchor_lang::prelude::*;
 
 use crate::errors::{BallastError, MathResultExt};
 use crate::events::{RebalanceEvent, RouteKind};
-use crate::instructions::accounts::{load_pool_prices, load_valuation, PricedReserves};
+use crate::instructions::accounts::{load_pool_prices, PricedReserves, ValuationSource};
 use crate::instructions::keeper::fee_mark;
 use crate::math::auction::AuctionPoint;
 use crate::math::rebalance::{AssetLimits, Completion, RebalanceEffects, TradeRequest};
@@ -39,18 +39,17 @@ pub struct Prepared {
     pub fees: crate::state::Accrued,
 }
 
-/// Splits a rebalance's remaining accounts: `[oracle, reserve]` per asset, then the price accounts of the
+/// Splits a rebalance's remaining accounts: `[oracle, reserve]` per asset (or the valuation cache), then the price accounts of the
 /// whitelisted pools of the pair (when the vault reads pools as prices), then the rest (an adapter's).
 pub fn split_remaining<'a, 'info>(
     vault: &Vault,
     args: &RebalanceArgs,
     remaining: &'a [AccountInfo<'info>],
-) -> Result<(&'a [AccountInfo<'info>], &'a [AccountInfo<'info>], &'a [AccountInfo<'info>])> {
-    let n = 2 * vault.assets.len();
+) -> Result<(ValuationSource<'a, 'info>, &'a [AccountInfo<'info>], &'a [AccountInfo<'info>])> {
+    let (valuation, rest) = ValuationSource::split(vault.assets.len(), remaining)?;
     let pools = vault.pair_pools(args.sell_index as usize, args.buy_index as usize);
     let p = crate::instructions::accounts::pool_price_account_count(&pools);
-    require!(remaining.len() >= n + p, BallastError::WrongRemainingAccounts);
-    let (valuation, rest) = remaining.split_at(n);
+    require!(rest.len() >= p, BallastError::WrongRemainingAccounts);
     let (prices, rest) = rest.split_at(p);
     Ok((valuation, prices, rest))
 }
@@ -60,7 +59,8 @@ pub fn split_remaining<'a, 'info>(
 /// pure effects of `args` at the auction's current price.
 pub fn prepare(
     vault: &mut Vault,
-    valuation_accounts: &[AccountInfo],
+    vault_key: &Pubkey,
+    source: ValuationSource,
     price_accounts: &[AccountInfo],
     minted: u64,
     args: &RebalanceArgs,
@@ -68,7 +68,7 @@ pub fn prepare(
     let clock = Clock::get()?;
     let auction = vault.auction_point(clock.unix_timestamp);
     let oracle_limits = vault.params.rebalance_oracle_limits();
-    let valuation = load_valuation(vault, valuation_accounts, clock.unix_timestamp, &oracle_limits)?;
+    let valuation = source.load(vault, vault_key, &oracle_limits)?;
     // Fees first, on these fresh readings (the performance fee at the spike-resistant mark, and only on
     // readings that agree with their EMA).
     let mark = fee_mark(vault, &valuation)?;

@@ -79,11 +79,12 @@ impl SettleDeposit<'_> {
 
         // Prices: every reading checked, fresh, and published after the settlement delay.
         let (now, fresh) = (clock.unix_timestamp, settlement_limits(&ctx.accounts.vault));
+        let vault_key = ctx.accounts.vault.key();
         let (valuation, pools) = load_flow_valuation(
             &mut ctx.accounts.vault,
+            &vault_key,
             request.asset_index as usize,
             ctx.remaining_accounts,
-            now,
             &fresh,
             |readings| request.settleable(now, readings).map_err(Into::into),
         )?;

@@ -82,8 +82,9 @@ impl SettleWithdraw<'_> {
 
         // Prices: every reading checked, fresh, and published after the settlement delay.
         let (now, fresh) = (clock.unix_timestamp, settlement_limits(&ctx.accounts.vault));
+        let key = ctx.accounts.vault.key();
         let (valuation, pools) =
-            load_flow_valuation(&mut ctx.accounts.vault, idx, ctx.remaining_accounts, now, &fresh, |readings| {
+            load_flow_valuation(&mut ctx.accounts.vault, &key, idx, ctx.remaining_accounts, &fresh, |readings| {
                 request.settleable(now, readings).map_err(Into::into)
             })?;
 

@@ -117,6 +117,7 @@ impl Withdraw<'_> {
             let claim = accounts.claim.as_mut().ok_or(BallastError::ClaimAccountRequired)?;
             owe(claim, &mut accounts.vault, &owed)?;
         }
+        ctx.accounts.vault.seal()?;
         crate::events::emit(event);
         Ok(())
     }
@@ -141,7 +142,7 @@ fn owe(claim: &mut Claim, vault: &mut Vault, owed: &[u64]) -> Result<()> {
     for (a, o) in vault.assets.iter_mut().zip(owed) {
         a.owed = a.owed.checked_add(*o).ok_or(BallastError::MathOverflow)?;
     }
-    vault.seal()
+    Ok(())
 }
 
 /// Pays every leg of `amounts` that is not skipped (`skip_mask`) from its reserve, the vault signing; returns
