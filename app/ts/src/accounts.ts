@@ -30,6 +30,8 @@ export const pda = {
     find([seed("withdraw_request"), vault.toBuffer(), owner.toBuffer()]),
   /** The vault-owned share account holding a withdrawal request's escrowed shares. */
   withdrawEscrow: (request: PublicKey) => find([seed("withdraw_escrow"), request.toBuffer()]),
+  /** The vault's valuation cache (`refreshValuation`, then any valuing instruction in the same slot). */
+  valuationCache: (vault: PublicKey) => find([seed("valuation"), vault.toBuffer()]),
 };
 
 /** The associated token account of `owner` for `mint` under `tokenProgram`. */
@@ -50,6 +52,11 @@ export function transferLegs(vault: Vault, userAccounts: PublicKey[]): AccountMe
 }
 
 /** `[oracle, reserve]` per asset, as `request_deposit`, `settle_deposit`, `rebalance` and `poke` take them. */
+/** `[oracle, reserve]` for assets `first .. first + count`, as `refresh_valuation` takes them. */
+export function refreshAccounts(vault: Vault, first: number, count: number): AccountMeta[] {
+  return valuationAccounts(vault).slice(2 * first, 2 * (first + count));
+}
+
 export function valuationAccounts(vault: Vault): AccountMeta[] {
   return vault.assets.flatMap((a) => [
     { pubkey: a.oracle, isSigner: false, isWritable: false },

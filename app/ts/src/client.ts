@@ -8,7 +8,7 @@ import type { IdlTypes } from "@anchor-lang/core";
 import { Connection, PublicKey, SYSVAR_CLOCK_PUBKEY, SystemProgram, TransactionInstruction } from "@solana/web3.js";
 import {
   ata, depositValuationAccounts, feeRecipientAccounts, pda, tradeValuationAccounts, transferLegs, userTokenAccounts,
-  valuationAccounts,
+  refreshAccounts, valuationAccounts,
 } from "./accounts";
 import { ExitOptions, ExitPreview, composeExit, createAtaIdempotent } from "./exit";
 import {
@@ -263,6 +263,31 @@ export class BallastClient {
       .poke()
       .accountsPartial({ vault: vaultKey, shareMint: vault.shareMint })
       .remainingAccounts(valuationAccounts(vault));
+  }
+
+  /** Creates the vault's valuation cache (anyone; `payer` pays its rent once). */
+  initValuationCache(vaultKey: PublicKey, payer: PublicKey) {
+    return this.program.methods
+      .initValuationCache()
+      .accountsPartial({ payer, vault: vaultKey, cache: pda.valuationCache(vaultKey) });
+  }
+
+  /** Records assets `first .. first + count` (every asset by default) in the vault's valuation cache for this
+   * slot (anyone; must be a top-level instruction). */
+  refreshValuation(vaultKey: PublicKey, vault: Vault, first = 0, count = vault.assets.length - first) {
+    return this.program.methods
+      .refreshValuation({ first })
+      .accountsPartial({ vault: vaultKey, cache: pda.valuationCache(vaultKey) })
+      .remainingAccounts(refreshAccounts(vault, first, count));
+  }
+
+  /** `poke` valued from the vault's valuation cache, which must be refreshed in the same slot with no change to
+   * the vault in between (send it after `refreshValuation` in one transaction). */
+  pokeFromCache(vaultKey: PublicKey, vault: Vault) {
+    return this.program.methods
+      .poke()
+      .accountsPartial({ vault: vaultKey, shareMint: vault.shareMint })
+      .remainingAccounts([{ pubkey: pda.valuationCache(vaultKey), isSigner: false, isWritable: false }]);
   }
 
   /** Accrues the management and performance fees on fresh readings and mints the fee shares owed into the

@@ -29,7 +29,7 @@ export {
 } from "./program";
 export {
   ata, depositValuationAccounts, feeRecipientAccounts, pda, poolPriceAccounts, pricePools, proposalTransaction,
-  tradeValuationAccounts, transferLegs, userTokenAccounts, valuation, valuationAccounts,
+  refreshAccounts, tradeValuationAccounts, transferLegs, userTokenAccounts, valuation, valuationAccounts,
 } from "./accounts";
 export { decodeEvents, eventsNamed } from "./events";
 export {

@@ -173,6 +173,27 @@ test("governance: a parameter change proposed, the timelock waited out, executed
   assert.equal(after.params.depositFeeBps, params.depositFeeBps);
 });
 
+test("valuation cache: created, refreshed and used by a poke in one transaction; refused a slot later", async () => {
+  const user = Keypair.generate();
+  await dev(net.rpcUrl, "ballast_faucet", [user.publicKey.toBase58()]);
+  const client = clientFor(connection, user);
+  const { key } = await demoVault(client);
+  const cache = pda.valuationCache(key);
+  if (!(await connection.getAccountInfo(cache))) {
+    await client.initValuationCache(key, user.publicKey).rpc();
+  }
+  const info = await connection.getAccountInfo(cache);
+  assert.ok(info && info.owner.equals(PROGRAM_ID), "the cache is the program's account");
+  assert.equal(info!.data.length, 9_264);
+  const vault = await client.fetchVault(key);
+  const tx = new Transaction()
+    .add(await client.refreshValuation(key, vault).instruction())
+    .add(await client.pokeFromCache(key, vault).instruction());
+  await client.program.provider.sendAndConfirm!(tx, []);
+  // Alone, a poke from the cache is refused: the poke above changed the vault (and the slot moved on).
+  await assert.rejects(client.pokeFromCache(key, await client.fetchVault(key)).rpc(), /Valuation(Stale|Outdated)/);
+});
+
 test("valuation helper agrees with the vault's reserves", async () => {
   const client = clientFor(connection, Keypair.generate());
   const { vault } = await demoVault(client);
