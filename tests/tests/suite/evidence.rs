@@ -279,6 +279,18 @@ async fn every_valuing_instruction_values_u64_max_balances_at_1e12_without_overf
     // A new request values the vault too (and would mint no share).
     let late = fx.user(&mut chain, &[0, 0, 1_000_000_000]).await.unwrap();
     assert_ballast_err(fx.request_deposit(&mut chain, &late, 2, 1_000_000_000, 1).await, BallastError::ZeroShares);
+    // A single-asset exit values it too: one share in USDC would be worth far more than all the USDC there is,
+    // refused by name.
+    let r = fx.request_withdraw(&mut chain, &user, 2, 1, 1).await;
+    assert_ballast_err(r, BallastError::WithdrawalTooLarge);
+    // So does a poke valued from the valuation cache.
+    let vault = fx.state(&mut chain).await;
+    let ixs = [
+        ballast_client::init_valuation_cache(&chain.payer_key(), &fx.key),
+        ballast_client::refresh_valuation(&fx.key, &vault, 0, 3),
+        ballast_client::poke_cached(&fx.key, &vault),
+    ];
+    chain.send(&ixs, &[]).await.expect("cached poke at the extremes");
     // Withdrawals are price-free: the holder leaves with its part of u64::MAX (after the performance fee on
     // the donation's gain, which the fee recipients are owed: still about 5 %).
     let shares = chain.token_amount(&user.shares).await;
