@@ -225,7 +225,7 @@ async fn a_rebalance_valued_from_the_cache_trades_through_the_reference_amm_and_
 }
 
 /// A trade valued from a cache refreshed before the vault changed (here a poke in between, in the same slot)
-/// is refused, and nothing moves.
+/// is refused, and so is one a slot after its refresh; nothing moves.
 #[tokio::test]
 async fn a_rebalance_on_an_outdated_cache_is_refused() {
     let mut m = DexMarket::new(ballast_harness::dex::Amm::Raydium).await;
@@ -240,7 +240,12 @@ async fn a_rebalance_on_an_outdated_cache_is_refused() {
     let keeper = m.keeper.insecure_clone();
     assert_ballast_err(m.chain.send(&ixs, &[&keeper]).await, BallastError::ValuationOutdated);
     assert_eq!(m.fx.holdings(&mut m.chain).await, holdings);
-    // Without it, the same trade lands.
+    // Refresh and trade reordered across slots: refreshed in one transaction, the trade a slot later.
     ixs.remove(1);
+    m.chain.send(&ixs[..1], &[]).await.unwrap();
+    m.chain.advance_slots(1).await;
+    assert_ballast_err(m.chain.send(&ixs[1..], &[&keeper]).await, BallastError::ValuationStale);
+    assert_eq!(m.fx.holdings(&mut m.chain).await, holdings);
+    // Refreshed in the same transaction, the same trade lands.
     m.chain.send(&ixs, &[&keeper]).await.expect("trades");
 }
