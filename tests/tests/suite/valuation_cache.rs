@@ -249,3 +249,29 @@ async fn a_rebalance_on_an_outdated_cache_is_refused() {
     // Refreshed in the same transaction, the same trade lands.
     m.chain.send(&ixs, &[&keeper]).await.expect("trades");
 }
+
+/// Tokens sent to the traded reserves between the refresh and a cached trade (second outside review): the
+/// sold reserve one unit (the trade failed with `SwapInputMismatch`: a one-unit grief of every cached trade
+/// sent apart from its refresh), the bought reserve 1 000 units (counted as the swap's output). The trade now
+/// reads both reserves as they are: it lands and the vault receives exactly the quote on top of the gift.
+#[tokio::test]
+async fn a_transfer_into_the_traded_reserves_after_the_refresh_is_neither_output_nor_a_mismatch() {
+    use ballast_client::RouteMode;
+    let mut m = DexMarket::new(ballast_harness::dex::Amm::Raydium).await;
+    m.chain.send(&[client::init_valuation_cache(&m.chain.payer_key(), &m.fx.key)], &[]).await.unwrap();
+    m.move_price(0, 25).await;
+    let c = m.until_trade().await;
+    let ixs = m.trade_ixs(RouteMode::Direct, &c, true).await;
+    let vault = m.fx.state(&mut m.chain).await;
+    m.chain.send(&ixs[..1], &[]).await.unwrap();
+    let gifts = [(0, 1), (2, 1_000)];
+    for (i, amount) in gifts {
+        let a = &m.fx.assets[i];
+        let gift = m.chain.mint_to_ix(&a.mint, &vault.assets[i].reserve, amount, a.spec.program).unwrap();
+        m.chain.send(&[gift], &[]).await.unwrap();
+    }
+    let before = m.fx.holdings(&mut m.chain).await[2];
+    let keeper = m.keeper.insecure_clone();
+    m.chain.send(&ixs[1..], &[&keeper]).await.expect("the cached trade lands");
+    assert_eq!(m.fx.holdings(&mut m.chain).await[2] - before, c.expected_out, "the quote, the gift not counted");
+}

@@ -4,7 +4,8 @@
 //! - transfer legs (`deposit`, `withdraw`): `[mint_i, reserve_i, user_token_account_i]` for every asset i
 //!   in vault order;
 //! - valuation (`request_deposit`, `settle_deposit`, `request_withdraw`, `settle_withdraw`, `rebalance`,
-//!   `poke`): `[oracle_i, reserve_i]` for every asset i in vault order.
+//!   `rebalance_begin`, `poke`, `accrue_fees`): `[oracle_i, reserve_i]` for every asset i in vault order, or
+//!   the vault's valuation cache alone (`ValuationSource`).
 
 use anchor_lang::prelude::*;
 

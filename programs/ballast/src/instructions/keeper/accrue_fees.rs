@@ -14,7 +14,8 @@ use crate::math::{self, Rounding};
 use crate::state::{FeeMark, Vault};
 use crate::token as tok;
 
-/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order, then the share account of
+/// Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order (or the vault's valuation cache,
+/// refreshed in the same slot), then the share account of
 /// every fee recipient with a weight, in the vault's recipient order.
 #[derive(Accounts)]
 pub struct AccrueFees<'info> {

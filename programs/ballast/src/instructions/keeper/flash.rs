@@ -41,8 +41,9 @@ fn require_top_level(ixs: &AccountInfo, discriminator: &[u8]) -> Result<usize> {
     Ok(current)
 }
 
-/// Accounts of `rebalance_begin`. Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order,
-/// then (with `pool_price_bound`) the price accounts of every whitelisted pool of the pair, as `rebalance`.
+/// Accounts of `rebalance_begin`. Remaining accounts: `[oracle_i, reserve_i]` for every asset in vault order (or
+/// the vault's valuation cache, refreshed in the same slot), then (with `pool_price_bound`) the price accounts
+/// of every whitelisted pool of the pair, as `rebalance`.
 #[derive(Accounts)]
 pub struct RebalanceBegin<'info> {
     pub keeper: Signer<'info>,
@@ -129,10 +130,10 @@ impl RebalanceBegin<'_> {
             Some(&[&seeds]),
         )?;
         let now = reload_amount(&sell_reserve, &sell_asset.token_program, &sell_asset.mint)?;
-        require!(
-            valuation.reserve_amounts[s].checked_sub(now) == Some(plan.amount_in),
-            BallastError::UnexpectedBalanceChange
-        );
+        // The sold reserve as it was before the transfer (valued from the cache, it may have received a
+        // transfer since the refresh).
+        let sell_before = accounts.sell_reserve.amount;
+        require!(sell_before.checked_sub(now) == Some(plan.amount_in), BallastError::UnexpectedBalanceChange);
 
         // Record what the end must see and how to complete the trade.
         let flight = Flight {
@@ -154,7 +155,11 @@ impl RebalanceBegin<'_> {
             auction_elapsed_secs: auction.elapsed_secs,
             drift_before: effects.drift_before,
             share_supply_before: supply,
-            reserves_before: valuation.reserve_amounts.clone(),
+            reserves_before: {
+                let mut before = valuation.reserve_amounts.clone();
+                before[s] = sell_before;
+                before
+            },
             balances_before: valuation.balances.clone(),
             mid_mantissas: mid.iter().map(|p| p.price.mantissa).collect(),
             mid_expos: mid.iter().map(|p| p.price.expo).collect(),

@@ -123,7 +123,7 @@ impl Rebalance<'_> {
         let plan = effects.plan;
         let accounts = &ctx.accounts;
         let vault = &accounts.vault;
-        let before = checks::Balances { reserves: valuation.reserve_amounts.clone(), share_supply: supply };
+        let before = accounts.balances_before(&valuation.reserve_amounts, supply, s, b);
 
         // CPI: swap through the whitelisted AMM with the vault signing.
         let signer = vault.signer();
@@ -178,6 +178,16 @@ impl Rebalance<'_> {
 }
 
 impl<'info> Rebalance<'info> {
+    /// Every reserve and the share supply before the swap: the valuation's reserves with the two traded ones as
+    /// they are now (valued from the cache, a transfer into one since the refresh is neither counted as the
+    /// swap's output nor a mismatch of its input).
+    fn balances_before(&self, valued: &[u64], share_supply: u64, sell: usize, buy: usize) -> checks::Balances {
+        let mut reserves = valued.to_vec();
+        reserves[sell] = self.sell_reserve.amount;
+        reserves[buy] = self.buy_reserve.amount;
+        checks::Balances { reserves, share_supply }
+    }
+
     /// `amount_in` of the sold asset for at least `min_out` of the bought one through the whitelisted pool,
     /// the vault PDA signing.
     fn swap(&self, extra: &[AccountInfo<'info>], amount_in: u64, min_out: u64, signer: &[&[&[u8]]]) -> Result<()> {
