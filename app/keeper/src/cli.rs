@@ -63,6 +63,10 @@ pub struct KeeperArgs {
     /// The fee job accrues a vault's fees when they were last crystallised at least this many seconds ago.
     #[arg(long, default_value_t = 3_600)]
     pub fee_interval_secs: u64,
+    /// Value trades from each vault's valuation cache (where one exists), refreshed in the trade's own
+    /// transaction, instead of passing every asset's oracle and reserve to the trade.
+    #[arg(long)]
+    pub valuation_cache: bool,
 }
 
 impl KeeperArgs {
@@ -87,6 +91,7 @@ impl KeeperArgs {
             orca_pools: self.orca_pools,
             jobs: self.jobs,
             fee_interval: Duration::from_secs(self.fee_interval_secs),
+            valuation_cache: self.valuation_cache,
             ..Default::default()
         };
         (opts, self.keypair, self.metrics_addr)

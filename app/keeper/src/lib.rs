@@ -73,6 +73,9 @@ pub struct KeeperOptions {
     pub jobs: Jobs,
     /// The fee job accrues a vault's fees when they were last crystallised at least this long ago.
     pub fee_interval: Duration,
+    /// Value trades from the vault's valuation cache, refreshed in the same transaction, when the vault has
+    /// one (`init_valuation_cache`); otherwise, and by default, from every `[oracle, reserve]`.
+    pub valuation_cache: bool,
 }
 
 impl Default for KeeperOptions {
@@ -94,6 +97,7 @@ impl Default for KeeperOptions {
             orca_pools: Vec::new(),
             jobs: Jobs::default(),
             fee_interval: Duration::from_secs(3_600),
+            valuation_cache: false,
         }
     }
 }

@@ -143,14 +143,9 @@ async fn rpc_endpoint_speaks_the_solana_client_shapes() {
     net.stop();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keeper_brings_drift_back_inside_the_bands() {
-    let net = net(200).await;
-    net.shock(0, 40).await.unwrap();
-    assert!(max_drift_over_band(&net).await.iter().any(|d| *d > 0), "the shock must push an asset out of its band");
-    let k = keeper(&net, false).await;
-    let metrics_addr =
-        ballast_keeper::serve_metrics(k.metrics.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap().0;
+/// Runs keeper iterations (letting the auction run when it waits) until every asset is inside its band after at
+/// least one trade; returns the trades and the waits.
+async fn keep_until_in_band(net: &Localnet, k: &Keeper) -> (usize, usize) {
     let mut rebalanced = 0;
     let mut waited = 0;
     for _ in 0..16 {
@@ -166,11 +161,55 @@ async fn keeper_brings_drift_back_inside_the_bands() {
                 _ => {}
             }
         }
-        if max_drift_over_band(&net).await.iter().all(|d| *d <= 0) && rebalanced > 0 {
+        if max_drift_over_band(net).await.iter().all(|d| *d <= 0) && rebalanced > 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(800)).await; // cooldown: 10 slots
     }
+    (rebalanced, waited)
+}
+
+/// With `--valuation-cache` and a vault that has a cache, the keeper refreshes it in each trade's own
+/// transaction and values the trade from it: the vault comes back inside its bands the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keeper_values_its_trades_from_the_valuation_cache() {
+    let net = net(200).await;
+    {
+        let mut chain = net.chain.lock().await;
+        let payer = chain.payer_key();
+        chain.send(&[ballast_client::init_valuation_cache(&payer, &net.vault())], &[]).await.unwrap();
+    }
+    net.shock(0, 40).await.unwrap();
+    let opts = KeeperOptions {
+        rpc_url: net.url(),
+        interval: Duration::from_millis(300),
+        iterations: Some(1),
+        valuation_cache: true,
+        ..Default::default()
+    };
+    let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
+    k.ensure_funded().await;
+    let (rebalanced, _) = keep_until_in_band(&net, &k).await;
+    assert!(rebalanced >= 1);
+    assert!(max_drift_over_band(&net).await.iter().all(|d| *d <= 0));
+    // The trades were valued from the cache: its entries were refreshed.
+    let cache = ballast_client::valuation_cache_address(&net.vault());
+    let data = net.chain.lock().await.account(&cache).await.expect("cache").data;
+    let size = std::mem::size_of::<ballast::state::ValuationCache>();
+    let cache: ballast::state::ValuationCache = bytemuck::pod_read_unaligned(&data[8..8 + size]);
+    assert!(cache.entries[..3].iter().all(|e| e.slot > 0 && e.price > 0), "{:?}", &cache.entries[..3]);
+    net.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeper_brings_drift_back_inside_the_bands() {
+    let net = net(200).await;
+    net.shock(0, 40).await.unwrap();
+    assert!(max_drift_over_band(&net).await.iter().any(|d| *d > 0), "the shock must push an asset out of its band");
+    let k = keeper(&net, false).await;
+    let metrics_addr =
+        ballast_keeper::serve_metrics(k.metrics.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap().0;
+    let (rebalanced, waited) = keep_until_in_band(&net, &k).await;
     assert!(rebalanced >= 1);
     assert!(waited >= 1, "the first trade waits for the auction to reach the pool's price");
     for (i, d) in max_drift_over_band(&net).await.iter().enumerate() {

@@ -193,12 +193,19 @@ async fn choose(
     );
     let ctx =
         RouteContext { rpc: &k.rpc, keeper, vault_key: *key, vault, candidate, keeper_sell_account: bounty_account };
+    let cached = k.opts.valuation_cache && cache_exists(k, key).await?;
     let mut last_rejection = None;
     for BuiltRoute { name, venue, instructions, lookup_tables: tables, .. } in
         routes::ranked(&providers(k, with_pool), &ctx).await
     {
         let mut body = vec![create_ata.clone()];
-        body.extend(instructions);
+        if cached {
+            // Refreshed in the trade's own transaction: nothing can change the vault in between.
+            body.extend(ballast_client::refresh_valuation_batches(key, vault, MAX_REFRESH_BATCH));
+            body.extend(instructions.into_iter().map(|ix| ballast_client::valued_from_cache(ix, key, vault)));
+        } else {
+            body.extend(instructions);
+        }
         // Simulate with the maximum budget; never send what does not simulate.
         let draft = Draft { body: &body, price, limit: SIMULATION_UNITS, tables: &tables };
         match k.sender().simulate(&draft).await? {
@@ -210,6 +217,16 @@ async fn choose(
         }
     }
     Ok(Err(last_rejection))
+}
+
+/// Assets refreshed per `refresh_valuation` instruction (all in the trade's transaction).
+const MAX_REFRESH_BATCH: usize = 30;
+
+/// Whether vault `key` has a valuation cache.
+async fn cache_exists(k: &Keeper, key: &Pubkey) -> Result<bool> {
+    let cache = ballast_client::valuation_cache_address(key);
+    let found = k.rpc.get_multiple_accounts(&[cache]).await?;
+    Ok(found.first().is_some_and(|a| a.as_ref().is_some_and(|a| a.owner == ballast::ID)))
 }
 
 /// The route providers the keeper's options enable.
