@@ -138,6 +138,25 @@ pub fn in_kind_amounts_out(shares: u64, balances: &[u64], supply: u64) -> MathRe
     balances.iter().map(|b| super::to_u64(mul_div_floor(shares as u128, *b as u128, supply as u128)?)).collect()
 }
 
+/// What an in-kind deposit of at most `max_in` buys from a vault of `balances` and `supply` shares: the largest
+/// shares the amounts cover pro rata (rounded down, `gross_shares`), the amounts that takes (rounded up), and
+/// the shares minted less the entry fee of `entry_bps` (`shares`; the fee's value stays with the holders).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InKindDeposit {
+    pub amounts: Vec<u64>,
+    pub gross_shares: u64,
+    pub shares: u64,
+}
+
+/// [`InKindDeposit`] for `max_in`: `deposit`'s rule, which clients quote with. `DivideByZero` for an empty
+/// vault (its first deposit is a single-asset one).
+pub fn in_kind_deposit(max_in: &[u64], balances: &[u64], supply: u64, entry_bps: u16) -> MathResult<InKindDeposit> {
+    let gross_shares = in_kind_shares(max_in, balances, supply)?;
+    let amounts = in_kind_amounts_in(gross_shares, balances, supply)?;
+    let shares = super::fees::less_fee(gross_shares, entry_bps)?;
+    Ok(InKindDeposit { amounts, gross_shares, shares })
+}
+
 /// What an in-kind withdrawal of `shares` of `supply` pays: pro rata of the holders' `available` balances,
 /// rounded down (`gross`), each less the exit fee of `exit_bps` (`net`, what is paid; the fee stays in the vault).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,6 +249,15 @@ mod tests {
         // 1 000 shares of 10 000 in a $10 000 vault paid $990: $10 stays.
         assert_eq!(exit_left_to_holders(1_000, 10_000_000, 10_000, 990_000).unwrap(), 10_000);
         assert_eq!(exit_left_to_holders(1_000, 10_000_000, 10_000, 1_000_001).unwrap(), 0);
+    }
+
+    #[test]
+    fn an_in_kind_deposit_buys_pro_rata_less_the_entry_fee() {
+        // 1 000 shares of [1 000, 2 000]: [100, 300] covers 100 shares, takes [100, 200], mints 99 at 100 bps.
+        let d = in_kind_deposit(&[100, 300], &[1_000, 2_000], 1_000, 100).unwrap();
+        assert_eq!(d, InKindDeposit { amounts: vec![100, 200], gross_shares: 100, shares: 99 });
+        assert_eq!(in_kind_deposit(&[100, 300], &[1_000, 2_000], 1_000, 0).unwrap().shares, 100);
+        assert_eq!(in_kind_deposit(&[1, 1], &[0, 0], 0, 0), Err(MathError::DivideByZero));
     }
 
     #[test]

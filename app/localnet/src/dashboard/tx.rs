@@ -73,10 +73,12 @@ fn deposit(c: &Ctx, req: &TxRequest) -> anyhow::Result<(Vec<Instruction>, Value)
         .iter()
         .map(|s| s.parse::<u64>().map_err(|_| anyhow::anyhow!("amount {s:?} is not a whole number of base units")))
         .collect::<anyhow::Result<_>>()?;
-    let shares = ballast::math::in_kind_shares(&max_in, &c.balances, c.supply)
-        .map_err(|e| anyhow::anyhow!("these amounts buy no shares: {e:?}"))?;
+    // `deposit`'s own rule, entry fee included.
+    let entry_bps = c.vault.params.fees.entry_bps;
+    let ballast::math::InKindDeposit { amounts, shares, .. } =
+        ballast::math::in_kind_deposit(&max_in, &c.balances, c.supply, entry_bps)
+            .map_err(|e| anyhow::anyhow!("these amounts buy no shares: {e:?}"))?;
     anyhow::ensure!(shares > 0, "these amounts buy no shares: add some of every asset");
-    let amounts = ballast::math::in_kind_amounts_in(shares, &c.balances, c.supply).unwrap_or_default();
     let create = spl_associated_token_account::instruction::create_associated_token_account_idempotent(
         &c.owner,
         &c.owner,
@@ -91,11 +93,14 @@ fn deposit(c: &Ctx, req: &TxRequest) -> anyhow::Result<(Vec<Instruction>, Value)
     Ok((ixs, preview))
 }
 
-/// A withdrawal in kind of the requested shares, min-outs 1 % under what they pay now.
+/// A withdrawal in kind of the requested shares, min-outs 1 % under what they pay now (after the exit fee,
+/// `withdraw`'s own rule: `math::in_kind_payout`).
 fn withdraw(c: &Ctx, req: &TxRequest) -> anyhow::Result<(Vec<Instruction>, Value)> {
     let shares = shares(c, req)?;
-    let out = ballast::math::in_kind_amounts_out(shares, &c.balances, c.supply)
-        .map_err(|e| anyhow::anyhow!("cannot price this withdrawal: {e:?}"))?;
+    let exit_bps = c.vault.params.fees.exit_bps;
+    let out = ballast::math::in_kind_payout(shares, &c.balances, c.supply, exit_bps)
+        .map_err(|e| anyhow::anyhow!("cannot price this withdrawal: {e:?}"))?
+        .net;
     let mut ixs: Vec<Instruction> = c
         .vault
         .assets

@@ -74,13 +74,12 @@ impl Deposit<'_> {
         let supply = vault.entry_supply(minted, clock.slot)?;
         let reserves: Vec<u64> = legs.iter().map(|l| l.reserve_amount).collect();
         let balances = vault.available_balances(&reserves, clock.unix_timestamp)?;
-        let shares = match math::in_kind_shares(&args.max_amounts_in, &balances, supply) {
-            Err(math::MathError::DivideByZero) => return err!(BallastError::EmptyVaultNeedsSingleDeposit),
-            r => r.or_math_err()?,
-        };
-        let amounts = math::in_kind_amounts_in(shares, &balances, supply).or_math_err()?;
-        let gross_shares = shares;
-        let shares = math::fees::less_fee(shares, vault.params.fees.entry_bps).or_math_err()?;
+        let entry_bps = vault.params.fees.entry_bps;
+        let math::InKindDeposit { amounts, gross_shares, shares } =
+            match math::in_kind_deposit(&args.max_amounts_in, &balances, supply, entry_bps) {
+                Err(math::MathError::DivideByZero) => return err!(BallastError::EmptyVaultNeedsSingleDeposit),
+                r => r.or_math_err()?,
+            };
         require!(shares > 0, BallastError::ZeroShares);
         require!(shares >= args.min_shares_out, BallastError::SharesBelowMinimum);
         let kept = entry_fee_kept(&amounts, gross_shares, shares)?;
