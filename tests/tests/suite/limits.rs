@@ -48,3 +48,17 @@ async fn sixteen_asset_vault_rebalances_in_one_v0_transaction() {
     assert!(after[0] < before[0] && after[1] > before[1]);
     assert_eq!(&after[2..], &before[2..]);
 }
+
+/// The per-account size budget in `docs/large-vaults.md` ("Account sizes"): a layout change shows here and
+/// must be written there.
+#[test]
+fn account_sizes_are_the_documented_budget() {
+    use anchor_lang::Space;
+    use ballast::state::{Asset, Claim, DepositRequest, ValuationCache, Vault, WithdrawRequest};
+    assert_eq!(8 + Vault::INIT_SPACE, 7_447, "vault at 16 assets");
+    assert_eq!(Asset::INIT_SPACE, 276, "one asset in the vault");
+    assert_eq!(8 + Claim::INIT_SPACE, 201);
+    assert_eq!(8 + DepositRequest::INIT_SPACE, 190);
+    assert_eq!(8 + WithdrawRequest::INIT_SPACE, 199);
+    assert_eq!(ValuationCache::SPACE, 9_264);
+}
