@@ -191,6 +191,9 @@ pub struct CacheRow {
     /// The largest refresh transaction.
     pub refresh: Footprint,
     pub poke: Footprint,
+    /// A rebalance valued from the cache (through a reference-AMM pool of assets 0 and 1, read as the pair's
+    /// second price source).
+    pub trade: Footprint,
     pub fits: bool,
 }
 
@@ -200,12 +203,33 @@ pub fn cache_footprint(n: usize) -> Result<CacheRow> {
     let (_, vaults) = crate::keeper::synthetic(1, 7);
     let (key, mut vault) = vaults.into_iter().next().ok_or_else(|| anyhow!("no synthetic vault"))?;
     let template = vault.assets[0];
+    let unique = Pubkey::new_unique;
     vault.assets = (0..n)
-        .map(|_| ballast::state::Asset { oracle: Pubkey::new_unique(), reserve: Pubkey::new_unique(), ..template })
+        .map(|_| ballast::state::Asset { mint: unique(), oracle: unique(), reserve: unique(), ..template })
         .collect();
+    let (a, b) = (vault.assets[0], vault.assets[1]);
+    let pool = ballast::state::AmmEntry { program_id: ballast_amm::ID, pool: unique(), mint_a: a.mint, mint_b: b.mint };
+    vault.amms = vec![pool];
+    let args = RebalanceArgs { sell_index: 0, buy_index: 1, amount_in: 1, min_out: 1 };
+    let (keeper, bounty, pool_in, pool_out) = (unique(), unique(), unique(), unique());
+    let trade = ballast_client::rebalance(
+        &keeper,
+        &key,
+        &vault,
+        &bounty,
+        &pool.program_id,
+        &pool.pool,
+        &pool_in,
+        &pool_out,
+        args,
+    );
+    let trade = ballast_client::valued_from_cache(trade, &key, &vault);
     let cache = ballast_client::valuation_cache_address(&key);
     let mut addresses = vec![ballast::ID, key, cache, vault.share_mint];
     addresses.extend(vault.assets.iter().flat_map(|a| [a.oracle, a.reserve]));
+    addresses.extend(trade.accounts.iter().filter(|m| !m.is_signer).map(|m| m.pubkey));
+    addresses.sort();
+    addresses.dedup();
     let tables: Vec<LookupTable> =
         addresses.chunks(256).map(|c| LookupTable { key: Pubkey::new_unique(), addresses: c.to_vec() }).collect();
     let payer = Pubkey::new_unique();
@@ -220,8 +244,9 @@ pub fn cache_footprint(n: usize) -> Result<CacheRow> {
         };
     }
     let poke = transaction_footprint(&payer, &[ballast_client::poke_cached(&key, &vault)], &tables)?;
-    let fits = [refresh, poke].iter().all(|f| f.accounts <= MAX_TX_ACCOUNTS && f.v0_bytes <= PACKET_DATA_SIZE);
-    Ok(CacheRow { assets: n, refresh_transactions: refreshes.len(), refresh, poke, fits })
+    let trade = transaction_footprint(&keeper, &[trade], &tables)?;
+    let fits = [refresh, poke, trade].iter().all(|f| f.accounts <= MAX_TX_ACCOUNTS && f.v0_bytes <= PACKET_DATA_SIZE);
+    Ok(CacheRow { assets: n, refresh_transactions: refreshes.len(), refresh, poke, trade, fits })
 }
 
 /// What the throughput loop timed: every timed transaction is a rebalance the program accepted and that
@@ -382,20 +407,34 @@ fn print_tables(rows: &[SizeRow], cache: &[CacheRow], t: &Throughput, cu: &[CuRo
     }
     writeln!(
         out,
-        "\nvalued from the valuation cache (refresh batches of {REFRESH_BATCH} assets in one slot, then the cached poke;"
+        "\nvalued from the valuation cache (refresh batches of {REFRESH_BATCH} assets in one slot, then a cached poke or trade;"
     )?;
     writeln!(out, "lookup tables of 256 addresses; vaults over 16 assets are synthetic: they cannot be created yet)")?;
     writeln!(
         out,
-        "{:>7} {:>12} {:>17} {:>15} {:>14} {:>11}",
-        "assets", "refresh txs", "largest: accounts", "largest: bytes", "poke accounts", "poke bytes"
+        "{:>7} {:>12} {:>17} {:>15} {:>14} {:>11} {:>15} {:>12}",
+        "assets",
+        "refresh txs",
+        "largest: accounts",
+        "largest: bytes",
+        "poke accounts",
+        "poke bytes",
+        "trade accounts",
+        "trade bytes"
     )?;
     for r in cache {
         let mark = if r.fits { "" } else { " (too large)" };
         writeln!(
             out,
-            "{:>7} {:>12} {:>17} {:>15} {:>14} {:>11}{mark}",
-            r.assets, r.refresh_transactions, r.refresh.accounts, r.refresh.v0_bytes, r.poke.accounts, r.poke.v0_bytes
+            "{:>7} {:>12} {:>17} {:>15} {:>14} {:>11} {:>15} {:>12}{mark}",
+            r.assets,
+            r.refresh_transactions,
+            r.refresh.accounts,
+            r.refresh.v0_bytes,
+            r.poke.accounts,
+            r.poke.v0_bytes,
+            r.trade.accounts,
+            r.trade.v0_bytes
         )?;
     }
     writeln!(

@@ -26,7 +26,8 @@ async fn the_json_line_carries_attempts_and_successes() {
 }
 
 /// Valuing a 128-asset vault from the cache takes five refresh transactions of at most 30 assets, each
-/// within 64 accounts and 1 232 bytes through lookup tables, and a cached poke of 5 accounts.
+/// within 64 accounts and 1 232 bytes through lookup tables, then a cached poke of 5 accounts or a cached
+/// rebalance of 17.
 #[test]
 fn a_128_asset_valuation_fits_five_refresh_transactions() {
     use ballast_bench::chain::{cache_footprint, REFRESH_BATCH};
@@ -37,5 +38,8 @@ fn a_128_asset_valuation_fits_five_refresh_transactions() {
         assert!(row.fits, "{row:?}");
         assert!(row.refresh.accounts <= 64 && row.refresh.v0_bytes <= 1_232, "{row:?}");
         assert_eq!(row.poke.accounts, 5, "payer, vault, share mint, cache and the program: {row:?}");
+        // The trade names its two assets, the pool and the cache, whatever the vault's size.
+        assert_eq!(row.trade.accounts, 17, "{row:?}");
+        assert!(row.trade.v0_bytes <= 1_232, "{row:?}");
     }
 }
