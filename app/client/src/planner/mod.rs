@@ -322,8 +322,12 @@ pub fn decide(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<Deci
     let (candidates, dropped) = candidates(snap, val, routes)?;
     let (mut now, mut later): (Vec<Candidate>, Vec<Candidate>) =
         candidates.into_iter().partition(|c| c.clears_at <= snap.now);
-    if !now.is_empty() {
-        now.sort_by_key(|c| std::cmp::Reverse(c.drift_reduction));
+    now.sort_by_key(|c| std::cmp::Reverse(c.drift_reduction));
+    let best_later = later.iter().map(|c| c.drift_reduction).max().unwrap_or(0);
+    // A trade that clears now but removes a negligible part of what one clearing later would (an asset
+    // already at its target: the clamp leaves dust) is not worth a transaction; wait for the later one.
+    let dust = |c: &Candidate| c.drift_reduction.saturating_mul(DUST_RATIO) < best_later;
+    if now.first().is_some_and(|c| !dust(c)) {
         return Ok(Decision::Trade(Box::new(now.swap_remove(0))));
     }
     if !later.is_empty() {
@@ -338,6 +342,9 @@ pub fn decide(snap: &Snapshot, val: &Valuation, routes: &[Route]) -> Result<Deci
     }
     Ok(Decision::Hold(Hold::NoRoute(dropped)))
 }
+
+/// A trade clearing now is skipped for one clearing later that removes more than this many times its drift.
+const DUST_RATIO: u128 = 100;
 
 /// Shares outstanding at `now` as the program counts them (minted, owed to the fee recipients, and the
 /// management fee since the last accrual, which the program accrues first): the program's own
