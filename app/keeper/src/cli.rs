@@ -63,8 +63,8 @@ pub struct KeeperArgs {
     /// The fee job accrues a vault's fees when they were last crystallised at least this many seconds ago.
     #[arg(long, default_value_t = 3_600)]
     pub fee_interval_secs: u64,
-    /// Value trades from each vault's valuation cache (where one exists), refreshed in the trade's own
-    /// transaction, instead of passing every asset's oracle and reserve to the trade.
+    /// Try each trade valued from the vault's valuation cache first (where one exists), refreshed in the
+    /// trade's own transaction, then in its direct form.
     #[arg(long)]
     pub valuation_cache: bool,
 }

@@ -73,8 +73,9 @@ pub struct KeeperOptions {
     pub jobs: Jobs,
     /// The fee job accrues a vault's fees when they were last crystallised at least this long ago.
     pub fee_interval: Duration,
-    /// Value trades from the vault's valuation cache, refreshed in the same transaction, when the vault has
-    /// one (`init_valuation_cache`); otherwise, and by default, from every `[oracle, reserve]`.
+    /// Try each trade valued from the vault's valuation cache first, refreshed in the same transaction, when
+    /// the vault has one (`init_valuation_cache`), then in its direct form; by default only the direct form
+    /// (from every `[oracle, reserve]`, which in one transaction is never larger).
     pub valuation_cache: bool,
 }
 

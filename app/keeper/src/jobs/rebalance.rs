@@ -198,18 +198,24 @@ async fn choose(
     for BuiltRoute { name, venue, instructions, lookup_tables: tables, .. } in
         routes::ranked(&providers(k, with_pool), &ctx).await
     {
-        let mut body = vec![create_ata.clone()];
+        let mut direct = vec![create_ata.clone()];
+        direct.extend(instructions);
+        // Valued from the cache first when asked to, refreshed in the trade's own transaction (nothing can
+        // change the vault in between); that form carries every oracle and reserve too, so it is never smaller,
+        // and when it does not go through (too large, refused, the endpoint's error) the direct form is tried.
         if cached {
-            // Refreshed in the trade's own transaction: nothing can change the vault in between.
-            body.extend(ballast_client::refresh_valuation_batches(key, vault, MAX_REFRESH_BATCH));
-            body.extend(instructions.into_iter().map(|ix| ballast_client::valued_from_cache(ix, key, vault)));
-        } else {
-            body.extend(instructions);
+            let body = with_cache(&direct, key, vault);
+            let draft = Draft { body: &body, price, limit: SIMULATION_UNITS, tables: &tables };
+            match k.sender().simulate(&draft).await {
+                Ok(Ok(units)) => return Ok(Ok(Chosen { body, name, venue, tables, units })),
+                Ok(Err(rejection)) => tracing::debug!(vault = %key, route = %name, "cached form refused: {rejection}"),
+                Err(e) => tracing::debug!(vault = %key, route = %name, "cached form not simulated: {e:#}"),
+            }
         }
         // Simulate with the maximum budget; never send what does not simulate.
-        let draft = Draft { body: &body, price, limit: SIMULATION_UNITS, tables: &tables };
+        let draft = Draft { body: &direct, price, limit: SIMULATION_UNITS, tables: &tables };
         match k.sender().simulate(&draft).await? {
-            Ok(units) => return Ok(Ok(Chosen { body, name, venue, tables, units })),
+            Ok(units) => return Ok(Ok(Chosen { body: direct, name, venue, tables, units })),
             Err(rejection) => {
                 tracing::debug!(vault = %key, route = %name, venue = %venue, "route does not simulate: {rejection}");
                 last_rejection = Some(rejection);
@@ -217,6 +223,14 @@ async fn choose(
         }
     }
     Ok(Err(last_rejection))
+}
+
+/// `body` valued from vault `key`'s valuation cache, refreshed first in the same transaction.
+fn with_cache(body: &[Instruction], key: &Pubkey, vault: &Vault) -> Vec<Instruction> {
+    let (setup, rest) = body.split_at(1.min(body.len()));
+    let refresh = ballast_client::refresh_valuation_batches(key, vault, MAX_REFRESH_BATCH);
+    let rest = rest.iter().map(|ix| ballast_client::valued_from_cache(ix.clone(), key, vault));
+    setup.iter().cloned().chain(refresh).chain(rest).collect()
 }
 
 /// Assets refreshed per `refresh_valuation` instruction (all in the trade's transaction).
