@@ -458,3 +458,58 @@ pub fn relayed(
     accounts.extend(ix.accounts);
     Instruction { program_id: RELAY_ID, accounts, data: ix.data }
 }
+
+/// USD value at the oracles' mid prices now of signed per-asset amounts (base units).
+pub async fn usd_of(chain: &mut Chain, fx: &VaultFixture, amounts: &[i128]) -> f64 {
+    let mut total = 0.0;
+    for (i, a) in amounts.iter().enumerate() {
+        total += *a as f64 * fx.unit_price(chain, i).await;
+    }
+    total
+}
+
+/// What `shares` are worth at the oracles' mid prices now (USD; the holders' balances, fee shares owed counted
+/// in the supply).
+pub async fn share_value(chain: &mut Chain, fx: &VaultFixture, shares: u64) -> f64 {
+    let report = fx.report(chain).await.unwrap();
+    let outstanding = fx.share_supply(chain).await + fx.state(chain).await.fees.pending_shares;
+    report.nav as f64 / 1e6 * shares as f64 / outstanding as f64
+}
+
+/// The base units of every asset that make up about `usd` of the vault in its current proportions.
+pub async fn in_kind_amounts(chain: &mut Chain, fx: &VaultFixture, usd: f64) -> Vec<u64> {
+    let report = fx.report(chain).await.unwrap();
+    let nav = report.nav as f64 / 1e6;
+    report.holdings.iter().map(|h| (*h as f64 * usd / nav * 1.0001) as u64 + 1).collect()
+}
+
+/// A new holder who deposits about `usd` in kind.
+pub async fn in_kind_holder(chain: &mut Chain, fx: &VaultFixture, usd: f64) -> User {
+    let amounts = in_kind_amounts(chain, fx, usd).await;
+    let user = fx.user(chain, &amounts).await.unwrap();
+    fx.deposit(chain, &user, amounts, 1).await.unwrap();
+    user
+}
+
+/// A swap from `user`'s account of asset `from` to its account of asset `to` through their reference pool.
+pub fn user_swap(
+    fx: &VaultFixture,
+    user: &User,
+    from: usize,
+    to: usize,
+    amount: u64,
+) -> anchor_lang::solana_program::instruction::Instruction {
+    use solana_signer::Signer;
+    let a = &fx.assets;
+    ballast_client::amm::swap(
+        &user.keypair.pubkey(),
+        &a[from].mint,
+        &a[to].mint,
+        &user.tokens[from],
+        &user.tokens[to],
+        &a[from].spec.program.id(),
+        &a[to].spec.program.id(),
+        amount,
+        0,
+    )
+}

@@ -24,63 +24,10 @@ use ballast::events::WithdrawSettledEvent;
 use ballast::instructions::RequestWithdrawArgs;
 use ballast_client::{self as client};
 use ballast_harness::chain::{Chain, TokenProgram};
-use ballast_harness::fixture::{self, User, VaultFixture};
+use ballast_harness::fixture::{self, VaultFixture};
 use ballast_tests::*;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
-
-/// USD value at the oracles' mid prices now of signed per-asset amounts (base units).
-async fn usd_of(chain: &mut Chain, fx: &VaultFixture, amounts: &[i128]) -> f64 {
-    let mut total = 0.0;
-    for (i, a) in amounts.iter().enumerate() {
-        total += *a as f64 * fx.unit_price(chain, i).await;
-    }
-    total
-}
-
-/// What `shares` are worth at the oracles' mid prices now (USD).
-async fn share_value(chain: &mut Chain, fx: &VaultFixture, shares: u64) -> f64 {
-    let report = fx.report(chain).await.unwrap();
-    let outstanding = fx.share_supply(chain).await + fx.state(chain).await.fees.pending_shares;
-    report.nav as f64 / 1e6 * shares as f64 / outstanding as f64
-}
-
-/// The base units of every asset that make up about `usd` of the vault in its current proportions.
-async fn in_kind_amounts(chain: &mut Chain, fx: &VaultFixture, usd: f64) -> Vec<u64> {
-    let report = fx.report(chain).await.unwrap();
-    let nav = report.nav as f64 / 1e6;
-    report.holdings.iter().map(|h| (*h as f64 * usd / nav * 1.0001) as u64 + 1).collect()
-}
-
-/// A new holder who deposits about `usd` in kind.
-async fn in_kind_holder(chain: &mut Chain, fx: &VaultFixture, usd: f64) -> User {
-    let amounts = in_kind_amounts(chain, fx, usd).await;
-    let user = fx.user(chain, &amounts).await.unwrap();
-    fx.deposit(chain, &user, amounts, 1).await.unwrap();
-    user
-}
-
-/// A swap from `user`'s account of asset `from` to its account of asset `to` through their reference pool.
-fn swap(
-    fx: &VaultFixture,
-    user: &User,
-    from: usize,
-    to: usize,
-    amount: u64,
-) -> anchor_lang::solana_program::instruction::Instruction {
-    let a = &fx.assets;
-    client::amm::swap(
-        &user.keypair.pubkey(),
-        &a[from].mint,
-        &a[to].mint,
-        &user.tokens[from],
-        &user.tokens[to],
-        &a[from].spec.program.id(),
-        &a[to].spec.program.id(),
-        amount,
-        0,
-    )
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // 1. Hostile settler: pool squeeze + flash in-kind deposit.
@@ -173,11 +120,11 @@ async fn squeeze_with(min_frac: f64, attack: Option<(f64, f64)>) -> Result<Squee
             let b0 = chain.token_amounts(&settler.tokens).await;
             let u0 = b0[2];
             if sell_sol > 0 {
-                chain.send(&[swap(fx, &settler, 0, 2, sell_sol)], &[&settler.keypair]).await.unwrap();
+                chain.send(&[user_swap(fx, &settler, 0, 2, sell_sol)], &[&settler.keypair]).await.unwrap();
             }
             let u1 = chain.token_amount(&settler.tokens[2]).await;
             if sell_btc > 0 {
-                chain.send(&[swap(fx, &settler, 1, 2, sell_btc)], &[&settler.keypair]).await.unwrap();
+                chain.send(&[user_swap(fx, &settler, 1, 2, sell_btc)], &[&settler.keypair]).await.unwrap();
             }
             let u2 = chain.token_amount(&settler.tokens[2]).await;
             let vault = fx.state(chain).await;
@@ -201,10 +148,10 @@ async fn squeeze_with(min_frac: f64, attack: Option<(f64, f64)>) -> Result<Squee
                 ev.trade_charge_value as f64 / 1e6
             );
             if u1 > u0 {
-                chain.send(&[swap(fx, &settler, 2, 0, u1 - u0)], &[&settler.keypair]).await.unwrap();
+                chain.send(&[user_swap(fx, &settler, 2, 0, u1 - u0)], &[&settler.keypair]).await.unwrap();
             }
             if u2 > u1 {
-                chain.send(&[swap(fx, &settler, 2, 1, u2 - u1)], &[&settler.keypair]).await.unwrap();
+                chain.send(&[user_swap(fx, &settler, 2, 1, u2 - u1)], &[&settler.keypair]).await.unwrap();
             }
             // The round trip's cost: what the pools kept (the settlement moves none of the settler's tokens).
             let b3 = chain.token_amounts(&settler.tokens).await;

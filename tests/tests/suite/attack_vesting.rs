@@ -29,39 +29,8 @@ use ballast_tests::*;
 use solana_signer::Signer;
 
 // ---------------------------------------------------------------------------------------------------------
-// Helpers (the same as attack_exits.rs).
+// Helpers (the shared ones are in the test support: `share_value`, `in_kind_holder`, `user_swap`, ...).
 // ---------------------------------------------------------------------------------------------------------
-
-/// USD value at the oracles' mid prices now of signed per-asset amounts (base units).
-async fn usd_of(chain: &mut Chain, fx: &VaultFixture, amounts: &[i128]) -> f64 {
-    let mut total = 0.0;
-    for (i, a) in amounts.iter().enumerate() {
-        total += *a as f64 * fx.unit_price(chain, i).await;
-    }
-    total
-}
-
-/// What `shares` are worth at the oracles' mid prices now (USD; the holders' balances, vesting excluded).
-async fn share_value(chain: &mut Chain, fx: &VaultFixture, shares: u64) -> f64 {
-    let report = fx.report(chain).await.unwrap();
-    let outstanding = fx.share_supply(chain).await + fx.state(chain).await.fees.pending_shares;
-    report.nav as f64 / 1e6 * shares as f64 / outstanding as f64
-}
-
-/// The base units of every asset that make up about `usd` of the vault in its current proportions.
-async fn in_kind_amounts(chain: &mut Chain, fx: &VaultFixture, usd: f64) -> Vec<u64> {
-    let report = fx.report(chain).await.unwrap();
-    let nav = report.nav as f64 / 1e6;
-    report.holdings.iter().map(|h| (*h as f64 * usd / nav * 1.0001) as u64 + 1).collect()
-}
-
-/// A new holder who deposits about `usd` in kind.
-async fn in_kind_holder(chain: &mut Chain, fx: &VaultFixture, usd: f64) -> User {
-    let amounts = in_kind_amounts(chain, fx, usd).await;
-    let user = fx.user(chain, &amounts).await.unwrap();
-    fx.deposit(chain, &user, amounts, 1).await.unwrap();
-    user
-}
 
 /// A seeded vault with whitelisted reference pools of `pool_usd` a side (30 bps) for every pair.
 async fn market_with_pools(pool_usd: f64) -> Market {
@@ -72,28 +41,6 @@ async fn market_with_pools(pool_usd: f64) -> Market {
     }
     let keeper_user = fx.user(&mut chain, &[0, 0, 0]).await.expect("keeper");
     Market { chain, fx, seed, pools, keeper: keeper_user.keypair, keeper_accounts: keeper_user.tokens }
-}
-
-/// A swap from `user`'s account of asset `from` to its account of asset `to` through their reference pool.
-fn swap(
-    fx: &VaultFixture,
-    user: &User,
-    from: usize,
-    to: usize,
-    amount: u64,
-) -> anchor_lang::solana_program::instruction::Instruction {
-    let a = &fx.assets;
-    client::amm::swap(
-        &user.keypair.pubkey(),
-        &a[from].mint,
-        &a[to].mint,
-        &user.tokens[from],
-        &user.tokens[to],
-        &a[from].spec.program.id(),
-        &a[to].spec.program.id(),
-        amount,
-        0,
-    )
 }
 
 /// Base units of `sell` to sell into `pool` so that its price of `sell` falls by `push` (fraction).
@@ -323,7 +270,7 @@ async fn grief(pool_usd: f64) -> (f64, usize, bool) {
     let sell = push_amount(chain, &pool, 0, 0.015).await;
     let griefer = fx.user(chain, &[sell, 0, 0]).await.unwrap();
     let before = chain.token_amounts(&griefer.tokens).await;
-    chain.send(&[swap(fx, &griefer, 0, 2, sell)], &[&griefer.keypair]).await.unwrap();
+    chain.send(&[user_swap(fx, &griefer, 0, 2, sell)], &[&griefer.keypair]).await.unwrap();
     let usdc_got = chain.token_amount(&griefer.tokens[2]).await;
     // Keepers try every 5 s over the whole window.
     let mut refused = 0;
@@ -359,7 +306,7 @@ async fn grief(pool_usd: f64) -> (f64, usize, bool) {
     let ixs = fx.arbitrage_instructions(chain, &pool).await.unwrap();
     chain.send(&ixs, &[]).await.unwrap();
     fx.request_withdraw(chain, &holder, 2, shares, 1).await.unwrap();
-    chain.send(&[swap(fx, &griefer, 2, 0, usdc_got)], &[&griefer.keypair]).await.unwrap();
+    chain.send(&[user_swap(fx, &griefer, 2, 0, usdc_got)], &[&griefer.keypair]).await.unwrap();
     chain.advance_time(6).await;
     fx.refresh_prices(chain).await;
     let mut ixs = fx.arbitrage_instructions(chain, &pool).await.unwrap();
@@ -426,9 +373,9 @@ async fn whale_squeeze(pool_usd: f64, push: f64) -> Result<(f64, f64, f64, f64),
     let mut push_cost = 0.0;
     let usdc0 = chain.token_amount(&leaver.tokens[2]).await;
     if push > 0.0 {
-        chain.send(&[swap(fx, &pusher, 0, 2, sell_sol)], &[&pusher.keypair]).await.unwrap();
+        chain.send(&[user_swap(fx, &pusher, 0, 2, sell_sol)], &[&pusher.keypair]).await.unwrap();
         let u1 = chain.token_amount(&pusher.tokens[2]).await;
-        chain.send(&[swap(fx, &pusher, 1, 2, sell_btc)], &[&pusher.keypair]).await.unwrap();
+        chain.send(&[user_swap(fx, &pusher, 1, 2, sell_btc)], &[&pusher.keypair]).await.unwrap();
         let u2 = chain.token_amount(&pusher.tokens[2]).await;
         let vault = fx.state(chain).await;
         let request = fx.withdraw_request(chain, &leaver.keypair.pubkey()).await.unwrap();
@@ -437,8 +384,8 @@ async fn whale_squeeze(pool_usd: f64, push: f64) -> Result<(f64, f64, f64, f64),
         if let Err(e) = r {
             return Err(custom_error(&e).unwrap_or(0));
         }
-        chain.send(&[swap(fx, &pusher, 2, 0, u1)], &[&pusher.keypair]).await.unwrap();
-        chain.send(&[swap(fx, &pusher, 2, 1, u2 - u1)], &[&pusher.keypair]).await.unwrap();
+        chain.send(&[user_swap(fx, &pusher, 2, 0, u1)], &[&pusher.keypair]).await.unwrap();
+        chain.send(&[user_swap(fx, &pusher, 2, 1, u2 - u1)], &[&pusher.keypair]).await.unwrap();
         let b3 = chain.token_amounts(&pusher.tokens).await;
         let d: Vec<i128> = b3.iter().zip(&b0).map(|(a, b)| *a as i128 - *b as i128).collect();
         push_cost = -usd_of(chain, fx, &d).await;

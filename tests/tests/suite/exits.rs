@@ -25,13 +25,6 @@ async fn vault_with_holder() -> (Chain, VaultFixture, User, User) {
     (chain, fx, seed, holder)
 }
 
-/// What `shares` are worth at the oracles' mid prices now (USD).
-async fn share_value(chain: &mut Chain, fx: &VaultFixture, shares: u64) -> f64 {
-    let report = fx.report(chain).await.unwrap();
-    let outstanding = fx.share_supply(chain).await + fx.state(chain).await.fees.pending_shares;
-    report.nav as f64 / 1e6 * shares as f64 / outstanding as f64
-}
-
 /// USD value of `amount` base units of asset `i` at its mid price now.
 async fn usd(chain: &mut Chain, fx: &VaultFixture, i: usize, amount: u64) -> f64 {
     amount as f64 * fx.unit_price(chain, i).await
