@@ -56,8 +56,9 @@ async fn whirlpool(net: &ballast_localnet::localnet::Localnet, price: f64) -> Pu
     pool
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_orca_route_is_built_from_the_pool_state_and_refused_routes_fall_back() {
+/// The localnet's vault with SOL up 40 % and its auction relaxed, and a Whirlpool pricing SOL 0.1 % above the
+/// oracle.
+async fn shocked_with_whirlpool() -> (ballast_localnet::localnet::Localnet, Pubkey) {
     let net = ballast_tests::localnet(200).await;
     net.shock(0, 40).await.unwrap();
     net.relax_auction().await.unwrap();
@@ -66,6 +67,12 @@ async fn an_orca_route_is_built_from_the_pool_state_and_refused_routes_fall_back
         net.fx.unit_price(&mut chain, 0).await * 1e9
     };
     let pool = whirlpool(&net, sol_price * 1.001).await;
+    (net, pool)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orca_route_is_built_from_the_pool_state_and_refused_routes_fall_back() {
+    let (net, pool) = shocked_with_whirlpool().await;
     let opts = KeeperOptions { rpc_url: net.url(), iterations: Some(1), orca_pools: vec![pool], ..Default::default() };
     let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
     k.ensure_funded().await;
@@ -110,14 +117,7 @@ async fn the_keepers_flash_routes_are_the_clients_one_flash_rebalance() {
     use ballast_client::dex::{self, orca, Leg};
     use orca_whirlpools_client::TickArray;
 
-    let net = ballast_tests::localnet(200).await;
-    net.shock(0, 40).await.unwrap();
-    net.relax_auction().await.unwrap();
-    let sol_price = {
-        let mut chain = net.chain.lock().await;
-        net.fx.unit_price(&mut chain, 0).await * 1e9
-    };
-    let pool = whirlpool(&net, sol_price * 1.001).await;
+    let (net, pool) = shocked_with_whirlpool().await;
     let opts = KeeperOptions { rpc_url: net.url(), iterations: Some(1), ..Default::default() };
     let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
     let (key, vault) = k.vaults().await.unwrap().remove(0);
