@@ -363,9 +363,7 @@ impl DexMarket {
         if !cached {
             return ixs;
         }
-        std::iter::once(ballast_client::refresh_valuation(&key, &vault, 0, vault.assets.len()))
-            .chain(ixs.into_iter().map(|ix| ballast_client::valued_from_cache(ix, &key, &vault)))
-            .collect()
+        ballast_client::with_refreshed_cache(&ixs, &key, &vault)
     }
 
     /// Lets the keeper's planner act until it trades ([`DexMarket::until_trade`]), sends the trade along

@@ -178,9 +178,7 @@ pub async fn footprint(n: usize) -> Result<SizeRow> {
     })
 }
 
-/// Assets one `refresh_valuation` transaction refreshes: `[oracle, reserve]` each, with the payer, the vault,
-/// the cache and the program within [`MAX_TX_ACCOUNTS`].
-pub const REFRESH_BATCH: usize = (MAX_TX_ACCOUNTS - 4) / 2;
+pub use ballast_client::REFRESH_BATCH;
 
 /// Footprint of valuing a vault of `assets` assets from its valuation cache: the refresh transactions
 /// (batches of [`REFRESH_BATCH`], through lookup tables of 256 addresses) and the cached `poke`.

@@ -52,6 +52,18 @@ pub fn refresh_valuation(vault_key: &Pubkey, vault: &Vault, first: usize, count:
     )
 }
 
+/// Assets one `refresh_valuation` transaction can refresh: `[oracle, reserve]` each, with the payer, the vault,
+/// the cache and the program, within the 64 accounts a transaction may name.
+pub const REFRESH_BATCH: usize = (64 - 4) / 2;
+
+/// `ixs` valued from vault `key`'s valuation cache ([`valued_from_cache`]; instructions that value nothing are
+/// unchanged), after the refresh of every asset in batches of [`REFRESH_BATCH`]: one transaction's
+/// instructions, so that nothing can change the vault between the refresh and its use.
+pub fn with_refreshed_cache(ixs: &[Instruction], vault_key: &Pubkey, vault: &Vault) -> Vec<Instruction> {
+    let refresh = refresh_valuation_batches(vault_key, vault, REFRESH_BATCH);
+    refresh.into_iter().chain(ixs.iter().map(|ix| valued_from_cache(ix.clone(), vault_key, vault))).collect()
+}
+
 /// `refresh_valuation` of every asset in batches of at most `batch` (one instruction each).
 pub fn refresh_valuation_batches(vault_key: &Pubkey, vault: &Vault, batch: usize) -> Vec<Instruction> {
     let n = vault.assets.len();

@@ -204,7 +204,7 @@ async fn choose(
         // change the vault in between); that form carries every oracle and reserve too, so it is never smaller,
         // and when it does not go through (too large, refused, the endpoint's error) the direct form is tried.
         if cached {
-            let body = with_cache(&direct, key, vault);
+            let body = ballast_client::with_refreshed_cache(&direct, key, vault);
             let draft = Draft { body: &body, price, limit: SIMULATION_UNITS, tables: &tables };
             match k.sender().simulate(&draft).await {
                 Ok(Ok(units)) => return Ok(Ok(Chosen { body, name, venue, tables, units })),
@@ -224,17 +224,6 @@ async fn choose(
     }
     Ok(Err(last_rejection))
 }
-
-/// `body` valued from vault `key`'s valuation cache, refreshed first in the same transaction.
-fn with_cache(body: &[Instruction], key: &Pubkey, vault: &Vault) -> Vec<Instruction> {
-    let (setup, rest) = body.split_at(1.min(body.len()));
-    let refresh = ballast_client::refresh_valuation_batches(key, vault, MAX_REFRESH_BATCH);
-    let rest = rest.iter().map(|ix| ballast_client::valued_from_cache(ix.clone(), key, vault));
-    setup.iter().cloned().chain(refresh).chain(rest).collect()
-}
-
-/// Assets refreshed per `refresh_valuation` instruction (all in the trade's transaction).
-const MAX_REFRESH_BATCH: usize = 30;
 
 /// Whether vault `key` has a valuation cache.
 async fn cache_exists(k: &Keeper, key: &Pubkey) -> Result<bool> {
