@@ -190,9 +190,14 @@ impl<'a, 'info> ValuationSource<'a, 'info> {
         }
     }
 
-    /// The readings (checked under `limits`, recorded in the vault) and balances, from this source.
-    pub fn load(self, vault: &mut Vault, vault_key: &Pubkey, limits: &OracleLimits) -> Result<PricedReserves> {
-        let clock = Clock::get()?;
+    /// The readings (checked under `limits` at `clock`, recorded in the vault) and balances, from this source.
+    pub fn load(
+        self,
+        vault: &mut Vault,
+        vault_key: &Pubkey,
+        clock: &Clock,
+        limits: &OracleLimits,
+    ) -> Result<PricedReserves> {
         match self {
             ValuationSource::Accounts(accounts) => load_valuation(vault, accounts, clock.unix_timestamp, limits),
             ValuationSource::Cache(cache) => {
@@ -323,12 +328,13 @@ pub fn load_flow_valuation(
     vault_key: &Pubkey,
     index: usize,
     remaining: &[AccountInfo],
+    clock: &Clock,
     limits: &OracleLimits,
     check: impl FnOnce(&[OracleReading]) -> Result<()>,
 ) -> Result<(PricedReserves, Vec<PoolPrice>)> {
     let pool_list = vault.asset_pools(index);
     let (source, price_accounts) = split_valuation(vault.assets.len(), &pool_list, remaining)?;
-    let valuation = source.load(vault, vault_key, limits)?;
+    let valuation = source.load(vault, vault_key, clock, limits)?;
     check(&valuation.readings)?;
     let pools = load_pool_prices(&pool_list, price_accounts)?;
     require_pools_agree(&valuation, vault, &pool_list, &pools)?;

@@ -74,7 +74,7 @@ impl AccrueFees<'_> {
         let vault_key = ctx.accounts.vault.key();
         let (source, recipients) = ValuationSource::split(n, ctx.remaining_accounts)?;
         let fresh = ctx.accounts.vault.params.rebalance_oracle_limits();
-        let valuation = source.load(&mut ctx.accounts.vault, &vault_key, &fresh)?;
+        let valuation = source.load(&mut ctx.accounts.vault, &vault_key, &clock, &fresh)?;
         let minted = ctx.accounts.share_mint.supply;
         // On readings that do not agree with their EMA the performance fee is deferred (`FeesAccrued` says
         // so); in-kind deposits still enter, marked at the entry price of these readings.

@@ -44,7 +44,7 @@ impl Poke<'_> {
         let n = ctx.accounts.vault.assets.len();
         let (source, rest) = ValuationSource::split(n, ctx.remaining_accounts)?;
         require!(rest.is_empty(), BallastError::WrongRemainingAccounts);
-        let valuation = source.load(&mut ctx.accounts.vault, &vault_key, &limits)?;
+        let valuation = source.load(&mut ctx.accounts.vault, &vault_key, &clock, &limits)?;
         let minted = ctx.accounts.share_mint.supply;
         let vault = &mut ctx.accounts.vault;
         vault.finalize_schedule(clock.slot);

@@ -68,7 +68,7 @@ pub fn prepare(
     let clock = Clock::get()?;
     let auction = vault.auction_point(clock.unix_timestamp);
     let oracle_limits = vault.params.rebalance_oracle_limits();
-    let valuation = source.load(vault, vault_key, &oracle_limits)?;
+    let valuation = source.load(vault, vault_key, &clock, &oracle_limits)?;
     // Fees first, on these fresh readings (the performance fee at the spike-resistant mark, and only on
     // readings that agree with their EMA).
     let mark = fee_mark(vault, &valuation)?;

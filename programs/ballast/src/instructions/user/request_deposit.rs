@@ -78,7 +78,9 @@ impl RequestDeposit<'_> {
         let limits = ctx.accounts.vault.params.oracle_limits();
         let key = ctx.accounts.vault.key();
         let (valuation, pools) =
-            load_flow_valuation(&mut ctx.accounts.vault, &key, idx, ctx.remaining_accounts, &limits, |_| Ok(()))?;
+            load_flow_valuation(&mut ctx.accounts.vault, &key, idx, ctx.remaining_accounts, &clock, &limits, |_| {
+                Ok(())
+            })?;
         // The management fee up to now (these readings may be up to the general age limit old: the
         // performance fee waits for settlement's fresh ones).
         let minted = ctx.accounts.share_mint.supply;

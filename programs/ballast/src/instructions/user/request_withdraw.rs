@@ -92,8 +92,15 @@ impl RequestWithdraw<'_> {
         // Prices at request time (every oracle checked and recorded).
         let limits = ctx.accounts.vault.params.oracle_limits();
         let vault_key = ctx.accounts.vault.key();
-        let (valuation, pools) =
-            load_flow_valuation(&mut ctx.accounts.vault, &vault_key, idx, ctx.remaining_accounts, &limits, |_| Ok(()))?;
+        let (valuation, pools) = load_flow_valuation(
+            &mut ctx.accounts.vault,
+            &vault_key,
+            idx,
+            ctx.remaining_accounts,
+            &clock,
+            &limits,
+            |_| Ok(()),
+        )?;
         // The management fee up to now (the performance fee waits for settlement's fresh readings).
         let minted = ctx.accounts.share_mint.supply;
         accrue(&mut ctx.accounts.vault, minted, &clock, FeeMark::Unpriced)?;

@@ -85,6 +85,7 @@ impl SettleDeposit<'_> {
             &vault_key,
             request.asset_index as usize,
             ctx.remaining_accounts,
+            &clock,
             &fresh,
             |readings| request.settleable(now, readings).map_err(Into::into),
         )?;

@@ -83,10 +83,15 @@ impl SettleWithdraw<'_> {
         // Prices: every reading checked, fresh, and published after the settlement delay.
         let (now, fresh) = (clock.unix_timestamp, settlement_limits(&ctx.accounts.vault));
         let key = ctx.accounts.vault.key();
-        let (valuation, pools) =
-            load_flow_valuation(&mut ctx.accounts.vault, &key, idx, ctx.remaining_accounts, &fresh, |readings| {
-                request.settleable(now, readings).map_err(Into::into)
-            })?;
+        let (valuation, pools) = load_flow_valuation(
+            &mut ctx.accounts.vault,
+            &key,
+            idx,
+            ctx.remaining_accounts,
+            &clock,
+            &fresh,
+            |readings| request.settleable(now, readings).map_err(Into::into),
+        )?;
 
         // Fees first, on these fresh readings: the leaver pays the fees of the time they held the shares.
         let minted = ctx.accounts.share_mint.supply;
