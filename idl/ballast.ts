@@ -1668,6 +1668,9 @@ export type Ballast = {
           "name": "vault"
         },
         {
+          "docs": [
+            "written as the vault's `ValuationCache`; an existing account is refused in `create_pda_account`."
+          ],
           "name": "cache",
           "pda": {
             "seeds": [

@@ -10,6 +10,7 @@ use ballast_harness::chain::Chain;
 use ballast_harness::fixture::{self, VaultFixture};
 use ballast_harness::pyth::PriceSpec;
 use ballast_tests::*;
+use solana_signer::Signer;
 
 /// A seeded vault with its valuation cache.
 async fn cached_on(chain: Chain) -> (Chain, VaultFixture) {
@@ -60,6 +61,24 @@ async fn a_poke_from_a_cache_refreshed_in_the_same_slot_values_the_vault() {
     assert!(after.valuation_seq > before.valuation_seq, "the poke changed the vault: entries are spent");
     // The same entries cannot serve a second time: the poke itself changed the vault.
     assert_ballast_err(poke_cached(&mut chain, &fx).await, BallastError::ValuationOutdated);
+}
+
+/// Lamports sent to the cache's address before it exists (requirement 18) do not block its creation; a second
+/// creation is refused (`AccountAlreadyExists`), and the cache works. (With Anchor's `init` the lamports made
+/// the creation fail with `InvalidInstructionData`: anyone could keep a vault from ever having a cache for
+/// 0.005 SOL; it now goes through `create.rs` like every other account the program creates.)
+#[tokio::test]
+async fn a_prefunded_cache_address_is_created_and_a_second_creation_refused() {
+    let (mut chain, fx, _seed) = seeded_on(Chain::start().await).await;
+    let payer = chain.payer_key();
+    let cache = client::valuation_cache_address(&fx.key);
+    let fund = anchor_lang::solana_program::system_instruction::transfer(&payer, &cache, 5_000_000);
+    chain.send(&[fund], &[]).await.unwrap();
+    chain.send(&[client::init_valuation_cache(&payer, &fx.key)], &[]).await.expect("created over the lamports");
+    let other = fx.user(&mut chain, &[0, 0, 0]).await.unwrap();
+    let again = chain.send(&[client::init_valuation_cache(&other.keypair.pubkey(), &fx.key)], &[&other.keypair]).await;
+    assert_ballast_err(again, BallastError::AccountAlreadyExists);
+    refresh_and_poke(&mut chain, &fx).await.expect("the cache works");
 }
 
 /// Refresh and use reordered across slots: an entry from the previous slot is refused, whatever its age in

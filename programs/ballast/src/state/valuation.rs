@@ -89,3 +89,5 @@ impl ValuationCache {
 // entries of 72 bytes fit.
 const _: () = assert!(std::mem::size_of::<CacheEntry>() == 72);
 const _: () = assert!(ValuationCache::SPACE <= 10_240);
+// Every asset a vault may hold has an entry.
+const _: () = assert!(crate::constants::MAX_ASSETS <= CACHE_CAPACITY);

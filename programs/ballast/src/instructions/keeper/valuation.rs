@@ -12,6 +12,7 @@ use anchor_lang::prelude::*;
 use anchor_lang::solana_program::instruction::{get_stack_height, TRANSACTION_LEVEL_STACK_HEIGHT};
 
 use crate::constants::VALUATION_SEED;
+use crate::create::create_pda_account;
 use crate::errors::BallastError;
 use crate::events::{ValuationCacheCreatedEvent, ValuationRefreshedEvent};
 use crate::oracle;
@@ -23,17 +24,37 @@ pub struct InitValuationCache<'info> {
     #[account(mut)]
     pub payer: Signer<'info>,
     pub vault: Box<Account<'info, Vault>>,
-    #[account(init, payer = payer, space = ValuationCache::SPACE, seeds = [VALUATION_SEED, vault.key().as_ref()], bump)]
-    pub cache: AccountLoader<'info, ValuationCache>,
+    /// CHECK: created here at the PDA checked by `seeds` (over any lamports sent to it first: `create.rs`), then
+    /// written as the vault's `ValuationCache`; an existing account is refused in `create_pda_account`.
+    #[account(mut, seeds = [VALUATION_SEED, vault.key().as_ref()], bump)]
+    pub cache: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
 }
 
 impl InitValuationCache<'_> {
     pub fn handler(ctx: Context<InitValuationCache>) -> Result<()> {
-        let mut cache = ctx.accounts.cache.load_init()?;
-        cache.vault = ctx.accounts.vault.key();
-        cache.bump = ctx.bumps.cache;
-        crate::events::emit(ValuationCacheCreatedEvent { vault: cache.vault, cache: ctx.accounts.cache.key() });
+        let accounts = &ctx.accounts;
+        let (vault, bump) = (accounts.vault.key(), ctx.bumps.cache);
+        let cache = accounts.cache.to_account_info();
+        create_pda_account(
+            &accounts.payer.to_account_info(),
+            &cache,
+            ValuationCache::SPACE,
+            &crate::ID,
+            &[VALUATION_SEED, vault.as_ref(), &[bump]],
+            &accounts.system_program.to_account_info(),
+        )?;
+        {
+            use anchor_lang::Discriminator;
+            let mut data = cache.try_borrow_mut_data()?;
+            let (discriminator, body) = data.split_at_mut(ValuationCache::DISCRIMINATOR.len());
+            discriminator.copy_from_slice(ValuationCache::DISCRIMINATOR);
+            let state: &mut ValuationCache = bytemuck::try_from_bytes_mut(body)
+                .map_err(|_| error!(anchor_lang::error::ErrorCode::AccountDidNotSerialize))?;
+            state.vault = vault;
+            state.bump = bump;
+        }
+        crate::events::emit(ValuationCacheCreatedEvent { vault, cache: cache.key() });
         Ok(())
     }
 }
