@@ -773,6 +773,11 @@ export type Ballast = {
       "code": 6139,
       "msg": "The valuation cache passed belongs to another vault",
       "name": "valuationCacheMismatch"
+    },
+    {
+      "code": 6140,
+      "msg": "The valuation cache holds this asset's reserve balance but its oracle reading was refused when refreshed (the log names the asset and the reason): refresh again once the feed passes the vault's oracle limits",
+      "name": "valuationReadingRefused"
     }
   ],
   "events": [
@@ -3024,6 +3029,96 @@ export type Ballast = {
         "go to the owner's claim). Works while paused."
       ],
       "name": "withdraw"
+    },
+    {
+      "accounts": [
+        {
+          "name": "owner",
+          "relations": [
+            "claim"
+          ],
+          "signer": true
+        },
+        {
+          "name": "vault",
+          "relations": [
+            "claim"
+          ],
+          "writable": true
+        },
+        {
+          "name": "shareMint",
+          "relations": [
+            "vault"
+          ],
+          "writable": true
+        },
+        {
+          "name": "ownerShares",
+          "writable": true
+        },
+        {
+          "docs": [
+            "The owner's claim account (`open_claim`)."
+          ],
+          "name": "claim",
+          "writable": true
+        },
+        {
+          "docs": [
+            "The vault's valuation cache, every entry refreshed in this slot (balances only: readings may be refused)."
+          ],
+          "name": "cache",
+          "pda": {
+            "seeds": [
+              {
+                "kind": "const",
+                "value": [
+                  118,
+                  97,
+                  108,
+                  117,
+                  97,
+                  116,
+                  105,
+                  111,
+                  110
+                ]
+              },
+              {
+                "kind": "account",
+                "path": "vault"
+              }
+            ]
+          }
+        },
+        {
+          "address": "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+          "name": "tokenProgram"
+        }
+      ],
+      "args": [
+        {
+          "name": "shares",
+          "type": "u64"
+        }
+      ],
+      "discriminator": [
+        106,
+        28,
+        253,
+        182,
+        145,
+        150,
+        27,
+        207
+      ],
+      "docs": [
+        "Burn shares for the pro-rata part of every reserve, all of it recorded in the owner's claim (balances",
+        "from the valuation cache refreshed in this slot): the withdrawal of a vault too large for `withdraw`'s",
+        "accounts, paid out by `redeem_claim`. Works while paused; needs no price."
+      ],
+      "name": "withdrawToClaim"
     }
   ],
   "metadata": {
@@ -3520,13 +3615,12 @@ export type Ballast = {
             "type": "i32"
           },
           {
-            "name": "padding",
-            "type": {
-              "array": [
-                "u8",
-                4
-              ]
-            }
+            "docs": [
+              "0 when the reading passed the vault's oracle limits; otherwise the error code that refused it (the",
+              "balance is still recorded, for flows that need no price: `withdraw_to_claim`)."
+            ],
+            "name": "refused",
+            "type": "u32"
           }
         ],
         "kind": "struct"
@@ -3562,7 +3656,7 @@ export type Ballast = {
             "type": {
               "array": [
                 "u64",
-                16
+                128
               ]
             }
           }
@@ -5923,7 +6017,7 @@ export type Ballast = {
               "Assets not to pay out now (bit i = asset i); their amounts go to the owner's claim account."
             ],
             "name": "skipMask",
-            "type": "u16"
+            "type": "u128"
           }
         ],
         "kind": "struct"
@@ -5983,7 +6077,7 @@ export type Ballast = {
               "Assets the holder chose to skip (bit i = asset i) and what they still owe through the claim."
             ],
             "name": "skipMask",
-            "type": "u16"
+            "type": "u128"
           },
           {
             "name": "amountsOwed",

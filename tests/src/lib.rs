@@ -324,6 +324,36 @@ impl DexMarket {
         DexMarket { chain, fx, pools, keeper: keeper.keypair, keeper_accounts: keeper.tokens }
     }
 
+    /// A vault of `n` equally weighted assets ([`fixture::numbered_specs`], 25 bps bands) with its valuation cache,
+    /// seeded to its targets ($10 000 a vault) by one single-asset deposit per asset, valued from the cache
+    /// when the vault is too large for the direct route; pools on `amm` for `(0, 2)`, `(1, 2)` and `(0, 1)`,
+    /// $1M a side, and a keeper with a token account per asset. Returns the seed depositor too.
+    pub async fn large(amm: ballast_harness::dex::Amm, n: usize) -> (DexMarket, User) {
+        Self::large_of(amm, fixture::numbered_specs(n, 25)).await
+    }
+
+    /// [`DexMarket::large`] of the assets `specs`.
+    pub async fn large_of(amm: ballast_harness::dex::Amm, specs: Vec<AssetSpec>) -> (DexMarket, User) {
+        let n = specs.len();
+        let mut chain = Chain::start().await;
+        let fx = fixture::create_vault(&mut chain, &specs, fixture::default_params()).await.expect("vault");
+        chain.send(&[ballast_client::init_valuation_cache(&chain.payer_key(), &fx.key)], &[]).await.expect("cache");
+        let mut amounts = Vec::with_capacity(n);
+        for i in 0..n {
+            amounts.push(fx.amount_for_usd(&mut chain, i, 10_000.0).await);
+        }
+        let seed = fx.user(&mut chain, &amounts).await.expect("seed depositor");
+        let weights = fixture::equal_weights(n);
+        for (i, w) in weights.iter().enumerate() {
+            let amount = fx.amount_for_usd(&mut chain, i, 10_000.0 * f64::from(*w) / 10_000.0).await;
+            fx.deposit_single(&mut chain, &seed, i as u8, amount, 1).await.expect("seed deposit");
+        }
+        fx.let_charges_vest(&mut chain).await;
+        let pools = fx.create_pools(&mut chain, amm, &[(0, 2), (1, 2), (0, 1)], 1_000_000.0, 30).await.expect("pools");
+        let keeper = fx.user(&mut chain, &vec![0; n]).await.expect("keeper");
+        (DexMarket { chain, fx, pools, keeper: keeper.keypair, keeper_accounts: keeper.tokens }, seed)
+    }
+
     /// The pool trading assets `i` and `j`.
     /// Lets the keeper's planner act (poke to open the auction, wait for it, sit out the cooldown) until it
     /// names a trade, and returns it.
@@ -375,8 +405,16 @@ impl DexMarket {
     ) -> (ballast_client::planner::Candidate, u64) {
         let c = self.until_trade().await;
         let before = self.fx.holdings(&mut self.chain).await[c.request.buy];
-        let ixs = self.trade_ixs(mode, &c, cached).await;
-        self.chain.send(&ixs, &[&self.keeper]).await.unwrap();
+        let ixs = self.trade_ixs(mode, &c, false).await;
+        // Valued from the cache: the refresh and the trade in one transaction up to `DIRECT_MAX_ASSETS` assets,
+        // back to back in one slot above (`cached_transactions`).
+        let vault = self.fx.state(&mut self.chain).await;
+        let txs = if cached { ballast_client::cached_transactions(&ixs, &self.fx.key, &vault) } else { vec![ixs] };
+        let last = txs.len() - 1;
+        for (k, tx) in txs.iter().enumerate() {
+            let signers: &[&solana_keypair::Keypair] = if k == last { &[&self.keeper] } else { &[] };
+            self.chain.send(tx, signers).await.unwrap();
+        }
         let received = self.fx.holdings(&mut self.chain).await[c.request.buy] - before;
         (c, received)
     }

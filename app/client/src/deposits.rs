@@ -234,3 +234,28 @@ pub fn withdraw(
         transfer_legs(vault, destinations),
     )
 }
+
+/// `withdraw_to_claim`: burns `shares` for the pro-rata part of every reserve, all of it recorded in the owner's
+/// claim (opened first: [`open_claim`]) and paid out by [`redeem_claim`]. The valuation cache must be refreshed in
+/// the same slot (balances only: [`cached_transactions`] sends the refresh and this).
+pub fn withdraw_to_claim(
+    owner: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &Vault,
+    owner_shares: &Pubkey,
+    shares: u64,
+) -> Instruction {
+    ix(
+        ballast::accounts::WithdrawToClaim {
+            owner: *owner,
+            vault: *vault_key,
+            share_mint: vault.share_mint,
+            owner_shares: *owner_shares,
+            claim: pda::claim(vault_key, owner),
+            cache: crate::valuation_cache_address(vault_key),
+            token_program: spl_token::ID,
+        },
+        ballast::instruction::WithdrawToClaim { shares },
+        vec![],
+    )
+}

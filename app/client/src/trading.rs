@@ -53,21 +53,57 @@ pub fn refresh_valuation(vault_key: &Pubkey, vault: &Vault, first: usize, count:
 }
 
 /// Assets one `refresh_valuation` transaction can refresh: `[oracle, reserve]` each, with the payer, the vault,
-/// the cache and the program, within the 64 accounts a transaction may name.
-pub const REFRESH_BATCH: usize = (64 - 4) / 2;
+/// the cache, the program and the compute-budget program (a heap frame, a priority fee), within the 64 accounts
+/// a transaction may name.
+pub const REFRESH_BATCH: usize = (64 - 5) / 2;
 
 /// `ixs` valued from vault `key`'s valuation cache ([`valued_from_cache`]; instructions that value nothing are
 /// unchanged), after the refresh of every asset in batches of [`REFRESH_BATCH`]: one transaction's
-/// instructions, so that nothing can change the vault between the refresh and its use.
+/// instructions, so that nothing can change the vault between the refresh and its use. For a vault of at
+/// most `DIRECT_MAX_ASSETS` assets; larger ones need several transactions ([`cached_transactions`]).
 pub fn with_refreshed_cache(ixs: &[Instruction], vault_key: &Pubkey, vault: &Vault) -> Vec<Instruction> {
     let refresh = refresh_valuation_batches(vault_key, vault, REFRESH_BATCH);
     refresh.into_iter().chain(ixs.iter().map(|ix| valued_from_cache(ix.clone(), vault_key, vault))).collect()
 }
 
-/// `refresh_valuation` of every asset in batches of at most `batch` (one instruction each).
+/// The transactions that run `ixs` valued from the vault's valuation cache. Up to `DIRECT_MAX_ASSETS` assets:
+/// one ([`with_refreshed_cache`]). Above: each refresh batch in its own transaction, then `ixs`, every one with
+/// the heap frame the vault needs ([`with_heap_frame`]). They must land in one slot with nothing else touching
+/// the vault in between: sent back to back on the embedded chain, as one bundle on a cluster
+/// (`docs/large-vaults.md`).
+pub fn cached_transactions(ixs: &[Instruction], vault_key: &Pubkey, vault: &Vault) -> Vec<Vec<Instruction>> {
+    if vault.assets.len() <= ballast::constants::DIRECT_MAX_ASSETS {
+        return vec![with_heap_frame(vault, with_refreshed_cache(ixs, vault_key, vault))];
+    }
+    let used: Vec<Instruction> = ixs.iter().map(|ix| valued_from_cache(ix.clone(), vault_key, vault)).collect();
+    refresh_valuation_batches(vault_key, vault, REFRESH_BATCH)
+        .into_iter()
+        .map(|refresh| with_heap_frame(vault, vec![refresh]))
+        .chain([with_heap_frame(vault, used)])
+        .collect()
+}
+
+/// The heap frame a transaction reading `vault` asks for: none up to `DIRECT_MAX_ASSETS` assets (the 32 KiB
+/// every transaction has), the program's whole heap (`ballast::heap::HEAP_BYTES`) above.
+pub fn heap_frame(vault: &Vault) -> Option<Instruction> {
+    (vault.assets.len() > ballast::constants::DIRECT_MAX_ASSETS).then(|| {
+        let bytes = u32::try_from(ballast::heap::HEAP_BYTES).unwrap_or(u32::MAX);
+        solana_compute_budget_interface::ComputeBudgetInstruction::request_heap_frame(bytes)
+    })
+}
+
+/// `ixs` after the heap frame `vault` needs ([`heap_frame`]), if any.
+pub fn with_heap_frame(vault: &Vault, ixs: Vec<Instruction>) -> Vec<Instruction> {
+    heap_frame(vault).into_iter().chain(ixs).collect()
+}
+
+/// `refresh_valuation` of every asset in batches of at most `batch` (one instruction each), as even as they
+/// can be (so that no batch holds a lone asset, which a refused reading would fail outright).
 pub fn refresh_valuation_batches(vault_key: &Pubkey, vault: &Vault, batch: usize) -> Vec<Instruction> {
     let n = vault.assets.len();
-    (0..n).step_by(batch.max(1)).map(|first| refresh_valuation(vault_key, vault, first, batch.min(n - first))).collect()
+    let count = n.div_ceil(batch.max(1)).max(1);
+    let size = n.div_ceil(count).max(1);
+    (0..n).step_by(size).map(|first| refresh_valuation(vault_key, vault, first, size.min(n - first))).collect()
 }
 
 /// `ix` (any instruction that takes `[oracle, reserve]` per asset: `poke`, `accrue_fees`, `rebalance`,

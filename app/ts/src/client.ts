@@ -143,14 +143,17 @@ export class BallastClient {
       });
   }
 
-  /** Burns `shares` for a pro-rata part of every reserve (assets in `skipMask` go to the owner's claim). */
-  withdraw(vaultKey: PublicKey, vault: Vault, owner: PublicKey, shares: BN, minAmountsOut: BN[], skipMask = 0,
-    destinations = userTokenAccounts(vault, owner), ownerShares = ata(owner, vault.shareMint)) {
+  /** Burns `shares` for a pro-rata part of every reserve (assets in `skipMask`, bit i = asset i, a u128, go
+   * to the owner's claim). */
+  withdraw(vaultKey: PublicKey, vault: Vault, owner: PublicKey, shares: BN, minAmountsOut: BN[],
+    skipMask: BN | bigint | number = 0, destinations = userTokenAccounts(vault, owner),
+    ownerShares = ata(owner, vault.shareMint)) {
+    const mask = new BN(skipMask.toString());
     return this.program.methods
-      .withdraw({ shares, minAmountsOut, skipMask })
+      .withdraw({ shares, minAmountsOut, skipMask: mask })
       .accountsPartial({
         owner, vault: vaultKey, shareMint: vault.shareMint, ownerShares,
-        claim: skipMask !== 0 ? pda.claim(vaultKey, owner) : null,
+        claim: mask.isZero() ? null : pda.claim(vaultKey, owner),
         tokenProgram: TOKEN_PROGRAM_ID, token2022Program: TOKEN_2022_PROGRAM_ID,
       })
       .remainingAccounts(transferLegs(vault, destinations));

@@ -137,7 +137,7 @@ export interface ExitClient {
   readonly connection: Connection;
   fetchVault(address: PublicKey): Promise<Vault>;
   clusterTime(): Promise<number>;
-  withdraw(vaultKey: PublicKey, vault: Vault, owner: PublicKey, shares: BN, minAmountsOut: BN[], skipMask?: number,
+  withdraw(vaultKey: PublicKey, vault: Vault, owner: PublicKey, shares: BN, minAmountsOut: BN[], skipMask?: BN | bigint | number,
     destinations?: PublicKey[]): { instruction(): Promise<TransactionInstruction> };
   assertMinBalance(tokenAccount: PublicKey, minBalance: BN | bigint | number): { instruction(): Promise<TransactionInstruction> };
 }

@@ -19,8 +19,13 @@ pub const WITHDRAW_REQUEST_SEED: &[u8] = b"withdraw_request";
 /// Seed of the share account holding a withdrawal request's shares: `[WITHDRAW_ESCROW_SEED, request]`.
 pub const WITHDRAW_ESCROW_SEED: &[u8] = b"withdraw_escrow";
 
-/// Most assets a vault can hold.
-pub const MAX_ASSETS: usize = 16;
+/// Most assets a vault can hold. The vault's account grows with its assets (`Vault::space`); past
+/// `DIRECT_MAX_ASSETS` its valuing instructions read the valuation cache and its holders leave through claims
+/// (`docs/large-vaults.md`).
+pub const MAX_ASSETS: usize = 128;
+/// Most assets a vault may hold for every flow to fit one transaction naming each asset's accounts (in-kind
+/// deposits and withdrawals, direct valuation). Larger vaults deposit single-asset and withdraw into claims.
+pub const DIRECT_MAX_ASSETS: usize = 16;
 /// Fewest assets an active vault holds.
 pub const MIN_ASSETS: usize = 2;
 /// Most whitelisted (AMM program, pool) entries per vault.

@@ -66,3 +66,25 @@ pub fn write_account<T: AccountSerialize>(target: &AccountInfo, value: &T) -> Re
     let mut cursor: &mut [u8] = &mut data;
     value.try_serialize(&mut cursor)
 }
+
+/// Grows `target` (an account of this program) to at least `space` bytes, `payer` topping its lamports up to
+/// rent exemption. A larger account is left as it is (never shrunk: its rent stays where it is).
+pub fn grow_account<'info>(
+    payer: &AccountInfo<'info>,
+    target: &AccountInfo<'info>,
+    space: usize,
+    system: &AccountInfo<'info>,
+) -> Result<()> {
+    if target.data_len() >= space {
+        return Ok(());
+    }
+    let top_up = Rent::get()?.minimum_balance(space).saturating_sub(target.lamports());
+    if top_up > 0 {
+        system_program::transfer(
+            CpiContext::new(system.key(), system_program::Transfer { from: payer.clone(), to: target.clone() }),
+            top_up,
+        )?;
+    }
+    target.resize(space)?;
+    Ok(())
+}

@@ -329,6 +329,8 @@ ballast_errors! {
     RefreshOutOfRange,
     #[msg("The valuation cache passed belongs to another vault")] // 6139
     ValuationCacheMismatch,
+    #[msg("The valuation cache holds this asset's reserve balance but its oracle reading was refused when refreshed (the log names the asset and the reason): refresh again once the feed passes the vault's oracle limits")] // 6140
+    ValuationReadingRefused,
 }
 
 impl BallastError {

@@ -247,7 +247,7 @@ pub struct WithdrawEvent {
     /// Paid now, per asset.
     pub amounts_out: Vec<u64>,
     /// Assets the holder chose to skip (bit i = asset i) and what they still owe through the claim.
-    pub skip_mask: u16,
+    pub skip_mask: u128,
     pub amounts_owed: Vec<u64>,
     pub share_supply_after: u64,
 }

@@ -15,6 +15,7 @@ pub mod constants;
 pub mod create;
 pub mod errors;
 pub mod events;
+pub mod heap;
 pub mod instructions;
 /// The pure math (`ballast-math`), re-exported so program code and clients reach it as `ballast::math`.
 pub use ballast_math as math;
@@ -189,6 +190,13 @@ pub mod ballast {
     /// go to the owner's claim). Works while paused.
     pub fn withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, args: WithdrawArgs) -> Result<()> {
         Withdraw::handler(ctx, args)
+    }
+
+    /// Burn shares for the pro-rata part of every reserve, all of it recorded in the owner's claim (balances
+    /// from the valuation cache refreshed in this slot): the withdrawal of a vault too large for `withdraw`'s
+    /// accounts, paid out by `redeem_claim`. Works while paused; needs no price.
+    pub fn withdraw_to_claim(ctx: Context<WithdrawToClaim>, shares: u64) -> Result<()> {
+        WithdrawToClaim::handler(ctx, shares)
     }
 
     /// Anyone: accrue the management and performance fees up to now on fresh readings and mint the fee

@@ -94,13 +94,17 @@ async fn asset_parameter_bounds() {
 async fn at_most_max_assets() {
     let mut chain = Chain::start().await;
     let mut fx = fixture::init_vault(&mut chain, 1, fixture::default_params()).await.unwrap();
-    let specs: Vec<AssetSpec> = (0..=MAX_ASSETS).map(|i| spec(&format!("T{i}"), 625)).collect();
+    let mut specs: Vec<AssetSpec> = fixture::numbered_specs(MAX_ASSETS, 300);
+    specs.push(spec("X", 1));
     let assets = fixture::create_assets(&mut chain, &specs).await.unwrap();
     for a in &assets[..MAX_ASSETS] {
         fx.add_asset(&mut chain, a.clone()).await.unwrap();
     }
     assert_ballast_err(fx.add_asset(&mut chain, assets[MAX_ASSETS].clone()).await, BallastError::TooManyAssets);
-    // 16 × 625 bps = 10 000: the full vault activates.
+    // The vault's account grew with each asset, to exactly its 128-asset size.
+    let size = chain.account(&fx.key).await.unwrap().data.len();
+    assert_eq!(size, ballast::state::Vault::space(MAX_ASSETS));
+    // The 128 weights sum to 10 000: the full vault activates.
     let ix = client::activate_vault(&fx.governance.pubkey(), &fx.key);
     chain.send(&[ix], &[&fx.governance]).await.unwrap();
     assert_eq!(fx.state(&mut chain).await.assets.len(), MAX_ASSETS);

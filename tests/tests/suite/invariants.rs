@@ -215,7 +215,7 @@ async fn step(w: &mut World, rng: &mut Rng) -> (Kind, bool) {
             if part == 0 {
                 return (Kind::Other, false);
             }
-            let skip = if rng.below(3) == 0 { (rng.below(7) + 1) as u16 } else { 0 };
+            let skip = if rng.below(3) == 0 { (rng.below(7) + 1) as u128 } else { 0 };
             let r = if skip == 0 {
                 w.m.fx.withdraw(&mut w.m.chain, u, part, vec![0, 0, 0]).await
             } else {

@@ -22,6 +22,7 @@ mod invariants;
 mod jupiter;
 mod keeper_e2e;
 mod keeper_faults;
+mod large_vaults;
 mod limits;
 mod oracle;
 mod orca_route;

@@ -196,8 +196,9 @@ async fn another_vaults_cache_is_refused() {
 }
 
 /// A batch with a stale oracle: the asset is skipped and reported (the event names it and the error), the
-/// others are refreshed, and the poke is refused for the skipped asset. Alone, the same refresh fails with
-/// the oracle's own error.
+/// others are refreshed, and the poke is refused for the skipped asset (`ValuationReadingRefused`: its balance
+/// is recorded for withdrawals into claims, its reading is not used). Alone, the same refresh fails with the
+/// oracle's own error.
 #[tokio::test]
 async fn a_batch_skips_a_failing_entry_and_a_lone_one_fails() {
     let (mut chain, fx) = cached().await;
@@ -213,8 +214,13 @@ async fn a_batch_skips_a_failing_entry_and_a_lone_one_fails() {
     assert_eq!(events[0].skipped_assets, vec![1]);
     assert_eq!(events[0].skipped_errors, vec![u32::from(BallastError::OracleStale)]);
     let (r, logs) = chain.send_logged(&[client::poke_cached(&fx.key, &vault)], &[]).await;
-    assert_ballast_err(r, BallastError::ValuationStale);
-    assert!(logs.iter().any(|l| l.contains("valuation cache entry of asset 1")), "{logs:#?}");
+    assert_ballast_err(r, BallastError::ValuationReadingRefused);
+    let refused = format!(
+        "valuation cache entry of asset 1 is from slot {} (reading refused: {})",
+        chain.clock().await.slot,
+        u32::from(BallastError::OracleStale)
+    );
+    assert!(logs.iter().any(|l| l.contains(&refused)), "{logs:#?}");
     let r = chain.send(&[client::refresh_valuation(&fx.key, &vault, 1, 1)], &[]).await;
     assert_ballast_err(r, BallastError::OracleStale);
 }

@@ -27,17 +27,6 @@ async fn frozen_usdc_vault() -> (Chain, VaultFixture, User, User) {
     (chain, fx, seed, other)
 }
 
-async fn freeze(chain: &mut Chain, fx: &VaultFixture, i: usize, frozen: bool) {
-    let payer = chain.payer().pubkey();
-    let (reserve, mint) = (pda::reserve(&fx.key, &fx.assets[i].mint), fx.assets[i].mint);
-    let ix = if frozen {
-        spl_token::instruction::freeze_account(&spl_token::ID, &reserve, &mint, &payer, &[]).unwrap()
-    } else {
-        spl_token::instruction::thaw_account(&spl_token::ID, &reserve, &mint, &payer, &[]).unwrap()
-    };
-    chain.send(&[ix], &[]).await.unwrap();
-}
-
 #[tokio::test]
 async fn a_freeze_authority_must_be_acknowledged_to_list_the_mint() {
     let mut chain = Chain::start().await;
@@ -59,7 +48,7 @@ async fn a_freeze_authority_must_be_acknowledged_to_list_the_mint() {
 #[tokio::test]
 async fn a_frozen_reserve_is_skipped_into_a_claim_and_redeemed_after_the_thaw() {
     let (mut chain, fx, seed, other) = frozen_usdc_vault().await;
-    freeze(&mut chain, &fx, 2, true).await;
+    fx.set_frozen(&mut chain, 2, true).await.unwrap();
     let shares = chain.token_amount(&seed.shares).await;
     let before = fx.holdings(&mut chain).await;
     let supply = fx.share_supply(&mut chain).await;
@@ -98,7 +87,7 @@ async fn a_frozen_reserve_is_skipped_into_a_claim_and_redeemed_after_the_thaw() 
     assert_eq!(fx.state(&mut chain).await.assets[2].owed, owed_usdc);
 
     // The owed USDC is outside the other holder's share: they get exactly their pro-rata part.
-    freeze(&mut chain, &fx, 2, false).await;
+    fx.set_frozen(&mut chain, 2, false).await.unwrap();
     let other_shares = chain.token_amount(&other.shares).await;
     let supply2 = fx.share_supply(&mut chain).await;
     let avail_usdc = after[2] - owed_usdc;

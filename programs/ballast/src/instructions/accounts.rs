@@ -262,7 +262,10 @@ pub fn load_cached_valuation(
     let (mut readings, mut reserve_amounts) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for (i, (asset, entry)) in vault.assets.iter().zip(cache.entries.iter()).enumerate() {
         let (reading, reserve) = entry.fresh(slot, vault.valuation_seq).inspect_err(|_| {
-            crate::events::log(&format!("valuation cache entry of asset {i} is from slot {}", entry.slot));
+            crate::events::log(&format!(
+                "valuation cache entry of asset {i} is from slot {} (reading refused: {})",
+                entry.slot, entry.refused
+            ));
         })?;
         oracle::check_reading(&reading, asset.last_publish_time, limits, now)?;
         readings.push(reading);

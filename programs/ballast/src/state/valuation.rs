@@ -31,7 +31,9 @@ pub struct CacheEntry {
     /// The vault's `valuation_seq` when refreshed.
     pub seq: u64,
     pub expo: i32,
-    pub padding: [u8; 4],
+    /// 0 when the reading passed the vault's oracle limits; otherwise the error code that refused it (the
+    /// balance is still recorded, for flows that need no price: `withdraw_to_claim`).
+    pub refused: u32,
 }
 
 impl CacheEntry {
@@ -46,7 +48,7 @@ impl CacheEntry {
         }
     }
 
-    pub fn record(&mut self, reading: &OracleReading, reserve_amount: u64, slot: u64, seq: u64) {
+    pub fn record(&mut self, reading: &OracleReading, reserve_amount: u64, slot: u64, seq: u64, refused: u32) {
         *self = CacheEntry {
             price: reading.price,
             conf: reading.conf,
@@ -57,16 +59,25 @@ impl CacheEntry {
             slot,
             seq,
             expo: reading.expo,
-            padding: [0; 4],
+            refused,
         };
     }
 
-    /// The entry's reading and reserve balance if it was refreshed in `slot` with the vault at `seq`;
-    /// otherwise `ValuationStale` (another slot, or never) or `ValuationOutdated` (the vault changed since).
+    /// The entry's reading and reserve balance if it was refreshed in `slot` with the vault at `seq` and its
+    /// reading passed; otherwise `ValuationStale` (another slot, or never), `ValuationOutdated` (the vault
+    /// changed since) or `ValuationReadingRefused`.
     pub fn fresh(&self, slot: u64, seq: u64) -> Result<(OracleReading, u64)> {
+        let balance = self.fresh_balance(slot, seq)?;
+        require!(self.refused == 0, BallastError::ValuationReadingRefused);
+        Ok((self.reading(), balance))
+    }
+
+    /// The reserve balance if the entry was refreshed in `slot` with the vault at `seq`, whether or not its
+    /// reading passed (for flows that need no price).
+    pub fn fresh_balance(&self, slot: u64, seq: u64) -> Result<u64> {
         require!(self.slot == slot && slot != 0, BallastError::ValuationStale);
         require!(self.seq == seq, BallastError::ValuationOutdated);
-        Ok((self.reading(), self.reserve_amount))
+        Ok(self.reserve_amount)
     }
 }
 

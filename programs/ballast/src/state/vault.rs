@@ -136,6 +136,19 @@ pub struct Flight {
 impl Vault {
     pub const VERSION: u8 = 6;
 
+    /// What one asset adds to the vault's largest serialized form: its `Asset`, its entries in a flash
+    /// rebalance's `Flight` (three u64 and a i32 price exponent and three u16 limits), in a pending change
+    /// (`AssetParams` and two schedule weights) and in a running schedule (two weights).
+    pub const PER_ASSET_SPACE: usize =
+        Asset::INIT_SPACE + (3 * 8 + 4 + 3 * 2) + super::AssetParams::INIT_SPACE + 2 * 2 + 2 * 2;
+
+    /// Bytes the vault's account needs (discriminator included) to hold `assets` assets with every optional
+    /// part present. A vault is created for none and grows by `PER_ASSET_SPACE` with each `add_asset` (an
+    /// account a program creates or grows may gain at most 10 KiB an instruction).
+    pub const fn space(assets: usize) -> usize {
+        8 + Self::INIT_SPACE - (MAX_ASSETS - assets) * Self::PER_ASSET_SPACE
+    }
+
     /// The rebalance auction's stored state.
     pub fn auction(&self) -> math::auction::AuctionState {
         math::auction::AuctionState {

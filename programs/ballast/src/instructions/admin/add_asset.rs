@@ -104,6 +104,13 @@ impl AddAsset<'_> {
         };
         let freeze_authority: Option<Pubkey> = accounts.mint.freeze_authority.into();
         oracle::record(&mut asset, &reading, accounts.vault.params.vol_tau_secs)?;
+        // The vault's account grows by one asset's room (`Vault::space`), paid by the payer.
+        crate::create::grow_account(
+            &accounts.payer.to_account_info(),
+            &accounts.vault.to_account_info(),
+            Vault::space(accounts.vault.assets.len() + 1),
+            &accounts.system_program.to_account_info(),
+        )?;
         let vault = &mut ctx.accounts.vault;
         let index = u8::try_from(vault.assets.len()).map_err(|_| BallastError::TooManyAssets)?;
         vault.assets.push(asset);

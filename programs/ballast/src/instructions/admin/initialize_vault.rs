@@ -60,7 +60,7 @@ impl InitializeVault<'_> {
         create_pda_account(
             &payer,
             &a.vault.to_account_info(),
-            8 + Vault::INIT_SPACE,
+            Vault::space(0),
             &crate::ID,
             &[VAULT_SEED, creator.as_ref(), &id, &[b.vault]],
             &system,

@@ -102,17 +102,21 @@ impl RefreshValuation<'_> {
             let reading = oracle::read_asset_reading(&chunk[0], asset)?;
             require_keys_eq!(chunk[1].key(), asset.reserve, BallastError::ReserveMismatch);
             let reserve = load_token_account(&chunk[1], &asset.token_program, &asset.mint)?;
+            let entry = &mut cache.entries[i];
             match oracle::check_reading(&reading, asset.last_publish_time, &limits, clock.unix_timestamp) {
                 Ok(()) => {
-                    cache.entries[i].record(&reading, reserve.amount, clock.slot, vault.valuation_seq);
+                    entry.record(&reading, reserve.amount, clock.slot, vault.valuation_seq, 0);
                     refreshed.push(index);
                 }
                 Err(e) if count > 1 => {
+                    // Skipped for valuation; its balance is still recorded (with the reason), so a withdrawal
+                    // into a claim, which needs no price, is never held back by one feed.
                     let code = match &e {
                         anchor_lang::error::Error::AnchorError(a) => a.error_code_number,
                         anchor_lang::error::Error::ProgramError(_) => 0,
                     };
                     crate::events::log(&format!("asset {i} skipped: {e}"));
+                    entry.record(&reading, reserve.amount, clock.slot, vault.valuation_seq, code.max(1));
                     skipped.push((index, code));
                 }
                 Err(e) => return Err(e),

@@ -10,6 +10,7 @@ pub mod request_withdraw;
 pub mod settle_deposit;
 pub mod settle_withdraw;
 pub mod withdraw;
+pub mod withdraw_to_claim;
 
 pub use assert_min_balance::*;
 pub use cancel_deposit::*;
@@ -22,3 +23,4 @@ pub use request_withdraw::*;
 pub use settle_deposit::*;
 pub use settle_withdraw::*;
 pub use withdraw::*;
+pub use withdraw_to_claim::*;

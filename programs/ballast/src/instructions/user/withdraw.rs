@@ -28,7 +28,7 @@ pub struct WithdrawArgs {
     /// asset order.
     pub min_amounts_out: Vec<u64>,
     /// Assets not to pay out now (bit i = asset i); their amounts go to the owner's claim account.
-    pub skip_mask: u16,
+    pub skip_mask: u128,
 }
 
 /// Remaining accounts: `[mint_i, reserve_i, destination_token_account_i]` for each asset in vault order.
@@ -55,7 +55,7 @@ impl Withdraw<'_> {
         require!(args.shares > 0, BallastError::ZeroAmount);
         let n = self.vault.assets.len();
         require!(args.min_amounts_out.len() == n, BallastError::AmountsLengthMismatch);
-        require!((args.skip_mask as u32) >> n == 0, BallastError::InvalidSkipMask);
+        require!(n >= 128 || args.skip_mask >> n == 0, BallastError::InvalidSkipMask);
         require!(args.skip_mask == 0 || self.claim.is_some(), BallastError::ClaimAccountRequired);
         Ok(())
     }
@@ -135,7 +135,7 @@ fn reconcile(legs: &[TransferLeg], vault: &Vault, paid: &[u64]) -> Result<()> {
 }
 
 /// Moves the skipped amounts `owed` from the holders' pool to the owner's claim.
-fn owe(claim: &mut Claim, vault: &mut Vault, owed: &[u64]) -> Result<()> {
+pub(crate) fn owe(claim: &mut Claim, vault: &mut Vault, owed: &[u64]) -> Result<()> {
     for (c, o) in claim.owed.iter_mut().zip(owed) {
         *c = c.checked_add(*o).ok_or(BallastError::MathOverflow)?;
     }
@@ -151,7 +151,7 @@ fn pay_out<'info>(
     accounts: &Withdraw<'info>,
     legs: &[TransferLeg<'info>],
     amounts: &[u64],
-    skip_mask: u16,
+    skip_mask: u128,
 ) -> Result<(Vec<u64>, Vec<u64>)> {
     let vault = &accounts.vault;
     let signer = vault.signer();
@@ -165,7 +165,7 @@ fn pay_out<'info>(
         if *amount == 0 {
             continue;
         }
-        if skip_mask & (1 << i) != 0 {
+        if skip_mask & (1u128 << i) != 0 {
             owed[i] = *amount;
             continue;
         }
