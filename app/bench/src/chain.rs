@@ -409,7 +409,10 @@ fn print_tables(rows: &[SizeRow], cache: &[CacheRow], t: &Throughput, cu: &[CuRo
         out,
         "\nvalued from the valuation cache (refresh batches of at most {REFRESH_BATCH} assets, then a cached poke or trade, in one slot;"
     )?;
-    writeln!(out, "lookup tables of 256 addresses; over 16 assets each transaction carries a 256 KiB heap frame request)")?;
+    writeln!(
+        out,
+        "lookup tables of 256 addresses; over 16 assets each transaction carries a 256 KiB heap frame request)"
+    )?;
     writeln!(
         out,
         "{:>7} {:>12} {:>15} {:>17} {:>15} {:>14} {:>11} {:>15} {:>12}",

@@ -29,7 +29,7 @@ fn ballast_processor(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8])
     // slice itself lives for its borrow 'a ≤ 'b, and `entry` uses the accounts only during this call,
     // so viewing them as `AccountInfo<'a>` never lets a reference outlive its data.
     let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
-    ballast::entry(program_id, accounts, data)
+    crate::heap_meter::metered(data, accounts.len(), || ballast::entry(program_id, accounts, data))
 }
 
 /// The same bridge for the reference AMM (see [`ballast_processor`]). Public so that a test AMM can

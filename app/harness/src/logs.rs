@@ -42,21 +42,25 @@ impl EventStubs {
 }
 
 impl SyscallStubs for EventStubs {
+    // Logging and calls into other programs are the runtime's work: not metered as the program's heap.
     fn sol_log(&self, message: &str) {
-        self.inner().sol_log(message)
+        crate::heap_meter::paused(|| self.inner().sol_log(message))
     }
     fn sol_log_data(&self, fields: &[&[u8]]) {
-        let encoded: Vec<String> = fields.iter().map(|f| base64::engine::general_purpose::STANDARD.encode(f)).collect();
-        self.inner().sol_log(&format!("{DATA_MARKER}{}", encoded.join(" ")))
+        crate::heap_meter::paused(|| {
+            let encoded: Vec<String> =
+                fields.iter().map(|f| base64::engine::general_purpose::STANDARD.encode(f)).collect();
+            self.inner().sol_log(&format!("{DATA_MARKER}{}", encoded.join(" ")))
+        })
     }
     fn sol_log_compute_units(&self) {
-        self.inner().sol_log_compute_units()
+        crate::heap_meter::paused(|| self.inner().sol_log_compute_units())
     }
     fn sol_remaining_compute_units(&self) -> u64 {
         self.inner().sol_remaining_compute_units()
     }
     fn sol_invoke_signed(&self, ix: &Instruction, infos: &[AccountInfo], seeds: &[&[&[u8]]]) -> ProgramResult {
-        self.inner().sol_invoke_signed(ix, infos, seeds)
+        crate::heap_meter::paused(|| self.inner().sol_invoke_signed(ix, infos, seeds))
     }
     fn sol_get_sysvar(&self, id: *const u8, var: *mut u8, offset: u64, length: u64) -> u64 {
         self.inner().sol_get_sysvar(id, var, offset, length)

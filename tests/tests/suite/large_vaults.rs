@@ -122,6 +122,15 @@ async fn every_flow(n: usize, amm: Amm) {
     }
     assert!(m.fx.claim_owed(&mut m.chain, &seed.keypair.pubkey()).await.iter().all(|o| *o == 0));
     assert!(m.fx.state(&mut m.chain).await.assets.iter().all(|a| a.owed == 0));
+
+    // Heap: every instruction of the flow (creation, seeding, refreshes, pokes, the trade, fees, the withdrawal
+    // and redemptions) within the 256 KiB frame its transactions request (`ballast_harness::heap_meter`).
+    let heap = heap_by_instruction();
+    eprintln!("{n} assets, heap by instruction (bytes): {heap:?}");
+    assert!(heap.len() >= 10, "{n}: the instructions were metered on this thread: {heap:?}");
+    for (name, bytes) in &heap {
+        assert!(*bytes <= ballast::heap::HEAP_BYTES, "{n}: {name} needs {bytes} bytes of heap");
+    }
 }
 
 #[tokio::test]
@@ -235,4 +244,59 @@ async fn a_withdrawal_into_a_claim_with_every_reserve_frozen() {
     }
     redeem_all(chain, &fx, &seed).await.expect("redeemed after the thaw");
     assert!(fx.claim_owed(chain, &seed.keypair.pubkey()).await.iter().all(|o| *o == 0));
+}
+
+/// A vault of `DIRECT_MAX_ASSETS` (16) assets keeps the one-transaction routes and needs no heap frame: every
+/// instruction of its flows (seeding by single-asset deposits, pokes, a direct and a flash rebalance on the
+/// real Raydium program, fees, a single-asset withdrawal, an in-kind withdrawal) stays within the 32 KiB every
+/// transaction has, as metered (`ballast_harness::heap_meter`); the clients ask for a frame only above 16.
+#[tokio::test]
+async fn a_16_asset_vault_fits_the_default_heap() {
+    let n = ballast::constants::DIRECT_MAX_ASSETS;
+    let (mut m, seed) = DexMarket::large(Amm::Raydium, n).await;
+    assert!(client::heap_frame(&m.fx.state(&mut m.chain).await).is_none());
+    // A 16-asset trade or in-kind withdrawal names too many accounts for a legacy transaction: sent as v0 with
+    // a lookup table of every account but the signers, as a keeper would.
+    async fn send_v0(
+        m: &mut DexMarket,
+        ixs: &[anchor_lang::solana_program::instruction::Instruction],
+        signer: &solana_keypair::Keypair,
+    ) {
+        let mut keys: Vec<_> =
+            ixs.iter().flat_map(|ix| ix.accounts.iter().filter(|a| !a.is_signer).map(|a| a.pubkey)).collect();
+        keys.extend(ixs.iter().map(|ix| ix.program_id));
+        keys.sort();
+        keys.dedup();
+        let table = m.chain.create_lookup_table(&keys).await.unwrap();
+        m.chain.send_v0(ixs, &[signer], &[table]).await.unwrap();
+    }
+    for mode in [RouteMode::Direct, RouteMode::Flash] {
+        m.move_price(0, 60).await;
+        let c = m.until_trade().await;
+        let before = m.fx.holdings(&mut m.chain).await[c.request.buy];
+        let ixs = m.trade_ixs(mode, &c, false).await;
+        let keeper = m.keeper.insecure_clone();
+        send_v0(&mut m, &ixs, &keeper).await;
+        let received = m.fx.holdings(&mut m.chain).await[c.request.buy] - before;
+        assert!(received > 0 && received == c.expected_out, "{mode:?}");
+    }
+    m.chain.advance_time(60).await;
+    m.fx.accrue_fees(&mut m.chain).await.expect("accrue_fees");
+    let shares = m.chain.token_amount(&seed.shares).await;
+    m.fx.withdraw_single(&mut m.chain, &seed, 3, shares / 200, 1).await.expect("single-asset withdrawal");
+    let vault = m.fx.state(&mut m.chain).await;
+    let args = ballast::instructions::WithdrawArgs { shares: shares / 2, min_amounts_out: vec![0; n], skip_mask: 0 };
+    let owner = seed.keypair.pubkey();
+    let withdraw = client::withdraw(&owner, &m.fx.key, &vault, &seed.shares, &seed.tokens, args);
+    send_v0(&mut m, &[withdraw], &seed.keypair).await;
+    let heap = heap_by_instruction();
+    eprintln!("{n} assets, heap by instruction (bytes): {heap:?}");
+    for name in
+        ["poke", "rebalance", "rebalance_begin", "rebalance_end", "settle_deposit", "settle_withdraw", "withdraw"]
+    {
+        assert!(heap.contains_key(name), "{name} metered: {heap:?}");
+    }
+    for (name, bytes) in &heap {
+        assert!(*bytes <= ballast::heap::DEFAULT_HEAP_BYTES, "{n}: {name} needs {bytes} bytes of heap");
+    }
 }

@@ -5,6 +5,7 @@ mod adaptive;
 mod admin;
 mod amm;
 mod attack_exits;
+mod attack_large_vaults;
 mod attack_vesting;
 mod bench;
 mod best_execution;

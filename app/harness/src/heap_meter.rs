@@ -1,0 +1,154 @@
+//! What ballast's instructions allocate on the heap, measured on the embedded chain.
+//!
+//! On the cluster the program's allocator (`ballast::heap::UpwardBump`) is a bump allocator that only gives
+//! back (or grows in place) its most recent block. Here the program runs natively; this module's global
+//! allocator replays, per ballast invocation on the invoking thread, every allocation, reallocation and free
+//! the program makes on a model of that allocator and keeps the highest address it reached. The model tracks
+//! only the latest block, so it never gives back more than the real allocator would (a block freed after the
+//! one above it was freed counts as kept): the figure can only overstate. What the embedded runtime allocates
+//! while serving the program's calls (cross-program invocations, logs) is left out: on the cluster that is the
+//! runtime's memory, not the program's heap. Added to it is what the cluster's entrypoint allocates before the
+//! program runs and the native entry does not ([`ENTRYPOINT_BYTES_PER_ACCOUNT`] per account).
+//!
+//! The figures are an estimate of the on-chain heap, not a reading of it (no SBF build runs here); the tests
+//! hold them against the 32 KiB every transaction has and the 256 KiB frame large vaults request.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::{Cell, RefCell};
+
+/// The cluster entrypoint's allocations per account: the `AccountInfo` (48 bytes) in the vector handed to the
+/// program and its lamports and data `Rc<RefCell<…>>` (40 bytes each with their counters), with padding.
+pub const ENTRYPOINT_BYTES_PER_ACCOUNT: usize = 48 + 2 * 48;
+
+struct Metered;
+
+/// The model of the program's allocator during one invocation.
+#[derive(Clone, Copy)]
+struct Model {
+    /// Next free offset (the heap's first word is the allocator's cursor).
+    pos: usize,
+    peak: usize,
+    /// The latest block: its real address, model offset and size.
+    last: Option<(usize, usize, usize)>,
+}
+
+const FRESH: Model = Model { pos: size_of::<usize>(), peak: size_of::<usize>(), last: None };
+
+thread_local! {
+    static ACTIVE: Cell<bool> = const { Cell::new(false) };
+    static MODEL: Cell<Model> = const { Cell::new(FRESH) };
+    static RECORDS: RefCell<Vec<HeapUse>> = const { RefCell::new(Vec::new()) };
+}
+
+fn replay(f: impl FnOnce(&mut Model)) {
+    let _ = ACTIVE.try_with(|active| {
+        if active.get() {
+            let _ = MODEL.try_with(|m| {
+                let mut model = m.get();
+                f(&mut model);
+                model.peak = model.peak.max(model.pos);
+                m.set(model);
+            });
+        }
+    });
+}
+
+impl Model {
+    fn alloc(&mut self, real: *mut u8, layout: Layout) {
+        let mask = layout.align() - 1;
+        let begin = (self.pos + mask) & !mask;
+        self.pos = begin + layout.size();
+        self.last = Some((real as usize, begin, layout.size()));
+    }
+
+    /// The model offset of `real` when it is the latest block and still ends at the cursor.
+    fn latest(&self, real: *mut u8, size: usize) -> Option<usize> {
+        self.last.filter(|(r, begin, s)| *r == real as usize && *s == size && begin + s == self.pos).map(|l| l.1)
+    }
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the meter only replays it on its model.
+unsafe impl GlobalAlloc for Metered {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's layout.
+        let p = unsafe { System.alloc(layout) };
+        replay(|m| m.alloc(p, layout));
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as above.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        replay(|m| m.alloc(p, layout));
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        replay(|m| {
+            if let Some(begin) = m.latest(ptr, layout.size()) {
+                m.pos = begin;
+                m.last = None;
+            }
+        });
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let latest = ACTIVE
+            .try_with(|a| a.get())
+            .unwrap_or(false)
+            .then(|| MODEL.with(|m| m.get().latest(ptr, layout.size())))
+            .flatten();
+        // SAFETY: as above.
+        let q = unsafe { System.realloc(ptr, layout, new_size) };
+        replay(|m| match latest {
+            Some(begin) => {
+                m.pos = begin + new_size;
+                m.last = Some((q as usize, begin, new_size));
+            }
+            None => {
+                if let Ok(grown) = Layout::from_size_align(new_size, layout.align()) {
+                    m.alloc(q, grown);
+                }
+            }
+        });
+        q
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Metered = Metered;
+
+/// One ballast invocation's heap: the instruction's discriminator and the bytes it would take on the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapUse {
+    pub discriminator: [u8; 8],
+    pub accounts: usize,
+    pub bytes: usize,
+}
+
+/// Runs `f` (a ballast invocation with `accounts` accounts and instruction `data`) metered, and records its use
+/// on this thread. A nested invocation is metered on its own.
+pub fn metered<R>(data: &[u8], accounts: usize, f: impl FnOnce() -> R) -> R {
+    let (was_active, was_model) = (ACTIVE.with(|a| a.replace(true)), MODEL.with(|m| m.replace(FRESH)));
+    let r = f();
+    let model = MODEL.with(|m| m.replace(was_model));
+    ACTIVE.with(|a| a.set(was_active));
+    let mut discriminator = [0u8; 8];
+    let n = data.len().min(8);
+    discriminator[..n].copy_from_slice(&data[..n]);
+    let bytes = model.peak.saturating_add(accounts.saturating_mul(ENTRYPOINT_BYTES_PER_ACCOUNT));
+    RECORDS.with(|r| r.borrow_mut().push(HeapUse { discriminator, accounts, bytes }));
+    r
+}
+
+/// Runs `f` with the meter paused (the runtime's own work on the program's behalf).
+pub fn paused<R>(f: impl FnOnce() -> R) -> R {
+    let was = ACTIVE.try_with(|a| a.replace(false)).unwrap_or(false);
+    let r = f();
+    let _ = ACTIVE.try_with(|a| a.set(was));
+    r
+}
+
+/// The invocations metered on this thread since the last call.
+pub fn take() -> Vec<HeapUse> {
+    RECORDS.with(|r| std::mem::take(&mut *r.borrow_mut()))
+}
