@@ -1902,7 +1902,7 @@ export type Ballast = {
         },
         {
           "docs": [
-            "refused in `create_pda_account`."
+            "refused in `create_pda_account`, except a claim of the 16-asset layout, which is grown to today's."
           ],
           "name": "claim",
           "pda": {

@@ -180,24 +180,30 @@ pub async fn footprint(n: usize) -> Result<SizeRow> {
 
 pub use ballast_client::REFRESH_BATCH;
 
-/// Footprint of valuing a vault of `assets` assets from its valuation cache: the refresh transactions
-/// (batches of [`REFRESH_BATCH`], through lookup tables of 256 addresses) and the cached `poke`.
+/// Footprint of valuing a vault of `assets` assets from its valuation cache, as the clients plan it
+/// (`ballast_client::cached_transactions`: refresh batches of at most [`REFRESH_BATCH`] assets, the last one in
+/// the same transaction as the use, every transaction with the heap frame a vault above 16 assets needs),
+/// through lookup tables of 256 addresses.
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheRow {
     pub assets: usize,
-    pub refresh_transactions: usize,
-    /// The largest refresh transaction.
-    pub refresh: Footprint,
-    pub poke: Footprint,
-    /// A rebalance valued from the cache (through a reference-AMM pool of assets 0 and 1, read as the pair's
-    /// second price source).
+    /// Transactions of a cached rebalance (one slot; one bundle on a cluster).
+    pub rebalance_transactions: usize,
+    /// The largest of them.
+    pub largest: Footprint,
+    /// The last: the last refresh batch and the trade (through a reference-AMM pool of assets 0 and 1, read as
+    /// the pair's second price source).
     pub trade: Footprint,
+    /// Transactions of a cached poke, and the largest of them.
+    pub poke_transactions: usize,
+    pub poke: Footprint,
+    /// Every transaction within 64 accounts and 1 232 bytes, and at most a bundle's five.
     pub fits: bool,
 }
 
-/// [`CacheRow`] for `n` assets, compiled as the cluster would receive it, each transaction with the heap frame a
-/// vault of more than `DIRECT_MAX_ASSETS` assets asks for. The vault is synthetic (its assets' oracle and reserve
-/// addresses are distinct); the flows themselves run on the embedded chain in `large_vaults.rs`.
+/// [`CacheRow`] for `n` assets, compiled as the cluster would receive it. The vault is synthetic (its assets'
+/// oracle and reserve addresses are distinct); the flows themselves run on the embedded chain in
+/// `large_vaults.rs`.
 pub fn cache_footprint(n: usize) -> Result<CacheRow> {
     let (_, vaults) = crate::keeper::synthetic(1, 7);
     let (key, mut vault) = vaults.into_iter().next().ok_or_else(|| anyhow!("no synthetic vault"))?;
@@ -222,7 +228,6 @@ pub fn cache_footprint(n: usize) -> Result<CacheRow> {
         &pool_out,
         args,
     );
-    let trade = ballast_client::valued_from_cache(trade, &key, &vault);
     let cache = ballast_client::valuation_cache_address(&key);
     let mut addresses = vec![ballast::ID, key, cache, vault.share_mint];
     addresses.extend(vault.assets.iter().flat_map(|a| [a.oracle, a.reserve]));
@@ -231,22 +236,30 @@ pub fn cache_footprint(n: usize) -> Result<CacheRow> {
     addresses.dedup();
     let tables: Vec<LookupTable> =
         addresses.chunks(256).map(|c| LookupTable { key: Pubkey::new_unique(), addresses: c.to_vec() }).collect();
-    let payer = Pubkey::new_unique();
-    let refreshes = ballast_client::refresh_valuation_batches(&key, &vault, REFRESH_BATCH);
-    let mut refresh = Footprint { accounts: 0, legacy_bytes: 0, v0_bytes: 0 };
-    for ix in &refreshes {
-        let f = transaction_footprint(&payer, &ballast_client::with_heap_frame(&vault, vec![ix.clone()]), &tables)?;
-        refresh = Footprint {
-            accounts: refresh.accounts.max(f.accounts),
-            legacy_bytes: refresh.legacy_bytes.max(f.legacy_bytes),
-            v0_bytes: refresh.v0_bytes.max(f.v0_bytes),
-        };
-    }
-    let poke = ballast_client::with_heap_frame(&vault, vec![ballast_client::poke_cached(&key, &vault)]);
-    let poke = transaction_footprint(&payer, &poke, &tables)?;
-    let trade = transaction_footprint(&keeper, &ballast_client::with_heap_frame(&vault, vec![trade]), &tables)?;
-    let fits = [refresh, poke, trade].iter().all(|f| f.accounts <= MAX_TX_ACCOUNTS && f.v0_bytes <= PACKET_DATA_SIZE);
-    Ok(CacheRow { assets: n, refresh_transactions: refreshes.len(), refresh, poke, trade, fits })
+    let plan = |ix: anchor_lang::solana_program::instruction::Instruction, payer: &Pubkey| -> Result<Vec<Footprint>> {
+        let txs = ballast_client::cached_transactions(std::slice::from_ref(&ix), &key, &vault);
+        txs.iter().map(|tx| transaction_footprint(payer, tx, &tables)).collect()
+    };
+    let largest = |fs: &[Footprint]| Footprint {
+        accounts: fs.iter().map(|f| f.accounts).max().unwrap_or(0),
+        legacy_bytes: fs.iter().map(|f| f.legacy_bytes).max().unwrap_or(0),
+        v0_bytes: fs.iter().map(|f| f.v0_bytes).max().unwrap_or(0),
+    };
+    let rebalance = plan(trade, &keeper)?;
+    let pokes = plan(ballast_client::poke(&key, &vault), &unique())?;
+    let within = |fs: &[Footprint]| {
+        fs.len() <= ballast_client::BUNDLE_MAX_TRANSACTIONS
+            && fs.iter().all(|f| f.accounts <= MAX_TX_ACCOUNTS && f.v0_bytes <= PACKET_DATA_SIZE)
+    };
+    Ok(CacheRow {
+        assets: n,
+        rebalance_transactions: rebalance.len(),
+        largest: largest(&rebalance),
+        trade: *rebalance.last().ok_or_else(|| anyhow!("no transaction"))?,
+        poke_transactions: pokes.len(),
+        poke: largest(&pokes),
+        fits: within(&rebalance) && within(&pokes),
+    })
 }
 
 /// What the throughput loop timed: every timed transaction is a rebalance the program accepted and that
@@ -407,39 +420,36 @@ fn print_tables(rows: &[SizeRow], cache: &[CacheRow], t: &Throughput, cu: &[CuRo
     }
     writeln!(
         out,
-        "\nvalued from the valuation cache (refresh batches of at most {REFRESH_BATCH} assets, then a cached poke or trade, in one slot;"
+        "\nvalued from the valuation cache: refresh batches of at most {REFRESH_BATCH} assets, the last with the poke or trade,"
     )?;
+    writeln!(out, "in one slot (one bundle); lookup tables of 256 addresses; over 16 assets each transaction asks for a 256 KiB heap")?;
     writeln!(
         out,
-        "lookup tables of 256 addresses; over 16 assets each transaction carries a 256 KiB heap frame request)"
-    )?;
-    writeln!(
-        out,
-        "{:>7} {:>12} {:>15} {:>17} {:>15} {:>14} {:>11} {:>15} {:>12}",
+        "{:>7} {:>14} {:>17} {:>15} {:>15} {:>12} {:>10} {:>14} {:>11}",
         "assets",
-        "refresh txs",
-        "txs/rebalance",
+        "rebalance txs",
         "largest: accounts",
         "largest: bytes",
-        "poke accounts",
-        "poke bytes",
         "trade accounts",
-        "trade bytes"
+        "trade bytes",
+        "poke txs",
+        "poke accounts",
+        "poke bytes"
     )?;
     for r in cache {
         let mark = if r.fits { "" } else { " (too large)" };
         writeln!(
             out,
-            "{:>7} {:>12} {:>15} {:>17} {:>15} {:>14} {:>11} {:>15} {:>12}{mark}",
+            "{:>7} {:>14} {:>17} {:>15} {:>15} {:>12} {:>10} {:>14} {:>11}{mark}",
             r.assets,
-            r.refresh_transactions,
-            r.refresh_transactions + usize::from(r.assets > ballast::constants::DIRECT_MAX_ASSETS),
-            r.refresh.accounts,
-            r.refresh.v0_bytes,
-            r.poke.accounts,
-            r.poke.v0_bytes,
+            r.rebalance_transactions,
+            r.largest.accounts,
+            r.largest.v0_bytes,
             r.trade.accounts,
-            r.trade.v0_bytes
+            r.trade.v0_bytes,
+            r.poke_transactions,
+            r.poke.accounts,
+            r.poke.v0_bytes
         )?;
     }
     writeln!(

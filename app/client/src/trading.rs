@@ -66,21 +66,60 @@ pub fn with_refreshed_cache(ixs: &[Instruction], vault_key: &Pubkey, vault: &Vau
     refresh.into_iter().chain(ixs.iter().map(|ix| valued_from_cache(ix.clone(), vault_key, vault))).collect()
 }
 
+/// Most transactions a cluster lands as one atomic bundle (Jito): [`cached_transactions`] plans at most this
+/// many for a vault of up to `MAX_ASSETS` assets.
+pub const BUNDLE_MAX_TRANSACTIONS: usize = 5;
+
+/// Accounts a transaction may name.
+const MAX_TX_ACCOUNTS: usize = 64;
+
 /// The transactions that run `ixs` valued from the vault's valuation cache. Up to `DIRECT_MAX_ASSETS` assets:
-/// one ([`with_refreshed_cache`]). Above: each refresh batch in its own transaction, then `ixs`, every one with
-/// the heap frame the vault needs ([`with_heap_frame`]). They must land in one slot with nothing else touching
-/// the vault in between: sent back to back on the embedded chain, as one bundle on a cluster
-/// (`docs/large-vaults.md`).
+/// one ([`with_refreshed_cache`]). Above: refresh batches of at most [`REFRESH_BATCH`] assets each in its own
+/// transaction, the last batch sized so that `ixs` fit in its transaction, every one with the heap frame the
+/// vault needs ([`with_heap_frame`]): at most [`BUNDLE_MAX_TRANSACTIONS`] for 128 assets. They must land in one
+/// slot with nothing else touching the vault in between: sent back to back on the embedded chain, as one
+/// bundle on a cluster (`docs/large-vaults.md`).
 pub fn cached_transactions(ixs: &[Instruction], vault_key: &Pubkey, vault: &Vault) -> Vec<Vec<Instruction>> {
-    if vault.assets.len() <= ballast::constants::DIRECT_MAX_ASSETS {
+    let n = vault.assets.len();
+    if n <= ballast::constants::DIRECT_MAX_ASSETS {
         return vec![with_heap_frame(vault, with_refreshed_cache(ixs, vault_key, vault))];
     }
     let used: Vec<Instruction> = ixs.iter().map(|ix| valued_from_cache(ix.clone(), vault_key, vault)).collect();
-    refresh_valuation_batches(vault_key, vault, REFRESH_BATCH)
-        .into_iter()
-        .map(|refresh| with_heap_frame(vault, vec![refresh]))
-        .chain([with_heap_frame(vault, used)])
-        .collect()
+    // What the use adds to a refresh transaction (which names the payer, the vault, the cache, the program and
+    // the compute-budget program), counting one more for a fee payer the use does not name.
+    let shared = [*vault_key, valuation_cache_address(vault_key), ballast::ID, solana_compute_budget_interface::ID];
+    let mut extra: Vec<Pubkey> = used
+        .iter()
+        .flat_map(|ix| ix.accounts.iter().map(|a| a.pubkey).chain([ix.program_id]))
+        .filter(|k| !shared.contains(k))
+        .collect();
+    extra.sort();
+    extra.dedup();
+    let room = MAX_TX_ACCOUNTS.saturating_sub(shared.len() + 1 + extra.len()) / 2;
+    // The last batch rides with the use; never a lone asset in a batch (a refused reading would fail it).
+    let mut last = room.min(n);
+    if n - last == 1 {
+        last = last.saturating_sub(1);
+    }
+    if last == 1 {
+        last = 0;
+    }
+    let rest = n - last;
+    let mut txs = Vec::new();
+    if rest > 0 {
+        let count = rest.div_ceil(REFRESH_BATCH);
+        let size = rest.div_ceil(count);
+        for first in (0..rest).step_by(size) {
+            txs.push(with_heap_frame(vault, vec![refresh_valuation(vault_key, vault, first, size.min(rest - first))]));
+        }
+    }
+    let mut final_tx = Vec::with_capacity(used.len() + 1);
+    if last > 0 {
+        final_tx.push(refresh_valuation(vault_key, vault, rest, last));
+    }
+    final_tx.extend(used);
+    txs.push(with_heap_frame(vault, final_tx));
+    txs
 }
 
 /// The heap frame a transaction reading `vault` asks for: none up to `DIRECT_MAX_ASSETS` assets (the 32 KiB

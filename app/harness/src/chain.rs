@@ -146,6 +146,9 @@ pub struct Chain {
     pub events: tokio::sync::broadcast::Sender<ChainEvent>,
     /// Processed transactions with their logs; `None` (the default) keeps the bank's plain path.
     pub ledger: Option<Ledger>,
+    /// Every address lookup table created on this chain ([`Chain::create_lookup_table`]): [`Chain::send`] sends
+    /// through them a transaction too large for a packet as a legacy one, as a client on a cluster must.
+    pub tables: Vec<AddressLookupTableAccount>,
     /// Whether [`Chain::advance_time`] moves the slot with the clock (the default: 2.5 slots a second).
     /// The simulator turns it off: its vaults use nothing slot-based (no cooldown, no schedule), and each
     /// warp costs the bank a new working bank (over a millisecond, a quarter of a simulated step). Off,
@@ -236,6 +239,7 @@ impl Chain {
             known: BTreeSet::new(),
             events: event_channel(),
             ledger: None,
+            tables: Vec::new(),
             slots_follow_time: true,
         }
     }
@@ -251,8 +255,27 @@ impl Chain {
 
     /// Signs with the payer plus `signers` and processes the transaction. Re-sending an identical
     /// transaction fetches a fresh blockhash first, so it is processed again rather than deduplicated.
+    /// Signs and processes `ixs`: a legacy transaction, or a v0 one through the chain's lookup tables when the
+    /// legacy form would not fit a packet and tables exist (large vaults: `fixture::create_vault`).
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), BanksClientError> {
         let tx = self.sign(ixs, signers).await;
+        if !self.tables.is_empty() {
+            let signatures = tx.message.header.num_required_signatures as usize;
+            if wire_size(signatures, &tx.message.serialize()) > PACKET_DATA_SIZE {
+                // Same blockhash (no wait for a new one: refreshes and their use stay in one slot).
+                let payer = &self.ctx.payer;
+                let v0 = v0::Message::try_compile(&payer.pubkey(), ixs, &self.tables, tx.message.recent_blockhash)
+                    .ok()
+                    .and_then(|message| {
+                        let mut all: Vec<&Keypair> = vec![payer];
+                        all.extend(signers.iter().copied().filter(|k| k.pubkey() != payer.pubkey()));
+                        VersionedTransaction::try_new(VersionedMessage::V0(message), &all).ok()
+                    });
+                if let Some(v0) = v0 {
+                    return self.process(v0).await;
+                }
+            }
+        }
         self.process(tx.into()).await
     }
 
@@ -513,7 +536,10 @@ impl Chain {
             self.send(&[ix], &[]).await.map_err(|e| anyhow!("extend lookup table: {e}"))?;
         }
         self.advance_slots(1).await;
-        Ok(AddressLookupTableAccount { key: table, addresses: addresses.to_vec() })
+        let table = AddressLookupTableAccount { key: table, addresses: addresses.to_vec() };
+        self.known.extend(addresses.iter().copied());
+        self.tables.push(table.clone());
+        Ok(table)
     }
 
     /// Signs a v0 transaction that resolves accounts through `tables`.

@@ -25,23 +25,20 @@ async fn the_json_line_carries_attempts_and_successes() {
     assert!(!v["compute_units"].as_array().unwrap().is_empty());
 }
 
-/// Valuing a 128-asset vault from the cache takes five refresh transactions of at most 29 assets (room for the
-/// compute-budget program: the heap frame a vault above 16 assets needs, a priority fee), each within 64
-/// accounts and 1 232 bytes through lookup tables, then a cached poke of 6 accounts or a cached rebalance of 18
-/// (5 and 17 without the heap frame, up to 16 assets).
+/// A rebalance of a 128-asset vault valued from the cache is five transactions (one bundle): four refresh
+/// batches of at most 29 assets and a fifth with the last batch and the trade, each within 64 accounts and
+/// 1 232 bytes through lookup tables (room left for the compute-budget program: the heap frame a vault above 16
+/// assets asks for, a priority fee). Up to 16 assets, one transaction.
 #[test]
-fn a_128_asset_valuation_fits_five_refresh_transactions() {
+fn a_128_asset_rebalance_fits_one_bundle_of_five_transactions() {
     use ballast_bench::chain::{cache_footprint, REFRESH_BATCH};
     assert_eq!(REFRESH_BATCH, 29);
     for (n, txs) in [(16, 1), (32, 2), (64, 3), (128, 5)] {
         let row = cache_footprint(n).expect("footprint");
-        let heap = usize::from(n > 16);
-        assert_eq!(row.refresh_transactions, txs, "{row:?}");
+        assert_eq!(row.rebalance_transactions, txs, "{row:?}");
+        assert!(row.poke_transactions <= txs, "{row:?}");
         assert!(row.fits, "{row:?}");
-        assert!(row.refresh.accounts <= 64 && row.refresh.v0_bytes <= 1_232, "{row:?}");
-        assert_eq!(row.poke.accounts, 5 + heap, "payer, vault, share mint, cache, the program(s): {row:?}");
-        // The trade names its two assets, the pool and the cache, whatever the vault's size.
-        assert_eq!(row.trade.accounts, 17 + heap, "{row:?}");
-        assert!(row.trade.v0_bytes <= 1_232, "{row:?}");
+        assert!(row.largest.accounts <= 64 && row.largest.v0_bytes <= 1_232, "{row:?}");
+        assert!(row.poke.accounts <= 64 && row.poke.v0_bytes <= 1_232, "{row:?}");
     }
 }

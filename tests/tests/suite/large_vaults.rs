@@ -16,6 +16,27 @@ use ballast_tests::*;
 use solana_program_test::BanksClientError;
 use solana_signer::Signer;
 
+/// Distinct accounts a transaction of `ixs` paid by `payer` names (programs included).
+fn accounts_named(
+    ixs: &[anchor_lang::solana_program::instruction::Instruction],
+    payer: &anchor_lang::prelude::Pubkey,
+) -> usize {
+    let mut keys: Vec<_> =
+        ixs.iter().flat_map(|ix| ix.accounts.iter().map(|a| a.pubkey).chain([ix.program_id])).collect();
+    keys.push(*payer);
+    keys.sort();
+    keys.dedup();
+    keys.len()
+}
+
+/// How many assets `ix` refreshes, if it is a `refresh_valuation`.
+fn refresh_count(ix: &anchor_lang::solana_program::instruction::Instruction) -> Option<usize> {
+    use anchor_lang::Discriminator;
+    let refresh =
+        ix.program_id == ballast::ID && ix.data.starts_with(ballast::instruction::RefreshValuation::DISCRIMINATOR);
+    refresh.then(|| (ix.accounts.len() - 2) / 2)
+}
+
 /// `ixs` valued from the cache as the vault's size requires, `signer` signing the last transaction.
 async fn send_cached(
     chain: &mut Chain,
@@ -72,9 +93,20 @@ async fn every_flow(n: usize, amm: Amm) {
     let report = m.fx.report(&mut m.chain).await.unwrap();
     assert!(report.max_abs_drift_bps < 25, "{n}: seeded within the bands: {report:?}");
     assert!((report.nav as f64 / 1e6 - 10_000.0).abs() < 100.0, "{n}: a $10 000 vault: {}", report.nav);
-    // Refresh: batches of at most 29 assets, as even as can be, each its own transaction, then the use.
-    let txs = client::cached_transactions(&[client::poke(&m.fx.key, &vault)], &m.fx.key, &vault);
-    assert_eq!(txs.len(), n.div_ceil(client::REFRESH_BATCH) + 1, "{n}");
+    // Refresh: batches of at most 29 assets in their own transactions, the last one with the use, at most 5
+    // transactions (one bundle), none naming more than 64 accounts.
+    for ix in [
+        client::poke(&m.fx.key, &vault),
+        client::withdraw_to_claim(&seed.keypair.pubkey(), &m.fx.key, &vault, &seed.shares, 1),
+    ] {
+        let txs = client::cached_transactions(&[ix], &m.fx.key, &vault);
+        assert!(txs.len() <= client::BUNDLE_MAX_TRANSACTIONS, "{n}: {} transactions", txs.len());
+        for tx in &txs {
+            assert!(accounts_named(tx, &m.chain.payer_key()) <= 64, "{n}");
+        }
+        let refreshed: usize = txs.iter().flatten().filter_map(refresh_count).sum();
+        assert_eq!(refreshed, n, "{n}: every asset refreshed once");
+    }
 
     // Rebalance: T0 up 60 %, the planner pokes (from the cache) until the auction lets it trade, and the trade
     // valued from the cache pays the quote to the unit.
@@ -173,9 +205,10 @@ async fn a_withdrawal_into_a_claim_refuses_a_stale_or_outdated_cache() {
     }
     chain.advance_slots(1).await;
     assert_ballast_err(chain.send(&use_[0], &[&seed.keypair]).await, BallastError::ValuationStale);
-    // Refreshed in this slot, then a deposit request (which changes the vault) before the withdrawal.
-    for tx in refresh {
-        chain.send(tx, &[]).await.unwrap();
+    // Every asset refreshed in this slot, then a deposit request valued from it (which changes the vault), then
+    // the withdrawal's transactions: the entries refreshed before the request are outdated.
+    for ix in client::refresh_valuation_batches(&fx.key, &vault, client::REFRESH_BATCH) {
+        chain.send(&client::with_heap_frame(&vault, vec![ix]), &[]).await.unwrap();
     }
     let amount = fx.amount_for_usd(chain, 1, 50.0).await;
     let other = fx.user(chain, &[0, amount]).await.unwrap();

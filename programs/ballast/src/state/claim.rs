@@ -17,3 +17,9 @@ pub struct Claim {
     /// Base units owed per asset, in vault asset order.
     pub owed: [u64; MAX_ASSETS],
 }
+
+impl Claim {
+    /// Size of a claim written when vaults held at most 16 assets (16 amounts): `open_claim` grows one to
+    /// today's layout, whose fields start the same way.
+    pub const LEGACY_SPACE: usize = 8 + 32 + 32 + 1 + 16 * 8;
+}

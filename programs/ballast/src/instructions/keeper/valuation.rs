@@ -4,9 +4,11 @@
 //! `refresh_valuation` must be a top-level instruction (`RefreshByCpi`): a program that could refresh inside
 //! its own call could read, move and value in one frame what a top-level refresh would have caught between
 //! transactions. The accounts it is given must be the assets' own (pinned oracle, reserve: a wrong one fails
-//! the transaction); a reading the vault's oracle limits refuse (stale, too uncertain, ...) is skipped with an
-//! event when the batch has more than one asset, and fails the transaction when it is alone, so one bad feed
-//! does not hold back the rest of a batch and a caller refreshing one asset learns why.
+//! the transaction); a reading the vault's oracle limits refuse (stale, too uncertain, ...), or a pinned oracle
+//! account that cannot be read at all (closed, re-owned, unverified), is skipped with an event when the batch
+//! has more than one asset (its reserve balance is still recorded, with the reason, for withdrawals into
+//! claims), and fails the transaction when it is alone, so one bad feed does not hold back the rest of a batch
+//! and a caller refreshing one asset learns why.
 
 use anchor_lang::prelude::*;
 use anchor_lang::solana_program::instruction::{get_stack_height, TRANSACTION_LEVEL_STACK_HEIGHT};
@@ -15,6 +17,7 @@ use crate::constants::VALUATION_SEED;
 use crate::create::create_pda_account;
 use crate::errors::BallastError;
 use crate::events::{ValuationCacheCreatedEvent, ValuationRefreshedEvent};
+use crate::math::OracleReading;
 use crate::oracle;
 use crate::state::{ValuationCache, Vault};
 use crate::token::load_token_account;
@@ -99,18 +102,24 @@ impl RefreshValuation<'_> {
             let index = u16::try_from(i).map_err(|_| error!(BallastError::RefreshOutOfRange))?;
             let asset = &vault.assets[i];
             // The accounts must be the asset's own, in a batch too.
-            let reading = oracle::read_asset_reading(&chunk[0], asset)?;
+            require_keys_eq!(chunk[0].key(), asset.oracle, BallastError::OracleAccountMismatch);
             require_keys_eq!(chunk[1].key(), asset.reserve, BallastError::ReserveMismatch);
             let reserve = load_token_account(&chunk[1], &asset.token_program, &asset.mint)?;
+            // The pinned oracle account unreadable (closed, re-owned, unverified, ...) or its reading refused by
+            // the limits: the same verdict.
+            let (reading, verdict) = match oracle::read_asset_reading(&chunk[0], asset) {
+                Ok(r) => (r, oracle::check_reading(&r, asset.last_publish_time, &limits, clock.unix_timestamp)),
+                Err(e) => (OracleReading::default(), Err(e)),
+            };
             let entry = &mut cache.entries[i];
-            match oracle::check_reading(&reading, asset.last_publish_time, &limits, clock.unix_timestamp) {
+            match verdict {
                 Ok(()) => {
                     entry.record(&reading, reserve.amount, clock.slot, vault.valuation_seq, 0);
                     refreshed.push(index);
                 }
                 Err(e) if count > 1 => {
                     // Skipped for valuation; its balance is still recorded (with the reason), so a withdrawal
-                    // into a claim, which needs no price, is never held back by one feed.
+                    // into a claim, which needs no price, is never held back by one feed or its account.
                     let code = match &e {
                         anchor_lang::error::Error::AnchorError(a) => a.error_code_number,
                         anchor_lang::error::Error::ProgramError(_) => 0,
