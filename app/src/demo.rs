@@ -20,6 +20,7 @@ use ballast_harness::dex::{Amm, AnyPool};
 use ballast_harness::fixture::{self, Report, Turn, User, VaultFixture};
 
 mod exit;
+pub mod large;
 mod render;
 pub use exit::ExitReport;
 use render::{holder_line, render_row, shares};

@@ -332,26 +332,13 @@ impl DexMarket {
         Self::large_of(amm, fixture::numbered_specs(n, 25)).await
     }
 
-    /// [`DexMarket::large`] of the assets `specs`.
+    /// [`DexMarket::large`] of the assets `specs` (`fixture::large::large_vault`).
     pub async fn large_of(amm: ballast_harness::dex::Amm, specs: Vec<AssetSpec>) -> (DexMarket, User) {
-        let n = specs.len();
         let mut chain = Chain::start().await;
-        let fx = fixture::create_vault(&mut chain, &specs, fixture::default_params()).await.expect("vault");
-        chain.send(&[ballast_client::init_valuation_cache(&chain.payer_key(), &fx.key)], &[]).await.expect("cache");
-        let mut amounts = Vec::with_capacity(n);
-        for i in 0..n {
-            amounts.push(fx.amount_for_usd(&mut chain, i, 10_000.0).await);
-        }
-        let seed = fx.user(&mut chain, &amounts).await.expect("seed depositor");
-        let weights = fixture::equal_weights(n);
-        for (i, w) in weights.iter().enumerate() {
-            let amount = fx.amount_for_usd(&mut chain, i, 10_000.0 * f64::from(*w) / 10_000.0).await;
-            fx.deposit_single(&mut chain, &seed, i as u8, amount, 1).await.expect("seed deposit");
-        }
-        fx.let_charges_vest(&mut chain).await;
-        let pools = fx.create_pools(&mut chain, amm, &[(0, 2), (1, 2), (0, 1)], 1_000_000.0, 30).await.expect("pools");
-        let keeper = fx.user(&mut chain, &vec![0; n]).await.expect("keeper");
-        (DexMarket { chain, fx, pools, keeper: keeper.keypair, keeper_accounts: keeper.tokens }, seed)
+        let v = fixture::large::large_vault(&mut chain, amm, &specs).await.expect("large vault");
+        let market =
+            DexMarket { chain, fx: v.fx, pools: v.pools, keeper: v.keeper.keypair, keeper_accounts: v.keeper.tokens };
+        (market, v.seed)
     }
 
     /// The pool trading assets `i` and `j`.
@@ -550,53 +537,4 @@ pub fn user_swap(
     )
 }
 
-/// The name of the ballast instruction a [`ballast_harness::heap_meter::HeapUse`] metered.
-pub fn instruction_name(discriminator: &[u8; 8]) -> &'static str {
-    use anchor_lang::Discriminator;
-    let known: [(&'static str, &[u8]); 32] = [
-        ("initialize_vault", ballast::instruction::InitializeVault::DISCRIMINATOR),
-        ("add_asset", ballast::instruction::AddAsset::DISCRIMINATOR),
-        ("activate_vault", ballast::instruction::ActivateVault::DISCRIMINATOR),
-        ("propose_params", ballast::instruction::ProposeParams::DISCRIMINATOR),
-        ("execute_params", ballast::instruction::ExecuteParams::DISCRIMINATOR),
-        ("cancel_params", ballast::instruction::CancelParams::DISCRIMINATOR),
-        ("transfer_governance", ballast::instruction::TransferGovernance::DISCRIMINATOR),
-        ("accept_governance", ballast::instruction::AcceptGovernance::DISCRIMINATOR),
-        ("schedule_weights", ballast::instruction::ScheduleWeights::DISCRIMINATOR),
-        ("set_pause", ballast::instruction::SetPause::DISCRIMINATOR),
-        ("add_amm", ballast::instruction::AddAmm::DISCRIMINATOR),
-        ("remove_amm", ballast::instruction::RemoveAmm::DISCRIMINATOR),
-        ("deposit", ballast::instruction::Deposit::DISCRIMINATOR),
-        ("request_deposit", ballast::instruction::RequestDeposit::DISCRIMINATOR),
-        ("settle_deposit", ballast::instruction::SettleDeposit::DISCRIMINATOR),
-        ("cancel_deposit", ballast::instruction::CancelDeposit::DISCRIMINATOR),
-        ("request_withdraw", ballast::instruction::RequestWithdraw::DISCRIMINATOR),
-        ("settle_withdraw", ballast::instruction::SettleWithdraw::DISCRIMINATOR),
-        ("cancel_withdraw", ballast::instruction::CancelWithdraw::DISCRIMINATOR),
-        ("assert_min_balance", ballast::instruction::AssertMinBalance::DISCRIMINATOR),
-        ("open_claim", ballast::instruction::OpenClaim::DISCRIMINATOR),
-        ("redeem_claim", ballast::instruction::RedeemClaim::DISCRIMINATOR),
-        ("rebalance", ballast::instruction::Rebalance::DISCRIMINATOR),
-        ("rebalance_begin", ballast::instruction::RebalanceBegin::DISCRIMINATOR),
-        ("rebalance_end", ballast::instruction::RebalanceEnd::DISCRIMINATOR),
-        ("init_valuation_cache", ballast::instruction::InitValuationCache::DISCRIMINATOR),
-        ("refresh_valuation", ballast::instruction::RefreshValuation::DISCRIMINATOR),
-        ("poke", ballast::instruction::Poke::DISCRIMINATOR),
-        ("withdraw", ballast::instruction::Withdraw::DISCRIMINATOR),
-        ("withdraw_to_claim", ballast::instruction::WithdrawToClaim::DISCRIMINATOR),
-        ("accrue_fees", ballast::instruction::AccrueFees::DISCRIMINATOR),
-        ("lower_fees", ballast::instruction::LowerFees::DISCRIMINATOR),
-    ];
-    known.iter().find(|(_, d)| *d == discriminator.as_slice()).map_or("unknown", |(n, _)| n)
-}
-
-/// The largest heap each ballast instruction metered on this thread took since the last call
-/// ([`ballast_harness::heap_meter`]), by name.
-pub fn heap_by_instruction() -> std::collections::BTreeMap<&'static str, usize> {
-    let mut by = std::collections::BTreeMap::new();
-    for u in ballast_harness::heap_meter::take() {
-        let e = by.entry(instruction_name(&u.discriminator)).or_insert(0);
-        *e = (*e).max(u.bytes);
-    }
-    by
-}
+pub use ballast_harness::heap_meter::heap_by_instruction;

@@ -146,8 +146,7 @@ pub struct Chain {
     pub events: tokio::sync::broadcast::Sender<ChainEvent>,
     /// Processed transactions with their logs; `None` (the default) keeps the bank's plain path.
     pub ledger: Option<Ledger>,
-    /// Every address lookup table created on this chain ([`Chain::create_lookup_table`]): [`Chain::send`] sends
-    /// through them a transaction too large for a packet as a legacy one, as a client on a cluster must.
+    /// Lookup tables created here: [`Chain::send`] goes through them when a legacy transaction is too large.
     pub tables: Vec<AddressLookupTableAccount>,
     /// Whether [`Chain::advance_time`] moves the slot with the clock (the default: 2.5 slots a second).
     /// The simulator turns it off: its vaults use nothing slot-based (no cooldown, no schedule), and each

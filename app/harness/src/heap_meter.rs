@@ -136,8 +136,26 @@ pub fn metered<R>(data: &[u8], accounts: usize, f: impl FnOnce() -> R) -> R {
     let n = data.len().min(8);
     discriminator[..n].copy_from_slice(&data[..n]);
     let bytes = model.peak.saturating_add(accounts.saturating_mul(ENTRYPOINT_BYTES_PER_ACCOUNT));
-    RECORDS.with(|r| r.borrow_mut().push(HeapUse { discriminator, accounts, bytes }));
+    let record = HeapUse { discriminator, accounts, bytes };
+    RECORDS.with(|r| r.borrow_mut().push(record));
+    if GLOBAL_ON.load(std::sync::atomic::Ordering::Relaxed) {
+        GLOBAL_RECORDS.lock().unwrap_or_else(|e| e.into_inner()).push(record);
+    }
     r
+}
+
+static GLOBAL_ON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static GLOBAL_RECORDS: std::sync::Mutex<Vec<HeapUse>> = std::sync::Mutex::new(Vec::new());
+
+/// Also records every invocation process-wide, whichever thread the bank runs it on (a multi-threaded
+/// runtime: the demo), for [`take_all`].
+pub fn record_process_wide() {
+    GLOBAL_ON.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The invocations recorded process-wide ([`record_process_wide`]) since the last call.
+pub fn take_all() -> Vec<HeapUse> {
+    std::mem::take(&mut *GLOBAL_RECORDS.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// Runs `f` with the meter paused (the runtime's own work on the program's behalf).
@@ -151,4 +169,59 @@ pub fn paused<R>(f: impl FnOnce() -> R) -> R {
 /// The invocations metered on this thread since the last call.
 pub fn take() -> Vec<HeapUse> {
     RECORDS.with(|r| std::mem::take(&mut *r.borrow_mut()))
+}
+
+/// The name of the ballast instruction a [`HeapUse`] metered.
+pub fn instruction_name(discriminator: &[u8; 8]) -> &'static str {
+    use anchor_lang::Discriminator;
+    let known: [(&'static str, &[u8]); 32] = [
+        ("initialize_vault", ballast::instruction::InitializeVault::DISCRIMINATOR),
+        ("add_asset", ballast::instruction::AddAsset::DISCRIMINATOR),
+        ("activate_vault", ballast::instruction::ActivateVault::DISCRIMINATOR),
+        ("propose_params", ballast::instruction::ProposeParams::DISCRIMINATOR),
+        ("execute_params", ballast::instruction::ExecuteParams::DISCRIMINATOR),
+        ("cancel_params", ballast::instruction::CancelParams::DISCRIMINATOR),
+        ("transfer_governance", ballast::instruction::TransferGovernance::DISCRIMINATOR),
+        ("accept_governance", ballast::instruction::AcceptGovernance::DISCRIMINATOR),
+        ("schedule_weights", ballast::instruction::ScheduleWeights::DISCRIMINATOR),
+        ("set_pause", ballast::instruction::SetPause::DISCRIMINATOR),
+        ("add_amm", ballast::instruction::AddAmm::DISCRIMINATOR),
+        ("remove_amm", ballast::instruction::RemoveAmm::DISCRIMINATOR),
+        ("deposit", ballast::instruction::Deposit::DISCRIMINATOR),
+        ("request_deposit", ballast::instruction::RequestDeposit::DISCRIMINATOR),
+        ("settle_deposit", ballast::instruction::SettleDeposit::DISCRIMINATOR),
+        ("cancel_deposit", ballast::instruction::CancelDeposit::DISCRIMINATOR),
+        ("request_withdraw", ballast::instruction::RequestWithdraw::DISCRIMINATOR),
+        ("settle_withdraw", ballast::instruction::SettleWithdraw::DISCRIMINATOR),
+        ("cancel_withdraw", ballast::instruction::CancelWithdraw::DISCRIMINATOR),
+        ("assert_min_balance", ballast::instruction::AssertMinBalance::DISCRIMINATOR),
+        ("open_claim", ballast::instruction::OpenClaim::DISCRIMINATOR),
+        ("redeem_claim", ballast::instruction::RedeemClaim::DISCRIMINATOR),
+        ("rebalance", ballast::instruction::Rebalance::DISCRIMINATOR),
+        ("rebalance_begin", ballast::instruction::RebalanceBegin::DISCRIMINATOR),
+        ("rebalance_end", ballast::instruction::RebalanceEnd::DISCRIMINATOR),
+        ("init_valuation_cache", ballast::instruction::InitValuationCache::DISCRIMINATOR),
+        ("refresh_valuation", ballast::instruction::RefreshValuation::DISCRIMINATOR),
+        ("poke", ballast::instruction::Poke::DISCRIMINATOR),
+        ("withdraw", ballast::instruction::Withdraw::DISCRIMINATOR),
+        ("withdraw_to_claim", ballast::instruction::WithdrawToClaim::DISCRIMINATOR),
+        ("accrue_fees", ballast::instruction::AccrueFees::DISCRIMINATOR),
+        ("lower_fees", ballast::instruction::LowerFees::DISCRIMINATOR),
+    ];
+    known.iter().find(|(_, d)| *d == discriminator.as_slice()).map_or("unknown", |(n, _)| n)
+}
+
+/// The largest heap each ballast instruction metered on this thread took since the last call, by name.
+pub fn heap_by_instruction() -> std::collections::BTreeMap<&'static str, usize> {
+    largest_by_instruction(take())
+}
+
+/// The largest heap of each instruction among `uses`, by name.
+pub fn largest_by_instruction(uses: Vec<HeapUse>) -> std::collections::BTreeMap<&'static str, usize> {
+    let mut by = std::collections::BTreeMap::new();
+    for u in uses {
+        let e = by.entry(instruction_name(&u.discriminator)).or_insert(0);
+        *e = (*e).max(u.bytes);
+    }
+    by
 }

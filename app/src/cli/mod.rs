@@ -63,10 +63,18 @@ pub struct DemoArgs {
     /// Whirlpool programs (compiled builds executed in the embedded chain's SBF VM).
     #[arg(long, value_enum, default_value_t = AmmArg::Reference)]
     pub amm: AmmArg,
+    /// Run the large-vault flow instead, with this many assets (17 to 128): single-asset seeding, pokes, a
+    /// trade and fees valued from the valuation cache, a withdrawal into a claim (docs/large-vaults.md).
+    #[arg(long)]
+    pub assets: Option<usize>,
 }
 
 impl DemoArgs {
     pub async fn run(self) -> Result<()> {
+        if let Some(n) = self.assets {
+            let mut out = crate::logging::capture_program_logs();
+            return crate::demo::large::run_large(n, self.amm.into(), self.json, &mut out).await.map(|_| ());
+        }
         // The eager bot's refusals are the demo's point; its table lists them.
         crate::logging::expect_refusals(crate::demo::EAGER_BOT_REFUSALS.iter().map(|e| e.name()));
         let mut out = crate::logging::capture_program_logs();

@@ -35,6 +35,7 @@ fn a_128_asset_rebalance_fits_one_bundle_of_five_transactions() {
     assert_eq!(REFRESH_BATCH, 29);
     for (n, txs) in [(16, 1), (32, 2), (64, 3), (128, 5)] {
         let row = cache_footprint(n).expect("footprint");
+        eprintln!("{row:?}");
         assert_eq!(row.rebalance_transactions, txs, "{row:?}");
         assert!(row.poke_transactions <= txs, "{row:?}");
         assert!(row.fits, "{row:?}");

@@ -208,3 +208,27 @@ async fn demo_trade_amounts_read_in_token_units() {
     let holds: Vec<&str> = text.lines().filter(|l| l.contains("hold (inside bands)")).collect();
     assert!(holds.iter().all(|l| l.trim_end().ends_with('-')), "a hold shows no amounts: {holds:#?}");
 }
+
+/// `demo --assets N` (here 24, the same code as the documented `--assets 64`): a large vault's whole flow
+/// valued from the cache ends with the trade made, the holder's claim redeemed in full and every instruction
+/// within the heap frame; out of range is refused with the reason.
+#[tokio::test]
+async fn the_large_vault_demo_runs_the_whole_flow() {
+    use ballast_harness::dex::Amm;
+    let mut buf = Vec::new();
+    let out = demo::large::run_large(24, Amm::Reference, true, &mut buf).await.expect("large demo");
+    assert_eq!(out.assets, 24);
+    assert_eq!(out.vault_bytes, ballast::state::Vault::space(24));
+    assert_eq!(out.transactions_per_valuation, 1, "24 refreshes and the poke fit one transaction");
+    let (sell, buy, sold, bought) = out.trade.expect("the keeper traded");
+    assert_eq!((sell, buy), (0, 2));
+    assert!(sold > 0 && bought > 0);
+    // Half the seed (nearly every share) of a vault of ~$10 250 after the shock, less the exit fee.
+    assert!(out.owed_usd > 4_900.0 && out.owed_usd < 5_200.0, "half of the vault: {}", out.owed_usd);
+    assert!(out.redeemed);
+    assert!(out.heap_max.1 > 0 && out.heap_max.1 <= ballast::heap::HEAP_BYTES, "{:?}", out.heap_max);
+    let json = String::from_utf8(buf).unwrap();
+    assert!(json.trim_end().lines().last().unwrap().starts_with('{'), "one JSON line: {json}");
+    let e = demo::large::run_large(16, Amm::Reference, true, &mut Vec::new()).await.unwrap_err();
+    assert!(e.to_string().contains("between 17 and 128"), "{e}");
+}
