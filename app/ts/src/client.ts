@@ -284,6 +284,21 @@ export class BallastClient {
       .remainingAccounts(refreshAccounts(vault, first, count));
   }
 
+  /** Burns `shares` for the pro-rata part of every reserve, all of it recorded in the owner's claim (open it
+   * first: `openClaim`), paid out asset by asset by `redeemClaim`: the withdrawal of a vault too large for
+   * `withdraw`'s accounts (any vault may use it). Balances come from the valuation cache, refreshed in the same
+   * slot with no change to the vault in between (send it after `refreshValuation` in one transaction, or one
+   * bundle); no price is needed. */
+  withdrawToClaim(vaultKey: PublicKey, vault: Vault, owner: PublicKey, shares: BN,
+    ownerShares = ata(owner, vault.shareMint)) {
+    return this.program.methods
+      .withdrawToClaim(shares)
+      .accountsPartial({
+        owner, vault: vaultKey, shareMint: vault.shareMint, ownerShares, claim: pda.claim(vaultKey, owner),
+        cache: pda.valuationCache(vaultKey), tokenProgram: TOKEN_PROGRAM_ID,
+      });
+  }
+
   /** `poke` valued from the vault's valuation cache, which must be refreshed in the same slot with no change to
    * the vault in between (send it after `refreshValuation` in one transaction). */
   pokeFromCache(vaultKey: PublicKey, vault: Vault) {

@@ -192,6 +192,31 @@ test("valuation cache: created, refreshed and used by a poke in one transaction;
   await client.program.provider.sendAndConfirm!(tx, []);
   // Alone, a poke from the cache is refused: the poke above changed the vault (and the slot moved on).
   await assert.rejects(client.pokeFromCache(key, await client.fetchVault(key)).rpc(), /Valuation(Stale|Outdated)/);
+
+  // A withdrawal into a claim from the cache (refresh and use in one transaction), then redeemed asset by asset.
+  await client
+    .deposit(key, vault, user.publicKey, [new BN(2_000_000_000), new BN(1_000_000), new BN(500_000_000)], new BN(1))
+    .rpc();
+  const shares = await tokenBalance(ata(user.publicKey, vault.shareMint));
+  assert.ok(shares > 0n);
+  await client.openClaim(key, user.publicKey, user.publicKey).rpc();
+  const fresh = await client.fetchVault(key);
+  const withdrawal = new Transaction()
+    .add(await client.refreshValuation(key, fresh).instruction())
+    .add(await client.withdrawToClaim(key, fresh, user.publicKey, new BN(shares.toString())).instruction());
+  await client.program.provider.sendAndConfirm!(withdrawal, []);
+  assert.equal(await tokenBalance(ata(user.publicKey, vault.shareMint)), 0n, "every share burned");
+  const claim = await client.program.account.claim.fetch(pda.claim(key, user.publicKey));
+  const owed = claim.owed.slice(0, fresh.assets.length).map((o: BN) => BigInt(o.toString()));
+  assert.ok(owed.every((o: bigint) => o > 0n), `every asset owed: ${owed}`);
+  const before = await Promise.all(userTokenAccounts(fresh, user.publicKey).map(tokenBalance));
+  const redeem = new Transaction();
+  for (let i = 0; i < fresh.assets.length; i++) {
+    redeem.add(await client.redeemClaim(key, fresh, user.publicKey, i).instruction());
+  }
+  await client.program.provider.sendAndConfirm!(redeem, []);
+  const after = await Promise.all(userTokenAccounts(fresh, user.publicKey).map(tokenBalance));
+  after.forEach((a, i) => assert.equal(a - before[i], owed[i], `asset ${i} paid what was owed`));
 });
 
 test("valuation helper agrees with the vault's reserves", async () => {
