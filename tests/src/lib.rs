@@ -332,10 +332,10 @@ impl DexMarket {
         Self::large_of(amm, fixture::numbered_specs(n, 25)).await
     }
 
-    /// [`DexMarket::large`] of the assets `specs` (`fixture::large::large_vault`).
+    /// [`DexMarket::large`] of the assets `specs` (`ballast_harness::large_vault::large_vault`).
     pub async fn large_of(amm: ballast_harness::dex::Amm, specs: Vec<AssetSpec>) -> (DexMarket, User) {
         let mut chain = Chain::start().await;
-        let v = fixture::large::large_vault(&mut chain, amm, &specs).await.expect("large vault");
+        let v = ballast_harness::large_vault::large_vault(&mut chain, amm, &specs).await.expect("large vault");
         let market =
             DexMarket { chain, fx: v.fx, pools: v.pools, keeper: v.keeper.keypair, keeper_accounts: v.keeper.tokens };
         (market, v.seed)

@@ -10,6 +10,7 @@ pub mod demo_vault;
 pub mod dex;
 pub mod fixture;
 pub mod heap_meter;
+pub mod large_vault;
 pub mod ledger;
 pub mod logs;
 pub mod programs;
