@@ -85,7 +85,7 @@ impl Draw {
 /// When the synthetic snapshots are taken (unix seconds).
 const NOW: i64 = 1_700_000_000;
 
-/// `n` vaults of 3–16 assets (asset 0 a $1 stablecoin, the others $0.5–$60 000), each asset up to ±50 % off
+/// `n` vaults of 3–16 assets, every tenth of 128 (`MAX_ASSETS`) (asset 0 a $1 stablecoin, the others $0.5–$60 000), each asset up to ±50 % off
 /// its target, with a reference-AMM pool from the stablecoin to up to 8 assets ($5–50M a side, 5–30 bps);
 /// vaults of $10k–$500k.
 pub fn synthetic(n: usize, seed: u64) -> (MemoryView, Vec<(Pubkey, Vault)>) {
@@ -103,7 +103,8 @@ pub fn synthetic(n: usize, seed: u64) -> (MemoryView, Vec<(Pubkey, Vault)>) {
 /// One synthetic vault, its assets, pools and share mint put into `view`.
 fn synthetic_vault(view: &mut MemoryView, rng: &mut Draw, v: usize) -> (Pubkey, Vault) {
     let key = Pubkey::new_unique();
-    let k = rng.range(3, 17) as usize;
+    let drawn = rng.range(3, 17) as usize;
+    let k = if v % 10 == 9 { ballast::constants::MAX_ASSETS } else { drawn };
     let nav_usd = rng.range(10_000, 500_000) as f64;
     let mut assets: Vec<Asset> = Vec::with_capacity(k);
     let mut amms = Vec::new();
@@ -229,14 +230,17 @@ pub struct KeeperBench {
     pub holds: usize,
     pub secs: f64,
     pub vaults_per_sec: f64,
+    /// Of them, the vaults of 128 assets, and their planning time alone.
+    pub vaults_128: usize,
+    pub secs_128: f64,
 }
 
 /// Decodes, values and plans every synthetic vault once, on the calling thread.
 pub async fn run(n: usize, seed: u64) -> Result<KeeperBench> {
     let (mut view, vaults) = synthetic(n, seed);
-    let (mut trades, mut holds) = (0, 0);
-    let mut spent = Duration::ZERO;
-    for (key, _) in &vaults {
+    let (mut trades, mut holds, mut vaults_128) = (0, 0, 0);
+    let (mut spent, mut spent_128) = (Duration::ZERO, Duration::ZERO);
+    for (key, snapshot) in &vaults {
         let t = Instant::now();
         // Decode the vault from its bytes too, as discovery does.
         let acc = view.accounts(&[*key]).await?.remove(0).ok_or_else(|| anyhow::anyhow!("vault missing"))?;
@@ -246,9 +250,14 @@ pub async fn run(n: usize, seed: u64) -> Result<KeeperBench> {
             Decision::Hold(_) | Decision::Poke(_) | Decision::Wait { .. } => holds += 1,
         }
         spent += t.elapsed();
+        if snapshot.assets.len() == ballast::constants::MAX_ASSETS {
+            vaults_128 += 1;
+            spent_128 += t.elapsed();
+        }
     }
     let secs = spent.as_secs_f64();
-    Ok(KeeperBench { vaults: n, trades, holds, secs, vaults_per_sec: n as f64 / secs.max(1e-9) })
+    let vaults_per_sec = n as f64 / secs.max(1e-9);
+    Ok(KeeperBench { vaults: n, trades, holds, secs, vaults_per_sec, vaults_128, secs_128: spent_128.as_secs_f64() })
 }
 
 #[cfg(test)]
@@ -259,6 +268,8 @@ mod tests {
     async fn synthetic_vaults_decode_and_plan() {
         let b = run(60, 3).await.unwrap();
         assert_eq!(b.trades + b.holds, 60);
+        assert_eq!(b.vaults_128, 6, "every tenth vault holds 128 assets");
+        assert!(b.secs_128 > 0.0);
         assert!(b.trades >= 10 && b.holds >= 1, "{b:?}");
     }
 }
