@@ -56,41 +56,7 @@ impl TokenProgram {
     }
 }
 
-/// Serialized size in bytes of a transaction with `signatures` signatures and this message.
-pub fn wire_size(signatures: usize, message: &[u8]) -> usize {
-    // short-vec length prefix (1 byte below 128 signatures) + 64 bytes a signature + the message
-    1 + 64 * signatures + message.len()
-}
-
-/// Wire size and account count of `ixs` as a legacy transaction and as a v0 transaction using `tables`.
-pub fn transaction_footprint(
-    payer: &Pubkey,
-    ixs: &[Instruction],
-    tables: &[AddressLookupTableAccount],
-) -> Result<Footprint> {
-    let legacy = solana_message::Message::new(ixs, Some(payer));
-    let signatures = legacy.header.num_required_signatures as usize;
-    let v0 = v0::Message::try_compile(payer, ixs, tables, Default::default())?;
-    Ok(Footprint {
-        accounts: legacy.account_keys.len(),
-        legacy_bytes: wire_size(signatures, &legacy.serialize()),
-        v0_bytes: wire_size(signatures, &VersionedMessage::V0(v0).serialize()),
-    })
-}
-
-/// See [`transaction_footprint`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Footprint {
-    pub accounts: usize,
-    pub legacy_bytes: usize,
-    pub v0_bytes: usize,
-}
-
-/// Largest serialized transaction the network accepts.
-pub const PACKET_DATA_SIZE: usize = 1232;
-
-/// Most accounts one transaction may name (lookup tables included).
-pub const MAX_TX_ACCOUNTS: usize = 64;
+pub use crate::footprint::{transaction_footprint, wire_size, Footprint, MAX_TX_ACCOUNTS, PACKET_DATA_SIZE};
 
 pub use solana_message::AddressLookupTableAccount as LookupTable;
 
@@ -309,6 +275,14 @@ impl Chain {
     /// transaction is recorded with its logs, fee and balances, and announced to subscribers.
     /// Transactions are executed on the working bank directly (no status polling).
     pub async fn process(&mut self, tx: VersionedTransaction) -> Result<(), BanksClientError> {
+        // The heap the transaction has, enforced on ballast's invocations as a cluster would (`heap_meter`).
+        crate::heap_meter::set_limit(Some(crate::heap_meter::frame_of(&tx)));
+        let r = self.process_unmetered(tx).await;
+        crate::heap_meter::set_limit(None);
+        r
+    }
+
+    async fn process_unmetered(&mut self, tx: VersionedTransaction) -> Result<(), BanksClientError> {
         self.known.extend(tx.message.static_account_keys().iter().copied());
         if self.ledger.is_none() {
             // Executed on the working bank at once: the plain `process_transaction` hands the transaction

@@ -16,6 +16,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::solana_program::program_error::ProgramError;
+
 /// The cluster entrypoint's allocations per account: the `AccountInfo` (48 bytes) in the vector handed to the
 /// program and its lamports and data `Rc<RefCell<…>>` (40 bytes each with their counters), with padding.
 pub const ENTRYPOINT_BYTES_PER_ACCOUNT: usize = 48 + 2 * 48;
@@ -126,8 +129,10 @@ pub struct HeapUse {
 }
 
 /// Runs `f` (a ballast invocation with `accounts` accounts and instruction `data`) metered, and records its use
-/// on this thread. A nested invocation is metered on its own.
-pub fn metered<R>(data: &[u8], accounts: usize, f: impl FnOnce() -> R) -> R {
+/// on this thread. A nested invocation is metered on its own. When the transaction's heap is known
+/// ([`set_limit`]: the chain sets it for each transaction it processes) an invocation that took more fails as it
+/// would on a cluster (there: an access violation; here `HEAP_EXCEEDED`, with a log line).
+pub fn metered(data: &[u8], accounts: usize, f: impl FnOnce() -> ProgramResult) -> ProgramResult {
     let (was_active, was_model) = (ACTIVE.with(|a| a.replace(true)), MODEL.with(|m| m.replace(FRESH)));
     let r = f();
     let model = MODEL.with(|m| m.replace(was_model));
@@ -141,7 +146,43 @@ pub fn metered<R>(data: &[u8], accounts: usize, f: impl FnOnce() -> R) -> R {
     if GLOBAL_ON.load(std::sync::atomic::Ordering::Relaxed) {
         GLOBAL_RECORDS.lock().unwrap_or_else(|e| e.into_inner()).push(record);
     }
-    r
+    match LIMIT.with(|l| l.get()) {
+        Some(limit) if bytes > limit => {
+            let name = instruction_name(&discriminator);
+            let line =
+                format!("{name} needs {bytes} bytes of heap; the transaction has {limit} (request a heap frame)");
+            paused(|| anchor_lang::solana_program::log::sol_log(&line));
+            Err(ProgramError::Custom(HEAP_EXCEEDED))
+        }
+        _ => r,
+    }
+}
+
+/// The error a ballast invocation fails with on the embedded chain when it took more heap than its transaction
+/// has (on a cluster the program faults with an access violation).
+pub const HEAP_EXCEEDED: u32 = 0x4845_4150;
+
+thread_local! {
+    static LIMIT: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Sets the heap the transaction being processed on this thread has (`None`: unknown, nothing enforced).
+pub fn set_limit(limit: Option<usize>) {
+    LIMIT.with(|l| l.set(limit));
+}
+
+/// The heap a transaction has: the frame its `RequestHeapFrame` instruction asks for, else the default 32 KiB.
+pub fn frame_of(tx: &solana_transaction::versioned::VersionedTransaction) -> usize {
+    let keys = tx.message.static_account_keys();
+    tx.message
+        .instructions()
+        .iter()
+        .filter(|ix| keys.get(usize::from(ix.program_id_index)) == Some(&solana_compute_budget_interface::ID))
+        .find_map(|ix| match ix.data.as_slice() {
+            [1, a, b, c, d, ..] => Some(u32::from_le_bytes([*a, *b, *c, *d]) as usize),
+            _ => None,
+        })
+        .unwrap_or(ballast::heap::DEFAULT_HEAP_BYTES)
 }
 
 static GLOBAL_ON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

@@ -9,6 +9,7 @@ pub mod chain;
 pub mod demo_vault;
 pub mod dex;
 pub mod fixture;
+pub mod footprint;
 pub mod heap_meter;
 pub mod large_vault;
 pub mod ledger;

@@ -165,10 +165,10 @@ async fn leave_through_a_claim(
     say: &mut Say<'_>,
 ) -> Result<(f64, bool)> {
     let owner = seed.keypair.pubkey();
-    let open = client::open_claim(&chain.payer_key(), &fx.key, &owner);
-    chain.send(&[open], &[]).await.map_err(|e| anyhow!("open_claim: {}", error_name(&e)))?;
-    let shares = chain.token_amount(&seed.shares).await / 2;
     let vault = fx.state(chain).await;
+    let open = client::with_heap_frame(&vault, vec![client::open_claim(&chain.payer_key(), &fx.key, &owner)]);
+    chain.send(&open, &[]).await.map_err(|e| anyhow!("open_claim: {}", error_name(&e)))?;
+    let shares = chain.token_amount(&seed.shares).await / 2;
     let ix = client::withdraw_to_claim(&owner, &fx.key, &vault, &seed.shares, shares);
     fx.send_valued_always(chain, &[ix], &[&seed.keypair])
         .await

@@ -5,7 +5,9 @@
  */
 import { AnchorProvider, BN, Program } from "@anchor-lang/core";
 import type { IdlTypes } from "@anchor-lang/core";
-import { Connection, PublicKey, SYSVAR_CLOCK_PUBKEY, SystemProgram, TransactionInstruction } from "@solana/web3.js";
+import {
+  ComputeBudgetProgram, Connection, PublicKey, SYSVAR_CLOCK_PUBKEY, SystemProgram, TransactionInstruction,
+} from "@solana/web3.js";
 import {
   ata, depositValuationAccounts, feeRecipientAccounts, pda, tradeValuationAccounts, transferLegs, userTokenAccounts,
   refreshAccounts, valuationAccounts,
@@ -15,6 +17,18 @@ import {
   Ballast, BallastEvents, Claim, DepositRequest, EventName, IDL, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, Vault,
   VaultParams, AssetParams, WithdrawRequest,
 } from "./program";
+
+/** Vaults above this many assets are valued from the valuation cache and decoded into more heap than a
+ * transaction has by default (32 KiB): every transaction touching one requests the program's heap frame. */
+export const DIRECT_MAX_ASSETS = 16;
+/** The heap frame (bytes) a transaction touching a vault above `DIRECT_MAX_ASSETS` assets requests. */
+export const HEAP_FRAME_BYTES = 256 * 1024;
+
+/** The heap-frame request a transaction touching `vault` needs (none up to `DIRECT_MAX_ASSETS` assets). The
+ * builders below add it to their `.rpc()` / `.transaction()`; add it yourself when composing `.instruction()`s. */
+export function heapFrame(vault: Vault): TransactionInstruction[] {
+  return vault.assets.length > DIRECT_MAX_ASSETS ? [ComputeBudgetProgram.requestHeapFrame({ bytes: HEAP_FRAME_BYTES })] : [];
+}
 
 export class BallastClient {
   readonly program: Program<Ballast>;
@@ -85,6 +99,7 @@ export class BallastClient {
     userAccounts = userTokenAccounts(vault, depositor), depositorShares = ata(depositor, vault.shareMint)) {
     return this.program.methods
       .deposit({ maxAmountsIn, minSharesOut })
+      .preInstructions(heapFrame(vault))
       .accountsPartial({
         depositor, vault: vaultKey, shareMint: vault.shareMint, depositorShares,
         tokenProgram: TOKEN_PROGRAM_ID, token2022Program: TOKEN_2022_PROGRAM_ID,
@@ -109,6 +124,7 @@ export class BallastClient {
     if (!asset) throw new Error(`asset index ${assetIndex} out of range (vault has ${vault.assets.length})`);
     return this.program.methods
       .requestDeposit({ assetIndex, amount, minSharesOut })
+      .preInstructions(heapFrame(vault))
       .accountsPartial({
         depositor, vault: vaultKey, shareMint: vault.shareMint, request: pda.depositRequest(vaultKey, depositor),
         sharesDestination, mint: asset.mint, reserve: asset.reserve,
@@ -122,6 +138,7 @@ export class BallastClient {
   settleDeposit(vaultKey: PublicKey, vault: Vault, settler: PublicKey, request: DepositRequest) {
     return this.program.methods
       .settleDeposit()
+      .preInstructions(heapFrame(vault))
       .accountsPartial({
         settler, vault: vaultKey, request: pda.depositRequest(vaultKey, request.depositor),
         depositor: request.depositor, shareMint: vault.shareMint, lockedShares: vault.lockedShares,
@@ -136,6 +153,7 @@ export class BallastClient {
     const asset = vault.assets[request.assetIndex];
     return this.program.methods
       .cancelDeposit()
+      .preInstructions(heapFrame(vault))
       .accountsPartial({
         depositor, vault: vaultKey, request: pda.depositRequest(vaultKey, depositor), mint: asset.mint,
         reserve: asset.reserve, refundTo: refundTo ?? ata(depositor, asset.mint, asset.tokenProgram),
@@ -151,6 +169,7 @@ export class BallastClient {
     const mask = new BN(skipMask.toString());
     return this.program.methods
       .withdraw({ shares, minAmountsOut, skipMask: mask })
+      .preInstructions(heapFrame(vault))
       .accountsPartial({
         owner, vault: vaultKey, shareMint: vault.shareMint, ownerShares,
         claim: mask.isZero() ? null : pda.claim(vaultKey, owner),
@@ -169,6 +188,7 @@ export class BallastClient {
     const asset = vault.assets[assetIndex];
     return this.program.methods
       .redeemClaim(assetIndex)
+      .preInstructions(heapFrame(vault))
       .accountsPartial({
         owner, vault: vaultKey, claim: pda.claim(vaultKey, owner), mint: asset.mint, reserve: asset.reserve,
         destination: destination ?? ata(owner, asset.mint, asset.tokenProgram), assetTokenProgram: asset.tokenProgram,
@@ -187,6 +207,7 @@ export class BallastClient {
     const request = pda.withdrawRequest(vaultKey, owner);
     return this.program.methods
       .requestWithdraw({ assetIndex, shares, minAmountOut })
+      .preInstructions(heapFrame(vault))
       .accountsPartial({
         owner, vault: vaultKey, shareMint: vault.shareMint, request, escrow: pda.withdrawEscrow(request),
         ownerShares, mint: asset.mint, destination: destination ?? ata(owner, asset.mint, asset.tokenProgram),
@@ -204,6 +225,7 @@ export class BallastClient {
     const key = pda.withdrawRequest(vaultKey, request.owner);
     return this.program.methods
       .settleWithdraw()
+      .preInstructions(heapFrame(vault))
       .accountsPartial({
         settler, vault: vaultKey, request: key, owner: request.owner, shareMint: vault.shareMint,
         escrow: pda.withdrawEscrow(key), mint: asset.mint, reserve: asset.reserve, destination: request.destination,
@@ -218,6 +240,7 @@ export class BallastClient {
     const key = pda.withdrawRequest(vaultKey, owner);
     return this.program.methods
       .cancelWithdraw()
+      .preInstructions(heapFrame(vault))
       .accountsPartial({
         owner, vault: vaultKey, request: key, shareMint: vault.shareMint, escrow: pda.withdrawEscrow(key),
         sharesTo, tokenProgram: TOKEN_PROGRAM_ID,
@@ -264,6 +287,7 @@ export class BallastClient {
   poke(vaultKey: PublicKey, vault: Vault) {
     return this.program.methods
       .poke()
+      .preInstructions(heapFrame(vault))
       .accountsPartial({ vault: vaultKey, shareMint: vault.shareMint })
       .remainingAccounts(valuationAccounts(vault));
   }
@@ -280,6 +304,7 @@ export class BallastClient {
   refreshValuation(vaultKey: PublicKey, vault: Vault, first = 0, count = vault.assets.length - first) {
     return this.program.methods
       .refreshValuation({ first })
+      .preInstructions(heapFrame(vault))
       .accountsPartial({ vault: vaultKey, cache: pda.valuationCache(vaultKey) })
       .remainingAccounts(refreshAccounts(vault, first, count));
   }
@@ -293,6 +318,7 @@ export class BallastClient {
     ownerShares = ata(owner, vault.shareMint)) {
     return this.program.methods
       .withdrawToClaim(shares)
+      .preInstructions(heapFrame(vault))
       .accountsPartial({
         owner, vault: vaultKey, shareMint: vault.shareMint, ownerShares, claim: pda.claim(vaultKey, owner),
         cache: pda.valuationCache(vaultKey), tokenProgram: TOKEN_PROGRAM_ID,
@@ -304,6 +330,7 @@ export class BallastClient {
   pokeFromCache(vaultKey: PublicKey, vault: Vault) {
     return this.program.methods
       .poke()
+      .preInstructions(heapFrame(vault))
       .accountsPartial({ vault: vaultKey, shareMint: vault.shareMint })
       .remainingAccounts([{ pubkey: pda.valuationCache(vaultKey), isSigner: false, isWritable: false }]);
   }
@@ -316,6 +343,7 @@ export class BallastClient {
       .map((r) => ({ pubkey: r.account, isSigner: false, isWritable: true }));
     return this.program.methods
       .accrueFees()
+      .preInstructions(heapFrame(vault))
       .accountsPartial({ vault: vaultKey, shareMint: vault.shareMint })
       .remainingAccounts([...valuationAccounts(vault), ...recipients]);
   }
@@ -329,6 +357,7 @@ export class BallastClient {
     const buy = vault.assets[args.buyIndex];
     return this.program.methods
       .rebalance(args)
+      .preInstructions(heapFrame(vault))
       .accountsPartial({
         keeper, vault: vaultKey, sellMint: sell.mint, buyMint: buy.mint, sellReserve: sell.reserve,
         buyReserve: buy.reserve, keeperBountyAccount: keeperBountyAccount ?? ata(keeper, sell.mint, sell.tokenProgram),

@@ -19,7 +19,7 @@
  * - `./events`: event decoding;
  * - `./quote`: the program's exit arithmetic;
  * - `./exit`: the reference AMM's pool and swap, `createAtaIdempotent`, the composed exit's types;
- * - `./client`: `BallastClient`.
+ * - `./client`: `BallastClient`, and `heapFrame` (the heap-frame request a vault above 16 assets needs).
  */
 export type {
   AmmEntry, AssetParams, Ballast, BallastEvents, Claim, DepositRequest, EventName, Vault, VaultParams, WithdrawRequest,
@@ -38,4 +38,4 @@ export {
 } from "./quote";
 export type { ExitOptions, ExitPreview, ExitSlice, ReferencePool } from "./exit";
 export { createAtaIdempotent, decodeReferencePool, referenceAmmSwap } from "./exit";
-export { BallastClient } from "./client";
+export { BallastClient, DIRECT_MAX_ASSETS, HEAP_FRAME_BYTES, heapFrame } from "./client";

@@ -8,9 +8,13 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { BN } from "@anchor-lang/core";
 import {
-  Connection, Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction, sendAndConfirmTransaction,
+  ComputeBudgetProgram, Connection, Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction,
+  sendAndConfirmTransaction,
 } from "@solana/web3.js";
-import { BallastClient, PROGRAM_ID, Vault, ata, decodeEvents, pda, proposalTransaction, userTokenAccounts, valuation } from "../src";
+import {
+  BallastClient, HEAP_FRAME_BYTES, PROGRAM_ID, Vault, ata, decodeEvents, heapFrame, pda, proposalTransaction, userTokenAccounts,
+  valuation,
+} from "../src";
 import { Localnet, clientFor, dev, localnet, readKeypair } from "../support/localnet";
 
 let net: Localnet;
@@ -226,4 +230,20 @@ test("valuation helper agrees with the vault's reserves", async () => {
   const { nav, weightsBps } = valuation(vault, balances);
   assert.ok(nav > 0n);
   assert.ok(Math.abs(weightsBps.reduce((s, w) => s + w, 0) - 10_000) <= vault.assets.length);
+});
+
+test("heap frame: none for the 3-asset vault, the program's 256 KiB for one above 16 assets", async () => {
+  const client = clientFor(connection, Keypair.generate());
+  const { vault } = await demoVault(client);
+  assert.deepEqual(heapFrame(vault), []);
+  const large = { ...vault, assets: Array.from({ length: 17 }, () => vault.assets[0]) } as Vault;
+  const [ix] = heapFrame(large);
+  assert.ok(ix.programId.equals(ComputeBudgetProgram.programId));
+  assert.equal(ix.data[0], 1, "RequestHeapFrame");
+  assert.equal(ix.data.readUInt32LE(1), HEAP_FRAME_BYTES);
+  // The builders carry it: the transaction of a withdrawal into a claim starts with the request.
+  const owner = Keypair.generate().publicKey;
+  const tx = await client.withdrawToClaim(PublicKey.unique(), large, owner, new BN(1)).transaction();
+  assert.ok(tx.instructions[0].programId.equals(ComputeBudgetProgram.programId));
+  assert.equal(tx.instructions.length, 2);
 });

@@ -39,7 +39,9 @@ fn describe(r: &Result<(), BanksClientError>) -> String {
 
 async fn ensure_claim(chain: &mut Chain, fx: &VaultFixture, owner: &anchor_lang::prelude::Pubkey) {
     if chain.account(&client::pda::claim(&fx.key, owner)).await.is_none() {
-        chain.send(&[client::open_claim(&chain.payer_key(), &fx.key, owner)], &[]).await.unwrap();
+        let open = client::open_claim(&chain.payer_key(), &fx.key, owner);
+        let framed = client::with_heap_frame(&fx.state(chain).await, vec![open]);
+        chain.send(&framed, &[]).await.unwrap();
     }
 }
 
@@ -389,4 +391,42 @@ async fn vault_growth_fits_the_realloc_limit_and_stays_rent_exempt() {
     assert_eq!(acc.data.len(), Vault::space(32));
     // Rent-exempt at the default rent (3 480 lamports a byte-year, 2 years, 128 bytes of overhead).
     assert!(acc.lamports >= (acc.data.len() as u64 + 128) * 3_480 * 2);
+}
+
+/// ATTACK (liveness on a cluster, second review, fixed): the program's allocator hands out up to 256 KiB, but a
+/// transaction that requests no heap frame has 32 KiB mapped: past it the program faults. Only the cache plans
+/// carried the frame; `open_claim` (before every `withdraw_to_claim`), the guardian's `set_pause`, a refresh
+/// batch sent alone (as the TypeScript client sent it), `add_asset`, `add_amm`, `activate_vault` and
+/// `init_valuation_cache` went out bare, and the embedded chain only recorded the heap, so nothing failed here.
+/// Measured at 64 assets: `add_amm` 35 184 bytes, and every instruction that decodes the vault passes 32 768
+/// between about 45 and 60 assets. The chain now enforces the heap a transaction has (`heap_meter`), the
+/// harness and the TypeScript client send the frame for vaults above 16 assets, and bare instructions fail as
+/// they would on a cluster.
+#[tokio::test]
+async fn instructions_sent_without_a_heap_frame_overflow_the_default_heap_of_a_64_asset_vault() {
+    use ballast::state::pause;
+    use ballast_harness::heap_meter::HEAP_EXCEEDED;
+    let n = 64;
+    let (m, seed) = DexMarket::large(Amm::Reference, n).await;
+    let DexMarket { mut chain, fx, .. } = m;
+    let chain = &mut chain;
+    let vault = fx.state(chain).await;
+    assert!(client::heap_frame(&vault).is_some(), "a vault of {n} assets needs the frame");
+    let owner = seed.keypair.pubkey();
+    let guardian = fx.guardian.insecure_clone();
+    let batch = client::refresh_valuation_batches(&fx.key, &vault, client::REFRESH_BATCH).remove(0);
+    let cases: [(&str, _, Vec<&solana_keypair::Keypair>); 3] = [
+        ("open_claim", client::open_claim(&chain.payer_key(), &fx.key, &owner), vec![]),
+        ("refresh_valuation", batch, vec![]),
+        ("set_pause", client::set_pause(&guardian.pubkey(), &fx.key, pause::DEPOSITS), vec![&guardian]),
+    ];
+    for (name, ix, signers) in cases {
+        let bare = chain.send(std::slice::from_ref(&ix), &signers).await;
+        assert_eq!(custom_error(bare.as_ref().unwrap_err()), Some(HEAP_EXCEEDED), "{name} without the frame");
+        chain
+            .send(&client::with_heap_frame(&vault, vec![ix]), &signers)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    assert!(fx.state(chain).await.is_paused(pause::DEPOSITS), "the guardian's pause landed with the frame");
 }

@@ -60,7 +60,8 @@ async fn withdraw_to_claim(chain: &mut Chain, fx: &VaultFixture, user: &User) ->
     let vault = fx.state(chain).await;
     let owner = user.keypair.pubkey();
     if chain.account(&client::pda::claim(&fx.key, &owner)).await.is_none() {
-        chain.send(&[client::open_claim(&chain.payer_key(), &fx.key, &owner)], &[]).await?;
+        let open = client::open_claim(&chain.payer_key(), &fx.key, &owner);
+        chain.send(&client::with_heap_frame(&vault, vec![open]), &[]).await?;
     }
     let shares = chain.token_amount(&user.shares).await;
     let ix = client::withdraw_to_claim(&owner, &fx.key, &vault, &user.shares, shares);
@@ -194,7 +195,9 @@ async fn a_withdrawal_into_a_claim_refuses_a_stale_or_outdated_cache() {
     let DexMarket { mut chain, fx, .. } = m;
     let chain = &mut chain;
     let owner = seed.keypair.pubkey();
-    chain.send(&[client::open_claim(&chain.payer_key(), &fx.key, &owner)], &[]).await.unwrap();
+    let open = client::open_claim(&chain.payer_key(), &fx.key, &owner);
+    let framed = client::with_heap_frame(&fx.state(chain).await, vec![open]);
+    chain.send(&framed, &[]).await.unwrap();
     let shares = chain.token_amount(&seed.shares).await;
     let vault = fx.state(chain).await;
     let ix = client::withdraw_to_claim(&owner, &fx.key, &vault, &seed.shares, shares / 2);

@@ -180,9 +180,7 @@ impl VaultFixture {
         for (lower, upper) in [(full.tick_lower_index, full.tick_upper_index), narrow] {
             self.open_whirlpool_position(chain, &pool, sqrt_price, lower, upper, amount_a).await?;
         }
-        let gov = self.governance.insecure_clone();
-        let ix = crate::client::add_amm(&gov.pubkey(), &self.key, &ID, &key);
-        chain.send(&[ix], &[&gov]).await.map_err(|e| anyhow!("add_amm: {e}"))?;
+        self.whitelist(chain, &ID, &key).await?;
         Ok(pool)
     }
 

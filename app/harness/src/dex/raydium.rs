@@ -125,9 +125,7 @@ impl VaultFixture {
         chain.advance_time(2).await;
         self.refresh_prices(chain).await;
         let key = pda::pool(&AMM_CONFIG, &a0.mint, &a1.mint);
-        let gov = self.governance.insecure_clone();
-        let ix = crate::client::add_amm(&gov.pubkey(), &self.key, &ID, &key);
-        chain.send(&[ix], &[&gov]).await.map_err(|e| anyhow!("add_amm: {e}"))?;
+        self.whitelist(chain, &ID, &key).await?;
         Ok(CpmmPool { key, index_0: i0, index_1: i1 })
     }
 
