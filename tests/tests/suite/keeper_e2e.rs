@@ -614,3 +614,73 @@ async fn the_keeper_rebalances_through_real_dex_pools_over_rpc() {
         net.stop();
     }
 }
+
+/// A 24-asset vault (above the 16 a transaction can value directly) on the local network, its prices
+/// published like the demo vault's: the keeper creates lookup tables of its accounts, values it from its
+/// cache (refresh batches, then the poke or the trade with the last batch, each asking for the heap frame) and
+/// trades the shocked asset back toward its band (until the next trade's bounty no longer pays its fees: a
+/// $10 000 vault of 24 assets).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keeper_rebalances_a_large_vault_from_its_cache() {
+    use ballast_harness::dex::Amm;
+    let net = net(500).await;
+    let fx = {
+        let mut chain = net.chain.lock().await;
+        let specs = ballast_harness::fixture::numbered_specs(24, 25);
+        let v =
+            ballast_harness::large_vault::large_vault_numbered(&mut chain, 1, Amm::Reference, &specs).await.unwrap();
+        chain.advance_time(2).await;
+        v.fx.refresh_prices(&mut chain).await;
+        let p = v.fx.oracle_reading(&mut chain, 0).await.price;
+        v.fx.set_price(&mut chain, 0, p * 160 / 100).await;
+        for pool in &v.pools {
+            v.fx.arbitrage_any(&mut chain, pool).await.unwrap();
+        }
+        Arc::new(v.fx)
+    };
+    let drift0 = |r: ballast_harness::fixture::Report| r.drift_bps[0].abs() - r.bands_bps[0] as i64;
+    let before = drift0(fx.report(&mut *net.chain.lock().await).await.unwrap());
+    assert!(before > 0, "T0 out of its band: {before} bps over");
+    // Its prices re-published every 200 ms, as the local network's ticker does the demo vault's.
+    let publisher = tokio::spawn({
+        let (chain, fx) = (net.chain.clone(), fx.clone());
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                fx.refresh_prices(&mut *chain.lock().await).await;
+            }
+        }
+    });
+    let k = keeper(&net, false).await;
+    let mut traded = 0;
+    for _ in 0..20 {
+        for report in k.iteration().await.unwrap().into_iter().filter(|r| r.vault == fx.key) {
+            match report.outcome {
+                Outcome::Done { action: Action::Trade { .. }, .. } => traded += 1,
+                Outcome::Waited { until } => {
+                    let mut chain = net.chain.lock().await;
+                    let now = chain.clock().await.unix_timestamp;
+                    fx.let_auction_run(&mut chain, (until - now).max(1)).await.unwrap();
+                }
+                _ => {}
+            }
+        }
+        if traded >= 2 || (traded > 0 && drift0(fx.report(&mut *net.chain.lock().await).await.unwrap()) <= 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    publisher.abort();
+    let after = drift0(fx.report(&mut *net.chain.lock().await).await.unwrap());
+    assert!(traded >= 1, "the keeper traded the large vault");
+    assert!(after < before, "T0's drift fell: {after} bps over its band (was {before})");
+    let cache = ballast_client::valuation_cache_address(&fx.key);
+    let data = net.chain.lock().await.account(&cache).await.expect("cache").data;
+    let size = std::mem::size_of::<ballast::state::ValuationCache>();
+    let cache: ballast::state::ValuationCache = bytemuck::pod_read_unaligned(&data[8..8 + size]);
+    assert!(
+        cache.entries[..24].iter().all(|e| e.slot > 0 && e.refused == 0),
+        "every asset's entry refreshed and accepted"
+    );
+    net.stop();
+}

@@ -15,6 +15,7 @@
 //! `--jobs rebalance,settle,fees` chooses which run (`rebalance,settle` by default).
 
 pub mod fees;
+pub mod large;
 pub mod rebalance;
 pub mod settle;
 

@@ -14,7 +14,7 @@ use ballast_client::planner::{self, Candidate, Decision, Planned};
 use solana_message::AddressLookupTableAccount;
 use solana_signer::Signer;
 
-use super::{Action, Idle, Job, JobFuture, JobKind, Outcome, Skip};
+use super::{large, Action, Idle, Job, JobFuture, JobKind, Outcome, Skip};
 use crate::errors::{Fault, Rejection};
 use crate::metrics::Metrics;
 use crate::routes::{self, BuiltRoute, Provider, RouteContext};
@@ -94,8 +94,14 @@ async fn poke(k: &Keeper, key: &Pubkey, planned: &Planned, reason: planner::Poke
         tracing::info!(vault = %key, "dry run: would {reason}");
         return Ok(Outcome::DryRun(Action::Poke(reason)));
     }
-    let ix = [ballast_client::poke(key, &planned.snapshot.vault)];
-    match k.sender().send_once(&Draft::plain(&ix, POKE_UNITS)).await? {
+    let vault = &planned.snapshot.vault;
+    let ix = [ballast_client::poke(key, vault)];
+    let sent = if large::is_large(vault) {
+        large::send_cached(k, key, vault, &ix, 0, POKE_UNITS).await?
+    } else {
+        k.sender().send_once(&Draft::plain(&ix, POKE_UNITS)).await?
+    };
+    match sent {
         Sent::Landed(signature) => {
             Metrics::bump(&k.metrics.rebalance.pokes, &format!("{reason:?}")).await;
             tracing::info!(vault = %key, %signature, "{reason}");
@@ -193,6 +199,9 @@ async fn choose(
     );
     let ctx =
         RouteContext { rpc: &k.rpc, keeper, vault_key: *key, vault, candidate, keeper_sell_account: bounty_account };
+    if large::is_large(vault) {
+        return choose_large(k, key, &ctx, &create_ata, with_pool, price).await;
+    }
     let cached = k.opts.valuation_cache && cache_exists(k, key).await?;
     let mut last_rejection = None;
     for BuiltRoute { name, venue, instructions, lookup_tables: tables, .. } in
@@ -219,6 +228,43 @@ async fn choose(
             Err(rejection) => {
                 tracing::debug!(vault = %key, route = %name, venue = %venue, "route does not simulate: {rejection}");
                 last_rejection = Some(rejection);
+            }
+        }
+    }
+    Ok(Err(last_rejection))
+}
+
+/// [`choose`] for a vault above 16 assets (`large`): valued from its cache, the refreshes sent before the trade
+/// simulates. A route with lookup tables of its own (an aggregator's) is not combined with the refreshes. Never
+/// in a dry run (the refreshes would be sent).
+async fn choose_large(
+    k: &Keeper,
+    key: &Pubkey,
+    ctx: &RouteContext<'_>,
+    create_ata: &Instruction,
+    with_pool: bool,
+    price: u64,
+) -> Result<Result<Chosen, Option<Rejection>>> {
+    if k.opts.dry_run || !cache_exists(k, key).await? {
+        return Ok(Err(None));
+    }
+    let mut last_rejection = None;
+    for BuiltRoute { name, venue, instructions, lookup_tables, .. } in
+        routes::ranked(&providers(k, with_pool), ctx).await
+    {
+        if !lookup_tables.is_empty() {
+            continue;
+        }
+        let mut direct = vec![create_ata.clone()];
+        direct.extend(instructions);
+        match large::prepare(k, key, ctx.vault, &direct, price).await? {
+            Ok(ready) => {
+                let large::Ready { body, tables, units } = ready;
+                return Ok(Ok(Chosen { body, name, venue, tables, units }));
+            }
+            Err(rejection) => {
+                tracing::debug!(vault = %key, route = %name, "cached route refused: {rejection:?}");
+                last_rejection = rejection.or(last_rejection);
             }
         }
     }
