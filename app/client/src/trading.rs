@@ -122,18 +122,36 @@ pub fn cached_transactions(ixs: &[Instruction], vault_key: &Pubkey, vault: &Vaul
     txs
 }
 
-/// The heap frame a transaction reading `vault` asks for: none up to `DIRECT_MAX_ASSETS` assets (the 32 KiB
-/// every transaction has), the program's whole heap (`ballast::heap::HEAP_BYTES`) above.
-pub fn heap_frame(vault: &Vault) -> Option<Instruction> {
-    (vault.assets.len() > ballast::constants::DIRECT_MAX_ASSETS).then(|| {
-        let bytes = u32::try_from(ballast::heap::HEAP_BYTES).unwrap_or(u32::MAX);
-        solana_compute_budget_interface::ComputeBudgetInstruction::request_heap_frame(bytes)
-    })
+/// The request for the program's whole heap (`ballast::heap::HEAP_BYTES`).
+pub fn request_heap() -> Instruction {
+    let bytes = u32::try_from(ballast::heap::HEAP_BYTES).unwrap_or(u32::MAX);
+    solana_compute_budget_interface::ComputeBudgetInstruction::request_heap_frame(bytes)
 }
 
-/// `ixs` after the heap frame `vault` needs ([`heap_frame`]), if any.
+/// The heap frame a transaction reading `vault` asks for: none up to `DIRECT_MAX_ASSETS` assets (the 32 KiB
+/// every transaction has), the program's whole heap ([`request_heap`]) above. Rebalances ask for it whatever
+/// the vault's size ([`with_trade_heap`]).
+pub fn heap_frame(vault: &Vault) -> Option<Instruction> {
+    (vault.assets.len() > ballast::constants::DIRECT_MAX_ASSETS).then(request_heap)
+}
+
+/// Whether `ixs` already ask for a heap frame (a transaction may ask once).
+fn asks_for_heap(ixs: &[Instruction]) -> bool {
+    ixs.iter().any(|ix| ix.program_id == solana_compute_budget_interface::ID && ix.data.first() == Some(&1))
+}
+
+/// `ixs` after the heap frame `vault` needs ([`heap_frame`]), unless they ask for one already.
 pub fn with_heap_frame(vault: &Vault, ixs: Vec<Instruction>) -> Vec<Instruction> {
-    heap_frame(vault).into_iter().chain(ixs).collect()
+    let frame = heap_frame(vault).filter(|_| !asks_for_heap(&ixs));
+    frame.into_iter().chain(ixs).collect()
+}
+
+/// A rebalance's instructions after the request for the program's whole heap, unless they ask for one already:
+/// a rebalance may take more than the default 32 KiB whatever the vault's size (metered: 38 644 bytes for a
+/// 3-asset vault's, with its auction, pools and events), and the request costs a few compute units.
+pub fn with_trade_heap(ixs: Vec<Instruction>) -> Vec<Instruction> {
+    let frame = (!asks_for_heap(&ixs)).then(request_heap);
+    frame.into_iter().chain(ixs).collect()
 }
 
 /// `refresh_valuation` of every asset in batches of at most `batch` (one instruction each), as even as they
@@ -392,9 +410,10 @@ pub enum RouteMode {
     Flash,
 }
 
-/// The instructions that execute a planned candidate in `mode`. For `Flash` the keeper's token account of
-/// the sold asset (`keeper_sell_account`, which also receives the bounty) takes the sold amount, the route's
-/// pool swaps it with the keeper as user and pays the vault's reserve of the bought asset directly.
+/// The instructions that execute a planned candidate in `mode`, after the heap request every rebalance carries
+/// ([`with_trade_heap`]). For `Flash` the keeper's token account of the sold asset (`keeper_sell_account`,
+/// which also receives the bounty) takes the sold amount, the route's pool swaps it with the keeper as user and
+/// pays the vault's reserve of the bought asset directly.
 pub fn execute_along(
     mode: RouteMode,
     keeper: &Pubkey,
@@ -403,8 +422,8 @@ pub fn execute_along(
     keeper_sell_account: &Pubkey,
     candidate: &planner::Candidate,
 ) -> Option<Vec<Instruction>> {
-    match mode {
-        RouteMode::Direct => Some(vec![rebalance_along(keeper, vault_key, vault, keeper_sell_account, candidate)?]),
+    let ixs = match mode {
+        RouteMode::Direct => vec![rebalance_along(keeper, vault_key, vault, keeper_sell_account, candidate)?],
         RouteMode::Flash => {
             let r = &candidate.request;
             let (sell, buy) = (vault.assets.get(r.sell)?, vault.assets.get(r.buy)?);
@@ -421,9 +440,10 @@ pub fn execute_along(
                 candidate.plan.amount_in,
                 r.min_out,
             )?;
-            Some(flash(keeper, vault_key, vault, keeper_sell_account, args, vec![swap]))
+            flash(keeper, vault_key, vault, keeper_sell_account, args, vec![swap])
         }
-    }
+    };
+    Some(with_trade_heap(ixs))
 }
 
 /// The instructions sysvar (`Sysvar1nstructions1111111111111111111111111`).

@@ -150,10 +150,12 @@ async fn the_keepers_flash_routes_are_the_clients_one_flash_rebalance() {
     let swap =
         dex::swap_instruction(&c.route.pool, &c.route.kind, &keeper, &input, &output, c.plan.amount_in, r.min_out)
             .expect("the pool trades the pair");
-    assert_eq!(pool_route.instructions, ballast_keeper::routes::flash(&ctx, r.min_out, vec![swap.clone()]));
+    // (`execute_along` puts the heap request every rebalance carries first: `with_trade_heap`.)
+    let keepers = ballast_keeper::routes::flash(&ctx, r.min_out, vec![swap.clone()]);
+    assert_eq!(pool_route.instructions, ballast_client::with_trade_heap(keepers));
     let client = ballast_client::flash(&keeper, &key, &vault, &account, args(r.min_out), vec![swap]);
-    assert_eq!(pool_route.instructions, client);
-    assert_eq!(pool_route.instructions.len(), 3);
+    assert_eq!(pool_route.instructions, ballast_client::with_trade_heap(client));
+    assert_eq!(pool_route.instructions.len(), 4);
 
     // The Orca route: Orca's quote over the same tick arrays, its swap, around the client's builder.
     let orca_route = Provider::Orca(vec![pool]).build(&ctx).await.expect("an Orca route");

@@ -209,6 +209,7 @@ async fn choose(
     {
         let mut direct = vec![create_ata.clone()];
         direct.extend(instructions);
+        let direct = ballast_client::with_trade_heap(direct);
         // Valued from the cache first when asked to, refreshed in the trade's own transaction (nothing can
         // change the vault in between); that form carries every oracle and reserve too, so it is never smaller,
         // and when it does not go through (too large, refused, the endpoint's error) the direct form is tried.
@@ -257,6 +258,7 @@ async fn choose_large(
         }
         let mut direct = vec![create_ata.clone()];
         direct.extend(instructions);
+        let direct = ballast_client::with_trade_heap(direct);
         match large::prepare(k, key, ctx.vault, &direct, price).await? {
             Ok(ready) => {
                 let large::Ready { body, tables, units } = ready;
