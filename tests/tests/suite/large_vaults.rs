@@ -37,23 +37,6 @@ fn refresh_count(ix: &anchor_lang::solana_program::instruction::Instruction) -> 
     refresh.then(|| (ix.accounts.len() - 2) / 2)
 }
 
-/// `ixs` valued from the cache as the vault's size requires, `signer` signing the last transaction.
-async fn send_cached(
-    chain: &mut Chain,
-    fx: &VaultFixture,
-    ixs: &[anchor_lang::solana_program::instruction::Instruction],
-    signer: &solana_keypair::Keypair,
-) -> Result<(), BanksClientError> {
-    let vault = fx.state(chain).await;
-    let txs = client::cached_transactions(ixs, &fx.key, &vault);
-    let last = txs.len() - 1;
-    for (k, tx) in txs.iter().enumerate() {
-        let signers: &[&solana_keypair::Keypair] = if k == last { &[signer] } else { &[] };
-        chain.send(tx, signers).await?;
-    }
-    Ok(())
-}
-
 /// `user`'s whole position withdrawn into their claim (opened first), valued from a cache refreshed in the
 /// same slot.
 async fn withdraw_to_claim(chain: &mut Chain, fx: &VaultFixture, user: &User) -> Result<u64, BanksClientError> {
@@ -65,7 +48,7 @@ async fn withdraw_to_claim(chain: &mut Chain, fx: &VaultFixture, user: &User) ->
     }
     let shares = chain.token_amount(&user.shares).await;
     let ix = client::withdraw_to_claim(&owner, &fx.key, &vault, &user.shares, shares);
-    send_cached(chain, fx, &[ix], &user.keypair).await.map(|_| shares)
+    fx.send_valued_always(chain, &[ix], &[&user.keypair]).await.map(|_| shares)
 }
 
 /// Redeems every asset `owner` is owed into `user`'s token accounts, eight assets a transaction.
@@ -226,7 +209,7 @@ async fn a_withdrawal_into_a_claim_refuses_a_stale_or_outdated_cache() {
     chain.send(&[client::valued_from_cache(request, &fx.key, &vault)], &[&other.keypair]).await.unwrap();
     assert_ballast_err(chain.send(&use_[0], &[&seed.keypair]).await, BallastError::ValuationOutdated);
     assert_eq!(chain.token_amount(&seed.shares).await, shares, "nothing burned");
-    send_cached(chain, &fx, &[ix], &seed.keypair).await.expect("refreshed in its own slot, it lands");
+    fx.send_valued_always(chain, &[ix], &[&seed.keypair]).await.expect("refreshed in its own slot, it lands");
     assert_eq!(chain.token_amount(&seed.shares).await, shares - shares / 2);
 }
 
@@ -246,7 +229,7 @@ async fn a_failing_oracle_does_not_hold_back_a_withdrawal_into_a_claim() {
     chain.set_price(&a.oracle, &PriceSpec::new(a.feed_id, a.spec.price, a.spec.expo, now - 120)).await;
     let vault = fx.state(chain).await;
     assert_ballast_err(
-        send_cached(chain, &fx, &[client::poke(&fx.key, &vault)], &chain.payer()).await,
+        fx.send_valued_always(chain, &[client::poke(&fx.key, &vault)], &[]).await,
         BallastError::ValuationReadingRefused,
     );
     let holdings = fx.holdings(chain).await;

@@ -83,17 +83,7 @@ impl Withdraw<'_> {
         }
 
         // CPI: burn first (fails if the owner lacks the shares), then pay every leg that is not skipped.
-        token::burn(
-            CpiContext::new(
-                token::ID,
-                Burn {
-                    mint: accounts.share_mint.to_account_info(),
-                    from: accounts.owner_shares.to_account_info(),
-                    authority: accounts.owner.to_account_info(),
-                },
-            ),
-            args.shares,
-        )?;
+        burn_shares(&accounts.share_mint, &accounts.owner_shares, &accounts.owner, args.shares)?;
         let (paid, owed) = pay_out(accounts, &legs, &amounts, args.skip_mask)?;
 
         // Reconcile: each reserve fell by exactly what was paid.
@@ -121,6 +111,19 @@ impl Withdraw<'_> {
         crate::events::emit(event);
         Ok(())
     }
+}
+
+/// Burns `shares` from the owner's share account (fails if the owner lacks them): every in-kind withdrawal's
+/// first CPI.
+pub(crate) fn burn_shares<'info>(
+    share_mint: &Account<'info, Mint>,
+    from: &Account<'info, TokenAccount>,
+    owner: &Signer<'info>,
+    shares: u64,
+) -> Result<()> {
+    let burn =
+        Burn { mint: share_mint.to_account_info(), from: from.to_account_info(), authority: owner.to_account_info() };
+    token::burn(CpiContext::new(token::ID, burn), shares)
 }
 
 /// Each reserve fell by exactly what was paid from it.

@@ -8,7 +8,7 @@
 //! a frozen reserve only delays its own redemption.
 
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Burn, Mint, Token, TokenAccount};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::VALUATION_SEED;
 use crate::errors::{BallastError, MathResultExt};
@@ -17,7 +17,7 @@ use crate::instructions::keeper::accrue;
 use crate::math;
 use crate::state::{Claim, FeeMark, ValuationCache, Vault};
 
-use super::withdraw::owe;
+use super::withdraw::{burn_shares, owe};
 
 #[derive(Accounts)]
 pub struct WithdrawToClaim<'info> {
@@ -67,17 +67,7 @@ impl WithdrawToClaim<'_> {
         require!(amounts.iter().any(|a| *a > 0), BallastError::ZeroWithdrawal);
 
         // CPI: burn (fails if the owner lacks the shares); nothing leaves the reserves here.
-        token::burn(
-            CpiContext::new(
-                token::ID,
-                Burn {
-                    mint: accounts.share_mint.to_account_info(),
-                    from: accounts.owner_shares.to_account_info(),
-                    authority: accounts.owner.to_account_info(),
-                },
-            ),
-            shares,
-        )?;
+        burn_shares(&accounts.share_mint, &accounts.owner_shares, &accounts.owner, shares)?;
         let n = vault.assets.len();
         let event = WithdrawEvent {
             vault: vault.key(),
