@@ -33,6 +33,7 @@ pub async fn localnet(tick_ms: u64) -> ballast_localnet::localnet::Localnet {
         step: std::time::Duration::from_millis(500),
         tick: std::time::Duration::from_millis(tick_ms),
         keys_dir: None,
+        large_vault: None,
     })
     .await
     .expect("localnet")
@@ -300,6 +301,7 @@ pub async fn localnet_with_keys(
         step: std::time::Duration::from_millis(1_000),
         tick: std::time::Duration::from_millis(tick_ms),
         keys_dir: Some(keys_dir.to_path_buf()),
+        large_vault: None,
     })
     .await
     .expect("localnet")

@@ -276,10 +276,7 @@ impl Chain {
     /// Transactions are executed on the working bank directly (no status polling).
     pub async fn process(&mut self, tx: VersionedTransaction) -> Result<(), BanksClientError> {
         // The heap the transaction has, enforced on ballast's invocations as a cluster would (`heap_meter`).
-        crate::heap_meter::set_limit(Some(crate::heap_meter::frame_of(&tx)));
-        let r = self.process_unmetered(tx).await;
-        crate::heap_meter::set_limit(None);
-        r
+        crate::heap_meter::limited(crate::heap_meter::frame_of(&tx), self.process_unmetered(tx)).await
     }
 
     async fn process_unmetered(&mut self, tx: VersionedTransaction) -> Result<(), BanksClientError> {

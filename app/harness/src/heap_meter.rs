@@ -130,7 +130,7 @@ pub struct HeapUse {
 
 /// Runs `f` (a ballast invocation with `accounts` accounts and instruction `data`) metered, and records its use
 /// on this thread. A nested invocation is metered on its own. When the transaction's heap is known
-/// ([`set_limit`]: the chain sets it for each transaction it processes) an invocation that took more fails as it
+/// ([`limited`]: the chain sets it for each transaction it processes or simulates) an invocation that took more fails as it
 /// would on a cluster (there: an access violation; here `HEAP_EXCEEDED`, with a log line).
 pub fn metered(data: &[u8], accounts: usize, f: impl FnOnce() -> ProgramResult) -> ProgramResult {
     let (was_active, was_model) = (ACTIVE.with(|a| a.replace(true)), MODEL.with(|m| m.replace(FRESH)));
@@ -146,7 +146,7 @@ pub fn metered(data: &[u8], accounts: usize, f: impl FnOnce() -> ProgramResult) 
     if GLOBAL_ON.load(std::sync::atomic::Ordering::Relaxed) {
         GLOBAL_RECORDS.lock().unwrap_or_else(|e| e.into_inner()).push(record);
     }
-    match LIMIT.with(|l| l.get()) {
+    match limit() {
         Some(limit) if bytes > limit => {
             let name = instruction_name(&discriminator);
             let line =
@@ -166,9 +166,42 @@ thread_local! {
     static LIMIT: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
-/// Sets the heap the transaction being processed on this thread has (`None`: unknown, nothing enforced).
-pub fn set_limit(limit: Option<usize>) {
-    LIMIT.with(|l| l.set(limit));
+/// The heaps of the transactions being processed on multi-threaded runtimes, where the bank may run an
+/// invocation on another thread than the one that sent the transaction (and the sending task may move between
+/// threads while it waits).
+static SHARED_LIMITS: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+/// The heap the invocation running on this thread has: this thread's transaction's, else (a multi-threaded
+/// runtime) the largest of those being processed, so that a concurrent transaction never makes one fail.
+fn limit() -> Option<usize> {
+    LIMIT.with(|l| l.get()).or_else(|| SHARED_LIMITS.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().max())
+}
+
+/// Runs `f` (the processing or simulation of one transaction) with `limit` bytes of heap enforced on ballast's
+/// invocations. On a current-thread runtime the limit is this thread's; on a multi-threaded one it is shared
+/// (see [`SHARED_LIMITS`]) until `f` ends or is dropped.
+pub async fn limited<F: std::future::Future>(limit: usize, f: F) -> F::Output {
+    let current_thread = tokio::runtime::Handle::try_current()
+        .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread)
+        .unwrap_or(true);
+    if current_thread {
+        let was = LIMIT.with(|l| l.replace(Some(limit)));
+        let out = f.await;
+        LIMIT.with(|l| l.set(was));
+        return out;
+    }
+    struct Shared(usize);
+    impl Drop for Shared {
+        fn drop(&mut self) {
+            let mut all = SHARED_LIMITS.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(i) = all.iter().position(|l| *l == self.0) {
+                all.swap_remove(i);
+            }
+        }
+    }
+    SHARED_LIMITS.lock().unwrap_or_else(|e| e.into_inner()).push(limit);
+    let _shared = Shared(limit);
+    f.await
 }
 
 /// The heap a transaction has: the frame its `RequestHeapFrame` instruction asks for, else the default 32 KiB.

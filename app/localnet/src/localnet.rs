@@ -67,6 +67,8 @@ pub struct LocalnetOptions {
     /// Where to write the demo vault's governance and guardian keypairs (Solana CLI JSON format), so
     /// local tools can sign governance transactions.
     pub keys_dir: Option<std::path::PathBuf>,
+    /// A large vault of this many assets beside the demo vault (`ballast_addLargeVault`).
+    pub large_vault: Option<usize>,
 }
 
 impl Default for LocalnetOptions {
@@ -79,6 +81,7 @@ impl Default for LocalnetOptions {
             step: Duration::from_secs(3),
             tick: Duration::from_millis(500),
             keys_dir: None,
+            large_vault: None,
         }
     }
 }
@@ -95,6 +98,8 @@ pub struct Localnet {
     /// Every whitelisted pool: the reference ones, and real Raydium CPMM and Orca Whirlpool pools for
     /// SOL/USDC and BTC/USDC.
     pub all_pools: Vec<AnyPool>,
+    /// The large vault beside the demo vault, when asked for.
+    pub large_vault: Option<Pubkey>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -165,10 +170,15 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
         }
     }
     let state = RpcState::new(chain.clone()).await;
-    let _ = state.dev.set(Arc::new(DevMethods { fx: fx.clone(), pools: all_pools.clone() }));
+    let dev = Arc::new(DevMethods::new(fx.clone(), all_pools.clone()));
+    let _ = state.dev.set(dev.clone());
     for a in &fx.assets {
         state.set_label(a.mint, &a.spec.symbol);
     }
+    let large_vault = match opts.large_vault {
+        Some(n) => Some(dev.add_large_vault(&state, n).await?),
+        None => None,
+    };
     let (addr, server) = serve(router(state.clone()), opts.addr).await?;
     let ws_wanted = opts.ws_addr.unwrap_or_else(|| {
         let port = if addr.port() == 0 || opts.addr.port() == 0 { 0 } else { addr.port().saturating_add(1) };
@@ -184,9 +194,9 @@ pub async fn start(opts: LocalnetOptions) -> Result<Localnet> {
         }
         None => addr,
     };
-    tasks.push(tokio::spawn(ticker(chain.clone(), fx.clone(), opts.tick)));
+    tasks.push(tokio::spawn(ticker(chain.clone(), dev, opts.tick)));
     tasks.push(tokio::spawn(feed(chain.clone(), fx.clone(), all_pools.clone(), opts.price_path, opts.step)));
-    Ok(Localnet { addr, ws_addr, dashboard_addr, chain, fx, pools, all_pools, tasks })
+    Ok(Localnet { addr, ws_addr, dashboard_addr, chain, fx, pools, all_pools, large_vault, tasks })
 }
 
 type DemoChain = (Arc<Mutex<Chain>>, Arc<VaultFixture>, Vec<PoolFixture>, Vec<AnyPool>);
@@ -204,15 +214,17 @@ async fn demo_chain() -> Result<DemoChain> {
     Ok((Arc::new(Mutex::new(chain)), Arc::new(fx), pools, all_pools))
 }
 
-/// Each tick moves the clock one second and re-publishes the prices.
-async fn ticker(chain: Arc<Mutex<Chain>>, fx: Arc<VaultFixture>, tick: Duration) {
+/// Each tick moves the clock one second and re-publishes the prices of every vault served.
+async fn ticker(chain: Arc<Mutex<Chain>>, dev: Arc<DevMethods>, tick: Duration) {
     loop {
         tokio::time::sleep(tick).await;
         let mut c = chain.lock().await;
         c.advance_time(1).await;
         // Publishers post every tick (Pyth: every 400 ms), so a reading is never more than a second old:
         // settlements and rebalances need fresh ones.
-        fx.refresh_prices(&mut c).await;
+        for p in dev.priced() {
+            p.fx.refresh_prices(&mut c).await;
+        }
     }
 }
 

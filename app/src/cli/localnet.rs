@@ -29,6 +29,9 @@ pub struct LocalnetArgs {
     /// Seconds between price steps.
     #[arg(long, default_value_t = 3.0)]
     pub step_secs: f64,
+    /// Also serve a large vault of this many assets (17 to 128), for the dashboard and keepers.
+    #[arg(long, value_name = "ASSETS")]
+    pub large_vault: Option<usize>,
 }
 
 impl LocalnetArgs {
@@ -43,6 +46,7 @@ impl LocalnetArgs {
             price_path: self.price_path,
             step: Duration::from_secs_f64(self.step_secs),
             keys_dir: self.keys_dir,
+            large_vault: self.large_vault,
             ..Default::default()
         };
         let net = ballast_localnet::start(opts).await?;
@@ -50,6 +54,9 @@ impl LocalnetArgs {
         writeln!(out, "websocket pubsub on {}", net.ws_url())?;
         writeln!(out, "dashboard on {}", net.dashboard_url())?;
         writeln!(out, "demo vault {}", net.vault())?;
+        if let Some(key) = net.large_vault {
+            writeln!(out, "large vault {key} ({} assets)", self.large_vault.unwrap_or_default())?;
+        }
         writeln!(
             out,
             "run a keeper: ballast keygen keeper.json && ballast keeper --rpc {} --keypair keeper.json",

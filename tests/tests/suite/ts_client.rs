@@ -1,6 +1,7 @@
 //! The TypeScript client (`app/ts`), stock Solana clients and the web dashboard against `ballast
 //! localnet`: the node test runner's tests (`app/ts/test/*.test.ts`, then the headless-Chromium test
-//! `app/ts/browser/dashboard.test.ts`) run against a localnet and a keeper started here.
+//! `app/ts/browser/dashboard.test.ts`: the demo vault, then a 128-asset vault added beside it) run against a
+//! localnet and a keeper started here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +37,9 @@ async fn stock_clients_the_typescript_client_and_the_dashboard_work_against_loca
         ("BALLAST_KEYS_DIR", keys.display().to_string()),
     ];
     let shot = ballast_tests::node::package_dir().join("../../target/dashboard.png");
+    let large_shot = ballast_tests::node::package_dir().join("../../target/dashboard-large.png");
     let _ = std::fs::remove_file(&shot);
+    let _ = std::fs::remove_file(&large_shot);
     let (clients, browser) = tokio::task::spawn_blocking(move || {
         let clients = ballast_tests::node::test("test", &env);
         ballast_tests::node::ensure_chromium();
@@ -48,12 +51,14 @@ async fn stock_clients_the_typescript_client_and_the_dashboard_work_against_loca
     net.stop();
     // Every test ran and passed (a test file that failed to load would count as one failure).
     assert_eq!(passed(&clients), 15, "{clients}");
-    assert_eq!(passed(&browser), 1, "{browser}");
-    assert!(
-        std::fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false),
-        "the browser test wrote no screenshot at {}",
-        shot.display()
-    );
+    assert_eq!(passed(&browser), 2, "{browser}");
+    for shot in [&shot, &large_shot] {
+        assert!(
+            std::fs::metadata(shot).map(|m| m.len() > 10_000).unwrap_or(false),
+            "the browser test wrote no screenshot at {}",
+            shot.display()
+        );
+    }
 }
 
 /// Passed tests of a TAP report that has no failure.

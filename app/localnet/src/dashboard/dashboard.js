@@ -93,22 +93,87 @@ function queueRefresh() {
 }
 
 // ---- views ----
+// A vault of more than PAGE_SIZE assets is listed a page at a time: every asset at a glance in the drift strip,
+// then the bars, holdings and prices of one page of them, found by symbol, mint or index, sorted, or only those
+// out of their band. Each vault's choice (state.views) survives the live refreshes.
+const PAGE_SIZE = 16;
+const SORTS = {
+  drift: ["largest drift first", (a, b) => Math.abs(b.driftBps) - Math.abs(a.driftBps) || a.index - b.index],
+  index: ["listing order", (a, b) => a.index - b.index],
+  value: ["largest value first", (a, b) => b.valueUsd - a.valueUsd || a.index - b.index],
+  symbol: ["symbol", (a, b) => a.symbol.localeCompare(b.symbol, "en", { numeric: true }) || a.index - b.index],
+};
+state.views = {};
+const viewOf = (address) => (state.views[address] ??= { page: 0, sort: "drift", query: "", outOnly: false });
+const paged = (v) => v.assets.length > PAGE_SIZE;
+
+// The assets shown: all of a small vault; of a large one, those matching the search, sorted, one page.
+function shownAssets(v) {
+  if (!paged(v)) return { rows: v.assets, matching: v.assets.length, from: 0, pages: 1 };
+  const view = viewOf(v.address);
+  const raw = view.query.trim();
+  const q = raw.toLowerCase();
+  // "#12" is an index; a mint is matched by its first 4 or more characters (case matters in base58).
+  const hit = (a) => !q || (q.startsWith("#") ? String(a.index) === q.slice(1)
+    : a.symbol.toLowerCase().includes(q) || (raw.length >= 4 && a.mint.startsWith(raw)) || String(a.index) === q);
+  const matching = v.assets.filter((a) => (!view.outOnly || a.outOfBand) && hit(a)).sort(SORTS[view.sort][1]);
+  const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
+  view.page = Math.min(Math.max(0, view.page), pages - 1);
+  const from = view.page * PAGE_SIZE;
+  return { rows: matching.slice(from, from + PAGE_SIZE), matching: matching.length, from, pages };
+}
+
+// Every asset of a large vault in one strip, one cell each: red out of its band, shaded by drift against the band.
+function renderStrip(v) {
+  const cells = v.assets.map((a) => {
+    const share = a.bandBps > 0 ? Math.min(1, Math.abs(a.driftBps) / a.bandBps) : 1;
+    return `<span class="cell${a.outOfBand ? " out" : ""}" data-index="${a.index}" style="opacity:${(0.25 + 0.75 * share).toFixed(2)}"
+      title="${esc(a.symbol)} #${a.index}: drift ${signedPct(a.driftBps)}, band ± ${pct(a.bandBps)}"></span>`;
+  }).join("");
+  return `<div class="strip" data-vault="${v.address}">${cells}</div>`;
+}
+
+function renderPager(v, shown) {
+  const view = viewOf(v.address);
+  const out = v.assets.filter((a) => a.outOfBand).length;
+  const range = shown.matching ? `${shown.from + 1}–${shown.from + shown.rows.length} of ${shown.matching}` : "none of";
+  const options = Object.entries(SORTS).map(([k, [label]]) => `<option value="${k}"${k === view.sort ? " selected" : ""}>${label}</option>`).join("");
+  return `<div class="pager" data-vault="${v.address}">
+    <span class="summary"><b>${v.assets.length}</b> assets · <b class="out-count ${out ? "out" : "in"}">${out}</b> out of band</span>
+    <input class="asset-search" placeholder="find: symbol, mint or #index" value="${esc(view.query)}">
+    <label><input type="checkbox" class="out-only"${view.outOnly ? " checked" : ""}> out of band only</label>
+    <select class="asset-sort">${options}</select>
+    <button class="secondary prev"${view.page > 0 ? "" : " disabled"}>‹</button>
+    <span class="range">${range}${shown.matching && shown.matching < v.assets.length ? ` matching (of ${v.assets.length})` : ""}</span>
+    <button class="secondary next"${view.page + 1 < shown.pages ? "" : " disabled"}>›</button>
+  </div>`;
+}
+
+const assetName = (v, a) => `<b>${esc(a.symbol)}</b>${paged(v) ? ` <span class="muted">#${a.index}</span>` : ""}`;
+
 function renderVault(v) {
   const paused = Object.entries(v.paused).filter(([, on]) => on).map(([k]) => `<span class="badge bad">${k} paused</span>`).join("")
     || '<span class="badge ok">nothing paused</span>';
   if (v.error) return `<section><h2>vault <code>${v.address}</code></h2><p class="out">${esc(v.error)}</p></section>`;
-  const bars = v.assets.map((a) => {
-    const lo = Math.max(0, a.targetBps - a.bandBps) / 100, hi = Math.min(10000, a.targetBps + a.bandBps) / 100;
+  const shown = shownAssets(v);
+  // The bars span the whole vault, or for a large vault (weights of a few %) 1.25× its largest weight or band edge.
+  const full = paged(v)
+    ? Math.min(10000, Math.ceil((1.25 * Math.max(...v.assets.map((a) => Math.max(a.weightBps, a.targetBps + a.bandBps)))) / 10) * 10)
+    : 10000;
+  const at = (bps) => Math.min(100, (100 * bps) / full);
+  const bars = shown.rows.map((a) => {
+    const lo = at(Math.max(0, a.targetBps - a.bandBps)), hi = at(Math.min(10000, a.targetBps + a.bandBps));
     return `<div class="bar" data-symbol="${esc(a.symbol)}"><b>${esc(a.symbol)}</b><div class="track">
       <div class="band" style="left:${lo}%;width:${hi - lo}%"></div>
-      <div class="weight${a.outOfBand ? " out" : ""}" style="width:${a.weightBps / 100}%"></div>
-      <div class="target" style="left:${a.targetBps / 100}%"></div></div>
+      <div class="weight${a.outOfBand ? " out" : ""}" style="width:${at(a.weightBps)}%"></div>
+      <div class="target" style="left:${at(a.targetBps)}%"></div></div>
       <span>${pct(a.weightBps)} <span class="muted">/ ${pct(a.targetBps)} ± ${pct(a.bandBps)}</span></span></div>`;
   }).join("");
-  const rows = v.assets.map((a) => `<tr data-symbol="${esc(a.symbol)}">
-      <td><b>${esc(a.symbol)}</b></td><td class="holdings">${units(a.balanceBase, a.decimals)}</td><td class="value">$${fmt(a.valueUsd)}</td>
+  const rows = shown.rows.map((a) => `<tr class="asset-row" data-symbol="${esc(a.symbol)}" data-index="${a.index}" data-drift="${a.driftBps}" data-out="${a.outOfBand}">
+      <td>${assetName(v, a)}</td><td class="holdings">${units(a.balanceBase, a.decimals)}</td><td class="value">$${fmt(a.valueUsd)}</td>
       <td class="weight">${pct(a.weightBps)}</td><td>${pct(a.targetBps)}</td><td>± ${pct(a.bandBps)}</td>
-      <td class="${a.outOfBand ? "out" : "in"}">${a.driftBps > 0 ? "+" : ""}${pct(a.driftBps)}</td></tr>`).join("");
+      <td class="${a.outOfBand ? "out" : "in"}">${a.driftBps > 0 ? "+" : ""}${pct(a.driftBps)}</td></tr>`).join("")
+    || '<tr><td colspan="7" class="muted">no asset matches</td></tr>';
   const pending = v.pendingParams
     ? `<h3>Pending governance change</h3><p>executes ${v.pendingParams.secondsLeft > 0
         ? `in <b class="countdown" data-eta="${v.pendingParams.eta}">${v.pendingParams.secondsLeft} s</b> (chain time)` : "<b>now (timelock elapsed)</b>"}</p>
@@ -120,7 +185,11 @@ function renderVault(v) {
       Earned so far: ${units(f.managementSharesBase, v.shareDecimals)} shares of management and
       ${units(f.performanceSharesBase, v.shareDecimals)} of performance fee; owed, not yet minted: ${units(f.pendingSharesBase, v.shareDecimals)}; last accrued on fresh prices
       ${f.secondsSincePricedAccrual >= 0 ? `${f.secondsSincePricedAccrual} s ago (chain time)` : "never"}.</p>`;
-  return `<section class="vault" data-address="${v.address}">
+  const large = paged(v)
+    ? `<h3>Drift of every asset (red: out of its band)</h3>${renderStrip(v)}${renderPager(v, shown)}
+       <p class="muted">${v.directFlows ? "" : "Above 16 assets: deposits are single-asset, withdrawals go through a claim redeemed asset by asset."}</p>`
+    : "";
+  return `<section class="vault" data-address="${v.address}" data-assets="${v.assets.length}">
     <h2>vault <code>${v.address}</code> <span class="badge">${esc(v.status)}</span>${paused}</h2>
     <div class="figures">
       <div class="figure"><b id="nav-${v.address}" data-nav="${v.navUsd}">$${fmt(v.navUsd)}</b><span>net asset value</span></div>
@@ -128,30 +197,71 @@ function renderVault(v) {
       <div class="figure"><b>${units(v.shareSupplyBase, v.shareDecimals)}</b><span>shares</span></div>
       <div class="figure"><b class="${v.maxDriftBps > 0 ? "" : "in"}">${pct(v.maxDriftBps)}</b><span>largest drift</span></div>
       <div class="figure"><b>${esc(v.bandMode.split(" ")[0])}</b><span>band mode</span></div>
+      <div class="figure"><b>${v.assets.length}</b><span>assets</span></div>
     </div>
-    <h3>Weights against targets (shaded: the ε band)</h3><div class="bars">${bars}</div>
-    <table><thead><tr><th>asset</th><th>holdings</th><th>value</th><th>weight</th><th>target</th><th>band</th><th>drift</th></tr></thead><tbody>${rows}</tbody></table>
-    ${renderPrices(v)}
+    ${large}
+    <h3>Weights against targets (shaded: the ε band${full < 10000 ? `; bars from 0 to ${pct(full)}` : ""})</h3><div class="bars" data-scale-bps="${full}">${bars}</div>
+    <table class="holdings-table"><thead><tr><th>asset</th><th>holdings</th><th>value</th><th>weight</th><th>target</th><th>band</th><th>drift</th></tr></thead><tbody>${rows}</tbody></table>
+    ${renderPrices(v, shown.rows)}
     <p class="muted">a keeper now: ${esc(v.keeperWouldDo)}</p>
     ${pending}
     ${fees}
   </section>`;
 }
 
+// Every vault, keeping the focus (and caret) of an asset search being typed in.
+function renderVaults() {
+  const active = document.activeElement;
+  const typing = active?.classList.contains("asset-search")
+    ? { vault: active.closest(".pager").dataset.vault, at: active.selectionStart } : null;
+  $("vaults").innerHTML = state.vaults.map(renderVault).join("") || "<section>no vault yet</section>";
+  if (typing) {
+    const input = document.querySelector(`.pager[data-vault="${typing.vault}"] .asset-search`);
+    input?.focus();
+    input?.setSelectionRange(typing.at, typing.at);
+  }
+}
+
+// The pagers' controls, once for the container (its content is replaced on every refresh).
+function wirePagers() {
+  const container = $("vaults");
+  const change = (e, fn) => {
+    const pager = e.target.closest(".pager, .strip");
+    if (!pager) return;
+    fn(viewOf(pager.dataset.vault), e.target);
+    renderVaults();
+  };
+  container.addEventListener("input", (e) => {
+    if (e.target.classList.contains("asset-search")) change(e, (view, el) => { view.query = el.value; view.page = 0; });
+  });
+  container.addEventListener("change", (e) => {
+    if (e.target.classList.contains("out-only")) change(e, (view, el) => { view.outOnly = el.checked; view.page = 0; });
+    if (e.target.classList.contains("asset-sort")) change(e, (view, el) => { view.sort = el.value; view.page = 0; });
+  });
+  container.addEventListener("click", (e) => {
+    if (e.target.classList.contains("prev")) change(e, (view) => { view.page -= 1; });
+    if (e.target.classList.contains("next")) change(e, (view) => { view.page += 1; });
+    // A cell of the strip finds its asset.
+    if (e.target.classList.contains("cell")) change(e, (view, el) => {
+      Object.assign(view, { query: "#" + el.dataset.index, outOnly: false, page: 0 });
+    });
+  });
+}
+
 // Per asset: the oracle's spot and EMA (their divergence against the vault's bound, red beyond it) and the USD
 // price each whitelisted pool trading the asset implies through the other asset's oracle (amber beyond the vault's
 // pool bound, where single-asset flows wait).
-function renderPrices(v) {
+function renderPrices(v, assets) {
   const bound = v.maxEmaDivergenceBps;
   const poolBound = v.maxPoolDivergenceBps;
-  const rows = v.assets.map((a) => {
+  const rows = assets.map((a) => {
     const ema = a.emaDivergenceBps === null ? "no EMA"
       : `${a.price >= a.emaPrice ? "+" : "−"}${pct(a.emaDivergenceBps)}`;
     const pools = a.poolPrices.map((p) => `<div class="pool-price" data-pool="${p.pool}" data-price="${p.priceUsd}">
         $${fmt(p.priceUsd, 4)} <span class="${Math.abs(p.divergenceBps) > poolBound ? "warn" : "muted"}">${signedPct(p.divergenceBps)}</span>
         <span class="muted">via ${esc(p.otherSymbol)} · ${esc(p.venue ?? "pool")} <code>${short(p.pool)}</code></span></div>`).join("")
       || '<span class="muted">no whitelisted pool</span>';
-    return `<tr class="price-row" data-symbol="${esc(a.symbol)}"><td><b>${esc(a.symbol)}</b></td>
+    return `<tr class="price-row" data-symbol="${esc(a.symbol)}" data-index="${a.index}"><td>${assetName(v, a)}</td>
       <td class="spot" data-price="${a.price}">$${fmt(a.price, 4)}</td><td>${a.priceAgeSecs} s</td><td>${fmt(a.confBps / 100, 2)} %</td>
       <td class="ema" data-ema="${a.emaPrice}">$${fmt(a.emaPrice, 4)}</td>
       <td class="ema-divergence ${a.emaWithinBound ? "in" : "out"}" data-bps="${a.emaDivergenceBps ?? ""}">${ema}</td>
@@ -182,7 +292,7 @@ async function refresh() {
     state.chainTime = v.unixTime;
     $("slot").textContent = v.slot;
     $("chain-time").textContent = new Date(v.unixTime * 1000).toISOString().slice(11, 19);
-    $("vaults").innerHTML = v.vaults.map(renderVault).join("") || "<section>no vault yet</section>";
+    renderVaults();
     if (state.ws && state.ws.readyState === 1) for (const x of v.vaults) watchVault(x.address);
     renderHistory(h);
     renderDepositInputs();
@@ -195,6 +305,9 @@ async function refresh() {
 }
 
 // ---- local development wallet ----
+// The vault the wallet deposits into and withdraws from: the first whose flows each fit one transaction.
+const walletVault = () => state.vaults.find((v) => v.directFlows && !v.error) ?? state.vaults[0];
+
 // The amount of an SPL token account's data (u64 little-endian at byte 64).
 function tokenAmount(d) {
   let amount = 0n;
@@ -226,7 +339,8 @@ async function loadWallet() {
 
 async function refreshWallet() {
   if (!state.wallet || !state.vaults.length) return;
-  const v = state.vaults[0];
+  const v = walletVault();
+  $("wallet-vault").textContent = v.address;
   const sol = await rpc("getBalance", [state.wallet.address]);
   $("wallet-sol").textContent = `· ${units(sol.value, 9)} SOL`;
   const owned = await rpc("getProgramAccounts", ["TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
@@ -244,7 +358,7 @@ async function refreshWallet() {
 }
 
 function renderDepositInputs() {
-  const v = state.vaults[0];
+  const v = walletVault();
   if (!v || $("deposit-inputs").childElementCount) return;
   const defaults = { SOL: "2", BTC: "0.01", USDC: "500" };
   $("deposit-inputs").innerHTML = "deposit at most " + v.assets.map((a) =>
@@ -253,7 +367,7 @@ function renderDepositInputs() {
 
 // "Withdraw to ▾": the vault's assets, USDC chosen first; the button names the choice.
 function renderExitSelect() {
-  const v = state.vaults[0];
+  const v = walletVault();
   const sel = $("exit-to");
   if (!v || sel.childElementCount) return;
   sel.innerHTML = v.assets.map((a) => `<option value="${a.index}">${esc(a.symbol)}</option>`).join("");
@@ -272,7 +386,7 @@ function renderExitPreview(p) {
     : s.asset === p.to ? `${units(s.amount, s.decimals)} ${esc(s.symbol)} paid as is`
       : `${units(s.kept, s.decimals)} ${esc(s.symbol)} kept: no pool pays for it`) + "</li>").join("");
   const impact = p.priceImpactBps === null ? "n/a" : pct(p.priceImpactBps);
-  $("exit-preview").innerHTML = `exit of ${units(p.shares, state.vaults[0].shareDecimals)} shares to ${to}:<ul>${lines}</ul>
+  $("exit-preview").innerHTML = `exit of ${units(p.shares, walletVault().shareDecimals)} shares to ${to}:<ul>${lines}</ul>
     expected <b id="exit-expected" data-base="${p.expectedOut}">${units(p.expectedOut, p.toDecimals)} ${to}</b>,
     at least <b id="exit-min" data-base="${p.minOut}">${units(p.minOut, p.toDecimals)} ${to}</b>
     (fees and price impact ${impact}; one transaction of ${p.txBytes} bytes)`;
@@ -329,7 +443,7 @@ function wire() {
     return "funded from the faucet";
   });
   $("deposit").onclick = () => act($("deposit"), "depositing", async () => {
-    const v = state.vaults[0];
+    const v = walletVault();
     const maxAmountsIn = v.assets.map((a) => baseUnits(document.querySelector(`input[data-asset="${a.index}"]`).value, a.decimals));
     const built = await buildTx("deposit", { owner: state.wallet.address, vault: v.address, maxAmountsIn });
     const sig = await signAndSend(built.transaction);
@@ -337,7 +451,7 @@ function wire() {
     return `deposit confirmed (${short(sig)}): ${units(built.preview.shares, v.shareDecimals)} shares`;
   });
   $("withdraw").onclick = () => act($("withdraw"), "withdrawing", async () => {
-    const v = state.vaults[0];
+    const v = walletVault();
     const shares = $("wallet-shares")?.dataset.base ?? "0";
     if (shares === "0") throw new Error("this wallet holds no shares");
     const built = await buildTx("withdraw", { owner: state.wallet.address, vault: v.address, shares });
@@ -345,7 +459,7 @@ function wire() {
     return `withdrawal confirmed (${short(sig)})`;
   });
   $("exit").onclick = () => act($("exit"), "exit", async () => {
-    const v = state.vaults[0];
+    const v = walletVault();
     const shares = $("wallet-shares")?.dataset.base ?? "0";
     if (shares === "0") throw new Error("this wallet holds no shares");
     const built = await buildTx("exit", { owner: state.wallet.address, vault: v.address, shares, to: $("exit-to").value, slippageBps: 50 });
@@ -371,6 +485,7 @@ setInterval(() => {
   window.BALLAST_PROGRAM = (await fetch("/api/program").then((r) => r.json())).programId;
   await loadWallet();
   wire();
+  wirePagers();
   await refresh();
   connect();
 })();

@@ -33,6 +33,8 @@ pub async fn vault(state: &RpcState, chain: &mut Chain, key: Pubkey, vault: Vaul
         "auctionStartedAt": vault.auction_started_at,
         "maxEmaDivergenceBps": vault.params.max_ema_divergence_bps,
         "maxPoolDivergenceBps": vault.params.max_pool_divergence_bps,
+        // Above this many assets deposits are single-asset and withdrawals go through a claim.
+        "directFlows": vault.assets.len() <= ballast::constants::DIRECT_MAX_ASSETS,
     });
     let planned = match planner::plan_vault(chain, vault.clone()).await {
         Ok(p) => p,

@@ -29,8 +29,11 @@ async fn simulate(
     chain: &Chain,
     tx: &VersionedTransaction,
 ) -> Result<(Option<solana_transaction_error::TransactionError>, Value), RpcError> {
-    let sim =
-        chain.ctx.banks_client.simulate_transaction(tx.clone()).await.map_err(|e| RpcError::internal(e.to_string()))?;
+    // Simulated with the heap the transaction has, as the cluster's preflight would.
+    let heap = ballast_harness::heap_meter::frame_of(tx);
+    let sim = ballast_harness::heap_meter::limited(heap, chain.ctx.banks_client.simulate_transaction(tx.clone()))
+        .await
+        .map_err(|e| RpcError::internal(e.to_string()))?;
     let err = sim.result.clone().and_then(|r| r.err());
     let (logs, units) = match &sim.simulation_details {
         Some(d) => (json!(ballast_harness::logs::normalize(&d.logs)), json!(d.units_consumed)),

@@ -57,7 +57,7 @@ pub const FEE_HISTORY: usize = 150;
 pub trait DevApi: Send + Sync {
     fn call<'a>(
         &'a self,
-        chain: &'a Mutex<Chain>,
+        state: &'a RpcState,
         method: &'a str,
         params: &'a Value,
     ) -> Pin<Box<dyn Future<Output = anyhow::Result<Value>> + Send + 'a>>;
