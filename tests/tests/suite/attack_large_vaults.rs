@@ -404,6 +404,20 @@ async fn vault_growth_fits_the_realloc_limit_and_stays_rent_exempt() {
 /// they would on a cluster.
 #[tokio::test]
 async fn instructions_sent_without_a_heap_frame_overflow_the_default_heap_of_a_64_asset_vault() {
+    bare_and_framed_instructions_of_a_64_asset_vault().await;
+}
+
+/// The same on a multi-threaded runtime (the local network's), where the bank may run an invocation on another
+/// thread than the sender's and the sending task may move between threads while it waits. Found while serving a
+/// 128-asset vault on `ballast localnet`: the heap limit was kept per thread, went stale on the thread a task
+/// had left, and a later transaction with the 256 KiB frame failed as if it had 32 KiB (its seed deposit,
+/// `HEAP_EXCEEDED`). Building the vault sends each of its 64 seed deposits with the frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_heap_a_transaction_has_holds_on_a_multi_threaded_runtime() {
+    bare_and_framed_instructions_of_a_64_asset_vault().await;
+}
+
+async fn bare_and_framed_instructions_of_a_64_asset_vault() {
     use ballast::state::pause;
     use ballast_harness::heap_meter::HEAP_EXCEEDED;
     let n = 64;

@@ -300,3 +300,22 @@ async fn a_transfer_into_the_traded_reserves_after_the_refresh_is_neither_output
     m.chain.send(&ixs[1..], &[&keeper]).await.expect("the cached trade lands");
     assert_eq!(m.fx.holdings(&mut m.chain).await[2] - before, c.expected_out, "the quote, the gift not counted");
 }
+
+/// A chain that has run a while (a second a tick, as `ballast localnet`'s clock does) keeps its time through a
+/// warp of a few slots, such as a lookup table's creation: 400 ms a slot. Found adding a 128-asset vault to a
+/// local network after the client tests: the warp put the clock on the bank's own estimate of the time (here 25
+/// slots moved it by nothing), and the vault's prices, published just before, were refused as stale by its first
+/// refresh (`OracleStale` in every entry, then `ValuationReadingRefused`).
+#[tokio::test]
+async fn a_warp_of_a_few_slots_moves_a_long_running_chain_clock_by_400_ms_a_slot() {
+    let mut chain = Chain::start().await;
+    for _ in 0..300 {
+        chain.advance_time(1).await;
+    }
+    let before = chain.clock().await;
+    chain.advance_slots(1).await;
+    assert_eq!(chain.clock().await.unix_timestamp, before.unix_timestamp, "one slot: the same second");
+    chain.advance_slots(25).await;
+    let after = chain.clock().await;
+    assert_eq!((after.slot, after.unix_timestamp), (before.slot + 26, before.unix_timestamp + 10));
+}
