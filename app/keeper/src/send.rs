@@ -28,6 +28,16 @@ const CONFIRM_POLL: Duration = Duration::from_millis(200);
 /// Backoff before the second send attempt; doubles after each.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
+/// The most compute units a transaction may use.
+pub const MAX_UNITS: u32 = 1_400_000;
+
+/// The compute-unit limit of a transaction that simulated with `units`: half again as many (the chain state may
+/// differ a little when it lands), at most [`MAX_UNITS`].
+pub fn limit_for(units: u64) -> u32 {
+    let padded = (u128::from(units) * 3).div_ceil(2).max(1);
+    u32::try_from(padded).unwrap_or(MAX_UNITS).min(MAX_UNITS)
+}
+
 /// A transaction's instructions and how to price them.
 #[derive(Debug, Clone)]
 pub struct Draft<'a> {

@@ -684,3 +684,89 @@ async fn the_keeper_rebalances_a_large_vault_from_its_cache() {
     );
     net.stop();
 }
+
+/// The settlement and fee jobs on a vault above 16 assets go the way its trades do: the refresh transactions,
+/// then the instruction with the last batch, each with the heap frame (before, both built the direct form, which
+/// names 48 oracle and reserve accounts for 24 assets and fits no transaction). A 24-asset vault charging a 2 %
+/// management fee, 30 days after its seeding: a $100 single-asset deposit request and a single-asset withdrawal
+/// request are settled and the fees accrued and minted to the recipient.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keeper_settles_and_accrues_fees_of_a_large_vault_from_its_cache() {
+    use ballast_harness::chain::TokenProgram;
+    use ballast_harness::dex::Amm;
+    use ballast_harness::fixture;
+    let net = net(500).await;
+    let recipient = Keypair::new().pubkey();
+    let (fx, depositor, seed, recipient_shares, asset_5_before) = {
+        let mut chain = net.chain.lock().await;
+        let mut params = fixture::default_params();
+        params.fees = fixture::fees_to(fixture::future_share_account(&chain, 1, &recipient), 200, 0, 0, 0);
+        let specs = fixture::numbered_specs(24, 25);
+        let v = ballast_harness::large_vault::large_vault_with(&mut chain, 1, Amm::Reference, &specs, params)
+            .await
+            .unwrap();
+        let share_mint = ballast_client::pda::share_mint(&v.fx.key);
+        let recipient_shares = chain.create_ata(&recipient, &share_mint, TokenProgram::Token).await.unwrap();
+        chain.advance_time(30 * 86_400).await;
+        v.fx.refresh_prices(&mut chain).await;
+        let amount = v.fx.amount_for_usd(&mut chain, 3, 100.0).await;
+        let mut amounts = vec![0; 24];
+        amounts[3] = amount;
+        let depositor = v.fx.user(&mut chain, &amounts).await.unwrap();
+        v.fx.request_deposit(&mut chain, &depositor, 3, amount, 1).await.unwrap();
+        let shares = chain.token_amount(&v.seed.shares).await / 200;
+        v.fx.request_withdraw(&mut chain, &v.seed, 5, shares, 1).await.unwrap();
+        let vault = v.fx.state(&mut chain).await;
+        let delay = vault.params.deposit_delay_secs;
+        chain.advance_time(i64::from(delay) + 1).await;
+        v.fx.refresh_prices(&mut chain).await;
+        let asset_5_before = chain.token_amount(&v.seed.tokens[5]).await;
+        (Arc::new(v.fx), depositor, v.seed, recipient_shares, asset_5_before)
+    };
+    let publisher = tokio::spawn({
+        let (chain, fx) = (net.chain.clone(), fx.clone());
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                fx.refresh_prices(&mut *chain.lock().await).await;
+            }
+        }
+    });
+    let opts = KeeperOptions {
+        rpc_url: net.url(),
+        jobs: Jobs { rebalance: false, settle: true, fees: true },
+        fee_interval: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
+    k.ensure_funded().await;
+    let (mut deposit, mut withdrawal, mut fees) = (false, false, false);
+    for _ in 0..30 {
+        for report in k.iteration().await.unwrap().into_iter().filter(|r| r.vault == fx.key) {
+            match report.outcome {
+                Outcome::Done { action: Action::Settle { .. }, .. } => deposit = true,
+                Outcome::Done { action: Action::SettleWithdrawal { .. }, .. } => withdrawal = true,
+                Outcome::Done { action: Action::AccrueFees, .. } => fees = true,
+                Outcome::Rejected(r) => panic!("refused: {r}"),
+                _ => {}
+            }
+        }
+        if deposit && withdrawal && fees {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    publisher.abort();
+    assert!(deposit && withdrawal && fees, "deposit {deposit}, withdrawal {withdrawal}, fees {fees}");
+    let mut chain = net.chain.lock().await;
+    assert!(fx.deposit_request(&mut chain, &depositor.keypair.pubkey()).await.is_none());
+    assert!(fx.withdraw_request(&mut chain, &seed.keypair.pubkey()).await.is_none());
+    assert!(chain.token_amount(&depositor.shares).await > 0, "the depositor's shares were minted");
+    assert!(chain.token_amount(&seed.tokens[5]).await > asset_5_before, "the leaver was paid T5");
+    // 2 % a year for 30 days on $10 000: about $16 of shares (at about $1 a share).
+    let fee_shares = chain.token_amount(&recipient_shares).await;
+    let decimals = 6;
+    assert!(fee_shares > 10 * 10u64.pow(decimals), "the recipient was minted {fee_shares} share units");
+    drop(chain);
+    net.stop();
+}

@@ -11,7 +11,7 @@ use ballast_client::planner::{Planned, Snapshot};
 use super::{Action, Idle, Job, JobFuture, JobKind, Outcome, Skip};
 use crate::errors::Fault;
 use crate::metrics::Metrics;
-use crate::send::{Draft, Sent};
+use crate::send::Sent;
 use crate::Keeper;
 
 /// Compute units an accrual is given.
@@ -45,7 +45,7 @@ async fn accrue(k: &Keeper, key: &Pubkey, snap: &Snapshot) -> Outcome {
         return Outcome::Held(Idle::FeesNotDue);
     }
     let ix = [ballast_client::accrue_fees(key, &snap.vault)];
-    match k.sender().send_once(&Draft::plain(&ix, ACCRUE_UNITS)).await {
+    match super::large::send_valued(k, key, &snap.vault, &ix, ACCRUE_UNITS).await {
         Ok(Sent::Landed(signature)) => {
             k.metrics.fees.accruals.fetch_add(1, Ordering::Relaxed);
             tracing::info!(vault = %key, %signature, "fees accrued and distributed");

@@ -24,8 +24,8 @@ use crate::send::{Draft, Sent};
 use crate::Keeper;
 
 /// Compute units a refresh batch is given, and the last transaction is simulated with.
-const REFRESH_UNITS: u32 = 1_400_000;
-const SIMULATION_UNITS: u32 = 1_400_000;
+const REFRESH_UNITS: u32 = crate::send::MAX_UNITS;
+const SIMULATION_UNITS: u32 = crate::send::MAX_UNITS;
 /// Addresses one `extend_lookup_table` transaction adds.
 const EXTEND_CHUNK: usize = 20;
 /// How long the keeper waits for a new lookup table to become usable (the slot after its last extension).
@@ -40,8 +40,20 @@ pub fn is_large(vault: &Vault) -> bool {
     vault.assets.len() > ballast::constants::DIRECT_MAX_ASSETS
 }
 
+/// Sends `body` (built with every asset's `[oracle, reserve]`) once, the way vault `vault` is valued: as it is up
+/// to `DIRECT_MAX_ASSETS` assets, else from its cache ([`send_cached`]). `limit`: the compute units of the
+/// (last) transaction. The poke, the settlements and the fee accrual go this way.
+pub async fn send_valued(k: &Keeper, key: &Pubkey, vault: &Vault, body: &[Instruction], limit: u32) -> Result<Sent> {
+    if is_large(vault) {
+        send_cached(k, key, vault, body, 0, limit).await
+    } else {
+        k.sender().send_once(&Draft::plain(body, limit)).await
+    }
+}
+
 /// Runs `body` (built with every asset's `[oracle, reserve]`, as for a small vault) from the vault's cache
-/// ([`prepare`], then the last transaction sent once). `limit`: the last one's compute-unit limit.
+/// ([`prepare`], then the last transaction sent once). `limit`: the last one's compute-unit limit, raised to what
+/// its simulation used with a margin (it carries a refresh batch).
 pub async fn send_cached(
     k: &Keeper,
     key: &Pubkey,
@@ -51,7 +63,10 @@ pub async fn send_cached(
     limit: u32,
 ) -> Result<Sent> {
     match prepare(k, key, vault, body, price).await? {
-        Ok(ready) => k.sender().send_once(&Draft { body: &ready.body, price, limit, tables: &ready.tables }).await,
+        Ok(ready) => {
+            let limit = limit.max(crate::send::limit_for(ready.units));
+            k.sender().send_once(&Draft { body: &ready.body, price, limit, tables: &ready.tables }).await
+        }
         Err(Some(rejection)) => Ok(Sent::Rejected(rejection)),
         Err(None) => Ok(Sent::GaveUp),
     }

@@ -96,11 +96,7 @@ async fn poke(k: &Keeper, key: &Pubkey, planned: &Planned, reason: planner::Poke
     }
     let vault = &planned.snapshot.vault;
     let ix = [ballast_client::poke(key, vault)];
-    let sent = if large::is_large(vault) {
-        large::send_cached(k, key, vault, &ix, 0, POKE_UNITS).await?
-    } else {
-        k.sender().send_once(&Draft::plain(&ix, POKE_UNITS)).await?
-    };
+    let sent = large::send_valued(k, key, vault, &ix, POKE_UNITS).await?;
     match sent {
         Sent::Landed(signature) => {
             Metrics::bump(&k.metrics.rebalance.pokes, &format!("{reason:?}")).await;
@@ -143,7 +139,7 @@ async fn trade(k: &Keeper, key: &Pubkey, planned: &Planned, candidate: &Candidat
     if !chosen.tables.is_empty() {
         Metrics::bump(&k.metrics.rebalance.routes, "with_lookup_tables").await;
     }
-    let limit = ((chosen.units as u128 * 3).div_ceil(2) as u32).max(1);
+    let limit = crate::send::limit_for(chosen.units);
     let action = Action::Trade {
         sell,
         buy,

@@ -20,7 +20,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use ballast::errors::BallastError;
 use ballast::events::{DepositSettledEvent, WithdrawSettledEvent};
-use ballast::state::{DepositRequest, WithdrawRequest};
+use ballast::state::{DepositRequest, Vault, WithdrawRequest};
 use ballast_client::discover;
 use ballast_client::planner::{Planned, Snapshot};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -31,7 +31,7 @@ use solana_transaction::Signature;
 use super::{Action, Job, JobFuture, JobKind, Outcome, Skip};
 use crate::errors::{Fault, Rejection};
 use crate::metrics::Metrics;
-use crate::send::{Draft, Sent};
+use crate::send::Sent;
 use crate::snapshot::RpcView;
 use crate::Keeper;
 
@@ -183,7 +183,7 @@ async fn settle(k: &Keeper, key: &Pubkey, snap: &Snapshot) -> Vec<Outcome> {
             out.push(Outcome::Skipped(Skip::Deferred { until }));
             continue;
         }
-        let outcome = send(k, key, &r).await;
+        let outcome = send(k, key, &snap.vault, &r).await;
         match &outcome {
             Outcome::Done { .. } => {
                 landed = true;
@@ -207,8 +207,8 @@ async fn settle(k: &Keeper, key: &Pubkey, snap: &Snapshot) -> Vec<Outcome> {
 }
 
 /// Sends one settlement and says how it ended; counts it.
-async fn send(k: &Keeper, key: &Pubkey, r: &Ready) -> Outcome {
-    match k.sender().send_once(&Draft::plain(&r.ixs, SETTLE_UNITS)).await {
+async fn send(k: &Keeper, key: &Pubkey, vault: &Vault, r: &Ready) -> Outcome {
+    match super::large::send_valued(k, key, vault, &r.ixs, SETTLE_UNITS).await {
         Ok(Sent::Landed(signature)) => {
             let settled = match r.kind {
                 Kind::Deposit => &k.metrics.settle.settled,
