@@ -19,7 +19,8 @@
  * - `./events`: event decoding;
  * - `./quote`: the program's exit arithmetic;
  * - `./exit`: the reference AMM's pool and swap, `createAtaIdempotent`, the composed exit's types;
- * - `./client`: `BallastClient`, and `heapFrame` (the heap-frame request a vault above 16 assets needs).
+ * - `./client`: `BallastClient`, `heapFrame` (the heap-frame request a vault above 16 assets needs) and
+ *   `tradeHeapFrame` (the one every rebalance carries).
  */
 export type {
   AmmEntry, AssetParams, Ballast, BallastEvents, Claim, DepositRequest, EventName, Vault, VaultParams, WithdrawRequest,
@@ -38,4 +39,4 @@ export {
 } from "./quote";
 export type { ExitOptions, ExitPreview, ExitSlice, ReferencePool } from "./exit";
 export { createAtaIdempotent, decodeReferencePool, referenceAmmSwap } from "./exit";
-export { BallastClient, DIRECT_MAX_ASSETS, HEAP_FRAME_BYTES, heapFrame } from "./client";
+export { BallastClient, DIRECT_MAX_ASSETS, HEAP_FRAME_BYTES, heapFrame, tradeHeapFrame } from "./client";

@@ -232,7 +232,7 @@ test("valuation helper agrees with the vault's reserves", async () => {
   assert.ok(Math.abs(weightsBps.reduce((s, w) => s + w, 0) - 10_000) <= vault.assets.length);
 });
 
-test("heap frame: none for the 3-asset vault, the program's 256 KiB for one above 16 assets", async () => {
+test("heap frame: none for the 3-asset vault, the program's 256 KiB for one above 16 assets and for every rebalance", async () => {
   const client = clientFor(connection, Keypair.generate());
   const { vault } = await demoVault(client);
   assert.deepEqual(heapFrame(vault), []);
@@ -246,4 +246,10 @@ test("heap frame: none for the 3-asset vault, the program's 256 KiB for one abov
   const tx = await client.withdrawToClaim(PublicKey.unique(), large, owner, new BN(1)).transaction();
   assert.ok(tx.instructions[0].programId.equals(ComputeBudgetProgram.programId));
   assert.equal(tx.instructions.length, 2);
+  // A rebalance carries it whatever the vault's size: the 3-asset vault's too.
+  const amm = { program: PublicKey.unique(), pool: PublicKey.unique(), poolVaultIn: PublicKey.unique(), poolVaultOut: PublicKey.unique() };
+  const args = { sellIndex: 0, buyIndex: 2, amountIn: new BN(1), minOut: new BN(1) };
+  const trade = await client.rebalance(PublicKey.unique(), vault, owner, args, amm).transaction();
+  assert.ok(trade.instructions[0].programId.equals(ComputeBudgetProgram.programId));
+  assert.equal(trade.instructions[0].data.readUInt32LE(1), HEAP_FRAME_BYTES);
 });
