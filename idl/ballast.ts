@@ -778,6 +778,21 @@ export type Ballast = {
       "code": 6140,
       "msg": "The valuation cache holds this asset's reserve balance but its oracle reading was refused when refreshed (the log names the asset and the reason): refresh again once the feed passes the vault's oracle limits",
       "name": "valuationReadingRefused"
+    },
+    {
+      "code": 6141,
+      "msg": "The parameter change is still being staged: append the remaining assets' parameters (append_params) or cancel it",
+      "name": "paramsStillStaging"
+    },
+    {
+      "code": 6142,
+      "msg": "No parameter change is being staged: start one with stage_params",
+      "name": "noParamsStaging"
+    },
+    {
+      "code": 6143,
+      "msg": "Staged asset parameters must continue where the staged change ends: first must equal the number of assets staged so far",
+      "name": "paramsStageOutOfOrder"
     }
   ],
   "events": [
@@ -988,6 +1003,19 @@ export type Ballast = {
         238
       ],
       "name": "paramsProposedEvent"
+    },
+    {
+      "discriminator": [
+        51,
+        142,
+        64,
+        153,
+        26,
+        255,
+        33,
+        33
+      ],
+      "name": "paramsStagedEvent"
     },
     {
       "discriminator": [
@@ -1365,6 +1393,45 @@ export type Ballast = {
         "Governance adds one asset (mint, pinned oracle, weights) and creates its reserve."
       ],
       "name": "addAsset"
+    },
+    {
+      "accounts": [
+        {
+          "name": "governance",
+          "relations": [
+            "vault"
+          ],
+          "signer": true
+        },
+        {
+          "name": "vault",
+          "writable": true
+        }
+      ],
+      "args": [
+        {
+          "name": "args",
+          "type": {
+            "defined": {
+              "name": "appendParamsArgs"
+            }
+          }
+        }
+      ],
+      "discriminator": [
+        58,
+        139,
+        148,
+        158,
+        255,
+        141,
+        213,
+        23
+      ],
+      "docs": [
+        "Governance adds the next assets' parameters to the staged change; the last completes and queues it."
+      ],
+      "name": "appendParams"
     },
     {
       "accounts": [
@@ -2941,6 +3008,46 @@ export type Ballast = {
       ],
       "args": [
         {
+          "name": "args",
+          "type": {
+            "defined": {
+              "name": "stageParamsArgs"
+            }
+          }
+        }
+      ],
+      "discriminator": [
+        85,
+        143,
+        142,
+        142,
+        204,
+        0,
+        223,
+        241
+      ],
+      "docs": [
+        "Governance starts a parameter change staged over several transactions (a vault whose asset parameters do",
+        "not fit one): the vault parameters and the first assets'."
+      ],
+      "name": "stageParams"
+    },
+    {
+      "accounts": [
+        {
+          "name": "governance",
+          "relations": [
+            "vault"
+          ],
+          "signer": true
+        },
+        {
+          "name": "vault",
+          "writable": true
+        }
+      ],
+      "args": [
+        {
           "name": "newGovernance",
           "type": "pubkey"
         }
@@ -3218,6 +3325,34 @@ export type Ballast = {
           {
             "name": "added",
             "type": "bool"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "name": "appendParamsArgs",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "The index of the first asset these parameters are for: the number staged so far."
+            ],
+            "name": "first",
+            "type": "u16"
+          },
+          {
+            "docs": [
+              "The new parameters of the next assets, in the vault's asset order."
+            ],
+            "name": "assets",
+            "type": {
+              "vec": {
+                "defined": {
+                  "name": "assetParams"
+                }
+              }
+            }
           }
         ],
         "kind": "struct"
@@ -4655,6 +4790,30 @@ export type Ballast = {
       }
     },
     {
+      "docs": [
+        "Part of a parameter change staged (`stage_params`, `append_params`): `staged` of the vault's `total` assets'",
+        "parameters are in; the change is queued (`ParamsProposedEvent`) when the last arrive."
+      ],
+      "name": "paramsStagedEvent",
+      "type": {
+        "fields": [
+          {
+            "name": "vault",
+            "type": "pubkey"
+          },
+          {
+            "name": "staged",
+            "type": "u16"
+          },
+          {
+            "name": "total",
+            "type": "u16"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
       "name": "pauseSetEvent",
       "type": {
         "fields": [
@@ -4680,7 +4839,8 @@ export type Ballast = {
     },
     {
       "docs": [
-        "A proposed parameter change waiting for its timelock."
+        "A proposed parameter change waiting for its timelock, or still being staged (`eta` = [`PendingParams::STAGING`]:",
+        "its asset parameters arrive in several transactions, `stage_params` then `append_params`)."
       ],
       "name": "pendingParams",
       "type": {
@@ -5253,6 +5413,38 @@ export type Ballast = {
             ],
             "name": "endSlot",
             "type": "u64"
+          }
+        ],
+        "kind": "struct"
+      }
+    },
+    {
+      "name": "stageParamsArgs",
+      "type": {
+        "fields": [
+          {
+            "docs": [
+              "The complete new vault parameters."
+            ],
+            "name": "params",
+            "type": {
+              "defined": {
+                "name": "vaultParams"
+              }
+            }
+          },
+          {
+            "docs": [
+              "The new parameters of the vault's first assets, in its asset order (`append_params` adds the others)."
+            ],
+            "name": "assets",
+            "type": {
+              "vec": {
+                "defined": {
+                  "name": "assetParams"
+                }
+              }
+            }
           }
         ],
         "kind": "struct"

@@ -69,6 +69,73 @@ pub fn propose_params(governance: &Pubkey, vault: &Pubkey, args: ProposeParamsAr
     ix(govern(governance, vault), ballast::instruction::ProposeParams { args }, recipients)
 }
 
+/// `stage_params`: the vault parameters and the first assets' of a change staged over several transactions
+/// (`recipients`: the fee recipients' share accounts, needed only when these are all the vault's assets).
+pub fn stage_params(
+    governance: &Pubkey,
+    vault: &Pubkey,
+    args: StageParamsArgs,
+    recipients: Vec<AccountMeta>,
+) -> Instruction {
+    ix(govern(governance, vault), ballast::instruction::StageParams { args }, recipients)
+}
+
+/// `append_params`: the next assets' parameters of the staged change (`recipients`: the fee recipients' share
+/// accounts, needed by the append that completes it).
+pub fn append_params(
+    governance: &Pubkey,
+    vault: &Pubkey,
+    args: AppendParamsArgs,
+    recipients: Vec<AccountMeta>,
+) -> Instruction {
+    ix(govern(governance, vault), ballast::instruction::AppendParams { args }, recipients)
+}
+
+/// A parameter change as the transactions that carry it, each within a packet with `payer` paying: one
+/// `propose_params` when it fits; else (a vault of more than about 60 assets) `stage_params` with the vault
+/// parameters and as many assets' as fit, then `append_params` until every asset's are in, the last with the
+/// fee recipients' share accounts. Each carries the heap frame the vault needs ([`crate::heap_frame`]). Send
+/// them in order; the change is queued, and its timelock starts, when the last lands.
+pub fn proposal_transactions(
+    payer: &Pubkey,
+    governance: &Pubkey,
+    vault_key: &Pubkey,
+    vault: &ballast::state::Vault,
+    args: ProposeParamsArgs,
+) -> Vec<Vec<Instruction>> {
+    let fits = |ixs: &[Instruction]| {
+        let tx = crate::with_heap_frame(vault, ixs.to_vec());
+        crate::exit::measure(payer, &tx, &[]).is_ok_and(|(bytes, _, _)| bytes <= crate::exit::PACKET_DATA_SIZE)
+    };
+    let whole = propose_params(governance, vault_key, args.clone());
+    if fits(std::slice::from_ref(&whole)) {
+        return vec![crate::with_heap_frame(vault, vec![whole])];
+    }
+    let recipients = fee_recipient_metas(&args.params.fees);
+    let n = args.assets.len();
+    // The most assets from `first` on that fit one transaction built by `build(first, count)`.
+    let most = |first: usize, build: &dyn Fn(usize, usize) -> Instruction| {
+        (1..=n - first).rev().find(|count| fits(&[build(first, *count)])).unwrap_or(1)
+    };
+    let stage = |_: usize, count: usize| {
+        let staged = StageParamsArgs { params: args.params, assets: args.assets[..count].to_vec() };
+        stage_params(governance, vault_key, staged, if count == n { recipients.clone() } else { vec![] })
+    };
+    let append = |first: usize, count: usize| {
+        let next = AppendParamsArgs { first: first as u16, assets: args.assets[first..first + count].to_vec() };
+        append_params(governance, vault_key, next, if first + count == n { recipients.clone() } else { vec![] })
+    };
+    let count = most(0, &stage);
+    let mut txs = vec![crate::with_heap_frame(vault, vec![stage(0, count)])];
+    let mut first = count;
+    while first < n {
+        let count = most(first, &append);
+        txs.push(crate::with_heap_frame(vault, vec![append(first, count)]));
+        first += count;
+    }
+    txs
+}
+
 /// `execute_params` of a pending change that names no fee recipient (see [`execute_pending`] otherwise).
 pub fn execute_params(governance: &Pubkey, vault: &Pubkey) -> Instruction {
     ix(govern(governance, vault), ballast::instruction::ExecuteParams {}, vec![])

@@ -331,6 +331,12 @@ ballast_errors! {
     ValuationCacheMismatch,
     #[msg("The valuation cache holds this asset's reserve balance but its oracle reading was refused when refreshed (the log names the asset and the reason): refresh again once the feed passes the vault's oracle limits")] // 6140
     ValuationReadingRefused,
+    #[msg("The parameter change is still being staged: append the remaining assets' parameters (append_params) or cancel it")] // 6141
+    ParamsStillStaging,
+    #[msg("No parameter change is being staged: start one with stage_params")] // 6142
+    NoParamsStaging,
+    #[msg("Staged asset parameters must continue where the staged change ends: first must equal the number of assets staged so far")] // 6143
+    ParamsStageOutOfOrder,
 }
 
 impl BallastError {

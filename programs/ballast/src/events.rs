@@ -66,6 +66,15 @@ pub struct ParamsProposedEvent {
     pub eta: i64,
 }
 
+/// Part of a parameter change staged (`stage_params`, `append_params`): `staged` of the vault's `total` assets'
+/// parameters are in; the change is queued (`ParamsProposedEvent`) when the last arrive.
+#[event]
+pub struct ParamsStagedEvent {
+    pub vault: Pubkey,
+    pub staged: u16,
+    pub total: u16,
+}
+
 #[event]
 pub struct ParamsExecutedEvent {
     pub vault: Pubkey,

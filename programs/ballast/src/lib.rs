@@ -52,6 +52,17 @@ pub mod ballast {
         Governed::propose_params(ctx, args)
     }
 
+    /// Governance starts a parameter change staged over several transactions (a vault whose asset parameters do
+    /// not fit one): the vault parameters and the first assets'.
+    pub fn stage_params(ctx: Context<Governed>, args: StageParamsArgs) -> Result<()> {
+        Governed::stage_params(ctx, args)
+    }
+
+    /// Governance adds the next assets' parameters to the staged change; the last completes and queues it.
+    pub fn append_params(ctx: Context<Governed>, args: AppendParamsArgs) -> Result<()> {
+        Governed::append_params(ctx, args)
+    }
+
     /// Governance applies queued parameters once the timelock elapsed.
     pub fn execute_params(ctx: Context<Governed>) -> Result<()> {
         Governed::execute_params(ctx)

@@ -33,6 +33,7 @@ mod review;
 mod second_source;
 mod simulate;
 mod spoofed_amm;
+mod staged_params;
 mod ts_client;
 mod valuation_cache;
 mod withdrawals;

@@ -349,7 +349,8 @@ impl ScheduleState {
     }
 }
 
-/// A proposed parameter change waiting for its timelock.
+/// A proposed parameter change waiting for its timelock, or still being staged (`eta` = [`PendingParams::STAGING`]:
+/// its asset parameters arrive in several transactions, `stage_params` then `append_params`).
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, PartialEq, Eq, Debug, InitSpace)]
 pub struct PendingParams {
     pub params: VaultParams,
@@ -359,6 +360,15 @@ pub struct PendingParams {
     pub schedule: Option<ScheduleState>,
     /// Unix time after which `execute_params` may apply it.
     pub eta: i64,
+}
+
+impl PendingParams {
+    /// The `eta` of a change still being staged: never reached, and its timelock starts only once it is complete.
+    pub const STAGING: i64 = i64::MAX;
+
+    pub fn is_staging(&self) -> bool {
+        self.eta == Self::STAGING
+    }
 }
 
 impl Vault {
@@ -412,8 +422,17 @@ impl Vault {
 
     /// Everything `execute_params` and `invariant` will require of a pending change, checked when it is
     /// proposed (and by `invariant` while it waits).
+    /// A change still being staged holds at most the vault's assets, each checked; the rest waits for the last
+    /// `append_params`.
     pub fn check_pending(p: &PendingParams, asset_count: usize) -> Result<()> {
         p.params.check(false)?;
+        if p.is_staging() {
+            require!(p.assets.len() <= asset_count && p.schedule.is_none(), BallastError::AssetCountMismatch);
+            for a in &p.assets {
+                a.check()?;
+            }
+            return Ok(());
+        }
         require!(p.assets.len() == asset_count, BallastError::AssetCountMismatch);
         for a in &p.assets {
             a.check()?;

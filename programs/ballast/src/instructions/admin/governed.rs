@@ -4,7 +4,8 @@ use crate::errors::BallastError;
 use crate::state::Vault;
 
 /// Accounts of every instruction that needs nothing but governance's signature on its vault:
-/// `activate_vault`, `propose_params`, `execute_params`, `cancel_params`, `transfer_governance`,
+/// `activate_vault`, `propose_params`, `stage_params`, `append_params`, `execute_params`, `cancel_params`,
+/// `transfer_governance`,
 /// `remove_amm`. Each instruction adds its own `validate_*` and handler in its file.
 #[derive(Accounts)]
 pub struct Governed<'info> {

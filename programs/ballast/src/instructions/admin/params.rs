@@ -1,9 +1,12 @@
-//! Timelocked parameter changes: `propose_params`, `execute_params`, `cancel_params`.
+//! Timelocked parameter changes: `propose_params`, `execute_params`, `cancel_params`; and, for a vault whose
+//! asset parameters do not fit one transaction (above about 60 assets), the same proposal staged:
+//! `stage_params` (the vault parameters and the first assets'), then `append_params` until every asset's are in.
+//! A staged change cannot be executed, and its timelock starts when the last `append_params` completes it.
 
 use anchor_lang::prelude::*;
 
 use crate::errors::BallastError;
-use crate::events::{ParamsCancelledEvent, ParamsExecutedEvent, ParamsProposedEvent};
+use crate::events::{ParamsCancelledEvent, ParamsExecutedEvent, ParamsProposedEvent, ParamsStagedEvent};
 use crate::state::{pause, AssetParams, FeeParams, FeeRecipient, PendingParams, Vault, VaultParams};
 
 use super::Governed;
@@ -16,7 +19,50 @@ pub struct ProposeParamsArgs {
     pub assets: Vec<AssetParams>,
 }
 
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct StageParamsArgs {
+    /// The complete new vault parameters.
+    pub params: VaultParams,
+    /// The new parameters of the vault's first assets, in its asset order (`append_params` adds the others).
+    pub assets: Vec<AssetParams>,
+}
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct AppendParamsArgs {
+    /// The index of the first asset these parameters are for: the number staged so far.
+    pub first: u16,
+    /// The new parameters of the next assets, in the vault's asset order.
+    pub assets: Vec<AssetParams>,
+}
+
 impl Governed<'_> {
+    fn validate_stage(&self, args: &StageParamsArgs) -> Result<()> {
+        let vault = &self.vault;
+        vault.require_active()?;
+        vault.require_not_paused(pause::GOVERNANCE)?;
+        require!(vault.pending_params.is_none(), BallastError::ParamsChangeAlreadyPending);
+        let staged = PendingParams {
+            params: args.params,
+            assets: args.assets.clone(),
+            schedule: None,
+            eta: PendingParams::STAGING,
+        };
+        Vault::check_pending(&staged, vault.assets.len())
+    }
+
+    fn validate_append(&self, args: &AppendParamsArgs) -> Result<()> {
+        let vault = &self.vault;
+        vault.require_not_paused(pause::GOVERNANCE)?;
+        let staged = vault.pending_params.as_ref().filter(|p| p.is_staging()).ok_or(BallastError::NoParamsStaging)?;
+        require!(usize::from(args.first) == staged.assets.len(), BallastError::ParamsStageOutOfOrder);
+        let total = staged.assets.len().checked_add(args.assets.len()).ok_or(BallastError::MathOverflow)?;
+        require!(total <= vault.assets.len(), BallastError::AssetCountMismatch);
+        for a in &args.assets {
+            a.check()?;
+        }
+        Ok(())
+    }
+
     fn validate_propose(&self, args: &ProposeParamsArgs) -> Result<()> {
         let vault = &self.vault;
         vault.require_active()?;
@@ -30,6 +76,7 @@ impl Governed<'_> {
         let vault = &self.vault;
         vault.require_not_paused(pause::GOVERNANCE)?;
         let pending = vault.pending_params.as_ref().ok_or(BallastError::NoParamsChangePending)?;
+        require!(!pending.is_staging(), BallastError::ParamsStillStaging);
         let now = Clock::get()?.unix_timestamp;
         require!(now >= pending.eta, BallastError::TimelockNotElapsed);
         if vault.params.fees.running_differ(&pending.params.fees) {
@@ -59,16 +106,31 @@ impl Governed<'_> {
     /// Remaining accounts: the share account of every fee recipient with a weight, in the proposed order.
     #[access_control(ctx.accounts.validate_propose(&args))]
     pub fn propose_params(ctx: Context<Governed>, args: ProposeParamsArgs) -> Result<()> {
-        let now = Clock::get()?.unix_timestamp;
+        let pending = PendingParams { params: args.params, assets: args.assets, schedule: None, eta: 0 };
         let vault_key = ctx.accounts.vault.key();
-        check_fee_recipient_accounts(&ctx.accounts.vault, &vault_key, &args.params.fees, ctx.remaining_accounts)?;
+        queue(&mut ctx.accounts.vault, &vault_key, ctx.remaining_accounts, pending)
+    }
+
+    /// Starts a proposal whose asset parameters come in several transactions: the vault parameters and the first
+    /// assets' (all of them: queued at once, as `propose_params`). Remaining accounts, when it completes the
+    /// change: the share account of every fee recipient with a weight, in the proposed order.
+    #[access_control(ctx.accounts.validate_stage(&args))]
+    pub fn stage_params(ctx: Context<Governed>, args: StageParamsArgs) -> Result<()> {
+        let staged =
+            PendingParams { params: args.params, assets: args.assets, schedule: None, eta: PendingParams::STAGING };
+        let vault_key = ctx.accounts.vault.key();
+        stage(&mut ctx.accounts.vault, &vault_key, ctx.remaining_accounts, staged)
+    }
+
+    /// Adds the next assets' parameters to the change being staged; the one that completes it queues it behind the
+    /// timelock (checked as `propose_params` checks a proposal, with the same remaining accounts).
+    #[access_control(ctx.accounts.validate_append(&args))]
+    pub fn append_params(ctx: Context<Governed>, args: AppendParamsArgs) -> Result<()> {
+        let vault_key = ctx.accounts.vault.key();
         let vault = &mut ctx.accounts.vault;
-        let eta = now.checked_add(vault.params.timelock_secs as i64).ok_or(BallastError::MathOverflow)?;
-        vault.pending_params =
-            Some(PendingParams { params: args.params, assets: args.assets.clone(), schedule: None, eta });
-        vault.seal()?;
-        crate::events::emit(ParamsProposedEvent { vault: vault.key(), params: args.params, assets: args.assets, eta });
-        Ok(())
+        let mut staged = vault.pending_params.take().ok_or(BallastError::NoParamsStaging)?;
+        staged.assets.extend(args.assets);
+        stage(vault, &vault_key, ctx.remaining_accounts, staged)
     }
 
     /// Applies the pending change after its timelock. Remaining accounts: the share account of every fee
@@ -149,5 +211,33 @@ fn check_fee_recipient_accounts(
             .map_err(|_| error!(BallastError::FeeRecipientNotShareAccount))?;
         require!(account.owner != *vault_key, BallastError::FeeRecipientIsVault);
     }
+    Ok(())
+}
+
+/// Keeps `staged` on the vault while assets are missing; queues it once complete (checked as a proposal).
+fn stage(vault: &mut Vault, vault_key: &Pubkey, remaining: &[AccountInfo], staged: PendingParams) -> Result<()> {
+    let total = vault.assets.len();
+    if staged.assets.len() < total {
+        let count = |n: usize| u16::try_from(n).map_err(|_| error!(BallastError::MathOverflow));
+        let (staged_count, total) = (count(staged.assets.len())?, count(total)?);
+        vault.pending_params = Some(staged);
+        vault.seal()?;
+        crate::events::emit(ParamsStagedEvent { vault: *vault_key, staged: staged_count, total });
+        return Ok(());
+    }
+    vault.check_proposal(vault_key, &PendingParams { eta: 0, ..staged.clone() })?;
+    queue(vault, vault_key, remaining, staged)
+}
+
+/// Queues the complete change `pending` behind the current timelock, from now. Remaining accounts: the share
+/// account of every fee recipient with a weight, in the proposed order.
+fn queue(vault: &mut Vault, vault_key: &Pubkey, remaining: &[AccountInfo], mut pending: PendingParams) -> Result<()> {
+    check_fee_recipient_accounts(vault, vault_key, &pending.params.fees, remaining)?;
+    let now = Clock::get()?.unix_timestamp;
+    pending.eta = now.checked_add(vault.params.timelock_secs as i64).ok_or(BallastError::MathOverflow)?;
+    let (params, assets, eta) = (pending.params, pending.assets.clone(), pending.eta);
+    vault.pending_params = Some(pending);
+    vault.seal()?;
+    crate::events::emit(ParamsProposedEvent { vault: *vault_key, params, assets, eta });
     Ok(())
 }
