@@ -92,7 +92,7 @@ pub fn append_params(
 }
 
 /// A parameter change as the transactions that carry it, each within a packet with `payer` paying: one
-/// `propose_params` when it fits; else (a vault of more than about 60 assets) `stage_params` with the vault
+/// `propose_params` when it fits; else (a vault above 111 assets) `stage_params` with the vault
 /// parameters and as many assets' as fit, then `append_params` until every asset's are in, the last with the
 /// fee recipients' share accounts. Each carries the heap frame the vault needs ([`crate::heap_frame`]). Send
 /// them in order; the change is queued, and its timelock starts, when the last lands.

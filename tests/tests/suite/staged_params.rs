@@ -64,7 +64,7 @@ async fn execute(chain: &mut Chain, fx: &VaultFixture) -> anchor_lang::solana_pr
     client::execute_pending(&fx.governance.pubkey(), &fx.key, &fx.state(chain).await)
 }
 
-/// A 128-asset vault: the whole proposal is 1 500 bytes and fits no transaction; staged, it takes two, each
+/// A 128-asset vault: the whole proposal is 1 332 bytes and fits no transaction; staged, it takes two, each
 /// within a packet. Until the last lands it cannot be executed; then it waits its full timelock from that moment
 /// and applies every asset's new parameters.
 #[tokio::test]
@@ -77,7 +77,7 @@ async fn a_128_asset_change_is_staged_in_transactions_that_fit_and_applies_whole
     let args = changed(&vault, 50);
     let whole = client::with_heap_frame(&vault, vec![client::propose_params(&gov, &fx.key, args.clone())]);
     let (bytes, _, _) = measure(&payer, &whole, &[]).unwrap();
-    assert!(bytes > PACKET_DATA_SIZE, "propose_params of 128 assets: {bytes} bytes");
+    assert_eq!(bytes, 564 + 6 * 128, "propose_params of 128 assets: over the {PACKET_DATA_SIZE}-byte packet");
     let txs = client::proposal_transactions(&payer, &gov, &fx.key, &vault, args.clone());
     assert_eq!(txs.len(), 2, "staged in two transactions");
     for tx in &txs {
@@ -213,4 +213,35 @@ async fn staging_refuses_out_of_order_overfull_foreign_and_paused_parts_and_chec
     let pending: PendingParams = fx.state(chain).await.pending_params.expect("queued");
     assert!(!pending.is_staging());
     assert_eq!(pending.assets, args.assets);
+}
+
+/// The dashboard shows a staged change as such, how many assets' parameters are in and no countdown (its `eta`
+/// stays `i64::MAX` until complete), then the timelock's countdown once the last part lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_a_staged_change_without_a_countdown_until_it_is_complete() {
+    let net = localnet(500).await;
+    let (args, timelock) = {
+        let mut chain = net.chain.lock().await;
+        let vault = net.fx.state(&mut chain).await;
+        let args = changed(&vault, 100);
+        chain.send(&[stage(&net.fx, &args, 1)], &[&net.fx.governance]).await.expect("stage_params");
+        (args, i64::from(vault.params.timelock_secs))
+    };
+    let pending = || async {
+        let body: serde_json::Value =
+            reqwest::get(format!("{}/api/vaults", net.url())).await.unwrap().json().await.unwrap();
+        body["vaults"][0]["pendingParams"].clone()
+    };
+    let p = pending().await;
+    assert_eq!((p["staging"].as_bool(), p["staged"].as_u64(), p["total"].as_u64()), (Some(true), Some(1), Some(3)));
+    assert!(p["secondsLeft"].is_null() && p["eta"].is_null(), "{p}");
+    {
+        let mut chain = net.chain.lock().await;
+        chain.send(&[append(&net.fx, &args, 1, 2)], &[&net.fx.governance]).await.expect("append_params");
+    }
+    let p = pending().await;
+    let left = p["secondsLeft"].as_i64().expect("a countdown");
+    assert_eq!(p["staging"].as_bool(), Some(false));
+    assert!((timelock - 30..=timelock).contains(&left), "{left} s left of {timelock}");
+    net.stop();
 }

@@ -174,7 +174,11 @@ function renderVault(v) {
       <td class="weight">${pct(a.weightBps)}</td><td>${pct(a.targetBps)}</td><td>± ${pct(a.bandBps)}</td>
       <td class="${a.outOfBand ? "out" : "in"}">${a.driftBps > 0 ? "+" : ""}${pct(a.driftBps)}</td></tr>`).join("")
     || '<tr><td colspan="7" class="muted">no asset matches</td></tr>';
-  const pending = v.pendingParams
+  const pending = v.pendingParams?.staging
+    ? `<h3>Pending governance change</h3><p class="staging">being staged: <b>${v.pendingParams.staged} of ${v.pendingParams.total}</b>
+        assets' parameters in; it cannot execute, and its timelock starts when the last arrive</p>
+       <ul>${v.pendingParams.changes.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>`
+    : v.pendingParams
     ? `<h3>Pending governance change</h3><p>executes ${v.pendingParams.secondsLeft > 0
         ? `in <b class="countdown" data-eta="${v.pendingParams.eta}">${v.pendingParams.secondsLeft} s</b> (chain time)` : "<b>now (timelock elapsed)</b>"}</p>
        <ul>${v.pendingParams.changes.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>`

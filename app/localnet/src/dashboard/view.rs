@@ -76,7 +76,8 @@ fn fees(vault: &Vault, share_decimals: u8, now: i64) -> Value {
     })
 }
 
-/// A pending parameter change: when it may execute and what it changes, field by field.
+/// A pending parameter change: when it may execute (or, still being staged, how many assets' parameters are in)
+/// and what it changes, field by field.
 fn pending(vault: &Vault, now: i64) -> Option<Value> {
     let p = vault.pending_params.as_ref()?;
     let (old, new) = (ballast_client::describe::params(&vault.params), ballast_client::describe::params(&p.params));
@@ -98,7 +99,12 @@ fn pending(vault: &Vault, now: i64) -> Option<Value> {
     if p.schedule.is_some() {
         changes.push("a gradual weight schedule starts".into());
     }
-    Some(json!({"eta": p.eta, "secondsLeft": (p.eta - now).max(0), "changes": changes}))
+    if p.is_staging() {
+        // Its asset parameters still arriving (`append_params`): no timelock runs yet.
+        return Some(json!({"staging": true, "staged": p.assets.len(), "total": vault.assets.len(), "eta": null,
+                           "secondsLeft": null, "changes": changes}));
+    }
+    Some(json!({"staging": false, "eta": p.eta, "secondsLeft": p.eta.saturating_sub(now).max(0), "changes": changes}))
 }
 
 /// Every asset: balance, oracle price with age and confidence, its EMA and the pools' prices, value, weight

@@ -1,5 +1,5 @@
 //! Timelocked parameter changes: `propose_params`, `execute_params`, `cancel_params`; and, for a vault whose
-//! asset parameters do not fit one transaction (above about 60 assets), the same proposal staged:
+//! asset parameters do not fit one transaction (above 111 assets: 564 bytes plus 6 an asset, with a fee payer beside governance), the same proposal staged:
 //! `stage_params` (the vault parameters and the first assets'), then `append_params` until every asset's are in.
 //! A staged change cannot be executed, and its timelock starts when the last `append_params` completes it.
 
