@@ -319,3 +319,74 @@ async fn a_16_asset_vault_fits_the_default_heap() {
         assert!(*bytes <= ballast::heap::DEFAULT_HEAP_BYTES, "{n}: {name} needs {bytes} bytes of heap");
     }
 }
+
+/// Requirement 11 on a large vault: with every pause flag the guardian has set, deposits stop and a holder still
+/// leaves: the refresh, the withdrawal into a claim and every redemption land, each paying what the claim holds.
+#[tokio::test]
+async fn a_withdrawal_into_a_claim_and_its_redemptions_work_while_everything_is_paused() {
+    use ballast::state::pause;
+    let (m, seed) = DexMarket::large(Amm::Reference, 20).await;
+    let DexMarket { mut chain, fx, .. } = m;
+    let chain = &mut chain;
+    let vault = fx.state(chain).await;
+    let guardian = fx.guardian.insecure_clone();
+    let pause_all = client::set_pause(&guardian.pubkey(), &fx.key, pause::ALL);
+    chain.send(&client::with_heap_frame(&vault, vec![pause_all]), &[&guardian]).await.unwrap();
+    assert!(fx.state(chain).await.is_paused(pause::ALL));
+    let amount = fx.amount_for_usd(chain, 3, 100.0).await;
+    let mut amounts = vec![0; 20];
+    amounts[3] = amount;
+    let depositor = fx.user(chain, &amounts).await.unwrap();
+    assert_ballast_err(fx.request_deposit(chain, &depositor, 3, amount, 1).await, BallastError::DepositsPaused);
+    let mut before = Vec::new();
+    for t in &seed.tokens {
+        before.push(chain.token_amount(t).await);
+    }
+    withdraw_to_claim(chain, &fx, &seed).await.expect("withdraws into a claim while paused");
+    let owed = fx.claim_owed(chain, &seed.keypair.pubkey()).await;
+    assert!(owed[..20].iter().all(|o| *o > 0), "every asset owed");
+    redeem_all(chain, &fx, &seed).await.expect("redeems while paused");
+    for (i, t) in seed.tokens.iter().enumerate() {
+        assert_eq!(chain.token_amount(t).await - before[i], owed[i], "asset {i} paid what the claim held");
+    }
+    assert!(fx.claim_owed(chain, &seed.keypair.pubkey()).await.iter().all(|o| *o == 0));
+    assert_eq!(chain.token_amount(&seed.shares).await, 0);
+}
+
+/// Requirement 14 on a large vault's withdrawal: one reserve holding its mint's whole possible supply
+/// (`u64::MAX` base units, donated) and prices of 1e-8 and 1e12 USD: the refresh records the balances, the claim
+/// holds exactly the program's pro-rata amounts (`math::in_kind_payout`, in u128), and the redemption of the
+/// `u64::MAX` reserve's share pays it to the unit.
+#[tokio::test]
+async fn a_withdrawal_into_a_claim_pays_pro_rata_at_extreme_balances_and_prices() {
+    let (m, seed) = DexMarket::large(Amm::Reference, 17).await;
+    let DexMarket { mut chain, fx, .. } = m;
+    let chain = &mut chain;
+    let big = &fx.assets[2];
+    let supply = chain.mint_supply(&big.mint).await;
+    let reserve = client::pda::reserve(&fx.key, &big.mint);
+    chain.mint_to(&big.mint, &reserve, u64::MAX - supply, big.spec.program).await.unwrap();
+    let now = chain.clock().await.unix_timestamp;
+    chain.set_price(&fx.assets[0].oracle, &PriceSpec::new(fx.assets[0].feed_id, 1, -8, now)).await;
+    chain.set_price(&fx.assets[1].oracle, &PriceSpec::new(fx.assets[1].feed_id, 1_000_000_000_000, 0, now)).await;
+    let vault = fx.state(chain).await;
+    let holdings = fx.holdings(chain).await;
+    assert_eq!(chain.mint_supply(&big.mint).await, u64::MAX, "the mint at its largest supply");
+    assert!(holdings[2] > u64::MAX - supply, "the reserve holds almost all of it");
+    let available: Vec<u64> = vault.assets.iter().zip(&holdings).map(|(a, b)| a.available(*b, now).unwrap()).collect();
+    let (shares, share_supply) = (chain.token_amount(&seed.shares).await / 3, fx.share_supply(chain).await);
+    let expected =
+        ballast::math::in_kind_payout(shares, &available, share_supply, vault.params.fees.exit_bps).unwrap().net;
+    assert!(expected[2] > u64::MAX / 4, "a third of the u64::MAX reserve: {}", expected[2]);
+    let owner = seed.keypair.pubkey();
+    let open = client::open_claim(&chain.payer_key(), &fx.key, &owner);
+    chain.send(&client::with_heap_frame(&vault, vec![open]), &[]).await.unwrap();
+    let ix = client::withdraw_to_claim(&owner, &fx.key, &vault, &seed.shares, shares);
+    fx.send_valued_always(chain, &[ix], &[&seed.keypair]).await.expect("withdraws at extreme balances and prices");
+    let owed = fx.claim_owed(chain, &owner).await;
+    assert_eq!(owed[..17].to_vec(), expected, "the claim holds the exact pro-rata amounts");
+    let before = chain.token_amount(&seed.tokens[2]).await;
+    let redeem = client::redeem_claim(&owner, &fx.key, &vault, 2, &seed.tokens[2]);
+    chain.send(&client::with_heap_frame(&vault, vec![redeem]), &[&seed.keypair]).await.expect("redeems");
+    assert_eq!(chain.token_amount(&seed.tokens[2]).await - before, expected[2]);
+}
