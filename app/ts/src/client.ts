@@ -6,7 +6,7 @@
 import { AnchorProvider, BN, Program } from "@anchor-lang/core";
 import type { IdlTypes } from "@anchor-lang/core";
 import {
-  ComputeBudgetProgram, Connection, PublicKey, SYSVAR_CLOCK_PUBKEY, SystemProgram, TransactionInstruction,
+  ComputeBudgetProgram, Connection, PublicKey, SYSVAR_CLOCK_PUBKEY, SystemProgram, Transaction, TransactionInstruction,
 } from "@solana/web3.js";
 import {
   ata, depositValuationAccounts, feeRecipientAccounts, pda, tradeValuationAccounts, transferLegs, userTokenAccounts,
@@ -35,6 +35,9 @@ export function heapFrame(vault: Vault): TransactionInstruction[] {
 export function tradeHeapFrame(): TransactionInstruction[] {
   return [ComputeBudgetProgram.requestHeapFrame({ bytes: HEAP_FRAME_BYTES })];
 }
+
+/** The most bytes a transaction may have on the wire. */
+export const PACKET_DATA_SIZE = 1232;
 
 export class BallastClient {
   readonly program: Program<Ballast>;
@@ -392,6 +395,60 @@ export class BallastClient {
       .proposeParams({ params, assets })
       .accountsPartial({ governance, vault: vaultKey })
       .remainingAccounts(feeRecipientAccounts(params.fees));
+  }
+
+  /** `stage_params`: the vault parameters and the first assets' of a change staged over several transactions (a
+   * vault above 111 assets, whose `proposeParams` fits no packet). The fee recipients' share accounts go with the
+   * part that completes the change (here when `assets` are all the vault's). */
+  stageParams(vaultKey: PublicKey, vault: Vault, governance: PublicKey, params: VaultParams, assets: AssetParams[]) {
+    const completes = assets.length === vault.assets.length;
+    return this.program.methods
+      .stageParams({ params, assets })
+      .preInstructions(heapFrame(vault))
+      .accountsPartial({ governance, vault: vaultKey })
+      .remainingAccounts(completes ? feeRecipientAccounts(params.fees) : []);
+  }
+
+  /** `append_params`: the next assets' parameters of the staged change, from asset `first` (the number staged so
+   * far); `params`, the staged vault parameters, name the fee recipients the completing part passes. */
+  appendParams(vaultKey: PublicKey, vault: Vault, governance: PublicKey, params: VaultParams, first: number, assets: AssetParams[]) {
+    const completes = first + assets.length === vault.assets.length;
+    return this.program.methods
+      .appendParams({ first, assets })
+      .preInstructions(heapFrame(vault))
+      .accountsPartial({ governance, vault: vaultKey })
+      .remainingAccounts(completes ? feeRecipientAccounts(params.fees) : []);
+  }
+
+  /** A parameter change as the instructions of the transactions that carry it, each within a packet with
+   * `feePayer` paying (`ballast_client::proposal_transactions`): one `proposeParams` when it fits, else
+   * `stageParams` with as many assets as fit, then `appendParams` until every asset's are in. Send them in order;
+   * the change is queued, and its timelock starts, when the last lands. */
+  async proposalInstructions(vaultKey: PublicKey, vault: Vault, governance: PublicKey, params: VaultParams,
+    assets: AssetParams[], feePayer: PublicKey = governance): Promise<TransactionInstruction[][]> {
+    const fits = (ixs: TransactionInstruction[]) => {
+      const tx = new Transaction({ feePayer, recentBlockhash: PublicKey.default.toBase58() }).add(...ixs);
+      const message = tx.compileMessage();
+      return 1 + 64 * message.header.numRequiredSignatures + message.serialize().length <= PACKET_DATA_SIZE;
+    };
+    const whole = [...heapFrame(vault), await this.proposeParams(vaultKey, governance, params, assets).instruction()];
+    if (fits(whole)) return [whole];
+    const part = async (first: number, count: number) => {
+      const slice = assets.slice(first, first + count);
+      const built = first === 0
+        ? this.stageParams(vaultKey, vault, governance, params, slice)
+        : this.appendParams(vaultKey, vault, governance, params, first, slice);
+      return [...heapFrame(vault), await built.instruction()];
+    };
+    const txs: TransactionInstruction[][] = [];
+    for (let first = 0; first < assets.length;) {
+      let count = assets.length - first;
+      let ixs = await part(first, count);
+      while (count > 1 && !fits(ixs)) ixs = await part(first, --count);
+      txs.push(ixs);
+      first += count;
+    }
+    return txs;
   }
 
   /** Applies the change pending in `vault` (pass it, as fetched, when the change names fee recipients: their

@@ -39,4 +39,4 @@ export {
 } from "./quote";
 export type { ExitOptions, ExitPreview, ExitSlice, ReferencePool } from "./exit";
 export { createAtaIdempotent, decodeReferencePool, referenceAmmSwap } from "./exit";
-export { BallastClient, DIRECT_MAX_ASSETS, HEAP_FRAME_BYTES, heapFrame, tradeHeapFrame } from "./client";
+export { BallastClient, DIRECT_MAX_ASSETS, HEAP_FRAME_BYTES, PACKET_DATA_SIZE, heapFrame, tradeHeapFrame } from "./client";

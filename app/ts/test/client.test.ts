@@ -12,7 +12,7 @@ import {
   sendAndConfirmTransaction,
 } from "@solana/web3.js";
 import {
-  BallastClient, HEAP_FRAME_BYTES, PROGRAM_ID, Vault, ata, decodeEvents, heapFrame, pda, proposalTransaction, userTokenAccounts,
+  BallastClient, HEAP_FRAME_BYTES, PACKET_DATA_SIZE, PROGRAM_ID, Vault, ata, decodeEvents, heapFrame, pda, proposalTransaction, userTokenAccounts,
   valuation,
 } from "../src";
 import { Localnet, clientFor, dev, localnet, readKeypair } from "../support/localnet";
@@ -175,6 +175,40 @@ test("governance: a parameter change proposed, the timelock waited out, executed
   const after = await client.fetchVault(key);
   assert.equal(after.pendingParams, null);
   assert.equal(after.params.depositFeeBps, params.depositFeeBps);
+});
+
+test("governance: a change staged in parts is refused while staged, queued when complete, and cancelled", async () => {
+  const governance = readKeypair(path.join(net.keysDir, "governance.json"));
+  const client = clientFor(connection, governance);
+  const { key, vault } = await demoVault(client);
+  const params = { ...vault.params, depositFeeBps: vault.params.depositFeeBps + 1 };
+  const assets = vault.assets.map((a) => a.params);
+  // Three assets fit one proposal; a 128-asset vault's would be staged.
+  const plan = await client.proposalInstructions(key, vault, governance.publicKey, params, assets);
+  assert.equal(plan.length, 1);
+  assert.equal(plan[0].length, 1, "no heap frame for 3 assets");
+  const large = { ...vault, assets: Array.from({ length: 128 }, () => vault.assets[0]) } as Vault;
+  const payer = Keypair.generate().publicKey;
+  const parts = await client.proposalInstructions(PublicKey.unique(), large, governance.publicKey, params,
+    large.assets.map((a) => a.params), payer);
+  assert.equal(parts.length, 2, "128 assets' parameters in two transactions");
+  for (const ixs of parts) {
+    const message = new Transaction({ feePayer: payer, recentBlockhash: PublicKey.default.toBase58() }).add(...ixs).compileMessage();
+    assert.ok(1 + 64 * message.header.numRequiredSignatures + message.serialize().length <= PACKET_DATA_SIZE);
+    assert.ok(ixs[0].programId.equals(ComputeBudgetProgram.programId), "with the heap frame");
+  }
+  await client.stageParams(key, vault, governance.publicKey, params, assets.slice(0, 1)).rpc();
+  const staged = (await client.fetchVault(key)).pendingParams!;
+  assert.equal(staged.assets.length, 1);
+  assert.equal(staged.eta.toString(), "9223372036854775807", "no timelock runs while staged");
+  await assert.rejects(client.executeParams(key, governance.publicKey).rpc(), /ParamsStillStaging/);
+  await assert.rejects(client.appendParams(key, vault, governance.publicKey, params, 2, assets.slice(2)).rpc(), /ParamsStageOutOfOrder/);
+  await client.appendParams(key, vault, governance.publicKey, params, 1, assets.slice(1)).rpc();
+  const queued = (await client.fetchVault(key)).pendingParams!;
+  assert.equal(queued.assets.length, 3);
+  assert.ok(queued.eta.toNumber() <= (await client.clusterTime()) + vault.params.timelockSecs, "the timelock runs from completion");
+  await client.cancelParams(key, governance.publicKey).rpc();
+  assert.equal((await client.fetchVault(key)).pendingParams, null);
 });
 
 test("valuation cache: created, refreshed and used by a poke in one transaction; refused a slot later", async () => {

@@ -50,7 +50,7 @@ async fn stock_clients_the_typescript_client_and_the_dashboard_work_against_loca
     let _ = stop.send(());
     net.stop();
     // Every test ran and passed (a test file that failed to load would count as one failure).
-    assert_eq!(passed(&clients), 15, "{clients}");
+    assert_eq!(passed(&clients), 16, "{clients}");
     assert_eq!(passed(&browser), 2, "{browser}");
     for shot in [&shot, &large_shot] {
         assert!(
