@@ -29,7 +29,8 @@ fn ballast_processor(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8])
     // slice itself lives for its borrow 'a ≤ 'b, and `entry` uses the accounts only during this call,
     // so viewing them as `AccountInfo<'a>` never lets a reference outlive its data.
     let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
-    crate::heap_meter::metered(data, accounts.len(), || ballast::entry(program_id, accounts, data))
+    let keys: Vec<Pubkey> = accounts.iter().map(|a| *a.key).collect();
+    crate::heap_meter::metered(data, &keys, || ballast::entry(program_id, accounts, data))
 }
 
 /// The same bridge for the reference AMM (see [`ballast_processor`]). Public so that a test AMM can
@@ -248,8 +249,9 @@ impl Chain {
     /// the SBF VM metered (SPL Token, the real DEX programs); natively registered programs (ballast, the
     /// reference AMM) count 1 unit an instruction.
     pub async fn send_metered(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<u64, BanksClientError> {
-        let tx = self.sign(ixs, signers).await;
-        let outcome = self.ctx.banks_client.process_transaction_with_metadata(tx).await?;
+        let tx = VersionedTransaction::from(self.sign(ixs, signers).await);
+        let banks = self.ctx.banks_client.clone();
+        let outcome = self.heap_limited(&tx, banks.process_transaction_with_metadata(tx.clone())).await?;
         outcome.result.map_err(BanksClientError::TransactionError)?;
         Ok(outcome.metadata.map(|m| m.compute_units_consumed).unwrap_or(0))
     }
@@ -261,8 +263,9 @@ impl Chain {
         ixs: &[Instruction],
         signers: &[&Keypair],
     ) -> (Result<(), BanksClientError>, Vec<String>) {
-        let tx = self.sign(ixs, signers).await;
-        match self.ctx.banks_client.process_transaction_with_metadata(tx).await {
+        let tx = VersionedTransaction::from(self.sign(ixs, signers).await);
+        let banks = self.ctx.banks_client.clone();
+        match self.heap_limited(&tx, banks.process_transaction_with_metadata(tx.clone())).await {
             Ok(outcome) => {
                 let logs = outcome.metadata.map(|m| crate::logs::normalize(&m.log_messages)).unwrap_or_default();
                 (outcome.result.map_err(BanksClientError::TransactionError), logs)
@@ -276,7 +279,8 @@ impl Chain {
     /// Transactions are executed on the working bank directly (no status polling).
     pub async fn process(&mut self, tx: VersionedTransaction) -> Result<(), BanksClientError> {
         // The heap the transaction has, enforced on ballast's invocations as a cluster would (`heap_meter`).
-        crate::heap_meter::limited(crate::heap_meter::frame_of(&tx), self.process_unmetered(tx)).await
+        let keys = self.heap_keys(&tx).await;
+        crate::heap_meter::limited(keys, crate::heap_meter::frame_of(&tx), self.process_unmetered(tx)).await
     }
 
     async fn process_unmetered(&mut self, tx: VersionedTransaction) -> Result<(), BanksClientError> {
@@ -329,6 +333,29 @@ impl Chain {
     }
 
     /// The addresses a v0 transaction loads from lookup tables (writable, read-only).
+    /// The keys ([`crate::heap_meter::instruction_key`]) of `tx`'s ballast instructions, under which the heap it
+    /// has is enforced while it is processed or simulated ([`crate::heap_meter::limited`]).
+    pub async fn heap_keys(&mut self, tx: &VersionedTransaction) -> Vec<u64> {
+        let (writable, readonly) = self.loaded_addresses(tx).await;
+        let keys: Vec<Pubkey> =
+            tx.message.static_account_keys().iter().chain(&writable).chain(&readonly).copied().collect();
+        tx.message
+            .instructions()
+            .iter()
+            .filter(|ix| keys.get(usize::from(ix.program_id_index)) == Some(&ballast::ID))
+            .map(|ix| {
+                let accounts = ix.accounts.iter().filter_map(|i| keys.get(usize::from(*i)));
+                crate::heap_meter::instruction_key(&ix.data, accounts)
+            })
+            .collect()
+    }
+
+    /// Runs `f` (the processing or simulation of `tx`) with the heap `tx` has enforced on its ballast instructions.
+    pub async fn heap_limited<F: std::future::Future>(&mut self, tx: &VersionedTransaction, f: F) -> F::Output {
+        let keys = self.heap_keys(tx).await;
+        crate::heap_meter::limited(keys, crate::heap_meter::frame_of(tx), f).await
+    }
+
     async fn loaded_addresses(&mut self, tx: &VersionedTransaction) -> (Vec<Pubkey>, Vec<Pubkey>) {
         use solana_address_lookup_table_interface::state::AddressLookupTable;
         let (mut writable, mut readonly) = (Vec::new(), Vec::new());

@@ -128,13 +128,17 @@ pub struct HeapUse {
     pub bytes: usize,
 }
 
-/// Runs `f` (a ballast invocation with `accounts` accounts and instruction `data`) metered, and records its use
-/// on this thread. A nested invocation is metered on its own. When the transaction's heap is known
-/// ([`limited`]: the chain sets it for each transaction it processes or simulates) an invocation that took more fails as it
+/// Runs `f` (a ballast invocation of instruction `data` on the accounts `keys`) metered, and records its use on
+/// this thread. A nested invocation is metered on its own. When the transaction's heap is known ([`limited`]: the
+/// chain registers it for each transaction it processes or simulates) an invocation that took more fails as it
 /// would on a cluster (there: an access violation; here `HEAP_EXCEEDED`, with a log line).
-pub fn metered(data: &[u8], accounts: usize, f: impl FnOnce() -> ProgramResult) -> ProgramResult {
+pub fn metered(data: &[u8], keys: &[anchor_lang::prelude::Pubkey], f: impl FnOnce() -> ProgramResult) -> ProgramResult {
+    let accounts = keys.len();
+    let limit = limit(instruction_key(data, keys));
     let (was_active, was_model) = (ACTIVE.with(|a| a.replace(true)), MODEL.with(|m| m.replace(FRESH)));
+    let was_running = RUNNING.with(|r| r.replace(limit));
     let r = f();
+    RUNNING.with(|r| r.set(was_running));
     let model = MODEL.with(|m| m.replace(was_model));
     ACTIVE.with(|a| a.set(was_active));
     let mut discriminator = [0u8; 8];
@@ -146,7 +150,7 @@ pub fn metered(data: &[u8], accounts: usize, f: impl FnOnce() -> ProgramResult) 
     if GLOBAL_ON.load(std::sync::atomic::Ordering::Relaxed) {
         GLOBAL_RECORDS.lock().unwrap_or_else(|e| e.into_inner()).push(record);
     }
-    match limit() {
+    match limit {
         Some(limit) if bytes > limit => {
             let name = instruction_name(&discriminator);
             let line =
@@ -162,45 +166,50 @@ pub fn metered(data: &[u8], accounts: usize, f: impl FnOnce() -> ProgramResult) 
 /// has (on a cluster the program faults with an access violation).
 pub const HEAP_EXCEEDED: u32 = 0x4845_4150;
 
+/// The heaps of the transactions being processed or simulated, by ballast instruction ([`instruction_key`]): the
+/// bank may run an invocation on another thread than the one that sent the transaction (a multi-threaded
+/// runtime), and tests run chains side by side in one process, so the limit travels with the instruction itself.
+static REGISTERED: std::sync::Mutex<Vec<(u64, usize)>> = std::sync::Mutex::new(Vec::new());
+
 thread_local! {
-    static LIMIT: Cell<Option<usize>> = const { Cell::new(None) };
+    /// The limit of the ballast invocation running on this thread (for invocations it makes in turn).
+    static RUNNING: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
-/// The heaps of the transactions being processed on multi-threaded runtimes, where the bank may run an
-/// invocation on another thread than the one that sent the transaction (and the sending task may move between
-/// threads while it waits).
-static SHARED_LIMITS: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
-
-/// The heap the invocation running on this thread has: this thread's transaction's, else (a multi-threaded
-/// runtime) the largest of those being processed, so that a concurrent transaction never makes one fail.
-fn limit() -> Option<usize> {
-    LIMIT.with(|l| l.get()).or_else(|| SHARED_LIMITS.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().max())
-}
-
-/// Runs `f` (the processing or simulation of one transaction) with `limit` bytes of heap enforced on ballast's
-/// invocations. On a current-thread runtime the limit is this thread's; on a multi-threaded one it is shared
-/// (see [`SHARED_LIMITS`]) until `f` ends or is dropped.
-pub async fn limited<F: std::future::Future>(limit: usize, f: F) -> F::Output {
-    let current_thread = tokio::runtime::Handle::try_current()
-        .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread)
-        .unwrap_or(true);
-    if current_thread {
-        let was = LIMIT.with(|l| l.replace(Some(limit)));
-        let out = f.await;
-        LIMIT.with(|l| l.set(was));
-        return out;
+/// Identifies a ballast instruction by its data and its accounts, in order.
+pub fn instruction_key<'k>(data: &[u8], keys: impl IntoIterator<Item = &'k anchor_lang::prelude::Pubkey>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    for k in keys {
+        k.hash(&mut h);
     }
-    struct Shared(usize);
-    impl Drop for Shared {
+    h.finish()
+}
+
+/// The heap the invocation of instruction `key` has: its transaction's when registered ([`limited`]), else that
+/// of the ballast invocation it runs inside, else unknown (nothing enforced).
+fn limit(key: u64) -> Option<usize> {
+    let registered = REGISTERED.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|(k, _)| *k == key).map(|e| e.1);
+    registered.or_else(|| RUNNING.with(|r| r.get()))
+}
+
+/// Runs `f` (the processing or simulation of one transaction) with `limit` bytes of heap enforced on its ballast
+/// instructions, `keys` ([`instruction_key`]), until `f` ends or is dropped.
+pub async fn limited<F: std::future::Future>(keys: Vec<u64>, limit: usize, f: F) -> F::Output {
+    struct Registered(Vec<u64>, usize);
+    impl Drop for Registered {
         fn drop(&mut self) {
-            let mut all = SHARED_LIMITS.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(i) = all.iter().position(|l| *l == self.0) {
-                all.swap_remove(i);
+            let mut all = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
+            for key in &self.0 {
+                if let Some(i) = all.iter().position(|e| *e == (*key, self.1)) {
+                    all.swap_remove(i);
+                }
             }
         }
     }
-    SHARED_LIMITS.lock().unwrap_or_else(|e| e.into_inner()).push(limit);
-    let _shared = Shared(limit);
+    REGISTERED.lock().unwrap_or_else(|e| e.into_inner()).extend(keys.iter().map(|k| (*k, limit)));
+    let _registered = Registered(keys, limit);
     f.await
 }
 
@@ -298,4 +307,33 @@ pub fn largest_by_instruction(uses: Vec<HeapUse>) -> std::collections::BTreeMap<
         *e = (*e).max(u.bytes);
     }
     by
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 40 000 bytes taken in one block: over the default 32 KiB, within the frame.
+    fn takes_40_kb() -> ProgramResult {
+        std::hint::black_box(Vec::<u8>::with_capacity(40_000));
+        Ok(())
+    }
+
+    /// Two transactions in flight at once (two chains of one process, or one chain's bank running an invocation
+    /// on another thread than the sender's): each instruction keeps its own transaction's heap, whichever thread
+    /// runs it, and nothing is enforced on one no transaction registered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_instruction_keeps_its_own_transaction_s_heap() {
+        let (framed, bare) = (instruction_key(b"framed", &[]), instruction_key(b"bare", &[]));
+        limited(vec![framed], 256 * 1024, async {
+            limited(vec![bare], ballast::heap::DEFAULT_HEAP_BYTES, async {
+                let on_another_thread = tokio::spawn(async { metered(b"bare", &[], takes_40_kb) }).await.unwrap();
+                assert_eq!(on_another_thread, Err(ProgramError::Custom(HEAP_EXCEEDED)));
+                assert_eq!(metered(b"framed", &[], takes_40_kb), Ok(()));
+            })
+            .await
+        })
+        .await;
+        assert_eq!(metered(b"bare", &[], takes_40_kb), Ok(()), "no transaction in flight: nothing enforced");
+    }
 }

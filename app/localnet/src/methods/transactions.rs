@@ -26,12 +26,13 @@ pub fn methods() -> Vec<(&'static str, Handler)> {
 
 /// Simulation result in the `RpcSimulateTransactionResult` shape.
 async fn simulate(
-    chain: &Chain,
+    chain: &mut Chain,
     tx: &VersionedTransaction,
 ) -> Result<(Option<solana_transaction_error::TransactionError>, Value), RpcError> {
     // Simulated with the heap the transaction has, as the cluster's preflight would.
-    let heap = ballast_harness::heap_meter::frame_of(tx);
-    let sim = ballast_harness::heap_meter::limited(heap, chain.ctx.banks_client.simulate_transaction(tx.clone()))
+    let banks = chain.ctx.banks_client.clone();
+    let sim = chain
+        .heap_limited(tx, banks.simulate_transaction(tx.clone()))
         .await
         .map_err(|e| RpcError::internal(e.to_string()))?;
     let err = sim.result.clone().and_then(|r| r.err());
@@ -52,9 +53,9 @@ async fn simulate(
     Ok((err, value))
 }
 
-async fn simulate_transaction(c: Call<'_>) -> RpcResult {
+async fn simulate_transaction(mut c: Call<'_>) -> RpcResult {
     let tx = decode_tx(c.params)?;
-    let (_, value) = simulate(&c.chain, &tx).await?;
+    let (_, value) = simulate(&mut c.chain, &tx).await?;
     Ok(context(c.slot, value))
 }
 
@@ -63,7 +64,7 @@ async fn send_transaction(mut c: Call<'_>) -> RpcResult {
     let cfg = config(c.params, 1);
     let signature = tx.signatures.first().copied().unwrap_or_default();
     if !cfg.get("skipPreflight").and_then(Value::as_bool).unwrap_or(false) {
-        let (err, value) = simulate(&c.chain, &tx).await?;
+        let (err, value) = simulate(&mut c.chain, &tx).await?;
         if let Some(err) = err {
             let mut e = RpcError::new(
                 code::SEND_TRANSACTION_PREFLIGHT_FAILURE,
