@@ -793,6 +793,11 @@ export type Ballast = {
       "code": 6143,
       "msg": "Staged asset parameters must continue where the staged change ends: first must equal the number of assets staged so far",
       "name": "paramsStageOutOfOrder"
+    },
+    {
+      "code": 6144,
+      "msg": "This part continues another staged parameter change: its staged_hash does not match the change staged now (cancelled and staged again?); rebuild it from the staged change",
+      "name": "stagedParamsMismatch"
     }
   ],
   "events": [
@@ -3340,6 +3345,19 @@ export type Ballast = {
             ],
             "name": "first",
             "type": "u16"
+          },
+          {
+            "docs": [
+              "The change this part continues: `PendingParams::staged_hash` of its vault parameters and the assets'",
+              "staged so far."
+            ],
+            "name": "stagedHash",
+            "type": {
+              "array": [
+                "u8",
+                32
+              ]
+            }
           },
           {
             "docs": [

@@ -92,10 +92,11 @@ pub fn append_params(
 }
 
 /// A parameter change as the transactions that carry it, each within a packet with `payer` paying: one
-/// `propose_params` when it fits; else (a vault above 111 assets) `stage_params` with the vault
-/// parameters and as many assets' as fit, then `append_params` until every asset's are in, the last with the
-/// fee recipients' share accounts. Each carries the heap frame the vault needs ([`crate::heap_frame`]). Send
-/// them in order; the change is queued, and its timelock starts, when the last lands.
+/// `propose_params` when it fits; else (a vault above 108 assets) `stage_params` with the vault parameters and as
+/// many assets' as fit, then `append_params` until every asset's are in, the last with the fee recipients' share
+/// accounts. A vault above 16 assets' transactions carry the heap frame and the largest compute-unit limit (it
+/// decodes and checks the whole vault); each leaves room for a compute-unit price the sender adds. Send them in
+/// order; the change is queued, and its timelock starts, when the last lands.
 pub fn proposal_transactions(
     payer: &Pubkey,
     governance: &Pubkey,
@@ -103,34 +104,44 @@ pub fn proposal_transactions(
     vault: &ballast::state::Vault,
     args: ProposeParamsArgs,
 ) -> Vec<Vec<Instruction>> {
-    let fits = |ixs: &[Instruction]| {
-        let tx = crate::with_heap_frame(vault, ixs.to_vec());
+    use solana_compute_budget_interface::ComputeBudgetInstruction;
+    let large = vault.assets.len() > ballast::constants::DIRECT_MAX_ASSETS;
+    let budgeted = |ix: Instruction| {
+        let mut ixs = if large { vec![ComputeBudgetInstruction::set_compute_unit_limit(1_400_000)] } else { vec![] };
+        ixs.push(ix);
+        crate::with_heap_frame(vault, ixs)
+    };
+    let fits = |ix: &Instruction| {
+        let mut tx = budgeted(ix.clone());
+        tx.insert(0, ComputeBudgetInstruction::set_compute_unit_price(1));
         crate::exit::measure(payer, &tx, &[]).is_ok_and(|(bytes, _, _)| bytes <= crate::exit::PACKET_DATA_SIZE)
     };
     let whole = propose_params(governance, vault_key, args.clone());
-    if fits(std::slice::from_ref(&whole)) {
-        return vec![crate::with_heap_frame(vault, vec![whole])];
+    if fits(&whole) {
+        return vec![budgeted(whole)];
     }
     let recipients = fee_recipient_metas(&args.params.fees);
     let n = args.assets.len();
     // The most assets from `first` on that fit one transaction built by `build(first, count)`.
     let most = |first: usize, build: &dyn Fn(usize, usize) -> Instruction| {
-        (1..=n - first).rev().find(|count| fits(&[build(first, *count)])).unwrap_or(1)
+        (1..=n - first).rev().find(|count| fits(&build(first, *count))).unwrap_or(1)
     };
     let stage = |_: usize, count: usize| {
         let staged = StageParamsArgs { params: args.params, assets: args.assets[..count].to_vec() };
         stage_params(governance, vault_key, staged, if count == n { recipients.clone() } else { vec![] })
     };
     let append = |first: usize, count: usize| {
-        let next = AppendParamsArgs { first: first as u16, assets: args.assets[first..first + count].to_vec() };
+        let staged_hash = ballast::state::PendingParams::staged_hash(&args.params, &args.assets[..first]);
+        let next =
+            AppendParamsArgs { first: first as u16, staged_hash, assets: args.assets[first..first + count].to_vec() };
         append_params(governance, vault_key, next, if first + count == n { recipients.clone() } else { vec![] })
     };
     let count = most(0, &stage);
-    let mut txs = vec![crate::with_heap_frame(vault, vec![stage(0, count)])];
+    let mut txs = vec![budgeted(stage(0, count))];
     let mut first = count;
     while first < n {
         let count = most(first, &append);
-        txs.push(crate::with_heap_frame(vault, vec![append(first, count)]));
+        txs.push(budgeted(append(first, count)));
         first += count;
     }
     txs

@@ -112,6 +112,8 @@ pub struct Keeper {
     /// Settlements the chain refused for a lasting reason, held back until the vault changes or a backoff
     /// passes (the settlement job's).
     pub deferrals: jobs::settle::Deferrals,
+    /// Fee accruals the chain refused, per vault, held back for a doubling backoff (the fee job's).
+    pub fee_deferrals: jobs::settle::Deferrals,
     /// Lookup tables of the large vaults' accounts the keeper created (`jobs::large`).
     pub tables: jobs::large::Tables,
 }
@@ -123,7 +125,15 @@ impl Keeper {
             opts.rpc_timeout,
             CommitmentConfig::confirmed(),
         );
-        Keeper { rpc, payer, opts, metrics, deferrals: Default::default(), tables: Default::default() }
+        Keeper {
+            rpc,
+            payer,
+            opts,
+            metrics,
+            deferrals: Default::default(),
+            fee_deferrals: Default::default(),
+            tables: Default::default(),
+        }
     }
 
     /// The sender the jobs send through.

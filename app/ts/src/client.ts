@@ -398,7 +398,7 @@ export class BallastClient {
   }
 
   /** `stage_params`: the vault parameters and the first assets' of a change staged over several transactions (a
-   * vault above 111 assets, whose `proposeParams` fits no packet). The fee recipients' share accounts go with the
+   * vault above about 110 assets, whose `proposeParams` fits no packet). The fee recipients' share accounts go with the
    * part that completes the change (here when `assets` are all the vault's). */
   stageParams(vaultKey: PublicKey, vault: Vault, governance: PublicKey, params: VaultParams, assets: AssetParams[]) {
     const completes = assets.length === vault.assets.length;
@@ -409,12 +409,30 @@ export class BallastClient {
       .remainingAccounts(completes ? feeRecipientAccounts(params.fees) : []);
   }
 
-  /** `append_params`: the next assets' parameters of the staged change, from asset `first` (the number staged so
-   * far); `params`, the staged vault parameters, name the fee recipients the completing part passes. */
-  appendParams(vaultKey: PublicKey, vault: Vault, governance: PublicKey, params: VaultParams, first: number, assets: AssetParams[]) {
+  /** `PendingParams::staged_hash`: the SHA-256 of the Borsh bytes of the staged vault parameters and of the asset
+   * parameters staged so far, which ties a part to the change it continues. */
+  async stagedHash(params: VaultParams, staged: AssetParams[]): Promise<number[]> {
+    const head = this.program.coder.types.encode("VaultParams", params);
+    const tail = Buffer.alloc(4 + 6 * staged.length);
+    tail.writeUInt32LE(staged.length, 0);
+    staged.forEach((a, i) => {
+      tail.writeUInt16LE(a.targetBps, 4 + 6 * i);
+      tail.writeUInt16LE(a.bandBps, 6 + 6 * i);
+      tail.writeUInt16LE(a.maxTradeBps, 8 + 6 * i);
+    });
+    return Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", Buffer.concat([head, tail]))));
+  }
+
+  /** `append_params`: the next assets' parameters of the staged change, after the `staged` ones already in;
+   * `params`, the staged vault parameters, tie the part to that change ([`stagedHash`]) and name the fee
+   * recipients the completing part passes. */
+  async appendParams(vaultKey: PublicKey, vault: Vault, governance: PublicKey, params: VaultParams, staged: AssetParams[],
+    assets: AssetParams[]) {
+    const first = staged.length;
     const completes = first + assets.length === vault.assets.length;
+    const stagedHash = await this.stagedHash(params, staged);
     return this.program.methods
-      .appendParams({ first, assets })
+      .appendParams({ first, stagedHash, assets })
       .preInstructions(heapFrame(vault))
       .accountsPartial({ governance, vault: vaultKey })
       .remainingAccounts(completes ? feeRecipientAccounts(params.fees) : []);
@@ -422,23 +440,28 @@ export class BallastClient {
 
   /** A parameter change as the instructions of the transactions that carry it, each within a packet with
    * `feePayer` paying (`ballast_client::proposal_transactions`): one `proposeParams` when it fits, else
-   * `stageParams` with as many assets as fit, then `appendParams` until every asset's are in. Send them in order;
-   * the change is queued, and its timelock starts, when the last lands. */
+   * `stageParams` with as many assets as fit, then `appendParams` until every asset's are in. Above 16 assets each
+   * carries the heap frame and a 1.4M compute-unit limit; each leaves room for a compute-unit price. Send them in
+   * order; the change is queued, and its timelock starts, when the last lands. */
   async proposalInstructions(vaultKey: PublicKey, vault: Vault, governance: PublicKey, params: VaultParams,
     assets: AssetParams[], feePayer: PublicKey = governance): Promise<TransactionInstruction[][]> {
+    const large = vault.assets.length > DIRECT_MAX_ASSETS;
+    const budgeted = (ix: TransactionInstruction) =>
+      [...heapFrame(vault), ...(large ? [ComputeBudgetProgram.setComputeUnitLimit({ units: 1_400_000 })] : []), ix];
     const fits = (ixs: TransactionInstruction[]) => {
-      const tx = new Transaction({ feePayer, recentBlockhash: PublicKey.default.toBase58() }).add(...ixs);
-      const message = tx.compileMessage();
+      const priced = [ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 1 }), ...ixs];
+      const message = new Transaction({ feePayer, recentBlockhash: PublicKey.default.toBase58() }).add(...priced).compileMessage();
       return 1 + 64 * message.header.numRequiredSignatures + message.serialize().length <= PACKET_DATA_SIZE;
     };
-    const whole = [...heapFrame(vault), await this.proposeParams(vaultKey, governance, params, assets).instruction()];
+    const whole = budgeted(await this.proposeParams(vaultKey, governance, params, assets).instruction());
     if (fits(whole)) return [whole];
     const part = async (first: number, count: number) => {
       const slice = assets.slice(first, first + count);
       const built = first === 0
         ? this.stageParams(vaultKey, vault, governance, params, slice)
-        : this.appendParams(vaultKey, vault, governance, params, first, slice);
-      return [...heapFrame(vault), await built.instruction()];
+        : await this.appendParams(vaultKey, vault, governance, params, assets.slice(0, first), slice);
+      // The builder's own heap frame is left out: `budgeted` adds it once.
+      return budgeted(await built.instruction());
     };
     const txs: TransactionInstruction[][] = [];
     for (let first = 0; first < assets.length;) {

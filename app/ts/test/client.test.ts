@@ -177,7 +177,7 @@ test("governance: a parameter change proposed, the timelock waited out, executed
   assert.equal(after.params.depositFeeBps, params.depositFeeBps);
 });
 
-test("governance: a change staged in parts is refused while staged, queued when complete, and cancelled", async () => {
+test("governance: a change staged in parts is refused while staged or continued by another change's part, queued when complete, and cancelled", async () => {
   const governance = readKeypair(path.join(net.keysDir, "governance.json"));
   const client = clientFor(connection, governance);
   const { key, vault } = await demoVault(client);
@@ -193,17 +193,24 @@ test("governance: a change staged in parts is refused while staged, queued when 
     large.assets.map((a) => a.params), payer);
   assert.equal(parts.length, 2, "128 assets' parameters in two transactions");
   for (const ixs of parts) {
-    const message = new Transaction({ feePayer: payer, recentBlockhash: PublicKey.default.toBase58() }).add(...ixs).compileMessage();
-    assert.ok(1 + 64 * message.header.numRequiredSignatures + message.serialize().length <= PACKET_DATA_SIZE);
+    const priced = [ComputeBudgetProgram.setComputeUnitPrice({ microLamports: 1 }), ...ixs];
+    const message = new Transaction({ feePayer: payer, recentBlockhash: PublicKey.default.toBase58() }).add(...priced).compileMessage();
+    assert.ok(1 + 64 * message.header.numRequiredSignatures + message.serialize().length <= PACKET_DATA_SIZE, "room for a price");
     assert.ok(ixs[0].programId.equals(ComputeBudgetProgram.programId), "with the heap frame");
+    assert.equal(ixs.filter((ix) => ix.programId.equals(ComputeBudgetProgram.programId)).length, 2, "the frame once, and a unit limit");
   }
   await client.stageParams(key, vault, governance.publicKey, params, assets.slice(0, 1)).rpc();
   const staged = (await client.fetchVault(key)).pendingParams!;
   assert.equal(staged.assets.length, 1);
   assert.equal(staged.eta.toString(), "9223372036854775807", "no timelock runs while staged");
   await assert.rejects(client.executeParams(key, governance.publicKey).rpc(), /ParamsStillStaging/);
-  await assert.rejects(client.appendParams(key, vault, governance.publicKey, params, 2, assets.slice(2)).rpc(), /ParamsStageOutOfOrder/);
-  await client.appendParams(key, vault, governance.publicKey, params, 1, assets.slice(1)).rpc();
+  await assert.rejects((await client.appendParams(key, vault, governance.publicKey, params, assets.slice(0, 2), assets.slice(2))).rpc(),
+    /ParamsStageOutOfOrder/);
+  // A part built for another staged change (other vault parameters) is refused.
+  const other = { ...params, depositFeeBps: params.depositFeeBps + 1 };
+  await assert.rejects((await client.appendParams(key, vault, governance.publicKey, other, assets.slice(0, 1), assets.slice(1))).rpc(),
+    /StagedParamsMismatch/);
+  await (await client.appendParams(key, vault, governance.publicKey, params, assets.slice(0, 1), assets.slice(1))).rpc();
   const queued = (await client.fetchVault(key)).pendingParams!;
   assert.equal(queued.assets.length, 3);
   assert.ok(queued.eta.toNumber() <= (await client.clusterTime()) + vault.params.timelockSecs, "the timelock runs from completion");

@@ -337,6 +337,8 @@ ballast_errors! {
     NoParamsStaging,
     #[msg("Staged asset parameters must continue where the staged change ends: first must equal the number of assets staged so far")] // 6143
     ParamsStageOutOfOrder,
+    #[msg("This part continues another staged parameter change: its staged_hash does not match the change staged now (cancelled and staged again?); rebuild it from the staged change")] // 6144
+    StagedParamsMismatch,
 }
 
 impl BallastError {

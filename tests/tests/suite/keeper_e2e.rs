@@ -723,6 +723,29 @@ async fn the_keeper_settles_and_accrues_fees_of_a_large_vault_from_its_cache() {
         let asset_5_before = chain.token_amount(&v.seed.tokens[5]).await;
         (Arc::new(v.fx), depositor, v.seed, recipient_shares, asset_5_before)
     };
+    let opts = KeeperOptions {
+        rpc_url: net.url(),
+        jobs: Jobs { rebalance: false, settle: true, fees: true },
+        fee_interval: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
+    k.ensure_funded().await;
+    // One feed two minutes old: the fees are due but would not be crystallised, so the keeper pays for nothing
+    // (no refresh for an accrual the program would refuse), and the settlements wait for fresh readings too.
+    {
+        let mut chain = net.chain.lock().await;
+        let now = chain.clock().await.unix_timestamp;
+        let (a, price) = (&fx.assets[7], fx.oracle_reading(&mut chain, 7).await.price);
+        chain
+            .set_price(&a.oracle, &ballast_harness::pyth::PriceSpec::new(a.feed_id, price, a.spec.expo, now - 120))
+            .await;
+    }
+    let lamports = k.rpc.get_balance(&k.payer.pubkey()).await.unwrap();
+    let first: Vec<Outcome> =
+        k.iteration().await.unwrap().into_iter().filter(|r| r.vault == fx.key).map(|r| r.outcome).collect();
+    assert_eq!(first, vec![Outcome::Held(ballast_keeper::Idle::FeesNotPriced)], "{first:?}");
+    assert_eq!(k.rpc.get_balance(&k.payer.pubkey()).await.unwrap(), lamports, "nothing paid for");
     let publisher = tokio::spawn({
         let (chain, fx) = (net.chain.clone(), fx.clone());
         async move {
@@ -732,14 +755,6 @@ async fn the_keeper_settles_and_accrues_fees_of_a_large_vault_from_its_cache() {
             }
         }
     });
-    let opts = KeeperOptions {
-        rpc_url: net.url(),
-        jobs: Jobs { rebalance: false, settle: true, fees: true },
-        fee_interval: Duration::from_secs(1),
-        ..Default::default()
-    };
-    let k = Keeper::new(opts, Keypair::new(), Arc::new(Metrics::default()));
-    k.ensure_funded().await;
     let (mut deposit, mut withdrawal, mut fees) = (false, false, false);
     for _ in 0..30 {
         for report in k.iteration().await.unwrap().into_iter().filter(|r| r.vault == fx.key) {

@@ -56,7 +56,9 @@ fn append(
     first: usize,
     count: usize,
 ) -> anchor_lang::solana_program::instruction::Instruction {
-    let next = AppendParamsArgs { first: first as u16, assets: args.assets[first..first + count].to_vec() };
+    let staged_hash = PendingParams::staged_hash(&args.params, &args.assets[..first]);
+    let next =
+        AppendParamsArgs { first: first as u16, staged_hash, assets: args.assets[first..first + count].to_vec() };
     client::append_params(&fx.governance.pubkey(), &fx.key, next, vec![])
 }
 
@@ -81,8 +83,15 @@ async fn a_128_asset_change_is_staged_in_transactions_that_fit_and_applies_whole
     let txs = client::proposal_transactions(&payer, &gov, &fx.key, &vault, args.clone());
     assert_eq!(txs.len(), 2, "staged in two transactions");
     for tx in &txs {
-        let (bytes, _, _) = measure(&payer, tx, &[]).unwrap();
-        assert!(bytes <= PACKET_DATA_SIZE, "{bytes} bytes");
+        // Room left for the sender's compute-unit price.
+        let mut priced = tx.clone();
+        priced.insert(0, solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(1));
+        let (bytes, _, _) = measure(&payer, &priced, &[]).unwrap();
+        assert!(bytes <= PACKET_DATA_SIZE, "{bytes} bytes with a price");
+        assert!(
+            tx.iter().any(|ix| ix.program_id == solana_compute_budget_interface::ID && ix.data[0] == 2),
+            "a unit limit"
+        );
     }
     let (landed, logs) = chain.send_logged(&txs[0], &[&fx.governance]).await;
     landed.expect("stage_params");
@@ -158,14 +167,15 @@ async fn staging_refuses_out_of_order_overfull_foreign_and_paused_parts_and_chec
     // Parts continue where the staged change ends, and never past the vault's assets.
     assert_ballast_err(send_gov(chain, &fx, append(&fx, &args, 5, 4)).await, BallastError::ParamsStageOutOfOrder);
     assert_ballast_err(send_gov(chain, &fx, append(&fx, &args, 11, 4)).await, BallastError::ParamsStageOutOfOrder);
-    let mut overfull = AppendParamsArgs { first: 10, assets: args.assets[10..].to_vec() };
+    let staged_hash = PendingParams::staged_hash(&args.params, &args.assets[..10]);
+    let mut overfull = AppendParamsArgs { first: 10, staged_hash, assets: args.assets[10..].to_vec() };
     overfull.assets.push(args.assets[0]);
     assert_ballast_err(
         send_gov(chain, &fx, client::append_params(&gov, &fx.key, overfull, vec![])).await,
         BallastError::AssetCountMismatch,
     );
     // Each part's assets are checked as they arrive.
-    let mut bad = AppendParamsArgs { first: 10, assets: args.assets[10..12].to_vec() };
+    let mut bad = AppendParamsArgs { first: 10, staged_hash, assets: args.assets[10..12].to_vec() };
     bad.assets[1].band_bps = 0;
     assert_ballast_err(
         send_gov(chain, &fx, client::append_params(&gov, &fx.key, bad, vec![])).await,
@@ -244,4 +254,33 @@ async fn the_dashboard_shows_a_staged_change_without_a_countdown_until_it_is_com
     assert_eq!(p["staging"].as_bool(), Some(false));
     assert!((timelock - 30..=timelock).contains(&left), "{left} s left of {timelock}");
     net.stop();
+}
+
+/// A part signed for one staged change cannot complete another: governance stages A, cancels it and stages a
+/// corrected B of the same length; A's signed `append_params` (still in flight, or an approved multisig
+/// transaction anyone may execute) lands after. It is refused (`StagedParamsMismatch`): without the hash it would
+/// have queued B's first assets with A's tail, a change no quorum approved.
+#[tokio::test]
+async fn a_part_signed_for_a_cancelled_staged_change_cannot_complete_the_next_one() {
+    let (mut chain, fx) = large(32).await;
+    let chain = &mut chain;
+    let vault = fx.state(chain).await;
+    let gov = fx.governance.pubkey();
+    let a = changed(&vault, 30);
+    // B moves weight between other assets of the first ten, and widens asset 20's band: its tail differs from
+    // A's, and the targets of both tails sum the same.
+    let mut b = a.clone();
+    b.assets[0].target_bps += 30;
+    b.assets[1].target_bps -= 30;
+    b.assets[2].target_bps -= 30;
+    b.assets[3].target_bps += 30;
+    b.assets[20].band_bps = 60;
+    send_gov(chain, &fx, stage(&fx, &a, 10)).await.unwrap();
+    let a_tail = append(&fx, &a, 10, 22);
+    send_gov(chain, &fx, client::cancel_params(&gov, &fx.key)).await.unwrap();
+    send_gov(chain, &fx, stage(&fx, &b, 10)).await.unwrap();
+    assert_ballast_err(send_gov(chain, &fx, a_tail).await, BallastError::StagedParamsMismatch);
+    assert_eq!(fx.state(chain).await.pending_params.map(|p| (p.assets.len(), p.is_staging())), Some((10, true)));
+    send_gov(chain, &fx, append(&fx, &b, 10, 22)).await.expect("B's own tail");
+    assert_eq!(fx.state(chain).await.pending_params.map(|p| p.assets), Some(b.assets));
 }

@@ -156,6 +156,9 @@ pub enum Idle {
     Plan(planner::Hold),
     /// The vault's fees are not due: no running fee, or crystallised within `--fee-interval-secs`.
     FeesNotDue,
+    /// The fees are due but the readings would not crystallise them (one stale, too uncertain or away from its
+    /// EMA): an accrual would land unpriced, or, from a large vault's cache, be refused after its refreshes.
+    FeesNotPriced,
 }
 
 /// Why a transaction was not attempted, or is not known to have landed.

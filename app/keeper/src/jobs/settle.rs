@@ -177,8 +177,12 @@ async fn settle(k: &Keeper, key: &Pubkey, snap: &Snapshot) -> Vec<Outcome> {
     let mut out = Vec::new();
     // Whether a settlement landed in this pass: a later refusal saw reserves the snapshot does not show.
     let mut landed = false;
+    // A large vault's settlement is paid for (its refreshes) before the program may refuse it: its deferrals
+    // run out with time only, never lifted early by a change of reserves (anyone can make one for a transfer).
+    let large = super::large::is_large(&snap.vault);
+    let reserves: &[u64] = if large { &[] } else { &snap.balances };
     for r in ready {
-        if let Some(until) = k.deferrals.until(r.id(), snap.now, &snap.balances) {
+        if let Some(until) = k.deferrals.until(r.id(), snap.now, reserves) {
             tracing::debug!(vault = %key, request = %r.address, until, "{} settlement deferred", r.kind.name());
             out.push(Outcome::Skipped(Skip::Deferred { until }));
             continue;
@@ -190,7 +194,7 @@ async fn settle(k: &Keeper, key: &Pubkey, snap: &Snapshot) -> Vec<Outcome> {
                 k.deferrals.forget(r.id());
             }
             Outcome::Rejected(rejection) if lasts(rejection) => {
-                let seen = (!landed).then(|| snap.balances.clone());
+                let seen = (!landed).then(|| reserves.to_vec());
                 let until = k.deferrals.defer(*key, r.id(), snap.now, seen);
                 tracing::info!(
                     vault = %key, request = %r.address, owner = %r.owner, asset = r.asset, until,
@@ -235,13 +239,16 @@ async fn send(k: &Keeper, key: &Pubkey, vault: &Vault, r: &Ready) -> Outcome {
 
 /// Whether a refusal outlasts the moment, so that sending the same settlement again at once would be refused
 /// again: any ballast error but the window's own (a reading that aged or a clock a second off between the
-/// snapshot and the slot) and a vault in the middle of a flash rebalance.
+/// snapshot and the slot), a vault in the middle of a flash rebalance, and a valuation cache that a slot or
+/// another transaction overtook between its refresh and the settlement (a large vault's next turn refreshes it).
 pub fn lasts(rejection: &Rejection) -> bool {
     let passing = [
         BallastError::DepositRequestTooEarly,
         BallastError::WithdrawRequestTooEarly,
         BallastError::OracleStale,
         BallastError::VaultInFlight,
+        BallastError::ValuationStale,
+        BallastError::ValuationOutdated,
     ];
     matches!(rejection, Rejection::Ballast(_)) && !passing.into_iter().any(|e| rejection.is(e))
 }
@@ -413,7 +420,29 @@ mod tests {
         assert!(!lasts(&ballast(BallastError::WithdrawRequestTooEarly)));
         assert!(!lasts(&ballast(BallastError::DepositRequestTooEarly)));
         assert!(!lasts(&ballast(BallastError::OracleStale)));
+        // A large vault's cache overtaken between its refresh and the settlement: the next turn refreshes it.
+        assert!(!lasts(&ballast(BallastError::ValuationStale)));
+        assert!(!lasts(&ballast(BallastError::ValuationOutdated)));
         let blockhash = solana_transaction_error::TransactionError::BlockhashNotFound;
         assert!(!lasts(&Rejection::Transaction(blockhash)));
+    }
+}
+
+#[cfg(test)]
+mod large_vault_deferrals {
+    use super::*;
+
+    /// A large vault's deferrals are kept with no reserves (`settle` passes `&[]`): a transfer into a reserve, which
+    /// anyone can make for a fee, does not re-arm a refused settlement whose refreshes the keeper pays for.
+    #[test]
+    fn without_reserves_a_deferral_runs_out_with_time_only() {
+        let deferrals = Deferrals::default();
+        let (vault, id) = (Pubkey::new_unique(), (Pubkey::new_unique(), 7));
+        let until = deferrals.defer(vault, id, 1_000, Some(Vec::new()));
+        assert_eq!(deferrals.until(id, 1_001, &[]), Some(until));
+        assert_eq!(deferrals.until(id, until, &[]), None, "the backoff passed");
+        // With reserves (a small vault), a change lifts it at once.
+        deferrals.defer(vault, id, 2_000, Some(vec![1, 2]));
+        assert_eq!(deferrals.until(id, 2_001, &[1, 3]), None);
     }
 }

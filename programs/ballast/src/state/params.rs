@@ -369,6 +369,17 @@ impl PendingParams {
     pub fn is_staging(&self) -> bool {
         self.eta == Self::STAGING
     }
+
+    /// What ties a part of a staged change to the change it continues (`AppendParamsArgs::staged_hash`): the
+    /// SHA-256 of the staged vault parameters and of the asset parameters staged so far (Borsh). A part signed
+    /// for another staged change (one cancelled and staged again) cannot complete this one.
+    pub fn staged_hash(params: &VaultParams, assets: &[AssetParams]) -> [u8; 32] {
+        let mut bytes = Vec::with_capacity(512);
+        // Writing into a vector cannot fail.
+        let _ = params.serialize(&mut bytes);
+        let _ = assets.to_vec().serialize(&mut bytes);
+        solana_sha256_hasher::hash(&bytes).to_bytes()
+    }
 }
 
 impl Vault {

@@ -1,5 +1,6 @@
 //! Timelocked parameter changes: `propose_params`, `execute_params`, `cancel_params`; and, for a vault whose
-//! asset parameters do not fit one transaction (above 111 assets: 564 bytes plus 6 an asset, with a fee payer beside governance), the same proposal staged:
+//! asset parameters do not fit one transaction (above about 110 assets: 564 bytes plus 6 an asset, with a fee payer
+//! beside governance), the same proposal staged:
 //! `stage_params` (the vault parameters and the first assets'), then `append_params` until every asset's are in.
 //! A staged change cannot be executed, and its timelock starts when the last `append_params` completes it.
 
@@ -31,6 +32,9 @@ pub struct StageParamsArgs {
 pub struct AppendParamsArgs {
     /// The index of the first asset these parameters are for: the number staged so far.
     pub first: u16,
+    /// The change this part continues: `PendingParams::staged_hash` of its vault parameters and the assets'
+    /// staged so far.
+    pub staged_hash: [u8; 32],
     /// The new parameters of the next assets, in the vault's asset order.
     pub assets: Vec<AssetParams>,
 }
@@ -55,6 +59,10 @@ impl Governed<'_> {
         vault.require_not_paused(pause::GOVERNANCE)?;
         let staged = vault.pending_params.as_ref().filter(|p| p.is_staging()).ok_or(BallastError::NoParamsStaging)?;
         require!(usize::from(args.first) == staged.assets.len(), BallastError::ParamsStageOutOfOrder);
+        require!(
+            PendingParams::staged_hash(&staged.params, &staged.assets) == args.staged_hash,
+            BallastError::StagedParamsMismatch
+        );
         let total = staged.assets.len().checked_add(args.assets.len()).ok_or(BallastError::MathOverflow)?;
         require!(total <= vault.assets.len(), BallastError::AssetCountMismatch);
         for a in &args.assets {
