@@ -389,10 +389,12 @@ export class BallastClient {
   }
 
   /** Queues a parameter change; the proposed fee recipients' share accounts go along (the program checks
-   * each is a share account the vault does not own). */
-  proposeParams(vaultKey: PublicKey, governance: PublicKey, params: VaultParams, assets: AssetParams[]) {
+   * each is a share account the vault does not own). Pass `vault` for the heap frame a vault above 16 assets
+   * needs; above about 110 assets the change fits no transaction: `proposalInstructions`. */
+  proposeParams(vaultKey: PublicKey, governance: PublicKey, params: VaultParams, assets: AssetParams[], vault?: Vault) {
     return this.program.methods
       .proposeParams({ params, assets })
+      .preInstructions(vault ? heapFrame(vault) : [])
       .accountsPartial({ governance, vault: vaultKey })
       .remainingAccounts(feeRecipientAccounts(params.fees));
   }
@@ -474,18 +476,23 @@ export class BallastClient {
     return txs;
   }
 
-  /** Applies the change pending in `vault` (pass it, as fetched, when the change names fee recipients: their
-   * share accounts are checked again at execution). */
+  /** Applies the change pending in `vault`. Pass `vault`, as fetched, when the change names fee recipients (their
+   * share accounts are checked again at execution) and for the heap frame a vault above 16 assets needs. */
   executeParams(vaultKey: PublicKey, governance: PublicKey, vault?: Vault) {
     const fees = vault?.pendingParams?.params.fees;
     return this.program.methods
       .executeParams()
+      .preInstructions(vault ? heapFrame(vault) : [])
       .accountsPartial({ governance, vault: vaultKey })
       .remainingAccounts(fees ? feeRecipientAccounts(fees) : []);
   }
 
-  cancelParams(vaultKey: PublicKey, governance: PublicKey) {
-    return this.program.methods.cancelParams().accountsPartial({ governance, vault: vaultKey });
+  /** Drops the pending (or staged) change; pass `vault` for the heap frame a vault above 16 assets needs. */
+  cancelParams(vaultKey: PublicKey, governance: PublicKey, vault?: Vault) {
+    return this.program.methods
+      .cancelParams()
+      .preInstructions(vault ? heapFrame(vault) : [])
+      .accountsPartial({ governance, vault: vaultKey });
   }
 
   scheduleWeights(vaultKey: PublicKey, governance: PublicKey, toWeights: number[], startSlot: BN, endSlot: BN) {
