@@ -771,8 +771,52 @@ async fn the_keeper_settles_and_accrues_fees_of_a_large_vault_from_its_cache() {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    publisher.abort();
     assert!(deposit && withdrawal && fees, "deposit {deposit}, withdrawal {withdrawal}, fees {fees}");
+    // A restarted keeper (the same key) finds its lookup table of this vault on chain and pays for no other.
+    let own_tables = || async {
+        let authority = Memcmp::new_base58_encoded(22, k.payer.pubkey().as_ref());
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![RpcFilterType::Memcmp(authority)]),
+            account_config: RpcAccountInfoConfig { encoding: Some(UiAccountEncoding::Base64), ..Default::default() },
+            with_context: None,
+            sort_results: None,
+        };
+        let program = Pubkey::from_str_const("AddressLookupTab1e1111111111111111111111111");
+        k.rpc.get_program_ui_accounts_with_config(&program, config).await.unwrap().len()
+    };
+    let tables = own_tables().await;
+    assert_eq!(tables, 1, "one table of the vault's 77 addresses");
+    let second = {
+        let mut chain = net.chain.lock().await;
+        let amount = fx.amount_for_usd(&mut chain, 4, 100.0).await;
+        let mut amounts = vec![0; 24];
+        amounts[4] = amount;
+        let second = fx.user(&mut chain, &amounts).await.unwrap();
+        fx.request_deposit(&mut chain, &second, 4, amount, 1).await.unwrap();
+        let delay = fx.state(&mut chain).await.params.deposit_delay_secs;
+        chain.advance_time(i64::from(delay) + 1).await;
+        fx.refresh_prices(&mut chain).await;
+        second
+    };
+    let opts = KeeperOptions {
+        rpc_url: net.url(),
+        jobs: Jobs { rebalance: false, settle: true, fees: false },
+        ..Default::default()
+    };
+    let restarted = Keeper::new(opts, k.payer.insecure_clone(), Arc::new(Metrics::default()));
+    let mut settled = false;
+    for _ in 0..20 {
+        let reports = restarted.iteration().await.unwrap();
+        settled |= reports.iter().any(|r| r.vault == fx.key && matches!(r.outcome, Outcome::Done { .. }));
+        if settled {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    publisher.abort();
+    assert!(settled, "the restarted keeper settled the second deposit");
+    assert_eq!(own_tables().await, tables, "no second lookup table");
+    assert!(fx.deposit_request(&mut *net.chain.lock().await, &second.keypair.pubkey()).await.is_none());
     let mut chain = net.chain.lock().await;
     assert!(fx.deposit_request(&mut chain, &depositor.keypair.pubkey()).await.is_none());
     assert!(fx.withdraw_request(&mut chain, &seed.keypair.pubkey()).await.is_none());

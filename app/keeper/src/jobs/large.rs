@@ -5,7 +5,7 @@
 //! refreshes landed (its simulation needs them); on a cluster a bundle service lands them in one slot
 //! atomically, here a slot that moves on in between fails the action with `ValuationStale` and the next turn
 //! tries again. The transactions go through lookup tables of the vault's accounts the keeper creates once per
-//! vault (its payer pays their rent) and keeps for the process's life.
+//! vault (its payer pays their rent and is their authority) and finds again on chain when it restarts.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -106,7 +106,8 @@ pub async fn prepare(
     })
 }
 
-/// The keeper's lookup tables of vault `key`'s accounts (created on first use).
+/// The keeper's lookup tables of vault `key`'s accounts: those it made before (in this process, or found on chain
+/// with its payer as their authority: a restarted keeper pays no second rent), else created on first use.
 async fn tables(k: &Keeper, key: &Pubkey, vault: &Vault) -> Result<Vec<AddressLookupTableAccount>> {
     let mut made = k.tables.0.lock().await;
     if let Some(t) = made.get(key) {
@@ -120,12 +121,41 @@ async fn tables(k: &Keeper, key: &Pubkey, vault: &Vault) -> Result<Vec<AddressLo
         anchor_spl::token_2022::ID,
     ];
     addresses.extend(vault.assets.iter().flat_map(|a| [a.oracle, a.reserve, a.mint]));
+    let existing = own_tables(k).await.unwrap_or_else(|e| {
+        tracing::debug!("cannot list the keeper's lookup tables: {e:#}");
+        Vec::new()
+    });
     let mut out = Vec::new();
     for chunk in addresses.chunks(256) {
-        out.push(create_table(k, chunk).await.context("lookup table")?);
+        match existing.iter().find(|t| t.addresses == chunk) {
+            Some(found) => out.push(found.clone()),
+            None => out.push(create_table(k, chunk).await.context("lookup table")?),
+        }
     }
     made.insert(*key, out.clone());
     Ok(out)
+}
+
+/// Where a lookup table's authority is (after the state tag, deactivation slot, last extended slot, its start
+/// index and the option's tag).
+const TABLE_AUTHORITY_OFFSET: usize = 4 + 8 + 8 + 1 + 1;
+
+/// The active lookup tables on chain whose authority is the keeper's payer.
+async fn own_tables(k: &Keeper) -> Result<Vec<AddressLookupTableAccount>> {
+    use ballast_client::planner::ChainView;
+    use solana_address_lookup_table_interface::state::AddressLookupTable;
+    let payer = k.payer.pubkey();
+    let matching: [(usize, &[u8]); 1] = [(TABLE_AUTHORITY_OFFSET, payer.as_ref())];
+    let program = solana_address_lookup_table_interface::program::ID;
+    let found = crate::snapshot::RpcView(&k.rpc).program_accounts(&program, &matching).await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(key, account)| {
+            let table = AddressLookupTable::deserialize(&account.data).ok()?;
+            let active = table.meta.deactivation_slot == u64::MAX;
+            active.then(|| AddressLookupTableAccount { key, addresses: table.addresses.to_vec() })
+        })
+        .collect())
 }
 
 /// Creates a lookup table holding `addresses` (the keeper's payer its authority) and waits until it is usable.
