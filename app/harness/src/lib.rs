@@ -11,6 +11,7 @@ pub mod dex;
 pub mod fixture;
 pub mod footprint;
 pub mod heap_meter;
+mod heap_scope;
 pub mod large_vault;
 pub mod ledger;
 pub mod logs;

@@ -414,7 +414,7 @@ export class BallastClient {
   /** `PendingParams::staged_hash`: the SHA-256 of the Borsh bytes of the staged vault parameters and of the asset
    * parameters staged so far, which ties a part to the change it continues. */
   async stagedHash(params: VaultParams, staged: AssetParams[]): Promise<number[]> {
-    const head = this.program.coder.types.encode("VaultParams", params);
+    const head = this.program.coder.types.encode("vaultParams", params);
     const tail = Buffer.alloc(4 + 6 * staged.length);
     tail.writeUInt32LE(staged.length, 0);
     staged.forEach((a, i) => {
