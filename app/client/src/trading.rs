@@ -147,8 +147,8 @@ pub fn with_heap_frame(vault: &Vault, ixs: Vec<Instruction>) -> Vec<Instruction>
 }
 
 /// A rebalance's instructions after the request for the program's whole heap, unless they ask for one already:
-/// a rebalance may take more than the default 32 KiB whatever the vault's size (metered: 38 644 bytes for a
-/// 3-asset vault's, with its auction, pools and events), and the request costs a few compute units.
+/// a 16-asset rebalance takes 27 840 bytes of the default 32 KiB (metered), an adapter's pools and events add to
+/// it, and the request costs a few compute units.
 pub fn with_trade_heap(ixs: Vec<Instruction>) -> Vec<Instruction> {
     let frame = (!asks_for_heap(&ixs)).then(request_heap);
     frame.into_iter().chain(ixs).collect()
