@@ -250,8 +250,9 @@ impl Chain {
     /// reference AMM) count 1 unit an instruction.
     pub async fn send_metered(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<u64, BanksClientError> {
         let tx = VersionedTransaction::from(self.sign(ixs, signers).await);
-        let banks = self.ctx.banks_client.clone();
-        let outcome = self.heap_limited(&tx, banks.process_transaction_with_metadata(tx.clone())).await?;
+        let (keys, heap) = self.heap_scope(&tx).await;
+        let processing = self.ctx.banks_client.process_transaction_with_metadata(tx);
+        let outcome = crate::heap_meter::limited(keys, heap, processing).await?;
         outcome.result.map_err(BanksClientError::TransactionError)?;
         Ok(outcome.metadata.map(|m| m.compute_units_consumed).unwrap_or(0))
     }
@@ -264,8 +265,9 @@ impl Chain {
         signers: &[&Keypair],
     ) -> (Result<(), BanksClientError>, Vec<String>) {
         let tx = VersionedTransaction::from(self.sign(ixs, signers).await);
-        let banks = self.ctx.banks_client.clone();
-        match self.heap_limited(&tx, banks.process_transaction_with_metadata(tx.clone())).await {
+        let (keys, heap) = self.heap_scope(&tx).await;
+        let processing = self.ctx.banks_client.process_transaction_with_metadata(tx);
+        match crate::heap_meter::limited(keys, heap, processing).await {
             Ok(outcome) => {
                 let logs = outcome.metadata.map(|m| crate::logs::normalize(&m.log_messages)).unwrap_or_default();
                 (outcome.result.map_err(BanksClientError::TransactionError), logs)
@@ -279,8 +281,8 @@ impl Chain {
     /// Transactions are executed on the working bank directly (no status polling).
     pub async fn process(&mut self, tx: VersionedTransaction) -> Result<(), BanksClientError> {
         // The heap the transaction has, enforced on ballast's invocations as a cluster would (`heap_meter`).
-        let keys = self.heap_keys(&tx).await;
-        crate::heap_meter::limited(keys, crate::heap_meter::frame_of(&tx), self.process_unmetered(tx)).await
+        let (keys, heap) = self.heap_scope(&tx).await;
+        crate::heap_meter::limited(keys, heap, self.process_unmetered(tx)).await
     }
 
     async fn process_unmetered(&mut self, tx: VersionedTransaction) -> Result<(), BanksClientError> {

@@ -24,9 +24,9 @@ impl Chain {
             .collect()
     }
 
-    /// Runs `f` (the processing or simulation of `tx`) with the heap `tx` has enforced on its ballast instructions.
-    pub async fn heap_limited<F: std::future::Future>(&mut self, tx: &VersionedTransaction, f: F) -> F::Output {
-        let keys = self.heap_keys(tx).await;
-        crate::heap_meter::limited(keys, crate::heap_meter::frame_of(tx), f).await
+    /// What [`crate::heap_meter::limited`] enforces while `tx` is processed or simulated: its ballast instructions'
+    /// keys and the heap it has.
+    pub async fn heap_scope(&mut self, tx: &VersionedTransaction) -> (Vec<u64>, usize) {
+        (self.heap_keys(tx).await, crate::heap_meter::frame_of(tx))
     }
 }

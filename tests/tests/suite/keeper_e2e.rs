@@ -615,6 +615,17 @@ async fn the_keeper_rebalances_through_real_dex_pools_over_rpc() {
     }
 }
 
+/// Re-publishes `fx`'s prices every 200 ms, as the local network's ticker does the demo vault's, until aborted.
+fn publish_prices(net: &Localnet, fx: &Arc<VaultFixture>) -> tokio::task::JoinHandle<()> {
+    let (chain, fx) = (net.chain.clone(), fx.clone());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            fx.refresh_prices(&mut *chain.lock().await).await;
+        }
+    })
+}
+
 /// A 24-asset vault (above the 16 a transaction can value directly) on the local network, its prices
 /// published like the demo vault's: the keeper creates lookup tables of its accounts, values it from its
 /// cache (refresh batches, then the poke or the trade with the last batch, each asking for the heap frame) and
@@ -641,16 +652,7 @@ async fn the_keeper_rebalances_a_large_vault_from_its_cache() {
     let drift0 = |r: ballast_harness::fixture::Report| r.drift_bps[0].abs() - r.bands_bps[0] as i64;
     let before = drift0(fx.report(&mut *net.chain.lock().await).await.unwrap());
     assert!(before > 0, "T0 out of its band: {before} bps over");
-    // Its prices re-published every 200 ms, as the local network's ticker does the demo vault's.
-    let publisher = tokio::spawn({
-        let (chain, fx) = (net.chain.clone(), fx.clone());
-        async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                fx.refresh_prices(&mut *chain.lock().await).await;
-            }
-        }
-    });
+    let publisher = publish_prices(&net, &fx);
     let k = keeper(&net, false).await;
     let mut traded = 0;
     for _ in 0..20 {
@@ -746,15 +748,7 @@ async fn the_keeper_settles_and_accrues_fees_of_a_large_vault_from_its_cache() {
         k.iteration().await.unwrap().into_iter().filter(|r| r.vault == fx.key).map(|r| r.outcome).collect();
     assert_eq!(first, vec![Outcome::Held(ballast_keeper::Idle::FeesNotPriced)], "{first:?}");
     assert_eq!(k.rpc.get_balance(&k.payer.pubkey()).await.unwrap(), lamports, "nothing paid for");
-    let publisher = tokio::spawn({
-        let (chain, fx) = (net.chain.clone(), fx.clone());
-        async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                fx.refresh_prices(&mut *chain.lock().await).await;
-            }
-        }
-    });
+    let publisher = publish_prices(&net, &fx);
     let (mut deposit, mut withdrawal, mut fees) = (false, false, false);
     for _ in 0..30 {
         for report in k.iteration().await.unwrap().into_iter().filter(|r| r.vault == fx.key) {

@@ -426,11 +426,6 @@ mod tests {
         let blockhash = solana_transaction_error::TransactionError::BlockhashNotFound;
         assert!(!lasts(&Rejection::Transaction(blockhash)));
     }
-}
-
-#[cfg(test)]
-mod large_vault_deferrals {
-    use super::*;
 
     /// A large vault's deferrals are kept with no reserves (`settle` passes `&[]`): a transfer into a reserve, which
     /// anyone can make for a fee, does not re-arm a refused settlement whose refreshes the keeper pays for.

@@ -30,9 +30,9 @@ async fn simulate(
     tx: &VersionedTransaction,
 ) -> Result<(Option<solana_transaction_error::TransactionError>, Value), RpcError> {
     // Simulated with the heap the transaction has, as the cluster's preflight would.
-    let banks = chain.ctx.banks_client.clone();
-    let sim = chain
-        .heap_limited(tx, banks.simulate_transaction(tx.clone()))
+    let (keys, heap) = chain.heap_scope(tx).await;
+    let simulating = chain.ctx.banks_client.simulate_transaction(tx.clone());
+    let sim = ballast_harness::heap_meter::limited(keys, heap, simulating)
         .await
         .map_err(|e| RpcError::internal(e.to_string()))?;
     let err = sim.result.clone().and_then(|r| r.err());

@@ -377,7 +377,7 @@ impl PendingParams {
         let mut bytes = Vec::with_capacity(512);
         // Writing into a vector cannot fail.
         let _ = params.serialize(&mut bytes);
-        let _ = assets.to_vec().serialize(&mut bytes);
+        let _ = assets.serialize(&mut bytes);
         solana_sha256_hasher::hash(&bytes).to_bytes()
     }
 }
@@ -437,16 +437,17 @@ impl Vault {
     /// `append_params`.
     pub fn check_pending(p: &PendingParams, asset_count: usize) -> Result<()> {
         p.params.check(false)?;
-        if p.is_staging() {
-            require!(p.assets.len() <= asset_count && p.schedule.is_none(), BallastError::AssetCountMismatch);
-            for a in &p.assets {
-                a.check()?;
-            }
-            return Ok(());
-        }
-        require!(p.assets.len() == asset_count, BallastError::AssetCountMismatch);
+        let counted = if p.is_staging() {
+            p.assets.len() <= asset_count && p.schedule.is_none()
+        } else {
+            p.assets.len() == asset_count
+        };
+        require!(counted, BallastError::AssetCountMismatch);
         for a in &p.assets {
             a.check()?;
+        }
+        if p.is_staging() {
+            return Ok(());
         }
         let targets: Vec<u16> = p.assets.iter().map(|a| a.target_bps).collect();
         require!(math::weights_sum_to_bps(&targets), BallastError::WeightsDoNotSum);

@@ -223,7 +223,7 @@ fn check_fee_recipient_accounts(
 }
 
 /// Keeps `staged` on the vault while assets are missing; queues it once complete (checked as a proposal).
-fn stage(vault: &mut Vault, vault_key: &Pubkey, remaining: &[AccountInfo], staged: PendingParams) -> Result<()> {
+fn stage(vault: &mut Vault, vault_key: &Pubkey, remaining: &[AccountInfo], mut staged: PendingParams) -> Result<()> {
     let total = vault.assets.len();
     if staged.assets.len() < total {
         let count = |n: usize| u16::try_from(n).map_err(|_| error!(BallastError::MathOverflow));
@@ -233,7 +233,9 @@ fn stage(vault: &mut Vault, vault_key: &Pubkey, remaining: &[AccountInfo], stage
         crate::events::emit(ParamsStagedEvent { vault: *vault_key, staged: staged_count, total });
         return Ok(());
     }
-    vault.check_proposal(vault_key, &PendingParams { eta: 0, ..staged.clone() })?;
+    // Complete: checked as a proposal (`queue` sets its eta).
+    staged.eta = 0;
+    vault.check_proposal(vault_key, &staged)?;
     queue(vault, vault_key, remaining, staged)
 }
 
